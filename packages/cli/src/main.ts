@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `msrnn` command line. Each subcommand lives in ./commands and registers itself here.
+import { Command } from 'commander';
+import { registerGenerate } from './commands/generate.js';
+
+const program = new Command('msrnn')
+  .description('Run decoder-only transformers as multi-state RNNs (bounded or unbounded) on any CPU')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerGenerate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err: any) {
+  // commander already printed usage errors; ours get one clear line and a non-zero exit.
+  if (err?.code?.startsWith?.('commander.')) process.exit(err.exitCode ?? 2);
+  console.error(`msrnn: ${err?.message ?? err}`);
+  process.exit(1);
+}

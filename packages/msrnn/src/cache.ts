@@ -1,0 +1,140 @@
+// The multi-state of one layer: for each KV head, a set of (key, value, position, stats) entries.
+// Storage is per KV head so head-wise policies can keep different positions in each head;
+// layer-wise policies evict the same slot in every head, which keeps slot i = the same
+// position in all heads of the layer.
+
+/** Allocates n zeroed float32s. Backends that keep memory elsewhere (WebAssembly) supply their own. */
+export type F32Alloc = (n: number) => Float32Array;
+export const heapAlloc: F32Alloc = (n) => new Float32Array(n);
+
+export class HeadCache {
+  /** Entry i's key is keys[i*headDim .. (i+1)*headDim). */
+  keys: Float32Array;
+  values: Float32Array;
+  /** Original absolute position of each entry. */
+  positions: Int32Array;
+  /** Per-entry statistics kept by the policy (e.g. H2O's accumulated attention), statsPerEntry per entry. */
+  stats: Float64Array;
+  /** Live entries: slots [0, count) are valid. Order is NOT by position (evictions swap-remove). */
+  count = 0;
+  /** Allocated entries. */
+  slots: number;
+
+  constructor(
+    readonly headDim: number,
+    readonly statsPerEntry: number,
+    slots: number,
+    private readonly alloc: F32Alloc,
+  ) {
+    this.slots = slots;
+    this.keys = alloc(slots * headDim);
+    this.values = alloc(slots * headDim);
+    this.positions = new Int32Array(slots);
+    this.stats = new Float64Array(slots * statsPerEntry);
+  }
+
+  /** Grows storage to at least `slots` entries, copying live entries. Never called on a bounded state after creation. */
+  reserve(slots: number): void {
+    if (slots <= this.slots) return;
+    const hd = this.headDim;
+    const keys = this.alloc(slots * hd);
+    const values = this.alloc(slots * hd);
+    keys.set(this.keys.subarray(0, this.count * hd));
+    values.set(this.values.subarray(0, this.count * hd));
+    const positions = new Int32Array(slots);
+    positions.set(this.positions.subarray(0, this.count));
+    const stats = new Float64Array(slots * this.statsPerEntry);
+    stats.set(this.stats.subarray(0, this.count * this.statsPerEntry));
+    this.keys = keys; this.values = values; this.positions = positions; this.stats = stats;
+    this.slots = slots;
+  }
+
+  /**
+   * Opens a slot for a new entry at `position` and returns it; the caller writes key and value
+   * at slot*headDim. Grows by doubling when full (only unbounded states ever fill up).
+   */
+  push(position: number): number {
+    if (this.count === this.slots) this.reserve(Math.max(1, this.slots * 2));
+    const slot = this.count++;
+    this.positions[slot] = position;
+    const s = this.statsPerEntry;
+    if (s > 0) this.stats.fill(0, slot * s, slot * s + s);
+    return slot;
+  }
+
+  /** Removes entry `slot` by moving the last entry into its place: O(headDim), no shifting. */
+  evict(slot: number): void {
+    const last = this.count - 1;
+    if (slot < 0 || slot > last) throw new RangeError(`evict: slot ${slot} out of range [0, ${this.count})`);
+    if (slot !== last) {
+      const hd = this.headDim;
+      this.keys.copyWithin(slot * hd, last * hd, last * hd + hd);
+      this.values.copyWithin(slot * hd, last * hd, last * hd + hd);
+      this.positions[slot] = this.positions[last]!;
+      const s = this.statsPerEntry;
+      if (s > 0) this.stats.copyWithin(slot * s, last * s, last * s + s);
+    }
+    this.count = last;
+  }
+
+  /** Slot holding `position`, or -1. */
+  slotOf(position: number): number {
+    const p = this.positions;
+    for (let i = 0; i < this.count; i++) if (p[i] === position) return i;
+    return -1;
+  }
+
+  /** Sorted original positions of the live entries (for inspection and tests, not hot paths). */
+  keptPositions(): number[] {
+    return Array.from(this.positions.subarray(0, this.count)).sort((a, b) => a - b);
+  }
+
+  bytes(): number {
+    return this.keys.byteLength + this.values.byteLength + this.positions.byteLength + this.stats.byteLength;
+  }
+
+  copyFrom(src: HeadCache): void {
+    this.reserve(src.slots);
+    this.keys.set(src.keys.subarray(0, src.count * this.headDim));
+    this.values.set(src.values.subarray(0, src.count * this.headDim));
+    this.positions.set(src.positions.subarray(0, src.count));
+    this.stats.set(src.stats.subarray(0, src.count * this.statsPerEntry));
+    this.count = src.count;
+  }
+}
+
+export class LayerCache {
+  readonly heads: HeadCache[];
+
+  constructor(
+    readonly index: number,
+    readonly nKvHeads: number,
+    readonly headDim: number,
+    /** Entries kept per KV head after each step's eviction; Infinity = unbounded. */
+    readonly capacity: number,
+    statsPerEntry: number,
+    initialSlots: number,
+    alloc: F32Alloc,
+  ) {
+    this.heads = [];
+    for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc));
+  }
+
+  /** Most entries any head holds (equal in every head for layer-wise policies). */
+  get maxCount(): number {
+    let m = 0;
+    for (const h of this.heads) if (h.count > m) m = h.count;
+    return m;
+  }
+
+  /** Layer-wise eviction: removes the entry at `slot` from every head (slots are aligned under layer-wise policies). */
+  evictSlotAllHeads(slot: number): void {
+    for (const h of this.heads) h.evict(slot);
+  }
+
+  bytes(): number {
+    let b = 0;
+    for (const h of this.heads) b += h.bytes();
+    return b;
+  }
+}

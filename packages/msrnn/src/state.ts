@@ -1,0 +1,88 @@
+// The hidden state of a transformer viewed as an RNN: one multi-state (LayerCache) per layer,
+// plus the number of tokens consumed. Bounded (capacity k) and unbounded (capacity Infinity)
+// states are the same type on the same code path; only the policy and the storage policy differ.
+import { heapAlloc, LayerCache, type F32Alloc } from './cache.js';
+import { checkCapacity, type Policy } from './policy.js';
+import { keepAll } from './basic-policies.js';
+
+export interface StateGeometry {
+  nLayers: number;
+  nKvHeads: number;
+  headDim: number;
+}
+
+export interface StateOptions {
+  /** Entries kept per layer (per KV head) after each step: Infinity (default) = unbounded. */
+  capacity?: number;
+  /** Eviction policy; default keep-all. A bounded capacity with keep-all is an error. */
+  policy?: Policy;
+  /** Initial slots of an unbounded state (it doubles when full). Default 64. */
+  initialSlots?: number;
+  /** Where key/value storage lives (plain heap by default; a WebAssembly heap for the wasm backend). */
+  alloc?: F32Alloc;
+}
+
+export class MultiState {
+  readonly layers: LayerCache[];
+  readonly capacity: number;
+  readonly policy: Policy;
+  /** Tokens consumed so far = absolute position of the next token. */
+  seen = 0;
+
+  constructor(readonly geometry: StateGeometry, opts: StateOptions = {}) {
+    const capacity = checkCapacity(opts.capacity ?? Infinity);
+    const policy = opts.policy ?? keepAll;
+    if (capacity !== Infinity && policy === keepAll) {
+      throw new Error(`a bounded state (capacity ${capacity}) needs an eviction policy, not "${policy.name}"`);
+    }
+    for (const [k, v] of Object.entries(geometry)) {
+      if (!Number.isInteger(v) || v <= 0 || v > 1 << 20) throw new RangeError(`state geometry: ${k} must be a positive integer, got ${v}`);
+    }
+    this.capacity = capacity;
+    this.policy = policy;
+    // A bounded state holds k entries plus the one being appended: allocated once, never grown.
+    const slots = capacity === Infinity ? Math.max(1, opts.initialSlots ?? 64) : capacity + 1;
+    const alloc = opts.alloc ?? heapAlloc;
+    this.layers = [];
+    for (let l = 0; l < geometry.nLayers; l++) {
+      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, capacity, policy.statsPerEntry, slots, alloc));
+    }
+  }
+
+  get bounded(): boolean {
+    return this.capacity !== Infinity;
+  }
+
+  /** Bytes of storage the state holds (allocated, not only live entries). */
+  bytes(): number {
+    let b = 0;
+    for (const l of this.layers) b += l.bytes();
+    return b;
+  }
+
+  /** Deep copy, for branching (beam search, speculative continuations, what-if runs). */
+  clone(alloc?: F32Alloc): MultiState {
+    const c = new MultiState(this.geometry, {
+      capacity: this.capacity,
+      policy: this.policy,
+      initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,
+      ...(alloc ? { alloc } : {}),
+    });
+    c.seen = this.seen;
+    for (let l = 0; l < this.layers.length; l++) {
+      const src = this.layers[l]!, dst = c.layers[l]!;
+      for (let h = 0; h < src.heads.length; h++) dst.heads[h]!.copyFrom(src.heads[h]!);
+    }
+    return c;
+  }
+
+  /** Sorted kept positions per layer (head 0) — for layer-wise policies all heads agree. */
+  keptPositions(): number[][] {
+    return this.layers.map((l) => l.heads[0]!.keptPositions());
+  }
+
+  /** Sorted kept positions per layer per KV head. */
+  keptPositionsPerHead(): number[][][] {
+    return this.layers.map((l) => l.heads.map((h) => h.keptPositions()));
+  }
+}
