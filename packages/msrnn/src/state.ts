@@ -11,6 +11,15 @@ export interface StateGeometry {
   headDim: number;
 }
 
+/**
+ * How cached keys relate to positions. 'absolute' (default, TOVA's convention): keys are stored
+ * with their position encoding applied at the token's original position, and a new query uses its
+ * true absolute position even after entries were dropped. 'reindex' (StreamingLLM's): keys are
+ * stored without position encoding and the model encodes them at attention time at their rank
+ * among the kept entries. The model (not the state) implements both; the state only records which.
+ */
+export type PositionMode = 'absolute' | 'reindex';
+
 export interface StateOptions {
   /** Entries kept per layer (per KV head) after each step: Infinity (default) = unbounded. */
   capacity?: number;
@@ -20,12 +29,17 @@ export interface StateOptions {
   initialSlots?: number;
   /** Where key/value storage lives (plain heap by default; a WebAssembly heap for the wasm backend). */
   alloc?: F32Alloc;
+  /** How keys are stored with respect to position; default 'absolute'. */
+  positionMode?: PositionMode;
 }
 
 export class MultiState {
   readonly layers: LayerCache[];
   readonly capacity: number;
   readonly policy: Policy;
+  readonly positionMode: PositionMode;
+  /** The allocator key/value storage came from; clones use it too unless told otherwise. */
+  readonly alloc: F32Alloc;
   /** Tokens consumed so far = absolute position of the next token. */
   seen = 0;
 
@@ -40,9 +54,14 @@ export class MultiState {
     }
     this.capacity = capacity;
     this.policy = policy;
+    this.positionMode = opts.positionMode ?? 'absolute';
+    if (this.positionMode !== 'absolute' && this.positionMode !== 'reindex') {
+      throw new RangeError(`positionMode must be 'absolute' or 'reindex', got ${String(this.positionMode)}`);
+    }
     // A bounded state holds k entries plus the one being appended: allocated once, never grown.
     const slots = capacity === Infinity ? Math.max(1, opts.initialSlots ?? 64) : capacity + 1;
     const alloc = opts.alloc ?? heapAlloc;
+    this.alloc = alloc;
     this.layers = [];
     for (let l = 0; l < geometry.nLayers; l++) {
       this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, capacity, policy.statsPerEntry, slots, alloc));
@@ -65,8 +84,9 @@ export class MultiState {
     const c = new MultiState(this.geometry, {
       capacity: this.capacity,
       policy: this.policy,
+      positionMode: this.positionMode,
       initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,
-      ...(alloc ? { alloc } : {}),
+      alloc: alloc ?? this.alloc,
     });
     c.seen = this.seen;
     for (let l = 0; l < this.layers.length; l++) {
