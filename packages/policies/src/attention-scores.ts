@@ -1,0 +1,16 @@
+// Sums of the new token's post-softmax attention over groups of query heads: the raw material
+// of TOVA (current weights) and H2O (accumulated weights).
+import type { AttentionStep } from '@msrnn/msrnn';
+
+/**
+ * out[i] = Σ att[q*stride + i] for query heads q in [qFrom, qTo), i < count (adds into out
+ * when `accumulate`). All those heads must read the same KV head or share aligned slots.
+ */
+export function sumAttention(step: AttentionStep, qFrom: number, qTo: number, count: number, out: Float64Array, accumulate: boolean): void {
+  const att = step.att, stride = step.attStride;
+  if (!accumulate) out.fill(0, 0, count);
+  for (let q = qFrom; q < qTo; q++) {
+    const base = q * stride;
+    for (let i = 0; i < count; i++) out[i]! += att[base + i]!;
+  }
+}

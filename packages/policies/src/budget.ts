@@ -1,0 +1,63 @@
+// How many entries a head may keep after a step. Two kinds of budget:
+// - fixed capacity k (the paper's setting): the state itself is bounded (capacity k, k+1 slots);
+// - ratio r of the tokens seen (Ren et al.'s local/scattered baselines): the budget grows with
+//   the sequence, so the state must be created unbounded (capacity Infinity) and the policy
+//   enforces ceil(r * tokensSeen) itself. `stateCapacity` says which one to create.
+// `evictFrom` postpones all eviction to a position: the TOVA code's fast prefill attends the
+// whole prompt unbounded, then cuts to the budget at the prompt's last token.
+
+export interface BudgetOptions {
+  /** Entries kept per layer (per KV head) after each step. */
+  capacity?: number;
+  /** Fraction of tokens seen to keep, in (0, 1]. */
+  ratio?: number;
+  /** No eviction before this absolute position (fast prefill); default 0. */
+  evictFrom?: number;
+}
+
+export class Budget {
+  readonly capacity: number;
+  readonly ratio: number | undefined;
+  readonly evictFrom: number;
+
+  constructor(opts: BudgetOptions, policy: string) {
+    const { capacity, ratio } = opts;
+    if (capacity === undefined && ratio === undefined) {
+      throw new RangeError(`policy "${policy}": give a capacity (entries kept) or a ratio (fraction of tokens seen)`);
+    }
+    if (capacity !== undefined && capacity !== Infinity && (!Number.isInteger(capacity) || capacity <= 0)) {
+      throw new RangeError(`policy "${policy}": capacity must be a positive integer, got ${String(capacity)}`);
+    }
+    if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) {
+      throw new RangeError(`policy "${policy}": ratio must be in (0, 1], got ${String(ratio)}`);
+    }
+    const evictFrom = opts.evictFrom ?? 0;
+    if (!Number.isInteger(evictFrom) || evictFrom < 0) {
+      throw new RangeError(`policy "${policy}": evictFrom must be a non-negative integer, got ${String(evictFrom)}`);
+    }
+    this.capacity = capacity ?? Infinity;
+    this.ratio = ratio;
+    this.evictFrom = evictFrom;
+  }
+
+  /** Capacity the MultiState must be created with: bounded only when the budget is a fixed k from the start. */
+  get stateCapacity(): number {
+    return this.ratio === undefined && this.evictFrom === 0 ? this.capacity : Infinity;
+  }
+
+  /** Entries a head may keep after the step at `position` (0-based); Infinity = no eviction. */
+  at(position: number, layerCapacity: number): number {
+    if (position < this.evictFrom) return Infinity;
+    let b = Math.min(this.capacity, layerCapacity);
+    if (this.ratio !== undefined) b = Math.min(b, Math.max(1, Math.ceil(this.ratio * (position + 1))));
+    return b;
+  }
+
+  describe(): string {
+    const parts: string[] = [];
+    if (this.capacity !== Infinity) parts.push(`k=${this.capacity}`);
+    if (this.ratio !== undefined) parts.push(`ratio=${this.ratio}`);
+    if (this.evictFrom > 0) parts.push(`evicting from position ${this.evictFrom}`);
+    return parts.join(', ');
+  }
+}

@@ -1,0 +1,24 @@
+// Key-norm eviction (kvpress's KnormPress keeps the keys with the LOWEST L2 norm): drop the entry
+// whose key has the largest norm. Head-wise. The norm is computed once, when the entry enters
+// (stats slot), since keys never change. RoPE is a rotation, so pre- and post-RoPE norms agree.
+import type { LayerCache } from '@msrnn/msrnn';
+import { protectNothing, type Scorer } from './scored-policy.js';
+
+export const knormScorer: Scorer = {
+  granularity: 'head',
+  statsPerEntry: 1,
+  observe(layer: LayerCache): void {
+    for (const head of layer.heads) {
+      const slot = head.count - 1; // the entry appended this step
+      const hd = head.headDim, keys = head.keys;
+      let s = 0;
+      for (let d = slot * hd, end = d + hd; d < end; d++) s += keys[d]! * keys[d]!;
+      head.stats[slot] = s;
+    }
+  },
+  score(layer, kvHead, _step, out) {
+    const head = layer.heads[kvHead]!;
+    for (let i = 0; i < head.count; i++) out[i] = -head.stats[i]!;
+  },
+  protect: protectNothing,
+};

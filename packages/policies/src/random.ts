@@ -1,0 +1,40 @@
+// Random baselines, stateless (hash of seed, layer, positions) so clones and reruns agree.
+// random: each step evicts an entry chosen uniformly (iid score per (step, entry)); layer-wise.
+// scattered (Ren et al. 2023): a fixed random keep-mask at rate `keepRate`: entry p survives its
+// own step only if u(seed, layer, p) < keepRate, so about keepRate of the tokens seen stay; a
+// fixed capacity, if also given, is enforced by dropping the lowest mask values.
+import type { AttentionStep, LayerCache } from '@msrnn/msrnn';
+import { uniform } from './hash.js';
+import { protectNothing, type Scorer } from './scored-policy.js';
+
+export function randomScorer(seed: number): Scorer {
+  return {
+    granularity: 'layer',
+    statsPerEntry: 0,
+    score(layer, _h, step, out) {
+      const head = layer.heads[0]!;
+      for (let i = 0; i < head.count; i++) out[i] = uniform(seed, layer.index, step.position, head.positions[i]!);
+    },
+    protect: protectNothing,
+  };
+}
+
+export function scatteredScorer(seed: number, keepRate: number, evictFrom: number): Scorer {
+  return {
+    granularity: 'layer',
+    statsPerEntry: 0,
+    observe(layer: LayerCache, step: AttentionStep): void {
+      if (step.position < evictFrom) return;
+      const head = layer.heads[0]!;
+      // Scan downwards: a swap-remove moves the last slot (already checked) into the hole.
+      for (let i = head.count - 1; i >= 0; i--) {
+        if (uniform(seed, layer.index, head.positions[i]!) >= keepRate) layer.evictSlotAllHeads(i);
+      }
+    },
+    score(layer, _h, _step, out) {
+      const head = layer.heads[0]!;
+      for (let i = 0; i < head.count; i++) out[i] = uniform(seed, layer.index, head.positions[i]!);
+    },
+    protect: protectNothing,
+  };
+}

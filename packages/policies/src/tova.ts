@@ -1,0 +1,28 @@
+// TOVA (Oren et al. 2024): after attention, with k+1 entries present (the new one included), drop
+// the entry with the lowest post-softmax weight from the new query, averaged over query heads.
+// Nothing is protected: the first token, or the new one, may go.
+// tova: layer-wise, mean over ALL query heads; tova_head: per KV head, mean over its query group.
+import { sumAttention } from './attention-scores.js';
+import { protectNothing, type Scorer } from './scored-policy.js';
+
+export const tovaScorer: Scorer = {
+  granularity: 'layer',
+  statsPerEntry: 0,
+  score(layer, _h, step, out) {
+    const count = layer.heads[0]!.count;
+    sumAttention(step, 0, step.nHeads, count, out, false);
+    for (let i = 0; i < count; i++) out[i]! /= step.nHeads;
+  },
+  protect: protectNothing,
+};
+
+export const tovaHeadScorer: Scorer = {
+  granularity: 'head',
+  statsPerEntry: 0,
+  score(layer, kvHead, step, out) {
+    const g = step.groupSize, count = layer.heads[kvHead]!.count;
+    sumAttention(step, kvHead * g, kvHead * g + g, count, out, false);
+    for (let i = 0; i < count; i++) out[i]! /= g;
+  },
+  protect: protectNothing,
+};
