@@ -1,0 +1,48 @@
+// Streaming generation: prefill the prompt, then sample token by token, yielding each token and
+// the text it adds (UTF-8 characters split across tokens are held back until complete).
+import type { MultiState } from '@msrnn/msrnn';
+import type { Model } from './model.js';
+import { prefill, type PrefillOptions } from './prefill.js';
+import { Sampler, type SamplerOptions } from './sampler.js';
+import { step } from './step.js';
+import { BOS, EOS, StreamingDecoder, type Tokenizer } from './tokenizer.js';
+
+export interface GenerateOptions extends SamplerOptions {
+  /** New tokens to generate at most (default 256). */
+  maxNewTokens?: number;
+  /** Stop when the model emits BOS or EOS (default true; the stop token is not yielded). */
+  stopAtEnd?: boolean;
+  /** Passed to the prompt's prefill (chunk size, progress). */
+  prefill?: Pick<PrefillOptions, 'chunkSize' | 'onProgress'>;
+}
+
+export interface GeneratedPiece {
+  token: number;
+  /** Text this token adds (may be '' while a multi-byte character is incomplete). */
+  text: string;
+}
+
+/**
+ * Runs `promptTokens` (normally starting with BOS, e.g. tokenizer.encode(prompt)) through the
+ * state, then yields up to maxNewTokens sampled tokens, each already fed into the state (updated
+ * in place). A character left incomplete by the last token is not emitted.
+ */
+export async function* generate(
+  model: Model, tokenizer: Tokenizer, state: MultiState, promptTokens: ArrayLike<number>, opts: GenerateOptions = {},
+): AsyncGenerator<GeneratedPiece, void, undefined> {
+  const maxNew = opts.maxNewTokens ?? 256;
+  if (!Number.isInteger(maxNew) || maxNew < 0) throw new RangeError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  if (promptTokens.length === 0) throw new RangeError('generate: the prompt has no tokens (encode with BOS)');
+  const sampler = new Sampler(model.config.vocabSize, opts);
+  const stopAtEnd = opts.stopAtEnd ?? true;
+  const logitsBuf = new Float32Array(model.config.vocabSize);
+  let logits = prefill(model, state, promptTokens, { ...opts.prefill, logitsOut: logitsBuf });
+  const decoder = new StreamingDecoder(tokenizer, promptTokens[promptTokens.length - 1]!);
+  for (let i = 0; i < maxNew; i++) {
+    const token = sampler.sample(logits);
+    if (stopAtEnd && (token === BOS || token === EOS)) break;
+    // Feed the token before yielding so the state always holds the whole text seen so far.
+    logits = step(model, state, token, logitsBuf);
+    yield { token, text: decoder.push(token) };
+  }
+}

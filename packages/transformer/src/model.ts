@@ -1,0 +1,103 @@
+// A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
+import { jsBackend, type Backend } from '@msrnn/tensor';
+import { MultiState, type Policy } from '@msrnn/msrnn';
+import { headDimOf, kvDimOf, type ModelConfig } from './config.js';
+import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
+import { Positions, type PositionMode } from './positions.js';
+import { Scratch } from './scratch.js';
+import type { Weights } from './weights.js';
+
+export interface Model {
+  readonly config: ModelConfig;
+  readonly weights: Weights;
+  readonly backend: Backend;
+  /** Where the model came from (file name, or "<bytes>"), used in error messages. */
+  readonly source: string;
+  /** e.g. "llama2.c v0". */
+  readonly format: string;
+  /** Per-model working memory; a model runs one step at a time (JS is single-threaded). */
+  readonly scratch: Scratch;
+  readonly positions: Positions;
+}
+
+export interface LoadOptions {
+  /** Kernels (and allocator) that run the model; default the pure-TS backend. */
+  backend?: Backend;
+  /** Name used in error messages when loading from bytes. */
+  source?: string;
+}
+
+/** Builds a model from the bytes of a llama2.c checkpoint (v0 legacy or v1 fp32). */
+export function modelFromBytes(bytes: Uint8Array, opts: LoadOptions = {}): Model {
+  const backend = opts.backend ?? jsBackend;
+  const source = opts.source ?? '<bytes>';
+  const { config, weights, version } = parseLlama2c(bytes, source, (n) => backend.alloc(n));
+  return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
+}
+
+/** Loads a llama2.c checkpoint from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
+export async function loadModel(pathOrBytes: string | Uint8Array, opts: LoadOptions = {}): Promise<Model> {
+  if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes, opts);
+  const { readFile } = await import('node:fs/promises');
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(pathOrBytes);
+  } catch (err: any) {
+    throw new Error(`cannot read model file ${pathOrBytes}: ${err?.code ?? err?.message ?? err}`);
+  }
+  return modelFromBytes(bytes, { ...opts, source: opts.source ?? pathOrBytes });
+}
+
+function assemble(config: ModelConfig, weights: Weights, backend: Backend, source: string, format: string): Model {
+  const alloc = (n: number) => backend.alloc(n);
+  return {
+    config, weights, backend, source, format,
+    scratch: new Scratch(config, alloc),
+    positions: new Positions(headDimOf(config), config.ropeTheta, alloc),
+  };
+}
+
+export interface CreateStateOptions {
+  /** Entries kept per layer (per KV head): Infinity (default) = unbounded, k = bounded. */
+  capacity?: number;
+  /** Eviction policy; required when capacity is finite. */
+  policy?: Policy;
+  /** 'absolute' (default, TOVA's convention) or 'reindex' (StreamingLLM's). See positions.ts. */
+  positionMode?: PositionMode;
+  /** Initial slots of an unbounded state (it doubles when full). */
+  initialSlots?: number;
+}
+
+/** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */
+export function createState(model: Model, opts: CreateStateOptions = {}): MultiState {
+  const c = model.config;
+  return new MultiState(
+    { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
+    {
+      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
+      ...(opts.policy ? { policy: opts.policy } : {}),
+      ...(opts.initialSlots !== undefined ? { initialSlots: opts.initialSlots } : {}),
+      positionMode: opts.positionMode ?? 'absolute',
+      alloc: (n) => model.backend.alloc(n),
+    },
+  );
+}
+
+/** Throws unless `state` was made for a model of this geometry. */
+export function checkStateFits(model: Model, state: MultiState): void {
+  const c = model.config, g = state.geometry;
+  if (g.nLayers !== c.nLayers || g.nKvHeads !== c.nKvHeads || g.headDim !== headDimOf(c)) {
+    throw new Error(
+      `state geometry (layers ${g.nLayers}, kv heads ${g.nKvHeads}, head dim ${g.headDim}) does not match model ${model.source} ` +
+      `(layers ${c.nLayers}, kv heads ${c.nKvHeads}, head dim ${headDimOf(c)})`,
+    );
+  }
+}
+
+/** Throws a clear RangeError unless `token` is a valid id for this model. */
+export function checkToken(model: Model, token: number, what = 'token'): void {
+  if (!Number.isInteger(token) || token < 0 || token >= model.config.vocabSize) {
+    throw new RangeError(`${what} ${String(token)} is out of range: ${model.source} has vocabulary size ${model.config.vocabSize}`);
+  }
+}
+

@@ -1,0 +1,108 @@
+// Next-token choice: greedy, temperature, top-k, top-p (nucleus), with a seeded xorshift RNG
+// (run.c's generator), so the same seed gives the same text.
+
+/** run.c's xorshift64* generator: random_u32 / random_f32. Deterministic for a given seed. */
+export class XorShiftRng {
+  private state: bigint;
+  constructor(seed: number | bigint) {
+    const s = BigInt.asUintN(64, BigInt(seed));
+    if (s === 0n) throw new RangeError('RNG seed must be non-zero (xorshift has an all-zero fixed point)');
+    this.state = s;
+  }
+  nextU32(): number {
+    let s = this.state;
+    s ^= s >> 12n;
+    s = BigInt.asUintN(64, s ^ (s << 25n));
+    s ^= s >> 27n;
+    this.state = s;
+    return Number(BigInt.asUintN(64, s * 0x2545f4914f6cdd1dn) >> 32n);
+  }
+  /** Uniform float32 in [0, 1). */
+  nextFloat(): number {
+    return (this.nextU32() >>> 8) / 16777216;
+  }
+}
+
+export interface SamplerOptions {
+  /** 0 = greedy (argmax). Default 1. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). */
+  topK?: number;
+  /** Nucleus: smallest set of tokens whose probability mass reaches p (1 = off). */
+  topP?: number;
+  /** RNG seed (non-zero integer). Default: time-based. */
+  seed?: number;
+}
+
+export function argmax(logits: Float32Array, n = logits.length): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
+  return best;
+}
+
+export class Sampler {
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly seed: number;
+  private readonly rng: XorShiftRng;
+  private probs = new Float32Array(0);
+  private order = new Int32Array(0);
+
+  constructor(readonly vocabSize: number, opts: SamplerOptions = {}) {
+    this.temperature = opts.temperature ?? 1;
+    this.topK = opts.topK ?? 0;
+    this.topP = opts.topP ?? 1;
+    this.seed = opts.seed ?? (Date.now() % 2147483647) + 1;
+    if (!(this.temperature >= 0) || !Number.isFinite(this.temperature)) throw new RangeError(`temperature must be a finite number >= 0, got ${opts.temperature}`);
+    if (!Number.isInteger(this.topK) || this.topK < 0) throw new RangeError(`top-k must be a non-negative integer, got ${opts.topK}`);
+    if (!(this.topP > 0 && this.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${opts.topP}`);
+    if (!Number.isInteger(this.seed) || this.seed === 0) throw new RangeError(`seed must be a non-zero integer, got ${opts.seed}`);
+    this.rng = new XorShiftRng(this.seed);
+  }
+
+  /** Picks the next token from `logits` (not modified). */
+  sample(logits: Float32Array): number {
+    const n = this.vocabSize;
+    if (this.temperature === 0) return argmax(logits, n);
+    if (this.probs.length < n) { this.probs = new Float32Array(n); this.order = new Int32Array(n); }
+    const p = this.probs;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
+    let sum = 0;
+    for (let i = 0; i < n; i++) { const e = Math.exp((logits[i]! - max) / this.temperature); p[i] = e; sum += e; }
+    for (let i = 0; i < n; i++) p[i]! /= sum;
+    const r = this.rng.nextFloat();
+    if (this.topK === 0 && this.topP >= 1) return sampleMultinomial(p, n, r);
+    return this.sampleTruncated(p, n, r);
+  }
+
+  /** Sorts candidates by probability, keeps the top-k and then the nucleus, samples among them. */
+  private sampleTruncated(p: Float32Array, n: number, r: number): number {
+    const order = this.order.subarray(0, n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => p[b]! - p[a]! || a - b);
+    let keep = this.topK > 0 ? Math.min(this.topK, n) : n;
+    let mass = 0;
+    for (let i = 0; i < keep; i++) {
+      mass += p[order[i]!]!;
+      if (mass >= this.topP) { keep = i + 1; break; }
+    }
+    const target = r * mass;
+    let acc = 0;
+    for (let i = 0; i < keep; i++) {
+      acc += p[order[i]!]!;
+      if (target < acc) return order[i]!;
+    }
+    return order[keep - 1]!;
+  }
+}
+
+function sampleMultinomial(p: Float32Array, n: number, r: number): number {
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    acc += p[i]!;
+    if (r < acc) return i;
+  }
+  return n - 1;
+}

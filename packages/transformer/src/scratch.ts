@@ -1,0 +1,79 @@
+// Working memory for the forward pass, allocated through the backend once (per-token buffers at
+// load, chunk buffers on first prefill). The attention-weights buffer grows by doubling with an
+// unbounded state and stops growing at capacity+1 entries for a bounded one.
+import { kvDimOf, type ModelConfig } from './config.js';
+
+type Alloc = (n: number) => Float32Array;
+
+/** Buffers holding `rows` tokens at once (rows = 1 for step, the chunk size for prefill). */
+export class RowBuffers {
+  /** Residual stream, rows × dim. */
+  readonly x: Float32Array;
+  /** Normed input / projection output, rows × dim. */
+  readonly xb: Float32Array;
+  /** Attention output (before wo), rows × dim. */
+  readonly xb2: Float32Array;
+  readonly q: Float32Array;
+  /** rows × kvDim. */
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  /** FFN gate / up, rows × hiddenDim. */
+  readonly hb: Float32Array;
+  readonly hb2: Float32Array;
+
+  constructor(readonly rows: number, c: ModelConfig, alloc: Alloc) {
+    const kv = kvDimOf(c);
+    this.x = alloc(rows * c.dim);
+    this.xb = alloc(rows * c.dim);
+    this.xb2 = alloc(rows * c.dim);
+    this.q = alloc(rows * c.dim);
+    this.k = alloc(rows * kv);
+    this.v = alloc(rows * kv);
+    this.hb = alloc(rows * c.hiddenDim);
+    this.hb2 = alloc(rows * c.hiddenDim);
+  }
+}
+
+export class Scratch {
+  readonly one: RowBuffers;
+  /** Last-position logits (vocab) when the caller passes no output buffer. */
+  readonly logits: Float32Array;
+  /** Post-softmax weights, nHeads rows of `attStride`. */
+  att: Float32Array;
+  attStride = 0;
+  private chunk: RowBuffers | null = null;
+  private chunkLogits: Float32Array | null = null;
+
+  constructor(private readonly config: ModelConfig, private readonly alloc: Alloc) {
+    this.one = new RowBuffers(1, config, alloc);
+    this.logits = alloc(config.vocabSize);
+    this.att = alloc(0);
+  }
+
+  /** Makes `att` hold nHeads rows of at least `entries` weights; returns the row stride. */
+  attFor(entries: number): number {
+    if (entries > this.attStride) {
+      const stride = Math.max(entries, 2 * this.attStride, 16);
+      this.att = this.alloc(this.config.nHeads * stride);
+      this.attStride = stride;
+    }
+    return this.attStride;
+  }
+
+  /** Chunk buffers for prefill (allocated once, at the largest chunk size requested). */
+  chunkBuffers(rows: number): RowBuffers {
+    if (!this.chunk || this.chunk.rows < rows) {
+      this.chunk = new RowBuffers(rows, this.config, this.alloc);
+      this.chunkLogits = null;
+    }
+    return this.chunk;
+  }
+
+  /** rows × vocab logits for prefill callers that want every position's logits. */
+  chunkLogitsBuffer(rows: number): Float32Array {
+    if (!this.chunkLogits || this.chunkLogits.length < rows * this.config.vocabSize) {
+      this.chunkLogits = this.alloc(rows * this.config.vocabSize);
+    }
+    return this.chunkLogits;
+  }
+}
