@@ -1,0 +1,62 @@
+// The spec: ../shared/fixtures/stories260K/policies.json reproduced with the real model.
+// Mean NLL within 1e-4 for every policy; kept positions exactly where the fixture lists them.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createState, loadModel, step } from '@msrnn/transformer';
+import { getPolicy } from '../src/index.js';
+
+const shared = resolve(import.meta.dirname, '../../../../shared');
+const fixturePath = resolve(shared, 'fixtures/stories260K/policies.json');
+const modelPath = resolve(shared, 'models/stories260K.bin');
+const available = existsSync(fixturePath) && existsSync(modelPath);
+
+interface PolicyResult {
+  mean_nll: number;
+  nll_per_token: number[];
+  kept_positions_per_layer?: number[][];
+  kept_positions_per_layer_per_kv_head?: number[][][];
+}
+
+/** -log softmax(logits)[target], computed stably in float64. */
+function nll(logits: Float32Array, target: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i]! - max);
+  return max + Math.log(z) - logits[target]!;
+}
+
+if (!available) {
+  test('policies fixture', () => {
+    if (process.env.CI) assert.unreachable(`missing ${fixturePath} or ${modelPath}`);
+    console.warn(`policies fixture test skipped: ../shared not found (${shared})`);
+  });
+} else {
+  const fx = JSON.parse(readFileSync(fixturePath, 'utf8'));
+  const tokens: number[] = fx.tokens;
+  const model = await loadModel(modelPath);
+
+  for (const [name, ref] of Object.entries(fx.policies as Record<string, PolicyResult>)) {
+    test(`${name} at capacity ${fx.capacity} reproduces policies.json`, () => {
+      const policy = getPolicy(name, { capacity: fx.capacity, sinks: fx.n_sinks });
+      const state = createState(model, { capacity: policy.stateCapacity, policy });
+      let sum = 0, worst = 0;
+      for (let i = 0; i < tokens.length; i++) {
+        const logits = step(model, state, tokens[i]!);
+        if (i + 1 === tokens.length) break;
+        const v = nll(logits, tokens[i + 1]!);
+        sum += v;
+        worst = Math.max(worst, Math.abs(v - ref.nll_per_token[i]!));
+      }
+      const mean = sum / (tokens.length - 1);
+      assert.ok(Math.abs(mean - ref.mean_nll) < 1e-4, `mean NLL ${mean} vs ${ref.mean_nll}`);
+      assert.ok(worst < 1e-3, `worst per-token NLL deviation ${worst}`);
+      if (ref.kept_positions_per_layer) assert.equal(state.keptPositions(), ref.kept_positions_per_layer);
+      if (ref.kept_positions_per_layer_per_kv_head) assert.equal(state.keptPositionsPerHead(), ref.kept_positions_per_layer_per_kv_head);
+    });
+  }
+}
+
+test.run();
