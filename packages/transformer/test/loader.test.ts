@@ -1,0 +1,164 @@
+// llama2.c checkpoints: v0 and v1 load identically; tied/untied classifiers; every bad input
+// (truncated, absurd or inconsistent header, unknown version, bad token) fails with a clear error.
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { jsBackend } from '@msrnn/tensor';
+import { createState, loadModel, loadTokenizer, modelFromBytes, prefill, step, tokenizerFromBytes, LLAMA2C_MAGIC } from '../src/index.js';
+import { haveShared, paths } from './shared.js';
+
+interface Geometry { dim: number; hidden: number; layers: number; heads: number; kvHeads: number; vocab: number; seqLen: number }
+const tiny: Geometry = { dim: 16, hidden: 24, layers: 2, heads: 4, kvHeads: 2, vocab: 300, seqLen: 32 };
+
+/** Named random tensors of a tiny model, written below in each format's own order. */
+function randomTensors(g: Geometry, seed: number): Record<string, Float32Array[]> {
+  let s = seed;
+  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5);
+  const kv = (g.dim / g.heads) * g.kvHeads;
+  const per = (n: number) => Array.from({ length: g.layers }, () => rnd(n));
+  return {
+    emb: [rnd(g.vocab * g.dim)], attNorm: per(g.dim), wq: per(g.dim * g.dim), wk: per(kv * g.dim), wv: per(kv * g.dim),
+    wo: per(g.dim * g.dim), ffnNorm: per(g.dim), w1: per(g.hidden * g.dim), w2: per(g.dim * g.hidden), w3: per(g.hidden * g.dim),
+    final: [rnd(g.dim)], cls: [rnd(g.vocab * g.dim)],
+  };
+}
+
+function concat(parts: (Uint8Array | Float32Array)[]): Uint8Array {
+  const bytes = parts.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+  const out = new Uint8Array(bytes.reduce((a, b) => a + b.length, 0));
+  let at = 0;
+  for (const b of bytes) { out.set(b, at); at += b.length; }
+  return out;
+}
+
+function header(g: Geometry, vocabField: number): Uint8Array {
+  return new Uint8Array(Int32Array.of(g.dim, g.hidden, g.layers, g.heads, g.kvHeads, vocabField, g.seqLen).buffer);
+}
+
+/** run.c's legacy layout: negative vocab_size = untied classifier after the RoPE tables. */
+function writeV0(g: Geometry, t: Record<string, Float32Array[]>, tied: boolean): Uint8Array {
+  const rope = new Float32Array(g.seqLen * (g.dim / g.heads)); // freq_cis_real + imag, ignored by the loader
+  return concat([header(g, tied ? g.vocab : -g.vocab), ...t.emb!, ...t.attNorm!, ...t.wq!, ...t.wk!, ...t.wv!, ...t.wo!, ...t.ffnNorm!,
+    ...t.w1!, ...t.w2!, ...t.w3!, ...t.final!, rope, ...(tied ? [] : t.cls!)]);
+}
+
+/** export.py version1_export: magic, version, params, shared flag, padded to 256 bytes. */
+function writeV1(g: Geometry, t: Record<string, Float32Array[]>, tied: boolean): Uint8Array {
+  const head = new Uint8Array(256);
+  const dv = new DataView(head.buffer);
+  dv.setUint32(0, LLAMA2C_MAGIC, true);
+  dv.setInt32(4, 1, true);
+  head.set(header(g, g.vocab), 8);
+  head[36] = tied ? 1 : 0;
+  return concat([head, ...t.attNorm!, ...t.ffnNorm!, ...t.final!, ...t.emb!, ...t.wq!, ...t.wk!, ...t.wv!, ...t.wo!,
+    ...t.w1!, ...t.w2!, ...t.w3!, ...(tied ? [] : t.cls!)]);
+}
+
+const throwsWith = (fn: () => unknown, ...fragments: string[]): void => {
+  try { fn(); } catch (err: any) {
+    for (const f of fragments) assert.ok(String(err.message).includes(f), `error "${err.message}" should mention "${f}"`);
+    return;
+  }
+  assert.unreachable(`expected an error mentioning ${fragments.join(', ')}`);
+};
+
+for (const tied of [true, false]) {
+  test(`synthetic ${tied ? 'tied' : 'untied'} model: v0 and v1 give the same tensors and logits`, () => {
+    const t = randomTensors(tiny, tied ? 7 : 8);
+    const a = modelFromBytes(writeV0(tiny, t, tied), { source: 'a.bin' });
+    const b = modelFromBytes(writeV1(tiny, t, tied), { source: 'b.bin' });
+    assert.is(a.format, 'llama2.c v0');
+    assert.is(b.format, 'llama2.c v1');
+    assert.equal(a.config, b.config);
+    assert.is(a.config.sharedClassifier, tied);
+    assert.equal(a.weights.storage, b.weights.storage);
+    assert.equal(a.weights.layers[1]!.w2, t.w2![1]);
+    assert.equal(a.weights.classifier, tied ? t.emb![0] : t.cls![0]);
+    const la = step(a, createState(a), 5).slice();
+    const lb = step(b, createState(b), 5);
+    assert.equal(la, lb);
+  });
+}
+
+test('weights live in one allocation made through the backend', () => {
+  const calls: number[] = [];
+  const backend = { ...jsBackend, alloc: (n: number) => { calls.push(n); return new Float32Array(n); } };
+  const t = randomTensors(tiny, 3);
+  const m = modelFromBytes(writeV0(tiny, t, true), { backend });
+  assert.is(calls[0], m.weights.storage.length);
+  for (const l of m.weights.layers) for (const w of Object.values(l)) assert.is(w.buffer, m.weights.storage.buffer);
+  const before = calls.length;
+  const state = createState(m);
+  assert.ok(calls.length > before, 'state storage is allocated through the backend too');
+  step(m, state, 1);
+});
+
+test('absurd or inconsistent headers are rejected before allocating', () => {
+  const t = randomTensors(tiny, 1);
+  const good = writeV0(tiny, t, true);
+  const patched = (index: number, value: number): Uint8Array => {
+    const b = good.slice();
+    new DataView(b.buffer).setInt32(index * 4, value, true);
+    return b;
+  };
+  throwsWith(() => modelFromBytes(patched(0, 1 << 30), { source: 'huge.bin' }), 'huge.bin', 'dim');
+  throwsWith(() => modelFromBytes(patched(0, 0), { source: 'zero.bin' }), 'zero.bin', 'dim must be a positive integer');
+  throwsWith(() => modelFromBytes(patched(2, -3), { source: 'neg.bin' }), 'neg.bin', 'nLayers');
+  throwsWith(() => modelFromBytes(patched(3, 5), { source: 'heads.bin' }), 'heads.bin', 'not divisible');
+  throwsWith(() => modelFromBytes(patched(4, 3), { source: 'kv.bin' }), 'kv.bin', 'n_kv_heads');
+  throwsWith(() => modelFromBytes(patched(6, 2_000_000_000), { source: 'seq.bin' }), 'seq.bin', 'seqLen');
+  throwsWith(() => modelFromBytes(patched(6, 64), { source: 'size.bin' }), 'size.bin', 'file size', 'implies');
+  throwsWith(() => modelFromBytes(good.subarray(0, good.length - 4), { source: 'cut.bin' }), 'cut.bin', 'truncated');
+  throwsWith(() => modelFromBytes(good.subarray(0, 10), { source: 'tiny.bin' }), 'tiny.bin', 'too small');
+  throwsWith(() => modelFromBytes(new Uint8Array(0), { source: 'empty.bin' }), 'empty.bin');
+  const v1 = writeV1(tiny, t, true);
+  const v2 = v1.slice();
+  new DataView(v2.buffer).setInt32(4, 2, true);
+  throwsWith(() => modelFromBytes(v2, { source: 'v2.bin' }), 'v2.bin', 'version 2');
+  throwsWith(() => modelFromBytes(v1.subarray(0, 100), { source: 'v1cut.bin' }), 'v1cut.bin', 'header');
+  const flag = v1.slice();
+  flag[36] = 7;
+  throwsWith(() => modelFromBytes(flag, { source: 'flag.bin' }), 'flag.bin', 'shared_classifier');
+});
+
+test('token ids out of range are clear errors', () => {
+  const m = modelFromBytes(writeV0(tiny, randomTensors(tiny, 2), true), { source: 'm.bin' });
+  const s = createState(m);
+  for (const bad of [-1, 300, 1.5, NaN]) throwsWith(() => step(m, s, bad), 'out of range', 'm.bin');
+  throwsWith(() => prefill(m, s, [1, 2, 999]), '[2]', '999', 'out of range');
+  throwsWith(() => prefill(m, s, []), 'no tokens');
+  assert.is(s.seen, 0, 'rejected input leaves the state untouched');
+});
+
+test('missing files name the path', async () => {
+  try { await loadModel('/nonexistent/model.bin'); assert.unreachable(); } catch (e: any) { assert.match(e.message, '/nonexistent/model.bin'); }
+  try { await loadTokenizer('/nonexistent/tok.bin'); assert.unreachable(); } catch (e: any) { assert.match(e.message, '/nonexistent/tok.bin'); }
+});
+
+if (haveShared('loader', paths.model, paths.modelV1, paths.tokenizer)) {
+  test('stories260K: v0 and v1 files load identical weights', async () => {
+    const v0 = await loadModel(paths.model);
+    const v1 = await loadModel(paths.modelV1);
+    assert.equal(v0.config, v1.config);
+    assert.equal(v0.weights.storage, v1.weights.storage);
+    assert.equal(v0.config.dim, 64);
+    assert.equal(v0.config.nKvHeads, 4);
+  });
+
+  test('tokenizer: truncated or corrupt files are clear errors', () => {
+    const bytes = new Uint8Array(readFileSync(paths.tokenizer));
+    const tok = tokenizerFromBytes(bytes, 'tok512.bin', 512);
+    assert.is(tok.vocabSize, 512);
+    throwsWith(() => tokenizerFromBytes(bytes, 'tok512.bin', 32000), 'tok512.bin', '512 pieces', '32000');
+    throwsWith(() => tokenizerFromBytes(bytes.subarray(0, bytes.length - 3), 'cut.bin'), 'cut.bin', 'truncated');
+    throwsWith(() => tokenizerFromBytes(bytes.subarray(0, 2), 'tiny.bin'), 'tiny.bin', 'too small');
+    const bad = bytes.slice();
+    new DataView(bad.buffer).setInt32(4 + 4, 1 << 20, true); // first piece's length
+    throwsWith(() => tokenizerFromBytes(bad, 'len.bin'), 'len.bin', 'length');
+    const badMax = bytes.slice();
+    new DataView(badMax.buffer).setInt32(0, -1, true);
+    throwsWith(() => tokenizerFromBytes(badMax, 'max.bin'), 'max.bin', 'max_token_length');
+  });
+}
+
+test.run();
