@@ -46,7 +46,7 @@ export class Sampler {
   readonly topP: number;
   readonly seed: number;
   private readonly rng: XorShiftRng;
-  private probs = new Float32Array(0);
+  private probs = new Float64Array(0);
   private order = new Int32Array(0);
 
   constructor(readonly vocabSize: number, opts: SamplerOptions = {}) {
@@ -57,52 +57,58 @@ export class Sampler {
     if (!(this.temperature >= 0) || !Number.isFinite(this.temperature)) throw new RangeError(`temperature must be a finite number >= 0, got ${opts.temperature}`);
     if (!Number.isInteger(this.topK) || this.topK < 0) throw new RangeError(`top-k must be a non-negative integer, got ${opts.topK}`);
     if (!(this.topP > 0 && this.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${opts.topP}`);
-    if (!Number.isInteger(this.seed) || this.seed === 0) throw new RangeError(`seed must be a non-zero integer, got ${opts.seed}`);
+    if (!Number.isSafeInteger(this.seed) || this.seed <= 0) throw new RangeError(`seed must be a positive integer, got ${opts.seed}`);
     this.rng = new XorShiftRng(this.seed);
   }
 
-  /** Picks the next token from `logits` (not modified). */
+  /** Picks the next token from `logits` (not modified). One RNG draw per non-greedy call, as run.c. */
   sample(logits: Float32Array): number {
     const n = this.vocabSize;
     if (this.temperature === 0) return argmax(logits, n);
-    if (this.probs.length < n) { this.probs = new Float32Array(n); this.order = new Int32Array(n); }
+    if (this.probs.length < n) { this.probs = new Float64Array(n); this.order = new Int32Array(n); }
     const p = this.probs;
     let max = -Infinity;
     for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
     let sum = 0;
     for (let i = 0; i < n; i++) { const e = Math.exp((logits[i]! - max) / this.temperature); p[i] = e; sum += e; }
     for (let i = 0; i < n; i++) p[i]! /= sum;
-    const r = this.rng.nextFloat();
-    if (this.topK === 0 && this.topP >= 1) return sampleMultinomial(p, n, r);
-    return this.sampleTruncated(p, n, r);
+    const coin = this.rng.nextFloat();
+    if (this.topK === 0 && this.topP >= 1) return sampleMultinomial(p, n, coin);
+    return this.sampleTruncated(p, n, coin);
   }
 
-  /** Sorts candidates by probability, keeps the top-k and then the nucleus, samples among them. */
-  private sampleTruncated(p: Float32Array, n: number, r: number): number {
-    const order = this.order.subarray(0, n);
-    for (let i = 0; i < n; i++) order[i] = i;
+  /**
+   * run.c's sample_topp, with an optional top-k cut first: candidates sorted by probability
+   * (those below (1-p)/(n-1) cannot be in the nucleus and are skipped), truncated where the
+   * cumulative probability first exceeds p, then sampled with coin · (kept mass).
+   */
+  private sampleTruncated(p: Float64Array, n: number, coin: number): number {
+    const cutoff = this.topP < 1 ? (1 - this.topP) / (n - 1) : 0;
+    let m = 0;
+    for (let i = 0; i < n; i++) if (p[i]! >= cutoff) this.order[m++] = i;
+    const order = this.order.subarray(0, m);
     order.sort((a, b) => p[b]! - p[a]! || a - b);
-    let keep = this.topK > 0 ? Math.min(this.topK, n) : n;
+    let last = this.topK > 0 ? Math.min(this.topK, m) - 1 : m - 1;
     let mass = 0;
-    for (let i = 0; i < keep; i++) {
+    for (let i = 0; i <= last; i++) {
       mass += p[order[i]!]!;
-      if (mass >= this.topP) { keep = i + 1; break; }
+      if (mass > this.topP) { last = i; break; }
     }
-    const target = r * mass;
+    const target = coin * mass;
     let acc = 0;
-    for (let i = 0; i < keep; i++) {
+    for (let i = 0; i <= last; i++) {
       acc += p[order[i]!]!;
       if (target < acc) return order[i]!;
     }
-    return order[keep - 1]!;
+    return order[last]!;
   }
 }
 
-function sampleMultinomial(p: Float32Array, n: number, r: number): number {
+function sampleMultinomial(p: Float64Array, n: number, coin: number): number {
   let acc = 0;
   for (let i = 0; i < n; i++) {
     acc += p[i]!;
-    if (r < acc) return i;
+    if (coin < acc) return i;
   }
   return n - 1;
 }
