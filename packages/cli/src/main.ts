@@ -2,6 +2,7 @@
 // The `msrnn` command line. Each subcommand lives in ./commands and registers itself here.
 import { Command } from 'commander';
 import { registerGenerate } from './commands/generate.js';
+import { registerPpl } from './commands/ppl.js';
 
 const program = new Command('msrnn')
   .description('Run decoder-only transformers as multi-state RNNs (bounded or unbounded) on any CPU')
@@ -9,6 +10,7 @@ const program = new Command('msrnn')
   .exitOverride();
 
 registerGenerate(program);
+registerPpl(program);
 
 try {
   await program.parseAsync(process.argv);

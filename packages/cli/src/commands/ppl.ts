@@ -1,0 +1,121 @@
+// `msrnn ppl`: perplexity of a text under every policy × capacity (the paper's Figure 3 / Table 3).
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
+import { loadCorpus } from '../ppl/corpus.js';
+import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
+import { toSvg } from '../ppl/plot.js';
+import { toCsv, toMarkdown } from '../ppl/report.js';
+import { buildRuns } from '../ppl/runs.js';
+import { defaultThreads, runSweep } from '../ppl/sweep.js';
+import { resolveModelFiles } from '../ppl/model-files.js';
+
+interface PplFlags {
+  model?: string;
+  tokenizer?: string;
+  text: string;
+  chunk: string;
+  chunks: string;
+  policies: string;
+  capacities: string;
+  ratios?: string;
+  sinks: string;
+  seed: string;
+  prefill: string;
+  prompt: string;
+  positionMode: string;
+  threads?: string;
+  csv?: string;
+  md?: string;
+  svg?: string;
+  title?: string;
+  progress: boolean;
+}
+
+export function registerPpl(program: Command): void {
+  program
+    .command('ppl')
+    .description('perplexity of a text under compression policies × capacities (CSV, markdown table, SVG plot)')
+    .option('--model <file>', 'llama2.c checkpoint (default: as msrnn generate)')
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: as msrnn generate)')
+    .requiredOption('--text <file>', 'UTF-8 text file (encoded whole), or a token-id JSON: [[ids...]...] or {"chunks": [[ids...]...]}')
+    .option('--chunk <n>', 'tokens per chunk: BOS + n-1 text tokens (at most the model context)', '512')
+    .option('--chunks <n>', 'number of chunks', '16')
+    .option('--policies <list>', 'comma-separated policies (see msrnn ppl --help for names)', 'full,window,sinks,h2o,tova')
+    .option('--capacities <list>', 'comma-separated capacities k (entries kept per layer)', '16,32,64,128,256')
+    .option('--ratios <list>', 'comma-separated budgets as fractions of tokens seen (local/scattered need these)')
+    .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
+    .option('--seed <n>', 'seed of the random policies', '0')
+    .option('--prefill <mode>', 'exact: per-token eviction everywhere; fast: attend the --prompt unbounded, cut to k at its last token (TOVA code)', 'exact')
+    .option('--prompt <n>', 'first n tokens of each chunk are context only, not scored (0: score every prediction)', '0')
+    .option('--position-mode <mode>', 'absolute (TOVA) or reindex (StreamingLLM)', 'absolute')
+    .option('--threads <n>', `worker threads (default: all cores, here ${defaultThreads()})`)
+    .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept)')
+    .option('--md <file>', 'write the markdown table')
+    .option('--svg <file>', 'write the plot: perplexity vs capacity, log axes, one line per policy')
+    .option('--title <text>', 'title of the table and plot (default: the text file name)')
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: PplFlags) => {
+      await runPpl(flags);
+    });
+}
+
+async function runPpl(flags: PplFlags): Promise<void> {
+  const chunkLen = parsePositiveInt('--chunk', flags.chunk);
+  if (chunkLen < 2) throw new RangeError('--chunk: at least 2 tokens are needed to predict one');
+  const nChunks = parsePositiveInt('--chunks', flags.chunks);
+  const prefillMode = flags.prefill;
+  if (prefillMode !== 'exact' && prefillMode !== 'fast') throw new RangeError(`--prefill must be exact or fast, got "${prefillMode}"`);
+  const prompt = parseNonNegativeInt('--prompt', flags.prompt);
+  if (prefillMode === 'fast' && prompt === 0) throw new RangeError('--prefill fast needs --prompt N (the prompt that is attended in full, then cut)');
+  if (prompt >= chunkLen) throw new RangeError(`--prompt ${prompt} leaves nothing to score in chunks of ${chunkLen}`);
+  const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
+  const runs = buildRuns({
+    policies: parseList(flags.policies),
+    capacities: parseCapacities('--capacities', flags.capacities),
+    ratios: flags.ratios ? parseRatios('--ratios', flags.ratios) : [],
+    sinks: parseNonNegativeInt('--sinks', flags.sinks),
+    seed: parseNonNegativeInt('--seed', flags.seed),
+    prefill: prefillMode,
+    prompt,
+  });
+  const threads = flags.threads ? parsePositiveInt('--threads', flags.threads) : defaultThreads();
+
+  const files = resolveModelFiles(flags);
+  const model = await loadModel(files.model);
+  const context = model.config.seqLen;
+  if (chunkLen > context) {
+    // Positions past the trained context: fine for a bounded RNN (a warning), not for a growing cache.
+    const growing = runs.filter((r) => r.capacity === null).map((r) => r.policy);
+    if (growing.length > 0) {
+      throw new RangeError(`--chunk ${chunkLen} exceeds the context of ${files.model} (${context} tokens); ${[...new Set(growing)].join(', ')} keep a growing cache and cannot run past it (bounded capacities can)`);
+    }
+    console.warn(`msrnn ppl: warning: --chunk ${chunkLen} runs past the trained context (${context}); bounded states run at positions the model never saw`);
+  }
+  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
+  const corpus = loadCorpus(flags.text, tokenizer, chunkLen, nChunks);
+  for (const w of corpus.warnings) console.warn(`msrnn ppl: warning: ${w}`);
+  const title = flags.title ?? corpus.name;
+
+  const tokens = corpus.chunks.reduce((s, c) => s + c.length - 1, 0) * runs.length;
+  console.error(`msrnn ppl: ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${Math.min(threads, runs.length * corpus.chunks.length)} threads`);
+  const bar = flags.progress && process.stderr.isTTY
+    ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 })
+    : null;
+  const t0 = performance.now();
+  bar?.start(runs.length * corpus.chunks.length, 0);
+  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode }, {
+    threads,
+    onProgress: (done) => bar?.update(done),
+  }).finally(() => bar?.stop());
+  const seconds = (performance.now() - t0) / 1000;
+  const used = Math.min(threads, runs.length * corpus.chunks.length);
+
+  const md = toMarkdown(title, results);
+  process.stdout.write(md);
+  console.error(`msrnn ppl: ${seconds.toFixed(1)} s wall, ${(tokens / seconds).toFixed(0)} tokens/s on ${used} threads (${(tokens / seconds / used).toFixed(0)} per thread)`);
+  if (flags.csv) writeFileSync(flags.csv, toCsv(corpus.name, results));
+  if (flags.md) writeFileSync(flags.md, md);
+  if (flags.svg) writeFileSync(flags.svg, toSvg(title, results));
+}

@@ -1,0 +1,84 @@
+// Texts to evaluation chunks, following the perplexity protocol of ../shared/fixtures/README.md:
+// encode the whole file (BOS, dummy-prefix space, merges), drop the leading BOS, and chunk i is
+// [BOS] + ids[i*(N-1) : (i+1)*(N-1)]. A token-id JSON (a list of sequences, or {chunks: [...]}) is
+// taken as ready-made chunks, each cut to N tokens.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { BOS, type Tokenizer } from '@msrnn/transformer';
+
+export interface Corpus {
+  /** Short name for tables (file name). */
+  name: string;
+  chunks: Int32Array[];
+  /** Non-fatal remarks (fewer chunks than asked, a short text, ...). */
+  warnings: string[];
+}
+
+function readText(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err: any) {
+    throw new Error(`cannot read text file ${path}: ${err?.code ?? err?.message ?? err}`);
+  }
+  if (text.length === 0) throw new Error(`text file ${path} is empty`);
+  return text;
+}
+
+/** Chunks of `chunkLen` tokens ([BOS] + chunkLen-1 ids) from ids (no leading BOS): full chunks only, unless none fits. */
+export function chunkIds(ids: ArrayLike<number>, chunkLen: number, maxChunks: number, source: string, warnings: string[]): Int32Array[] {
+  const body = chunkLen - 1;
+  const chunks: Int32Array[] = [];
+  for (let i = 0; i < maxChunks && (i + 1) * body <= ids.length; i++) {
+    const c = new Int32Array(chunkLen);
+    c[0] = BOS;
+    for (let j = 0; j < body; j++) c[1 + j] = ids[i * body + j]!;
+    chunks.push(c);
+  }
+  if (chunks.length === 0) {
+    if (ids.length < 1) throw new Error(`${source}: no tokens to evaluate`);
+    warnings.push(`${source}: only ${ids.length} tokens, less than one chunk of ${chunkLen}; evaluating one chunk of ${ids.length + 1}`);
+    const c = new Int32Array(ids.length + 1);
+    c[0] = BOS;
+    for (let j = 0; j < ids.length; j++) c[1 + j] = ids[j]!;
+    chunks.push(c);
+  } else if (chunks.length < maxChunks) {
+    warnings.push(`${source}: ${ids.length} tokens give only ${chunks.length} chunks of ${chunkLen} (asked for ${maxChunks})`);
+  }
+  return chunks;
+}
+
+/** Sequences from a token-id JSON: number[][] or {chunks: number[][]} (like sampled_stories_tokens.json). */
+function tokenSequences(path: string, json: unknown, vocabSize: number): number[][] {
+  const seqs = Array.isArray(json) ? json : (json as { chunks?: unknown })?.chunks;
+  if (!Array.isArray(seqs) || seqs.length === 0 || !seqs.every((s) => Array.isArray(s))) {
+    throw new Error(`${path}: expected a JSON list of token-id lists, or an object with "chunks": [[ids...], ...]`);
+  }
+  seqs.forEach((s: unknown[], i) => {
+    const bad = s.findIndex((t) => !Number.isInteger(t) || (t as number) < 0 || (t as number) >= vocabSize);
+    if (bad >= 0) throw new Error(`${path}: sequence ${i}, item ${bad} is ${JSON.stringify(s[bad])}, not a token id below ${vocabSize}`);
+    if (s.length < 2) throw new Error(`${path}: sequence ${i} has ${s.length} tokens; at least 2 are needed to predict one`);
+  });
+  return seqs as number[][];
+}
+
+export function loadCorpus(path: string, tokenizer: Tokenizer, chunkLen: number, maxChunks: number): Corpus {
+  const warnings: string[] = [];
+  const name = basename(path);
+  const raw = readText(path);
+  if (path.toLowerCase().endsWith('.json')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err: any) {
+      throw new Error(`${path}: not valid JSON (${err?.message ?? err})`);
+    }
+    const seqs = tokenSequences(path, json, tokenizer.vocabSize).slice(0, maxChunks);
+    if (seqs.length < maxChunks) warnings.push(`${path}: holds only ${seqs.length} sequences (asked for ${maxChunks})`);
+    const short = seqs.filter((s) => s.length < chunkLen).length;
+    if (short > 0) warnings.push(`${path}: ${short} sequences are shorter than ${chunkLen} tokens and are evaluated whole`);
+    return { name, chunks: seqs.map((s) => Int32Array.from(s.slice(0, chunkLen))), warnings };
+  }
+  const ids = tokenizer.encode(raw, { bos: false });
+  return { name, chunks: chunkIds(ids, chunkLen, maxChunks, path, warnings), warnings };
+}

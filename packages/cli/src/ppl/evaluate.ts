@@ -1,0 +1,58 @@
+// One run on one chunk: feed the chunk through a fresh state under the run's policy and add up the
+// negative log-likelihood of each scored token. Exact per-token semantics: prefill runs attention
+// and eviction token by token (only the projections are batched), so the prediction of token t+1
+// uses the bounded state as it stood after token t — the paper's evaluation.
+import type { AttentionStep, LayerCache, Policy } from '@msrnn/msrnn';
+import { createState, prefill, type Model, type PositionMode } from '@msrnn/transformer';
+import { makeRunPolicy, type RunSpec } from './runs.js';
+
+export interface ChunkScore {
+  /** Σ NLL over scored predictions (nats). */
+  nll: number;
+  predictions: number;
+  /** Σ over steps of layer 0's entries after eviction, and the step count: the mean state size. */
+  keptSum: number;
+  keptSteps: number;
+}
+
+/** -log softmax(logits)[target] in float64. */
+export function tokenNll(logits: Float32Array, target: number, vocab: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < vocab; i++) if (logits[i]! > max) max = logits[i]!;
+  let z = 0;
+  for (let i = 0; i < vocab; i++) z += Math.exp(logits[i]! - max);
+  return max + Math.log(z) - logits[target]!;
+}
+
+/** Wraps a policy to count how many entries layer 0 keeps after each step. */
+function countingPolicy(inner: Policy, score: ChunkScore): Policy {
+  return {
+    name: inner.name,
+    statsPerEntry: inner.statsPerEntry,
+    afterAttention(layer: LayerCache, step: AttentionStep): void {
+      inner.afterAttention(layer, step);
+      if (layer.index === 0) {
+        score.keptSum += layer.maxCount;
+        score.keptSteps++;
+      }
+    },
+  };
+}
+
+export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positionMode: PositionMode = 'absolute'): ChunkScore {
+  const score: ChunkScore = { nll: 0, predictions: 0, keptSum: 0, keptSteps: 0 };
+  const policy = makeRunPolicy(run);
+  const state = createState(model, { capacity: policy.stateCapacity, policy: countingPolicy(policy, score), positionMode });
+  const vocab = model.config.vocabSize;
+  // Logits at position p predict token p+1; with a prompt of P tokens the first scored target is P.
+  const firstTarget = Math.max(1, run.prompt);
+  prefill(model, state, chunk.subarray(0, chunk.length - 1), {
+    onLogits(position, logits) {
+      const target = position + 1;
+      if (target < firstTarget) return;
+      score.nll += tokenNll(logits, chunk[target]!, vocab);
+      score.predictions++;
+    },
+  });
+  return score;
+}

@@ -1,0 +1,19 @@
+// What crosses to a worker thread: plain data only (paths, token chunks, run specs).
+import type { PositionMode } from '@msrnn/transformer';
+import type { ChunkScore } from './evaluate.js';
+import type { RunSpec } from './runs.js';
+
+export interface SweepInput {
+  modelPath: string;
+  chunks: Int32Array[];
+  runs: RunSpec[];
+  positionMode: PositionMode;
+}
+
+/** Job j is run floor(j / chunks) on chunk j % chunks. */
+export interface JobResult {
+  job: number;
+  score: ChunkScore;
+}
+
+export type WorkerReply = { kind: 'ready' } | { kind: 'done'; result: JobResult } | { kind: 'error'; job: number; message: string };

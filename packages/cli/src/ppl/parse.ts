@@ -1,0 +1,36 @@
+// Parsers for list and number options: every bad value names its option and what is wrong.
+
+export function parsePositiveInt(option: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${option}: "${value}" is not a positive integer`);
+  return n;
+}
+
+export function parseNonNegativeInt(option: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new RangeError(`${option}: "${value}" is not a non-negative integer`);
+  return n;
+}
+
+export function parseList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Capacities: positive integers; "full" is accepted and ignored here (the full policy is its own run). */
+export function parseCapacities(option: string, value: string): number[] {
+  const out: number[] = [];
+  for (const item of parseList(value)) {
+    if (item === 'full') continue;
+    if (/^-?\d+(\.\d*)?$/.test(item) && Number(item) <= 0) throw new RangeError(`${option}: capacity must be > 0, got ${item}`);
+    out.push(parsePositiveInt(option, item));
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+export function parseRatios(option: string, value: string): number[] {
+  return [...new Set(parseList(value).map((item) => {
+    const r = Number(item);
+    if (!Number.isFinite(r) || !(r > 0 && r <= 1)) throw new RangeError(`${option}: ratio must be in (0, 1], got "${item}"`);
+    return r;
+  }))].sort((a, b) => a - b);
+}
