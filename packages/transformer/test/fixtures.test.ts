@@ -27,7 +27,7 @@ if (haveShared('fixtures', paths.model, paths.tokenizer, greedyPath, logitsPath,
   test('logits: last position within 1e-4 (step by step and prefill)', () => {
     const tokens: number[] = logitsFx.tokens;
     const state = createState(model);
-    let logits = new Float32Array(0);
+    let logits: Float32Array = new Float32Array(0);
     const perPosition: Float32Array[] = [];
     for (const t of tokens) { logits = step(model, state, t); perPosition.push(logits.slice()); }
     const stepDiff = maxAbsDiff(logits, logitsFx.logits_last);

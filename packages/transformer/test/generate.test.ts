@@ -78,7 +78,7 @@ if (haveShared('generate', paths.model, paths.tokenizer, samplesPath)) {
     assert.is(g.tokens.length, 25);
     const state = createState(model);
     const prompt = tokenizer.encode('Lily and Ben went to the park');
-    let logits = new Float32Array(0);
+    let logits: Float32Array = new Float32Array(0);
     for (const t of prompt) logits = step(model, state, t);
     const manual: number[] = [];
     for (let i = 0; i < 25; i++) { const t = argmax(logits); manual.push(t); logits = step(model, state, t); }
