@@ -1,0 +1,119 @@
+// The multi-state on its own (no model): entries, eviction, growth, bounded allocation, clone,
+// capacity validation and the two basic policies, checked against plain list bookkeeping.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkCapacity, HeadCache, keepAll, MultiState, slidingWindow, type AttentionStep, type F32Alloc } from '../src/index.js';
+
+const geometry = { nLayers: 2, nKvHeads: 3, headDim: 4 };
+const noStep: AttentionStep = { layer: 0, position: 0, att: new Float32Array(0), attStride: 0, nHeads: 3, groupSize: 1 };
+
+/** Appends an entry whose key/value encode its position, so moves can be checked. */
+function pushTagged(head: HeadCache, position: number): void {
+  const slot = head.push(position);
+  head.keys.fill(position, slot * head.headDim, (slot + 1) * head.headDim);
+  head.values.fill(-position, slot * head.headDim, (slot + 1) * head.headDim);
+}
+
+function assertConsistent(head: HeadCache): void {
+  for (let i = 0; i < head.count; i++) {
+    const p = head.positions[i]!;
+    for (let d = 0; d < head.headDim; d++) {
+      assert.is(head.keys[i * head.headDim + d], p, `key of slot ${i}`);
+      assert.is(head.values[i * head.headDim + d], -p, `value of slot ${i}`);
+    }
+  }
+}
+
+test('HeadCache: push, swap-remove eviction, stats zeroed for new entries', () => {
+  const head = new HeadCache(4, 2, 8, (n) => new Float32Array(n));
+  for (let p = 0; p < 6; p++) pushTagged(head, p);
+  head.stats.fill(7);
+  head.evict(1); // last entry (5) moves into slot 1
+  assert.is(head.count, 5);
+  assert.equal(Array.from(head.positions.subarray(0, 5)), [0, 5, 2, 3, 4]);
+  assert.equal(head.keptPositions(), [0, 2, 3, 4, 5]);
+  assertConsistent(head);
+  head.evict(head.count - 1); // evicting the last one moves nothing
+  assert.equal(head.keptPositions(), [0, 2, 3, 5]);
+  const slot = head.push(9);
+  assert.equal(Array.from(head.stats.subarray(slot * 2, slot * 2 + 2)), [0, 0]);
+  assert.is(head.slotOf(9), slot);
+  assert.is(head.slotOf(1), -1);
+  assert.throws(() => head.evict(5), /out of range/);
+  assert.throws(() => head.evict(-1), /out of range/);
+});
+
+test('unbounded state grows by doubling and keeps every entry', () => {
+  const sizes: number[] = [];
+  const alloc: F32Alloc = (n) => { sizes.push(n); return new Float32Array(n); };
+  const state = new MultiState(geometry, { initialSlots: 1, alloc });
+  const head = state.layers[1]!.heads[2]!;
+  const slotsSeen = new Set<number>();
+  for (let p = 0; p < 100; p++) { pushTagged(head, p); slotsSeen.add(head.slots); }
+  assert.equal([...slotsSeen], [1, 2, 4, 8, 16, 32, 64, 128]);
+  assert.equal(head.keptPositions(), Array.from({ length: 100 }, (_, i) => i));
+  assertConsistent(head);
+  assert.ok(sizes.every((n) => n % geometry.headDim === 0), 'storage allocated through the given allocator');
+});
+
+test('bounded state: k+1 slots allocated once; bytes constant; window keeps the last k', () => {
+  let allocations = 0;
+  const state = new MultiState(geometry, { capacity: 5, policy: slidingWindow, alloc: (n) => { allocations++; return new Float32Array(n); } });
+  const after = allocations;
+  const bytes = state.bytes();
+  // keys + values (float32) + positions (int32) per slot, no stats, 6 slots, 3 heads, 2 layers.
+  assert.is(bytes, 2 * 3 * 6 * (2 * 4 * 4 + 4));
+  for (let p = 0; p < 50; p++) {
+    for (const layer of state.layers) {
+      for (const head of layer.heads) pushTagged(head, p);
+      state.policy.afterAttention(layer, { ...noStep, layer: layer.index, position: p });
+    }
+    state.seen++;
+    assert.is(state.bytes(), bytes);
+  }
+  assert.is(allocations, after, 'no allocation after construction');
+  for (const layer of state.keptPositionsPerHead()) for (const head of layer) assert.equal(head, [45, 46, 47, 48, 49]);
+  for (const layer of state.layers) for (const head of layer.heads) assertConsistent(head);
+  assert.ok(state.bounded);
+});
+
+test('clone is deep: branches diverge without affecting each other; options carry over', () => {
+  const allocs: number[] = [];
+  const alloc: F32Alloc = (n) => { allocs.push(n); return new Float32Array(n); };
+  const state = new MultiState(geometry, { capacity: 4, policy: slidingWindow, alloc, positionMode: 'reindex' });
+  for (let p = 0; p < 3; p++) for (const l of state.layers) for (const h of l.heads) pushTagged(h, p);
+  state.seen = 3;
+  const before = allocs.length;
+  const copy = state.clone();
+  assert.ok(allocs.length > before, 'clone allocates through the same allocator');
+  assert.is(copy.positionMode, 'reindex');
+  assert.is(copy.capacity, 4);
+  assert.is(copy.policy, slidingWindow);
+  assert.is(copy.seen, 3);
+  assert.is(copy.bytes(), state.bytes());
+  pushTagged(copy.layers[0]!.heads[0]!, 10);
+  copy.layers[1]!.heads[1]!.evict(0);
+  assert.equal(state.keptPositionsPerHead()[0]![0], [0, 1, 2]);
+  assert.equal(state.keptPositionsPerHead()[1]![1], [0, 1, 2]);
+  assert.equal(copy.keptPositionsPerHead()[0]![0], [0, 1, 2, 10]);
+  assert.equal(copy.keptPositionsPerHead()[1]![1], [1, 2]);
+  for (const l of copy.layers) for (const h of l.heads) assertConsistent(h);
+});
+
+test('capacity must be a positive integer or Infinity; bounded needs a policy; geometry checked', () => {
+  assert.is(checkCapacity(Infinity), Infinity);
+  assert.is(checkCapacity(1), 1);
+  for (const bad of [0, -1, 1.5, NaN, -Infinity]) {
+    assert.throws(() => checkCapacity(bad, '--capacity'), (e: Error) => e.message.includes('--capacity') && e.message.includes(String(bad)));
+    assert.throws(() => new MultiState(geometry, { capacity: bad, policy: slidingWindow }), /capacity/);
+  }
+  assert.throws(() => new MultiState(geometry, { capacity: 3, policy: keepAll }), /needs an eviction policy/);
+  assert.throws(() => new MultiState({ ...geometry, headDim: 0 }), /headDim/);
+  assert.throws(() => new MultiState(geometry, { positionMode: 'bogus' as any }), /positionMode/);
+  const unbounded = new MultiState(geometry);
+  assert.not.ok(unbounded.bounded);
+  assert.is(unbounded.policy, keepAll);
+  assert.is(unbounded.positionMode, 'absolute');
+});
+
+test.run();
