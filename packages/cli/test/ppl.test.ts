@@ -1,0 +1,168 @@
+// msrnn ppl end to end on stories260K: the harness reproduces the fixture's NLLs, a capacity at
+// least the sequence length equals full, workers agree with inline runs, and bad input fails clearly.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Command } from 'commander';
+import { oldestSlot, type Policy } from '@msrnn/msrnn';
+import { createState, loadModel, loadTokenizer, step } from '@msrnn/transformer';
+import { registerPpl } from '../src/commands/ppl.js';
+import { chunkIds, loadCorpus } from '../src/ppl/corpus.js';
+import { tokenNll } from '../src/ppl/evaluate.js';
+import { type RunSpec } from '../src/ppl/runs.js';
+import { runSweep } from '../src/ppl/sweep.js';
+
+const shared = resolve(import.meta.dirname, '../../../../shared');
+const modelPath = resolve(shared, 'models/stories260K.bin');
+const tokPath = resolve(shared, 'models/tok512.bin');
+const fixturePath = resolve(shared, 'fixtures/stories260K/policies.json');
+const available = [modelPath, tokPath, fixturePath].every((p) => existsSync(p));
+const tmp = mkdtempSync(join(tmpdir(), 'msrnn-ppl-'));
+
+/** Runs `msrnn ppl ARGS` in process; returns what it printed to stdout and stderr. */
+async function ppl(args: string[]): Promise<{ out: string; err: string }> {
+  const program = new Command('msrnn').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  registerPpl(program);
+  let out = '', err = '';
+  const write = process.stdout.write, warn = console.warn, error = console.error;
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  console.warn = console.error = (...a: unknown[]) => { err += a.join(' ') + '\n'; };
+  try {
+    await program.parseAsync(['node', 'msrnn', 'ppl', '--model', modelPath, '--tokenizer', tokPath, '--no-progress', ...args]);
+  } finally {
+    process.stdout.write = write;
+    console.warn = warn;
+    console.error = error;
+  }
+  return { out, err };
+}
+
+const spec = (policy: string, capacity: number | null): RunSpec => ({ policy, capacity, ratio: null, sinks: 4, seed: 0, prefill: 'exact', prompt: 0 });
+
+if (!available) {
+  test('ppl needs ../shared', () => {
+    if (process.env.CI) assert.unreachable(`missing files under ${shared}`);
+  });
+} else {
+  const fx = JSON.parse(readFileSync(fixturePath, 'utf8'));
+  const fixtureChunk = Int32Array.from(fx.tokens as number[]);
+
+  test('the sweep reproduces policies.json mean NLLs, inline and on 2 worker threads alike', async () => {
+    const runs = ['window', 'sinks', 'h2o', 'tova', 'tova_head'].map((p) => spec(p, fx.capacity)).concat(spec('full', null));
+    const input = { modelPath, chunks: [fixtureChunk], runs, positionMode: 'absolute' as const };
+    const inline = await runSweep(input, { threads: 1 });
+    for (const r of inline) {
+      assert.ok(Math.abs(r.meanNll - fx.policies[r.run.policy].mean_nll) < 1e-4, `${r.run.policy}: ${r.meanNll}`);
+      assert.is(r.predictions, 255);
+    }
+    const threaded = await runSweep(input, { threads: 2 });
+    assert.equal(threaded.map((r) => r.meanNll), inline.map((r) => r.meanNll));
+  });
+
+  test('a capacity at least the chunk length is the full model; pooling is over predictions, not chunks', async () => {
+    const chunks = [fixtureChunk.subarray(0, 100), fixtureChunk.subarray(100, 256)];
+    const runs = [spec('full', null), spec('tova', 256), spec('window', 200), spec('h2o', 156)];
+    const res = await runSweep({ modelPath, chunks, runs, positionMode: 'absolute' }, { threads: 1 });
+    for (const r of res.slice(1)) assert.is(r.meanNll, res[0]!.meanNll, r.run.policy);
+    const full = res[0]!;
+    const pooled = (full.chunkMeanNll[0]! * 99 + full.chunkMeanNll[1]! * 155) / 254;
+    assert.ok(Math.abs(full.meanNll - pooled) < 1e-12);
+    assert.is(full.predictions, 254);
+    assert.ok(Math.abs(full.ppl - Math.exp(full.meanNll)) < 1e-12);
+  });
+
+  test('chunking follows the protocol: [BOS] + ids[i*(N-1) : (i+1)*(N-1)], leading BOS dropped', async () => {
+    const tokenizer = await loadTokenizer(tokPath);
+    const path = join(tmp, 'story.txt');
+    const text = 'Once upon a time there was a little dog. '.repeat(40);
+    writeFileSync(path, text);
+    const ids = tokenizer.encode(text, { bos: false });
+    const corpus = loadCorpus(path, tokenizer, 64, 3);
+    assert.is(corpus.chunks.length, 3);
+    for (let i = 0; i < 3; i++) assert.equal(Array.from(corpus.chunks[i]!), [1, ...ids.slice(i * 63, (i + 1) * 63)]);
+    const warnings: string[] = [];
+    assert.is(chunkIds(ids, 64, 1000, 'x', warnings).length, Math.floor(ids.length / 63));
+    assert.match(warnings[0]!, /give only/);
+  });
+
+  test('msrnn ppl writes CSV, markdown and SVG', async () => {
+    const csv = join(tmp, 'o.csv'), md = join(tmp, 'o.md'), svg = join(tmp, 'o.svg');
+    const json = join(tmp, 'tokens.json');
+    writeFileSync(json, JSON.stringify({ chunks: [fx.tokens.slice(0, 128), fx.tokens.slice(128)] }));
+    const { out } = await ppl(['--text', json, '--chunk', '128', '--policies', 'full,window,tova,local', '--capacities', '16,32', '--ratios', '0.25', '--threads', '1', '--csv', csv, '--md', md, '--svg', svg]);
+    const rows = readFileSync(csv, 'utf8').trim().split('\n');
+    assert.ok(rows[0]!.startsWith('text,policy,capacity,ratio,budget'));
+    assert.is(rows.length, 1 + 1 + 3 + 3 + 1);
+    assert.match(rows[1]!, /^tokens\.json,full,full,,full,exact,0,/);
+    assert.is(readFileSync(md, 'utf8'), out);
+    assert.match(out, /\| tova \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+    const s = readFileSync(svg, 'utf8');
+    assert.match(s, /^<svg/);
+    assert.is((s.match(/<polyline/g) ?? []).length, 2);
+  });
+
+  test('bad input: clear errors (and a warning, not an error, past the context for bounded states)', async () => {
+    const txt = join(tmp, 'short.txt'), empty = join(tmp, 'empty.txt');
+    writeFileSync(txt, 'Lily and Ben went to the park. '.repeat(80));
+    writeFileSync(empty, '');
+    const fails = async (args: string[], re: RegExp) => {
+      try {
+        await ppl(args);
+      } catch (err: any) {
+        assert.match(err.message, re);
+        return;
+      }
+      assert.unreachable(`expected ${re} for ${args.join(' ')}`);
+    };
+    await fails(['--text', txt, '--policies', 'tovaa'], /unknown policy "tovaa"; valid policies: full, window/);
+    await fails(['--text', txt, '--capacities', '0,16'], /--capacities: capacity must be > 0, got 0/);
+    await fails(['--text', txt, '--capacities', 'x'], /--capacities: "x" is not a positive integer/);
+    await fails(['--text', txt, '--policies', 'sinks', '--capacities', '4'], /sink count 4 must be less than the capacity 4/);
+    await fails(['--text', txt, '--policies', 'local', '--ratios', '1.5'], /--ratios: ratio must be in \(0, 1\]/);
+    await fails(['--text', txt, '--policies', 'local'], /"local" needs --ratios/);
+    await fails(['--text', empty], /text file .*empty\.txt is empty/);
+    await fails(['--text', join(tmp, 'missing.txt')], /cannot read text file .*missing\.txt: ENOENT/);
+    await fails(['--text', txt, '--chunk', '600'], /--chunk 600 exceeds the context .* \(512 tokens\); full keep a growing cache/);
+    const { err } = await ppl(['--text', txt, '--chunk', '600', '--chunks', '1', '--policies', 'window', '--capacities', '16', '--threads', '1']);
+    assert.match(err, /warning: --chunk 600 runs past the trained context \(512\)/);
+  });
+
+  test('fast prefill: the prompt is attended in full, cut to k at its last token, then bounded per token', async () => {
+    const json = join(tmp, 'one.json');
+    writeFileSync(json, JSON.stringify([fx.tokens]));
+    const csv = (name: string) => join(tmp, `${name}.csv`);
+    const nll = (name: string) => readFileSync(csv(name), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[8]));
+    const common = ['--text', json, '--chunk', '256', '--prompt', '128', '--threads', '1'];
+    await ppl([...common, '--policies', 'window,tova', '--capacities', '32', '--prefill', 'fast', '--csv', csv('fast')]);
+    await ppl([...common, '--policies', 'window,tova', '--capacities', '32', '--prefill', 'exact', '--csv', csv('exact')]);
+    await ppl([...common, '--policies', 'full,tova', '--capacities', '256', '--prefill', 'fast', '--csv', csv('big')]);
+    // Capacity >= chunk: nothing is ever cut, so fast == full over the same 128 scored tokens.
+    const [full, tovaBig] = nll('big');
+    assert.is(tovaBig, full);
+    // Independent reference for window: a hand-written policy that keeps everything until position
+    // 127 and from then on drops the oldest entry while a layer holds more than 32.
+    const model = await loadModel(modelPath);
+    const cutAt127: Policy = {
+      name: 'ref', statsPerEntry: 0,
+      afterAttention(layer, step) {
+        if (step.position < 127) return;
+        while (layer.heads[0]!.count > 32) layer.evictSlotAllHeads(oldestSlot(layer.heads[0]!.positions, layer.heads[0]!.count));
+      },
+    };
+    const state = createState(model, { policy: cutAt127 });
+    let sum = 0;
+    for (let i = 0; i < 255; i++) {
+      const logits = step(model, state, fx.tokens[i]);
+      if (i >= 127) sum += tokenNll(logits, fx.tokens[i + 1], model.config.vocabSize);
+    }
+    const [windowFast, tovaFast] = nll('fast'), [windowExact, tovaExact] = nll('exact');
+    assert.ok(Math.abs(windowFast! - sum / 128) < 1e-6, `${windowFast} vs ${sum / 128}`);
+    // Per-token eviction during the prompt changes the prompt's own hidden states: a different number.
+    assert.is.not(windowFast, windowExact);
+    assert.is.not(tovaFast, tovaExact);
+  });
+}
+
+test.run();
