@@ -10,13 +10,17 @@
 /** Rows of `w` handled together by matvec: 8 independent accumulators measured fastest on V8. */
 const MATVEC_ROWS = 8;
 
-/** out[oOff + r] = Σ_c w[wOff + r*cols + c] · x[xOff + c], for r < rows. `out` must not alias `w` or `x`. */
+/**
+ * out[oOff + r] = Σ_c w[wOff + r*wStride + c] · x[xOff + c], for r < rows. wStride (default cols) is
+ * the distance between rows of w, so a column slice of a wider matrix works without copying.
+ * `out` must not alias `w` or `x`.
+ */
 export function matvec(out: Float32Array, oOff: number, w: Float32Array, wOff: number,
-  x: Float32Array, xOff: number, rows: number, cols: number): void {
+  x: Float32Array, xOff: number, rows: number, cols: number, wStride: number = cols): void {
   let r = 0;
   for (; r + MATVEC_ROWS <= rows; r += MATVEC_ROWS) {
-    const w0 = wOff + r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-    const w4 = w3 + cols, w5 = w4 + cols, w6 = w5 + cols, w7 = w6 + cols;
+    const w0 = wOff + r * wStride, w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
+    const w4 = w3 + wStride, w5 = w4 + wStride, w6 = w5 + wStride, w7 = w6 + wStride;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
     for (let c = 0; c < cols; c++) {
       const xc = x[xOff + c]!;
@@ -28,12 +32,12 @@ export function matvec(out: Float32Array, oOff: number, w: Float32Array, wOff: n
     out[o + 4] = s4; out[o + 5] = s5; out[o + 6] = s6; out[o + 7] = s7;
   }
   for (; r + 2 <= rows; r += 2) {
-    const w0 = wOff + r * cols, w1 = w0 + cols;
+    const w0 = wOff + r * wStride, w1 = w0 + wStride;
     let s0 = 0, s1 = 0;
     for (let c = 0; c < cols; c++) { const xc = x[xOff + c]!; s0 += w[w0 + c]! * xc; s1 += w[w1 + c]! * xc; }
     out[oOff + r] = s0; out[oOff + r + 1] = s1;
   }
-  if (r < rows) out[oOff + r] = dotSequential(w, wOff + r * cols, x, xOff, cols);
+  if (r < rows) out[oOff + r] = dotSequential(w, wOff + r * wStride, x, xOff, cols);
 }
 
 /** Σ a[aOff+i]·b[bOff+i] summed left to right (the order matvec and matmulT use per output). */
@@ -44,18 +48,20 @@ function dotSequential(a: Float32Array, aOff: number, b: Float32Array, bOff: num
 }
 
 /**
- * out[oOff + i*n + j] = Σ_p a[aOff + i*k + p] · b[bOff + j*k + p]: A (m×k) times Bᵀ where B (n×k) is
- * row-major, the layout of a weight matrix. `out` must not alias `a` or `b`.
+ * out[oOff + i*oStride + j] = Σ_p a[aOff + i*aStride + p] · b[bOff + j*bStride + p]: A (m×k) times Bᵀ
+ * where B (n×k) is row-major, the layout of a weight matrix. The strides (distance between rows)
+ * default to packed rows. `out` must not alias `a` or `b`.
  */
 export function matmulT(out: Float32Array, oOff: number, a: Float32Array, aOff: number,
-  b: Float32Array, bOff: number, m: number, n: number, k: number): void {
+  b: Float32Array, bOff: number, m: number, n: number, k: number,
+  aStride: number = k, bStride: number = k, oStride: number = n): void {
   let i = 0;
   for (; i + 4 <= m; i += 4) {
-    const a0 = aOff + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
-    const o0 = oOff + i * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+    const a0 = aOff + i * aStride, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
+    const o0 = oOff + i * oStride, o1 = o0 + oStride, o2 = o1 + oStride, o3 = o2 + oStride;
     let j = 0;
     for (; j + 4 <= n; j += 4) {
-      const b0 = bOff + j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+      const b0 = bOff + j * bStride, b1 = b0 + bStride, b2 = b1 + bStride, b3 = b2 + bStride;
       let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
       let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
       for (let p = 0; p < k; p++) {
@@ -72,7 +78,7 @@ export function matmulT(out: Float32Array, oOff: number, a: Float32Array, aOff: 
     }
     for (; j < n; j++) {
       // Leftover columns: one row of B against the four rows of A.
-      const b0 = bOff + j * k;
+      const b0 = bOff + j * bStride;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (let p = 0; p < k; p++) {
         const y = b[b0 + p]!;
@@ -82,7 +88,7 @@ export function matmulT(out: Float32Array, oOff: number, a: Float32Array, aOff: 
     }
   }
   // Leftover rows of A (and the single-token case m = 1) are matrix-vector products with B.
-  for (; i < m; i++) matvec(out, oOff + i * n, b, bOff, a, aOff + i * k, n, k);
+  for (; i < m; i++) matvec(out, oOff + i * oStride, b, bOff, a, aOff + i * aStride, n, k, bStride);
 }
 
 /**
@@ -98,26 +104,28 @@ export function matmulTBatched(out: Float32Array, oOff: number, a: Float32Array,
 }
 
 /**
- * out[oOff + i*n + j] = Σ_p a[aOff + i*k + p] · b[bOff + p*n + j]: A (m×k) times B (k×n), both row-major.
- * Loop order i-p-j: the inner loop is an axpy over a contiguous row of B, four rows of B at a time
- * so each output element is loaded and stored once per four multiply-adds (it is rounded to float32
- * after every four terms, unlike matmulT). `out` must not alias a or b.
+ * out[oOff + i*oStride + j] = Σ_p a[aOff + i*aStride + p] · b[bOff + p*bStride + j]: A (m×k) times
+ * B (k×n), both row-major (strides default to packed rows). Loop order i-p-j: the inner loop is an
+ * axpy over a contiguous row of B, four rows of B at a time so each output element is loaded and
+ * stored once per four multiply-adds (it is rounded to float32 after every four terms, unlike
+ * matmulT). `out` must not alias a or b.
  */
 export function matmul(out: Float32Array, oOff: number, a: Float32Array, aOff: number,
-  b: Float32Array, bOff: number, m: number, n: number, k: number): void {
+  b: Float32Array, bOff: number, m: number, n: number, k: number,
+  aStride: number = k, bStride: number = n, oStride: number = n): void {
   for (let i = 0; i < m; i++) {
-    const o = oOff + i * n, ai = aOff + i * k;
+    const o = oOff + i * oStride, ai = aOff + i * aStride;
     out.fill(0, o, o + n);
     let p = 0;
     for (; p + 4 <= k; p += 4) {
       const c0 = a[ai + p]!, c1 = a[ai + p + 1]!, c2 = a[ai + p + 2]!, c3 = a[ai + p + 3]!;
-      const r0 = bOff + p * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+      const r0 = bOff + p * bStride, r1 = r0 + bStride, r2 = r1 + bStride, r3 = r2 + bStride;
       for (let j = 0; j < n; j++) {
         out[o + j] = out[o + j]! + (c0 * b[r0 + j]! + c1 * b[r1 + j]! + c2 * b[r2 + j]! + c3 * b[r3 + j]!);
       }
     }
     for (; p < k; p++) {
-      const c = a[ai + p]!, r = bOff + p * n;
+      const c = a[ai + p]!, r = bOff + p * bStride;
       for (let j = 0; j < n; j++) out[o + j] = out[o + j]! + c * b[r + j]!;
     }
   }
