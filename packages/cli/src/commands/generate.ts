@@ -1,8 +1,118 @@
+// `msrnn generate`: stream a continuation of a prompt through a (bounded or unbounded)
+// multi-state RNN, then report speed and the state's size.
 import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { getPolicy, policyNames } from '@msrnn/policies';
+import { createState, generate, loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
+import { defaultModelFiles, parseCapacity, parseFloatOption, parseIntOption } from '../options.js';
 
-// Placeholder until the transformer issue lands `msrnn generate`.
+interface GenerateFlags {
+  model?: string;
+  tokenizer?: string;
+  prompt: string;
+  steps: string;
+  temperature: string;
+  topP: string;
+  topK: string;
+  seed?: string;
+  policy: string;
+  capacity?: string;
+  sinks: string;
+  positionMode: string;
+  chunkSize: string;
+  progress: boolean;
+}
+
+/** Prompts at least this long get a progress bar for their prefill (when stderr is a terminal). */
+const PROGRESS_MIN_TOKENS = 512;
+
 export function registerGenerate(program: Command): void {
-  program.command('generate').description('generate text (being built)').action(() => {
-    throw new Error('generate is not built yet');
+  program
+    .command('generate')
+    .description('generate text from a prompt, streaming; then print tokens/s and the state size')
+    .option('--model <file>', 'llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: beside the model, or the default model\'s)')
+    .option('--prompt <text>', 'prompt text', '')
+    .option('--steps <n>', 'new tokens to generate at most', '256')
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy', '1.0')
+    .option('--top-p <p>', 'nucleus sampling threshold in (0, 1]; 1 = off', '0.9')
+    .option('--top-k <k>', 'sample among the k most likely tokens; 0 = off', '0')
+    .option('--seed <n>', 'RNG seed (positive integer); default: from the clock (printed)')
+    .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'full')
+    .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
+    .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
+    .option('--position-mode <mode>', 'absolute (keys at original positions, TOVA) or reindex (StreamingLLM)', 'absolute')
+    .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64')
+    .option('--no-progress', 'no progress bar for long prompts')
+    .action(async (flags: GenerateFlags) => {
+      await runGenerate(flags);
+    });
+}
+
+async function runGenerate(flags: GenerateFlags): Promise<void> {
+  const steps = parseIntOption('--steps', flags.steps, 0);
+  const temperature = parseFloatOption('--temperature', flags.temperature, (x) => x >= 0, 'a number >= 0');
+  const topP = parseFloatOption('--top-p', flags.topP, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+  const topK = parseIntOption('--top-k', flags.topK, 0);
+  const seed = flags.seed === undefined ? (Date.now() % 2147483646) + 1 : parseIntOption('--seed', flags.seed, 1);
+  const chunkSize = parseIntOption('--chunk-size', flags.chunkSize, 1);
+  const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
+  const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
+  if (flags.policy === 'full' && capacity !== undefined && capacity !== Infinity) {
+    throw new RangeError(`--capacity ${capacity} needs an eviction policy (--policy ${policyNames.filter((p) => p !== 'full').join('|')})`);
+  }
+  const policy = getPolicy(flags.policy, {
+    ...(capacity !== undefined ? { capacity } : {}),
+    sinks: parseIntOption('--sinks', flags.sinks, 0),
+    seed,
   });
+
+  const files = defaultModelFiles(flags);
+  const model = await loadModel(files.model);
+  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
+  const c = model.config;
+  console.error(
+    `model: ${files.model} (${files.origin}; ${model.format}, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
+  );
+  const state = createState(model, { capacity: policy.stateCapacity, policy, positionMode });
+  console.error(
+    `state: policy ${policy.name}${policy.describe ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${positionMode}; ` +
+    `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
+  );
+
+  const promptTokens = tokenizer.encode(flags.prompt);
+  const bar = flags.progress && process.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
+    ? new SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens', stream: process.stderr, clearOnComplete: true })
+    : null;
+  bar?.start(promptTokens.length, 0);
+
+  const out = process.stdout;
+  out.write(flags.prompt);
+  const t0 = performance.now();
+  let tFirst = 0;
+  let generated = 0;
+  for await (const piece of generate(model, tokenizer, state, promptTokens, {
+    maxNewTokens: steps, temperature, topP, topK, seed,
+    prefill: { chunkSize, onProgress: (done) => bar?.update(done) },
+  })) {
+    if (generated === 0) { bar?.stop(); tFirst = performance.now(); }
+    generated++;
+    out.write(piece.text);
+  }
+  bar?.stop();
+  const t1 = performance.now();
+  out.write('\n');
+  if (generated === 0) tFirst = t1;
+  const prefillMs = tFirst - t0;
+  // The first sample comes right after prefill; the remaining tokens each cost one step.
+  const genSeconds = (t1 - tFirst) / 1000;
+  console.error(
+    `prompt ${promptTokens.length} tokens, prefill ${prefillMs.toFixed(1)} ms (${(promptTokens.length / (prefillMs / 1000)).toFixed(0)} tok/s); ` +
+    `generated ${generated} tokens in ${genSeconds.toFixed(2)} s: ${generated > 1 ? ((generated - 1) / genSeconds).toFixed(1) : 'n/a'} tok/s`,
+  );
+  console.error(`state: ${state.bytes()} bytes after ${state.seen} tokens (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
+}
+
+function stateSummary(kept: number, capacity: number): string {
+  return capacity === Infinity ? `unbounded, ${kept} entries per layer` : `bounded at ${capacity}, ${kept} entries per layer`;
 }

@@ -1,0 +1,65 @@
+// Option helpers shared by the msrnn commands: default model files and value parsers whose
+// errors name the option and what is wrong.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+
+export interface ModelFiles {
+  model: string;
+  tokenizer: string;
+  /** Why these files: 'given', 'repo default' or 'shared stories260K'. */
+  origin: string;
+}
+
+/**
+ * The files a command uses: the flags when given; otherwise the repo's models/default (trained
+ * for this project) when present, else ../shared/models/stories260K.bin with tok512.bin.
+ */
+export function defaultModelFiles(flags: { model?: string; tokenizer?: string }): ModelFiles {
+  let files: ModelFiles;
+  if (flags.model) {
+    const sibling = resolve(flags.model, '..', 'tokenizer.bin');
+    const tokenizer = flags.tokenizer ?? (existsSync(sibling) ? sibling : undefined);
+    if (!tokenizer) throw new Error(`--tokenizer is required with --model ${flags.model} (no tokenizer.bin beside it)`);
+    files = { model: flags.model, tokenizer, origin: 'given' };
+  } else {
+    const repoModel = resolve(repoRoot, 'models/default/model.bin');
+    const repoTokenizer = resolve(repoRoot, 'models/default/tokenizer.bin');
+    files = existsSync(repoModel) && existsSync(repoTokenizer)
+      ? { model: repoModel, tokenizer: flags.tokenizer ?? repoTokenizer, origin: 'repo default (models/default)' }
+      : {
+        model: resolve(repoRoot, '../shared/models/stories260K.bin'),
+        tokenizer: flags.tokenizer ?? resolve(repoRoot, '../shared/models/tok512.bin'),
+        origin: 'shared stories260K',
+      };
+  }
+  for (const [what, p] of [['model', files.model], ['tokenizer', files.tokenizer]] as const) {
+    if (!existsSync(p)) throw new Error(`${what} file ${p} not found; give --${what} FILE`);
+  }
+  return files;
+}
+
+export function parseIntOption(option: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new RangeError(`${option}: "${value}" is not an integer >= ${min}`);
+  }
+  return n;
+}
+
+export function parseFloatOption(option: string, value: string, ok: (x: number) => boolean, rule: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new RangeError(`${option}: "${value}" is not ${rule}`);
+  return n;
+}
+
+/** A state capacity: a positive integer, or "Infinity" / "inf" / "full" for an unbounded state. */
+export function parseCapacity(option: string, value: string): number {
+  if (/^(infinity|inf|full)$/i.test(value.trim())) return Infinity;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0) {
+    throw new RangeError(`${option}: "${value}" must be a positive integer or Infinity`);
+  }
+  return n;
+}
