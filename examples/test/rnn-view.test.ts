@@ -1,0 +1,34 @@
+// The RNN-view example runs, (a) == (b) to float tolerance, and (c)'s bounded state stays constant.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadModel, loadTokenizer } from '@msrnn/transformer';
+import { rnnView } from '../rnn-view.js';
+
+const models = resolve(import.meta.dirname, '../../../shared/models');
+const modelPath = resolve(models, 'stories260K.bin');
+const tokenizerPath = resolve(models, 'tok512.bin');
+
+test('rnn-view: parallel == RNN logits; bounded state size constant while the text grows', async () => {
+  if (!existsSync(modelPath) || !existsSync(tokenizerPath)) {
+    if (process.env.CI) assert.unreachable(`missing ${modelPath}`);
+    console.warn('rnn-view test SKIPPED: ../shared not found');
+    return;
+  }
+  const model = await loadModel(modelPath);
+  const tokenizer = await loadTokenizer(tokenizerPath);
+  const lines: string[] = [];
+  const r = rnnView(model, tokenizer, { totalTokens: 300, window: 16, log: (s) => lines.push(s) });
+  assert.ok(r.maxAbsDiff < 1e-4, `max |diff| ${r.maxAbsDiff}`);
+  assert.ok(r.sizes.length >= 3);
+  const bounded = new Set(r.sizes.map((s) => s.bounded));
+  assert.is(bounded.size, 1, 'bounded bytes never change');
+  assert.ok(r.sizes.every((s) => s.boundedEntries === 16));
+  assert.is(r.sizes.at(-1)!.seen, 300);
+  assert.is(r.sizes.at(-1)!.unboundedEntries, 300);
+  assert.ok(r.sizes.at(-1)!.unbounded > 4 * r.sizes[0]!.bounded);
+  assert.ok(lines.some((l) => l.startsWith('(a) parallel forward')));
+});
+
+test.run();
