@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerPpl } from './commands/ppl.js';
+import { registerTrace } from './commands/trace.js';
 
 const program = new Command('msrnn')
   .description('Run decoder-only transformers as multi-state RNNs (bounded or unbounded) on any CPU')
@@ -11,6 +12,7 @@ const program = new Command('msrnn')
 
 registerGenerate(program);
 registerPpl(program);
+registerTrace(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -17,7 +17,9 @@ function logTicks(lo: number, hi: number): number[] {
       if (t >= lo * 0.999 && t <= hi * 1.001) ticks.push(t);
     }
   }
-  return ticks.length >= 2 ? ticks : [lo, hi];
+  if (ticks.length >= 3) return ticks;
+  // A narrow range: five evenly spaced (in log) ticks instead.
+  return Array.from({ length: 5 }, (_, i) => Math.exp(Math.log(lo) + ((i + 0.5) / 5) * (Math.log(hi) - Math.log(lo))));
 }
 
 function fmt(v: number): string {

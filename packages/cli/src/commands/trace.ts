@@ -1,0 +1,88 @@
+// `msrnn trace`: which original positions each layer keeps over time under one policy (the
+// paper's §7.3): JSON of every entry's eviction step, an SVG heatmap, and a per-layer summary.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { getPolicy } from '@msrnn/policies';
+import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
+import { loadCorpus } from '../ppl/corpus.js';
+import { resolveModelFiles } from '../ppl/model-files.js';
+import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
+import { recordTrace, summarize } from '../trace/record.js';
+import { firstTokenText, traceSvg } from '../trace/svg.js';
+
+interface TraceFlags {
+  model?: string;
+  tokenizer?: string;
+  text: string;
+  tokens?: string;
+  policy: string;
+  capacity?: string;
+  ratio?: string;
+  sinks: string;
+  seed: string;
+  positionMode: string;
+  json?: string;
+  svg?: string;
+}
+
+export function registerTrace(program: Command): void {
+  program
+    .command('trace')
+    .description('which positions each layer keeps over time under a policy: JSON + SVG heatmap, first-token survival, recent-k share')
+    .option('--model <file>', 'llama2.c checkpoint (default: as msrnn generate)')
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: as msrnn generate)')
+    .requiredOption('--text <file>', 'UTF-8 text (its first chunk: BOS + tokens), or a token-id JSON (its first sequence)')
+    .option('--tokens <n>', 'tokens to run, BOS included (default: the model context)')
+    .option('--policy <name>', 'compression policy', 'tova')
+    .option('--capacity <k>', 'entries kept per layer (default 32 unless --ratio is given)')
+    .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)')
+    .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
+    .option('--seed <n>', 'seed of the random policies', '0')
+    .option('--position-mode <mode>', 'absolute (TOVA) or reindex (StreamingLLM)', 'absolute')
+    .option('--json <file>', 'write the trace: tokens, pieces, evictedAt[layer][kvHead][position] (-1 = kept), summary')
+    .option('--svg <file>', 'write the heatmap (layer panels × position × step)')
+    .action(async (flags: TraceFlags) => {
+      await runTrace(flags);
+    });
+}
+
+async function runTrace(flags: TraceFlags): Promise<void> {
+  const ratio = flags.ratio !== undefined ? parseRatios('--ratio', flags.ratio)[0] : undefined;
+  const capacity = flags.capacity !== undefined ? parsePositiveInt('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
+  const policy = getPolicy(flags.policy, {
+    ...(capacity !== undefined ? { capacity } : {}),
+    ...(ratio !== undefined ? { ratio } : {}),
+    sinks: parseNonNegativeInt('--sinks', flags.sinks),
+    seed: parseNonNegativeInt('--seed', flags.seed),
+  });
+  const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
+  const files = resolveModelFiles(flags);
+  const model = await loadModel(files.model);
+  const context = model.config.seqLen;
+  const nTokens = flags.tokens ? parsePositiveInt('--tokens', flags.tokens) : context;
+  if (nTokens > context) {
+    if (policy.stateCapacity === Infinity) throw new RangeError(`--tokens ${nTokens} exceeds the context of ${files.model} (${context}); "${policy.name}" keeps a growing cache and cannot run past it`);
+    console.warn(`msrnn trace: warning: --tokens ${nTokens} runs past the trained context (${context}); the bounded state runs at positions the model never saw`);
+  }
+  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
+  const corpus = loadCorpus(flags.text, tokenizer, nTokens, 1);
+  const tokens = Array.from(corpus.chunks[0]!);
+  if (tokens.length < nTokens) console.warn(`msrnn trace: warning: ${flags.text} gives only ${tokens.length} tokens`);
+
+  const trace = recordTrace(model, policy, tokens, positionMode);
+  const summary = summarize(trace);
+  const title = `${policy.name} (${trace.describe}) on ${corpus.name}, ${tokens.length} tokens`;
+  console.log(title);
+  console.log('| layer | first token | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
+  console.log('|---:|---|---:|---:|---|');
+  for (const s of summary) {
+    const firstText = firstTokenText(s.firstTokenEvictedAt);
+    const kept = s.keptFinal.length > 24 ? `${s.keptFinal.slice(0, 24).join(' ')} … (${s.keptFinal.length})` : s.keptFinal.join(' ');
+    console.log(`| ${s.layer} | ${firstText} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
+  }
+  if (flags.json) {
+    const pieces = tokens.map((t, i) => tokenizer.decode([t], i > 0 ? tokens[i - 1]! : 1));
+    writeFileSync(flags.json, JSON.stringify({ ...trace, model: files.model.split(/[\\/]/).pop(), text: corpus.name, pieces, summary }) + '\n');
+  }
+  if (flags.svg) writeFileSync(flags.svg, traceSvg(trace, summary, title));
+}

@@ -1,0 +1,125 @@
+// Which original positions each layer keeps over time (the paper's §7.3 analysis). Entries only
+// ever leave a multi-state, so the whole history is one number per (layer, KV head, position):
+// the step at which the entry was evicted (-1: still kept at the end). Position p is in the state
+// after steps p .. evictedAt-1.
+import type { AttentionStep, LayerCache, Policy } from '@msrnn/msrnn';
+import type { BudgetedPolicy } from '@msrnn/policies';
+import { createState, prefill, type Model, type PositionMode } from '@msrnn/transformer';
+
+export interface Trace {
+  policy: string;
+  describe: string;
+  /** Budget k used for the "most recent k" share (the capacity; for ratio budgets, the final budget). */
+  capacity: number | null;
+  tokens: number[];
+  nLayers: number;
+  nKvHeads: number;
+  /** evictedAt[layer][kvHead][position]: step that evicted it, or -1 if kept to the end. */
+  evictedAt: number[][][];
+}
+
+/** Wraps a policy and notes, after each call, which positions left each head. */
+function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: number): Policy {
+  let before = new Int32Array(64);
+  // mark[p] === stamp: position p is still in the head being checked (no per-call allocation).
+  const mark = new Int32Array(nPositions);
+  let stamp = 0;
+  return {
+    name: inner.name,
+    statsPerEntry: inner.statsPerEntry,
+    afterAttention(layer: LayerCache, step: AttentionStep): void {
+      let total = 0;
+      for (const h of layer.heads) total += h.count + 1;
+      if (before.length < total) before = new Int32Array(total * 2);
+      let o = 0;
+      for (const h of layer.heads) {
+        before[o++] = h.count;
+        for (let i = 0; i < h.count; i++) before[o++] = h.positions[i]!;
+      }
+      inner.afterAttention(layer, step);
+      o = 0;
+      for (let hi = 0; hi < layer.heads.length; hi++) {
+        const h = layer.heads[hi]!, n = before[o++]!;
+        if (h.count !== n) {
+          stamp++;
+          for (let i = 0; i < h.count; i++) mark[h.positions[i]!] = stamp;
+          for (let i = 0; i < n; i++) {
+            const p = before[o + i]!;
+            if (mark[p] !== stamp) evictedAt[layer.index]![hi]![p] = step.position;
+          }
+        }
+        o += n;
+      }
+    },
+  };
+}
+
+export function recordTrace(model: Model, policy: BudgetedPolicy, tokens: number[], positionMode: PositionMode = 'absolute'): Trace {
+  const c = model.config, n = tokens.length;
+  const evicted = Array.from({ length: c.nLayers }, () => Array.from({ length: c.nKvHeads }, () => new Int32Array(n).fill(-1)));
+  const state = createState(model, { capacity: policy.stateCapacity, policy: recordingPolicy(policy, evicted, n), positionMode });
+  prefill(model, state, tokens);
+  const b = policy.budget;
+  const capacity = b.capacity !== Infinity ? b.capacity : b.ratio !== undefined ? b.at(n - 1, Infinity) : null;
+  return {
+    policy: policy.name,
+    describe: policy.describe?.() ?? '',
+    capacity,
+    tokens,
+    nLayers: c.nLayers,
+    nKvHeads: c.nKvHeads,
+    evictedAt: evicted.map((l) => l.map((h) => Array.from(h))),
+  };
+}
+
+/** Is `position` in KV head `h` of `layer` after step `t`? */
+export function keptAfter(trace: Trace, layer: number, h: number, position: number, t: number): boolean {
+  const e = trace.evictedAt[layer]![h]![position]!;
+  return position <= t && (e < 0 || t < e);
+}
+
+export interface LayerSummary {
+  layer: number;
+  /** Step at which position 0 left, per KV head (-1: kept to the end). */
+  firstTokenEvictedAt: number[];
+  /** Share of kept entries among the most recent k, averaged over steps t >= k (and heads). */
+  recentShareMean: number;
+  /** The same share after the last step. */
+  recentShareFinal: number;
+  /** Kept positions after the last step (KV head 0). */
+  keptFinal: number[];
+}
+
+export function summarize(trace: Trace): LayerSummary[] {
+  const n = trace.tokens.length, k = trace.capacity ?? n;
+  const out: LayerSummary[] = [];
+  for (let l = 0; l < trace.nLayers; l++) {
+    let shareSum = 0, shareSteps = 0, final = 0;
+    for (let h = 0; h < trace.nKvHeads; h++) {
+      const ev = trace.evictedAt[l]![h]!;
+      // Sweep steps; count kept entries and how many are within the last k positions.
+      for (let t = Math.min(k, n - 1); t < n; t++) {
+        let kept = 0, recent = 0;
+        for (let p = 0; p <= t; p++) {
+          const e = ev[p]!;
+          if (e >= 0 && e <= t) continue;
+          kept++;
+          if (p > t - k) recent++;
+        }
+        const share = kept > 0 ? recent / kept : 0;
+        shareSum += share;
+        shareSteps++;
+        if (t === n - 1) final += share / trace.nKvHeads;
+      }
+    }
+    const ev0 = trace.evictedAt[l]![0]!;
+    out.push({
+      layer: l,
+      firstTokenEvictedAt: trace.evictedAt[l]!.map((h) => h[0]!),
+      recentShareMean: shareSteps > 0 ? shareSum / shareSteps : 1,
+      recentShareFinal: final,
+      keptFinal: ev0.flatMap((e, p) => (e < 0 ? [p] : [])),
+    });
+  }
+  return out;
+}

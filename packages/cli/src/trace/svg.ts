@@ -1,0 +1,57 @@
+// The trace as a heatmap, one panel per layer: x = original position, y = step (time runs down).
+// An entry lives from the step it entered (its own position) to the step that evicted it, so each
+// (head, position) is ONE vertical bar: a few thousand rects instead of a steps × positions grid.
+// Head-wise policies draw each KV head at 1/heads opacity, so darker = kept in more heads.
+import type { LayerSummary, Trace } from './record.js';
+
+function esc(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+function headsAgree(trace: Trace, layer: number): boolean {
+  const h0 = trace.evictedAt[layer]![0]!;
+  return trace.evictedAt[layer]!.every((h) => h.every((e, p) => e === h0[p]));
+}
+
+/** "kept", "out at step 52", or per head "out at 12 / kept / ..." when heads differ. */
+export function firstTokenText(evictedAt: number[]): string {
+  const one = (e: number) => (e < 0 ? 'kept' : `out at step ${e}`);
+  return evictedAt.every((e) => e === evictedAt[0]) ? one(evictedAt[0]!) : evictedAt.map((e) => (e < 0 ? 'kept' : e)).join(' / ');
+}
+
+export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): string {
+  const n = trace.tokens.length, panel = 220, gap = 30, L = 20, T = 56, Bot = 70;
+  const s = panel / n;
+  const W = L + trace.nLayers * (panel + gap), H = T + panel + Bot;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<text x="${L}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`);
+  out.push(`<text x="${L}" y="34">x: original position 0..${n - 1}; y: step 0..${n - 1} (time runs down); dark = entry in the state after that step</text>`);
+  for (let l = 0; l < trace.nLayers; l++) {
+    const x0 = L + l * (panel + gap);
+    const heads = headsAgree(trace, l) ? [0] : trace.evictedAt[l]!.map((_, h) => h);
+    const opacity = (1 / heads.length).toFixed(3);
+    out.push(`<g transform="translate(${x0} ${T})">`);
+    out.push(`<rect width="${panel}" height="${panel}" fill="#f4f4f4" stroke="#999"/>`);
+    out.push(`<path d="M0 0 L${panel} ${panel}" stroke="#ccc" stroke-width="0.5"/>`);
+    out.push(`<g fill="#1f3b73" fill-opacity="${opacity}">`);
+    for (const h of heads) {
+      const ev = trace.evictedAt[l]![h]!;
+      for (let p = 0; p < n; p++) {
+        const end = ev[p]! < 0 ? n : ev[p]!;
+        if (end <= p) continue;
+        out.push(`<rect x="${(p * s).toFixed(2)}" y="${(p * s).toFixed(2)}" width="${Math.max(s, 0.6).toFixed(2)}" height="${((end - p) * s).toFixed(2)}"/>`);
+      }
+    }
+    out.push(`</g>`);
+    const sm = summary[l]!;
+    const first = firstTokenText(sm.firstTokenEvictedAt);
+    out.push(`<text x="0" y="${panel + 16}" font-weight="bold">layer ${l}</text>`);
+    out.push(`<text x="0" y="${panel + 31}">first token: ${esc(first)}</text>`);
+    out.push(`<text x="0" y="${panel + 46}">recent-k share: ${(100 * sm.recentShareMean).toFixed(0)}% (final ${(100 * sm.recentShareFinal).toFixed(0)}%)</text>`);
+    out.push(`</g>`);
+  }
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
