@@ -1,0 +1,85 @@
+// msrnn trace on stories260K: the recorded eviction steps reproduce the state the policy leaves,
+// and the summaries say what window/sinks/TOVA must by construction.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Command } from 'commander';
+import { getPolicy } from '@msrnn/policies';
+import { createState, loadModel, prefill } from '@msrnn/transformer';
+import { registerTrace } from '../src/commands/trace.js';
+import { keptAfter, recordTrace, summarize } from '../src/trace/record.js';
+
+const shared = resolve(import.meta.dirname, '../../../../shared');
+const modelPath = resolve(shared, 'models/stories260K.bin');
+const tokPath = resolve(shared, 'models/tok512.bin');
+const fixturePath = resolve(shared, 'fixtures/stories260K/policies.json');
+const available = [modelPath, tokPath, fixturePath].every((p) => existsSync(p));
+
+if (!available) {
+  test('trace needs ../shared', () => {
+    if (process.env.CI) assert.unreachable(`missing files under ${shared}`);
+  });
+} else {
+  const fx = JSON.parse(readFileSync(fixturePath, 'utf8'));
+  const tokens: number[] = fx.tokens;
+  const model = await loadModel(modelPath);
+
+  test('window: entry p leaves at step p+k; everything kept is recent; the first token goes at step k', () => {
+    const t = recordTrace(model, getPolicy('window', { capacity: 16 }), tokens.slice(0, 100));
+    for (let p = 0; p < 100; p++) assert.is(t.evictedAt[2]![1]![p], p < 84 ? p + 16 : -1);
+    for (const s of summarize(t)) {
+      assert.equal(s.firstTokenEvictedAt, [16, 16, 16, 16]);
+      assert.is(s.recentShareMean, 1);
+      assert.is(s.recentShareFinal, 1);
+    }
+  });
+
+  test('tova_head and h2o: the trace replays to exactly the per-head states the policy leaves (fixture positions)', () => {
+    for (const name of ['tova_head', 'h2o', 'tova', 'sinks']) {
+      const t = recordTrace(model, getPolicy(name, { capacity: 32 }), tokens);
+      const expected = fx.policies[name].kept_positions_per_layer_per_kv_head ?? fx.policies[name].kept_positions_per_layer.map((l: number[]) => [l, l, l, l]);
+      const replay = t.evictedAt.map((l, li) => l.map((_, h) => tokens.map((_, p) => p).filter((p) => keptAfter(t, li, h, p, 255))));
+      assert.equal(replay, expected, name);
+      // At a middle step too: rerun to step 150 and compare with the trace.
+      const policy = getPolicy(name, { capacity: 32 });
+      const state = createState(model, { capacity: 32, policy });
+      prefill(model, state, tokens.slice(0, 151));
+      const mid = t.evictedAt.map((l, li) => l.map((_, h) => tokens.map((_, p) => p).filter((p) => keptAfter(t, li, h, p, 150))));
+      assert.equal(mid, state.keptPositionsPerHead(), `${name} at step 150`);
+    }
+  });
+
+  test('sinks keep the first token; TOVA on stories260K keeps fewer recent entries than window', () => {
+    const sinks = summarize(recordTrace(model, getPolicy('sinks', { capacity: 32 }), tokens));
+    for (const s of sinks) assert.equal(s.firstTokenEvictedAt, [-1, -1, -1, -1]);
+    const tova = summarize(recordTrace(model, getPolicy('tova', { capacity: 32 }), tokens));
+    for (const s of tova) assert.ok(s.recentShareMean < 1 && s.recentShareMean > 0, String(s.recentShareMean));
+  });
+
+  test('msrnn trace writes JSON and an SVG heatmap and prints the per-layer summary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'msrnn-trace-'));
+    const json = join(dir, 't.json'), svg = join(dir, 't.svg'), text = join(dir, 'tokens.json');
+    writeFileSync(text, JSON.stringify([tokens]));
+    const program = new Command('msrnn').exitOverride();
+    registerTrace(program);
+    const log = console.log;
+    let out = '';
+    console.log = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
+    try {
+      await program.parseAsync(['node', 'msrnn', 'trace', '--model', modelPath, '--tokenizer', tokPath, '--text', text, '--tokens', '128', '--policy', 'sinks', '--capacity', '16', '--json', json, '--svg', svg]);
+    } finally {
+      console.log = log;
+    }
+    assert.match(out, /\| 0 \| kept \| /);
+    const t = JSON.parse(readFileSync(json, 'utf8'));
+    assert.is(t.tokens.length, 128);
+    assert.is(t.pieces.length, 128);
+    assert.is(t.evictedAt.length, 5);
+    assert.is(t.summary[0].keptFinal.length, 16);
+    assert.match(readFileSync(svg, 'utf8'), /^<svg[^]*layer 4[^]*<\/svg>\n$/);
+  });
+}
+
+test.run();
