@@ -3,6 +3,11 @@
 import type { AttentionStep, LayerCache, MultiState } from '@msrnn/msrnn';
 import type { Model } from './model.js';
 
+/** dst[d..d+n) = src[s..s+n); a loop, not subarray().set(), so nothing is allocated per call. */
+export function copy(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
+}
+
 /** Reused for every policy call so the hot path allocates nothing. */
 const policyStep: AttentionStep = { layer: 0, position: 0, att: new Float32Array(0), attStride: 0, nHeads: 0, groupSize: 0 };
 
@@ -26,8 +31,8 @@ export function attendNewToken(
   for (let h = 0; h < nKv; h++) {
     const head = layer.heads[h]!;
     const slot = head.push(position);
-    head.keys.set(k.subarray(kOff + h * hd, kOff + h * hd + hd), slot * hd);
-    head.values.set(v.subarray(vOff + h * hd, vOff + h * hd + hd), slot * hd);
+    copy(head.keys, slot * hd, k, kOff + h * hd, hd);
+    copy(head.values, slot * hd, v, vOff + h * hd, hd);
   }
 
   const stride = scratch.attFor(layer.maxCount);

@@ -93,13 +93,15 @@ export class Positions {
     if (this.rotatedKeys.length < n * hd) this.rotatedKeys = this.alloc(Math.max(n * hd, 2 * this.rotatedKeys.length));
     if (this.order.length < n) this.order = new Float64Array(Math.max(n, 2 * this.order.length));
     // Rank entries by position without a comparator: encode (position, slot) in one exact double.
-    const order = this.order.subarray(0, n);
+    // Sort the whole scratch (unused tail = +Infinity) rather than a fresh subarray view.
+    const order = this.order;
     for (let i = 0; i < n; i++) order[i] = head.positions[i]! * 1048576 + i;
+    order.fill(Infinity, n);
     order.sort();
     const out = this.rotatedKeys;
     for (let rank = 0; rank < n; rank++) {
       const slot = order[rank]! % 1048576;
-      out.set(head.keys.subarray(slot * hd, slot * hd + hd), slot * hd);
+      for (let d = slot * hd; d < slot * hd + hd; d++) out[d] = head.keys[d]!;
       rotateHeads(out, slot * hd, 1, hd, this.cosTable, this.sinTable, rank * this.halfDim);
     }
     return out;

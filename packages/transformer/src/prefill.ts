@@ -6,7 +6,7 @@
 // order, inside each layer (attendNewToken), exactly as step() does. So the state and logits match
 // stepping token by token (up to float summation order in the kernels) whatever the policy evicts.
 import type { MultiState } from '@msrnn/msrnn';
-import { attendNewToken } from './attention.js';
+import { attendNewToken, copy } from './attention.js';
 import { kvDimOf } from './config.js';
 import { checkStateFits, checkToken, type Model } from './model.js';
 import type { LayerWeights } from './weights.js';
@@ -76,7 +76,7 @@ function runChunk(model: Model, state: MultiState, tokens: ArrayLike<number>, st
   const position0 = state.seen;
   for (let i = 0; i < t; i++) {
     const token = tokens[start + i]!;
-    r.x.set(w.tokenEmbedding.subarray(token * dim, token * dim + dim), i * dim);
+    copy(r.x, i * dim, w.tokenEmbedding, token * dim, dim);
   }
   for (let l = 0; l < c.nLayers; l++) {
     const L: LayerWeights = w.layers[l]!;

@@ -1,7 +1,7 @@
 // The transformer as an RNN: one token in, logits out, the multi-state updated IN PLACE.
 // Use state.clone() first to branch.
 import type { MultiState } from '@msrnn/msrnn';
-import { attendNewToken } from './attention.js';
+import { attendNewToken, copy } from './attention.js';
 import { kvDimOf } from './config.js';
 import { checkStateFits, checkToken, type Model } from './model.js';
 import type { LayerWeights } from './weights.js';
@@ -20,7 +20,7 @@ export function step(model: Model, state: MultiState, token: number, logitsOut?:
   const logits = logitsOut ?? model.scratch.logits;
   if (logits.length < c.vocabSize) throw new RangeError(`logitsOut holds ${logits.length} floats, needs ${c.vocabSize}`);
 
-  r.x.set(w.tokenEmbedding.subarray(token * dim, token * dim + dim));
+  copy(r.x, 0, w.tokenEmbedding, token * dim, dim);
   for (let l = 0; l < c.nLayers; l++) {
     const L: LayerWeights = w.layers[l]!;
     B.rmsnorm(r.xb, 0, r.x, 0, L.attNorm, dim, eps);
