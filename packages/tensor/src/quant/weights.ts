@@ -1,0 +1,134 @@
+// Weight matrices in reduced precision and their matvecs. A model keeps each projection as a
+// WeightMatrix; `matvecWeights` dispatches to the wasm SIMD kernels when the backend has them,
+// else to the plain TypeScript references below (so every backend handles every weight type).
+import type { Backend } from '../backend.js';
+import { halfTable, toHalfBits } from './f16.js';
+
+export type WeightType = 'f32' | 'f16' | 'q8';
+export const WEIGHT_TYPES: readonly WeightType[] = ['f32', 'f16', 'q8'];
+/** Values per Q8 block (one scale each), as in GGUF's Q8_0. */
+export const Q8_BLOCK = 32;
+
+export interface F32Weights { type: 'f32'; rows: number; cols: number; data: Float32Array; offset: number }
+export interface F16Weights { type: 'f16'; rows: number; cols: number; bits: Uint16Array }
+/** Row r's block b covers columns [32b, 32b+32) ∩ [0, cols): scale at scales[r*ceil(cols/32) + b]. */
+export interface Q8Weights { type: 'q8'; rows: number; cols: number; q: Int8Array; scales: Float32Array }
+export type WeightMatrix = F32Weights | F16Weights | Q8Weights;
+
+/** Optional storage for quantized arrays (the wasm backend supplies views into its memory). */
+export interface QuantAlloc {
+  alloc(n: number): Float32Array;
+  allocU16?(n: number): Uint16Array;
+  allocI8?(n: number): Int8Array;
+}
+
+/** Kernels the wasm backend adds for reduced-precision weights (duck-typed on the backend). */
+interface QuantKernels {
+  matvecF16(out: Float32Array, oOff: number, w: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
+  matvecQ8(out: Float32Array, oOff: number, q: Int8Array, qOff: number, scales: Float32Array, sOff: number,
+    x: Float32Array, xOff: number, rows: number, cols: number): void;
+}
+
+function checkShape(src: Float32Array, offset: number, rows: number, cols: number, what: string): void {
+  if (!Number.isInteger(rows) || rows <= 0 || !Number.isInteger(cols) || cols <= 0) throw new RangeError(`${what}: bad shape ${rows}×${cols}`);
+  if (offset < 0 || offset + rows * cols > src.length) throw new RangeError(`${what}: ${rows}×${cols} at offset ${offset} exceeds the source length ${src.length}`);
+}
+
+export function f32Weights(data: Float32Array, offset: number, rows: number, cols: number): F32Weights {
+  checkShape(data, offset, rows, cols, 'f32Weights');
+  return { type: 'f32', rows, cols, data, offset };
+}
+
+export function quantizeF16(src: Float32Array, offset: number, rows: number, cols: number, mem?: QuantAlloc): F16Weights {
+  checkShape(src, offset, rows, cols, 'quantizeF16');
+  const n = rows * cols;
+  const bits = mem?.allocU16 ? mem.allocU16(n) : new Uint16Array(n);
+  for (let i = 0; i < n; i++) bits[i] = toHalfBits(src[offset + i]!);
+  return { type: 'f16', rows, cols, bits };
+}
+
+/** Symmetric int8 per block of 32 along each row: scale = max|v| / 127, q = round(v / scale). */
+export function quantizeQ8(src: Float32Array, offset: number, rows: number, cols: number, mem?: QuantAlloc): Q8Weights {
+  checkShape(src, offset, rows, cols, 'quantizeQ8');
+  const blocks = Math.ceil(cols / Q8_BLOCK);
+  const q = mem?.allocI8 ? mem.allocI8(rows * cols) : new Int8Array(rows * cols);
+  const scales = mem ? mem.alloc(rows * blocks) : new Float32Array(rows * blocks);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const c0 = b * Q8_BLOCK, c1 = Math.min(cols, c0 + Q8_BLOCK);
+      const base = offset + r * cols;
+      let amax = 0;
+      for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(src[base + c]!));
+      const scale = Math.fround(amax / 127);
+      scales[r * blocks + b] = scale;
+      const inv = scale === 0 ? 0 : 1 / scale;
+      for (let c = c0; c < c1; c++) q[r * cols + c] = Math.max(-127, Math.min(127, Math.round(src[base + c]! * inv)));
+    }
+  }
+  return { type: 'q8', rows, cols, q, scales };
+}
+
+export function quantize(type: WeightType, src: Float32Array, offset: number, rows: number, cols: number, mem?: QuantAlloc): WeightMatrix {
+  if (type === 'f32') return f32Weights(src, offset, rows, cols);
+  if (type === 'f16') return quantizeF16(src, offset, rows, cols, mem);
+  if (type === 'q8') return quantizeQ8(src, offset, rows, cols, mem);
+  throw new Error(`unknown weight type "${type as string}" (expected one of ${WEIGHT_TYPES.join(', ')})`);
+}
+
+export function weightBytes(w: WeightMatrix): number {
+  return w.type === 'f32' ? w.rows * w.cols * 4 : w.type === 'f16' ? w.bits.byteLength : w.q.byteLength + w.scales.byteLength;
+}
+
+/** Plain TypeScript fp16 matvec (reference and pure-TS path). */
+export function matvecF16Js(out: Float32Array, oOff: number, bits: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void {
+  const t = halfTable();
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const base = wOff + r * cols;
+    for (let c = 0; c < cols; c++) s += t[bits[base + c]!]! * x[xOff + c]!;
+    out[oOff + r] = s;
+  }
+}
+
+/** Plain TypeScript Q8 matvec (reference and pure-TS path). */
+export function matvecQ8Js(out: Float32Array, oOff: number, q: Int8Array, qOff: number, scales: Float32Array, sOff: number,
+  x: Float32Array, xOff: number, rows: number, cols: number): void {
+  const blocks = Math.ceil(cols / Q8_BLOCK);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let b = 0; b < blocks; b++) {
+      const c0 = b * Q8_BLOCK, c1 = Math.min(cols, c0 + Q8_BLOCK);
+      let bs = 0;
+      for (let c = c0; c < c1; c++) bs += q[qOff + r * cols + c]! * x[xOff + c]!;
+      s += bs * scales[sOff + r * blocks + b]!;
+    }
+    out[oOff + r] = s;
+  }
+}
+
+function hasQuantKernels(b: Backend): b is Backend & QuantKernels {
+  return typeof (b as Partial<QuantKernels>).matvecQ8 === 'function' && typeof (b as Partial<QuantKernels>).matvecF16 === 'function';
+}
+
+/**
+ * out[oOff + r] = W[rowStart + r] · x[xOff ..], r < rows (rows defaults to all of W's rows):
+ * one call for any weight type on any backend.
+ */
+export function matvecWeights(backend: Backend, out: Float32Array, oOff: number, w: WeightMatrix, x: Float32Array, xOff: number,
+  rowStart = 0, rows = w.rows - rowStart): void {
+  if (rowStart < 0 || rows < 0 || rowStart + rows > w.rows) throw new RangeError(`matvecWeights: rows [${rowStart}, ${rowStart + rows}) outside 0..${w.rows}`);
+  const cols = w.cols;
+  switch (w.type) {
+    case 'f32': backend.matvec(out, oOff, w.data, w.offset + rowStart * cols, x, xOff, rows, cols); return;
+    case 'f16':
+      if (hasQuantKernels(backend)) backend.matvecF16(out, oOff, w.bits, rowStart * cols, x, xOff, rows, cols);
+      else matvecF16Js(out, oOff, w.bits, rowStart * cols, x, xOff, rows, cols);
+      return;
+    case 'q8': {
+      const sOff = rowStart * Math.ceil(cols / Q8_BLOCK);
+      if (hasQuantKernels(backend)) backend.matvecQ8(out, oOff, w.q, rowStart * cols, w.scales, sOff, x, xOff, rows, cols);
+      else matvecQ8Js(out, oOff, w.q, rowStart * cols, w.scales, sOff, x, xOff, rows, cols);
+      return;
+    }
+  }
+}

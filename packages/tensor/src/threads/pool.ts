@@ -1,0 +1,108 @@
+// Worker threads that share the backend's wasm memory and split large matvecs/matmuls by rows.
+// Synchronous from the caller's view (the Backend contract is synchronous): the caller posts a
+// job through the control block, runs slice 0 itself, then waits for the workers' DONE count.
+// Node only (worker_threads); browsers would need cross-origin isolation for SharedArrayBuffer.
+import { Worker } from 'node:worker_threads';
+import type { WasmHeap } from '../wasm/heap.js';
+import type { KernelExports } from '../wasm/kernels.js';
+import { CTRL_INTS, Ctrl, JobOp, runPart } from './protocol.js';
+
+/** Below this many multiply-adds a job is not worth waking the workers for (sync costs ~ microseconds). */
+const MIN_SPLIT_MACS = 32 * 1024;
+/** Spin iterations before sleeping in Atomics.wait (workers and caller). */
+const SPIN = 20000;
+
+/**
+ * Starts ./worker. From dist it is plain .js. From source (this file is .ts, run through tsx) the
+ * worker cannot rely on inheriting tsx's loader hooks (Node 20 does not apply module hooks to
+ * workers), so a two-line bootstrap registers tsx inside the worker, then imports worker.ts.
+ */
+function spawnWorker(workerData: object): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
+    + `.catch((e) => { throw e; });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+export class ThreadPool {
+  private stopped = false;
+  private readonly exits: Promise<void>[];
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly ctrl: Int32Array,
+    private readonly k: KernelExports,
+  ) {
+    this.exits = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+  }
+
+  /** Starts `workers` workers over `heap`'s shared memory and waits until each is ready. */
+  static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number): Promise<ThreadPool> {
+    if (!heap.shared) throw new Error('wasm thread pool: needs a shared WebAssembly.Memory');
+    const ctrlAddr = heap.allocBytes(CTRL_INTS * 4, 64);
+    const ctrl = new Int32Array(heap.buffer, ctrlAddr, CTRL_INTS);
+    ctrl[Ctrl.PARTS] = workers + 1;
+    const list: Worker[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < workers; i++) {
+      const w = spawnWorker({ module, memory: heap.memory, ctrlAddr, part: i + 1, workers, spin: SPIN });
+      ready.push(new Promise<void>((resolve, reject) => {
+        w.once('message', () => resolve());
+        w.once('error', (err) => reject(new Error(`wasm thread pool: worker ${i + 1} failed to start: ${err.message}`)));
+      }));
+      list.push(w);
+    }
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      await Promise.all(list.map((w) => w.terminate()));
+      throw err;
+    }
+    // Idle workers must not keep the process alive if the owner forgets dispose().
+    for (const w of list) w.unref();
+    const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+    return new ThreadPool(list, ctrl, instance.exports as unknown as KernelExports);
+  }
+
+  get size(): number { return this.workers.length + 1; }
+
+  worthSplitting(rows: number, cols: number): boolean { return !this.stopped && rows >= 8 && rows * cols >= MIN_SPLIT_MACS; }
+
+  matvec(kernel: 'matvec' | 'matvecF16', out: number, w: number, x: number, rows: number, cols: number, rowBytes: number): void {
+    this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, out, w, x, rows, cols, rowBytes);
+  }
+  matvecQ8(out: number, q: number, scales: number, x: number, rows: number, cols: number): void {
+    this.run(JobOp.MatvecQ8, out, q, scales, x, rows, cols);
+  }
+  matmulT(out: number, a: number, b: number, m: number, n: number, k: number): void {
+    this.run(JobOp.MatmulT, out, a, b, m, n, k);
+  }
+
+  private run(op: number, ...args: number[]): void {
+    const c = this.ctrl;
+    c[Ctrl.OP] = op;
+    for (let i = 0; i < args.length; i++) c[Ctrl.ARG0 + i] = args[i]!;
+    Atomics.store(c, Ctrl.DONE, 0);
+    Atomics.add(c, Ctrl.SEQ, 1); // publishes the plain writes above (sequentially consistent)
+    Atomics.notify(c, Ctrl.SEQ);
+    runPart(this.k, c, 0);
+    const want = this.workers.length;
+    let spins = 0;
+    for (let done = Atomics.load(c, Ctrl.DONE); done < want; done = Atomics.load(c, Ctrl.DONE)) {
+      if (++spins > SPIN) { Atomics.wait(c, Ctrl.DONE, done, 1); spins = 0; }
+    }
+  }
+
+  /** Asks the workers to exit and waits for them. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const w of this.workers) w.ref(); // keep the event loop alive until they have exited
+    Atomics.store(this.ctrl, Ctrl.STOP, 1);
+    Atomics.add(this.ctrl, Ctrl.SEQ, 1);
+    Atomics.notify(this.ctrl, Ctrl.SEQ);
+    await Promise.all(this.exits);
+  }
+}

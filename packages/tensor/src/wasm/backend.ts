@@ -1,0 +1,147 @@
+// The WebAssembly SIMD128 backend: same Backend contract as jsBackend, kernels emitted at run
+// time by ./kernels.ts, all arrays in one WebAssembly.Memory (./heap.ts). Optional worker
+// threads split large matvecs/matmuls over the same (shared) memory (../threads/pool.ts).
+import type { Backend } from '../backend.js';
+import { buildKernelModule, type KernelExports } from './kernels.js';
+import { WasmHeap, type WasmHeapOptions } from './heap.js';
+import { wasmSimdUnavailableReason } from './support.js';
+// Type only: the pool (node:worker_threads) is imported on demand so browsers and edge runtimes never load it.
+import type { ThreadPool } from '../threads/pool.js';
+
+export interface WasmBackendOptions extends WasmHeapOptions {
+  /** Worker threads in total including the calling thread (1 = no workers). Needs shared memory. Default 1. */
+  threads?: number;
+}
+
+export interface WasmBackend extends Backend {
+  readonly name: 'wasm';
+  readonly heap: WasmHeap;
+  readonly threads: number;
+  /** out[oOff+r] = Σ_c half(w[wOff + r*cols + c]) · x[xOff+c]: w holds IEEE fp16 bits. */
+  matvecF16(out: Float32Array, oOff: number, w: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
+  /**
+   * Q8 rows (see ../quant/q8.ts): q holds rows×cols int8 from element qOff (row-major), scales one
+   * f32 per block of 32 along each row (ceil(cols/32) per row) from sOff.
+   */
+  matvecQ8(out: Float32Array, oOff: number, q: Int8Array, qOff: number, scales: Float32Array, sOff: number,
+    x: Float32Array, xOff: number, rows: number, cols: number): void;
+  /** Storage for fp16 bits / int8 quants in this backend's memory. */
+  allocU16(n: number): Uint16Array;
+  allocI8(n: number): Int8Array;
+  /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+function notOwned(kernel: string, arg: string): Error {
+  return new Error(`wasm backend ${kernel}: ${arg} is not in this backend's WebAssembly memory — allocate it with this backend's alloc()`);
+}
+
+function outOfRange(kernel: string, arg: string, off: number, n: number, length: number): RangeError {
+  return new RangeError(`wasm backend ${kernel}: ${arg}[${off} .. ${off + n}) is outside its length ${length}`);
+}
+
+/**
+ * Creates the backend: checks SIMD support (throws with the reason if missing), emits and
+ * compiles the kernel module, and starts `threads - 1` workers when asked.
+ */
+export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const why = wasmSimdUnavailableReason();
+  if (why) throw new Error(`wasm backend unavailable: ${why}`);
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`wasm backend: threads must be an integer in 1..64, got ${threads}`);
+  if (threads > 1 && opts.shared === false) throw new Error('wasm backend: threads > 1 needs shared memory (shared: false was given)');
+  const heap = new WasmHeap(threads > 1 ? { ...opts, shared: true } : opts);
+  const bytes = buildKernelModule({ initialPages: 1, shared: heap.shared, ...(heap.shared ? { maximumPages: heap.maximumPages } : {}) });
+  const module = await WebAssembly.compile(bytes);
+  const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+  const k = instance.exports as unknown as KernelExports;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1) : null;
+  return makeBackend(heap, k, pool, threads);
+}
+
+function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, threads: number): WasmBackend {
+  // Fast ownership test: the current buffer, else the heap's list (older buffers after growth).
+  const owned = (v: ArrayBufferView) => v.buffer === heap.buffer || heap.owns(v);
+  const addr4 = (kernel: string, arg: string, v: Float32Array, off: number, n: number): number => {
+    if (!owned(v)) throw notOwned(kernel, arg);
+    if (!(off >= 0 && off + n <= v.length)) throw outOfRange(kernel, arg, off, n, v.length);
+    return v.byteOffset + off * 4;
+  };
+  const checkDims = (kernel: string, dims: Record<string, number>) => {
+    for (const key in dims) {
+      const v = dims[key]!;
+      if (!Number.isInteger(v) || v < 0) throw new RangeError(`wasm backend ${kernel}: ${key} must be a non-negative integer, got ${v}`);
+    }
+  };
+
+  const backend: WasmBackend = {
+    name: 'wasm',
+    heap,
+    threads,
+    alloc: (n) => heap.f32(n),
+    allocU16: (n) => heap.u16(n),
+    allocI8: (n) => heap.i8(n),
+
+    matvec(out, oOff, w, wOff, x, xOff, rows, cols) {
+      checkDims('matvec', { rows, cols });
+      const o = addr4('matvec', 'out', out, oOff, rows);
+      const wp = addr4('matvec', 'w', w, wOff, rows * cols);
+      const xp = addr4('matvec', 'x', x, xOff, cols);
+      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvec', o, wp, xp, rows, cols, 4 * cols);
+      else k.matvec(o, wp, xp, rows, cols);
+    },
+    matmulT(out, a, b, bOff, m, n, kDim) {
+      checkDims('matmulT', { m, n, k: kDim });
+      const o = addr4('matmulT', 'out', out, 0, m * n);
+      const ap = addr4('matmulT', 'a', a, 0, m * kDim);
+      const bp = addr4('matmulT', 'b', b, bOff, n * kDim);
+      if (pool && pool.worthSplitting(m * n, kDim)) pool.matmulT(o, ap, bp, m, n, kDim);
+      else k.matmulT(o, ap, bp, m, n, kDim);
+    },
+    rmsnorm(out, oOff, x, xOff, w, n, eps) {
+      checkDims('rmsnorm', { n });
+      k.rmsnorm(addr4('rmsnorm', 'out', out, oOff, n), addr4('rmsnorm', 'x', x, xOff, n), addr4('rmsnorm', 'w', w, 0, n), n, eps);
+    },
+    attendHead(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
+      checkDims('attendHead', { count, headDim });
+      if (count === 0) throw new RangeError('wasm backend attendHead: count must be >= 1 (softmax over no entries)');
+      k.attendHead(
+        addr4('attendHead', 'out', out, oOff, headDim), addr4('attendHead', 'q', q, qOff, headDim),
+        addr4('attendHead', 'keys', keys, 0, count * headDim), addr4('attendHead', 'values', values, 0, count * headDim),
+        count, headDim, scale, addr4('attendHead', 'att', att, aOff, count));
+    },
+    swiglu(out, gate, up, n) {
+      checkDims('swiglu', { n });
+      k.swiglu(addr4('swiglu', 'out', out, 0, n), addr4('swiglu', 'gate', gate, 0, n), addr4('swiglu', 'up', up, 0, n), n);
+    },
+    add(out, a, b, n) {
+      checkDims('add', { n });
+      k.add(addr4('add', 'out', out, 0, n), addr4('add', 'a', a, 0, n), addr4('add', 'b', b, 0, n), n);
+    },
+
+    matvecF16(out, oOff, w, wOff, x, xOff, rows, cols) {
+      checkDims('matvecF16', { rows, cols });
+      if (!owned(w)) throw notOwned('matvecF16', 'w');
+      if (!(wOff >= 0 && wOff + rows * cols <= w.length)) throw outOfRange('matvecF16', 'w', wOff, rows * cols, w.length);
+      const o = addr4('matvecF16', 'out', out, oOff, rows);
+      const xp = addr4('matvecF16', 'x', x, xOff, cols);
+      const wp = w.byteOffset + wOff * 2;
+      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvecF16', o, wp, xp, rows, cols, 2 * cols);
+      else k.matvecF16(o, wp, xp, rows, cols);
+    },
+    matvecQ8(out, oOff, q, qOff, scales, sOff, x, xOff, rows, cols) {
+      checkDims('matvecQ8', { rows, cols });
+      if (!owned(q)) throw notOwned('matvecQ8', 'q');
+      if (!(qOff >= 0 && qOff + rows * cols <= q.length)) throw outOfRange('matvecQ8', 'q', qOff, rows * cols, q.length);
+      const blocks = Math.ceil(cols / 32);
+      const sp = addr4('matvecQ8', 'scales', scales, sOff, rows * blocks);
+      const o = addr4('matvecQ8', 'out', out, oOff, rows);
+      const xp = addr4('matvecQ8', 'x', x, xOff, cols);
+      const qp = q.byteOffset + qOff;
+      if (pool && pool.worthSplitting(rows, cols)) pool.matvecQ8(o, qp, sp, xp, rows, cols);
+      else k.matvecQ8(o, qp, sp, xp, rows, cols);
+    },
+    async dispose() { if (pool) await pool.stop(); },
+  };
+  return backend;
+}

@@ -1,0 +1,39 @@
+// WebAssembly opcodes this repo emits (core MVP + SIMD128). Numbers from the WebAssembly
+// core spec, binary format, §5.4 (instructions); SIMD opcodes follow the 0xFD prefix as a u32 LEB128.
+
+export const ValType = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
+export type ValType = (typeof ValType)[keyof typeof ValType];
+
+/** Single-byte core opcodes. */
+export const Op = {
+  unreachable: 0x00, nop: 0x01, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
+  br: 0x0c, br_if: 0x0d, return: 0x0f, call: 0x10, drop: 0x1a, select: 0x1b,
+  local_get: 0x20, local_set: 0x21, local_tee: 0x22,
+  i32_load: 0x28, f32_load: 0x2a, i32_load8_s: 0x2c, i32_load16_u: 0x2f, i32_store: 0x36, f32_store: 0x38,
+  i32_const: 0x41, f32_const: 0x43,
+  i32_eqz: 0x45, i32_eq: 0x46, i32_ne: 0x47, i32_lt_s: 0x48, i32_lt_u: 0x49, i32_gt_s: 0x4a, i32_gt_u: 0x4b,
+  i32_le_s: 0x4c, i32_le_u: 0x4d, i32_ge_s: 0x4e, i32_ge_u: 0x4f,
+  f32_eq: 0x5b, f32_lt: 0x5d, f32_gt: 0x5e,
+  i32_add: 0x6a, i32_sub: 0x6b, i32_mul: 0x6c, i32_div_u: 0x6e, i32_and: 0x71, i32_or: 0x72,
+  i32_shl: 0x74, i32_shr_s: 0x75, i32_shr_u: 0x76,
+  f32_abs: 0x8b, f32_neg: 0x8c, f32_sqrt: 0x91, f32_add: 0x92, f32_sub: 0x93, f32_mul: 0x94, f32_div: 0x95,
+  f32_min: 0x96, f32_max: 0x97,
+  i32_trunc_f32_s: 0xa8, f32_convert_i32_s: 0xb2, i32_reinterpret_f32: 0xbc, f32_reinterpret_i32: 0xbe,
+} as const;
+
+/** SIMD128 opcodes (after the 0xFD prefix). */
+export const Simd = {
+  v128_load: 0x00, v128_load8x8_s: 0x01, v128_load16x4_u: 0x04, v128_load32_splat: 0x09, v128_store: 0x0b,
+  v128_const: 0x0c,
+  i32x4_splat: 0x11, f32x4_splat: 0x13,
+  f32x4_extract_lane: 0x1f,
+  v128_and: 0x4e, v128_or: 0x50,
+  i16x8_extend_low_i8x16_s: 0x87, i16x8_extend_high_i8x16_s: 0x88,
+  i32x4_extend_low_i16x8_s: 0xa7, i32x4_extend_high_i16x8_s: 0xa8,
+  i32x4_shl: 0xab, i32x4_add: 0xae,
+  f32x4_nearest: 0x6a,
+  f32x4_add: 0xe4, f32x4_sub: 0xe5, f32x4_mul: 0xe6, f32x4_div: 0xe7, f32x4_min: 0xe8, f32x4_max: 0xe9,
+  f32x4_pmin: 0xea, f32x4_pmax: 0xeb,
+  i32x4_trunc_sat_f32x4_s: 0xf8, f32x4_convert_i32x4_s: 0xfa,
+} as const;
+export type SimdOp = (typeof Simd)[keyof typeof Simd];

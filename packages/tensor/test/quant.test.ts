@@ -1,0 +1,90 @@
+// fp16 conversion against an independent implementation (@petamoriken/float16), Q8 quantisation
+// error bounds, and the SIMD fp16/Q8 matvecs against the plain TypeScript references.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
+import { toHalfBits, fromHalfBits } from '../src/quant/f16.js';
+import { quantizeF16, quantizeQ8, matvecF16Js, matvecQ8Js, matvecWeights, f32Weights, quantize, weightBytes } from '../src/quant/weights.js';
+import { jsBackend } from '../src/js-backend.js';
+import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
+import { ODD_SIZES, assertClose, randomArray, rng } from './helpers.js';
+
+const rand = rng(0x9a17);
+let wasm: WasmBackend;
+test.before(async () => { wasm = await createWasmBackend({ initialBytes: 4 << 20 }); });
+
+test('toHalfBits rounds like an independent fp16 implementation (normals, subnormals, ties, overflow)', () => {
+  const dv = new DataView(new ArrayBuffer(2));
+  const samples: number[] = [0, -0, 1, -1, 65504, 65520, 1e6, -1e6, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-9, Infinity, -Infinity,
+    1 + 2 ** -11, 1 + 3 * 2 ** -11, 2048 + 1, 2048 + 3];
+  for (let i = 0; i < 20000; i++) samples.push((rand() * 2 - 1) * 10 ** (rand() * 12 - 8));
+  for (const v of samples) {
+    setFloat16(dv, 0, Math.fround(v));
+    assert.is(toHalfBits(v), dv.getUint16(0), `toHalfBits(${v})`);
+  }
+  for (let h = 0; h < 65536; h++) {
+    dv.setUint16(0, h);
+    const e = getFloat16(dv, 0), a = fromHalfBits(h);
+    if (Number.isNaN(e)) assert.ok(Number.isNaN(a)); else assert.is(a, e, `fromHalfBits(0x${h.toString(16)})`);
+  }
+});
+
+test('Q8 quantisation: error at most half a step per block; zero blocks stay zero', () => {
+  const rows = 3, cols = 70; // 2 full blocks + a partial one of 6
+  const src = randomArray(rand, rows * cols);
+  src.fill(0, 32, 64); // row 0, block 1 all zero
+  const q8 = quantizeQ8(src, 0, rows, cols);
+  assert.is(q8.scales.length, rows * 3);
+  assert.is(q8.scales[1], 0);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+    const s = q8.scales[r * 3 + Math.floor(c / 32)]!;
+    const back = q8.q[r * cols + c]! * s;
+    assert.ok(Math.abs(back - src[r * cols + c]!) <= s / 2 + 1e-7, `q8 round trip r${r} c${c}`);
+  }
+  assert.is(weightBytes(q8), rows * cols + rows * 3 * 4);
+  assert.throws(() => quantize('q4' as never, src, 0, rows, cols), /unknown weight type "q4"/);
+  assert.throws(() => quantizeQ8(src, 10, rows, cols), /exceeds the source length/);
+});
+
+test('wasm fp16 and Q8 matvecs match the TypeScript references on odd shapes', () => {
+  for (const rows of ODD_SIZES) for (const cols of [1, 3, 17, 32, 33, 64, 257]) {
+    const src = randomArray(rand, rows * cols), x = randomArray(rand, cols);
+    const xv = wasm.alloc(cols); xv.set(x);
+
+    const h = quantizeF16(src, 0, rows, cols, wasm);
+    const eh = new Float32Array(rows), oh = wasm.alloc(rows);
+    matvecF16Js(eh, 0, h.bits, 0, x, 0, rows, cols);
+    wasm.matvecF16(oh, 0, h.bits, 0, xv, 0, rows, cols);
+    assertClose(oh, eh, `f16 matvec ${rows}x${cols}`, 1e-5, 1e-5);
+
+    const q = quantizeQ8(src, 0, rows, cols, wasm);
+    const eq = new Float32Array(rows), oq = wasm.alloc(rows);
+    matvecQ8Js(eq, 0, q.q, 0, q.scales, 0, x, 0, rows, cols);
+    wasm.matvecQ8(oq, 0, q.q, 0, q.scales, 0, xv, 0, rows, cols);
+    assertClose(oq, eq, `q8 matvec ${rows}x${cols}`, 1e-5, 1e-5);
+
+    // Both stay close to the f32 product (quantisation error only).
+    const ef = new Float32Array(rows);
+    jsBackend.matvec(ef, 0, src, 0, x, 0, rows, cols);
+    assertClose(eh, ef, `f16 vs f32 ${rows}x${cols}`, 2e-3, 2e-3 * Math.sqrt(cols));
+    assertClose(eq, ef, `q8 vs f32 ${rows}x${cols}`, 2e-2, 1e-2 * Math.sqrt(cols));
+  }
+});
+
+test('matvecWeights: same row slice for every weight type on both backends', () => {
+  const rows = 40, cols = 96;
+  const src = randomArray(rand, rows * cols), x = randomArray(rand, cols);
+  const xv = wasm.alloc(cols); xv.set(x);
+  const wsrc = wasm.alloc(src.length); wsrc.set(src);
+  for (const type of ['f32', 'f16', 'q8'] as const) {
+    const onJs = type === 'f32' ? f32Weights(src, 0, rows, cols) : quantize(type, src, 0, rows, cols);
+    const onWasm = type === 'f32' ? f32Weights(wsrc, 0, rows, cols) : quantize(type, src, 0, rows, cols, wasm);
+    const a = new Float32Array(12), b = wasm.alloc(12);
+    matvecWeights(jsBackend, a, 2, onJs, x, 0, 5, 10);
+    matvecWeights(wasm, b, 2, onWasm, xv, 0, 5, 10);
+    assertClose(b, a, `matvecWeights ${type}`, 1e-5, 1e-5);
+    assert.throws(() => matvecWeights(jsBackend, a, 0, onJs, x, 0, 35, 10), /rows \[35, 45\) outside 0..40/);
+  }
+});
+
+test.run();
