@@ -9,7 +9,7 @@ import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns } from '../ppl/runs.js';
 import { defaultThreads, runSweep } from '../ppl/sweep.js';
-import { resolveModelFiles } from '../ppl/model-files.js';
+import { defaultModelFiles } from '../options.js';
 
 interface PplFlags {
   model?: string;
@@ -82,7 +82,7 @@ async function runPpl(flags: PplFlags): Promise<void> {
   });
   const threads = flags.threads ? parsePositiveInt('--threads', flags.threads) : defaultThreads();
 
-  const files = resolveModelFiles(flags);
+  const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
   const context = model.config.seqLen;
   if (chunkLen > context) {
@@ -99,7 +99,7 @@ async function runPpl(flags: PplFlags): Promise<void> {
   const title = flags.title ?? corpus.name;
 
   const tokens = corpus.chunks.reduce((s, c) => s + c.length - 1, 0) * runs.length;
-  console.error(`msrnn ppl: ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${Math.min(threads, runs.length * corpus.chunks.length)} threads`);
+  console.error(`msrnn ppl: model ${files.model} (${files.origin}); ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${Math.min(threads, runs.length * corpus.chunks.length)} threads`);
   const bar = flags.progress && process.stderr.isTTY
     ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 })
     : null;

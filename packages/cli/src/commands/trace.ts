@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { getPolicy } from '@msrnn/policies';
 import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
-import { resolveModelFiles } from '../ppl/model-files.js';
+import { defaultModelFiles } from '../options.js';
 import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { recordTrace, summarize } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
@@ -56,7 +56,7 @@ async function runTrace(flags: TraceFlags): Promise<void> {
     seed: parseNonNegativeInt('--seed', flags.seed),
   });
   const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
-  const files = resolveModelFiles(flags);
+  const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
   const context = model.config.seqLen;
   const nTokens = flags.tokens ? parsePositiveInt('--tokens', flags.tokens) : context;
