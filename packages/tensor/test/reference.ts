@@ -66,7 +66,16 @@ export function refErf(x: number): number {
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
 
-export function refGeluErf(x: number): number { return 0.5 * x * (1 + refErf(x / Math.SQRT2)); }
+/** erfc: the series for |x| < 3, else the continued fraction e^{-x²}/√π · 1/(x + (1/2)/(x + (2/2)/(x + …))). */
+export function refErfc(x: number): number {
+  if (x < -3) return 2 - refErfc(-x);
+  if (x < 3) return 1 - refErf(x);
+  let k = x;
+  for (let n = 80; n >= 1; n--) k = x + n / 2 / k;
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * k);
+}
+
+export function refGeluErf(x: number): number { return 0.5 * x * refErfc(-x / Math.SQRT2); }
 
 /**
  * RoPE for one head by its definition as complex rotation: pair p = (x[ia(p)], x[ib(p)]) is
