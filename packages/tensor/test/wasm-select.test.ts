@@ -1,0 +1,40 @@
+// Backend choice: automatic and explicit selection, argument parsing, and the SIMD probe's
+// answer when a runtime's WebAssembly cannot validate SIMD.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { jsBackend } from '../src/js-backend.js';
+import { selectBackend, parseBackendChoice, parseThreads } from '../src/wasm/select.js';
+import { probeWasmSimd } from '../src/wasm/support.js';
+
+test('auto picks wasm here; explicit js and wasm are honoured', async () => {
+  const auto = await selectBackend();
+  assert.is(auto.backend.name, 'wasm');
+  assert.is(auto.note, undefined);
+  const js = await selectBackend({ backend: 'js' });
+  assert.is(js.backend, jsBackend);
+  const two = await selectBackend({ backend: 'wasm', threads: 2 });
+  assert.is(two.threads, 2);
+  await two.dispose();
+  await auto.dispose();
+});
+
+test('bad choices fail with a clear message', async () => {
+  assert.throws(() => parseBackendChoice('gpu'), /--backend must be one of js, wasm, auto, got "gpu"/);
+  assert.throws(() => parseThreads('0'), /--threads must be an integer from 1 to 64, got "0"/);
+  assert.throws(() => parseThreads('1.5'), /--threads/);
+  assert.is(parseThreads('3'), 3);
+  let err = '';
+  try { await selectBackend({ backend: 'js', threads: 2 }); } catch (e) { err = (e as Error).message; }
+  assert.match(err, /--threads 2 needs the wasm backend/);
+});
+
+test('the SIMD probe reports why a runtime cannot use the wasm backend', () => {
+  assert.is(probeWasmSimd(WebAssembly), null);
+  assert.match(probeWasmSimd(undefined)!, /WebAssembly is not available/);
+  const noSimd = { validate: () => false, Module: WebAssembly.Module } as unknown as typeof WebAssembly;
+  assert.match(probeWasmSimd(noSimd)!, /lacks SIMD128/);
+  const noCompile = { validate: () => true, Module: function () { throw new Error('Wasm code generation disallowed by embedder'); } } as unknown as typeof WebAssembly;
+  assert.match(probeWasmSimd(noCompile)!, /compiling WebAssembly from bytes is not allowed here: Wasm code generation disallowed/);
+});
+
+test.run();
