@@ -35,7 +35,7 @@ export async function* generate(
   if (promptTokens.length === 0) throw new RangeError('generate: the prompt has no tokens (encode with BOS)');
   const sampler = new Sampler(model.config.vocabSize, opts);
   const stopAtEnd = opts.stopAtEnd ?? true;
-  const logitsBuf = new Float32Array(model.config.vocabSize);
+  const logitsBuf = model.backend.alloc(model.config.vocabSize); // kernels write it: must live in the backend's memory
   let logits = prefill(model, state, promptTokens, { ...opts.prefill, logitsOut: logitsBuf });
   const decoder = new StreamingDecoder(tokenizer, promptTokens[promptTokens.length - 1]!);
   for (let i = 0; i < maxNew; i++) {

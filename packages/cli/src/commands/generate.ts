@@ -3,8 +3,11 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
-import { createState, generate, loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
-import { defaultModelFiles, parseCapacity, parseFloatOption, parseIntOption } from '../options.js';
+import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from '@msrnn/tensor';
+import type { Backend } from '@msrnn/tensor';
+import type { BudgetedPolicy } from '@msrnn/policies';
+import { createState, generate, loadModel, loadTokenizer, parsePositionMode, type PositionMode } from '@msrnn/transformer';
+import { defaultModelFiles, parseCapacity, parseFloatOption, parseIntOption, type ModelFiles } from '../options.js';
 
 interface GenerateFlags {
   model?: string;
@@ -20,6 +23,8 @@ interface GenerateFlags {
   sinks: string;
   positionMode: string;
   chunkSize: string;
+  backend: string;
+  threads: string;
   progress: boolean;
 }
 
@@ -43,6 +48,8 @@ export function registerGenerate(program: Command): void {
     .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
     .option('--position-mode <mode>', 'absolute (keys at original positions, TOVA) or reindex (StreamingLLM)', 'absolute')
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64')
+    .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available)`, 'auto')
+    .option('--threads <n>', 'threads for the wasm backend', '1')
     .option('--no-progress', 'no progress bar for long prompts')
     .action(async (flags: GenerateFlags) => {
       await runGenerate(flags);
@@ -68,11 +75,27 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   });
 
   const files = defaultModelFiles(flags);
-  const model = await loadModel(files.model);
+  const selection = await selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
+  try {
+    await generateWith(flags, files, selection.backend, selection.note, { steps, temperature, topP, topK, seed, chunkSize, positionMode, policy });
+  } finally {
+    await selection.dispose();
+  }
+}
+
+interface Settings {
+  steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
+  positionMode: PositionMode; policy: BudgetedPolicy;
+}
+
+async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Backend, note: string | undefined, settings: Settings): Promise<void> {
+  const { steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
+  if (note) console.error(note);
+  const model = await loadModel(files.model, { backend });
   const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
   const c = model.config;
   console.error(
-    `model: ${files.model} (${files.origin}; ${model.format}, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
+    `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
   const state = createState(model, { capacity: policy.stateCapacity, policy, positionMode });
   console.error(
