@@ -12,3 +12,4 @@ export {
 } from './tokenizer.js';
 export { Sampler, XorShiftRng, argmax, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
+export { quantizeModel } from './quantize.js';
