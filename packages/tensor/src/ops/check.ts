@@ -16,7 +16,8 @@ export function sameShape(a: Shape, b: Shape): boolean {
 }
 
 export function requireSameShape(op: string, names: string, ...ts: Tensor[]): void {
-  for (const t of ts) requireTensor(op, names, t);
+  const each = names.split(', ');
+  ts.forEach((t, i) => requireTensor(op, each[i] ?? names, t));
   const first = ts[0]!;
   if (!ts.every((t) => sameShape(t.shape, first.shape))) {
     throw new RangeError(`${op}: shapes of ${names} must match, got ${ts.map((t) => fmtShape(t.shape)).join(' vs ')}`);
