@@ -10,6 +10,8 @@ export interface ModelFiles {
   tokenizer: string;
   /** Why these files: 'given', 'repo default' or 'shared stories260K'. */
   origin: string;
+  /** The tokenizer was not given but taken from beside the model. */
+  tokenizerInferred: boolean;
 }
 
 /**
@@ -22,16 +24,17 @@ export function defaultModelFiles(flags: { model?: string; tokenizer?: string })
     const sibling = resolve(flags.model, '..', 'tokenizer.bin');
     const tokenizer = flags.tokenizer ?? (existsSync(sibling) ? sibling : undefined);
     if (!tokenizer) throw new Error(`--tokenizer is required with --model ${flags.model} (no tokenizer.bin beside it)`);
-    files = { model: flags.model, tokenizer, origin: 'given' };
+    files = { model: flags.model, tokenizer, origin: 'given', tokenizerInferred: !flags.tokenizer };
   } else {
     const repoModel = resolve(repoRoot, 'models/default/model.bin');
     const repoTokenizer = resolve(repoRoot, 'models/default/tokenizer.bin');
     files = existsSync(repoModel) && existsSync(repoTokenizer)
-      ? { model: repoModel, tokenizer: flags.tokenizer ?? repoTokenizer, origin: 'repo default (models/default)' }
+      ? { model: repoModel, tokenizer: flags.tokenizer ?? repoTokenizer, origin: 'repo default (models/default)', tokenizerInferred: false }
       : {
         model: resolve(repoRoot, '../shared/models/stories260K.bin'),
         tokenizer: flags.tokenizer ?? resolve(repoRoot, '../shared/models/tok512.bin'),
         origin: 'shared stories260K',
+        tokenizerInferred: false,
       };
   }
   for (const [what, p] of [['model', files.model], ['tokenizer', files.tokenizer]] as const) {

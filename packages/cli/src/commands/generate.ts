@@ -1,5 +1,6 @@
 // `msrnn generate`: stream a continuation of a prompt through a (bounded or unbounded)
 // multi-state RNN, then report speed and the state's size.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
@@ -13,6 +14,7 @@ interface GenerateFlags {
   model?: string;
   tokenizer?: string;
   prompt: string;
+  promptFile?: string;
   steps: string;
   temperature: string;
   topP: string;
@@ -38,6 +40,7 @@ export function registerGenerate(program: Command): void {
     .option('--model <file>', 'llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: beside the model, or the default model\'s)')
     .option('--prompt <text>', 'prompt text', '')
+    .option('--prompt-file <file>', 'read the prompt from a UTF-8 file (long prompts get a prefill progress bar)')
     .option('--steps <n>', 'new tokens to generate at most', '256')
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', '1.0')
     .option('--top-p <p>', 'nucleus sampling threshold in (0, 1]; 1 = off', '0.9')
@@ -92,7 +95,9 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
   const { steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
   if (note) console.error(note);
   const model = await loadModel(files.model, { backend });
-  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
+  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize }).catch((err: Error) => {
+    throw files.tokenizerInferred ? new Error(`${err.message} (it was taken from beside --model; give --tokenizer FILE)`) : err;
+  });
   const c = model.config;
   console.error(
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
@@ -103,14 +108,14 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 
-  const promptTokens = tokenizer.encode(flags.prompt);
+  const prompt = readPrompt(flags);
+  const promptTokens = tokenizer.encode(prompt);
   const bar = flags.progress && process.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
     ? new SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens', stream: process.stderr, clearOnComplete: true })
     : null;
   bar?.start(promptTokens.length, 0);
 
   const out = process.stdout;
-  out.write(flags.prompt);
   const t0 = performance.now();
   let tFirst = 0;
   let generated = 0;
@@ -118,14 +123,19 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
     maxNewTokens: steps, temperature, topP, topK, seed,
     prefill: { chunkSize, onProgress: (done) => bar?.update(done) },
   })) {
-    if (generated === 0) { bar?.stop(); tFirst = performance.now(); }
+    if (generated === 0) {
+      // Echo the prompt only after prefill, so the progress bar (stderr) never interleaves with it.
+      tFirst = performance.now();
+      bar?.stop();
+      out.write(prompt);
+    }
     generated++;
     out.write(piece.text);
   }
   bar?.stop();
   const t1 = performance.now();
+  if (generated === 0) { tFirst = t1; out.write(prompt); }
   out.write('\n');
-  if (generated === 0) tFirst = t1;
   const prefillMs = tFirst - t0;
   // The first sample comes right after prefill; the remaining tokens each cost one step.
   const genSeconds = (t1 - tFirst) / 1000;
@@ -134,6 +144,16 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
     `generated ${generated} tokens in ${genSeconds.toFixed(2)} s: ${generated > 1 ? ((generated - 1) / genSeconds).toFixed(1) : 'n/a'} tok/s`,
   );
   console.error(`state: ${state.bytes()} bytes after ${state.seen} tokens (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
+}
+
+function readPrompt(flags: GenerateFlags): string {
+  if (flags.promptFile === undefined) return flags.prompt;
+  if (flags.prompt !== '') throw new Error('give either --prompt or --prompt-file, not both');
+  try {
+    return readFileSync(flags.promptFile, 'utf8');
+  } catch (err: any) {
+    throw new Error(`--prompt-file ${flags.promptFile}: ${err?.code ?? err?.message ?? err}`);
+  }
 }
 
 function stateSummary(kept: number, capacity: number): string {
