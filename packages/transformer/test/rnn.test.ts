@@ -48,6 +48,31 @@ const keepFirstAndRecent: Policy = {
   },
 };
 
+/**
+ * A heavy-hitter policy using per-entry stats and the attention weights (H2O-like, per KV head):
+ * exercises the att/stats plumbing that prefill must reproduce exactly.
+ */
+const accumulatedAttention: Policy = {
+  name: 'accumulated',
+  statsPerEntry: 1,
+  afterAttention(layer, s) {
+    layer.heads.forEach((head, kvh) => {
+      for (let g = 0; g < s.groupSize; g++) {
+        const row = (kvh * s.groupSize + g) * s.attStride;
+        for (let i = 0; i < head.count; i++) head.stats[i]! += s.att[row + i]!;
+      }
+      while (head.count > layer.capacity) {
+        let victim = -1;
+        for (let i = 0; i < head.count; i++) {
+          if (head.positions[i] === s.position) continue; // the newest entry is protected
+          if (victim < 0 || head.stats[i]! < head.stats[victim]!) victim = i;
+        }
+        head.evict(victim);
+      }
+    });
+  },
+};
+
 if (haveShared('rnn', paths.model, samplesPath)) {
   const model = await loadModel(paths.model);
   const sample: number[] = JSON.parse(readFileSync(samplesPath, 'utf8')).chunks[0].slice(0, 100);
@@ -74,6 +99,16 @@ if (haveShared('rnn', paths.model, samplesPath)) {
     const last = prefill(model, state, sample.slice(5), { chunkSize: 16 }); // continues at position 5
     assert.ok(maxAbsDiff(last, reference[99]!) < 1e-5);
     assertSameState(state, stepped, 1e-5);
+  });
+
+  test('prefill == step by step with a policy that keeps attention statistics', () => {
+    const stepped = createState(model, { capacity: 10, policy: accumulatedAttention });
+    const reference = stepAll(model, stepped, sample);
+    const state = createState(model, { capacity: 10, policy: accumulatedAttention });
+    const last = prefill(model, state, sample, { chunkSize: 32 });
+    assert.ok(maxAbsDiff(last, reference[99]!) < 1e-5);
+    assertSameState(state, stepped, 1e-5);
+    assert.not.equal(state.keptPositionsPerHead()[0]![0], Array.from({ length: 10 }, (_, i) => 90 + i), 'not just a window');
   });
 
   test('clone branches: each branch evolves independently of the other', () => {
