@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerGenerate } from './commands/generate.js';
 import { registerPpl } from './commands/ppl.js';
 import { registerTrace } from './commands/trace.js';
+import { registerBench } from './commands/bench.js';
 
 const program = new Command('msrnn')
   .description('Run decoder-only transformers as multi-state RNNs (bounded or unbounded) on any CPU')
@@ -13,6 +14,7 @@ const program = new Command('msrnn')
 registerGenerate(program);
 registerPpl(program);
 registerTrace(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,184 @@
+// `msrnn bench`: decode tokens/s per backend × threads × weight type, prefill tokens/s and
+// matmul GFLOP/s, and decode at a long position with a full vs a bounded state — all in one run,
+// so the ratios compare like with like on a machine that others may be loading.
+// Models: llama2.c files with random weights in the TinyStories shapes
+// (scripts/make-random-models.ts writes them; speed depends only on the shapes).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createWasmBackend, jsBackend, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { getPolicy } from '@msrnn/policies';
+import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
+import type { MultiState } from '@msrnn/msrnn';
+
+interface BenchFlags {
+  models: string;
+  shapes: string;
+  threads: string;
+  weights: string;
+  seconds: string;
+  longPosition: string;
+  bounded: string;
+  js: boolean;
+  long: boolean;
+}
+
+const TARGETS = {
+  wasm1: 300, jsDecode: 100, twoThreadSpeedup: 1.6, boundedFlatness: 0.95, matmulGflops: 20,
+};
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('speed: decode tok/s per backend × threads × weights, prefill, matmul GFLOP/s, long-position full vs bounded state')
+    .option('--models <dir>', 'folder with random-stories<shape>.bin (node scripts/run-ts.mjs scripts/make-random-models.ts writes them)', '.bench/models')
+    .option('--shapes <list>', 'model shapes: 15M, 42M, 110M (comma-separated)', '15M')
+    .option('--threads <list>', 'wasm thread counts to measure (comma-separated)', '1,2')
+    .option('--weights <list>', 'weight types for the wasm backend: f32, f16, q8', 'f32,f16,q8')
+    .option('--seconds <s>', 'time per measurement', '1')
+    .option('--long-position <n>', 'position for the full-vs-bounded decode comparison', '8192')
+    .option('--bounded <k>', 'capacity of the bounded state in that comparison', '256')
+    .option('--no-js', 'skip the pure-TS backend')
+    .option('--no-long', 'skip the long-position comparison')
+    .action(async (flags: BenchFlags) => { await runBench(flags); });
+}
+
+function list<T extends string>(flag: string, value: string, allowed?: readonly T[]): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new Error(`${flag}: empty list`);
+  if (allowed) for (const it of items) if (!allowed.includes(it as T)) throw new Error(`${flag}: "${it}" is not one of ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+function positiveNumber(flag: string, value: string, integer = false): number {
+  const n = Number(value);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  return n;
+}
+
+/** Runs `fn` repeatedly for about `seconds` (after one warm-up call); returns calls per second. */
+function rate(seconds: number, fn: () => void): number {
+  fn();
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < seconds * 1000) { fn(); n++; t = performance.now(); }
+  return n / ((t - t0) / 1000);
+}
+
+/** Decode tokens/s from a state that has seen a short prompt. */
+function decodeRate(model: Model, seconds: number): number {
+  const state = createState(model);
+  prefill(model, state, [1, 400, 500, 600, 700, 800, 900, 1000]);
+  let token = 1;
+  return rate(seconds, () => { step(model, state, token); token = (token * 7 + 13) % 1000 + 2; });
+}
+
+/** A state positioned at `position` holding `entries` entries per head (random keys/values, positions position-entries..position-1). */
+function syntheticState(model: Model, position: number, entries: number, capacity: number): MultiState {
+  const state = capacity === Infinity
+    ? createState(model, { initialSlots: entries + 64 })
+    : createState(model, { capacity, policy: getPolicy('window', { capacity }) });
+  let seed = 12345;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff - 0.5; };
+  for (const layer of state.layers) {
+    for (const head of layer.heads) {
+      const hd = head.headDim;
+      for (let i = 0; i < entries; i++) {
+        const slot = head.push(position - entries + i);
+        for (let d = 0; d < hd; d++) { head.keys[slot * hd + d] = rnd(); head.values[slot * hd + d] = rnd(); }
+      }
+    }
+  }
+  state.seen = position;
+  return state;
+}
+
+function stateRate(model: Model, state: MultiState, seconds: number): number {
+  let token = 5;
+  return rate(seconds, () => { step(model, state, token); token = (token * 7 + 13) % 1000 + 2; });
+}
+
+function matmulGflops(backend: Backend, m: number, n: number, k: number, seconds: number): number {
+  const a = backend.alloc(m * k), b = backend.alloc(n * k), out = backend.alloc(m * n);
+  for (let i = 0; i < a.length; i++) a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  for (let i = 0; i < b.length; i++) b[i] = ((i * 104729) % 1000) / 1000 - 0.5;
+  return (rate(seconds, () => backend.matmulT(out, a, b, 0, m, n, k)) * 2 * m * n * k) / 1e9;
+}
+
+interface Row { shape: string; what: string; backend: string; threads: number; weights: WeightType | '-'; value: number; unit: string }
+
+async function runBench(flags: BenchFlags): Promise<void> {
+  const dir = resolve(flags.models);
+  const shapes = list('--shapes', flags.shapes, ['15M', '42M', '110M'] as const);
+  const threadCounts = list('--threads', flags.threads).map((t) => positiveNumber('--threads', t, true));
+  const weightTypes = list('--weights', flags.weights, ['f32', 'f16', 'q8'] as const);
+  const seconds = positiveNumber('--seconds', flags.seconds);
+  const longPos = positiveNumber('--long-position', flags.longPosition, true);
+  const bounded = positiveNumber('--bounded', flags.bounded, true);
+  if (bounded * 2 > longPos) throw new Error(`--bounded ${bounded} must be at most half of --long-position ${longPos}`);
+  const rows: Row[] = [];
+  const add = (r: Row) => {
+    rows.push(r);
+    console.error(`  ${r.shape} ${r.what} ${r.backend}×${r.threads} ${r.weights}: ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit}`);
+  };
+
+  for (const shape of shapes) {
+    const file = resolve(dir, `random-stories${shape}.bin`);
+    if (!existsSync(file)) throw new Error(`${file} does not exist; write it with: node scripts/run-ts.mjs scripts/make-random-models.ts ${flags.models} ${shape}`);
+    console.error(`msrnn bench: ${shape} (${file})`);
+    const configs: { name: string; threads: number; backend: Backend; wasm?: WasmBackend }[] = [];
+    if (flags.js) configs.push({ name: 'js', threads: 1, backend: jsBackend });
+    for (const t of threadCounts) {
+      const wasm = await createWasmBackend({ threads: t });
+      configs.push({ name: 'wasm', threads: t, backend: wasm, wasm });
+    }
+    try {
+      const decode = new Map<string, number>();
+      for (const cfg of configs) {
+        const base = await loadModel(file, { backend: cfg.backend, source: `random ${shape}` });
+        const c = base.config;
+        for (const wt of cfg.name === 'js' ? (['f32'] as const) : weightTypes) {
+          const model = quantizeModel(base, wt);
+          const v = decodeRate(model, seconds);
+          decode.set(`${cfg.name}${cfg.threads}${wt}`, v);
+          add({ shape, what: 'decode', backend: cfg.name, threads: cfg.threads, weights: wt, value: v, unit: 'tok/s' });
+        }
+        // Prefill: 64 prompt tokens in one chunk (matmuls), f32 weights.
+        const prompt = Array.from({ length: 64 }, (_, i) => (i * 37) % 1000 + 2);
+        const p = rate(seconds, () => { prefill(base, createState(base), prompt, { chunkSize: 64 }); }) * prompt.length;
+        add({ shape, what: 'prefill', backend: cfg.name, threads: cfg.threads, weights: 'f32', value: p, unit: 'tok/s' });
+        const g = matmulGflops(cfg.backend, 64, c.hiddenDim, c.dim, seconds);
+        add({ shape, what: `matmul 64×${c.hiddenDim}×${c.dim}`, backend: cfg.name, threads: cfg.threads, weights: 'f32', value: g, unit: 'GFLOP/s' });
+        if (flags.long && cfg.threads === 1) {
+          const full = stateRate(base, syntheticState(base, longPos, longPos, Infinity), seconds);
+          const bLong = stateRate(base, syntheticState(base, longPos, bounded, bounded), seconds);
+          const bShort = stateRate(base, syntheticState(base, 2 * bounded, bounded, bounded), seconds);
+          add({ shape, what: `decode @${longPos} full state`, backend: cfg.name, threads: 1, weights: 'f32', value: full, unit: 'tok/s' });
+          add({ shape, what: `decode @${longPos} bounded ${bounded}`, backend: cfg.name, threads: 1, weights: 'f32', value: bLong, unit: 'tok/s' });
+          add({ shape, what: `decode @${2 * bounded} bounded ${bounded}`, backend: cfg.name, threads: 1, weights: 'f32', value: bShort, unit: 'tok/s' });
+          add({ shape, what: `bounded @${longPos} / bounded @${2 * bounded}`, backend: cfg.name, threads: 1, weights: '-', value: bLong / bShort, unit: 'x' });
+          add({ shape, what: `bounded @${longPos} / full @${longPos}`, backend: cfg.name, threads: 1, weights: '-', value: bLong / full, unit: 'x' });
+        }
+      }
+      for (const wt of weightTypes) {
+        const one = decode.get(`wasm1${wt}`), two = decode.get(`wasm2${wt}`);
+        if (one && two) add({ shape, what: 'decode 2 threads / 1 thread', backend: 'wasm', threads: 2, weights: wt, value: two / one, unit: 'x' });
+        const js = decode.get('js1f32');
+        if (one && js && wt === 'f32') add({ shape, what: 'decode wasm / js', backend: 'wasm', threads: 1, weights: 'f32', value: one / js, unit: 'x' });
+      }
+    } finally {
+      for (const cfg of configs) await cfg.wasm?.dispose();
+    }
+  }
+
+  console.log(`| shape | measurement | backend | threads | weights | value |`);
+  console.log(`|---|---|---|---|---|---|`);
+  for (const r of rows) {
+    console.log(`| ${r.shape} | ${r.what} | ${r.backend} | ${r.threads} | ${r.weights} | ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit} |`);
+  }
+  console.log(`\ntargets: wasm 1 thread >= ${TARGETS.wasm1} tok/s (15M); 2 threads >= ${TARGETS.twoThreadSpeedup}x; js >= ${TARGETS.jsDecode} tok/s; `
+    + `bounded @${longPos} >= ${TARGETS.boundedFlatness}x its speed @${2 * bounded}; matmul >= ${TARGETS.matmulGflops} GFLOP/s`);
+  const load = (await import('node:os')).loadavg()[0]!;
+  console.log(`machine: ${(await import('node:os')).cpus().length} cores, load average ${load.toFixed(1)} at the end of the run (numbers are only comparable within one run)`);
+}
