@@ -22,7 +22,7 @@ export class Tokenizer {
     this.pieces = pieces;
     this.scores = scores;
     this.maxTokenLength = maxTokenLength;
-    // First occurrence wins, like run.c's bsearch over a stable sort would find some match; ties don't occur in practice.
+    // A piece listed twice maps to its first id (run.c's bsearch picks an unspecified one; tok512 and Llama-2 have none).
     for (let i = pieces.length - 1; i >= 0; i--) this.idOf.set(pieces[i]!, i);
     this.pieceBytes = pieces.map((p) => {
       const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(p);
