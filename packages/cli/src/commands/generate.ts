@@ -23,6 +23,7 @@ interface GenerateFlags {
   policy: string;
   capacity?: string;
   sinks: string;
+  ratio?: string;
   positionMode: string;
   chunkSize: string;
   backend: string;
@@ -49,6 +50,7 @@ export function registerGenerate(program: Command): void {
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'full')
     .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
     .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
+    .option('--ratio <r>', 'budget as a fraction of the tokens seen, in (0, 1] (local and scattered need it)')
     .option('--position-mode <mode>', 'absolute (keys at original positions, TOVA) or reindex (StreamingLLM)', 'absolute')
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64')
     .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available)`, 'auto')
@@ -74,6 +76,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
     sinks: parseIntOption('--sinks', flags.sinks, 0),
+    ...(flags.ratio !== undefined ? { ratio: parseFloatOption('--ratio', flags.ratio, (x) => x > 0 && x <= 1, 'a number in (0, 1]') } : {}),
     seed,
   });
 
