@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { quantizeF16, quantizeQ8 } from '../src/quant/weights.js';
-import { partRange } from '../src/threads/protocol.js';
+import { chunkRowsFor, MAX_CHUNKS } from '../src/threads/protocol.js';
 import { assertClose, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x7123);
@@ -17,16 +17,12 @@ test.after(async () => { await two.dispose(); });
 
 const copy = (b: WasmBackend, a: Float32Array) => { const v = b.alloc(a.length); v.set(a); return v; };
 
-test('partRange covers every row once, in multiples of 4', () => {
-  for (const total of [0, 1, 7, 8, 9, 288, 32000, 1377]) for (const parts of [1, 2, 3, 4]) {
-    let next = 0;
-    for (let p = 0; p < parts; p++) {
-      const [s, e] = partRange(total, parts, p);
-      assert.is(s, next); assert.ok(e >= s);
-      if (e < total) assert.is((e - s) % 4, 0);
-      next = e;
-    }
-    assert.is(next, total);
+test('chunk sizes: whole 4-row tiles, at most MAX_CHUNKS chunks, several chunks per thread', () => {
+  for (const rows of [8, 9, 288, 768, 32000, 1377, 1 << 22]) for (const threads of [2, 3, 4]) {
+    const per = chunkRowsFor(rows, threads);
+    assert.is(per % 4, 0);
+    assert.ok(Math.ceil(rows / per) <= MAX_CHUNKS);
+    if (rows >= 32 * threads) assert.ok(Math.ceil(rows / per) >= 2 * threads, `${rows} rows / ${threads} threads: ${per} per chunk`);
   }
 });
 
@@ -46,12 +42,31 @@ test('2 threads: matvec, fp16, Q8 and matmulT equal the 1-thread results', () =>
     two.matvecQ8(o2, 0, q2.q, 0, q2.scales, 0, copy(two, x), 0, rows, cols);
     assertClose(o2, o1, `q8 ${rows}x${cols}`, 0, 0);
   }
-  const m = 13, n = 300, k = 96;
+  const m = 13, n = 301, k = 96;
   const a = randomArray(rand, m * k), b = randomArray(rand, n * k);
   const r1 = one.alloc(m * n), r2 = two.alloc(m * n);
   one.matmulT(r1, copy(one, a), copy(one, b), 0, m, n, k);
   two.matmulT(r2, copy(two, a), copy(two, b), 0, m, n, k);
   assertClose(r2, r1, 'matmulT', 0, 0);
+});
+
+test('3 threads (more than this machine may have free) still give identical results, many jobs in a row', async () => {
+  const three = await createWasmBackend({ initialBytes: 8 << 20, threads: 3 });
+  try {
+    const rows = 515, cols = 64;
+    const w = randomArray(rand, rows * cols);
+    const w1 = copy(one, w), w3 = copy(three, w);
+    const x1 = one.alloc(cols), x3 = three.alloc(cols), o1 = one.alloc(rows), o3 = three.alloc(rows);
+    for (let rep = 0; rep < 200; rep++) {
+      const x = randomArray(rand, cols);
+      x1.set(x); x3.set(x);
+      one.matvec(o1, 0, w1, 0, x1, 0, rows, cols);
+      three.matvec(o3, 0, w3, 0, x3, 0, rows, cols);
+      assertClose(o3, o1, `matvec rep ${rep}`, 0, 0);
+    }
+  } finally {
+    await three.dispose();
+  }
 });
 
 test('threads need shared memory; bad thread counts are rejected', async () => {

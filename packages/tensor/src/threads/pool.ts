@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, JobOp, runPart } from './protocol.js';
+import { CTRL_INTS, Ctrl, JobOp, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks } from './protocol.js';
 
 /** Below this many multiply-adds a job is not worth waking the workers for (sync costs ~ microseconds). */
 const MIN_SPLIT_MACS = 32 * 1024;
@@ -28,6 +28,7 @@ function spawnWorker(workerData: object): Worker {
 
 export class ThreadPool {
   private stopped = false;
+  private seq = 0;
   private readonly exits: Promise<void>[];
 
   private constructor(
@@ -43,11 +44,10 @@ export class ThreadPool {
     if (!heap.shared) throw new Error('wasm thread pool: needs a shared WebAssembly.Memory');
     const ctrlAddr = heap.allocBytes(CTRL_INTS * 4, 64);
     const ctrl = new Int32Array(heap.buffer, ctrlAddr, CTRL_INTS);
-    ctrl[Ctrl.PARTS] = workers + 1;
     const list: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < workers; i++) {
-      const w = spawnWorker({ module, memory: heap.memory, ctrlAddr, part: i + 1, workers, spin: SPIN });
+      const w = spawnWorker({ module, memory: heap.memory, ctrlAddr, spin: SPIN });
       ready.push(new Promise<void>((resolve, reject) => {
         w.once('message', () => resolve());
         w.once('error', (err) => reject(new Error(`wasm thread pool: worker ${i + 1} failed to start: ${err.message}`)));
@@ -71,27 +71,35 @@ export class ThreadPool {
   worthSplitting(rows: number, cols: number): boolean { return !this.stopped && rows >= 8 && rows * cols >= MIN_SPLIT_MACS; }
 
   matvec(kernel: 'matvec' | 'matvecF16', out: number, w: number, x: number, rows: number, cols: number, rowBytes: number): void {
-    this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, out, w, x, rows, cols, rowBytes);
+    this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, rows, out, w, x, rows, cols, rowBytes);
   }
   matvecQ8(out: number, q: number, scales: number, x: number, rows: number, cols: number): void {
-    this.run(JobOp.MatvecQ8, out, q, scales, x, rows, cols);
+    this.run(JobOp.MatvecQ8, rows, out, q, scales, x, rows, cols);
   }
+  /** Split over n (the rows of B). */
   matmulT(out: number, a: number, b: number, m: number, n: number, k: number): void {
-    this.run(JobOp.MatmulT, out, a, b, m, n, k);
+    this.run(JobOp.MatmulT, n, out, a, b, m, n, k);
   }
 
-  private run(op: number, ...args: number[]): void {
+  private run(op: number, splitRows: number, ...args: number[]): void {
     const c = this.ctrl;
+    const per = chunkRowsFor(splitRows, this.size);
+    const chunks = Math.ceil(splitRows / per);
     c[Ctrl.OP] = op;
+    c[Ctrl.CHUNK_ROWS] = per;
+    c[Ctrl.CHUNKS] = chunks;
     for (let i = 0; i < args.length; i++) c[Ctrl.ARG0 + i] = args[i]!;
-    Atomics.store(c, Ctrl.DONE, 0);
-    Atomics.add(c, Ctrl.SEQ, 1); // publishes the plain writes above (sequentially consistent)
-    Atomics.notify(c, Ctrl.SEQ);
-    runPart(this.k, c, 0);
-    const want = this.workers.length;
+    const seq = (this.seq = (this.seq + 1) | 0);
+    const tag = seq & TAG_MASK;
+    Atomics.store(c, Ctrl.COMPLETED, 0);
+    Atomics.store(c, Ctrl.CLAIM, tag << CHUNK_BITS);
+    Atomics.store(c, Ctrl.SEQ, seq); // publishes the plain writes above (sequentially consistent)
+    if (Atomics.load(c, Ctrl.SLEEPERS) > 0) Atomics.notify(c, Ctrl.SEQ);
+    claimChunks(this.k, c, tag);
+    // Wait only for chunks a worker is still running.
     let spins = 0;
-    for (let done = Atomics.load(c, Ctrl.DONE); done < want; done = Atomics.load(c, Ctrl.DONE)) {
-      if (++spins > SPIN) { Atomics.wait(c, Ctrl.DONE, done, 1); spins = 0; }
+    for (let done = Atomics.load(c, Ctrl.COMPLETED); done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
+      if (++spins > SPIN) { Atomics.wait(c, Ctrl.COMPLETED, done, 1); spins = 0; }
     }
   }
 
@@ -101,7 +109,7 @@ export class ThreadPool {
     this.stopped = true;
     for (const w of this.workers) w.ref(); // keep the event loop alive until they have exited
     Atomics.store(this.ctrl, Ctrl.STOP, 1);
-    Atomics.add(this.ctrl, Ctrl.SEQ, 1);
+    Atomics.store(this.ctrl, Ctrl.SEQ, (this.seq = (this.seq + 1) | 0));
     Atomics.notify(this.ctrl, Ctrl.SEQ);
     await Promise.all(this.exits);
   }

@@ -1,52 +1,66 @@
 // The job protocol between the calling thread and its workers: a small Int32Array control
-// block in the shared wasm memory. The caller writes a job, bumps SEQ and notifies; each worker
-// (and the caller itself) runs one slice of rows; workers bump DONE when finished.
+// block in the shared wasm memory. A job's rows are cut into chunks that every thread (caller
+// included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
+// (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
 import type { KernelExports } from '../wasm/kernels.js';
 
-export const Ctrl = { SEQ: 0, OP: 1, DONE: 2, STOP: 3, PARTS: 4, ARG0: 8 } as const;
+/** Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker claiming from a newer job. */
+export const Ctrl = { SEQ: 0, OP: 1, STOP: 2, SLEEPERS: 3, CLAIM: 4, COMPLETED: 5, CHUNKS: 6, CHUNK_ROWS: 7, ARG0: 8 } as const;
 export const CTRL_INTS = 16;
+export const CHUNK_BITS = 12;
+export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
+export const TAG_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 
 export const JobOp = { Matvec: 1, MatvecF16: 2, MatvecQ8: 3, MatmulT: 4 } as const;
 
-/** Rows [start, end) of part `p` of `parts`, in multiples of 4 rows so each keeps whole SIMD row tiles. */
-export function partRange(total: number, parts: number, p: number): [number, number] {
-  const per = Math.ceil(total / parts / 4) * 4;
-  const start = Math.min(total, p * per);
-  return [start, Math.min(total, start + per)];
+/** Rows per chunk for `rows` rows over `threads` threads: about 4 chunks per thread, whole 4-row tiles. */
+export function chunkRowsFor(rows: number, threads: number): number {
+  const per = Math.max(Math.ceil(rows / (threads * 4)), Math.ceil(rows / MAX_CHUNKS), 8);
+  return Math.ceil(per / 4) * 4;
 }
 
-/** Runs part `p` of the job described in `ctrl`. Arguments are byte addresses and counts. */
-export function runPart(k: KernelExports, ctrl: Int32Array, p: number): void {
-  const parts = ctrl[Ctrl.PARTS]!;
-  const a = Ctrl.ARG0;
+/** Runs chunk `i` of the job described in `ctrl`. Arguments are byte addresses and counts. */
+export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
+  const a = Ctrl.ARG0, per = ctrl[Ctrl.CHUNK_ROWS]!;
+  const s = i * per;
   switch (ctrl[Ctrl.OP]) {
     case JobOp.Matvec:
     case JobOp.MatvecF16: {
       // args: out, w, x, rows, cols, rowBytes
-      const [s, e] = partRange(ctrl[a + 3]!, parts, p);
-      if (e <= s) return;
+      const e = Math.min(ctrl[a + 3]!, s + per);
       const fn = ctrl[Ctrl.OP] === JobOp.Matvec ? k.matvec : k.matvecF16;
       fn(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * ctrl[a + 5]!, ctrl[a + 2]!, e - s, ctrl[a + 4]!);
       return;
     }
     case JobOp.MatvecQ8: {
       // args: out, q, scales, x, rows, cols
-      const [s, e] = partRange(ctrl[a + 4]!, parts, p);
-      if (e <= s) return;
+      const e = Math.min(ctrl[a + 4]!, s + per);
       const cols = ctrl[a + 5]!;
-      const blocks = Math.ceil(cols / 32);
-      k.matvecQ8(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols, ctrl[a + 2]! + 4 * s * blocks, ctrl[a + 3]!, e - s, cols);
+      k.matvecQ8(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols, ctrl[a + 2]! + 4 * s * Math.ceil(cols / 32), ctrl[a + 3]!, e - s, cols);
       return;
     }
     case JobOp.MatmulT: {
-      // args: out, a, b, m, n, k — split over the rows of A (and of out).
-      const [s, e] = partRange(ctrl[a + 3]!, parts, p);
-      if (e <= s) return;
+      // args: out, a, b, m, n, k — split over the rows of B (columns of out) so each thread streams its own part of the weights.
       const n = ctrl[a + 4]!, kd = ctrl[a + 5]!;
-      k.matmulT(ctrl[a]! + 4 * s * n, ctrl[a + 1]! + 4 * s * kd, ctrl[a + 2]!, e - s, n, kd);
+      const e = Math.min(n, s + per);
+      k.matmulT(ctrl[a]! + 4 * s, ctrl[a + 1]!, ctrl[a + 2]! + 4 * s * kd, ctrl[a + 3]!, e - s, kd, n);
       return;
     }
     default:
       throw new Error(`wasm thread pool: unknown job op ${ctrl[Ctrl.OP]}`);
+  }
+}
+
+/** Claims and runs chunks of the job tagged `tag` until none are left (or a newer job replaced it). */
+export function claimChunks(k: KernelExports, ctrl: Int32Array, tag: number): void {
+  const chunks = ctrl[Ctrl.CHUNKS]!;
+  for (;;) {
+    const v = Atomics.load(ctrl, Ctrl.CLAIM);
+    if (v >>> CHUNK_BITS !== tag) return;
+    const i = v & MAX_CHUNKS;
+    if (i >= chunks) return;
+    if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) continue;
+    runChunk(k, ctrl, i);
+    if (Atomics.add(ctrl, Ctrl.COMPLETED, 1) + 1 === chunks) Atomics.notify(ctrl, Ctrl.COMPLETED);
   }
 }

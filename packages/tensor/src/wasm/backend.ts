@@ -95,8 +95,8 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const o = addr4('matmulT', 'out', out, 0, m * n);
       const ap = addr4('matmulT', 'a', a, 0, m * kDim);
       const bp = addr4('matmulT', 'b', b, bOff, n * kDim);
-      if (pool && pool.worthSplitting(m * n, kDim)) pool.matmulT(o, ap, bp, m, n, kDim);
-      else k.matmulT(o, ap, bp, m, n, kDim);
+      if (pool && pool.worthSplitting(n, m * kDim)) pool.matmulT(o, ap, bp, m, n, kDim);
+      else k.matmulT(o, ap, bp, m, n, kDim, n);
     },
     rmsnorm(out, oOff, x, xOff, w, n, eps) {
       checkDims('rmsnorm', { n });

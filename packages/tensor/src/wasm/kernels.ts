@@ -16,7 +16,8 @@ export interface KernelExports {
   swiglu(out: number, gate: number, up: number, n: number): void;
   rmsnorm(out: number, x: number, w: number, n: number, eps: number): void;
   matvec(out: number, w: number, x: number, rows: number, cols: number): void;
-  matmulT(out: number, a: number, b: number, m: number, n: number, k: number): void;
+  /** out[i*ldo + j] = A_i · B_j (ldo lets a thread write a column block of a wider out). */
+  matmulT(out: number, a: number, b: number, m: number, n: number, k: number, ldo: number): void;
   attendHead(out: number, q: number, keys: number, values: number, count: number, headDim: number, scale: number, att: number): void;
   /** w: rows×cols IEEE half floats (u16). */
   matvecF16(out: number, w: number, x: number, rows: number, cols: number): void;
@@ -255,10 +256,10 @@ function emitMatvec(m: ModuleBuilder, name: string, fmt: RowFormat): void {
   f.forSteps(r, () => f.get(r), rows!, 1, () => tile(1));
 }
 
-/** out[i*n + j] = A_i · B_j, A (m×k), B (n×k). B rows outermost so a B pair stays in L1 while A streams from L2. */
+/** out[i*ldo + j] = A_i · B_j, A (m×k), B (n×k). B rows outermost so a B pair stays in L1 while A streams from L2. */
 function emitMatmulT(m: ModuleBuilder): void {
-  const f = m.function('matmulT', [i32, i32, i32, i32, i32, i32]);
-  const [out, a, b, mRows, n, k] = f.params as I32[];
+  const f = m.function('matmulT', [i32, i32, i32, i32, i32, i32, i32]);
+  const [out, a, b, mRows, n, k, ldo] = f.params as I32[];
   const s = new Scratch(f);
   const i = f.local(i32), j = f.local(i32), rowBytes = f.local(i32);
   f.get(k!).i32(2).op(Op.i32_shl).set(rowBytes);
@@ -267,7 +268,7 @@ function emitMatmulT(m: ModuleBuilder): void {
     rowA: (r) => { f.get(a!).get(i).i32(r).op(Op.i32_add).get(rowBytes).op(Op.i32_mul).op(Op.i32_add); },
     rowB: (c) => { f.get(b!).get(j).i32(c).op(Op.i32_add).get(rowBytes).op(Op.i32_mul).op(Op.i32_add); },
     store: (r, c, push) => {
-      f.get(out!).get(i).i32(r).op(Op.i32_add).get(n!).op(Op.i32_mul).get(j).op(Op.i32_add).i32(c).op(Op.i32_add)
+      f.get(out!).get(i).i32(r).op(Op.i32_add).get(ldo!).op(Op.i32_mul).get(j).op(Op.i32_add).i32(c).op(Op.i32_add)
         .i32(2).op(Op.i32_shl).op(Op.i32_add);
       push(); f.mem(Op.f32_store);
     },
