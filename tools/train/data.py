@@ -13,7 +13,6 @@ TRAIN_BOOKS = [
     "austen_5_sense_and_sensibility.txt",
     "moby_dick.txt",
     "tinyshakespeare.txt",
-    "wikitext2_raw_test.txt",
 ]
 BOS_ID, EOS_ID = 1, 2
 GUTENBERG_MARKERS = ("*** START OF", "*** END OF")
