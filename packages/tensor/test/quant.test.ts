@@ -71,6 +71,18 @@ test('wasm fp16 and Q8 matvecs match the TypeScript references on odd shapes', (
   }
 });
 
+test('wasm fp16 matvec converts subnormal, zero and negative halves exactly', () => {
+  const rows = 4, cols = 16;
+  const src = Float32Array.from({ length: rows * cols }, (_, i) => [3e-7, -6e-8, 0, -0, 1e-5, -2.5e-6, 30000, -1][i % 8]! * (1 + (i % 5) / 7));
+  const x = Float32Array.from({ length: cols }, (_, i) => (i % 3) - 1 + 0.25);
+  const xv = wasm.alloc(cols); xv.set(x);
+  const h = quantizeF16(src, 0, rows, cols, wasm);
+  const e = new Float32Array(rows), o = wasm.alloc(rows);
+  matvecF16Js(e, 0, h.bits, 0, x, 0, rows, cols);
+  wasm.matvecF16(o, 0, h.bits, 0, xv, 0, rows, cols);
+  assertClose(o, e, 'f16 special values', 1e-6, 0);
+});
+
 test('matvecWeights: same row slice for every weight type on both backends', () => {
   const rows = 40, cols = 96;
   const src = randomArray(rand, rows * cols), x = randomArray(rand, cols);

@@ -168,14 +168,14 @@ interface DotTile {
 /** Pushes A's 4 lanes at pA + offset as f32x4 (dequantising fp16 on the fly). */
 function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: number, s: Scratch): void {
   if (fmt === 'f32') { f.get(p).simdMem(Simd.v128_load, offsetElems * 4); return; }
-  // fp16 → fp32: magnitude bits shifted into an f32 and rescaled by 2^112 (handles subnormals;
-  // inf/NaN halves become large finite values — weights are finite), then the sign OR-ed back.
-  const h = s.v('f16.h');
-  f.get(p).simdMem(Simd.v128_load16x4_u, offsetElems * 2).set(h);
-  f.get(h).i32(0x7fff).simd(Simd.i32x4_splat).simd(Simd.v128_and).i32(13).simd(Simd.i32x4_shl);
+  // fp16 → fp32 in three ops: sign-extend the half to 32 bits and shift it left 13, so exponent and
+  // mantissa land in f32 position (bits 13..27) and the sign in bit 31; clear the sign copies in
+  // bits 28..30; multiply by 2^112 to rebias the exponent (15 → 127; also right for subnormals).
+  // Inf/NaN halves become large finite values — weights are finite.
+  f.get(p).simdMem(Simd.v128_load16x4_s, offsetElems * 2).i32(13).simd(Simd.i32x4_shl);
+  f.v128i32(0x8fffe000, 0x8fffe000, 0x8fffe000, 0x8fffe000).simd(Simd.v128_and);
   splatF(f, 2 ** 112).simd(Simd.f32x4_mul);
-  f.get(h).i32(0x8000).simd(Simd.i32x4_splat).simd(Simd.v128_and).i32(16).simd(Simd.i32x4_shl);
-  f.simd(Simd.v128_or);
+  void s;
 }
 
 /** Pushes A's scalar at pA as f32. */

@@ -23,7 +23,7 @@ export const Op = {
 
 /** SIMD128 opcodes (after the 0xFD prefix). */
 export const Simd = {
-  v128_load: 0x00, v128_load8x8_s: 0x01, v128_load16x4_u: 0x04, v128_load32_splat: 0x09, v128_store: 0x0b,
+  v128_load: 0x00, v128_load8x8_s: 0x01, v128_load16x4_s: 0x03, v128_load16x4_u: 0x04, v128_load32_splat: 0x09, v128_store: 0x0b,
   v128_const: 0x0c,
   i32x4_splat: 0x11, f32x4_splat: 0x13,
   f32x4_extract_lane: 0x1f,
