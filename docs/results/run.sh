@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerates the stories260K tables, plots and traces of docs/results.md (perplexity protocol of
+# ../shared/fixtures/README.md: 16 chunks × 512 tokens, exact per-token eviction).
+# Run from the repo root: bash docs/results/run.sh
+set -euo pipefail
+out=docs/results
+msrnn() { node scripts/run-ts.mjs packages/cli/src/main.ts "$@"; }
+fixed=(--policies full,window,sinks,h2o,h2o_layer,tova,tova_head,random,knorm --capacities 16,32,64,128,256)
+ratio=(--policies local,scattered,tova,h2o --capacities '' --ratios 0.03125,0.0625,0.125,0.25,0.5)
+
+declare -A texts=(
+  [pride]=../shared/text/austen_4_pride_and_prejudice.txt
+  [wikitext2]=../shared/text/wikitext2_raw_test.txt
+  [indomain]=../shared/fixtures/stories260K/sampled_stories_tokens.json
+)
+declare -A titles=([pride]='Pride and Prejudice' [wikitext2]='WikiText-2 test' [indomain]='in-domain samples')
+
+for t in pride wikitext2 indomain; do
+  msrnn ppl --text "${texts[$t]}" "${fixed[@]}" --title "stories260K, ${titles[$t]} (16 × 512)" \
+    --csv "$out/$t.csv" --md "$out/$t.md" --svg "$out/$t.svg" --no-progress
+  msrnn ppl --text "${texts[$t]}" "${ratio[@]}" --title "stories260K, ${titles[$t]}, ratio budgets" \
+    --csv "$out/$t-ratio.csv" --md "$out/$t-ratio.md" --no-progress
+done
+
+for p in tova sinks h2o; do
+  msrnn trace --text "${texts[pride]}" --policy "$p" --capacity 32 --svg "$out/trace-pride-$p-k32.svg" > "$out/trace-pride-$p-k32.md"
+done
