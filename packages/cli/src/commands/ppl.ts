@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { policyNames } from '@msrnn/policies';
 import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
@@ -42,7 +43,7 @@ export function registerPpl(program: Command): void {
     .requiredOption('--text <file>', 'UTF-8 text file (encoded whole), or a token-id JSON: [[ids...]...] or {"chunks": [[ids...]...]}')
     .option('--chunk <n>', 'tokens per chunk: BOS + n-1 text tokens (at most the model context)', '512')
     .option('--chunks <n>', 'number of chunks', '16')
-    .option('--policies <list>', 'comma-separated policies (see msrnn ppl --help for names)', 'full,window,sinks,h2o,tova')
+    .option('--policies <list>', `comma-separated policies: ${policyNames.join(', ')}`, 'full,window,sinks,h2o,tova')
     .option('--capacities <list>', 'comma-separated capacities k (entries kept per layer)', '16,32,64,128,256')
     .option('--ratios <list>', 'comma-separated budgets as fractions of tokens seen (local/scattered need these)')
     .option('--sinks <n>', 'sinks policy: first positions always kept', '4')

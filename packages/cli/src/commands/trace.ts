@@ -2,7 +2,7 @@
 // paper's §7.3): JSON of every entry's eviction step, an SVG heatmap, and a per-layer summary.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { getPolicy } from '@msrnn/policies';
+import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import { defaultModelFiles } from '../options.js';
@@ -33,7 +33,7 @@ export function registerTrace(program: Command): void {
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: as msrnn generate)')
     .requiredOption('--text <file>', 'UTF-8 text (its first chunk: BOS + tokens), or a token-id JSON (its first sequence)')
     .option('--tokens <n>', 'tokens to run, BOS included (default: the model context)')
-    .option('--policy <name>', 'compression policy', 'tova')
+    .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'tova')
     .option('--capacity <k>', 'entries kept per layer (default 32 unless --ratio is given)')
     .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)')
     .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
