@@ -104,18 +104,23 @@ async function runPpl(flags: PplFlags): Promise<void> {
   const bar = flags.progress && process.stderr.isTTY
     ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 })
     : null;
-  const t0 = performance.now();
+  const t0 = performance.now(), cpu0 = process.cpuUsage();
   bar?.start(runs.length * corpus.chunks.length, 0);
   const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode }, {
     threads,
     onProgress: (done) => bar?.update(done),
   }).finally(() => bar?.stop());
   const seconds = (performance.now() - t0) / 1000;
+  // Process-wide CPU time (worker threads included): throughput per core even on a shared machine.
+  const cpu = process.cpuUsage(cpu0), cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const used = Math.min(threads, runs.length * corpus.chunks.length);
 
   const md = toMarkdown(title, results);
   process.stdout.write(md);
-  console.error(`msrnn ppl: ${seconds.toFixed(1)} s wall, ${(tokens / seconds).toFixed(0)} tokens/s on ${used} threads (${(tokens / seconds / used).toFixed(0)} per thread)`);
+  console.error(
+    `msrnn ppl: ${seconds.toFixed(1)} s wall, ${(tokens / seconds).toFixed(0)} tokens/s on ${used} threads (${(tokens / seconds / used).toFixed(0)} per thread); ` +
+    `${cpuSeconds.toFixed(1)} CPU-s, ${(tokens / cpuSeconds).toFixed(0)} tokens per CPU-second`,
+  );
   if (flags.csv) writeFileSync(flags.csv, toCsv(corpus.name, results));
   if (flags.md) writeFileSync(flags.md, md);
   if (flags.svg) writeFileSync(flags.svg, toSvg(title, results));
