@@ -9,6 +9,7 @@ import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, pars
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns } from '../ppl/runs.js';
+import { BACKEND_CHOICES, parseBackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep } from '../ppl/sweep.js';
 import { defaultModelFiles } from '../options.js';
 
@@ -27,6 +28,7 @@ interface PplFlags {
   prompt: string;
   positionMode: string;
   threads?: string;
+  backend: string;
   csv?: string;
   md?: string;
   svg?: string;
@@ -52,6 +54,7 @@ export function registerPpl(program: Command): void {
     .option('--prompt <n>', 'first n tokens of each chunk are context only, not scored (0: score every prediction)', '0')
     .option('--position-mode <mode>', 'absolute (TOVA) or reindex (StreamingLLM)', 'absolute')
     .option('--threads <n>', `worker threads (default: all cores, here ${defaultThreads()})`)
+    .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available; one single-threaded backend per worker)`, 'auto')
     .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept)')
     .option('--md <file>', 'write the markdown table')
     .option('--svg <file>', 'write the plot: perplexity vs capacity, log axes, one line per policy')
@@ -106,7 +109,7 @@ async function runPpl(flags: PplFlags): Promise<void> {
     : null;
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   bar?.start(runs.length * corpus.chunks.length, 0);
-  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode }, {
+  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode, backend: parseBackendChoice(flags.backend) }, {
     threads,
     onProgress: (done) => bar?.update(done),
   }).finally(() => bar?.stop());

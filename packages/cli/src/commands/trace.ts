@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
+import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from '@msrnn/tensor';
 import { loadCorpus } from '../ppl/corpus.js';
 import { defaultModelFiles } from '../options.js';
 import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
@@ -23,6 +24,8 @@ interface TraceFlags {
   positionMode: string;
   json?: string;
   svg?: string;
+  backend: string;
+  threads: string;
 }
 
 export function registerTrace(program: Command): void {
@@ -41,6 +44,8 @@ export function registerTrace(program: Command): void {
     .option('--position-mode <mode>', 'absolute (TOVA) or reindex (StreamingLLM)', 'absolute')
     .option('--json <file>', 'write the trace: tokens, pieces, evictedAt[layer][kvHead][position] (-1 = kept), summary')
     .option('--svg <file>', 'write the heatmap (layer panels × position × step)')
+    .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available)`, 'auto')
+    .option('--threads <n>', 'threads for the wasm backend', '1')
     .action(async (flags: TraceFlags) => {
       await runTrace(flags);
     });
@@ -57,7 +62,9 @@ async function runTrace(flags: TraceFlags): Promise<void> {
   });
   const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
   const files = defaultModelFiles(flags);
-  const model = await loadModel(files.model);
+  const selection = await selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
+  if (selection.note) console.error(`msrnn trace: ${selection.note}`);
+  const model = await loadModel(files.model, { backend: selection.backend });
   const context = model.config.seqLen;
   const nTokens = flags.tokens ? parsePositiveInt('--tokens', flags.tokens) : context;
   if (nTokens > context) {

@@ -1,5 +1,6 @@
 // What crosses to a worker thread: plain data only (paths, token chunks, run specs).
 import type { PositionMode } from '@msrnn/transformer';
+import type { BackendChoice } from '@msrnn/tensor';
 import type { ChunkScore } from './evaluate.js';
 import type { RunSpec } from './runs.js';
 
@@ -8,6 +9,8 @@ export interface SweepInput {
   chunks: Int32Array[];
   runs: RunSpec[];
   positionMode: PositionMode;
+  /** Kernels each model copy runs on (one backend per worker; --threads counts workers). */
+  backend?: BackendChoice;
 }
 
 /** Job j is run floor(j / chunks) on chunk j % chunks. */

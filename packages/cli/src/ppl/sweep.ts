@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { loadModel } from '@msrnn/transformer';
+import { selectBackend } from '@msrnn/tensor';
 import { scoreChunk, type ChunkScore } from './evaluate.js';
 import type { JobResult, SweepInput, WorkerReply } from './jobs.js';
 import type { RunSpec } from './runs.js';
@@ -37,7 +38,7 @@ export async function runSweep(input: SweepInput, opts: SweepOptions = {}): Prom
     opts.onProgress?.(++done, total);
   };
   if (threads === 1) {
-    const model = await loadModel(input.modelPath);
+    const model = await loadModel(input.modelPath, { backend: (await selectBackend({ backend: input.backend ?? 'auto' })).backend });
     const n = input.chunks.length;
     for (let job = 0; job < total; job++) {
       record({ job, score: scoreChunk(model, input.runs[Math.floor(job / n)]!, input.chunks[job % n]!, input.positionMode) });

@@ -2,12 +2,13 @@
 // Started with the parent's execArgv, so under tsx this TypeScript file loads directly.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel } from '@msrnn/transformer';
+import { selectBackend } from '@msrnn/tensor';
 import { scoreChunk } from './evaluate.js';
 import type { SweepInput, WorkerReply } from './jobs.js';
 
 const input = workerData as SweepInput;
 const port = parentPort!;
-const model = await loadModel(input.modelPath);
+const model = await loadModel(input.modelPath, { backend: (await selectBackend({ backend: input.backend ?? 'auto' })).backend });
 const send = (m: WorkerReply) => port.postMessage(m);
 
 port.on('message', (job: number) => {
