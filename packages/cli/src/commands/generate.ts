@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
-import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from '@msrnn/tensor';
+import { BACKEND_CHOICES, parseBackendChoice, parseThreads, parseWeightType, selectBackend } from '@msrnn/tensor';
 import type { Backend } from '@msrnn/tensor';
 import type { BudgetedPolicy } from '@msrnn/policies';
-import { createState, generate, loadModel, loadTokenizer, parsePositionMode, type PositionMode } from '@msrnn/transformer';
+import { quantizeModel, createState, generate, loadModel, loadTokenizer, parsePositionMode, type PositionMode } from '@msrnn/transformer';
 import { defaultModelFiles, parseCapacity, parseFloatOption, parseIntOption, type ModelFiles } from '../options.js';
 
 interface GenerateFlags {
@@ -28,6 +28,7 @@ interface GenerateFlags {
   chunkSize: string;
   backend: string;
   threads: string;
+  weights: string;
   progress: boolean;
 }
 
@@ -55,6 +56,7 @@ export function registerGenerate(program: Command): void {
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64')
     .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available)`, 'auto')
     .option('--threads <n>', 'threads for the wasm backend', '1')
+    .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
     .option('--no-progress', 'no progress bar for long prompts')
     .action(async (flags: GenerateFlags) => {
       await runGenerate(flags);
@@ -97,7 +99,7 @@ interface Settings {
 async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Backend, note: string | undefined, settings: Settings): Promise<void> {
   const { steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
   if (note) console.error(note);
-  const model = await loadModel(files.model, { backend });
+  const model = quantizeModel(await loadModel(files.model, { backend }), parseWeightType(flags.weights));
   const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize }).catch((err: Error) => {
     throw files.tokenizerInferred ? new Error(`${err.message} (it was taken from beside --model; give --tokenizer FILE)`) : err;
   });

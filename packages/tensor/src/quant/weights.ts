@@ -68,6 +68,12 @@ export function quantizeQ8(src: Float32Array, offset: number, rows: number, cols
   return { type: 'q8', rows, cols, q, scales };
 }
 
+/** Parses a --weights value. */
+export function parseWeightType(value: string, source = '--weights'): WeightType {
+  if ((WEIGHT_TYPES as readonly string[]).includes(value)) return value as WeightType;
+  throw new Error(`${source} must be one of ${WEIGHT_TYPES.join(', ')}, got "${value}"`);
+}
+
 export function quantize(type: WeightType, src: Float32Array, offset: number, rows: number, cols: number, mem?: QuantAlloc): WeightMatrix {
   if (type === 'f32') return f32Weights(src, offset, rows, cols);
   if (type === 'f16') return quantizeF16(src, offset, rows, cols, mem);
