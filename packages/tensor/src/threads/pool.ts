@@ -8,7 +8,7 @@ import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, JobOp, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks } from './protocol.js';
 
 /** Below this many multiply-adds a job is not worth waking the workers for (sync costs ~ microseconds). */
-const MIN_SPLIT_MACS = 32 * 1024;
+const MIN_SPLIT_MACS = 100_000;
 /** Spin iterations before sleeping in Atomics.wait (workers and caller). */
 const SPIN = 20000;
 
