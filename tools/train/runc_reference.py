@@ -2,6 +2,7 @@
 reading model.bin directly. Used to check that the PyTorch model and the export agree with run.c's
 conventions, which is what the TypeScript runtime implements."""
 import argparse
+import json
 from pathlib import Path
 import struct
 import sys
@@ -75,7 +76,8 @@ class RunC:
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model-dir", default="models/default")
-    p.add_argument("--prompt", default="It was a truth universally acknowledged")
+    p.add_argument("--prompt", default="It was")
+    p.add_argument("--greedy-steps", type=int, default=50, help="greedy tokens to continue the prompt with")
     args = p.parse_args(argv)
     model_dir = (REPO_ROOT / args.model_dir).resolve()
     sp = spm.SentencePieceProcessor(model_file=str(model_dir / "tokenizer.model"))
@@ -89,7 +91,18 @@ def main(argv):
     print(f"max |torch - run.c reference| over {len(ids)} positions x {ref.vocab} logits: "
           f"{np.abs(torch_logits - ref_logits).max():.3e}")
     print(f"argmax per position (run.c reference): {ref_logits.argmax(-1).tolist()}")
-
+    greedy, pos, token = [], len(ids), int(ref_logits[-1].argmax())
+    for _ in range(args.greedy_steps):  # run.c -t 0: stop if the argmax is BOS
+        if token == 1:
+            break
+        greedy.append(token)
+        token = int(ref.forward(token, pos).argmax())
+        pos += 1
+    text = sp.decode(greedy)
+    print(f"greedy continuation: {text!r}")
+    (model_dir / "reference_check.json").write_text(json.dumps({
+        "prompt": args.prompt, "tokens": ids, "max_abs_diff": float(np.abs(torch_logits - ref_logits).max()),
+        "greedy_tokens": greedy, "greedy_text": text}, indent=1))
 
 if __name__ == "__main__":
     main(sys.argv[1:])
