@@ -92,7 +92,7 @@ test('shape mismatch, partial overlap and bad arguments throw named errors', () 
   assert.throws(() => silu(buf.slice(0, 1, 6), buf.slice(0, 0, 5)), /silu: out \[5\] overlaps x \[5\] in memory without being the same view/);
   assert.throws(() => gelu(Tensor.zeros([2]), Tensor.zeros([2]), 'fast' as 'erf'), /gelu: approximation must be 'tanh' or 'erf', got fast/);
   assert.throws(() => scale(Tensor.zeros([2]), Tensor.zeros([2]), NaN), /scale: s must be a number, got NaN/);
-  assert.throws(() => add(Tensor.zeros([2]), [1, 2] as unknown as Tensor, Tensor.zeros([2])), /add: a must be a Tensor, got object/);
+  assert.throws(() => add(Tensor.zeros([2]), [1, 2] as unknown as Tensor, Tensor.zeros([2])), /add: a must be a Tensor, got Array/);
 });
 
 test.run();

@@ -3,7 +3,10 @@
 import { fmtShape, Tensor, type Shape } from '../tensor.js';
 
 export function requireTensor(op: string, name: string, t: unknown): asserts t is Tensor {
-  if (!(t instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+  if (!(t instanceof Tensor)) {
+    const got = t === null ? 'null' : typeof t === 'object' ? (t as object).constructor?.name ?? 'object' : typeof t;
+    throw new TypeError(`${op}: ${name} must be a Tensor, got ${got}`);
+  }
 }
 
 export function requireRank(op: string, name: string, t: Tensor, rank: number): void {
