@@ -17,7 +17,7 @@ declare -A titles=([pride]='Pride and Prejudice' [wikitext2]='WikiText-2 test' [
 
 for t in pride wikitext2 indomain; do
   msrnn ppl --text "${texts[$t]}" "${fixed[@]}" --title "stories260K, ${titles[$t]} (16 × 512)" \
-    --csv "$out/$t.csv" --md "$out/$t.md" --svg "$out/$t.svg" --no-progress
+    --csv "$out/$t.csv" --md "$out/$t.md" --svg "$out/$t.svg" --plot-policies full,window,sinks,h2o,h2o_layer,tova,tova_head,random --no-progress
   msrnn ppl --text "${texts[$t]}" "${ratio[@]}" --title "stories260K, ${titles[$t]}, ratio budgets" \
     --csv "$out/$t-ratio.csv" --md "$out/$t-ratio.md" --no-progress
 done

@@ -32,6 +32,7 @@ interface PplFlags {
   csv?: string;
   md?: string;
   svg?: string;
+  plotPolicies?: string;
   title?: string;
   progress: boolean;
 }
@@ -58,6 +59,7 @@ export function registerPpl(program: Command): void {
     .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept)')
     .option('--md <file>', 'write the markdown table')
     .option('--svg <file>', 'write the plot: perplexity vs capacity, log axes, one line per policy')
+    .option('--plot-policies <list>', 'policies drawn in the SVG (default: all run); e.g. leave out one far off the scale')
     .option('--title <text>', 'title of the table and plot (default: the text file name)')
     .option('--no-progress', 'no progress bar')
     .action(async (flags: PplFlags) => {
@@ -126,5 +128,9 @@ async function runPpl(flags: PplFlags): Promise<void> {
   );
   if (flags.csv) writeFileSync(flags.csv, toCsv(corpus.name, results));
   if (flags.md) writeFileSync(flags.md, md);
-  if (flags.svg) writeFileSync(flags.svg, toSvg(title, results));
+  if (flags.svg) {
+    const shown = flags.plotPolicies ? new Set(parseList(flags.plotPolicies)) : null;
+    const hidden = shown ? [...new Set(results.map((r) => r.run.policy))].filter((p) => !shown.has(p)) : [];
+    writeFileSync(flags.svg, toSvg(title, shown ? results.filter((r) => shown.has(r.run.policy)) : results, hidden));
+  }
 }

@@ -8,18 +8,23 @@ function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
-/** Nice log-axis ticks between lo and hi: 1, 2, 5 × powers of ten. */
+/** Axis ticks: 1-2-5 per decade over wide ranges; round linear steps when the range is under a decade. */
 function logTicks(lo: number, hi: number): number[] {
-  const ticks: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-    for (const m of [1, 2, 5]) {
-      const t = m * 10 ** e;
-      if (t >= lo * 0.999 && t <= hi * 1.001) ticks.push(t);
+  if (hi / lo >= 10) {
+    const ticks: number[] = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+      for (const m of [1, 2, 5]) {
+        const t = m * 10 ** e;
+        if (t >= lo && t <= hi) ticks.push(t);
+      }
     }
+    return ticks;
   }
-  if (ticks.length >= 3) return ticks;
-  // A narrow range: five evenly spaced (in log) ticks instead.
-  return Array.from({ length: 5 }, (_, i) => Math.exp(Math.log(lo) + ((i + 0.5) / 5) * (Math.log(hi) - Math.log(lo))));
+  const raw = (hi - lo) / 5, e = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * e).find((x) => x >= raw)!;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push(Number(t.toPrecision(12)));
+  return ticks;
 }
 
 function fmt(v: number): string {
@@ -27,7 +32,7 @@ function fmt(v: number): string {
 }
 
 /** Fixed-capacity runs as lines; the full model as a dashed horizontal reference. Ratio runs are not plotted (see the CSV). */
-export function toSvg(title: string, results: RunResult[]): string {
+export function toSvg(title: string, results: RunResult[], hidden: string[] = []): string {
   const W = 640, H = 420, L = 64, R = 150, T = 40, B = 50;
   const fixed = results.filter((r) => r.run.capacity !== null && r.run.policy !== 'full');
   const full = results.find((r) => r.run.policy === 'full');
@@ -72,6 +77,7 @@ export function toSvg(title: string, results: RunResult[]): string {
     for (const r of pts) out.push(`<circle cx="${x(r.run.capacity!).toFixed(1)}" cy="${y(r.ppl).toFixed(1)}" r="3" fill="${color}"><title>${esc(`${p} k=${r.run.capacity}: ${r.ppl.toFixed(3)}`)}</title></circle>`);
     legend(p, color, false);
   });
+  if (hidden.length > 0) out.push(`<text x="${W - R + 12}" y="${legendY + 8}" fill="#666">not drawn: ${esc(hidden.join(', '))}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -35,13 +35,13 @@ export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): 
     out.push(`<g transform="translate(${x0} ${T})">`);
     out.push(`<rect width="${panel}" height="${panel}" fill="#f4f4f4" stroke="#999"/>`);
     out.push(`<path d="M0 0 L${panel} ${panel}" stroke="#ccc" stroke-width="0.5"/>`);
-    out.push(`<g fill="#1f3b73" fill-opacity="${opacity}">`);
+    // Bars in position units (integers), scaled once by the group: keeps the file small.
+    out.push(`<g fill="#1f3b73" fill-opacity="${opacity}" transform="scale(${s.toFixed(6)})">`);
     for (const h of heads) {
       const ev = trace.evictedAt[l]![h]!;
       for (let p = 0; p < n; p++) {
         const end = ev[p]! < 0 ? n : ev[p]!;
-        if (end <= p) continue;
-        out.push(`<rect x="${(p * s).toFixed(2)}" y="${(p * s).toFixed(2)}" width="${Math.max(s, 0.6).toFixed(2)}" height="${((end - p) * s).toFixed(2)}"/>`);
+        if (end > p) out.push(`<rect x="${p}" y="${p}" width="1" height="${end - p}"/>`);
       }
     }
     out.push(`</g>`);
