@@ -22,6 +22,6 @@ for t in pride wikitext2 indomain; do
     --csv "$out/$t-ratio.csv" --md "$out/$t-ratio.md" --no-progress
 done
 
-for p in tova sinks h2o; do
+for p in full tova sinks h2o; do
   msrnn trace --text "${texts[pride]}" --policy "$p" --capacity 32 --svg "$out/trace-pride-$p-k32.svg" > "$out/trace-pride-$p-k32.md"
 done

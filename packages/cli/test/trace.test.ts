@@ -29,6 +29,14 @@ if (!available) {
   test('window: entry p leaves at step p+k; everything kept is recent; the first token goes at step k', () => {
     const t = recordTrace(model, getPolicy('window', { capacity: 16 }), tokens.slice(0, 100));
     for (let p = 0; p < 100; p++) assert.is(t.evictedAt[2]![1]![p], p < 84 ? p + 16 : -1);
+    // Position 0 is attended at steps 1..16 (at step 16 before it is evicted), out of 17 entries at most.
+    for (const a of t.firstTokenAttention) {
+      assert.is(a.steps, 16);
+      let u = 0;
+      for (let s = 1; s <= 16; s++) u += 1 / Math.min(s + 1, 17);
+      assert.ok(Math.abs(a.uniform - u / 16) < 1e-12);
+      assert.ok(a.mean > 0 && a.mean < 1);
+    }
     for (const s of summarize(t)) {
       assert.equal(s.firstTokenEvictedAt, [16, 16, 16, 16]);
       assert.is(s.recentShareMean, 1);
@@ -72,7 +80,7 @@ if (!available) {
     } finally {
       console.log = log;
     }
-    assert.match(out, /\| 0 \| kept \| /);
+    assert.match(out, /\| 0 \| kept \| 0\.\d+ \(0\.\d+\) \| /);
     const t = JSON.parse(readFileSync(json, 'utf8'));
     assert.is(t.tokens.length, 128);
     assert.is(t.pieces.length, 128);

@@ -80,12 +80,14 @@ async function runTrace(flags: TraceFlags): Promise<void> {
   const summary = summarize(trace);
   const title = `${policy.name} (${trace.describe}) on ${corpus.name}, ${tokens.length} tokens`;
   console.log(title);
-  console.log('| layer | first token | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
-  console.log('|---:|---|---:|---:|---|');
+  console.log('| layer | first token | attention on it while cached (uniform would be) | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
+  console.log('|---:|---|---:|---:|---:|---|');
   for (const s of summary) {
     const firstText = firstTokenText(s.firstTokenEvictedAt);
     const kept = s.keptFinal.length > 24 ? `${s.keptFinal.slice(0, 24).join(' ')} … (${s.keptFinal.length})` : s.keptFinal.join(' ');
-    console.log(`| ${s.layer} | ${firstText} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
+    const a = trace.firstTokenAttention[s.layer]!;
+    const att = a.steps > 0 ? `${a.mean.toFixed(3)} (${a.uniform.toFixed(3)})` : '—';
+    console.log(`| ${s.layer} | ${firstText} | ${att} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
   }
   if (flags.json) {
     const pieces = tokens.map((t, i) => tokenizer.decode([t], i > 0 ? tokens[i - 1]! : 1));

@@ -16,10 +16,18 @@ export interface Trace {
   nKvHeads: number;
   /** evictedAt[layer][kvHead][position]: step that evicted it, or -1 if kept to the end. */
   evictedAt: number[][][];
+  /**
+   * Attention sink check, per layer, over steps 1.. while position 0 is cached: the mean weight the
+   * new query puts on position 0 (averaged over query heads), and what a uniform spread would give.
+   */
+  firstTokenAttention: { mean: number; uniform: number; steps: number }[];
 }
 
+/** Running sums behind Trace.firstTokenAttention. */
+interface SinkSums { weight: Float64Array; uniform: Float64Array; steps: Int32Array }
+
 /** Wraps a policy and notes, after each call, which positions left each head. */
-function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: number): Policy {
+function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: number, sink: SinkSums): Policy {
   let before = new Int32Array(64);
   // mark[p] === stamp: position p is still in the head being checked (no per-call allocation).
   const mark = new Int32Array(nPositions);
@@ -28,6 +36,7 @@ function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: n
     name: inner.name,
     statsPerEntry: inner.statsPerEntry,
     afterAttention(layer: LayerCache, step: AttentionStep): void {
+      noteFirstTokenAttention(layer, step, sink);
       let total = 0;
       for (const h of layer.heads) total += h.count + 1;
       if (before.length < total) before = new Int32Array(total * 2);
@@ -54,10 +63,26 @@ function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: n
   };
 }
 
+function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: SinkSums): void {
+  if (step.position === 0) return; // the first token attending to itself says nothing
+  let w = 0, u = 0;
+  for (let q = 0; q < step.nHeads; q++) {
+    const head = layer.heads[Math.floor(q / step.groupSize)]!;
+    const slot = head.slotOf(0);
+    if (slot < 0) return;
+    w += step.att[q * step.attStride + slot]!;
+    u += 1 / head.count;
+  }
+  sink.weight[layer.index]! += w / step.nHeads;
+  sink.uniform[layer.index]! += u / step.nHeads;
+  sink.steps[layer.index]!++;
+}
+
 export function recordTrace(model: Model, policy: BudgetedPolicy, tokens: number[], positionMode: PositionMode = 'absolute'): Trace {
   const c = model.config, n = tokens.length;
   const evicted = Array.from({ length: c.nLayers }, () => Array.from({ length: c.nKvHeads }, () => new Int32Array(n).fill(-1)));
-  const state = createState(model, { capacity: policy.stateCapacity, policy: recordingPolicy(policy, evicted, n), positionMode });
+  const sink: SinkSums = { weight: new Float64Array(c.nLayers), uniform: new Float64Array(c.nLayers), steps: new Int32Array(c.nLayers) };
+  const state = createState(model, { capacity: policy.stateCapacity, policy: recordingPolicy(policy, evicted, n, sink), positionMode });
   prefill(model, state, tokens);
   const b = policy.budget;
   const capacity = b.capacity !== Infinity ? b.capacity : b.ratio !== undefined ? b.at(n - 1, Infinity) : null;
@@ -69,6 +94,11 @@ export function recordTrace(model: Model, policy: BudgetedPolicy, tokens: number
     nLayers: c.nLayers,
     nKvHeads: c.nKvHeads,
     evictedAt: evicted.map((l) => l.map((h) => Array.from(h))),
+    firstTokenAttention: Array.from(sink.steps, (steps, l) => ({
+      mean: steps > 0 ? sink.weight[l]! / steps : 0,
+      uniform: steps > 0 ? sink.uniform[l]! / steps : 0,
+      steps,
+    })),
   };
 }
 
