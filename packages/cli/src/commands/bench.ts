@@ -23,6 +23,9 @@ interface BenchFlags {
   long: boolean;
 }
 
+/** Interleaved rounds per decode measurement (best round kept). */
+const ROUNDS = 3;
+
 const TARGETS = {
   wasm1: 300, jsDecode: 100, twoThreadSpeedup: 1.6, boundedFlatness: 0.95, matmulGflops: 20,
 };
@@ -134,15 +137,17 @@ async function runBench(flags: BenchFlags): Promise<void> {
       configs.push({ name: 'wasm', threads: t, backend: wasm, wasm });
     }
     try {
+      // Decode configurations are measured in ROUNDS interleaved rounds and each keeps its best
+      // round: on a shared machine a burst of someone else's load then hits every configuration
+      // alike instead of one of them.
       const decode = new Map<string, number>();
+      const runs: { key: string; cfg: (typeof configs)[number]; wt: WeightType; model: Model }[] = [];
+      const long: { what: string; model: Model; make: () => MultiState; best: number }[] = [];
       for (const cfg of configs) {
         const base = await loadModel(file, { backend: cfg.backend, source: `random ${shape}` });
         const c = base.config;
         for (const wt of cfg.name === 'js' ? (['f32'] as const) : weightTypes) {
-          const model = quantizeModel(base, wt);
-          const v = decodeRate(model, seconds);
-          decode.set(`${cfg.name}${cfg.threads}${wt}`, v);
-          add({ shape, what: 'decode', backend: cfg.name, threads: cfg.threads, weights: wt, value: v, unit: 'tok/s' });
+          runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model: quantizeModel(base, wt) });
         }
         // Prefill: 64 prompt tokens in one chunk (matmuls), f32 weights.
         const prompt = Array.from({ length: 64 }, (_, i) => (i * 37) % 1000 + 2);
@@ -151,15 +156,29 @@ async function runBench(flags: BenchFlags): Promise<void> {
         const g = matmulGflops(cfg.backend, 64, c.hiddenDim, c.dim, seconds);
         add({ shape, what: `matmul 64×${c.hiddenDim}×${c.dim}`, backend: cfg.name, threads: cfg.threads, weights: 'f32', value: g, unit: 'GFLOP/s' });
         if (flags.long && cfg.threads === 1) {
-          const full = stateRate(base, syntheticState(base, longPos, longPos, Infinity), seconds);
-          const bLong = stateRate(base, syntheticState(base, longPos, bounded, bounded), seconds);
-          const bShort = stateRate(base, syntheticState(base, 2 * bounded, bounded, bounded), seconds);
-          add({ shape, what: `decode @${longPos} full state`, backend: cfg.name, threads: 1, weights: 'f32', value: full, unit: 'tok/s' });
-          add({ shape, what: `decode @${longPos} bounded ${bounded}`, backend: cfg.name, threads: 1, weights: 'f32', value: bLong, unit: 'tok/s' });
-          add({ shape, what: `decode @${2 * bounded} bounded ${bounded}`, backend: cfg.name, threads: 1, weights: 'f32', value: bShort, unit: 'tok/s' });
-          add({ shape, what: `bounded @${longPos} / bounded @${2 * bounded}`, backend: cfg.name, threads: 1, weights: '-', value: bLong / bShort, unit: 'x' });
-          add({ shape, what: `bounded @${longPos} / full @${longPos}`, backend: cfg.name, threads: 1, weights: '-', value: bLong / full, unit: 'x' });
+          const full = syntheticState(base, longPos, longPos, Infinity);
+          const bLong = syntheticState(base, longPos, bounded, bounded);
+          const bShort = syntheticState(base, 2 * bounded, bounded, bounded);
+          // A bounded state never grows, so decoding on from the same state keeps it comparable;
+          // the full state grows by a few hundred entries over the measurement (~3% at 8192).
+          long.push({ what: `${cfg.name} full`, model: base, make: () => full, best: 0 });
+          long.push({ what: `${cfg.name} bounded long`, model: base, make: () => bLong, best: 0 });
+          long.push({ what: `${cfg.name} bounded short`, model: base, make: () => bShort, best: 0 });
         }
+      }
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS)));
+        for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.make(), seconds / ROUNDS));
+      }
+      for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: r.wt, value: decode.get(r.key)!, unit: 'tok/s' });
+      for (let i = 0; i < long.length; i += 3) {
+        const [full, bLong, bShort] = [long[i]!, long[i + 1]!, long[i + 2]!];
+        const name = full.what.split(' ')[0]!;
+        add({ shape, what: `decode @${longPos} full state`, backend: name, threads: 1, weights: 'f32', value: full.best, unit: 'tok/s' });
+        add({ shape, what: `decode @${longPos} bounded ${bounded}`, backend: name, threads: 1, weights: 'f32', value: bLong.best, unit: 'tok/s' });
+        add({ shape, what: `decode @${2 * bounded} bounded ${bounded}`, backend: name, threads: 1, weights: 'f32', value: bShort.best, unit: 'tok/s' });
+        add({ shape, what: `bounded @${longPos} / bounded @${2 * bounded}`, backend: name, threads: 1, weights: '-', value: bLong.best / bShort.best, unit: 'x' });
+        add({ shape, what: `bounded @${longPos} / full @${longPos}`, backend: name, threads: 1, weights: '-', value: bLong.best / full.best, unit: 'x' });
       }
       for (const wt of weightTypes) {
         const one = decode.get(`wasm1${wt}`), two = decode.get(`wasm2${wt}`);
