@@ -22,6 +22,16 @@ for t in pride wikitext2 indomain; do
     --csv "$out/$t-ratio.csv" --md "$out/$t-ratio.md" --no-progress
 done
 
-for p in full tova sinks h2o; do
+for p in tova sinks h2o; do
   msrnn trace --text "${texts[pride]}" --policy "$p" --capacity 32 --svg "$out/trace-pride-$p-k32.svg" > "$out/trace-pride-$p-k32.md"
+done
+msrnn trace --text "${texts[pride]}" --policy full > "$out/trace-pride-full.md"
+
+# Prompt handling: the first 256 tokens of each in-domain chunk are a prompt; only tokens 256..511
+# are scored. exact = per-token eviction through the prompt; fast = the prompt attended in full and
+# cut to k at its last token (the official TOVA code's mode).
+for mode in exact fast; do
+  msrnn ppl --text "${texts[indomain]}" --policies full,window,sinks,h2o,tova --capacities 16,32,64 \
+    --prompt 256 --prefill "$mode" --title "in-domain, prompt 256, prefill $mode" \
+    --csv "$out/prompt256-$mode.csv" --md "$out/prompt256-$mode.md" --no-progress
 done
