@@ -1,5 +1,7 @@
 // Worker threads over the shared wasm memory: split matvec/matmul/quantised matvec give the
 // single-thread results, and dispose() ends the workers (the suite would hang otherwise).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
@@ -67,6 +69,16 @@ test('3 threads (more than this machine may have free) still give identical resu
   } finally {
     await three.dispose();
   }
+});
+
+test('a process that never calls dispose() still exits promptly', () => {
+  const script = fileURLToPath(new URL('./fixtures/wasm-threads-exit.ts', import.meta.url));
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.error, undefined, `child did not finish: ${r.error?.message}`);
+  assert.is(r.stdout, 'ok', `child output: ${r.stdout} ${r.stderr}`);
+  assert.is(r.status, 0);
+  assert.ok(Date.now() - t0 < 30_000);
 });
 
 test('threads need shared memory; bad thread counts are rejected', async () => {

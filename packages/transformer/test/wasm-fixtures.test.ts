@@ -5,13 +5,15 @@ import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
+import { slidingWindow } from '@msrnn/msrnn';
 import { argmax, createState, loadModel, loadTokenizer, prefill, step, BOS, type Model } from '../src/index.js';
 import { haveShared, maxAbsDiff, paths } from './shared.js';
 
 const greedyPath = resolve(paths.fixtures, 'greedy.json');
 const logitsPath = resolve(paths.fixtures, 'logits.json');
+const policiesPath = resolve(paths.fixtures, 'policies.json');
 
-if (haveShared('wasm fixtures', paths.model, paths.tokenizer, greedyPath, logitsPath)) {
+if (haveShared('wasm fixtures', paths.model, paths.tokenizer, greedyPath, logitsPath, policiesPath)) {
   const greedy = JSON.parse(readFileSync(greedyPath, 'utf8'));
   const logitsFx = JSON.parse(readFileSync(logitsPath, 'utf8'));
   const backends: WasmBackend[] = [];
@@ -36,6 +38,28 @@ if (haveShared('wasm fixtures', paths.model, paths.tokenizer, greedyPath, logits
       const p = prefill(model, createState(model), tokens, { chunkSize: 4 });
       const dp = maxAbsDiff(p, logitsFx.logits_last);
       assert.ok(dp < 1e-4, `${name} prefill: max |diff| ${dp}`);
+    }
+  });
+
+  test('wasm: bounded state (window, k=32) matches the policies fixture: mean NLL and kept positions', () => {
+    const fx = JSON.parse(readFileSync(policiesPath, 'utf8'));
+    const expected = fx.policies.window;
+    for (const [name, model] of models) {
+      const state = createState(model, { capacity: fx.capacity, policy: slidingWindow });
+      const tokens: number[] = fx.tokens;
+      let nll = 0;
+      for (let i = 0; i + 1 < tokens.length; i++) {
+        const logits = step(model, state, tokens[i]!);
+        let max = -Infinity;
+        for (const v of logits) max = Math.max(max, v);
+        let z = 0;
+        for (const v of logits) z += Math.exp(v - max);
+        nll += max + Math.log(z) - logits[tokens[i + 1]!]!;
+      }
+      step(model, state, tokens[tokens.length - 1]!);
+      const mean = nll / (tokens.length - 1);
+      assert.ok(Math.abs(mean - expected.mean_nll) < 1e-4, `${name}: mean NLL ${mean} vs ${expected.mean_nll}`);
+      assert.equal(state.keptPositions(), expected.kept_positions_per_layer, `${name}: kept positions`);
     }
   });
 
