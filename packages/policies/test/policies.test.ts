@@ -16,6 +16,18 @@ for (const name of ['window', 'sinks', 'tova', 'tova_head', 'h2o', 'h2o_layer'] 
   });
 }
 
+for (const name of ['window', 'sinks', 'tova', 'tova_head', 'h2o', 'h2o_layer'] as RefName[]) {
+  test(`${name} with a ratio budget and with fast prefill (several evictions in one step) matches the reference`, () => {
+    const r = 0.3;
+    const ratio = getPolicy(name, { ratio: r });
+    assert.equal(kept(run(ratio, ratio.stateCapacity, 45)), reference(name, (t) => Math.max(1, Math.ceil(r * (t + 1))), 45), 'ratio');
+    const fast = getPolicy(name, { capacity: 7, evictFrom: 24 });
+    assert.equal(kept(run(fast, fast.stateCapacity, 40)), reference(name, (t) => (t < 24 ? Infinity : 7), 40), 'fast prefill');
+    // The cut itself: right after position 24 every head is down to 7.
+    assert.equal(kept(run(fast, fast.stateCapacity, 25)), reference(name, (t) => (t < 24 ? Infinity : 7), 25), 'at the cut');
+  });
+}
+
 test('every bounded policy holds at most k entries after every step, and k+1 while attending', () => {
   for (const name of policyNames) {
     const p = getPolicy(name, name === 'local' || name === 'scattered' ? { ratio: 0.5, capacity: 6 } : { capacity: 6 });

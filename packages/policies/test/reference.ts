@@ -29,8 +29,13 @@ function attentionSums(layer: number, step: number, entries: number[], h: number
 
 export type RefName = 'tova' | 'tova_head' | 'h2o' | 'h2o_layer' | 'window' | 'sinks';
 
-/** Kept positions [layer][kvHead] after `steps` tokens under the named policy at capacity k. */
-export function reference(name: RefName, k: number, steps: number, sinks = 4): number[][][] {
+/**
+ * Kept positions [layer][kvHead] after `steps` tokens under the named policy. `budget` is a
+ * capacity k, or a function of the step (ratio budgets, fast prefill) — then several entries may
+ * leave in one step, each chosen by the same rule on the scores of that step.
+ */
+export function reference(name: RefName, budget: number | ((t: number) => number), steps: number, sinks = 4): number[][][] {
+  const budgetAt = typeof budget === 'number' ? () => budget : budget;
   const headWise = name === 'tova_head' || name === 'h2o';
   const nGroups = headWise ? geometry.nKvHeads : 1;
   const out: number[][][] = [];
@@ -45,13 +50,15 @@ export function reference(name: RefName, k: number, steps: number, sinks = 4): n
         const sums = attentionSums(l, t, entries, h);
         const nq = h < 0 ? nHeads : groupSize;
         for (const [p, s] of sums) acc.set(p, (acc.get(p) ?? 0) + s);
-        if (entries.length <= k) continue;
-        let victim: number;
-        if (name === 'tova' || name === 'tova_head') victim = argminPos(entries, (p) => sums.get(p)! / nq, () => true);
-        else if (name === 'window') victim = Math.min(...entries);
-        else if (name === 'sinks') victim = argminPos(entries, (p) => p, (p) => p >= sinks);
-        else victim = argminPos(entries, (p) => acc.get(p)!, (p) => p <= t - Math.floor(k / 2));
-        entries = entries.filter((p) => p !== victim);
+        const k = budgetAt(t);
+        while (entries.length > k) {
+          let victim: number;
+          if (name === 'tova' || name === 'tova_head') victim = argminPos(entries, (p) => sums.get(p)! / nq, () => true);
+          else if (name === 'window') victim = Math.min(...entries);
+          else if (name === 'sinks') victim = argminPos(entries, (p) => p, (p) => p >= Math.min(sinks, k - 1));
+          else victim = argminPos(entries, (p) => acc.get(p)!, (p) => p <= t - Math.floor(k / 2));
+          entries = entries.filter((p) => p !== victim);
+        }
       }
       groups.push(entries.sort((a, b) => a - b));
     }
