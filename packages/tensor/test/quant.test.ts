@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import { toHalfBits, fromHalfBits } from '../src/quant/f16.js';
-import { quantizeF16, quantizeQ8, matvecF16Js, matvecQ8Js, matvecWeights, f32Weights, quantize, weightBytes } from '../src/quant/weights.js';
+import { quantizeF16, quantizeQ8, matvecF16Js, matvecQ8Js, matvecWeights, f32Weights, quantize, weightBytes, quantizeActivations16 } from '../src/quant/weights.js';
 import { jsBackend } from '../src/js-backend.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { ODD_SIZES, assertClose, randomArray, rng } from './helpers.js';
@@ -44,6 +44,21 @@ test('Q8 quantisation: error at most half a step per block; zero blocks stay zer
   assert.is(weightBytes(q8), rows * cols + rows * 3 * 4);
   assert.throws(() => quantize('q4' as never, src, 0, rows, cols), /unknown weight type "q4"/);
   assert.throws(() => quantizeQ8(src, 10, rows, cols), /exceeds the source length/);
+});
+
+test('int16 activation rounding: within half a step of each block scale, zero blocks stay zero', () => {
+  const cols = 75;
+  const x = randomArray(rand, cols + 3);
+  for (let i = 0; i < x.length; i++) x[i]! *= 50;
+  x.fill(0, 3 + 32, 3 + 64); // block 1 all zero
+  const x16 = new Int16Array(cols), xs = new Float32Array(3);
+  quantizeActivations16(x, 3, cols, x16, xs);
+  assert.is(xs[1], 0);
+  for (let c = 0; c < cols; c++) {
+    const s = xs[Math.floor(c / 32)]!;
+    assert.ok(Math.abs(x16[c]! * s - x[3 + c]!) <= s / 2 + 1e-6 * Math.abs(x[3 + c]!), `x[${c}]`);
+    assert.ok(Math.abs(x16[c]!) <= 32767);
+  }
 });
 
 test('wasm fp16 and Q8 matvecs match the TypeScript references on odd shapes', () => {

@@ -79,8 +79,8 @@ export class ThreadPool {
   matvec(kernel: 'matvec' | 'matvecF16', out: number, w: number, x: number, rows: number, cols: number, rowBytes: number): void {
     this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, rows, out, w, x, rows, cols, rowBytes);
   }
-  matvecQ8(out: number, q: number, scales: number, x: number, rows: number, cols: number): void {
-    this.run(JobOp.MatvecQ8, rows, out, q, scales, x, rows, cols);
+  matvecQ8(out: number, q: number, scales: number, x16: number, xScales: number, rows: number, cols: number): void {
+    this.run(JobOp.MatvecQ8, rows, out, q, scales, x16, xScales, rows, cols);
   }
   /** Split over n (the rows of B). */
   matmulT(out: number, a: number, b: number, m: number, n: number, k: number): void {

@@ -33,10 +33,10 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
       return;
     }
     case JobOp.MatvecQ8: {
-      // args: out, q, scales, x, rows, cols
-      const e = Math.min(ctrl[a + 4]!, s + per);
-      const cols = ctrl[a + 5]!;
-      k.matvecQ8(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols, ctrl[a + 2]! + 4 * s * Math.ceil(cols / 32), ctrl[a + 3]!, e - s, cols);
+      // args: out, q, scales, x16, xScales, rows, cols
+      const e = Math.min(ctrl[a + 5]!, s + per);
+      const cols = ctrl[a + 6]!;
+      k.matvecQ8(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols, ctrl[a + 2]! + 4 * s * Math.ceil(cols / 32), ctrl[a + 3]!, ctrl[a + 4]!, e - s, cols);
       return;
     }
     case JobOp.MatmulT: {

@@ -5,6 +5,7 @@ import type { Backend } from '../backend.js';
 import { buildKernelModule, type KernelExports } from './kernels.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
+import { quantizeActivations16 } from '../quant/weights.js';
 // Type only: the pool (node:worker_threads) is imported on demand so browsers and edge runtimes never load it.
 import type { ThreadPool } from '../threads/pool.js';
 
@@ -20,8 +21,9 @@ export interface WasmBackend extends Backend {
   /** out[oOff+r] = Σ_c half(w[wOff + r*cols + c]) · x[xOff+c]: w holds IEEE fp16 bits. */
   matvecF16(out: Float32Array, oOff: number, w: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /**
-   * Q8 rows (see ../quant/q8.ts): q holds rows×cols int8 from element qOff (row-major), scales one
-   * f32 per block of 32 along each row (ceil(cols/32) per row) from sOff.
+   * Q8 rows (see ../quant/weights.ts): q holds rows×cols int8 from element qOff (row-major), scales
+   * one f32 per block of 32 along each row (ceil(cols/32) per row) from sOff. x is rounded to int16
+   * per block first (quantizeActivations16), so the block dot products run in integers.
    */
   matvecQ8(out: Float32Array, oOff: number, q: Int8Array, qOff: number, scales: Float32Array, sOff: number,
     x: Float32Array, xOff: number, rows: number, cols: number): void;
@@ -66,6 +68,12 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     if (!owned(v)) throw notOwned(kernel, arg);
     if (!(off >= 0 && off + n <= v.length)) throw outOfRange(kernel, arg, off, n, v.length);
     return v.byteOffset + off * 4;
+  };
+  // Q8 matvecs round x to int16 per 32-block first (the integer dot products read these).
+  let x16 = heap.i16(0), xScales = heap.f32(0);
+  const activations16 = (x: Float32Array, xOff: number, cols: number): void => {
+    if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
+    quantizeActivations16(x, xOff, cols, x16, xScales);
   };
   const checkDims = (kernel: string, dims: Record<string, number>) => {
     for (const key in dims) {
@@ -136,10 +144,11 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const blocks = Math.ceil(cols / 32);
       const sp = addr4('matvecQ8', 'scales', scales, sOff, rows * blocks);
       const o = addr4('matvecQ8', 'out', out, oOff, rows);
-      const xp = addr4('matvecQ8', 'x', x, xOff, cols);
+      addr4('matvecQ8', 'x', x, xOff, cols);
       const qp = q.byteOffset + qOff;
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvecQ8(o, qp, sp, xp, rows, cols);
-      else k.matvecQ8(o, qp, sp, xp, rows, cols);
+      activations16(x, xOff, cols);
+      if (pool && pool.worthSplitting(rows, cols)) pool.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
+      else k.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
     },
     async dispose() { if (pool) await pool.stop(); },
   };

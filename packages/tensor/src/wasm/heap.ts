@@ -80,6 +80,7 @@ export class WasmHeap {
 
   // (allocate first: it may grow the memory, which changes this.buffer)
   f32(n: number): Float32Array { const at = this.allocBytes(n * 4); return new Float32Array(this.buffer, at, n); }
+  i16(n: number): Int16Array { const at = this.allocBytes(n * 2); return new Int16Array(this.buffer, at, n); }
   u16(n: number): Uint16Array { const at = this.allocBytes(n * 2); return new Uint16Array(this.buffer, at, n); }
   i8(n: number): Int8Array { const at = this.allocBytes(n); return new Int8Array(this.buffer, at, n); }
   i32(n: number): Int32Array { const at = this.allocBytes(n * 4); return new Int32Array(this.buffer, at, n); }
