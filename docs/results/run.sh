@@ -35,3 +35,10 @@ for mode in exact fast; do
     --prompt 256 --prefill "$mode" --title "in-domain, prompt 256, prefill $mode" \
     --csv "$out/prompt256-$mode.csv" --md "$out/prompt256-$mode.md" --no-progress
 done
+
+# StreamingLLM's position convention: keys cached unrotated, rotated at their rank in the cache.
+for t in pride indomain; do
+  msrnn ppl --text "${texts[$t]}" --policies window,sinks,h2o,tova --capacities 16,32,64,128,256 \
+    --position-mode reindex --title "$t, positions re-indexed" \
+    --csv "$out/$t-reindex.csv" --md "$out/$t-reindex.md" --no-progress
+done
