@@ -4,7 +4,9 @@
 # Run from the repo root: bash docs/results/run.sh
 set -euo pipefail
 out=docs/results
-msrnn() { node scripts/run-ts.mjs packages/cli/src/main.ts "$@"; }
+# The model is named explicitly: the default would switch to models/default/ once that exists.
+model=(--model ../shared/models/stories260K.bin --tokenizer ../shared/models/tok512.bin)
+msrnn() { node scripts/run-ts.mjs packages/cli/src/main.ts "$1" "${model[@]}" "${@:2}"; }
 fixed=(--policies full,window,sinks,h2o,h2o_layer,tova,tova_head,random,knorm --capacities 16,32,64,128,256)
 ratio=(--policies local,scattered,tova,h2o --capacities '' --ratios 0.03125,0.0625,0.125,0.25,0.5)
 
