@@ -124,6 +124,16 @@ if (!available) {
     await fails(['--text', txt, '--policies', 'local'], /"local" needs --ratios/);
     await fails(['--text', empty], /text file .*empty\.txt is empty/);
     await fails(['--text', join(tmp, 'missing.txt')], /cannot read text file .*missing\.txt: ENOENT/);
+    await fails(['--text', txt, '--prefill', 'fast'], /--prefill fast needs --prompt N/);
+    await fails(['--text', txt, '--prefill', 'slow'], /--prefill must be exact or fast, got "slow"/);
+    await fails(['--text', txt, '--prompt', '512'], /--prompt 512 leaves nothing to score/);
+    await fails(['--text', txt, '--chunks', '0'], /--chunks: "0" is not a positive integer/);
+    await fails(['--text', txt, '--position-mode', 'rel'], /--position-mode must be one of absolute, reindex/);
+    const badJson = join(tmp, 'bad.json');
+    writeFileSync(badJson, JSON.stringify({ chunks: [[1, 2, 600]] }));
+    await fails(['--text', badJson], /bad\.json: sequence 0, item 2 is 600, not a token id below 512/);
+    writeFileSync(badJson, '{"chunks": ');
+    await fails(['--text', badJson], /bad\.json: not valid JSON/);
     await fails(['--text', txt, '--chunk', '600'], /--chunk 600 exceeds the context .* \(512 tokens\); full keep a growing cache/);
     const { err } = await ppl(['--text', txt, '--chunk', '600', '--chunks', '1', '--policies', 'window', '--capacities', '16', '--threads', '1']);
     assert.match(err, /warning: --chunk 600 runs past the trained context \(512\)/);
