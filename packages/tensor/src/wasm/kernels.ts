@@ -169,7 +169,7 @@ interface DotTile {
 }
 
 /** Pushes A's 4 lanes at pA + offset as f32x4 (dequantising fp16 on the fly). */
-function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: number, s: Scratch): void {
+function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: number): void {
   if (fmt === 'f32') { f.get(p).simdMem(Simd.v128_load, offsetElems * 4); return; }
   // fp16 → fp32 in three ops: sign-extend the half to 32 bits and shift it left 13, so exponent and
   // mantissa land in f32 position (bits 13..27) and the sign in bit 31; clear the sign copies in
@@ -178,7 +178,6 @@ function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: numbe
   f.get(p).simdMem(Simd.v128_load16x4_s, offsetElems * 2).i32(13).simd(Simd.i32x4_shl);
   f.v128i32(0x8fffe000, 0x8fffe000, 0x8fffe000, 0x8fffe000).simd(Simd.v128_and);
   splatF(f, 2 ** 112).simd(Simd.f32x4_mul);
-  void s;
 }
 
 /** Pushes A's scalar at pA as f32. */
@@ -213,7 +212,7 @@ function emitDotTile(f: FunctionBuilder, s: Scratch, t: DotTile): void {
     for (let u = 0; u < U; u++) {
       for (let c = 0; c < t.C; c++) { f.get(pb[c]!).simdMem(Simd.v128_load, u * 16).set(bv(c)); }
       for (let r = 0; r < t.R; r++) {
-        loadARow(f, t.aFormat, pa[r]!, u * 4, s); f.set(av);
+        loadARow(f, t.aFormat, pa[r]!, u * 4); f.set(av);
         for (let c = 0; c < t.C; c++) {
           f.get(acc(r, c, u)).get(av).get(bv(c)).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(acc(r, c, u));
         }
