@@ -30,8 +30,8 @@ test('markdown: one row per policy in run order, a cell per budget it ran', () =
 
 test('CSV: header, full as capacity "full", fields with commas quoted', () => {
   const rows = toCsv('a,b "c".txt', results).trim().split('\n');
-  assert.is(rows[0], 'text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept');
-  assert.is(rows[2], `"a,b ""c"".txt",full,full,,full,exact,0,2.500000,${Math.log(2.5).toFixed(8)},10,5.00`);
+  assert.is(rows[0], 'text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept,chunk_nll');
+  assert.is(rows[2], `"a,b ""c"".txt",full,full,,full,exact,0,2.500000,${Math.log(2.5).toFixed(8)},10,5.00,${Math.log(2.5).toFixed(6)}`);
   assert.match(rows[5]!, /,local,,0\.25,r=0\.25,/);
 });
 

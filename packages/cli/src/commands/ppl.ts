@@ -56,7 +56,7 @@ export function registerPpl(program: Command): void {
     .option('--position-mode <mode>', 'absolute (TOVA) or reindex (StreamingLLM)', 'absolute')
     .option('--threads <n>', `worker threads (default: all cores, here ${defaultThreads()})`)
     .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available; one single-threaded backend per worker)`, 'auto')
-    .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept)')
+    .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept,chunk_nll)')
     .option('--md <file>', 'write the markdown table')
     .option('--svg <file>', 'write the plot: perplexity vs capacity, log axes, one line per policy')
     .option('--plot-policies <list>', 'policies drawn in the SVG (default: all run); e.g. leave out one far off the scale')

@@ -2,7 +2,8 @@
 import { budgetLabel } from './runs.js';
 import type { RunResult } from './sweep.js';
 
-export const CSV_COLUMNS = ['text', 'policy', 'capacity', 'ratio', 'budget', 'prefill', 'prompt', 'ppl', 'mean_nll', 'predictions', 'mean_kept'] as const;
+/** chunk_nll: each chunk's mean NLL, ";"-separated, for paired comparisons between policies. */
+export const CSV_COLUMNS = ['text', 'policy', 'capacity', 'ratio', 'budget', 'prefill', 'prompt', 'ppl', 'mean_nll', 'predictions', 'mean_kept', 'chunk_nll'] as const;
 
 function csvField(v: string | number | null): string {
   if (v === null) return '';
@@ -15,7 +16,7 @@ export function toCsv(text: string, results: RunResult[]): string {
   for (const r of results) {
     const cap = r.run.policy === 'full' ? 'full' : r.run.capacity;
     lines.push([text, r.run.policy, cap, r.run.ratio, budgetLabel(r.run), r.run.prefill, r.run.prompt,
-      r.ppl.toFixed(6), r.meanNll.toFixed(8), r.predictions, r.meanKept.toFixed(2)].map(csvField).join(','));
+      r.ppl.toFixed(6), r.meanNll.toFixed(8), r.predictions, r.meanKept.toFixed(2), r.chunkMeanNll.map((x) => x.toFixed(6)).join(';')].map(csvField).join(','));
   }
   return lines.join('\n') + '\n';
 }
