@@ -1,5 +1,7 @@
 // Backend choice: automatic and explicit selection, argument parsing, and the SIMD probe's
 // answer when a runtime's WebAssembly cannot validate SIMD.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsBackend } from '../src/js-backend.js';
@@ -35,6 +37,16 @@ test('the SIMD probe reports why a runtime cannot use the wasm backend', () => {
   assert.match(probeWasmSimd(noSimd)!, /lacks SIMD128/);
   const noCompile = { validate: () => true, Module: function () { throw new Error('Wasm code generation disallowed by embedder'); } } as unknown as typeof WebAssembly;
   assert.match(probeWasmSimd(noCompile)!, /compiling WebAssembly from bytes is not allowed here: Wasm code generation disallowed/);
+});
+
+test('a runtime without WebAssembly (node --no-expose-wasm): auto falls back with one line, explicit wasm errors', () => {
+  const script = fileURLToPath(new URL('./fixtures/wasm-select-no-wasm.ts', import.meta.url));
+  const r = spawnSync(process.execPath, ['--no-expose-wasm', '--conditions=source', '--import', 'tsx', script],
+    { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  const [autoLine, wasmLine] = r.stdout.trim().split('\n');
+  assert.match(autoLine!, /^auto -> js; note: using the pure-TS backend: WebAssembly is not available in this runtime$/);
+  assert.match(wasmLine!, /^wasm -> error: --backend wasm is unavailable: WebAssembly is not available in this runtime$/);
 });
 
 test.run();
