@@ -39,6 +39,23 @@ test('the SIMD probe reports why a runtime cannot use the wasm backend', () => {
   assert.match(probeWasmSimd(noCompile)!, /compiling WebAssembly from bytes is not allowed here: Wasm code generation disallowed/);
 });
 
+test('without SharedArrayBuffer (no cross-origin isolation): auto runs 1 thread with a note, explicit wasm threads error', async () => {
+  const saved = globalThis.SharedArrayBuffer;
+  // Hide it as a non-isolated browser page would (restored below).
+  (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer = undefined;
+  try {
+    const auto = await selectBackend({ backend: 'auto', threads: 2 });
+    assert.is(auto.backend.name, 'wasm');
+    assert.is(auto.threads, 1);
+    assert.match(auto.note!, /^using 1 thread: SharedArrayBuffer is unavailable \(browsers need cross-origin isolation/);
+    let err = '';
+    try { await selectBackend({ backend: 'wasm', threads: 2 }); } catch (e) { err = (e as Error).message; }
+    assert.match(err, /--threads 2 is unavailable: SharedArrayBuffer is unavailable/);
+  } finally {
+    globalThis.SharedArrayBuffer = saved;
+  }
+});
+
 test('a runtime without WebAssembly (node --no-expose-wasm): auto falls back with one line, explicit wasm errors', () => {
   const script = fileURLToPath(new URL('./fixtures/wasm-select-no-wasm.ts', import.meta.url));
   const r = spawnSync(process.execPath, ['--no-expose-wasm', '--conditions=source', '--import', 'tsx', script],
