@@ -7,6 +7,9 @@ import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { quantizeF16, quantizeQ8 } from '../src/quant/weights.js';
 import { chunkRowsFor, MAX_CHUNKS } from '../src/threads/protocol.js';
+import { ThreadPool } from '../src/threads/pool.js';
+import { WasmHeap } from '../src/wasm/heap.js';
+import { buildKernelModule } from '../src/wasm/kernels.js';
 import { assertClose, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x7123);
@@ -79,6 +82,24 @@ test('a process that never calls dispose() still exits promptly', () => {
   assert.is(r.stdout, 'ok', `child output: ${r.stdout} ${r.stderr}`);
   assert.is(r.status, 0);
   assert.ok(Date.now() - t0 < 30_000);
+});
+
+test('a kernel that traps in a chunk fails the call with a clear error instead of hanging; the pool keeps working', async () => {
+  const heap = new WasmHeap({ shared: true, initialBytes: 1 << 20, maximumBytes: 2 << 20 });
+  const module = await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages }));
+  const pool = await ThreadPool.start(module, heap, 1);
+  try {
+    const rows = 512, cols = 256;
+    const w = heap.f32(rows * cols), x = heap.f32(cols), out = heap.f32(rows);
+    w.fill(1); x.fill(1);
+    // Weights "at" 1.5 MiB: past the 1 MiB memory, so the later rows' loads trap.
+    const bogus = heap.capacityBytes + (1 << 19) - rows * cols * 4;
+    assert.throws(() => pool.matvec('matvec', out.byteOffset, bogus, x.byteOffset, rows, cols, cols * 4), /wasm thread pool: the kernel trapped on rows \d+\.\.\d+/);
+    pool.matvec('matvec', out.byteOffset, w.byteOffset, x.byteOffset, rows, cols, cols * 4);
+    assert.is(out[rows - 1], cols);
+  } finally {
+    await pool.stop();
+  }
 });
 
 test('threads need shared memory; bad thread counts are rejected', async () => {

@@ -107,6 +107,11 @@ export class ThreadPool {
     for (let done = Atomics.load(c, Ctrl.COMPLETED); done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
       if (++spins > CALLER_SPIN) { Atomics.wait(c, Ctrl.COMPLETED, done, 1); spins = 0; }
     }
+    const failed = Atomics.exchange(c, Ctrl.FAILED, 0);
+    if (failed !== 0) {
+      throw new Error(`wasm thread pool: the kernel trapped on rows ${(failed - 1) * per}..${Math.min(splitRows, failed * per)} of a job (op ${op}); `
+        + 'run with threads: 1 to see the trap');
+    }
   }
 
   /** Asks the workers to exit and waits for them. */

@@ -5,7 +5,7 @@
 import type { KernelExports } from '../wasm/kernels.js';
 
 /** Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker claiming from a newer job. */
-export const Ctrl = { SEQ: 0, OP: 1, STOP: 2, SLEEPERS: 3, CLAIM: 4, COMPLETED: 5, CHUNKS: 6, CHUNK_ROWS: 7, ARG0: 8 } as const;
+export const Ctrl = { SEQ: 0, OP: 1, STOP: 2, SLEEPERS: 3, CLAIM: 4, COMPLETED: 5, CHUNKS: 6, CHUNK_ROWS: 7, ARG0: 8, FAILED: 15 } as const;
 export const CTRL_INTS = 16;
 export const CHUNK_BITS = 12;
 export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
@@ -51,7 +51,11 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
   }
 }
 
-/** Claims and runs chunks of the job tagged `tag` until none are left (or a newer job replaced it). */
+/**
+ * Claims and runs chunks of the job tagged `tag` until none are left (or a newer job replaced it).
+ * A chunk that throws (a wasm trap) is still counted as completed, so nobody waits forever, and
+ * FAILED records 1 + its index for the caller to report.
+ */
 export function claimChunks(k: KernelExports, ctrl: Int32Array, tag: number): void {
   const chunks = ctrl[Ctrl.CHUNKS]!;
   for (;;) {
@@ -60,7 +64,11 @@ export function claimChunks(k: KernelExports, ctrl: Int32Array, tag: number): vo
     const i = v & MAX_CHUNKS;
     if (i >= chunks) return;
     if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) continue;
-    runChunk(k, ctrl, i);
+    try {
+      runChunk(k, ctrl, i);
+    } catch {
+      Atomics.store(ctrl, Ctrl.FAILED, i + 1);
+    }
     if (Atomics.add(ctrl, Ctrl.COMPLETED, 1) + 1 === chunks) Atomics.notify(ctrl, Ctrl.COMPLETED);
   }
 }
