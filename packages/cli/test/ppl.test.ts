@@ -103,6 +103,17 @@ if (!available) {
     assert.is((s.match(/<polyline/g) ?? []).length, 2);
   });
 
+  test('several texts: evaluated one by one, one CSV, one table each, one SVG each', async () => {
+    const a = join(tmp, 'a.json'), b = join(tmp, 'b.json'), csv = join(tmp, 'ab.csv'), svg = join(tmp, 'ab.svg');
+    writeFileSync(a, JSON.stringify([fx.tokens.slice(0, 64)]));
+    writeFileSync(b, JSON.stringify([fx.tokens.slice(64, 128)]));
+    const { out } = await ppl(['--text', a, b, '--chunk', '64', '--policies', 'full,window', '--capacities', '16', '--threads', '1', '--csv', csv, '--svg', svg, '--title', 'T']);
+    const rows = readFileSync(csv, 'utf8').trim().split('\n');
+    assert.equal(rows.map((r) => r.split(',').slice(0, 3).join(',')), ['text,policy,capacity', 'a.json,full,full', 'a.json,window,16', 'b.json,full,full', 'b.json,window,16']);
+    assert.match(out, /^\| T, a\.json \|[^]*\n\n\| T, b\.json \|/);
+    assert.ok(existsSync(join(tmp, 'ab-a.svg')) && existsSync(join(tmp, 'ab-b.svg')));
+  });
+
   test('bad input: clear errors (and a warning, not an error, past the context for bounded states)', async () => {
     const txt = join(tmp, 'short.txt'), empty = join(tmp, 'empty.txt');
     writeFileSync(txt, 'Lily and Ben went to the park. '.repeat(80));

@@ -3,20 +3,20 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { policyNames } from '@msrnn/policies';
-import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
-import { loadCorpus } from '../ppl/corpus.js';
+import { loadModel, loadTokenizer, parsePositionMode, type PositionMode } from '@msrnn/transformer';
+import { loadCorpus, type Corpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
-import { buildRuns } from '../ppl/runs.js';
+import { buildRuns, type RunSpec } from '../ppl/runs.js';
 import { BACKEND_CHOICES, parseBackendChoice } from '@msrnn/tensor';
-import { defaultThreads, runSweep } from '../ppl/sweep.js';
+import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import { defaultModelFiles } from '../options.js';
 
 interface PplFlags {
   model?: string;
   tokenizer?: string;
-  text: string;
+  text: string[];
   chunk: string;
   chunks: string;
   policies: string;
@@ -43,7 +43,7 @@ export function registerPpl(program: Command): void {
     .description('perplexity of a text under compression policies × capacities (CSV, markdown table, SVG plot)')
     .option('--model <file>', 'llama2.c checkpoint (default: as msrnn generate)')
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: as msrnn generate)')
-    .requiredOption('--text <file>', 'UTF-8 text file (encoded whole), or a token-id JSON: [[ids...]...] or {"chunks": [[ids...]...]}')
+    .requiredOption('--text <files...>', 'UTF-8 text files (each encoded whole and evaluated on its own), or token-id JSONs: [[ids...]...] or {"chunks": [[ids...]...]}')
     .option('--chunk <n>', 'tokens per chunk: BOS + n-1 text tokens (at most the model context)', '512')
     .option('--chunks <n>', 'number of chunks', '16')
     .option('--policies <list>', `comma-separated policies: ${policyNames.join(', ')}`, 'full,window,sinks,h2o,tova')
@@ -58,9 +58,9 @@ export function registerPpl(program: Command): void {
     .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available; one single-threaded backend per worker)`, 'auto')
     .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept,chunk_nll)')
     .option('--md <file>', 'write the markdown table')
-    .option('--svg <file>', 'write the plot: perplexity vs capacity, log axes, one line per policy')
+    .option('--svg <file>', 'write the plot: perplexity vs capacity, log axes, one line per policy (several texts: FILE-<text>.svg each)')
     .option('--plot-policies <list>', 'policies drawn in the SVG (default: all run); e.g. leave out one far off the scale')
-    .option('--title <text>', 'title of the table and plot (default: the text file name)')
+    .option('--title <text>', 'title of the table and plot (default: the text file name; several texts: "TITLE, <text>")')
     .option('--no-progress', 'no progress bar')
     .action(async (flags: PplFlags) => {
       await runPpl(flags);
@@ -100,17 +100,40 @@ async function runPpl(flags: PplFlags): Promise<void> {
     console.warn(`msrnn ppl: warning: --chunk ${chunkLen} runs past the trained context (${context}); bounded states run at positions the model never saw`);
   }
   const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
-  const corpus = loadCorpus(flags.text, tokenizer, chunkLen, nChunks);
-  for (const w of corpus.warnings) console.warn(`msrnn ppl: warning: ${w}`);
-  const title = flags.title ?? corpus.name;
+  // Load every text first, so a bad file fails before any sweep runs.
+  const corpora = flags.text.map((path) => loadCorpus(path, tokenizer, chunkLen, nChunks));
+  const several = corpora.length > 1;
+  let csv = '', md = '';
+  for (const corpus of corpora) {
+    for (const w of corpus.warnings) console.warn(`msrnn ppl: warning: ${w}`);
+    const title = flags.title ? (several ? `${flags.title}, ${corpus.name}` : flags.title) : corpus.name;
+    const results = await sweepOne(flags, files, corpus, runs, positionMode, threads);
+    const table = toMarkdown(title, results);
+    process.stdout.write((md ? '\n' : '') + table);
+    md += (md ? '\n' : '') + table;
+    csv += several && csv ? toCsv(corpus.name, results).split('\n').slice(1).join('\n') : toCsv(corpus.name, results);
+    if (flags.svg) {
+      const shown = flags.plotPolicies ? new Set(parseList(flags.plotPolicies)) : null;
+      const hidden = shown ? [...new Set(results.map((r) => r.run.policy))].filter((p) => !shown.has(p)) : [];
+      const path = several ? flags.svg.replace(/(\.svg)?$/i, `-${corpus.name.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_')}.svg`) : flags.svg;
+      writeFileSync(path, toSvg(title, shown ? results.filter((r) => shown.has(r.run.policy)) : results, hidden));
+    }
+  }
+  if (flags.csv) writeFileSync(flags.csv, csv);
+  if (flags.md) writeFileSync(flags.md, md);
+}
 
+/** One text through every run, with a progress bar and the timing line. */
+async function sweepOne(flags: PplFlags, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], positionMode: PositionMode, threads: number): Promise<RunResult[]> {
+  const jobs = runs.length * corpus.chunks.length;
+  const used = Math.min(threads, jobs);
   const tokens = corpus.chunks.reduce((s, c) => s + c.length - 1, 0) * runs.length;
-  console.error(`msrnn ppl: model ${files.model} (${files.origin}); ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${Math.min(threads, runs.length * corpus.chunks.length)} threads`);
+  console.error(`msrnn ppl: ${corpus.name}: model ${files.model} (${files.origin}); ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${used} threads`);
   const bar = flags.progress && process.stderr.isTTY
     ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 })
     : null;
   const t0 = performance.now(), cpu0 = process.cpuUsage();
-  bar?.start(runs.length * corpus.chunks.length, 0);
+  bar?.start(jobs, 0);
   const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode, backend: parseBackendChoice(flags.backend) }, {
     threads,
     onProgress: (done) => bar?.update(done),
@@ -118,19 +141,9 @@ async function runPpl(flags: PplFlags): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   // Process-wide CPU time (worker threads included): throughput per core even on a shared machine.
   const cpu = process.cpuUsage(cpu0), cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const used = Math.min(threads, runs.length * corpus.chunks.length);
-
-  const md = toMarkdown(title, results);
-  process.stdout.write(md);
   console.error(
     `msrnn ppl: ${seconds.toFixed(1)} s wall, ${(tokens / seconds).toFixed(0)} tokens/s on ${used} threads (${(tokens / seconds / used).toFixed(0)} per thread); ` +
     `${cpuSeconds.toFixed(1)} CPU-s, ${(tokens / cpuSeconds).toFixed(0)} tokens per CPU-second`,
   );
-  if (flags.csv) writeFileSync(flags.csv, toCsv(corpus.name, results));
-  if (flags.md) writeFileSync(flags.md, md);
-  if (flags.svg) {
-    const shown = flags.plotPolicies ? new Set(parseList(flags.plotPolicies)) : null;
-    const hidden = shown ? [...new Set(results.map((r) => r.run.policy))].filter((p) => !shown.has(p)) : [];
-    writeFileSync(flags.svg, toSvg(title, shown ? results.filter((r) => shown.has(r.run.policy)) : results, hidden));
-  }
+  return results;
 }
