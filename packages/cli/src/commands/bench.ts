@@ -24,7 +24,7 @@ interface BenchFlags {
 }
 
 /** Interleaved rounds per decode measurement (best round kept). */
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 const TARGETS = {
   wasm1: 300, jsDecode: 100, twoThreadSpeedup: 1.6, boundedFlatness: 0.95, matmulGflops: 20,
