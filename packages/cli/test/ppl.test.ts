@@ -61,6 +61,16 @@ if (!available) {
     assert.equal(threaded.map((r) => r.meanNll), inline.map((r) => r.meanNll));
   });
 
+  test('a worker that cannot start fails the sweep with its error instead of hanging', async () => {
+    const input = { modelPath: join(tmp, 'no-model.bin'), chunks: [fixtureChunk.subarray(0, 16)], runs: [spec('full', null), spec('window', 8)], positionMode: 'absolute' as const };
+    try {
+      await runSweep(input, { threads: 2 });
+      assert.unreachable('expected a failure');
+    } catch (err: any) {
+      assert.match(err.message, /cannot read model file .*no-model\.bin/);
+    }
+  });
+
   test('a capacity at least the chunk length is the full model; pooling is over predictions, not chunks', async () => {
     const chunks = [fixtureChunk.subarray(0, 100), fixtureChunk.subarray(100, 256)];
     const runs = [spec('full', null), spec('tova', 256), spec('window', 200), spec('h2o', 156)];

@@ -79,8 +79,17 @@ function runOnWorkers(input: SweepInput, threads: number, total: number, record:
   let next = 0, finished = 0;
   const workers: Worker[] = [];
   return new Promise((resolve, reject) => {
+    // Workers we end ourselves (no work left, done, or failing) exit non-zero; only others are errors.
+    const ended = new Set<Worker>();
+    const end = (w: Worker) => {
+      ended.add(w);
+      void w.terminate();
+    };
+    let settled = false;
     const fail = (err: Error) => {
-      for (const w of workers) void w.terminate();
+      if (settled) return;
+      settled = true;
+      for (const w of workers) end(w);
       reject(err);
     };
     for (let t = 0; t < threads; t++) {
@@ -88,20 +97,24 @@ function runOnWorkers(input: SweepInput, threads: number, total: number, record:
       workers.push(w);
       const feed = () => {
         if (next < queue.length) w.postMessage(queue[next++]);
-        else void w.terminate();
+        else end(w);
       };
       w.on('message', (m: WorkerReply) => {
         if (m.kind === 'error') return fail(new Error(`job ${m.job}: ${m.message}`));
         if (m.kind === 'done') {
           record(m.result);
           if (++finished === total) {
-            for (const x of workers) void x.terminate();
+            settled = true;
+            for (const x of workers) end(x);
             return resolve();
           }
         }
         feed();
       });
       w.on('error', fail);
+      w.on('exit', (code) => {
+        if (!ended.has(w)) fail(new Error(`a ppl worker thread exited (code ${code}) before the sweep finished`));
+      });
     }
   });
 }
