@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill } from '@msrnn/transformer';
 import { registerTrace } from '../src/commands/trace.js';
-import { keptAfter, recordTrace, summarize } from '../src/trace/record.js';
+import { keptAfter, pieceLifetimes, recordTrace, summarize } from '../src/trace/record.js';
 
 const shared = resolve(import.meta.dirname, '../../../../shared');
 const modelPath = resolve(shared, 'models/stories260K.bin');
@@ -37,6 +37,10 @@ if (!available) {
       assert.ok(Math.abs(a.uniform - u / 16) < 1e-12);
       assert.ok(a.mean > 0 && a.mean < 1);
     }
+    // Every entry lives exactly k steps under window, whatever its piece.
+    const lt = pieceLifetimes(t, t.tokens.map(String), 1);
+    assert.is(lt.overall, 16);
+    assert.ok(lt.pieces.length > 5 && lt.pieces.every((l) => l.meanSteps === 16));
     for (const s of summarize(t)) {
       assert.equal(s.firstTokenEvictedAt, [16, 16, 16, 16]);
       assert.is(s.recentShareMean, 1);

@@ -8,7 +8,7 @@ import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from
 import { loadCorpus } from '../ppl/corpus.js';
 import { defaultModelFiles } from '../options.js';
 import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
-import { recordTrace, summarize } from '../trace/record.js';
+import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
 
 interface TraceFlags {
@@ -89,9 +89,16 @@ async function runTrace(flags: TraceFlags): Promise<void> {
     const att = a.steps > 0 ? `${a.mean.toFixed(3)} (${a.uniform.toFixed(3)})` : '—';
     console.log(`| ${s.layer} | ${firstText} | ${att} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
   }
+  const pieces = tokens.map((t, i) => tokenizer.decode([t], i > 0 ? tokens[i - 1]! : 1));
+  const lifetimes = trace.capacity !== null ? pieceLifetimes(trace, pieces) : null;
+  if (lifetimes && lifetimes.pieces.length > 0) {
+    const show = (l: PieceLifetime) => `${JSON.stringify(l.piece)} ${l.meanSteps.toFixed(1)} (×${l.occurrences})`;
+    console.log(`\nsteps in the state per token piece (positions < ${tokens.length - 2 * trace.capacity!}, pieces seen ≥ 3 times; mean over all: ${lifetimes.overall.toFixed(1)}):`);
+    console.log(`  longest:  ${lifetimes.pieces.slice(0, 8).map(show).join(', ')}`);
+    console.log(`  shortest: ${lifetimes.pieces.slice(-8).reverse().map(show).join(', ')}`);
+  }
   if (flags.json) {
-    const pieces = tokens.map((t, i) => tokenizer.decode([t], i > 0 ? tokens[i - 1]! : 1));
-    writeFileSync(flags.json, JSON.stringify({ ...trace, model: files.model.split(/[\\/]/).pop(), text: corpus.name, pieces, summary }) + '\n');
+    writeFileSync(flags.json, JSON.stringify({ ...trace, model: files.model.split(/[\\/]/).pop(), text: corpus.name, pieces, summary, lifetimes }) + '\n');
   }
   if (flags.svg) writeFileSync(flags.svg, traceSvg(trace, summary, title));
 }

@@ -153,3 +153,40 @@ export function summarize(trace: Trace): LayerSummary[] {
   }
   return out;
 }
+
+export interface PieceLifetime {
+  piece: string;
+  /** Mean steps an occurrence stayed in the state (over layers, KV heads and occurrences). */
+  meanSteps: number;
+  occurrences: number;
+}
+
+/**
+ * Mean time in the state per token piece (the paper's §7.3: which kinds of tokens a policy keeps).
+ * Only positions at least 2k before the end count, so lifetimes are rarely cut short by the end of
+ * the text; pieces seen fewer than `minOccurrences` times are left out. Sorted longest first.
+ */
+export function pieceLifetimes(trace: Trace, pieces: string[], minOccurrences = 3): { overall: number; pieces: PieceLifetime[] } {
+  const n = trace.tokens.length, k = trace.capacity ?? n;
+  const sums = new Map<string, { steps: number; entries: number; occurrences: number }>();
+  let steps = 0, entries = 0;
+  for (let p = 0; p < n - 2 * k; p++) {
+    const s = sums.get(pieces[p]!) ?? { steps: 0, entries: 0, occurrences: 0 };
+    s.occurrences++;
+    for (const layer of trace.evictedAt) {
+      for (const head of layer) {
+        const e = head[p]!;
+        s.steps += (e < 0 ? n : e) - p;
+        s.entries++;
+        steps += (e < 0 ? n : e) - p;
+        entries++;
+      }
+    }
+    sums.set(pieces[p]!, s);
+  }
+  const list = [...sums]
+    .filter(([, s]) => s.occurrences >= minOccurrences)
+    .map(([piece, s]) => ({ piece, meanSteps: s.steps / s.entries, occurrences: s.occurrences }))
+    .sort((a, b) => b.meanSteps - a.meanSteps || a.piece.localeCompare(b.piece));
+  return { overall: entries > 0 ? steps / entries : 0, pieces: list };
+}
