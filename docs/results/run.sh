@@ -44,3 +44,4 @@ for t in pride indomain; do
     --position-mode reindex --title "$t, positions re-indexed" \
     --csv "$out/$t-reindex.csv" --md "$out/$t-reindex.md" --no-progress
 done
+msrnn trace --text "${texts[indomain]}" --policy tova --capacity 32 --svg "$out/trace-indomain-tova-k32.svg" > "$out/trace-indomain-tova-k32.md"
