@@ -3,7 +3,7 @@ import { ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Scratch, zeroV, splatF, hsum, expV, i32, f32, v128, type I32, type F32 } from './common.js';
 import { emitDotTile } from './dot.js';
 
-/** One attention head: scores (4 keys per tile), max, exp and sum, normalisation, weighted value sum. */
+/** One attention head: scores (one key at a time, 4 vectors per step), max, exp and sum, normalisation, weighted value sum. */
 export function emitAttendHead(m: ModuleBuilder): void {
   const f = m.function('attendHead', [i32, i32, i32, i32, i32, i32, f32, i32]);
   const [out, q, keys, values, count, headDim] = f.params as I32[];
@@ -15,15 +15,15 @@ export function emitAttendHead(m: ModuleBuilder): void {
   f.get(headDim!).i32(2).op(Op.i32_shl).set(rowBytes);
   // 1. att[i] = scale · q·k_i
   const tile = (R: number) => emitDotTile(f, s, {
-    R, C: 1, U: 1, aFormat: 'f32', k: headDim!,
+    R, C: 1, U: 4, aFormat: 'f32', k: headDim!,
     rowA: (r) => { f.get(keys!).get(i).i32(r).op(Op.i32_add).get(rowBytes).op(Op.i32_mul).op(Op.i32_add); },
     rowB: () => { f.get(q!); },
     store: (r, _c, push) => {
       f.get(att!).get(i).i32(r).op(Op.i32_add).i32(2).op(Op.i32_shl).op(Op.i32_add); push(); f.get(scale).op(Op.f32_mul).mem(Op.f32_store);
     },
   });
-  f.forSteps(i, () => f.i32(0), count!, 4, () => tile(4));
-  f.forSteps(i, () => f.get(i), count!, 1, () => tile(1));
+  // One key at a time in memory order (like the matvecs): 4-key tiles measured 1.5-2x slower.
+  f.forSteps(i, () => f.i32(0), count!, 1, () => tile(1));
   // 2. max
   f.get(count!).i32(2).op(Op.i32_shl).set(end);
   splatF(f, -Infinity).set(vmax);
@@ -58,32 +58,26 @@ export function emitAttendHead(m: ModuleBuilder): void {
   f.forSteps(o, () => f.get(o), end, 4, () => {
     f.get(att!).get(o).op(Op.i32_add).get(att!).get(o).op(Op.i32_add).mem(Op.f32_load).get(sum).op(Op.f32_mul).mem(Op.f32_store);
   });
-  // 5. out = Σ_i att[i] · v_i, four entries per pass over out.
+  // 5. out = Σ_i att[i] · v_i.
   f.get(headDim!).i32(-4).op(Op.i32_and).i32(2).op(Op.i32_shl).set(dEnd);
   f.forSteps(d, () => f.i32(0), rowBytes, 4, () => { f.get(out!).get(d).op(Op.i32_add).f32(0).mem(Op.f32_store); });
-  const a = Array.from({ length: 4 }, (_, r) => s.v(`a${r}`));
-  const as = Array.from({ length: 4 }, (_, r) => s.s(`as${r}`));
-  const pv = Array.from({ length: 4 }, (_, r) => s.i(`pv${r}`));
-  const wsum = (R: number) => {
-    for (let r = 0; r < R; r++) {
-      f.get(att!).get(i).i32(r).op(Op.i32_add).i32(2).op(Op.i32_shl).op(Op.i32_add).mem(Op.f32_load).tee(as[r]!).simd(Simd.f32x4_splat).set(a[r]!);
-      f.get(values!).get(i).i32(r).op(Op.i32_add).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).set(pv[r]!);
-    }
+  // One entry per pass, in memory order: measured 1.3-2.3x faster than 2 or 4 interleaved entries
+  // (cached and from DRAM).
+  const a = s.v('a'), as = s.s('as'), pv = s.i('pv');
+  f.forSteps(i, () => f.i32(0), count!, 1, () => {
+    f.get(att!).get(i).i32(2).op(Op.i32_shl).op(Op.i32_add).mem(Op.f32_load).tee(as).simd(Simd.f32x4_splat).set(a);
+    f.get(values!).get(i).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).set(pv);
     f.forSteps(d, () => f.i32(0), dEnd, 16, () => {
       f.get(out!).get(d).op(Op.i32_add);
       f.get(out!).get(d).op(Op.i32_add).simdMem(Simd.v128_load);
-      for (let r = 0; r < R; r++) {
-        f.get(pv[r]!).get(d).op(Op.i32_add).simdMem(Simd.v128_load).get(a[r]!).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
-      }
+      f.get(pv).get(d).op(Op.i32_add).simdMem(Simd.v128_load).get(a).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
       f.simdMem(Simd.v128_store);
     });
     f.forSteps(d, () => f.get(d), rowBytes, 4, () => {
       f.get(out!).get(d).op(Op.i32_add);
       f.get(out!).get(d).op(Op.i32_add).mem(Op.f32_load);
-      for (let r = 0; r < R; r++) f.get(pv[r]!).get(d).op(Op.i32_add).mem(Op.f32_load).get(as[r]!).op(Op.f32_mul).op(Op.f32_add);
+      f.get(pv).get(d).op(Op.i32_add).mem(Op.f32_load).get(as).op(Op.f32_mul).op(Op.f32_add);
       f.mem(Op.f32_store);
     });
-  };
-  f.forSteps(i, () => f.i32(0), count!, 4, () => wsum(4));
-  f.forSteps(i, () => f.get(i), count!, 1, () => wsum(1));
+  });
 }
