@@ -6,6 +6,12 @@ import { registerPpl } from './commands/ppl.js';
 import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
 
+// `msrnn generate | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command('msrnn')
   .description('Run decoder-only transformers as multi-state RNNs (bounded or unbounded) on any CPU')
   .showHelpAfterError()
