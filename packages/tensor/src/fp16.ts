@@ -6,8 +6,8 @@ import { getFloat16 } from '@petamoriken/float16';
 
 let decodeTable: Float32Array | null = null;
 
-/** The fp16-bits → float32 table (256 KiB), built on first use. */
-function table(): Float32Array {
+/** The fp16-bits → float32 table (256 KiB), built on first use; index it with the half's bits. */
+export function float16Table(): Float32Array {
   if (decodeTable === null) {
     const t = new Float32Array(65536);
     const view = new DataView(new ArrayBuffer(2));
@@ -24,7 +24,7 @@ function table(): Float32Array {
 export function fp16ToFp32(out: Float32Array, oOff: number, src: Uint16Array, sOff: number, n: number): void {
   checkRange('fp16ToFp32', 'out', out.length, oOff, n);
   checkRange('fp16ToFp32', 'src', src.length, sOff, n);
-  const t = table();
+  const t = float16Table();
   for (let i = 0; i < n; i++) out[oOff + i] = t[src[sOff + i]!]!;
 }
 
@@ -51,7 +51,7 @@ export function encodeFloat16(src: Float32Array): Uint16Array {
 
 /** The float32 value of one half (bits). */
 export function float16BitsToNumber(bits: number): number {
-  return table()[bits & 0xffff]!;
+  return float16Table()[bits & 0xffff]!;
 }
 
 const scratchF32 = new Float32Array(1);

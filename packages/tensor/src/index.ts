@@ -6,7 +6,7 @@ export { Tensor, contiguousStrides, shapeSize, fmtShape, forEachOffset, requireC
 export * from './ops/index.js';
 /** Unchecked offset-based kernels (output first, no allocation): `raw.matvec(out, 0, w, 0, x, 0, rows, cols)`. */
 export * as raw from './raw/index.js';
-export { fp16ToFp32, fp32ToFp16, decodeFloat16, encodeFloat16, float16Bits, float16BitsToNumber } from './fp16.js';
+export { fp16ToFp32, fp32ToFp16, decodeFloat16, encodeFloat16, float16Bits, float16BitsToNumber, float16Table } from './fp16.js';
 // WebAssembly SIMD backend, backend selection, worker threads, reduced-precision weights.
 export * from './wasm/index.js';
 export * from './quant/index.js';

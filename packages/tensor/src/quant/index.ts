@@ -1,4 +1,3 @@
-export { toHalfBits, fromHalfBits, halfTable } from './f16.js';
 export {
   type WeightType, type WeightMatrix, type F32Weights, type F16Weights, type Q8Weights, type QuantAlloc,
   WEIGHT_TYPES, Q8_BLOCK, parseWeightType, f32Weights, quantizeF16, quantizeQ8, quantize, weightBytes, matvecF16Js, matvecQ8Js, matvecWeights, quantizeActivations16,

@@ -2,7 +2,7 @@
 // WeightMatrix; `matvecWeights` dispatches to the wasm SIMD kernels when the backend has them,
 // else to the plain TypeScript references below (so every backend handles every weight type).
 import type { Backend } from '../backend.js';
-import { halfTable, toHalfBits } from './f16.js';
+import { float16Bits, float16Table } from '../fp16.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
 export const WEIGHT_TYPES: readonly WeightType[] = ['f32', 'f16', 'q8'];
@@ -43,7 +43,7 @@ export function quantizeF16(src: Float32Array, offset: number, rows: number, col
   checkShape(src, offset, rows, cols, 'quantizeF16');
   const n = rows * cols;
   const bits = mem?.allocU16 ? mem.allocU16(n) : new Uint16Array(n);
-  for (let i = 0; i < n; i++) bits[i] = toHalfBits(src[offset + i]!);
+  for (let i = 0; i < n; i++) bits[i] = float16Bits(src[offset + i]!);
   return { type: 'f16', rows, cols, bits };
 }
 
@@ -90,7 +90,7 @@ export function weightBytes(w: WeightMatrix): number {
 
 /** Plain TypeScript fp16 matvec (reference and pure-TS path). */
 export function matvecF16Js(out: Float32Array, oOff: number, bits: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void {
-  const t = halfTable();
+  const t = float16Table();
   for (let r = 0; r < rows; r++) {
     let s = 0;
     const base = wOff + r * cols;
