@@ -1,10 +1,12 @@
 // The stories260K golden fixtures (an independent float64 reference, checked against run.c):
-// greedy generations token for token, logits within 1e-4, every tokenizer case.
+// greedy generations token for token and logits within 1e-4 on every backend (pure TS,
+// WebAssembly SIMD on 1 and 2 threads), and every tokenizer case.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { argmax, createState, loadModel, loadTokenizer, prefill, step, StreamingDecoder, BOS } from '../src/index.js';
+import { createWasmBackend, jsBackend, type Backend } from '@msrnn/tensor';
+import { argmax, createState, loadModel, loadTokenizer, prefill, step, StreamingDecoder, BOS, type Model } from '../src/index.js';
 import { haveShared, maxAbsDiff, paths } from './shared.js';
 
 const greedyPath = resolve(paths.fixtures, 'greedy.json');
@@ -12,8 +14,13 @@ const logitsPath = resolve(paths.fixtures, 'logits.json');
 const tokPath = resolve(paths.fixtures, 'tokenizer_tok512.json');
 
 if (haveShared('fixtures', paths.model, paths.tokenizer, greedyPath, logitsPath, tokPath)) {
-  const model = await loadModel(paths.model);
-  const tokenizer = await loadTokenizer(paths.tokenizer, { vocabSize: model.config.vocabSize });
+  const wasm1 = await createWasmBackend({ threads: 1 });
+  const wasm2 = await createWasmBackend({ threads: 2 });
+  const backends: [string, Backend][] = [['js', jsBackend], ['wasm×1', wasm1], ['wasm×2', wasm2]];
+  const models: [string, Model][] = [];
+  for (const [name, backend] of backends) models.push([name, await loadModel(paths.model, { backend })]);
+  test.after(async () => { await wasm1.dispose(); await wasm2.dispose(); });
+  const tokenizer = await loadTokenizer(paths.tokenizer, { vocabSize: models[0]![1].config.vocabSize });
   const greedy = JSON.parse(readFileSync(greedyPath, 'utf8'));
   const logitsFx = JSON.parse(readFileSync(logitsPath, 'utf8'));
   const tokFx = JSON.parse(readFileSync(tokPath, 'utf8'));
@@ -24,17 +31,17 @@ if (haveShared('fixtures', paths.model, paths.tokenizer, greedyPath, logitsPath,
     return tokens.map((t) => d.push(t)).join('') + d.flush();
   };
 
-  test('logits: last position within 1e-4 (step by step and prefill)', () => {
+  for (const [name, model] of models) test(`${name}: logits within 1e-4 at every position (step by step and prefill)`, () => {
     const tokens: number[] = logitsFx.tokens;
     const state = createState(model);
     let logits: Float32Array = new Float32Array(0);
     const perPosition: Float32Array[] = [];
     for (const t of tokens) { logits = step(model, state, t); perPosition.push(logits.slice()); }
     const stepDiff = maxAbsDiff(logits, logitsFx.logits_last);
-    assert.ok(stepDiff < 1e-4, `step: max |diff| ${stepDiff}`);
+    assert.ok(stepDiff < 1e-4, `${name} step: max |diff| ${stepDiff}`);
     const viaPrefill = prefill(model, createState(model), tokens, { chunkSize: 4 });
     const prefillDiff = maxAbsDiff(viaPrefill, logitsFx.logits_last);
-    assert.ok(prefillDiff < 1e-4, `prefill: max |diff| ${prefillDiff}`);
+    assert.ok(prefillDiff < 1e-4, `${name} prefill: max |diff| ${prefillDiff}`);
     // Every position: argmax, max logit and logsumexp.
     for (const row of logitsFx.per_position) {
       const l = perPosition[row.pos]!;
@@ -48,8 +55,8 @@ if (haveShared('fixtures', paths.model, paths.tokenizer, greedyPath, logitsPath,
     }
   });
 
-  for (const run of greedy.runs) {
-    test(`greedy: ${JSON.stringify(run.prompt)} token for token, text and run.c stdout`, () => {
+  for (const [name, model] of models) for (const run of greedy.runs) {
+    test(`${name} greedy: ${JSON.stringify(run.prompt)} token for token, text and run.c stdout`, () => {
       const promptTokens = tokenizer.encode(run.prompt);
       assert.equal(promptTokens, run.prompt_tokens, 'prompt encoding');
       const state = createState(model);
