@@ -128,7 +128,7 @@ def main(argv):
     w("### Attention sinks\n")
     w(f"Mean attention probability on position 0 (the BOS) for queries at positions 1024–2047, "
       f"{ev['attention_chunks']} chunks of the test book:\n")
-    w(head_table(first))
+    w(head_table(first, 4))
     w("")
     w("For comparison, the mean attention mass on the 16 most recent positions (including the query itself):\n")
     w(head_table(ev["attention_on_last_16_late"]))
@@ -154,6 +154,14 @@ def main(argv):
           f"checked against the stories260K fixtures) on the prompt {ref['prompt']!r} ({len(ref['tokens'])} tokens): "
           f"max |PyTorch − run.c reference| over all logits = {ref['max_abs_diff']:.2e}; greedy continuation "
           f"({len(ref['greedy_tokens'])} tokens) from the reference: {ref['greedy_text']!r}.\n")
+    for name, heading in [("ppl-persuasion.md", "Bounded-state perplexity (msrnn ppl, `bash tools/train/paper_results.sh`)"),
+                          ("ppl-persuasion-ratio.md", None)]:
+        if (d / name).is_file():
+            if heading:
+                w(f"## {heading}\n")
+            w((d / name).read_text().strip() + "\n")
+            if name == "ppl-persuasion.md" and (d / "ppl-persuasion.svg").is_file():
+                w("![perplexity vs capacity](ppl-persuasion.svg)\n")
     if args.notes:
         w(Path(args.notes).read_text())
     (d / "README.md").write_text("\n".join(lines) + "\n")
