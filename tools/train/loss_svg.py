@@ -39,11 +39,11 @@ def write_loss_svg(log_path: Path, svg_path: Path) -> None:
     if switch is not None:
         x = xy(switch, lo).split(",")[0]
         parts.append(f'<line x1="{x}" y1="{MARGIN}" x2="{x}" y2="{HEIGHT - MARGIN}" stroke="#999" stroke-dasharray="4"/>')
-        parts.append(f'<text x="{x}" y="{MARGIN - 6}" text-anchor="middle" fill="#666">context 2048 from here</text>')
+        parts.append(f'<text x="{x}" y="{MARGIN - 14}" text-anchor="middle" fill="#666">context 2048 from here</text>')
     parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{" ".join(xy(s, l) for s, l in train)}"/>')
     parts.append(f'<polyline fill="none" stroke="#d62728" stroke-width="1.5" points="{" ".join(xy(s, l) for s, l in val)}"/>')
     parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT - 12}" text-anchor="middle">optimizer step</text>')
-    parts.append(f'<text x="{WIDTH - MARGIN}" y="{MARGIN + 10}" text-anchor="end" fill="#1f77b4">train loss (nats/token, 10-step mean)</text>')
-    parts.append(f'<text x="{WIDTH - MARGIN}" y="{MARGIN + 26}" text-anchor="end" fill="#d62728">validation loss (Northanger Abbey)</text>')
+    parts.append(f'<text x="{WIDTH - MARGIN}" y="{MARGIN + 16}" text-anchor="end" fill="#1f77b4">train loss (nats/token, 10-step mean)</text>')
+    parts.append(f'<text x="{WIDTH - MARGIN}" y="{MARGIN + 32}" text-anchor="end" fill="#d62728">validation loss (Northanger Abbey)</text>')
     parts.append("</svg>")
     svg_path.write_text("\n".join(parts) + "\n")
