@@ -116,5 +116,25 @@ export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: numbe
     if (seg.target) new Uint8Array(seg.target.buffer, seg.target.byteOffset, n).set(bytes.subarray(at, at + n));
     at += n;
   }
+  checkFinite(weights, source);
   return { config: info.config, version: info.version, weights };
+}
+
+/**
+ * A NaN or infinite weight only shows up later as NaN logits (a sampler that picks nothing, a
+ * perplexity of NaN), far from its cause; one pass at load names the file and the tensor instead.
+ */
+function checkFinite(w: Weights, source: string): void {
+  const s = w.storage;
+  let bad = -1;
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    if (v - v !== 0) { bad = i; break; } // NaN - NaN and Inf - Inf are NaN
+  }
+  if (bad < 0) return;
+  const named: [string, Float32Array][] = [['token embedding', w.tokenEmbedding], ['final norm', w.finalNorm], ['classifier', w.classifier]];
+  w.layers.forEach((layer, l) => { for (const [k, v] of Object.entries(layer)) named.push([`layer ${l} ${k}`, v]); });
+  const at = s.byteOffset + bad * 4;
+  const [name, view] = named.find(([, v]) => at >= v.byteOffset && at < v.byteOffset + v.byteLength)!;
+  throw new Error(`${source}: weight ${name}[${(at - view.byteOffset) / 4}] is ${s[bad]} — the file is corrupt`);
 }

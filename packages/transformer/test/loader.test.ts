@@ -121,6 +121,32 @@ test('absurd or inconsistent headers are rejected before allocating', () => {
   throwsWith(() => modelFromBytes(flag, { source: 'flag.bin' }), 'flag.bin', 'shared_classifier');
 });
 
+test('a NaN or infinite weight is a load error naming the file and the tensor', () => {
+  const good = writeV0(tiny, randomTensors(tiny, 3), true);
+  const withValue = (floatIndex: number, value: number): Uint8Array => {
+    const b = good.slice();
+    new DataView(b.buffer).setFloat32(28 + 4 * floatIndex, value, true);
+    return b;
+  };
+  throwsWith(() => modelFromBytes(withValue(5, NaN), { source: 'nan.bin' }), 'nan.bin', 'token embedding[5]', 'NaN', 'corrupt');
+  // v0 order: embedding, attNorm of every layer, then wq of every layer.
+  const layer1wq3 = tiny.vocab * tiny.dim + tiny.layers * tiny.dim + tiny.dim * tiny.dim + 3;
+  throwsWith(() => modelFromBytes(withValue(layer1wq3, -Infinity), { source: 'inf.bin' }), 'inf.bin', 'layer 1 wq[3]', '-Infinity');
+});
+
+test('bytes may be a Uint8Array or an ArrayBuffer; anything else is a TypeError', async () => {
+  const bytes = writeV0(tiny, randomTensors(tiny, 4), true);
+  const fromBuffer = await loadModel(bytes.slice().buffer);
+  assert.equal(fromBuffer.weights.storage, modelFromBytes(bytes).weights.storage);
+  for (const bad of [null, [1, 2, 3], 42, new Float32Array(8)]) {
+    try { await loadModel(bad as any); assert.unreachable(); } catch (e: any) {
+      assert.instance(e, TypeError);
+      assert.match(e.message, 'expected a file path, a Uint8Array or an ArrayBuffer');
+    }
+    throwsWith(() => tokenizerFromBytes(bad as any), 'tokenizer', 'expected a file path');
+  }
+});
+
 test('token ids out of range are clear errors', () => {
   const m = modelFromBytes(writeV0(tiny, randomTensors(tiny, 2), true), { source: 'm.bin' });
   const s = createState(m);
