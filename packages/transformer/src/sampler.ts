@@ -64,13 +64,19 @@ export class Sampler {
   /** Picks the next token from `logits` (not modified). One RNG draw per non-greedy call, as run.c. */
   sample(logits: Float32Array): number {
     const n = this.vocabSize;
-    if (this.temperature === 0) return argmax(logits, n);
+    if (this.temperature === 0) {
+      const best = argmax(logits, n);
+      if (Number.isNaN(logits[best]!)) throw noDistribution();
+      return best;
+    }
     if (this.probs.length < n) { this.probs = new Float64Array(n); this.order = new Int32Array(n); }
     const p = this.probs;
     let max = -Infinity;
     for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
     let sum = 0;
     for (let i = 0; i < n; i++) { const e = Math.exp((logits[i]! - max) / this.temperature); p[i] = e; sum += e; }
+    // Any NaN logit (or all -Infinity, or +Infinity) makes sum NaN: there is nothing to sample from.
+    if (!(sum > 0 && sum < Infinity)) throw noDistribution();
     for (let i = 0; i < n; i++) p[i]! /= sum;
     const coin = this.rng.nextFloat();
     if (this.topK === 0 && this.topP >= 1) return sampleMultinomial(p, n, coin);
@@ -102,6 +108,10 @@ export class Sampler {
     }
     return order[last]!;
   }
+}
+
+function noDistribution(): RangeError {
+  return new RangeError('sampler: the logits are NaN or infinite, so they give no distribution (are the model weights corrupt?)');
 }
 
 function sampleMultinomial(p: Float64Array, n: number, coin: number): number {

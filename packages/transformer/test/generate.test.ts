@@ -34,6 +34,15 @@ test('sampler: greedy, top-k 1 and a tiny top-p all pick the argmax; bad options
   assert.throws(() => new Sampler(5, { seed: 0 }), /seed/);
 });
 
+test('sampler: NaN or infinite logits are an error, never an undefined token', () => {
+  for (const logits of [[NaN, NaN, NaN], [0.5, NaN, 1], [0, Infinity, 1], [-Infinity, -Infinity, -Infinity]]) {
+    for (const opts of [{ temperature: 1 }, { temperature: 0.8, topP: 0.9 }, { temperature: 1, topK: 2 }]) {
+      assert.throws(() => new Sampler(3, { ...opts, seed: 1 }).sample(Float32Array.from(logits)), /NaN or infinite/, `${logits} ${JSON.stringify(opts)}`);
+    }
+  }
+  assert.throws(() => new Sampler(3, { temperature: 0 }).sample(Float32Array.from([NaN, NaN, NaN])), /NaN or infinite/);
+});
+
 if (haveShared('generate', paths.model, paths.tokenizer, samplesPath)) {
   const model = await loadModel(paths.model);
   const tokenizer = await loadTokenizer(paths.tokenizer);
