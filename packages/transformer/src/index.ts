@@ -13,3 +13,4 @@ export {
 export { Sampler, XorShiftRng, argmax, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
+export { type BytesLike } from './bytes.js';

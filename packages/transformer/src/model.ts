@@ -5,6 +5,7 @@ import { headDimOf, kvDimOf, type ModelConfig } from './config.js';
 import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
 import { Positions, type PositionMode } from './positions.js';
 import { Scratch } from './scratch.js';
+import { asBytes, type BytesLike } from './bytes.js';
 import type { Weights } from './weights.js';
 
 export interface Model {
@@ -28,15 +29,15 @@ export interface LoadOptions {
 }
 
 /** Builds a model from the bytes of a llama2.c checkpoint (v0 legacy or v1 fp32). */
-export function modelFromBytes(bytes: Uint8Array, opts: LoadOptions = {}): Model {
+export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<bytes>';
-  const { config, weights, version } = parseLlama2c(bytes, source, (n) => backend.alloc(n));
+  const { config, weights, version } = parseLlama2c(asBytes(bytes, `model ${source}`), source, (n) => backend.alloc(n));
   return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
 }
 
 /** Loads a llama2.c checkpoint from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
-export async function loadModel(pathOrBytes: string | Uint8Array, opts: LoadOptions = {}): Promise<Model> {
+export async function loadModel(pathOrBytes: string | BytesLike, opts: LoadOptions = {}): Promise<Model> {
   if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes, opts);
   const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;

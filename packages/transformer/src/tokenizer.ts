@@ -2,6 +2,8 @@
 // bytes. Encoding and decoding follow run.c exactly (see the fixtures' README for the rules).
 // Pieces are handled as "binary strings" (one char per byte) so a Map finds byte sequences that
 // are not valid UTF-8 on their own.
+import { asBytes, type BytesLike } from './bytes.js';
+
 export const BOS = 1;
 export const EOS = 2;
 /** Byte-fallback tokens: id = byte + BYTE_TOKEN_OFFSET. */
@@ -152,7 +154,8 @@ export class StreamingDecoder {
 }
 
 /** Parses tokenizer.bin bytes; `vocabSize` (from the model), when given, must match the piece count. */
-export function tokenizerFromBytes(bytes: Uint8Array, source = '<tokenizer>', vocabSize?: number): Tokenizer {
+export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', vocabSize?: number): Tokenizer {
+  const bytes = asBytes(input, `tokenizer ${source}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 4) throw new Error(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c tokenizer`);
   const maxTokenLength = dv.getInt32(0, true);
@@ -186,7 +189,7 @@ export function tokenizerFromBytes(bytes: Uint8Array, source = '<tokenizer>', vo
 }
 
 /** Loads tokenizer.bin from a path (Node, Deno, Bun) or bytes. */
-export async function loadTokenizer(pathOrBytes: string | Uint8Array, opts: { vocabSize?: number } = {}): Promise<Tokenizer> {
+export async function loadTokenizer(pathOrBytes: string | BytesLike, opts: { vocabSize?: number } = {}): Promise<Tokenizer> {
   if (typeof pathOrBytes !== 'string') return tokenizerFromBytes(pathOrBytes, '<tokenizer>', opts.vocabSize);
   const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;
