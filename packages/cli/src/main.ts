@@ -14,7 +14,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const program = new Command('msrnn')
   .description('Run decoder-only transformers as multi-state RNNs (bounded or unbounded) on any CPU')
-  .showHelpAfterError()
+  // A stray word (`msrnn generate "Once upon a time"`) is an error, not silently ignored.
+  .allowExcessArguments(false)
   .exitOverride();
 
 registerGenerate(program);

@@ -51,13 +51,18 @@ if (!existsSync(model) || !existsSync(greedyPath)) {
       [['--policy', 'nope', '--capacity', '4'], /unknown policy "nope"/],
       [['--steps', '-3'], /--steps/],
       [['--temperature', 'hot'], /--temperature/],
-      [['--frobnicate'], /unknown option '--frobnicate'/],
+      [['--frobnicate'], /^error: unknown option '--frobnicate'/],
+      [['Once upon a time'], /too many arguments for 'generate'/],
       [['--model', resolve(shared, 'models/tok512.bin'), '--tokenizer', tokenizer], /tok512\.bin.*(file size|invalid model header)/],
+      [['--model', model, '--tokenizer', resolve(shared, 'models')], /cannot read tokenizer file .*models: EISDIR/],
     ];
     for (const [args, message] of cases) {
       const r = msrnn('generate', ...args);
       assert.is.not(r.status, 0, args.join(' '));
       assert.match(r.stderr, message, args.join(' '));
+      // One line (no usage dump, no stack trace) and nothing on stdout.
+      assert.is(r.stderr.trimEnd().split('\n').length, 1, `${args.join(' ')}:\n${r.stderr}`);
+      assert.is(r.stdout, '', args.join(' '));
     }
   });
 }
