@@ -37,7 +37,7 @@ export function registerBench(program: Command): void {
     .option('--models <dir>', 'folder with random-stories<shape>.bin (node scripts/run-ts.mjs scripts/make-random-models.ts writes them)', '.bench/models')
     .option('--shapes <list>', 'model shapes: 15M, 42M, 110M (comma-separated)', '15M')
     .option('--threads <list>', 'wasm thread counts to measure (comma-separated)', '1,2')
-    .option('--weights <list>', 'weight types for the wasm backend: f32, f16, q8', 'f32,f16,q8')
+    .option('--weights <list>', 'weight types for both backends: f32, f16, q8', 'f32,f16,q8')
     .option('--seconds <s>', 'time per measurement', '1')
     .option('--long-position <n>', 'position for the full-vs-bounded decode comparison', '8192')
     .option('--bounded <k>', 'capacity of the bounded state in that comparison', '256')
@@ -146,7 +146,7 @@ async function runBench(flags: BenchFlags): Promise<void> {
       for (const cfg of configs) {
         const base = await loadModel(file, { backend: cfg.backend, source: `random ${shape}` });
         const c = base.config;
-        for (const wt of cfg.name === 'js' ? (['f32'] as const) : weightTypes) {
+        for (const wt of weightTypes) {
           runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model: quantizeModel(base, wt) });
         }
         // Prefill: 64 prompt tokens in one chunk (matmuls), f32 weights.

@@ -88,10 +88,32 @@ export function weightBytes(w: WeightMatrix): number {
   return w.type === 'f32' ? w.rows * w.cols * 4 : w.type === 'f16' ? w.bits.byteLength : w.q.byteLength + w.scales.byteLength;
 }
 
-/** Plain TypeScript fp16 matvec (reference and pure-TS path). */
+/** Rows computed together by the pure-TS fp16/Q8 matvecs (one per stripe, as raw.matvec does). */
+const JS_ROWS = 8;
+
+/**
+ * Pure-TS fp16 matvec: out[r] = Σ_c half(bits[r][c]) · x[c], each the left-to-right float64 sum
+ * of the decoded weights (decoded through the 65536-entry table). Like raw.matvec it computes 8
+ * rows at once, one from each of 8 equal stripes, so 8 independent sums overlap and each reads
+ * one long sequential stream.
+ */
 export function matvecF16Js(out: Float32Array, oOff: number, bits: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void {
   const t = float16Table();
-  for (let r = 0; r < rows; r++) {
+  const S = Math.floor(rows / JS_ROWS), step = S * cols;
+  for (let i = 0; i < S; i++) {
+    const w0 = wOff + i * cols, w1 = w0 + step, w2 = w1 + step, w3 = w2 + step;
+    const w4 = w3 + step, w5 = w4 + step, w6 = w5 + step, w7 = w6 + step;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (let c = 0; c < cols; c++) {
+      const xc = x[xOff + c]!;
+      s0 += t[bits[w0 + c]!]! * xc; s1 += t[bits[w1 + c]!]! * xc; s2 += t[bits[w2 + c]!]! * xc; s3 += t[bits[w3 + c]!]! * xc;
+      s4 += t[bits[w4 + c]!]! * xc; s5 += t[bits[w5 + c]!]! * xc; s6 += t[bits[w6 + c]!]! * xc; s7 += t[bits[w7 + c]!]! * xc;
+    }
+    const o = oOff + i;
+    out[o] = s0; out[o + S] = s1; out[o + 2 * S] = s2; out[o + 3 * S] = s3;
+    out[o + 4 * S] = s4; out[o + 5 * S] = s5; out[o + 6 * S] = s6; out[o + 7 * S] = s7;
+  }
+  for (let r = JS_ROWS * S; r < rows; r++) {
     let s = 0;
     const base = wOff + r * cols;
     for (let c = 0; c < cols; c++) s += t[bits[base + c]!]! * x[xOff + c]!;
@@ -122,7 +144,12 @@ export function quantizeActivations16(x: Float32Array, xOff: number, cols: numbe
 let refX16 = new Int16Array(0);
 let refXs = new Float32Array(0);
 
-/** Plain TypeScript Q8 matvec (reference and pure-TS path): the same int8 × int16-per-block arithmetic as the wasm kernel. */
+/**
+ * Pure-TS Q8 matvec: the same arithmetic as the wasm kernel — activations rounded to int16 per
+ * block, each block's dot product an exact integer sum (|sum| ≤ 32·127·32767 < 2^31, so int32
+ * `Math.imul`/`| 0` never wraps and skip V8's overflow checks), then s += sum · (scale_w · scale_x)
+ * left to right over the blocks in float64. 8 rows at once, one per stripe (see matvecF16Js).
+ */
 export function matvecQ8Js(out: Float32Array, oOff: number, q: Int8Array, qOff: number, scales: Float32Array, sOff: number,
   x: Float32Array, xOff: number, rows: number, cols: number): void {
   const blocks = Math.ceil(cols / Q8_BLOCK);
@@ -130,13 +157,40 @@ export function matvecQ8Js(out: Float32Array, oOff: number, q: Int8Array, qOff: 
   if (refXs.length < blocks) refXs = new Float32Array(blocks);
   const x16 = refX16, xs = refXs;
   quantizeActivations16(x, xOff, cols, x16, xs);
-  for (let r = 0; r < rows; r++) {
+  const S = Math.floor(rows / JS_ROWS), qStep = S * cols, sStep = S * blocks;
+  for (let i = 0; i < S; i++) {
+    const q0 = qOff + i * cols, q1 = q0 + qStep, q2 = q1 + qStep, q3 = q2 + qStep;
+    const q4 = q3 + qStep, q5 = q4 + qStep, q6 = q5 + qStep, q7 = q6 + qStep;
+    const sRow = sOff + i * blocks;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (let b = 0; b < blocks; b++) {
+      const c0 = b * Q8_BLOCK, c1 = Math.min(cols, c0 + Q8_BLOCK);
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+      for (let c = c0; c < c1; c++) {
+        const xc = x16[c]!;
+        a0 = (a0 + Math.imul(q[q0 + c]!, xc)) | 0; a1 = (a1 + Math.imul(q[q1 + c]!, xc)) | 0;
+        a2 = (a2 + Math.imul(q[q2 + c]!, xc)) | 0; a3 = (a3 + Math.imul(q[q3 + c]!, xc)) | 0;
+        a4 = (a4 + Math.imul(q[q4 + c]!, xc)) | 0; a5 = (a5 + Math.imul(q[q5 + c]!, xc)) | 0;
+        a6 = (a6 + Math.imul(q[q6 + c]!, xc)) | 0; a7 = (a7 + Math.imul(q[q7 + c]!, xc)) | 0;
+      }
+      const xb = xs[b]!, k = sRow + b;
+      s0 += a0 * (scales[k]! * xb); s1 += a1 * (scales[k + sStep]! * xb);
+      s2 += a2 * (scales[k + 2 * sStep]! * xb); s3 += a3 * (scales[k + 3 * sStep]! * xb);
+      s4 += a4 * (scales[k + 4 * sStep]! * xb); s5 += a5 * (scales[k + 5 * sStep]! * xb);
+      s6 += a6 * (scales[k + 6 * sStep]! * xb); s7 += a7 * (scales[k + 7 * sStep]! * xb);
+    }
+    const o = oOff + i;
+    out[o] = s0; out[o + S] = s1; out[o + 2 * S] = s2; out[o + 3 * S] = s3;
+    out[o + 4 * S] = s4; out[o + 5 * S] = s5; out[o + 6 * S] = s6; out[o + 7 * S] = s7;
+  }
+  for (let r = JS_ROWS * S; r < rows; r++) {
     let s = 0;
+    const qRow = qOff + r * cols, sRow = sOff + r * blocks;
     for (let b = 0; b < blocks; b++) {
       const c0 = b * Q8_BLOCK, c1 = Math.min(cols, c0 + Q8_BLOCK);
       let bs = 0;
-      for (let c = c0; c < c1; c++) bs += q[qOff + r * cols + c]! * x16[c]!;
-      s += bs * (scales[sOff + r * blocks + b]! * xs[b]!);
+      for (let c = c0; c < c1; c++) bs = (bs + Math.imul(q[qRow + c]!, x16[c]!)) | 0;
+      s += bs * (scales[sRow + b]! * xs[b]!);
     }
     out[oOff + r] = s;
   }
