@@ -1,7 +1,7 @@
 // Option helpers shared by the msrnn commands: default model files and value parsers whose
 // errors name the option and what is wrong.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -65,4 +65,15 @@ export function parseCapacity(option: string, value: string): number {
     throw new RangeError(`${option}: "${value}" must be a positive integer or Infinity`);
   }
   return n;
+}
+
+/**
+ * Fails now, not after a sweep of minutes or hours, when an output file cannot be written: its
+ * folder is missing or the path is a folder.
+ */
+export function checkOutputFile(option: string, path: string | undefined): void {
+  if (path === undefined) return;
+  const folder = dirname(resolve(path));
+  if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${option} ${path}: folder ${folder} does not exist`);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${option} ${path}: is a folder, not a file`);
 }

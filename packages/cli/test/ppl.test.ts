@@ -140,7 +140,7 @@ if (!available) {
     await fails(['--text', txt, '--policies', 'tovaa'], /unknown policy "tovaa"; valid policies: full, window/);
     await fails(['--text', txt, '--capacities', '0,16'], /--capacities: capacity must be > 0, got 0/);
     await fails(['--text', txt, '--capacities', 'x'], /--capacities: "x" is not a positive integer/);
-    await fails(['--text', txt, '--policies', 'sinks', '--capacities', '4'], /sink count 4 must be less than the capacity 4/);
+    await fails(['--text', txt, '--policies', 'sinks', '--capacities', '4'], /--policies sinks at budget 4: policy "sinks": sink count 4 must be less than the capacity 4/);
     await fails(['--text', txt, '--policies', 'local', '--ratios', '1.5'], /--ratios: ratio must be in \(0, 1\]/);
     await fails(['--text', txt, '--policies', 'local'], /"local" needs --ratios/);
     await fails(['--text', empty], /text file .*empty\.txt is empty/);
@@ -150,6 +150,10 @@ if (!available) {
     await fails(['--text', txt, '--prompt', '512'], /--prompt 512 leaves nothing to score/);
     await fails(['--text', txt, '--chunks', '0'], /--chunks: "0" is not a positive integer/);
     await fails(['--text', txt, '--position-mode', 'rel'], /--position-mode must be one of absolute, reindex/);
+    // Checked before anything runs, so a long sweep never ends in an unwritable output or a bad backend.
+    await fails(['--text', txt, '--backend', 'gpu'], /--backend must be one of js, wasm, auto, got "gpu"/);
+    await fails(['--text', txt, '--csv', join(tmp, 'no-such-folder', 'out.csv')], /--csv .*out\.csv: folder .*no-such-folder does not exist/);
+    await fails(['--text', txt, '--md', tmp], /--md .*: is a folder, not a file/);
     const badJson = join(tmp, 'bad.json');
     writeFileSync(badJson, JSON.stringify({ chunks: [[1, 2, 600]] }));
     await fails(['--text', badJson], /bad\.json: sequence 0, item 2 is 600, not a token id below 512/);

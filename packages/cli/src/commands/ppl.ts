@@ -9,9 +9,9 @@ import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, pars
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, type RunSpec } from '../ppl/runs.js';
-import { BACKEND_CHOICES, parseBackendChoice } from '@msrnn/tensor';
+import { BACKEND_CHOICES, parseBackendChoice, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
-import { defaultModelFiles } from '../options.js';
+import { checkOutputFile, defaultModelFiles } from '../options.js';
 
 interface PplFlags {
   model?: string;
@@ -87,6 +87,10 @@ async function runPpl(flags: PplFlags): Promise<void> {
     prompt,
   });
   const threads = flags.threads ? parsePositiveInt('--threads', flags.threads) : defaultThreads();
+  const backend = parseBackendChoice(flags.backend);
+  checkOutputFile('--csv', flags.csv);
+  checkOutputFile('--md', flags.md);
+  checkOutputFile('--svg', flags.svg);
 
   const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
@@ -107,7 +111,7 @@ async function runPpl(flags: PplFlags): Promise<void> {
   for (const corpus of corpora) {
     for (const w of corpus.warnings) console.warn(`msrnn ppl: warning: ${w}`);
     const title = flags.title ? (several ? `${flags.title}, ${corpus.name}` : flags.title) : corpus.name;
-    const results = await sweepOne(flags, files, corpus, runs, positionMode, threads);
+    const results = await sweepOne(flags, files, corpus, runs, positionMode, backend, threads);
     const table = toMarkdown(title, results);
     process.stdout.write((md ? '\n' : '') + table);
     md += (md ? '\n' : '') + table;
@@ -124,7 +128,9 @@ async function runPpl(flags: PplFlags): Promise<void> {
 }
 
 /** One text through every run, with a progress bar and the timing line. */
-async function sweepOne(flags: PplFlags, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], positionMode: PositionMode, threads: number): Promise<RunResult[]> {
+async function sweepOne(
+  flags: PplFlags, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], positionMode: PositionMode, backend: BackendChoice, threads: number,
+): Promise<RunResult[]> {
   const jobs = runs.length * corpus.chunks.length;
   const used = Math.min(threads, jobs);
   const tokens = corpus.chunks.reduce((s, c) => s + c.length - 1, 0) * runs.length;
@@ -134,7 +140,7 @@ async function sweepOne(flags: PplFlags, files: { model: string; origin: string 
     : null;
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   bar?.start(jobs, 0);
-  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode, backend: parseBackendChoice(flags.backend) }, {
+  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode, backend }, {
     threads,
     onProgress: (done) => bar?.update(done),
   }).finally(() => bar?.stop());

@@ -6,7 +6,7 @@ import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
 import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from '@msrnn/tensor';
 import { loadCorpus } from '../ppl/corpus.js';
-import { defaultModelFiles } from '../options.js';
+import { checkOutputFile, defaultModelFiles } from '../options.js';
 import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
@@ -61,6 +61,8 @@ async function runTrace(flags: TraceFlags): Promise<void> {
     seed: parseNonNegativeInt('--seed', flags.seed),
   });
   const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
+  checkOutputFile('--json', flags.json);
+  checkOutputFile('--svg', flags.svg);
   const files = defaultModelFiles(flags);
   const selection = await selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
   if (selection.note) console.error(`msrnn trace: ${selection.note}`);

@@ -63,6 +63,6 @@ export function makeRunPolicy(r: RunSpec): BudgetedPolicy {
       ...(r.prefill === 'fast' && r.prompt > 0 ? { evictFrom: r.prompt - 1 } : {}),
     });
   } catch (err: any) {
-    throw new RangeError(`${budgetLabel(r)}: ${err?.message ?? err}`);
+    throw new RangeError(`--policies ${r.policy} at budget ${budgetLabel(r)}: ${err?.message ?? err}`);
   }
 }
