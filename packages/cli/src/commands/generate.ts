@@ -82,22 +82,23 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
     seed,
   });
 
+  const prompt = readPrompt(flags);
   const files = defaultModelFiles(flags);
   const selection = await selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
   try {
-    await generateWith(flags, files, selection.backend, selection.note, { steps, temperature, topP, topK, seed, chunkSize, positionMode, policy });
+    await generateWith(flags, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy });
   } finally {
     await selection.dispose();
   }
 }
 
 interface Settings {
-  steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
+  prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
   positionMode: PositionMode; policy: BudgetedPolicy;
 }
 
 async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Backend, note: string | undefined, settings: Settings): Promise<void> {
-  const { steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
+  const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
   if (note) console.error(note);
   const model = quantizeModel(await loadModel(files.model, { backend }), parseWeightType(flags.weights));
   const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize }).catch((err: Error) => {
@@ -113,7 +114,6 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 
-  const prompt = readPrompt(flags);
   const promptTokens = tokenizer.encode(prompt);
   const bar = flags.progress && process.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
     ? new SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens', stream: process.stderr, clearOnComplete: true })
