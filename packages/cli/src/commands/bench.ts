@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createWasmBackend, jsBackend, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { createWasmBackend, jsBackend, parseThreads, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
@@ -22,6 +22,9 @@ interface BenchFlags {
   js: boolean;
   long: boolean;
 }
+
+/** Largest full state the long-position comparison allocates (keys + values, all layers). */
+const MAX_LONG_STATE_BYTES = 2 ** 31;
 
 /** Interleaved rounds per decode measurement (best round kept). */
 const ROUNDS = 5;
@@ -55,8 +58,18 @@ function list<T extends string>(flag: string, value: string, allowed?: readonly 
 
 function positiveNumber(flag: string, value: string, integer = false): number {
   const n = Number(value);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  // Infinity would measure forever; NaN ("abc") fails n > 0.
+  if (!(n > 0 && n < Infinity) || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
   return n;
+}
+
+/** The full state at --long-position is allocated up front: refuse sizes no JS heap can hold. */
+function checkLongStateFits(flags: BenchFlags, c: Model['config'], longPos: number): void {
+  if (!flags.long) return;
+  const bytes = longPos * c.nLayers * (c.dim / c.nHeads) * c.nKvHeads * 2 * 4;
+  if (bytes > MAX_LONG_STATE_BYTES) {
+    throw new RangeError(`--long-position ${longPos}: the full state would need ${(bytes / 2 ** 30).toFixed(1)} GiB (at most ${MAX_LONG_STATE_BYTES / 2 ** 30} GiB); give a smaller position or --no-long`);
+  }
 }
 
 /** Runs `fn` repeatedly for about `seconds` (after one warm-up call); returns calls per second. */
@@ -114,7 +127,7 @@ interface Row { shape: string; what: string; backend: string; threads: number; w
 async function runBench(flags: BenchFlags): Promise<void> {
   const dir = resolve(flags.models);
   const shapes = list('--shapes', flags.shapes, ['15M', '42M', '110M'] as const);
-  const threadCounts = list('--threads', flags.threads).map((t) => positiveNumber('--threads', t, true));
+  const threadCounts = list('--threads', flags.threads).map((t) => parseThreads(t));
   const weightTypes = list('--weights', flags.weights, ['f32', 'f16', 'q8'] as const);
   const seconds = positiveNumber('--seconds', flags.seconds);
   const longPos = positiveNumber('--long-position', flags.longPosition, true);
@@ -146,6 +159,7 @@ async function runBench(flags: BenchFlags): Promise<void> {
       for (const cfg of configs) {
         const base = await loadModel(file, { backend: cfg.backend, source: `random ${shape}` });
         const c = base.config;
+        checkLongStateFits(flags, c, longPos);
         for (const wt of weightTypes) {
           runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model: quantizeModel(base, wt) });
         }
