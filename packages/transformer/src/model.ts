@@ -5,7 +5,7 @@ import { headDimOf, kvDimOf, type ModelConfig } from './config.js';
 import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
 import { Positions, type PositionMode } from './positions.js';
 import { Scratch } from './scratch.js';
-import { asBytes, type BytesLike } from './bytes.js';
+import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
 import type { Weights } from './weights.js';
 
 export interface Model {
@@ -39,14 +39,7 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
 /** Loads a llama2.c checkpoint from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
 export async function loadModel(pathOrBytes: string | BytesLike, opts: LoadOptions = {}): Promise<Model> {
   if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes, opts);
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(pathOrBytes);
-  } catch (err: any) {
-    throw new Error(`cannot read model file ${pathOrBytes}: ${err?.code ?? err?.message ?? err}`);
-  }
-  return modelFromBytes(bytes, { ...opts, source: opts.source ?? pathOrBytes });
+  return modelFromBytes(await readFileBytes(pathOrBytes, 'model'), { ...opts, source: opts.source ?? pathOrBytes });
 }
 
 function assemble(config: ModelConfig, weights: Weights, backend: Backend, source: string, format: string): Model {
@@ -99,6 +92,15 @@ export function checkStateFits(model: Model, state: MultiState): void {
 export function checkToken(model: Model, token: number, what = 'token'): void {
   if (!Number.isInteger(token) || token < 0 || token >= model.config.vocabSize) {
     throw new RangeError(`${what} ${String(token)} is out of range: ${model.source} has vocabulary size ${model.config.vocabSize}`);
+  }
+}
+
+/** checkToken for every id; the message (naming the index) is built only for a bad one. */
+export function checkTokens(model: Model, tokens: ArrayLike<number>, what: string): void {
+  const vocab = model.config.vocabSize;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (!(Number.isInteger(t) && t >= 0 && t < vocab)) checkToken(model, t, `${what}: token [${i}] =`);
   }
 }
 

@@ -8,7 +8,7 @@
 import type { MultiState } from '@msrnn/msrnn';
 import { attendNewToken, copy } from './attention.js';
 import { kvDimOf } from './config.js';
-import { checkStateFits, checkToken, type Model } from './model.js';
+import { checkStateFits, checkTokens, type Model } from './model.js';
 import type { LayerWeights } from './weights.js';
 
 export interface PrefillOptions {
@@ -35,7 +35,7 @@ export interface PrefillOptions {
 export function prefill(model: Model, state: MultiState, tokens: ArrayLike<number>, opts: PrefillOptions = {}): Float32Array {
   const n = tokens.length;
   if (n === 0) throw new RangeError('prefill: no tokens given');
-  for (let i = 0; i < n; i++) checkToken(model, tokens[i]!, `prefill: token [${i}] =`);
+  checkTokens(model, tokens, 'prefill');
   checkStateFits(model, state);
   const mode = opts.mode ?? 'exact';
   if (mode !== 'exact') throw new RangeError(`prefill: unknown mode "${String(mode)}"`);
