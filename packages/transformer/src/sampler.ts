@@ -48,6 +48,8 @@ export class Sampler {
   private readonly rng: XorShiftRng;
   private probs = new Float64Array(0);
   private order = new Int32Array(0);
+  /** Descending probability, ties to the lower id; one function for the sampler's life, not one per token. */
+  private readonly byProbability = (a: number, b: number): number => this.probs[b]! - this.probs[a]! || a - b;
 
   constructor(readonly vocabSize: number, opts: SamplerOptions = {}) {
     this.temperature = opts.temperature ?? 1;
@@ -93,7 +95,7 @@ export class Sampler {
     let m = 0;
     for (let i = 0; i < n; i++) if (p[i]! >= cutoff) this.order[m++] = i;
     const order = this.order.subarray(0, m);
-    order.sort((a, b) => p[b]! - p[a]! || a - b);
+    order.sort(this.byProbability);
     let last = this.topK > 0 ? Math.min(this.topK, m) - 1 : m - 1;
     let mass = 0;
     for (let i = 0; i <= last; i++) {
