@@ -7,9 +7,10 @@ import { sumAttention } from './attention-scores.js';
 import type { Protection } from './evict.js';
 import type { Scorer } from './scored-policy.js';
 
+/** A loop rather than out.set(stats.subarray(...)): runs per layer per token, so no view is allocated. */
 function copyStats(layer: LayerCache, kvHead: number, out: Float64Array): void {
-  const head = layer.heads[kvHead]!;
-  out.set(head.stats.subarray(0, head.count));
+  const head = layer.heads[kvHead]!, stats = head.stats;
+  for (let i = 0; i < head.count; i++) out[i] = stats[i]!;
 }
 
 /** `recentFraction` of the budget (rounded down) is the protected recent window. */
