@@ -2,7 +2,7 @@
 // bytes. Encoding and decoding follow run.c exactly (see the fixtures' README for the rules).
 // Pieces are handled as "binary strings" (one char per byte) so a Map finds byte sequences that
 // are not valid UTF-8 on their own.
-import { asBytes, type BytesLike } from './bytes.js';
+import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
 
 export const BOS = 1;
 export const EOS = 2;
@@ -191,14 +191,7 @@ export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', voc
 /** Loads tokenizer.bin from a path (Node, Deno, Bun) or bytes. */
 export async function loadTokenizer(pathOrBytes: string | BytesLike, opts: { vocabSize?: number } = {}): Promise<Tokenizer> {
   if (typeof pathOrBytes !== 'string') return tokenizerFromBytes(pathOrBytes, '<tokenizer>', opts.vocabSize);
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(pathOrBytes);
-  } catch (err: any) {
-    throw new Error(`cannot read tokenizer file ${pathOrBytes}: ${err?.code ?? err?.message ?? err}`);
-  }
-  return tokenizerFromBytes(bytes, pathOrBytes, opts.vocabSize);
+  return tokenizerFromBytes(await readFileBytes(pathOrBytes, 'tokenizer'), pathOrBytes, opts.vocabSize);
 }
 
 function bytesToBinary(bytes: Uint8Array): string {
