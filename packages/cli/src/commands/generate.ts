@@ -110,7 +110,7 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
   );
   const state = createState(model, { capacity: policy.stateCapacity, policy, positionMode });
   console.error(
-    `state: policy ${policy.name}${policy.describe ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${positionMode}; ` +
+    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${positionMode}; ` +
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 
