@@ -59,7 +59,11 @@ export class MultiState {
       throw new RangeError(`positionMode must be 'absolute' or 'reindex', got ${String(this.positionMode)}`);
     }
     // A bounded state holds k entries plus the one being appended: allocated once, never grown.
-    const slots = capacity === Infinity ? Math.max(1, opts.initialSlots ?? 64) : capacity + 1;
+    const initialSlots = opts.initialSlots ?? 64;
+    if (!Number.isSafeInteger(initialSlots) || initialSlots <= 0) {
+      throw new RangeError(`initialSlots must be a positive integer, got ${String(initialSlots)}`);
+    }
+    const slots = capacity === Infinity ? initialSlots : capacity + 1;
     const alloc = opts.alloc ?? heapAlloc;
     this.alloc = alloc;
     this.layers = [];

@@ -110,6 +110,10 @@ test('capacity must be a positive integer or Infinity; bounded needs a policy; g
   assert.throws(() => new MultiState(geometry, { capacity: 3, policy: keepAll }), /needs an eviction policy/);
   assert.throws(() => new MultiState({ ...geometry, headDim: 0 }), /headDim/);
   assert.throws(() => new MultiState(geometry, { positionMode: 'bogus' as any }), /positionMode/);
+  for (const bad of [0, -1, 2.5, NaN, Infinity]) {
+    assert.throws(() => new MultiState(geometry, { initialSlots: bad }), /initialSlots must be a positive integer/, String(bad));
+  }
+  assert.is(new MultiState(geometry, { initialSlots: 1 }).layers[0]!.heads[0]!.slots, 1);
   const unbounded = new MultiState(geometry);
   assert.not.ok(unbounded.bounded);
   assert.is(unbounded.policy, keepAll);
