@@ -20,3 +20,33 @@ export async function readFileBytes(path: string, what: string): Promise<Uint8Ar
     throw new Error(`cannot read ${what} file ${path}: ${err?.code ?? err?.message ?? err}`);
   }
 }
+
+/**
+ * What a file that failed to parse looks like instead, from its first bytes (GGUF, PNG, zip,
+ * safetensors, protobuf, text), or null. Asked only after a header was rejected, so an unlucky
+ * valid header is never misread as one of these.
+ */
+export function recognizeOtherFormat(bytes: Uint8Array): string | null {
+  const magic = String.fromCharCode(...bytes.subarray(0, 4));
+  if (magic === 'GGUF') return 'a GGUF file';
+  if (magic === '\x89PNG') return 'a PNG image';
+  if (magic === 'PK\x03\x04') return 'a zip archive (a PyTorch .pt/.pth checkpoint?)';
+  if (bytes.length > 8 && bytes[8] === 0x7b && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0) return 'a safetensors file';
+  if (bytes[0] === 0x0a) return 'a protobuf file (a SentencePiece tokenizer.model?)';
+  if (looksLikeText(bytes.subarray(0, 256))) return 'a text file';
+  return null;
+}
+
+/** No control bytes but tab and line ends, and valid UTF-8 (a character cut at the end allowed). */
+function looksLikeText(head: Uint8Array): boolean {
+  if (head.length === 0 || head.some((b) => (b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127)) return false;
+  let end = head.length;
+  while (end > head.length - 3 && end > 0 && (head[end - 1]! & 0xc0) === 0x80) end--;
+  if (end > 0 && head[end - 1]! >= 0xc0) end--;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, end));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -2,6 +2,7 @@
 // version-1 format (magic "ak42", 256-byte header). Both are parsed fully validated: the header
 // must describe a sane geometry AND the file size must equal what the header implies, so a
 // truncated or corrupt file fails with a clear message before any large allocation.
+import { recognizeOtherFormat } from './bytes.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { allocateWeights, layerTensorSizes, type LayerTensorName, type Weights } from './weights.js';
 
@@ -96,8 +97,15 @@ const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Parses and validates a llama2.c checkpoint; weights are copied into ONE `alloc` allocation. */
 export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
-  const info = readHeader(bytes, source);
-  validateConfig(info.config, source);
+  let info: HeaderInfo;
+  try {
+    info = readHeader(bytes, source);
+    validateConfig(info.config, source);
+  } catch (err: any) {
+    const other = recognizeOtherFormat(bytes);
+    if (other) throw new Error(`${source}: it looks like ${other}, not a llama2.c checkpoint (${String(err?.message).replace(`${source}: `, '')})`);
+    throw err;
+  }
   const expected = expectedFileBytes(info);
   if (bytes.byteLength !== expected) {
     const c = info.config;

@@ -2,7 +2,7 @@
 // bytes. Encoding and decoding follow run.c exactly (see the fixtures' README for the rules).
 // Pieces are handled as "binary strings" (one char per byte) so a Map finds byte sequences that
 // are not valid UTF-8 on their own.
-import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
+import { asBytes, readFileBytes, recognizeOtherFormat, type BytesLike } from './bytes.js';
 
 export const BOS = 1;
 export const EOS = 2;
@@ -160,7 +160,9 @@ export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', voc
   if (bytes.byteLength < 4) throw new Error(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c tokenizer`);
   const maxTokenLength = dv.getInt32(0, true);
   if (maxTokenLength <= 0 || maxTokenLength > MAX_PIECE_BYTES) {
-    throw new Error(`${source}: invalid tokenizer header: max_token_length ${maxTokenLength} is not in 1..${MAX_PIECE_BYTES}`);
+    const reason = `invalid tokenizer header: max_token_length ${maxTokenLength} is not in 1..${MAX_PIECE_BYTES}`;
+    const other = recognizeOtherFormat(bytes);
+    throw new Error(other ? `${source}: it looks like ${other}, not a llama2.c tokenizer.bin (${reason})` : `${source}: ${reason}`);
   }
   const pieces: string[] = [];
   const scores: number[] = [];
