@@ -44,6 +44,16 @@ if (!existsSync(model) || !existsSync(greedyPath)) {
     assert.is(bytes('20'), bytes('150'));
   });
 
+  test('past the trained context: a warning, not an error, for bounded and unbounded states', () => {
+    for (const policy of [[], ['--policy', 'window', '--capacity', '16']]) {
+      const r = msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '600', '--temperature', '0', ...policy);
+      assert.is(r.status, 0, r.stderr);
+      assert.match(r.stderr, /warning: prompt \(1 tokens\) \+ --steps 600 can run past the trained context of .*stories260K\.bin \(512 tokens\)/);
+    }
+    const r = msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '511', '--temperature', '0');
+    assert.not.match(r.stderr, /warning/);
+  });
+
   test('bad options name the option', () => {
     const cases: [string[], RegExp][] = [
       [['--capacity', '0', '--policy', 'window'], /--capacity: "0" must be a positive integer or Infinity/],

@@ -115,6 +115,14 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
   );
 
   const promptTokens = tokenizer.encode(prompt);
+  const longest = promptTokens.length + steps;
+  if (longest > c.seqLen) {
+    // Not an error: a bounded state runs at any length, and an unbounded one may be asked to.
+    console.warn(
+      `msrnn generate: warning: prompt (${promptTokens.length} tokens) + --steps ${steps} can run past the trained context of ${files.model} (${c.seqLen} tokens); ` +
+      (state.bounded ? 'the state stays bounded, but positions past the context are new to the model' : 'the unbounded state keeps growing and text past the context degrades'),
+    );
+  }
   const bar = flags.progress && process.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
     ? new SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens', stream: process.stderr, clearOnComplete: true })
     : null;
