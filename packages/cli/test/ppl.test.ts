@@ -151,6 +151,7 @@ if (!available) {
     await fails(['--text', txt, '--chunks', '0'], /--chunks: "0" is not a positive integer/);
     await fails(['--text', txt, '--position-mode', 'rel'], /--position-mode must be one of absolute, reindex/);
     // Checked before anything runs, so a long sweep never ends in an unwritable output or a bad backend.
+    await fails(['--text', txt, '--threads', '1000'], /--threads must be an integer from 1 to 64, got "1000"/);
     await fails(['--text', txt, '--backend', 'gpu'], /--backend must be one of js, wasm, auto, got "gpu"/);
     await fails(['--text', txt, '--csv', join(tmp, 'no-such-folder', 'out.csv')], /--csv .*out\.csv: folder .*no-such-folder does not exist/);
     await fails(['--text', txt, '--md', tmp], /--md .*: is a folder, not a file/);

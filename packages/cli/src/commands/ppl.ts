@@ -9,7 +9,7 @@ import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, pars
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, type RunSpec } from '../ppl/runs.js';
-import { BACKEND_CHOICES, parseBackendChoice, type BackendChoice } from '@msrnn/tensor';
+import { BACKEND_CHOICES, parseBackendChoice, parseThreads, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import { checkOutputFile, defaultModelFiles } from '../options.js';
 
@@ -86,7 +86,8 @@ async function runPpl(flags: PplFlags): Promise<void> {
     prefill: prefillMode,
     prompt,
   });
-  const threads = flags.threads ? parsePositiveInt('--threads', flags.threads) : defaultThreads();
+  // Each worker loads its own copy of the model: as many as there are jobs would exhaust memory.
+  const threads = flags.threads ? parseThreads(flags.threads) : defaultThreads();
   const backend = parseBackendChoice(flags.backend);
   checkOutputFile('--csv', flags.csv);
   checkOutputFile('--md', flags.md);
