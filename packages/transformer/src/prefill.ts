@@ -14,12 +14,6 @@ import type { LayerWeights } from './weights.js';
 export interface PrefillOptions {
   /** Tokens per matmul chunk (default 64). */
   chunkSize?: number;
-  /**
-   * 'exact' (default): per-token cache and policy semantics, as step(). Reserved for a later
-   * 'fast' mode (attend the whole prompt with everything cached, then cut to capacity): add it
-   * as a separate function and dispatch on this field in prefill().
-   */
-  mode?: 'exact';
   /** Called with each position's logits (valid only during the call). Costs a classifier matmul per chunk. */
   onLogits?: (position: number, logits: Float32Array) => void;
   /** Called after each chunk with (tokens done, total). */
@@ -31,14 +25,14 @@ export interface PrefillOptions {
 /**
  * Consumes `tokens` starting at position state.seen, updating the state IN PLACE, and returns the
  * logits after the last token (same as calling step() for each token). Empty `tokens` is an error.
+ * The TOVA code's "fast" prefill (attend the whole prompt, then cut to k) is a policy budget, not
+ * a mode here: getPolicy(name, { capacity, evictFrom: promptLength - 1 }) in @msrnn/policies.
  */
 export function prefill(model: Model, state: MultiState, tokens: ArrayLike<number>, opts: PrefillOptions = {}): Float32Array {
   const n = tokens.length;
   if (n === 0) throw new RangeError('prefill: no tokens given');
   checkTokens(model, tokens, 'prefill');
   checkStateFits(model, state);
-  const mode = opts.mode ?? 'exact';
-  if (mode !== 'exact') throw new RangeError(`prefill: unknown mode "${String(mode)}"`);
   const chunkSize = opts.chunkSize ?? 64;
   if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`prefill: chunkSize must be a positive integer, got ${chunkSize}`);
   const c = model.config, w = model.weights, B = model.backend;
