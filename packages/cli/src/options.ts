@@ -2,6 +2,7 @@
 // errors name the option and what is wrong.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { loadTokenizer, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -41,6 +42,15 @@ export function defaultModelFiles(flags: { model?: string; tokenizer?: string })
     if (!existsSync(p)) throw new Error(`${what} file ${p} not found; give --${what} FILE`);
   }
   return files;
+}
+
+/** The tokenizer for a model of `vocabSize`; a mismatch with one taken from beside --model says so. */
+export async function loadTokenizerFor(files: ModelFiles, vocabSize: number): Promise<Tokenizer> {
+  try {
+    return await loadTokenizer(files.tokenizer, { vocabSize });
+  } catch (err: any) {
+    throw files.tokenizerInferred ? new Error(`${err?.message ?? err} (it was taken from beside --model; give --tokenizer FILE)`) : err;
+  }
 }
 
 export function parseIntOption(option: string, value: string, min: number): number {

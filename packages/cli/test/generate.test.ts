@@ -65,6 +65,8 @@ if (!existsSync(model) || !existsSync(greedyPath)) {
       [['Once upon a time'], /too many arguments for 'generate'/],
       [['--model', resolve(shared, 'models/tok512.bin'), '--tokenizer', tokenizer], /tok512\.bin.*(file size|invalid model header)/],
       [['--model', model, '--tokenizer', resolve(shared, 'models')], /cannot read tokenizer file .*models: EISDIR/],
+      // ../shared/models/tokenizer.bin (Llama 2, 32000 pieces) sits beside stories260K.bin (vocab 512).
+      [['--model', model], /tokenizer\.bin: has 32000 pieces but the model's vocabulary size is 512 \(it was taken from beside --model; give --tokenizer FILE\)/],
     ];
     for (const [args, message] of cases) {
       const r = msrnn('generate', ...args);

@@ -7,8 +7,8 @@ import { getPolicy, policyNames } from '@msrnn/policies';
 import { BACKEND_CHOICES, parseBackendChoice, parseThreads, parseWeightType, selectBackend } from '@msrnn/tensor';
 import type { Backend } from '@msrnn/tensor';
 import type { BudgetedPolicy } from '@msrnn/policies';
-import { quantizeModel, createState, generate, loadModel, loadTokenizer, parsePositionMode, type PositionMode } from '@msrnn/transformer';
-import { defaultModelFiles, parseCapacity, parseFloatOption, parseIntOption, type ModelFiles } from '../options.js';
+import { quantizeModel, createState, generate, loadModel, parsePositionMode, type PositionMode } from '@msrnn/transformer';
+import { defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseIntOption, type ModelFiles } from '../options.js';
 
 interface GenerateFlags {
   model?: string;
@@ -101,9 +101,7 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
   const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
   if (note) console.error(note);
   const model = quantizeModel(await loadModel(files.model, { backend }), parseWeightType(flags.weights));
-  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize }).catch((err: Error) => {
-    throw files.tokenizerInferred ? new Error(`${err.message} (it was taken from beside --model; give --tokenizer FILE)`) : err;
-  });
+  const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
   const c = model.config;
   console.error(
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { policyNames } from '@msrnn/policies';
-import { loadModel, loadTokenizer, parsePositionMode, type PositionMode } from '@msrnn/transformer';
+import { loadModel, parsePositionMode, type PositionMode } from '@msrnn/transformer';
 import { loadCorpus, type Corpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
@@ -11,7 +11,7 @@ import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, type RunSpec } from '../ppl/runs.js';
 import { BACKEND_CHOICES, parseBackendChoice, parseThreads, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
-import { checkOutputFile, defaultModelFiles } from '../options.js';
+import { checkOutputFile, defaultModelFiles, loadTokenizerFor } from '../options.js';
 
 interface PplFlags {
   model?: string;
@@ -104,7 +104,7 @@ async function runPpl(flags: PplFlags): Promise<void> {
     }
     console.warn(`msrnn ppl: warning: --chunk ${chunkLen} runs past the trained context (${context}); bounded states run at positions the model never saw`);
   }
-  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
+  const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
   // Load every text first, so a bad file fails before any sweep runs.
   const corpora = flags.text.map((path) => loadCorpus(path, tokenizer, chunkLen, nChunks));
   const several = corpora.length > 1;

@@ -3,10 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { getPolicy, policyNames } from '@msrnn/policies';
-import { loadModel, loadTokenizer, parsePositionMode } from '@msrnn/transformer';
+import { loadModel, parsePositionMode } from '@msrnn/transformer';
 import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from '@msrnn/tensor';
 import { loadCorpus } from '../ppl/corpus.js';
-import { checkOutputFile, defaultModelFiles } from '../options.js';
+import { checkOutputFile, defaultModelFiles, loadTokenizerFor } from '../options.js';
 import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
@@ -73,7 +73,7 @@ async function runTrace(flags: TraceFlags): Promise<void> {
     if (policy.stateCapacity === Infinity) throw new RangeError(`--tokens ${nTokens} exceeds the context of ${files.model} (${context}); "${policy.name}" keeps a growing cache and cannot run past it`);
     console.warn(`msrnn trace: warning: --tokens ${nTokens} runs past the trained context (${context}); the bounded state runs at positions the model never saw`);
   }
-  const tokenizer = await loadTokenizer(files.tokenizer, { vocabSize: model.config.vocabSize });
+  const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
   const corpus = loadCorpus(flags.text, tokenizer, nTokens, 1);
   const tokens = Array.from(corpus.chunks[0]!);
   if (tokens.length < nTokens) console.warn(`msrnn trace: warning: ${flags.text} gives only ${tokens.length} tokens`);
