@@ -156,6 +156,8 @@ def main(argv):
         "chunks": int(losses.shape[0]),
         "predictions": int(losses.size),
         "ppl_full_context": math.exp(losses.mean()),
+        # the first 8 chunks are what tools/train/paper_results.sh scores, for a like-for-like runtime check
+        "mean_nll_first_8_chunks": float(losses[:8].mean()),
         "ppl_positions_1_127": math.exp(losses[:, early].mean()),
         "ppl_positions_1024_2047": math.exp(losses[:, late].mean()),
         "ppl_by_position_bucket": {f"{lo}-{hi - 1}": math.exp(losses[:, (target_pos >= lo) & (target_pos < hi)].mean())
