@@ -1,6 +1,6 @@
 // msrnn ppl end to end on stories260K: the harness reproduces the fixture's NLLs, a capacity at
 // least the sequence length equals full, workers agree with inline runs, and bad input fails clearly.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
@@ -145,6 +145,11 @@ if (!available) {
     await fails(['--text', txt, '--policies', 'local'], /"local" needs --ratios/);
     await fails(['--text', empty], /text file .*empty\.txt is empty/);
     await fails(['--text', join(tmp, 'missing.txt')], /cannot read text file .*missing\.txt: ENOENT/);
+    const huge = join(tmp, 'huge.txt');
+    writeFileSync(huge, '');
+    truncateSync(huge, 300 * 2 ** 20); // sparse: refused from its size, never read
+    await fails(['--text', huge], /cannot read text file .*huge\.txt: is 300 MiB; at most 256 MiB is read/);
+    rmSync(huge);
     await fails(['--text', txt, '--prefill', 'fast'], /--prefill fast needs --prompt N/);
     await fails(['--text', txt, '--prefill', 'slow'], /--prefill must be exact or fast, got "slow"/);
     await fails(['--text', txt, '--prompt', '512'], /--prompt 512 leaves nothing to score/);

@@ -2,7 +2,7 @@
 // encode the whole file (BOS, dummy-prefix space, merges), drop the leading BOS, and chunk i is
 // [BOS] + ids[i*(N-1) : (i+1)*(N-1)]. A token-id JSON (a list of sequences, or {chunks: [...]}) is
 // taken as ready-made chunks, each cut to N tokens.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { BOS, type Tokenizer } from '@msrnn/transformer';
 
@@ -14,9 +14,17 @@ export interface Corpus {
   warnings: string[];
 }
 
+/** The whole text is encoded; past this it would take minutes, and V8 strings end near 512 Mi chars. */
+const MAX_TEXT_BYTES = 256 * 2 ** 20;
+
 function readText(path: string): string {
   let text: string;
   try {
+    // Size first: readFileSync would load a huge file whole only to fail converting it.
+    const bytes = statSync(path).size;
+    if (bytes > MAX_TEXT_BYTES) {
+      throw new Error(`is ${(bytes / 2 ** 20).toFixed(0)} MiB; at most ${MAX_TEXT_BYTES / 2 ** 20} MiB is read (the whole file is encoded)`);
+    }
     text = readFileSync(path, 'utf8');
   } catch (err: any) {
     throw new Error(`cannot read text file ${path}: ${err?.code ?? err?.message ?? err}`);
