@@ -17,7 +17,8 @@ export async function readFileBytes(path: string, what: string): Promise<Uint8Ar
   try {
     return await readFile(path);
   } catch (err: any) {
-    throw new Error(`cannot read ${what} file ${path}: ${err?.code ?? err?.message ?? err}`);
+    const reason = err?.code === 'ERR_FS_FILE_TOO_LARGE' ? 'larger than 2 GiB, the most Node reads into one buffer' : err?.code ?? err?.message ?? err;
+    throw new Error(`cannot read ${what} file ${path}: ${reason}`);
   }
 }
 

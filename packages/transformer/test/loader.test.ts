@@ -1,6 +1,8 @@
 // llama2.c checkpoints: v0 and v1 load identically; tied/untied classifiers; every bad input
 // (truncated, absurd or inconsistent header, unknown version, bad token) fails with a clear error.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsBackend } from '@msrnn/tensor';
@@ -174,6 +176,19 @@ test('token ids out of range are clear errors', () => {
 test('missing files name the path', async () => {
   try { await loadModel('/nonexistent/model.bin'); assert.unreachable(); } catch (e: any) { assert.match(e.message, '/nonexistent/model.bin'); }
   try { await loadTokenizer('/nonexistent/tok.bin'); assert.unreachable(); } catch (e: any) { assert.match(e.message, '/nonexistent/tok.bin'); }
+});
+
+test('a file over 2 GiB is refused from its size with a reason, not a bare error code', async () => {
+  const huge = join(mkdtempSync(join(tmpdir(), 'msrnn-loader-')), 'huge.bin');
+  writeFileSync(huge, '');
+  truncateSync(huge, 2 ** 31 + 4); // sparse: nothing is written or read
+  try {
+    for (const load of [() => loadModel(huge), () => loadTokenizer(huge)]) {
+      try { await load(); assert.unreachable(); } catch (e: any) { assert.match(e.message, /huge\.bin: larger than 2 GiB/); }
+    }
+  } finally {
+    rmSync(huge);
+  }
 });
 
 if (haveShared('loader', paths.model, paths.modelV1, paths.tokenizer)) {
