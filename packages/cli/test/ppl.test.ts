@@ -166,6 +166,12 @@ if (!available) {
     writeFileSync(badJson, '{"chunks": ');
     await fails(['--text', badJson], /bad\.json: not valid JSON/);
     await fails(['--text', txt, '--chunk', '600'], /--chunk 600 exceeds the context .* \(512 tokens\); full keep a growing cache/);
+    const png = join(tmp, 'image.png');
+    writeFileSync(png, Uint8Array.from({ length: 2000 }, (_, i) => (i * 7919) % 256));
+    const binary = await ppl(['--text', png, '--chunk', '64', '--chunks', '1', '--policies', 'window', '--capacities', '16', '--threads', '1']);
+    assert.match(binary.err, /image\.png: does not look like UTF-8 text \(NUL bytes or invalid UTF-8\); evaluating it anyway/);
+    const plain = await ppl(['--text', txt, '--chunk', '64', '--chunks', '1', '--policies', 'window', '--capacities', '16', '--threads', '1']);
+    assert.not.match(plain.err, /does not look like/);
     const { err } = await ppl(['--text', txt, '--chunk', '600', '--chunks', '1', '--policies', 'window', '--capacities', '16', '--threads', '1']);
     assert.match(err, /warning: --chunk 600 runs past the trained context \(512\)/);
   });

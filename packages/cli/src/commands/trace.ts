@@ -76,7 +76,7 @@ async function runTrace(flags: TraceFlags): Promise<void> {
   const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
   const corpus = loadCorpus(flags.text, tokenizer, nTokens, 1);
   const tokens = Array.from(corpus.chunks[0]!);
-  if (tokens.length < nTokens) console.warn(`msrnn trace: warning: ${flags.text} gives only ${tokens.length} tokens`);
+  for (const w of corpus.warnings) console.warn(`msrnn trace: warning: ${w}`);
 
   const trace = recordTrace(model, policy, tokens, positionMode);
   const summary = summarize(trace);

@@ -70,6 +70,17 @@ function tokenSequences(path: string, json: unknown, vocabSize: number): number[
   return seqs as number[][];
 }
 
+/** More than 1% NULs or U+FFFD (what invalid UTF-8 decodes to) in the first 64 Ki chars: an image, an archive, a model… */
+function looksBinary(text: string): boolean {
+  const n = Math.min(text.length, 65536);
+  let odd = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0 || c === 0xfffd) odd++;
+  }
+  return odd > n / 100;
+}
+
 export function loadCorpus(path: string, tokenizer: Tokenizer, chunkLen: number, maxChunks: number): Corpus {
   const warnings: string[] = [];
   const name = basename(path);
@@ -87,6 +98,7 @@ export function loadCorpus(path: string, tokenizer: Tokenizer, chunkLen: number,
     if (short > 0) warnings.push(`${path}: ${short} sequences are shorter than ${chunkLen} tokens and are evaluated whole`);
     return { name, chunks: seqs.map((s) => Int32Array.from(s.slice(0, chunkLen))), warnings };
   }
+  if (looksBinary(raw)) warnings.push(`${path}: does not look like UTF-8 text (NUL bytes or invalid UTF-8); evaluating it anyway`);
   const ids = tokenizer.encode(raw, { bos: false });
   return { name, chunks: chunkIds(ids, chunkLen, maxChunks, path, warnings), warnings };
 }
