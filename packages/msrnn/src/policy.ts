@@ -39,7 +39,8 @@ export interface Policy {
 export function checkCapacity(capacity: number, what = 'capacity'): number {
   if (capacity === Infinity) return capacity;
   if (!Number.isInteger(capacity) || capacity <= 0) {
-    throw new RangeError(`${what} must be a positive integer or Infinity, got ${String(capacity)}`);
+    // JSON quotes a string ("5" from an unparsed flag), which String() would show as a valid 5.
+    throw new RangeError(`${what} must be a positive integer or Infinity, got ${typeof capacity === 'string' ? JSON.stringify(capacity) : String(capacity)}`);
   }
   return capacity;
 }

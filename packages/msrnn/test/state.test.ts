@@ -107,6 +107,7 @@ test('capacity must be a positive integer or Infinity; bounded needs a policy; g
     assert.throws(() => checkCapacity(bad, '--capacity'), (e: Error) => e.message.includes('--capacity') && e.message.includes(String(bad)));
     assert.throws(() => new MultiState(geometry, { capacity: bad, policy: slidingWindow }), /capacity/);
   }
+  assert.throws(() => new MultiState(geometry, { capacity: '5' as any, policy: slidingWindow }), /got "5"/);
   assert.throws(() => new MultiState(geometry, { capacity: 3, policy: keepAll }), /needs an eviction policy/);
   assert.throws(() => new MultiState({ ...geometry, headDim: 0 }), /headDim/);
   assert.throws(() => new MultiState(geometry, { positionMode: 'bogus' as any }), /positionMode/);

@@ -91,7 +91,8 @@ export function checkStateFits(model: Model, state: MultiState): void {
 /** Throws a clear RangeError unless `token` is a valid id for this model. */
 export function checkToken(model: Model, token: number, what = 'token'): void {
   if (!Number.isInteger(token) || token < 0 || token >= model.config.vocabSize) {
-    throw new RangeError(`${what} ${String(token)} is out of range: ${model.source} has vocabulary size ${model.config.vocabSize}`);
+    const shown = typeof token === 'string' ? `${JSON.stringify(token)} (a string)` : String(token);
+    throw new RangeError(`${what} ${shown} is out of range: ${model.source} has vocabulary size ${model.config.vocabSize}`);
   }
 }
 

@@ -168,6 +168,7 @@ test('token ids out of range are clear errors', () => {
   const m = modelFromBytes(writeV0(tiny, randomTensors(tiny, 2), true), { source: 'm.bin' });
   const s = createState(m);
   for (const bad of [-1, 300, 1.5, NaN]) throwsWith(() => step(m, s, bad), 'out of range', 'm.bin');
+  throwsWith(() => step(m, s, '5' as any), 'token "5" (a string) is out of range');
   throwsWith(() => prefill(m, s, [1, 2, 999]), '[2]', '999', 'out of range');
   throwsWith(() => prefill(m, s, []), 'no tokens');
   assert.is(s.seen, 0, 'rejected input leaves the state untouched');
