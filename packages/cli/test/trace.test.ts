@@ -92,6 +92,34 @@ if (!available) {
     assert.is(t.summary[0].keptFinal.length, 16);
     assert.match(readFileSync(svg, 'utf8'), /^<svg[^]*layer 4[^]*<\/svg>\n$/);
   });
+
+  test('trace options: capacity as generate takes it (Infinity allowed), output paths checked before running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'msrnn-trace-'));
+    const text = join(dir, 'tokens.json');
+    writeFileSync(text, JSON.stringify([tokens.slice(0, 40)]));
+    const run = async (...args: string[]): Promise<string> => {
+      const program = new Command('msrnn').exitOverride().configureOutput({ writeErr: () => {} });
+      registerTrace(program);
+      const log = console.log, warn = console.warn;
+      let out = '';
+      console.log = console.warn = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
+      try {
+        await program.parseAsync(['node', 'msrnn', 'trace', '--model', modelPath, '--tokenizer', tokPath, '--text', text, ...args]);
+      } finally {
+        console.log = log;
+        console.warn = warn;
+      }
+      return out;
+    };
+    const fails = async (re: RegExp, ...args: string[]) => {
+      try { await run(...args); } catch (err: any) { assert.match(err.message, re); return; }
+      assert.unreachable(`expected ${re}`);
+    };
+    assert.match(await run('--policy', 'tova', '--capacity', 'inf'), /^tova on tokens\.json, 40 tokens$/m);
+    await fails(/--capacity: "0" must be a positive integer or Infinity/, '--capacity', '0');
+    await fails(/--svg .*: folder .*nowhere does not exist/, '--svg', join(dir, 'nowhere', 'a.svg'));
+    await fails(/--json .*: is a folder, not a file/, '--json', dir);
+  });
 }
 
 test.run();

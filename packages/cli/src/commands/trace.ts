@@ -6,7 +6,7 @@ import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel, parsePositionMode } from '@msrnn/transformer';
 import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from '@msrnn/tensor';
 import { loadCorpus } from '../ppl/corpus.js';
-import { checkOutputFile, defaultModelFiles, loadTokenizerFor } from '../options.js';
+import { checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity } from '../options.js';
 import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
@@ -37,7 +37,7 @@ export function registerTrace(program: Command): void {
     .requiredOption('--text <file>', 'UTF-8 text (its first chunk: BOS + tokens), or a token-id JSON (its first sequence)')
     .option('--tokens <n>', 'tokens to run, BOS included (default: the model context)')
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'tova')
-    .option('--capacity <k>', 'entries kept per layer (default 32 unless --ratio is given)')
+    .option('--capacity <k>', 'entries kept per layer: a positive integer or Infinity (default 32 unless --ratio is given)')
     .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)')
     .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
     .option('--seed <n>', 'seed of the random policies', '0')
@@ -53,7 +53,7 @@ export function registerTrace(program: Command): void {
 
 async function runTrace(flags: TraceFlags): Promise<void> {
   const ratio = flags.ratio !== undefined ? parseRatios('--ratio', flags.ratio)[0] : undefined;
-  const capacity = flags.capacity !== undefined ? parsePositiveInt('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
+  const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
@@ -80,7 +80,7 @@ async function runTrace(flags: TraceFlags): Promise<void> {
 
   const trace = recordTrace(model, policy, tokens, positionMode);
   const summary = summarize(trace);
-  const title = `${policy.name} (${trace.describe}) on ${corpus.name}, ${tokens.length} tokens`;
+  const title = `${policy.name}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${tokens.length} tokens`;
   console.log(title);
   console.log('| layer | first token | attention on it while cached (uniform would be) | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
   console.log('|---:|---|---:|---:|---:|---|');
