@@ -16,6 +16,8 @@ const program = new Command('msrnn')
   .description('Run decoder-only transformers as multi-state RNNs (bounded or unbounded) on any CPU')
   // A stray word (`msrnn generate "Once upon a time"`) is an error, not silently ignored.
   .allowExcessArguments(false)
+  // Commander puts its "(Did you mean --steps?)" on a second line; keep every error to one.
+  .configureOutput({ outputError: (message, write) => write(message.replace(/\n(?=\(Did you mean)/, ' ')) })
   .exitOverride();
 
 registerGenerate(program);

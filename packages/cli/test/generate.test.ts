@@ -63,6 +63,7 @@ if (!existsSync(model) || !existsSync(greedyPath)) {
       [['--temperature', 'hot'], /--temperature/],
       [['--frobnicate'], /^error: unknown option '--frobnicate'/],
       [['Once upon a time'], /too many arguments for 'generate'/],
+      [['--step', '5'], /^error: unknown option '--step' \(Did you mean --steps\?\)/],
       [['--model', resolve(shared, 'models/tok512.bin'), '--tokenizer', tokenizer], /tok512\.bin.*(file size|invalid model header)/],
       [['--model', model, '--tokenizer', resolve(shared, 'models')], /cannot read tokenizer file .*models: EISDIR/],
       // ../shared/models/tokenizer.bin (Llama 2, 32000 pieces) sits beside stories260K.bin (vocab 512).
