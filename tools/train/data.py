@@ -1,4 +1,5 @@
 """Corpus split, SentencePiece tokenizer training and llama2.c tokenizer export."""
+import io
 from pathlib import Path
 import struct
 
@@ -40,9 +41,11 @@ def strip_gutenberg_boilerplate(text: str) -> str:
 def train_sentencepiece(train_texts: list[str], model_prefix: Path, vocab_size: int) -> spm.SentencePieceProcessor:
     # identity normalisation + kept whitespace: the TS runtime (like run.c) does no normalisation at all.
     lines = (line for text in train_texts for line in text.split("\n") if line.strip())
+    # model_writer instead of model_prefix: a prefix would be stored in the model (a machine path)
+    model_bytes = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=lines,
-        model_prefix=str(model_prefix),
+        model_writer=model_bytes,
         model_type="bpe",
         vocab_size=vocab_size,
         byte_fallback=True,
@@ -55,7 +58,8 @@ def train_sentencepiece(train_texts: list[str], model_prefix: Path, vocab_size: 
         num_threads=2,
         minloglevel=2,
     )
-    return spm.SentencePieceProcessor(model_file=str(model_prefix) + ".model")
+    Path(str(model_prefix) + ".model").write_bytes(model_bytes.getvalue())
+    return spm.SentencePieceProcessor(model_proto=model_bytes.getvalue())
 
 
 def export_llama2c_tokenizer(sp: spm.SentencePieceProcessor, out_path: Path) -> None:
