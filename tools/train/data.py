@@ -84,32 +84,6 @@ def export_llama2c_tokenizer(sp: spm.SentencePieceProcessor, out_path: Path) -> 
             f.write(raw)
 
 
-def run_c_encode(text: str, sp: spm.SentencePieceProcessor) -> list[int]:
-    """Plain re-implementation of run.c `encode` (BOS, dummy-prefix space, code points or bytes+3,
-    greedy merge of the best-scoring pair, leftmost on ties) to check it agrees with SentencePiece."""
-    pieces = [sp.id_to_piece(i).replace("\u2581", " ") for i in range(sp.get_piece_size())]
-    scores = [sp.get_score(i) for i in range(sp.get_piece_size())]
-    vocab = {}
-    for i, piece in enumerate(pieces):
-        vocab.setdefault(piece, i)
-    body = [vocab[" "]] if text else []
-    for ch in text:
-        if ch in vocab:
-            body.append(vocab[ch])
-        else:
-            body.extend(b + 3 for b in ch.encode("utf-8"))
-    while True:
-        best, best_index = -1e10, -1
-        for i in range(len(body) - 1):
-            merged = vocab.get(pieces[body[i]] + pieces[body[i + 1]])
-            if merged is not None and scores[merged] > best:
-                best, best_index = scores[merged], i
-        if best_index == -1:
-            break
-        body[best_index:best_index + 2] = [vocab[pieces[body[best_index]] + pieces[body[best_index + 1]]]]
-    return [BOS_ID] + body
-
-
 def encode_book(sp: spm.SentencePieceProcessor, text: str) -> list[int]:
     """Whole-file encoding without BOS, exactly as the runtime encodes a text file (dummy prefix once)."""
     return sp.encode(text)
