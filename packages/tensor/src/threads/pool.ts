@@ -7,16 +7,23 @@ import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, JobOp, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks } from './protocol.js';
 
-/** Below this many multiply-adds a job is not worth waking the workers for (sync costs ~ microseconds). */
-const MIN_SPLIT_MACS = 100_000;
 /**
- * Spin iterations before sleeping in Atomics.wait. Workers spin briefly: on a loaded machine a
- * spinning worker steals time from the caller (measured: 2k spins kept 2 threads at >= 1x of one
- * thread where 20k-200k fell to 0.6-0.8x); a late worker only finds fewer chunks left to claim.
- * The caller waits only for chunks already running, so it spins longer before sleeping.
+ * Below this many multiply-adds a job is not worth handing out (a split costs ~1.5 us of sync).
+ * 50k splits stories15M's 288×288 projections (83k MACs): measured alone on a quiet machine with
+ * a spinning worker, 7.2 us on one thread, 5.2 us on two.
  */
-const WORKER_SPIN = 2000;
-const CALLER_SPIN = 20000;
+const MIN_SPLIT_MACS = 50_000;
+/**
+ * Spin iterations (~7 ns each, so ~30 ms) before a worker sleeps in Atomics.wait. Long on purpose:
+ * with two free cores, waking a sleeping worker for each of a decode step's ~43 jobs costs more
+ * than the split saves (stories15M, one process, quiet machine: 2k spins gave 1.50x one thread
+ * for f32 decode and 1.09x for Q8, 200k 1.38x / 1.08x, 1M 1.54x / 1.19x, 4M 1.70x / 1.31x). The
+ * price: after the last job a worker burns its core for ~30 ms, and on a machine with no free
+ * core a spinning worker steals time from the caller (under load 2k spins measured best).
+ * The caller waits only for chunks already running; it sleeps after CALLER_SPIN.
+ */
+const WORKER_SPIN = 4_000_000;
+const CALLER_SPIN = 20_000;
 
 /**
  * Starts ./worker. From dist it is plain .js. From source (this file is .ts, run through tsx) the

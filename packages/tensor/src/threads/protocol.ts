@@ -4,9 +4,14 @@
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
 import type { KernelExports } from '../wasm/kernels.js';
 
-/** Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker claiming from a newer job. */
-export const Ctrl = { SEQ: 0, OP: 1, STOP: 2, SLEEPERS: 3, CLAIM: 4, COMPLETED: 5, CHUNKS: 6, CHUNK_ROWS: 7, ARG0: 8, FAILED: 15 } as const;
-export const CTRL_INTS = 16;
+/**
+ * Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker
+ * claiming from a newer job. Three 64-byte cache lines: the job description (written once per job,
+ * then only read), CLAIM, and COMPLETED/FAILED — so the claims and completions that bounce between
+ * cores do not also evict the job description every thread reads for each chunk.
+ */
+export const Ctrl = { SEQ: 0, OP: 1, STOP: 2, CHUNKS: 3, CHUNK_ROWS: 4, ARG0: 5, SLEEPERS: 15, CLAIM: 16, COMPLETED: 32, FAILED: 33 } as const;
+export const CTRL_INTS = 48;
 export const CHUNK_BITS = 12;
 export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
 export const TAG_MASK = (1 << (31 - CHUNK_BITS)) - 1;
