@@ -6,31 +6,27 @@
 /** llama2.c / GGUF / Meta layout: pair i is (x[2i], x[2i+1]). */
 export function ropeInterleaved(x: Float32Array, xOff: number, nHeads: number, headDim: number,
   rotaryDim: number, pos: number, base: number): void {
-  const half = rotaryDim >> 1;
-  for (let i = 0; i < half; i++) {
-    const angle = pos * Math.pow(base, (-2 * i) / rotaryDim);
-    const cos = Math.cos(angle), sin = Math.sin(angle);
-    for (let h = 0; h < nHeads; h++) {
-      const p = xOff + h * headDim + 2 * i;
-      const a = x[p]!, b = x[p + 1]!;
-      x[p] = a * cos - b * sin;
-      x[p + 1] = a * sin + b * cos;
-    }
-  }
+  rotatePairs(x, xOff, nHeads, headDim, rotaryDim, pos, base, 2, 1);
 }
 
 /** Hugging Face (rotate_half) layout: pair i is (x[i], x[i + rotaryDim/2]). */
 export function ropeHalf(x: Float32Array, xOff: number, nHeads: number, headDim: number,
   rotaryDim: number, pos: number, base: number): void {
+  rotatePairs(x, xOff, nHeads, headDim, rotaryDim, pos, base, 1, rotaryDim >> 1);
+}
+
+/** Pair i of each head is (x[p], x[p + partner]) with p = head start + i·stride; the layouts differ only there. */
+function rotatePairs(x: Float32Array, xOff: number, nHeads: number, headDim: number,
+  rotaryDim: number, pos: number, base: number, stride: number, partner: number): void {
   const half = rotaryDim >> 1;
   for (let i = 0; i < half; i++) {
     const angle = pos * Math.pow(base, (-2 * i) / rotaryDim);
     const cos = Math.cos(angle), sin = Math.sin(angle);
     for (let h = 0; h < nHeads; h++) {
-      const p = xOff + h * headDim + i;
-      const a = x[p]!, b = x[p + half]!;
+      const p = xOff + h * headDim + stride * i;
+      const a = x[p]!, b = x[p + partner]!;
       x[p] = a * cos - b * sin;
-      x[p + half] = a * sin + b * cos;
+      x[p + partner] = a * sin + b * cos;
     }
   }
 }
