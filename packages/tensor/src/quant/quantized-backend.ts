@@ -5,7 +5,7 @@
 // (prefill) becomes one quantized matvec per row of A — correct, and decode is what quantization
 // speeds up. The f32 originals stay allocated (the wasm heap never frees) but are no longer read.
 import type { Backend } from '../backend.js';
-import { matvecWeights, quantize, type QuantAlloc, type WeightMatrix, type WeightType } from './weights.js';
+import { matvecWeights, quantize, weightBytes, type QuantAlloc, type WeightMatrix, type WeightType } from './weights.js';
 
 export interface WeightView {
   /** The f32 view the model passes to matvec/matmulT (identity matters, not contents). */
@@ -29,7 +29,7 @@ export function quantizedBackend(base: Backend, matrices: readonly WeightView[],
     if (table.has(m.view)) continue; // tied matrices appear once
     if (m.view.length !== m.rows * m.cols) throw new RangeError(`quantizedBackend: a ${m.rows}×${m.cols} matrix needs ${m.rows * m.cols} floats, its view has ${m.view.length}`);
     const q = quantize(type, m.view, 0, m.rows, m.cols, base as Backend & QuantAlloc);
-    bytes += q.type === 'f16' ? q.bits.byteLength : q.type === 'q8' ? q.q.byteLength + q.scales.byteLength : 0;
+    bytes += weightBytes(q);
     table.set(m.view, q);
   }
   return {
