@@ -64,10 +64,11 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
 function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, threads: number): WasmBackend {
   // Fast ownership test: the current buffer, else the heap's list (older buffers after growth).
   const owned = (v: ArrayBufferView) => v.buffer === heap.buffer || heap.owns(v);
-  const addr4 = (kernel: string, arg: string, v: Float32Array, off: number, n: number): number => {
+  /** Byte address of v[off] after checking v lives in this heap and v[off .. off+n) is in range. */
+  const addr = (kernel: string, arg: string, v: Float32Array | Uint16Array | Int8Array, off: number, n: number): number => {
     if (!owned(v)) throw notOwned(kernel, arg);
     if (!(off >= 0 && off + n <= v.length)) throw outOfRange(kernel, arg, off, n, v.length);
-    return v.byteOffset + off * 4;
+    return v.byteOffset + off * v.BYTES_PER_ELEMENT;
   };
   // Q8 matvecs round x to int16 per 32-block first (the integer dot products read these).
   let x16 = heap.i16(0), xScales = heap.f32(0);
@@ -75,11 +76,9 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
     quantizeActivations16(x, xOff, cols, x16, xScales);
   };
-  const checkDims = (kernel: string, dims: Record<string, number>) => {
-    for (const key in dims) {
-      const v = dims[key]!;
-      if (!Number.isInteger(v) || v < 0) throw new RangeError(`wasm backend ${kernel}: ${key} must be a non-negative integer, got ${v}`);
-    }
+  // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
+  const checkDim = (kernel: string, name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`wasm backend ${kernel}: ${name} must be a non-negative integer, got ${v}`);
   };
 
   const backend: WasmBackend = {
@@ -91,61 +90,57 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     allocI8: (n) => heap.i8(n),
 
     matvec(out, oOff, w, wOff, x, xOff, rows, cols) {
-      checkDims('matvec', { rows, cols });
-      const o = addr4('matvec', 'out', out, oOff, rows);
-      const wp = addr4('matvec', 'w', w, wOff, rows * cols);
-      const xp = addr4('matvec', 'x', x, xOff, cols);
+      checkDim('matvec', 'rows', rows); checkDim('matvec', 'cols', cols);
+      const o = addr('matvec', 'out', out, oOff, rows);
+      const wp = addr('matvec', 'w', w, wOff, rows * cols);
+      const xp = addr('matvec', 'x', x, xOff, cols);
       if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvec', o, wp, xp, rows, cols, 4 * cols);
       else k.matvec(o, wp, xp, rows, cols);
     },
     matmulT(out, a, b, bOff, m, n, kDim) {
-      checkDims('matmulT', { m, n, k: kDim });
-      const o = addr4('matmulT', 'out', out, 0, m * n);
-      const ap = addr4('matmulT', 'a', a, 0, m * kDim);
-      const bp = addr4('matmulT', 'b', b, bOff, n * kDim);
+      checkDim('matmulT', 'm', m); checkDim('matmulT', 'n', n); checkDim('matmulT', 'k', kDim);
+      const o = addr('matmulT', 'out', out, 0, m * n);
+      const ap = addr('matmulT', 'a', a, 0, m * kDim);
+      const bp = addr('matmulT', 'b', b, bOff, n * kDim);
       if (pool && pool.worthSplitting(n, m * kDim)) pool.matmulT(o, ap, bp, m, n, kDim);
       else k.matmulT(o, ap, bp, m, n, kDim, n);
     },
     rmsnorm(out, oOff, x, xOff, w, n, eps) {
-      checkDims('rmsnorm', { n });
-      k.rmsnorm(addr4('rmsnorm', 'out', out, oOff, n), addr4('rmsnorm', 'x', x, xOff, n), addr4('rmsnorm', 'w', w, 0, n), n, eps);
+      checkDim('rmsnorm', 'n', n);
+      k.rmsnorm(addr('rmsnorm', 'out', out, oOff, n), addr('rmsnorm', 'x', x, xOff, n), addr('rmsnorm', 'w', w, 0, n), n, eps);
     },
     attendHead(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
-      checkDims('attendHead', { count, headDim });
+      checkDim('attendHead', 'count', count); checkDim('attendHead', 'headDim', headDim);
       if (count === 0) throw new RangeError('wasm backend attendHead: count must be >= 1 (softmax over no entries)');
       k.attendHead(
-        addr4('attendHead', 'out', out, oOff, headDim), addr4('attendHead', 'q', q, qOff, headDim),
-        addr4('attendHead', 'keys', keys, 0, count * headDim), addr4('attendHead', 'values', values, 0, count * headDim),
-        count, headDim, scale, addr4('attendHead', 'att', att, aOff, count));
+        addr('attendHead', 'out', out, oOff, headDim), addr('attendHead', 'q', q, qOff, headDim),
+        addr('attendHead', 'keys', keys, 0, count * headDim), addr('attendHead', 'values', values, 0, count * headDim),
+        count, headDim, scale, addr('attendHead', 'att', att, aOff, count));
     },
     swiglu(out, gate, up, n) {
-      checkDims('swiglu', { n });
-      k.swiglu(addr4('swiglu', 'out', out, 0, n), addr4('swiglu', 'gate', gate, 0, n), addr4('swiglu', 'up', up, 0, n), n);
+      checkDim('swiglu', 'n', n);
+      k.swiglu(addr('swiglu', 'out', out, 0, n), addr('swiglu', 'gate', gate, 0, n), addr('swiglu', 'up', up, 0, n), n);
     },
     add(out, a, b, n) {
-      checkDims('add', { n });
-      k.add(addr4('add', 'out', out, 0, n), addr4('add', 'a', a, 0, n), addr4('add', 'b', b, 0, n), n);
+      checkDim('add', 'n', n);
+      k.add(addr('add', 'out', out, 0, n), addr('add', 'a', a, 0, n), addr('add', 'b', b, 0, n), n);
     },
 
     matvecF16(out, oOff, w, wOff, x, xOff, rows, cols) {
-      checkDims('matvecF16', { rows, cols });
-      if (!owned(w)) throw notOwned('matvecF16', 'w');
-      if (!(wOff >= 0 && wOff + rows * cols <= w.length)) throw outOfRange('matvecF16', 'w', wOff, rows * cols, w.length);
-      const o = addr4('matvecF16', 'out', out, oOff, rows);
-      const xp = addr4('matvecF16', 'x', x, xOff, cols);
-      const wp = w.byteOffset + wOff * 2;
+      checkDim('matvecF16', 'rows', rows); checkDim('matvecF16', 'cols', cols);
+      const o = addr('matvecF16', 'out', out, oOff, rows);
+      const wp = addr('matvecF16', 'w', w, wOff, rows * cols);
+      const xp = addr('matvecF16', 'x', x, xOff, cols);
       if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvecF16', o, wp, xp, rows, cols, 2 * cols);
       else k.matvecF16(o, wp, xp, rows, cols);
     },
     matvecQ8(out, oOff, q, qOff, scales, sOff, x, xOff, rows, cols) {
-      checkDims('matvecQ8', { rows, cols });
-      if (!owned(q)) throw notOwned('matvecQ8', 'q');
-      if (!(qOff >= 0 && qOff + rows * cols <= q.length)) throw outOfRange('matvecQ8', 'q', qOff, rows * cols, q.length);
+      checkDim('matvecQ8', 'rows', rows); checkDim('matvecQ8', 'cols', cols);
+      const qp = addr('matvecQ8', 'q', q, qOff, rows * cols);
       const blocks = Math.ceil(cols / 32);
-      const sp = addr4('matvecQ8', 'scales', scales, sOff, rows * blocks);
-      const o = addr4('matvecQ8', 'out', out, oOff, rows);
-      addr4('matvecQ8', 'x', x, xOff, cols);
-      const qp = q.byteOffset + qOff;
+      const sp = addr('matvecQ8', 'scales', scales, sOff, rows * blocks);
+      const o = addr('matvecQ8', 'out', out, oOff, rows);
+      addr('matvecQ8', 'x', x, xOff, cols);
       activations16(x, xOff, cols);
       if (pool && pool.worthSplitting(rows, cols)) pool.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
       else k.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
