@@ -1,5 +1,5 @@
 // Single-query attention over one head's cached keys and values.
-import { matvec } from './linalg.js';
+import { matmul, matvec } from './linalg.js';
 import { softmax } from './softmax.js';
 
 /**
@@ -14,18 +14,6 @@ export function attendHead(out: Float32Array, oOff: number, q: Float32Array, qOf
   matvec(att, aOff, keys, kOff, q, qOff, count, headDim);
   for (let i = 0; i < count; i++) att[aOff + i] = att[aOff + i]! * scale;
   softmax(att, aOff, count);
-  // Weighted sum of values, four entries per pass over out (one load/store per four terms).
-  out.fill(0, oOff, oOff + headDim);
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const p0 = att[aOff + i]!, p1 = att[aOff + i + 1]!, p2 = att[aOff + i + 2]!, p3 = att[aOff + i + 3]!;
-    const v0 = vOff + i * headDim, v1 = v0 + headDim, v2 = v1 + headDim, v3 = v2 + headDim;
-    for (let d = 0; d < headDim; d++) {
-      out[oOff + d] = out[oOff + d]! + (p0 * values[v0 + d]! + p1 * values[v1 + d]! + p2 * values[v2 + d]! + p3 * values[v3 + d]!);
-    }
-  }
-  for (; i < count; i++) {
-    const p = att[aOff + i]!, v = vOff + i * headDim;
-    for (let d = 0; d < headDim; d++) out[oOff + d] = out[oOff + d]! + p * values[v + d]!;
-  }
+  // Weighted sum of values: the (1 × count) row of probabilities times the (count × headDim) values.
+  matmul(out, oOff, att, aOff, values, vOff, 1, headDim, count);
 }
