@@ -4,7 +4,7 @@ export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint
 export {
   type Model, type LoadOptions, type CreateStateOptions, loadModel, modelFromBytes, createState, checkStateFits, checkToken,
 } from './model.js';
-export { type PositionMode, POSITION_MODES, parsePositionMode, Positions } from './positions.js';
+export { type PositionMode, parsePositionMode, Positions } from './positions.js';
 export { step } from './step.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {

@@ -9,7 +9,7 @@
 import type { HeadCache, PositionMode } from '@msrnn/msrnn';
 
 export type { PositionMode } from '@msrnn/msrnn';
-export const POSITION_MODES: readonly PositionMode[] = ['absolute', 'reindex'];
+const POSITION_MODES: readonly PositionMode[] = ['absolute', 'reindex'];
 
 export function parsePositionMode(value: string, what = 'position mode'): PositionMode {
   if (value === 'absolute' || value === 'reindex') return value;
