@@ -95,7 +95,8 @@ const JS_ROWS = 8;
  * Pure-TS fp16 matvec: out[r] = Σ_c half(bits[r][c]) · x[c], each the left-to-right float64 sum
  * of the decoded weights (decoded through the 65536-entry table). Like raw.matvec it computes 8
  * rows at once, one from each of 8 equal stripes, so 8 independent sums overlap and each reads
- * one long sequential stream.
+ * one long sequential stream. A copy of that loop rather than one loop with a per-type load
+ * callback: the decode must stay inline in the inner loop to keep the multiply-adds overlapping.
  */
 export function matvecF16Js(out: Float32Array, oOff: number, bits: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void {
   const t = float16Table();
