@@ -2,7 +2,9 @@
 // errors name the option and what is wrong.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadTokenizer, type Tokenizer } from '@msrnn/transformer';
+import type { Command } from 'commander';
+import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend, type BackendSelection } from '@msrnn/tensor';
+import { loadTokenizer, parsePositionMode, type PositionMode, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -15,11 +17,47 @@ export interface ModelFiles {
   tokenizerInferred: boolean;
 }
 
+export interface ModelFlags { model?: string; tokenizer?: string }
+export interface StateFlags { sinks: string; positionMode: string }
+export interface BackendFlags { backend: string; threads: string }
+
+/** --model and --tokenizer, the same for every command that runs a model. */
+export function addModelOptions(command: Command): Command {
+  return command
+    .option('--model <file>', 'llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: beside the model, or the default model\'s)');
+}
+
+/** The state options every policy-running command shares: --sinks and --position-mode. */
+export function addStateOptions(command: Command): Command {
+  return command
+    .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
+    .option('--position-mode <mode>', 'absolute (keys at original positions, TOVA) or reindex (StreamingLLM)', 'absolute');
+}
+
+export function parseStateOptions(flags: StateFlags): { sinks: number; positionMode: PositionMode } {
+  return { sinks: parseIntOption('--sinks', flags.sinks, 0), positionMode: parsePositionMode(flags.positionMode, '--position-mode') };
+}
+
+/** --backend; `note` says how the command uses it (ppl: one backend per worker). */
+export function addBackendOption(command: Command, note = ''): Command {
+  return command.option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available${note})`, 'auto');
+}
+
+/** --backend and --threads for a command that runs one backend in this process. */
+export function addBackendOptions(command: Command): Command {
+  return addBackendOption(command).option('--threads <n>', 'threads for the wasm backend', '1');
+}
+
+export function selectBackendFor(flags: BackendFlags): Promise<BackendSelection> {
+  return selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
+}
+
 /**
  * The files a command uses: the flags when given; otherwise the repo's models/default (trained
  * for this project) when present, else ../shared/models/stories260K.bin with tok512.bin.
  */
-export function defaultModelFiles(flags: { model?: string; tokenizer?: string }): ModelFiles {
+export function defaultModelFiles(flags: ModelFlags): ModelFiles {
   let files: ModelFiles;
   if (flags.model) {
     const sibling = resolve(flags.model, '..', 'tokenizer.bin');

@@ -4,15 +4,16 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
-import { BACKEND_CHOICES, parseBackendChoice, parseThreads, parseWeightType, selectBackend } from '@msrnn/tensor';
+import { parseWeightType } from '@msrnn/tensor';
 import type { Backend } from '@msrnn/tensor';
 import type { BudgetedPolicy } from '@msrnn/policies';
-import { quantizeModel, createState, generate, loadModel, parsePositionMode, type PositionMode } from '@msrnn/transformer';
-import { defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseIntOption, type ModelFiles } from '../options.js';
+import { quantizeModel, createState, generate, loadModel, type PositionMode } from '@msrnn/transformer';
+import {
+  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseIntOption,
+  parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
+} from '../options.js';
 
-interface GenerateFlags {
-  model?: string;
-  tokenizer?: string;
+interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   prompt: string;
   promptFile?: string;
   steps: string;
@@ -22,12 +23,8 @@ interface GenerateFlags {
   seed?: string;
   policy: string;
   capacity?: string;
-  sinks: string;
   ratio?: string;
-  positionMode: string;
   chunkSize: string;
-  backend: string;
-  threads: string;
   weights: string;
   progress: boolean;
 }
@@ -36,11 +33,10 @@ interface GenerateFlags {
 const PROGRESS_MIN_TOKENS = 512;
 
 export function registerGenerate(program: Command): void {
-  program
+  const command = program
     .command('generate')
-    .description('generate text from a prompt, streaming; then print tokens/s and the state size')
-    .option('--model <file>', 'llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: beside the model, or the default model\'s)')
+    .description('generate text from a prompt, streaming; then print tokens/s and the state size');
+  addModelOptions(command)
     .option('--prompt <text>', 'prompt text', '')
     .option('--prompt-file <file>', 'read the prompt from a UTF-8 file (long prompts get a prefill progress bar)')
     .option('--steps <n>', 'new tokens to generate at most', '256')
@@ -50,12 +46,10 @@ export function registerGenerate(program: Command): void {
     .option('--seed <n>', 'RNG seed (positive integer); default: from the clock (printed)')
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'full')
     .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
-    .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
-    .option('--ratio <r>', 'budget as a fraction of the tokens seen, in (0, 1] (local and scattered need it)')
-    .option('--position-mode <mode>', 'absolute (keys at original positions, TOVA) or reindex (StreamingLLM)', 'absolute')
-    .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64')
-    .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available)`, 'auto')
-    .option('--threads <n>', 'threads for the wasm backend', '1')
+    .option('--ratio <r>', 'budget as a fraction of the tokens seen, in (0, 1] (local and scattered need it)');
+  addStateOptions(command)
+    .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64');
+  addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
     .option('--no-progress', 'no progress bar for long prompts')
     .action(async (flags: GenerateFlags) => {
@@ -70,21 +64,21 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const topK = parseIntOption('--top-k', flags.topK, 0);
   const seed = flags.seed === undefined ? (Date.now() % 2147483646) + 1 : parseIntOption('--seed', flags.seed, 1);
   const chunkSize = parseIntOption('--chunk-size', flags.chunkSize, 1);
-  const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
+  const { sinks, positionMode } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
   if (flags.policy === 'full' && capacity !== undefined && capacity !== Infinity) {
     throw new RangeError(`--capacity ${capacity} needs an eviction policy (--policy ${policyNames.filter((p) => p !== 'full').join('|')})`);
   }
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
-    sinks: parseIntOption('--sinks', flags.sinks, 0),
+    sinks,
     ...(flags.ratio !== undefined ? { ratio: parseFloatOption('--ratio', flags.ratio, (x) => x > 0 && x <= 1, 'a number in (0, 1]') } : {}),
     seed,
   });
 
   const prompt = readPrompt(flags);
   const files = defaultModelFiles(flags);
-  const selection = await selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
+  const selection = await selectBackendFor(flags);
   try {
     await generateWith(flags, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy });
   } finally {

@@ -3,30 +3,28 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { policyNames } from '@msrnn/policies';
-import { loadModel, parsePositionMode, type PositionMode } from '@msrnn/transformer';
+import { loadModel, type PositionMode } from '@msrnn/transformer';
 import { loadCorpus, type Corpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, type RunSpec } from '../ppl/runs.js';
-import { BACKEND_CHOICES, parseBackendChoice, parseThreads, type BackendChoice } from '@msrnn/tensor';
+import { parseBackendChoice, parseThreads, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
-import { checkOutputFile, defaultModelFiles, loadTokenizerFor } from '../options.js';
+import {
+  addBackendOption, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseStateOptions, type ModelFlags, type StateFlags,
+} from '../options.js';
 
-interface PplFlags {
-  model?: string;
-  tokenizer?: string;
+interface PplFlags extends ModelFlags, StateFlags {
   text: string[];
   chunk: string;
   chunks: string;
   policies: string;
   capacities: string;
   ratios?: string;
-  sinks: string;
   seed: string;
   prefill: string;
   prompt: string;
-  positionMode: string;
   threads?: string;
   backend: string;
   csv?: string;
@@ -38,24 +36,22 @@ interface PplFlags {
 }
 
 export function registerPpl(program: Command): void {
-  program
+  const command = program
     .command('ppl')
-    .description('perplexity of a text under compression policies × capacities (CSV, markdown table, SVG plot)')
-    .option('--model <file>', 'llama2.c checkpoint (default: as msrnn generate)')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: as msrnn generate)')
+    .description('perplexity of a text under compression policies × capacities (CSV, markdown table, SVG plot)');
+  addModelOptions(command)
     .requiredOption('--text <files...>', 'UTF-8 text files (each encoded whole and evaluated on its own), or token-id JSONs: [[ids...]...] or {"chunks": [[ids...]...]}')
     .option('--chunk <n>', 'tokens per chunk: BOS + n-1 text tokens (at most the model context)', '512')
     .option('--chunks <n>', 'number of chunks', '16')
     .option('--policies <list>', `comma-separated policies: ${policyNames.join(', ')}`, 'full,window,sinks,h2o,tova')
     .option('--capacities <list>', 'comma-separated capacities k (entries kept per layer)', '16,32,64,128,256')
-    .option('--ratios <list>', 'comma-separated budgets as fractions of tokens seen (local/scattered need these)')
-    .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
+    .option('--ratios <list>', 'comma-separated budgets as fractions of tokens seen (local/scattered need these)');
+  addStateOptions(command)
     .option('--seed <n>', 'seed of the random policies', '0')
     .option('--prefill <mode>', 'exact: per-token eviction everywhere; fast: attend the --prompt unbounded, cut to k at its last token (TOVA code)', 'exact')
     .option('--prompt <n>', 'first n tokens of each chunk are context only, not scored (0: score every prediction)', '0')
-    .option('--position-mode <mode>', 'absolute (TOVA) or reindex (StreamingLLM)', 'absolute')
-    .option('--threads <n>', `worker threads (default: all cores, here ${defaultThreads()})`)
-    .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available; one single-threaded backend per worker)`, 'auto')
+    .option('--threads <n>', `worker threads (default: all cores, here ${defaultThreads()})`);
+  addBackendOption(command, '; one single-threaded backend per worker')
     .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept,chunk_nll)')
     .option('--md <file>', 'write the markdown table')
     .option('--svg <file>', 'write the plot: perplexity vs capacity, log axes, one line per policy (several texts: FILE-<text>.svg each)')
@@ -76,12 +72,12 @@ async function runPpl(flags: PplFlags): Promise<void> {
   const prompt = parseNonNegativeInt('--prompt', flags.prompt);
   if (prefillMode === 'fast' && prompt === 0) throw new RangeError('--prefill fast needs --prompt N (the prompt that is attended in full, then cut)');
   if (prompt >= chunkLen) throw new RangeError(`--prompt ${prompt} leaves nothing to score in chunks of ${chunkLen}`);
-  const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
+  const { sinks, positionMode } = parseStateOptions(flags);
   const runs = buildRuns({
     policies: parseList(flags.policies),
     capacities: parseCapacities('--capacities', flags.capacities),
     ratios: flags.ratios ? parseRatios('--ratios', flags.ratios) : [],
-    sinks: parseNonNegativeInt('--sinks', flags.sinks),
+    sinks,
     seed: parseNonNegativeInt('--seed', flags.seed),
     prefill: prefillMode,
     prompt,

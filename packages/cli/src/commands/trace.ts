@@ -3,49 +3,42 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { getPolicy, policyNames } from '@msrnn/policies';
-import { loadModel, parsePositionMode } from '@msrnn/transformer';
-import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend } from '@msrnn/tensor';
+import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
-import { checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity } from '../options.js';
+import {
+  addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseStateOptions,
+  selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
+} from '../options.js';
 import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
 
-interface TraceFlags {
-  model?: string;
-  tokenizer?: string;
+interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   text: string;
   tokens?: string;
   policy: string;
   capacity?: string;
   ratio?: string;
-  sinks: string;
   seed: string;
-  positionMode: string;
   json?: string;
   svg?: string;
-  backend: string;
-  threads: string;
 }
 
 export function registerTrace(program: Command): void {
-  program
+  const command = program
     .command('trace')
-    .description('which positions each layer keeps over time under a policy: JSON + SVG heatmap, first-token survival, recent-k share')
-    .option('--model <file>', 'llama2.c checkpoint (default: as msrnn generate)')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: as msrnn generate)')
+    .description('which positions each layer keeps over time under a policy: JSON + SVG heatmap, first-token survival, recent-k share');
+  addModelOptions(command)
     .requiredOption('--text <file>', 'UTF-8 text (its first chunk: BOS + tokens), or a token-id JSON (its first sequence)')
     .option('--tokens <n>', 'tokens to run, BOS included (default: the model context)')
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'tova')
     .option('--capacity <k>', 'entries kept per layer: a positive integer or Infinity (default 32 unless --ratio is given)')
-    .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)')
-    .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
+    .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)');
+  addStateOptions(command)
     .option('--seed <n>', 'seed of the random policies', '0')
-    .option('--position-mode <mode>', 'absolute (TOVA) or reindex (StreamingLLM)', 'absolute')
     .option('--json <file>', 'write the trace: tokens, pieces, evictedAt[layer][kvHead][position] (-1 = kept), summary')
-    .option('--svg <file>', 'write the heatmap (layer panels × position × step)')
-    .option('--backend <name>', `kernels: ${BACKEND_CHOICES.join(', ')} (auto = WebAssembly SIMD where available)`, 'auto')
-    .option('--threads <n>', 'threads for the wasm backend', '1')
+    .option('--svg <file>', 'write the heatmap (layer panels × position × step)');
+  addBackendOptions(command)
     .action(async (flags: TraceFlags) => {
       await runTrace(flags);
     });
@@ -54,17 +47,17 @@ export function registerTrace(program: Command): void {
 async function runTrace(flags: TraceFlags): Promise<void> {
   const ratio = flags.ratio !== undefined ? parseRatios('--ratio', flags.ratio)[0] : undefined;
   const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
+  const { sinks, positionMode } = parseStateOptions(flags);
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
-    sinks: parseNonNegativeInt('--sinks', flags.sinks),
+    sinks,
     seed: parseNonNegativeInt('--seed', flags.seed),
   });
-  const positionMode = parsePositionMode(flags.positionMode, '--position-mode');
   checkOutputFile('--json', flags.json);
   checkOutputFile('--svg', flags.svg);
   const files = defaultModelFiles(flags);
-  const selection = await selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
+  const selection = await selectBackendFor(flags);
   if (selection.note) console.error(`msrnn trace: ${selection.note}`);
   const model = await loadModel(files.model, { backend: selection.backend });
   const context = model.config.seqLen;
