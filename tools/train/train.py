@@ -23,6 +23,8 @@ from model import ModelConfig, Transformer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_MODEL_BYTES = 8 * 1024 * 1024
+# ModelConfig fields given as --vocab-size, --dim, ...: their defaults are ModelConfig's, stated once.
+SHAPE_FIELDS = ("vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads", "hidden_dim")
 
 
 def parse_args(argv):
@@ -32,13 +34,9 @@ def parse_args(argv):
     p.add_argument("--work-dir", default="tools/train/runs/default", help="scratch folder for checkpoints")
     p.add_argument("--force", action="store_true", help="overwrite an existing output folder")
     p.add_argument("--allow-large", action="store_true", help="allow weights above 8 MB fp32")
-    p.add_argument("--vocab-size", type=int, default=2048)
-    p.add_argument("--dim", type=int, default=128)
-    p.add_argument("--n-layers", type=int, default=8)
-    p.add_argument("--n-heads", type=int, default=4)
-    p.add_argument("--n-kv-heads", type=int, default=2)
-    p.add_argument("--hidden-dim", type=int, default=384)
-    p.add_argument("--context", type=int, default=2048, help="max_seq_len of the model (>= 1024)")
+    for field in SHAPE_FIELDS:
+        p.add_argument("--" + field.replace("_", "-"), type=int, default=getattr(ModelConfig, field))
+    p.add_argument("--context", type=int, default=ModelConfig.max_seq_len, help="max_seq_len of the model (>= 1024)")
     p.add_argument("--short-seq-len", type=int, default=512, help="sequence length of phase 1")
     p.add_argument("--short-steps", type=int, required=True, help="optimizer steps at --short-seq-len")
     p.add_argument("--long-steps", type=int, required=True, help="optimizer steps at the full context")
@@ -129,8 +127,7 @@ def main(argv):
     text_dir = (REPO_ROOT / args.text_dir).resolve()
     out_dir = (REPO_ROOT / args.out).resolve()
     work_dir = (REPO_ROOT / args.work_dir).resolve()
-    cfg = ModelConfig(dim=args.dim, n_layers=args.n_layers, n_heads=args.n_heads, n_kv_heads=args.n_kv_heads,
-                      hidden_dim=args.hidden_dim, vocab_size=args.vocab_size, max_seq_len=args.context)
+    cfg = ModelConfig(**{field: getattr(args, field) for field in SHAPE_FIELDS}, max_seq_len=args.context)
     check_args(args, cfg, text_dir, out_dir)
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
