@@ -1,5 +1,6 @@
 // Next-token choice: greedy, temperature, top-k, top-p (nucleus), with a seeded xorshift RNG
 // (run.c's generator), so the same seed gives the same text.
+import { raw } from '@msrnn/tensor';
 
 /** run.c's xorshift64* generator: random_u32 / random_f32. Deterministic for a given seed. */
 export class XorShiftRng {
@@ -34,10 +35,9 @@ export interface SamplerOptions {
   seed?: number;
 }
 
+/** First maximum of logits[0, n) (the tensor kernel: NaN never chosen; -1 when all are NaN). */
 export function argmax(logits: Float32Array, n = logits.length): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
-  return best;
+  return raw.argmax(logits, 0, n);
 }
 
 export class Sampler {
@@ -68,7 +68,7 @@ export class Sampler {
     const n = this.vocabSize;
     if (this.temperature === 0) {
       const best = argmax(logits, n);
-      if (Number.isNaN(logits[best]!)) throw noDistribution();
+      if (best < 0) throw noDistribution();
       return best;
     }
     if (this.probs.length < n) { this.probs = new Float64Array(n); this.order = new Int32Array(n); }
