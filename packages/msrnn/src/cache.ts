@@ -17,8 +17,6 @@ export class HeadCache {
   stats: Float64Array;
   /** Live entries: slots [0, count) are valid. Order is NOT by position (evictions swap-remove). */
   count = 0;
-  /** Allocated entries. */
-  slots: number;
 
   constructor(
     readonly headDim: number,
@@ -26,7 +24,6 @@ export class HeadCache {
     slots: number,
     private readonly alloc: F32Alloc,
   ) {
-    this.slots = slots;
     this.keys = alloc(slots * headDim);
     this.values = alloc(slots * headDim);
     this.positions = new Int32Array(slots);
@@ -46,7 +43,11 @@ export class HeadCache {
     const stats = new Float64Array(slots * this.statsPerEntry);
     stats.set(this.stats.subarray(0, this.count * this.statsPerEntry));
     this.keys = keys; this.values = values; this.positions = positions; this.stats = stats;
-    this.slots = slots;
+  }
+
+  /** Allocated entries (every per-entry array is sized for this many). */
+  get slots(): number {
+    return this.positions.length;
   }
 
   /**
