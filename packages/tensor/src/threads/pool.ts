@@ -83,25 +83,27 @@ export class ThreadPool {
 
   worthSplitting(rows: number, cols: number): boolean { return !this.stopped && rows >= 8 && rows * cols >= MIN_SPLIT_MACS; }
 
-  matvec(kernel: 'matvec' | 'matvecF16', out: number, w: number, x: number, rows: number, cols: number, rowBytes: number): void {
-    this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, rows, out, w, x, rows, cols, rowBytes);
+  matvec(kernel: 'matvec' | 'matvecF16', out: number, w: number, x: number, rows: number, cols: number): void {
+    this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, rows, out, w, x, rows, cols, 0, 0);
   }
   matvecQ8(out: number, q: number, scales: number, x16: number, xScales: number, rows: number, cols: number): void {
     this.run(JobOp.MatvecQ8, rows, out, q, scales, x16, xScales, rows, cols);
   }
   /** Split over n (the rows of B). */
   matmulT(out: number, a: number, b: number, m: number, n: number, k: number): void {
-    this.run(JobOp.MatmulT, n, out, a, b, m, n, k);
+    this.run(JobOp.MatmulT, n, out, a, b, m, n, k, 0);
   }
 
-  private run(op: number, splitRows: number, ...args: number[]): void {
+  /** The job's arguments as fixed parameters (unused ones 0): a rest array would allocate per job. */
+  private run(op: number, splitRows: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number): void {
     const c = this.ctrl;
     const per = chunkRowsFor(splitRows, this.size);
     const chunks = Math.ceil(splitRows / per);
     c[Ctrl.OP] = op;
     c[Ctrl.CHUNK_ROWS] = per;
     c[Ctrl.CHUNKS] = chunks;
-    for (let i = 0; i < args.length; i++) c[Ctrl.ARG0 + i] = args[i]!;
+    c[Ctrl.ARG0] = a0; c[Ctrl.ARG0 + 1] = a1; c[Ctrl.ARG0 + 2] = a2; c[Ctrl.ARG0 + 3] = a3;
+    c[Ctrl.ARG0 + 4] = a4; c[Ctrl.ARG0 + 5] = a5; c[Ctrl.ARG0 + 6] = a6;
     const seq = (this.seq = (this.seq + 1) | 0);
     const tag = seq & TAG_MASK;
     Atomics.store(c, Ctrl.COMPLETED, 0);

@@ -31,10 +31,10 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
   switch (ctrl[Ctrl.OP]) {
     case JobOp.Matvec:
     case JobOp.MatvecF16: {
-      // args: out, w, x, rows, cols, rowBytes
-      const e = Math.min(ctrl[a + 3]!, s + per);
-      const fn = ctrl[Ctrl.OP] === JobOp.Matvec ? k.matvec : k.matvecF16;
-      fn(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * ctrl[a + 5]!, ctrl[a + 2]!, e - s, ctrl[a + 4]!);
+      // args: out, w, x, rows, cols (a weight row is cols f32 or fp16 values)
+      const e = Math.min(ctrl[a + 3]!, s + per), cols = ctrl[a + 4]!;
+      const f32 = ctrl[Ctrl.OP] === JobOp.Matvec;
+      (f32 ? k.matvec : k.matvecF16)(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols * (f32 ? 4 : 2), ctrl[a + 2]!, e - s, cols);
       return;
     }
     case JobOp.MatvecQ8: {

@@ -94,7 +94,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const o = addr('matvec', 'out', out, oOff, rows);
       const wp = addr('matvec', 'w', w, wOff, rows * cols);
       const xp = addr('matvec', 'x', x, xOff, cols);
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvec', o, wp, xp, rows, cols, 4 * cols);
+      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvec', o, wp, xp, rows, cols);
       else k.matvec(o, wp, xp, rows, cols);
     },
     matmulT(out, a, b, bOff, m, n, kDim) {
@@ -131,7 +131,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const o = addr('matvecF16', 'out', out, oOff, rows);
       const wp = addr('matvecF16', 'w', w, wOff, rows * cols);
       const xp = addr('matvecF16', 'x', x, xOff, cols);
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvecF16', o, wp, xp, rows, cols, 2 * cols);
+      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvecF16', o, wp, xp, rows, cols);
       else k.matvecF16(o, wp, xp, rows, cols);
     },
     matvecQ8(out, oOff, q, qOff, scales, sOff, x, xOff, rows, cols) {
