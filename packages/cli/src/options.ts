@@ -36,7 +36,7 @@ export function addStateOptions(command: Command): Command {
 }
 
 export function parseStateOptions(flags: StateFlags): { sinks: number; positionMode: PositionMode } {
-  return { sinks: parseIntOption('--sinks', flags.sinks, 0), positionMode: parsePositionMode(flags.positionMode, '--position-mode') };
+  return { sinks: parseNonNegativeInt('--sinks', flags.sinks), positionMode: parsePositionMode(flags.positionMode, '--position-mode') };
 }
 
 /** --backend; `note` says how the command uses it (ppl: one backend per worker). */
@@ -91,11 +91,15 @@ export async function loadTokenizerFor(files: ModelFiles, vocabSize: number): Pr
   }
 }
 
-export function parseIntOption(option: string, value: string, min: number): number {
+export function parsePositiveInt(option: string, value: string): number {
   const n = Number(value);
-  if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new RangeError(`${option}: "${value}" is not an integer >= ${min}`);
-  }
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${option}: "${value}" is not a positive integer`);
+  return n;
+}
+
+export function parseNonNegativeInt(option: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new RangeError(`${option}: "${value}" is not a non-negative integer`);
   return n;
 }
 

@@ -9,7 +9,7 @@ import type { Backend } from '@msrnn/tensor';
 import type { BudgetedPolicy } from '@msrnn/policies';
 import { quantizeModel, createState, generate, loadModel, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseIntOption,
+  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseNonNegativeInt, parsePositiveInt,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 
@@ -58,12 +58,12 @@ export function registerGenerate(program: Command): void {
 }
 
 async function runGenerate(flags: GenerateFlags): Promise<void> {
-  const steps = parseIntOption('--steps', flags.steps, 0);
+  const steps = parseNonNegativeInt('--steps', flags.steps);
   const temperature = parseFloatOption('--temperature', flags.temperature, (x) => x >= 0, 'a number >= 0');
   const topP = parseFloatOption('--top-p', flags.topP, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
-  const topK = parseIntOption('--top-k', flags.topK, 0);
-  const seed = flags.seed === undefined ? (Date.now() % 2147483646) + 1 : parseIntOption('--seed', flags.seed, 1);
-  const chunkSize = parseIntOption('--chunk-size', flags.chunkSize, 1);
+  const topK = parseNonNegativeInt('--top-k', flags.topK);
+  const seed = flags.seed === undefined ? (Date.now() % 2147483646) + 1 : parsePositiveInt('--seed', flags.seed);
+  const chunkSize = parsePositiveInt('--chunk-size', flags.chunkSize);
   const { sinks, positionMode } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
   if (flags.policy === 'full' && capacity !== undefined && capacity !== Infinity) {

@@ -5,14 +5,14 @@ import { SingleBar } from 'cli-progress';
 import { policyNames } from '@msrnn/policies';
 import { loadModel, type PositionMode } from '@msrnn/transformer';
 import { loadCorpus, type Corpus } from '../ppl/corpus.js';
-import { parseCapacities, parseList, parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
+import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, type RunSpec } from '../ppl/runs.js';
 import { parseBackendChoice, parseThreads, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import {
-  addBackendOption, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseStateOptions, type ModelFlags, type StateFlags,
+  addBackendOption, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt, parseStateOptions, type ModelFlags, type StateFlags,
 } from '../options.js';
 
 interface PplFlags extends ModelFlags, StateFlags {

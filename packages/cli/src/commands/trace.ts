@@ -6,10 +6,10 @@ import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseStateOptions,
+  addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
-import { parseNonNegativeInt, parsePositiveInt, parseRatios } from '../ppl/parse.js';
+import { parseRatios } from '../ppl/parse.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
 

@@ -1,16 +1,5 @@
-// Parsers for list and number options: every bad value names its option and what is wrong.
-
-export function parsePositiveInt(option: string, value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${option}: "${value}" is not a positive integer`);
-  return n;
-}
-
-export function parseNonNegativeInt(option: string, value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new RangeError(`${option}: "${value}" is not a non-negative integer`);
-  return n;
-}
+// Parsers for list options: every bad value names its option and what is wrong.
+import { parsePositiveInt } from '../options.js';
 
 export function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
