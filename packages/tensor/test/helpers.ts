@@ -20,6 +20,13 @@ export function randomArray(rand: () => number, n: number): Float32Array {
   return a;
 }
 
+/** A copy of src in storage from `backend.alloc` (e.g. inside the wasm backend's memory). */
+export function copyInto(backend: { alloc(n: number): Float32Array }, src: Float32Array): Float32Array {
+  const v = backend.alloc(src.length);
+  v.set(src);
+  return v;
+}
+
 /** The sizes the issue asks every kernel to survive, odd ones included. */
 export const ODD_SIZES = [1, 3, 17, 33, 257] as const;
 

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { quantizeF16, quantizeQ8, matvecF16Js, matvecQ8Js, matvecWeights, f32Weights, quantize, weightBytes, quantizeActivations16 } from '../src/quant/weights.js';
 import { jsBackend } from '../src/js-backend.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
-import { ODD_SIZES, assertClose, randomArray, rng } from './helpers.js';
+import { ODD_SIZES, assertClose, copyInto, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x9a17);
 let wasm: WasmBackend;
@@ -82,8 +82,7 @@ test('wasm fp16 matvec converts subnormal, zero and negative halves exactly', ()
 test('matvecWeights: same row slice for every weight type on both backends', () => {
   const rows = 40, cols = 96;
   const src = randomArray(rand, rows * cols), x = randomArray(rand, cols);
-  const xv = wasm.alloc(cols); xv.set(x);
-  const wsrc = wasm.alloc(src.length); wsrc.set(src);
+  const xv = copyInto(wasm, x), wsrc = copyInto(wasm, src);
   for (const type of ['f32', 'f16', 'q8'] as const) {
     const onJs = type === 'f32' ? f32Weights(src, 0, rows, cols) : quantize(type, src, 0, rows, cols);
     const onWasm = type === 'f32' ? f32Weights(wsrc, 0, rows, cols) : quantize(type, src, 0, rows, cols, wasm);

@@ -7,17 +7,13 @@ import { jsBackend } from '../src/js-backend.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { uleb, sleb } from '../src/wasm/emitter.js';
-import { ODD_SIZES, assertClose, randomArray, rng } from './helpers.js';
+import { ODD_SIZES, assertClose, copyInto, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x5eed);
 let wasm: WasmBackend;
 
 /** Copies a heap array into the wasm backend's memory. */
-function inWasm(src: Float32Array): Float32Array {
-  const v = wasm.alloc(src.length);
-  v.set(src);
-  return v;
-}
+const inWasm = (src: Float32Array): Float32Array => copyInto(wasm, src);
 
 test.before(async () => { wasm = await createWasmBackend({ initialBytes: 4 << 20 }); });
 
@@ -145,8 +141,7 @@ test('a non-shared wasm backend computes the same results', async () => {
   const w = randomArray(rand, rows * cols), x = randomArray(rand, cols);
   const expected = new Float32Array(rows);
   jsBackend.matvec(expected, 0, w, 0, x, 0, rows, cols);
-  const wv = b.alloc(w.length); wv.set(w);
-  const xv = b.alloc(cols); xv.set(x);
+  const wv = copyInto(b, w), xv = copyInto(b, x);
   const out = b.alloc(rows);
   b.matvec(out, 0, wv, 0, xv, 0, rows, cols);
   assertClose(out, expected, 'non-shared matvec', 1e-5, 1e-5);

@@ -10,7 +10,7 @@ import { chunkRowsFor, MAX_CHUNKS } from '../src/threads/protocol.js';
 import { ThreadPool } from '../src/threads/pool.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { buildKernelModule } from '../src/wasm/kernels.js';
-import { assertClose, randomArray, rng } from './helpers.js';
+import { assertClose, copyInto, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x7123);
 let one: WasmBackend, two: WasmBackend;
@@ -19,8 +19,6 @@ test.before(async () => {
   two = await createWasmBackend({ initialBytes: 8 << 20, threads: 2 });
 });
 test.after(async () => { await two.dispose(); });
-
-const copy = (b: WasmBackend, a: Float32Array) => { const v = b.alloc(a.length); v.set(a); return v; };
 
 test('chunk sizes: whole 4-row tiles, at most MAX_CHUNKS chunks, several chunks per thread', () => {
   for (const rows of [8, 9, 288, 768, 32000, 1377, 1 << 22]) for (const threads of [2, 3, 4]) {
@@ -35,23 +33,23 @@ test('2 threads: matvec, fp16, Q8 and matmulT equal the 1-thread results', () =>
   for (const [rows, cols] of [[288, 288], [768, 288], [1001, 97], [37, 2048]] as const) {
     const w = randomArray(rand, rows * cols), x = randomArray(rand, cols);
     const o1 = one.alloc(rows), o2 = two.alloc(rows);
-    one.matvec(o1, 0, copy(one, w), 0, copy(one, x), 0, rows, cols);
-    two.matvec(o2, 0, copy(two, w), 0, copy(two, x), 0, rows, cols);
+    one.matvec(o1, 0, copyInto(one, w), 0, copyInto(one, x), 0, rows, cols);
+    two.matvec(o2, 0, copyInto(two, w), 0, copyInto(two, x), 0, rows, cols);
     assertClose(o2, o1, `matvec ${rows}x${cols}`, 0, 0);
     const h1 = quantizeF16(w, 0, rows, cols, one), h2 = quantizeF16(w, 0, rows, cols, two);
-    one.matvecF16(o1, 0, h1.bits, 0, copy(one, x), 0, rows, cols);
-    two.matvecF16(o2, 0, h2.bits, 0, copy(two, x), 0, rows, cols);
+    one.matvecF16(o1, 0, h1.bits, 0, copyInto(one, x), 0, rows, cols);
+    two.matvecF16(o2, 0, h2.bits, 0, copyInto(two, x), 0, rows, cols);
     assertClose(o2, o1, `f16 ${rows}x${cols}`, 0, 0);
     const q1 = quantizeQ8(w, 0, rows, cols, one), q2 = quantizeQ8(w, 0, rows, cols, two);
-    one.matvecQ8(o1, 0, q1.q, 0, q1.scales, 0, copy(one, x), 0, rows, cols);
-    two.matvecQ8(o2, 0, q2.q, 0, q2.scales, 0, copy(two, x), 0, rows, cols);
+    one.matvecQ8(o1, 0, q1.q, 0, q1.scales, 0, copyInto(one, x), 0, rows, cols);
+    two.matvecQ8(o2, 0, q2.q, 0, q2.scales, 0, copyInto(two, x), 0, rows, cols);
     assertClose(o2, o1, `q8 ${rows}x${cols}`, 0, 0);
   }
   const m = 13, n = 301, k = 96;
   const a = randomArray(rand, m * k), b = randomArray(rand, n * k);
   const r1 = one.alloc(m * n), r2 = two.alloc(m * n);
-  one.matmulT(r1, copy(one, a), copy(one, b), 0, m, n, k);
-  two.matmulT(r2, copy(two, a), copy(two, b), 0, m, n, k);
+  one.matmulT(r1, copyInto(one, a), copyInto(one, b), 0, m, n, k);
+  two.matmulT(r2, copyInto(two, a), copyInto(two, b), 0, m, n, k);
   assertClose(r2, r1, 'matmulT', 0, 0);
 });
 
@@ -60,7 +58,7 @@ test('3 threads (more than this machine may have free) still give identical resu
   try {
     const rows = 515, cols = 64;
     const w = randomArray(rand, rows * cols);
-    const w1 = copy(one, w), w3 = copy(three, w);
+    const w1 = copyInto(one, w), w3 = copyInto(three, w);
     const x1 = one.alloc(cols), x3 = three.alloc(cols), o1 = one.alloc(rows), o3 = three.alloc(rows);
     for (let rep = 0; rep < 200; rep++) {
       const x = randomArray(rand, cols);
