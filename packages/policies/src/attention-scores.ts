@@ -1,5 +1,5 @@
-// Sums of the new token's post-softmax attention over groups of query heads: the raw material
-// of TOVA (current weights) and H2O (accumulated weights).
+// Sums and means of the new token's post-softmax attention over groups of query heads: the raw
+// material of TOVA (current weights, averaged) and H2O (accumulated weights).
 import type { AttentionStep } from '@msrnn/msrnn';
 
 /**
@@ -13,4 +13,11 @@ export function sumAttention(step: AttentionStep, qFrom: number, qTo: number, co
     const base = q * stride;
     for (let i = 0; i < count; i++) out[i]! += att[base + i]!;
   }
+}
+
+/** out[i] = mean of att[q*stride + i] over query heads q in [qFrom, qTo), i < count. */
+export function meanAttention(step: AttentionStep, qFrom: number, qTo: number, count: number, out: Float64Array): void {
+  sumAttention(step, qFrom, qTo, count, out, false);
+  const heads = qTo - qFrom;
+  for (let i = 0; i < count; i++) out[i]! /= heads;
 }

@@ -2,17 +2,13 @@
 // the entry with the lowest post-softmax weight from the new query, averaged over query heads.
 // Nothing is protected: the first token, or the new one, may go.
 // tova: layer-wise, mean over ALL query heads; tova_head: per KV head, mean over its query group.
-import { sumAttention } from './attention-scores.js';
+import { meanAttention } from './attention-scores.js';
 import { protectNothing, type Scorer } from './scored-policy.js';
 
 export const tovaScorer: Scorer = {
   granularity: 'layer',
   statsPerEntry: 0,
-  score(layer, _h, step, out) {
-    const count = layer.heads[0]!.count;
-    sumAttention(step, 0, step.nHeads, count, out, false);
-    for (let i = 0; i < count; i++) out[i]! /= step.nHeads;
-  },
+  score: (layer, _h, step, out) => meanAttention(step, 0, step.nHeads, layer.heads[0]!.count, out),
   protect: protectNothing,
 };
 
@@ -20,9 +16,8 @@ export const tovaHeadScorer: Scorer = {
   granularity: 'head',
   statsPerEntry: 0,
   score(layer, kvHead, step, out) {
-    const g = step.groupSize, count = layer.heads[kvHead]!.count;
-    sumAttention(step, kvHead * g, kvHead * g + g, count, out, false);
-    for (let i = 0; i < count; i++) out[i]! /= g;
+    const g = step.groupSize;
+    meanAttention(step, kvHead * g, kvHead * g + g, layer.heads[kvHead]!.count, out);
   },
   protect: protectNothing,
 };
