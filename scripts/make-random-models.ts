@@ -5,15 +5,15 @@ import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 
-export interface Shape { dim: number; nLayers: number; nHeads: number; nKvHeads: number; hiddenDim: number; vocabSize: number; seqLen: number }
+interface Shape { dim: number; nLayers: number; nHeads: number; nKvHeads: number; hiddenDim: number; vocabSize: number; seqLen: number }
 
-export const BENCH_SHAPES: Record<string, Shape> = {
+const BENCH_SHAPES: Record<string, Shape> = {
   '15M': { dim: 288, nLayers: 6, nHeads: 6, nKvHeads: 6, hiddenDim: 768, vocabSize: 32000, seqLen: 256 },
   '42M': { dim: 512, nLayers: 8, nHeads: 8, nKvHeads: 8, hiddenDim: 1376, vocabSize: 32000, seqLen: 1024 },
   '110M': { dim: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, hiddenDim: 2048, vocabSize: 32000, seqLen: 1024 },
 };
 
-export function randomModelPath(dir: string, name: string): string { return resolve(dir, `random-stories${name}.bin`); }
+function randomModelPath(dir: string, name: string): string { return resolve(dir, `random-stories${name}.bin`); }
 
 /** Floats in file order (run.c v0): embedding, per-layer tensors grouped by kind, final norm, RoPE tables. */
 function tensorPlan(s: Shape): { count: number; kind: 'matrix' | 'norm' | 'zero' }[] {
@@ -34,10 +34,10 @@ function tensorPlan(s: Shape): { count: number; kind: 'matrix' | 'norm' | 'zero'
   ];
 }
 
-export function expectedBytes(s: Shape): number { return 28 + 4 * tensorPlan(s).reduce((a, t) => a + t.count, 0); }
+function expectedBytes(s: Shape): number { return 28 + 4 * tensorPlan(s).reduce((a, t) => a + t.count, 0); }
 
 /** Writes one model unless a file of the right size exists. Weights ~ U(-0.05, 0.05), norms 1. */
-export async function writeRandomModel(path: string, s: Shape, seed: number): Promise<boolean> {
+async function writeRandomModel(path: string, s: Shape, seed: number): Promise<boolean> {
   if (existsSync(path) && statSync(path).size === expectedBytes(s)) return false;
   const out = createWriteStream(path);
   const header = new Int32Array([s.dim, s.hiddenDim, s.nLayers, s.nHeads, s.nKvHeads, s.vocabSize, s.seqLen]);
@@ -61,15 +61,13 @@ export async function writeRandomModel(path: string, s: Shape, seed: number): Pr
   return true;
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('make-random-models.ts')) {
-  const dir = resolve(process.argv[2] ?? '.bench/models');
-  const names = (process.argv[3] ?? '15M,42M,110M').split(',');
-  mkdirSync(dir, { recursive: true });
-  for (const [i, name] of names.entries()) {
-    const shape = BENCH_SHAPES[name];
-    if (!shape) { console.error(`unknown shape "${name}" (expected ${Object.keys(BENCH_SHAPES).join(', ')})`); process.exit(2); }
-    const path = randomModelPath(dir, name);
-    const wrote = await writeRandomModel(path, shape, 1234 + i);
-    console.log(`${wrote ? 'wrote' : 'kept'} ${path} (${(expectedBytes(shape) / 2 ** 20).toFixed(0)} MiB)`);
-  }
+const dir = resolve(process.argv[2] ?? '.bench/models');
+const names = (process.argv[3] ?? '15M,42M,110M').split(',');
+mkdirSync(dir, { recursive: true });
+for (const [i, name] of names.entries()) {
+  const shape = BENCH_SHAPES[name];
+  if (!shape) { console.error(`unknown shape "${name}" (expected ${Object.keys(BENCH_SHAPES).join(', ')})`); process.exit(2); }
+  const path = randomModelPath(dir, name);
+  const wrote = await writeRandomModel(path, shape, 1234 + i);
+  console.log(`${wrote ? 'wrote' : 'kept'} ${path} (${(expectedBytes(shape) / 2 ** 20).toFixed(0)} MiB)`);
 }
