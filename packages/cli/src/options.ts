@@ -109,6 +109,14 @@ export function parseFloatOption(option: string, value: string, ok: (x: number) 
   return n;
 }
 
+/** A budget as a fraction of the tokens seen. */
+export function parseRatio(option: string, value: string): number {
+  const r = Number(value);
+  // Number('') is 0 and Number('x') NaN: both fail the range test.
+  if (!(r > 0 && r <= 1)) throw new RangeError(`${option}: ratio must be in (0, 1], got "${value}"`);
+  return r;
+}
+
 /** A state capacity: a positive integer, or "Infinity" / "inf" / "full" for an unbounded state. */
 export function parseCapacity(option: string, value: string): number {
   if (/^(infinity|inf|full)$/i.test(value.trim())) return Infinity;

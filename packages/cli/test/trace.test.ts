@@ -93,7 +93,7 @@ if (!available) {
     assert.match(readFileSync(svg, 'utf8'), /^<svg[^]*layer 4[^]*<\/svg>\n$/);
   });
 
-  test('trace options: capacity as generate takes it (Infinity allowed), output paths checked before running', async () => {
+  test('trace options: capacity as generate takes it (Infinity allowed), one --ratio, output paths checked before running', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'msrnn-trace-'));
     const text = join(dir, 'tokens.json');
     writeFileSync(text, JSON.stringify([tokens.slice(0, 40)]));
@@ -117,6 +117,8 @@ if (!available) {
     };
     assert.match(await run('--policy', 'tova', '--capacity', 'inf'), /^tova on tokens\.json, 40 tokens$/m);
     await fails(/--capacity: "0" must be a positive integer or Infinity/, '--capacity', '0');
+    // One trace takes one ratio; a list (ppl's --ratios) is an error, not its smallest item.
+    await fails(/--ratio: ratio must be in \(0, 1\], got "0\.1,0\.2"/, '--policy', 'local', '--ratio', '0.1,0.2');
     await fails(/--svg .*: folder .*nowhere does not exist/, '--svg', join(dir, 'nowhere', 'a.svg'));
     await fails(/--json .*: is a folder, not a file/, '--json', dir);
   });

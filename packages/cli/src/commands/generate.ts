@@ -9,7 +9,7 @@ import type { Backend } from '@msrnn/tensor';
 import type { BudgetedPolicy } from '@msrnn/policies';
 import { quantizeModel, createState, generate, loadModel, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseNonNegativeInt, parsePositiveInt,
+  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseNonNegativeInt, parsePositiveInt, parseRatio,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 
@@ -72,7 +72,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
     sinks,
-    ...(flags.ratio !== undefined ? { ratio: parseFloatOption('--ratio', flags.ratio, (x) => x > 0 && x <= 1, 'a number in (0, 1]') } : {}),
+    ...(flags.ratio !== undefined ? { ratio: parseRatio('--ratio', flags.ratio) } : {}),
     seed,
   });
 

@@ -6,10 +6,9 @@ import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseStateOptions,
+  addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
-import { parseRatios } from '../ppl/parse.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
 
@@ -45,7 +44,7 @@ export function registerTrace(program: Command): void {
 }
 
 async function runTrace(flags: TraceFlags): Promise<void> {
-  const ratio = flags.ratio !== undefined ? parseRatios('--ratio', flags.ratio)[0] : undefined;
+  const ratio = flags.ratio !== undefined ? parseRatio('--ratio', flags.ratio) : undefined;
   const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
   const { sinks, positionMode } = parseStateOptions(flags);
   const policy = getPolicy(flags.policy, {

@@ -1,5 +1,5 @@
 // Parsers for list options: every bad value names its option and what is wrong.
-import { parsePositiveInt } from '../options.js';
+import { parsePositiveInt, parseRatio } from '../options.js';
 
 export function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -17,9 +17,5 @@ export function parseCapacities(option: string, value: string): number[] {
 }
 
 export function parseRatios(option: string, value: string): number[] {
-  return [...new Set(parseList(value).map((item) => {
-    const r = Number(item);
-    if (!Number.isFinite(r) || !(r > 0 && r <= 1)) throw new RangeError(`${option}: ratio must be in (0, 1], got "${item}"`);
-    return r;
-  }))].sort((a, b) => a - b);
+  return [...new Set(parseList(value).map((item) => parseRatio(option, item)))].sort((a, b) => a - b);
 }
