@@ -16,15 +16,19 @@ export function parsePositionMode(value: string, what = 'position mode'): Positi
   throw new RangeError(`${what} must be one of ${POSITION_MODES.join(', ')}, got "${value}"`);
 }
 
-/** Rotates `nHeads` consecutive heads of `vec` (starting at `off`) by the given per-pair cos/sin. */
-function rotateHeads(vec: Float32Array, off: number, nHeads: number, headDim: number, cos: Float32Array, sin: Float32Array, trigOff: number): void {
+/**
+ * Writes `nHeads` consecutive heads of src (from sOff) rotated by the given per-pair cos/sin to dst
+ * (from dOff). dst may be src (in place): each pair is read before it is written.
+ */
+function rotateHeads(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, nHeads: number, headDim: number,
+  cos: Float32Array, sin: Float32Array, trigOff: number): void {
   for (let h = 0; h < nHeads; h++) {
-    const base = off + h * headDim;
+    const from = sOff + h * headDim, to = dOff + h * headDim;
     for (let i = 0, j = trigOff; i < headDim; i += 2, j++) {
       const c = cos[j]!, s = sin[j]!;
-      const a = vec[base + i]!, b = vec[base + i + 1]!;
-      vec[base + i] = a * c - b * s;
-      vec[base + i + 1] = a * s + b * c;
+      const a = src[from + i]!, b = src[from + i + 1]!;
+      dst[to + i] = a * c - b * s;
+      dst[to + i + 1] = a * s + b * c;
     }
   }
 }
@@ -70,7 +74,7 @@ export class Positions {
   /** Rotates `nHeads` heads of `vec` at `position` (plain RoPE). */
   rotate(vec: Float32Array, off: number, nHeads: number, position: number): void {
     this.trigFor(position);
-    rotateHeads(vec, off, nHeads, this.headDim, this.cos1, this.sin1, 0);
+    rotateHeads(vec, off, vec, off, nHeads, this.headDim, this.cos1, this.sin1, 0);
   }
 
   /** Prepares the new token's keys (all KV heads at `off`) for caching. */
@@ -101,8 +105,7 @@ export class Positions {
     const out = this.rotatedKeys;
     for (let rank = 0; rank < n; rank++) {
       const slot = order[rank]! % 1048576;
-      for (let d = slot * hd; d < slot * hd + hd; d++) out[d] = head.keys[d]!;
-      rotateHeads(out, slot * hd, 1, hd, this.cosTable, this.sinTable, rank * this.halfDim);
+      rotateHeads(out, slot * hd, head.keys, slot * hd, 1, hd, this.cosTable, this.sinTable, rank * this.halfDim);
     }
     return out;
   }
