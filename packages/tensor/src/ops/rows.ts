@@ -4,8 +4,12 @@ import * as raw from '../raw/index.js';
 import { fmtShape, Tensor } from '../tensor.js';
 import { forEachRow, requireNoPartialOverlap, requireNumber, requireRank, requireSameShape, requireTensor, requireUnitInnerStride } from './check.js';
 
-function lastDim(t: Tensor): number {
-  return t.ndim === 0 ? 1 : t.shape[t.ndim - 1]!;
+/** Checks x has rows (at least one axis, unit stride along the last) and returns the row length. */
+function requireRows(op: string, x: Tensor): number {
+  requireTensor(op, 'x', x);
+  if (x.ndim === 0) throw new RangeError(`${op}: x must have at least one axis, got shape []`);
+  requireUnitInnerStride(op, 'x', x);
+  return x.shape[x.ndim - 1]!;
 }
 
 function requireWeight(op: string, name: string, w: Tensor, n: number): void {
@@ -16,10 +20,10 @@ function requireWeight(op: string, name: string, w: Tensor, n: number): void {
 
 function rowArgs(op: string, out: Tensor, x: Tensor): number {
   requireSameShape(op, 'out, x', out, x);
-  if (x.ndim === 0) throw new RangeError(`${op}: x must have at least one axis, got shape []`);
-  requireUnitInnerStride(op, 'x', x); requireUnitInnerStride(op, 'out', out);
+  const n = requireRows(op, x);
+  requireUnitInnerStride(op, 'out', out);
   requireNoPartialOverlap(op, out, x, 'x');
-  return lastDim(x);
+  return n;
 }
 
 /** out = w ⊙ x / sqrt(mean(x²) + eps) along the last axis. out may be x. Returns out. */
@@ -44,10 +48,7 @@ export function layernorm(out: Tensor, x: Tensor, w: Tensor, b: Tensor | null, e
 
 /** Stable softmax along the last axis, in place. Returns x. */
 export function softmax(x: Tensor): Tensor {
-  requireTensor('softmax', 'x', x);
-  if (x.ndim === 0) throw new RangeError('softmax: x must have at least one axis, got shape []');
-  requireUnitInnerStride('softmax', 'x', x);
-  const n = lastDim(x);
+  const n = requireRows('softmax', x);
   forEachRow(x.shape, x, null, null, (p) => raw.softmax(x.data, p, n));
   return x;
 }
@@ -66,10 +67,7 @@ export interface RopeOptions {
  * head; e.g. x of shape [nHeads, headDim]). Returns x.
  */
 export function rope(x: Tensor, pos: number, options: RopeOptions): Tensor {
-  requireTensor('rope', 'x', x);
-  if (x.ndim === 0) throw new RangeError('rope: x must have at least one axis, got shape []');
-  requireUnitInnerStride('rope', 'x', x);
-  const headDim = lastDim(x);
+  const headDim = requireRows('rope', x);
   const { style, base = 10000, rotaryDim = headDim } = options;
   if (style !== 'interleaved' && style !== 'half') throw new RangeError(`rope: style must be 'interleaved' or 'half', got ${String(style)}`);
   if (!Number.isInteger(pos) || pos < 0) throw new RangeError(`rope: pos must be a non-negative integer, got ${pos}`);
