@@ -2,7 +2,7 @@
 // step (evict.ts) evicts the lowest until the budget holds. Layer-wise scorers give one score per
 // slot (slots are aligned across KV heads) and evict from every head at once; head-wise scorers
 // score and evict each KV head on its own.
-import type { AttentionStep, HeadCache, LayerCache, Policy } from '@msrnn/msrnn';
+import type { AttentionStep, LayerCache, Policy } from '@msrnn/msrnn';
 import { Budget, type BudgetOptions } from './budget.js';
 import { lowestSlot, swapRemoveScore, type Protection } from './evict.js';
 
@@ -60,14 +60,17 @@ export class ScoredPolicy implements BudgetedPolicy {
     if (layer.maxCount <= budget) return;
     this.scorer.protect(step, budget, this.keep);
     if (this.scorer.granularity === 'layer') {
-      this.evictDown(layer.heads[0]!, 0, layer, step, budget, true);
+      this.evictDown(layer, 0, step, budget);
     } else {
-      for (let h = 0; h < layer.heads.length; h++) this.evictDown(layer.heads[h]!, h, layer, step, budget, false);
+      for (let h = 0; h < layer.heads.length; h++) this.evictDown(layer, h, step, budget);
     }
   }
 
-  private evictDown(head: HeadCache, kvHead: number, layer: LayerCache, step: AttentionStep, budget: number, layerWise: boolean): void {
+  /** Evicts from KV head `kvHead` (layer-wise: head 0's slots, from every head) until it fits `budget`. */
+  private evictDown(layer: LayerCache, kvHead: number, step: AttentionStep, budget: number): void {
+    const head = layer.heads[kvHead]!;
     if (head.count <= budget) return;
+    const layerWise = this.scorer.granularity === 'layer';
     if (this.scores.length < head.count) this.scores = new Float64Array(head.count * 2);
     const scores = this.scores;
     this.scorer.score(layer, kvHead, step, scores);
