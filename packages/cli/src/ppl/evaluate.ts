@@ -3,7 +3,9 @@
 // and eviction token by token (only the projections are batched), so the prediction of token t+1
 // uses the bounded state as it stood after token t — the paper's evaluation.
 import type { AttentionStep, LayerCache, Policy } from '@msrnn/msrnn';
-import { createState, prefill, type Model, type PositionMode } from '@msrnn/transformer';
+import { selectBackend } from '@msrnn/tensor';
+import { createState, loadModel, prefill, type Model, type PositionMode } from '@msrnn/transformer';
+import type { SweepInput } from './jobs.js';
 import { makeRunPolicy, type RunSpec } from './runs.js';
 
 export interface ChunkScore {
@@ -37,6 +39,17 @@ function countingPolicy(inner: Policy, score: ChunkScore): Policy {
       }
     },
   };
+}
+
+/** The sweep's model on its kernels: one copy per worker thread, or one inline. */
+export async function loadSweepModel(input: SweepInput): Promise<Model> {
+  return loadModel(input.modelPath, { backend: (await selectBackend({ backend: input.backend ?? 'auto' })).backend });
+}
+
+/** Job j of a sweep: run floor(j / chunks) on chunk j % chunks. */
+export function scoreJob(model: Model, input: SweepInput, job: number): ChunkScore {
+  const n = input.chunks.length;
+  return scoreChunk(model, input.runs[Math.floor(job / n)]!, input.chunks[job % n]!, input.positionMode);
 }
 
 export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positionMode: PositionMode = 'absolute'): ChunkScore {

@@ -2,9 +2,7 @@
 // thread, and pools the NLL per run: perplexity = exp(Σ NLL / Σ predictions) over all chunks.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { loadModel } from '@msrnn/transformer';
-import { selectBackend } from '@msrnn/tensor';
-import { scoreChunk, type ChunkScore } from './evaluate.js';
+import { loadSweepModel, scoreJob, type ChunkScore } from './evaluate.js';
 import type { JobResult, SweepInput, WorkerReply } from './jobs.js';
 import type { RunSpec } from './runs.js';
 
@@ -38,10 +36,9 @@ export async function runSweep(input: SweepInput, opts: SweepOptions = {}): Prom
     opts.onProgress?.(++done, total);
   };
   if (threads === 1) {
-    const model = await loadModel(input.modelPath, { backend: (await selectBackend({ backend: input.backend ?? 'auto' })).backend });
-    const n = input.chunks.length;
+    const model = await loadSweepModel(input);
     for (let job = 0; job < total; job++) {
-      record({ job, score: scoreChunk(model, input.runs[Math.floor(job / n)]!, input.chunks[job % n]!, input.positionMode) });
+      record({ job, score: scoreJob(model, input, job) });
       // Let the progress bar and signals through between jobs.
       if (job % 4 === 3) await new Promise((r) => setImmediate(r));
     }
