@@ -62,11 +62,9 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
 }
 
 function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, threads: number): WasmBackend {
-  // Fast ownership test: the current buffer, else the heap's list (older buffers after growth).
-  const owned = (v: ArrayBufferView) => v.buffer === heap.buffer || heap.owns(v);
   /** Byte address of v[off] after checking v lives in this heap and v[off .. off+n) is in range. */
   const addr = (kernel: string, arg: string, v: Float32Array | Uint16Array | Int8Array, off: number, n: number): number => {
-    if (!owned(v)) throw notOwned(kernel, arg);
+    if (!heap.owns(v)) throw notOwned(kernel, arg);
     if (!(off >= 0 && off + n <= v.length)) throw outOfRange(kernel, arg, off, n, v.length);
     return v.byteOffset + off * v.BYTES_PER_ELEMENT;
   };

@@ -63,8 +63,6 @@ export class WasmHeap {
   /** Current buffer (the latest one after growth). */
   get buffer(): ArrayBufferLike { return this.buffers[this.buffers.length - 1]!; }
 
-  /** Bytes handed out so far. */
-  get usedBytes(): number { return this.top; }
   get capacityBytes(): number { return this.buffer.byteLength; }
 
   /** Reserves `bytes` (aligned to `align`, default 16 for v128 loads) and returns its byte address. */
@@ -74,7 +72,7 @@ export class WasmHeap {
     // 16 bytes of slack past every allocation so a vector load at the last element stays in memory.
     const end = start + bytes + 16;
     if (end > this.buffer.byteLength) this.grow(end);
-    this.top = start + Math.max(bytes, 0);
+    this.top = start + bytes;
     return start;
   }
 
@@ -83,7 +81,6 @@ export class WasmHeap {
   i16(n: number): Int16Array { const at = this.allocBytes(n * 2); return new Int16Array(this.buffer, at, n); }
   u16(n: number): Uint16Array { const at = this.allocBytes(n * 2); return new Uint16Array(this.buffer, at, n); }
   i8(n: number): Int8Array { const at = this.allocBytes(n); return new Int8Array(this.buffer, at, n); }
-  i32(n: number): Int32Array { const at = this.allocBytes(n * 4); return new Int32Array(this.buffer, at, n); }
 
   /** Whether `view` lies in this heap's memory. */
   owns(view: ArrayBufferView): boolean {
