@@ -10,6 +10,7 @@ import { createWasmBackend, jsBackend, parseThreads, type Backend, type WasmBack
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
+import { parseList } from '../ppl/parse.js';
 
 interface BenchFlags {
   models: string;
@@ -50,7 +51,7 @@ export function registerBench(program: Command): void {
 }
 
 function list<T extends string>(flag: string, value: string, allowed?: readonly T[]): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = parseList(value);
   if (items.length === 0) throw new Error(`${flag}: empty list`);
   if (allowed) for (const it of items) if (!allowed.includes(it as T)) throw new Error(`${flag}: "${it}" is not one of ${allowed.join(', ')}`);
   return items as T[];
@@ -155,7 +156,7 @@ async function runBench(flags: BenchFlags): Promise<void> {
       // alike instead of one of them.
       const decode = new Map<string, number>();
       const runs: { key: string; cfg: (typeof configs)[number]; wt: WeightType; model: Model }[] = [];
-      const long: { what: string; model: Model; make: () => MultiState; best: number }[] = [];
+      const long: { what: string; model: Model; state: MultiState; best: number }[] = [];
       for (const cfg of configs) {
         const base = await loadModel(file, { backend: cfg.backend, source: `random ${shape}` });
         const c = base.config;
@@ -175,14 +176,14 @@ async function runBench(flags: BenchFlags): Promise<void> {
           const bShort = syntheticState(base, 2 * bounded, bounded, bounded);
           // A bounded state never grows, so decoding on from the same state keeps it comparable;
           // the full state grows by a few hundred entries over the measurement (~3% at 8192).
-          long.push({ what: `${cfg.name} full`, model: base, make: () => full, best: 0 });
-          long.push({ what: `${cfg.name} bounded long`, model: base, make: () => bLong, best: 0 });
-          long.push({ what: `${cfg.name} bounded short`, model: base, make: () => bShort, best: 0 });
+          long.push({ what: `${cfg.name} full`, model: base, state: full, best: 0 });
+          long.push({ what: `${cfg.name} bounded long`, model: base, state: bLong, best: 0 });
+          long.push({ what: `${cfg.name} bounded short`, model: base, state: bShort, best: 0 });
         }
       }
       for (let round = 0; round < ROUNDS; round++) {
         for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS)));
-        for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.make(), seconds / ROUNDS));
+        for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.state, seconds / ROUNDS));
       }
       for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: r.wt, value: decode.get(r.key)!, unit: 'tok/s' });
       for (let i = 0; i < long.length; i += 3) {
