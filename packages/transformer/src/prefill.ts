@@ -9,6 +9,7 @@ import type { MultiState } from '@msrnn/msrnn';
 import { attendNewToken, copy } from './attention.js';
 import { kvDimOf } from './config.js';
 import { checkStateFits, checkTokens, type Model } from './model.js';
+import type { RowBuffers } from './scratch.js';
 import type { LayerWeights } from './weights.js';
 
 export interface PrefillOptions {
@@ -41,10 +42,10 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
 
   const rows = Math.min(chunkSize, n);
   const r = model.scratch.chunkBuffers(rows);
+  const dim = c.dim;
   for (let start = 0; start < n; start += rows) {
     const t = Math.min(rows, n - start);
-    runChunk(model, state, tokens, start, t);
-    const dim = c.dim;
+    runChunk(model, state, r, tokens, start, t);
     if (opts.onLogits) {
       for (let i = 0; i < t; i++) B.rmsnorm(r.xb, i * dim, r.x, i * dim, w.finalNorm, dim, c.normEps);
       const all = model.scratch.chunkLogitsBuffer(rows);
@@ -62,10 +63,9 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
   return logits;
 }
 
-/** Runs tokens[start, start+t) through every layer; leaves the final residual rows in chunk.x. */
-function runChunk(model: Model, state: MultiState, tokens: ArrayLike<number>, start: number, t: number): void {
+/** Runs tokens[start, start+t) through every layer (t <= r.rows); leaves the final residual rows in r.x. */
+function runChunk(model: Model, state: MultiState, r: RowBuffers, tokens: ArrayLike<number>, start: number, t: number): void {
   const c = model.config, w = model.weights, B = model.backend;
-  const r = model.scratch.chunkBuffers(t);
   const dim = c.dim, kvDim = kvDimOf(c), hidden = c.hiddenDim, eps = c.normEps;
   const position0 = state.seen;
   for (let i = 0; i < t; i++) {
