@@ -109,7 +109,7 @@ export class LayerCache {
 
   constructor(
     readonly index: number,
-    readonly nKvHeads: number,
+    nKvHeads: number,
     readonly headDim: number,
     /** Entries kept per KV head after each step's eviction; Infinity = unbounded. */
     readonly capacity: number,
