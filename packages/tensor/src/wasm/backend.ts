@@ -78,6 +78,16 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   const checkDim = (kernel: string, name: string, v: number): void => {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`wasm backend ${kernel}: ${name} must be a non-negative integer, got ${v}`);
   };
+  /** The f32 and fp16 matvecs differ only in the weights' element type (addr scales by it). */
+  const denseMatvec = (kernel: 'matvec' | 'matvecF16', out: Float32Array, oOff: number, w: Float32Array | Uint16Array, wOff: number,
+    x: Float32Array, xOff: number, rows: number, cols: number): void => {
+    checkDim(kernel, 'rows', rows); checkDim(kernel, 'cols', cols);
+    const o = addr(kernel, 'out', out, oOff, rows);
+    const wp = addr(kernel, 'w', w, wOff, rows * cols);
+    const xp = addr(kernel, 'x', x, xOff, cols);
+    if (pool && pool.worthSplitting(rows, cols)) pool.matvec(kernel, o, wp, xp, rows, cols);
+    else k[kernel](o, wp, xp, rows, cols);
+  };
 
   const backend: WasmBackend = {
     name: 'wasm',
@@ -87,14 +97,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
 
-    matvec(out, oOff, w, wOff, x, xOff, rows, cols) {
-      checkDim('matvec', 'rows', rows); checkDim('matvec', 'cols', cols);
-      const o = addr('matvec', 'out', out, oOff, rows);
-      const wp = addr('matvec', 'w', w, wOff, rows * cols);
-      const xp = addr('matvec', 'x', x, xOff, cols);
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvec', o, wp, xp, rows, cols);
-      else k.matvec(o, wp, xp, rows, cols);
-    },
+    matvec(out, oOff, w, wOff, x, xOff, rows, cols) { denseMatvec('matvec', out, oOff, w, wOff, x, xOff, rows, cols); },
     matmulT(out, a, b, bOff, m, n, kDim) {
       checkDim('matmulT', 'm', m); checkDim('matmulT', 'n', n); checkDim('matmulT', 'k', kDim);
       const o = addr('matmulT', 'out', out, 0, m * n);
@@ -124,14 +127,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       k.add(addr('add', 'out', out, 0, n), addr('add', 'a', a, 0, n), addr('add', 'b', b, 0, n), n);
     },
 
-    matvecF16(out, oOff, w, wOff, x, xOff, rows, cols) {
-      checkDim('matvecF16', 'rows', rows); checkDim('matvecF16', 'cols', cols);
-      const o = addr('matvecF16', 'out', out, oOff, rows);
-      const wp = addr('matvecF16', 'w', w, wOff, rows * cols);
-      const xp = addr('matvecF16', 'x', x, xOff, cols);
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvec('matvecF16', o, wp, xp, rows, cols);
-      else k.matvecF16(o, wp, xp, rows, cols);
-    },
+    matvecF16(out, oOff, w, wOff, x, xOff, rows, cols) { denseMatvec('matvecF16', out, oOff, w, wOff, x, xOff, rows, cols); },
     matvecQ8(out, oOff, q, qOff, scales, sOff, x, xOff, rows, cols) {
       checkDim('matvecQ8', 'rows', rows); checkDim('matvecQ8', 'cols', cols);
       const qp = addr('matvecQ8', 'q', q, qOff, rows * cols);
