@@ -26,8 +26,11 @@ export function scatteredScorer(seed: number, keepRate: number, evictFrom: numbe
     observe(layer: LayerCache, step: AttentionStep): void {
       if (step.position < evictFrom) return;
       const head = layer.heads[0]!;
+      // An entry's mask value never changes, so once the kept entries were all checked (the first
+      // masking step) only the one appended this step, in the last slot, can fail the mask.
+      const from = step.position === evictFrom ? 0 : head.count - 1;
       // Scan downwards: a swap-remove moves the last slot (already checked) into the hole.
-      for (let i = head.count - 1; i >= 0; i--) {
+      for (let i = head.count - 1; i >= from; i--) {
         if (uniform(seed, layer.index, head.positions[i]!) >= keepRate) layer.evictSlotAllHeads(i);
       }
     },

@@ -73,6 +73,11 @@ test('scattered keeps exactly the positions of its seeded mask, about ratio of t
     assert.equal(s.keptPositions()[l], expected);
     assert.ok(Math.abs(expected.length / 400 - 0.3) < 0.06, `${expected.length}`);
   }
+  // Fast prefill: nothing is masked before position 200, then every position is, the early ones included.
+  const fast = getPolicy('scattered', { ratio: 0.3, seed: 5, evictFrom: 200 });
+  assert.is(fast.stateCapacity, Infinity);
+  assert.equal(run(fast, Infinity, 200).keptPositions()[0], range(0, 200), 'nothing masked before position 200');
+  assert.equal(run(fast, Infinity, 400).keptPositions(), s.keptPositions(), 'from position 200 on: the same mask as without the delay');
   // Another seed gives another mask.
   const other = run(getPolicy('scattered', { ratio: 0.3, seed: 6 }), Infinity, 400);
   assert.not.equal(other.keptPositions()[0], s.keptPositions()[0]);
