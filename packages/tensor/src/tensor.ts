@@ -43,7 +43,7 @@ export class Tensor {
    * `data` (checked here, so kernels never read out of bounds through a bad view).
    */
   constructor(data: Float32Array, shape: Shape, strides?: Shape, offset = 0) {
-    if (!(data instanceof Float32Array)) throw new TypeError(`Tensor: data must be a Float32Array, got ${describe(data)}`);
+    if (!(data instanceof Float32Array)) throw new TypeError(`Tensor: data must be a Float32Array, got ${describeValue(data)}`);
     checkShape('Tensor', shape);
     const st = strides ?? contiguousStrides(shape);
     if (st.length !== shape.length) {
@@ -217,21 +217,34 @@ export class Tensor {
 
 /** Calls fn with the data position of every element, in row-major order. */
 export function forEachOffset(t: Tensor, fn: (p: number) => void): void {
-  if (t.size === 0) return;
-  const nd = t.ndim;
-  if (nd === 0) { fn(t.offset); return; }
+  forEachRow(t.shape, t, null, null, (p, s, _p1, _s1, _p2, _s2, n) => { for (let i = 0; i < n; i++) fn(p + i * s); });
+}
+
+/**
+ * Visits the rows (last axis) of up to three same-shaped tensors together: fn receives each
+ * row's start position and stride in every tensor and the row length. One call when the
+ * tensors are 1-D; the odometer over leading axes allocates one small index array per call.
+ */
+export function forEachRow(shape: Shape, t0: Tensor, t1: Tensor | null, t2: Tensor | null,
+  fn: (p0: number, s0: number, p1: number, s1: number, p2: number, s2: number, n: number) => void): void {
+  let count = 1;
+  for (const d of shape) count *= d;
+  if (count === 0) return;
+  const nd = shape.length;
+  if (nd === 0) { fn(t0.offset, 1, t1?.offset ?? 0, 1, t2?.offset ?? 0, 1, 1); return; }
+  const last = nd - 1, n = shape[last]!;
+  const s0 = t0.strides[last]!, s1 = t1?.strides[last] ?? 0, s2 = t2?.strides[last] ?? 0;
+  let p0 = t0.offset, p1 = t1?.offset ?? 0, p2 = t2?.offset ?? 0;
   const idx = new Array<number>(nd).fill(0);
-  const last = nd - 1, n = t.shape[last]!, s = t.strides[last]!;
-  let base = t.offset;
   for (;;) {
-    for (let i = 0, p = base; i < n; i++, p += s) fn(p);
-    // Odometer over the leading axes.
+    fn(p0, s0, p1, s1, p2, s2, n);
     let d = last - 1;
     for (; d >= 0; d--) {
       idx[d]!++;
-      base += t.strides[d]!;
-      if (idx[d]! < t.shape[d]!) break;
-      base -= idx[d]! * t.strides[d]!;
+      p0 += t0.strides[d]!; if (t1) p1 += t1.strides[d]!; if (t2) p2 += t2.strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      const back = idx[d]!;
+      p0 -= back * t0.strides[d]!; if (t1) p1 -= back * t1.strides[d]!; if (t2) p2 -= back * t2.strides[d]!;
       idx[d] = 0;
     }
     if (d < 0) return;
@@ -247,7 +260,8 @@ export function requireContiguous(op: string, t: Tensor, name = 'tensor'): numbe
   return t.offset;
 }
 
-function describe(v: unknown): string {
+/** What a bad argument was, for error messages: null, a class name or a typeof. */
+export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
   return typeof v;

@@ -1,12 +1,9 @@
-// Argument checks and iteration shared by the checked Tensor-level ops. Every failure names the
+// Argument checks shared by the checked Tensor-level ops. Every failure names the
 // op, the argument and the shapes/strides involved.
-import { fmtShape, Tensor, type Shape } from '../tensor.js';
+import { describeValue, fmtShape, Tensor, type Shape } from '../tensor.js';
 
 export function requireTensor(op: string, name: string, t: unknown): asserts t is Tensor {
-  if (!(t instanceof Tensor)) {
-    const got = t === null ? 'null' : typeof t === 'object' ? (t as object).constructor?.name ?? 'object' : typeof t;
-    throw new TypeError(`${op}: ${name} must be a Tensor, got ${got}`);
-  }
+  if (!(t instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor, got ${describeValue(t)}`);
 }
 
 export function requireRank(op: string, name: string, t: Tensor, rank: number): void {
@@ -75,35 +72,4 @@ export function requireNoPartialOverlap(op: string, out: Tensor, input: Tensor, 
 /** Reductions such as matmul read inputs while writing out, so any overlap is an error. */
 export function requireNoOverlap(op: string, out: Tensor, input: Tensor, name: string): void {
   if (mayOverlap(out, input)) throw new RangeError(`${op}: out must not share memory with ${name}`);
-}
-
-/**
- * Visits the rows (last axis) of up to three same-shaped tensors together: fn receives each
- * row's start position and stride in every tensor and the row length. One call when the
- * tensors are 1-D; the odometer over leading axes allocates one small index array per call.
- */
-export function forEachRow(shape: Shape, t0: Tensor, t1: Tensor | null, t2: Tensor | null,
-  fn: (p0: number, s0: number, p1: number, s1: number, p2: number, s2: number, n: number) => void): void {
-  let count = 1;
-  for (const d of shape) count *= d;
-  if (count === 0) return;
-  const nd = shape.length;
-  if (nd === 0) { fn(t0.offset, 1, t1?.offset ?? 0, 1, t2?.offset ?? 0, 1, 1); return; }
-  const last = nd - 1, n = shape[last]!;
-  const s0 = t0.strides[last]!, s1 = t1?.strides[last] ?? 0, s2 = t2?.strides[last] ?? 0;
-  let p0 = t0.offset, p1 = t1?.offset ?? 0, p2 = t2?.offset ?? 0;
-  const idx = new Array<number>(nd).fill(0);
-  for (;;) {
-    fn(p0, s0, p1, s1, p2, s2, n);
-    let d = last - 1;
-    for (; d >= 0; d--) {
-      idx[d]!++;
-      p0 += t0.strides[d]!; if (t1) p1 += t1.strides[d]!; if (t2) p2 += t2.strides[d]!;
-      if (idx[d]! < shape[d]!) break;
-      const back = idx[d]!;
-      p0 -= back * t0.strides[d]!; if (t1) p1 -= back * t1.strides[d]!; if (t2) p2 -= back * t2.strides[d]!;
-      idx[d] = 0;
-    }
-    if (d < 0) return;
-  }
 }

@@ -1,8 +1,8 @@
 // Checked elementwise ops: any shapes (equal across arguments), any strides. Fully contiguous
 // arguments go straight to the raw kernels; other views run a strided loop per row.
 import * as raw from '../raw/index.js';
-import { Tensor } from '../tensor.js';
-import { forEachRow, requireNoPartialOverlap, requireNumber, requireSameShape } from './check.js';
+import { forEachRow, Tensor } from '../tensor.js';
+import { requireNoPartialOverlap, requireNumber, requireSameShape } from './check.js';
 
 function allContiguous(...ts: Tensor[]): boolean {
   return ts.every((t) => t.isContiguous());

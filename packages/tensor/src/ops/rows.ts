@@ -1,8 +1,8 @@
 // Checked row-wise ops: they act on the last axis, independently for every row. Rows must be
 // contiguous (unit stride on the last axis); the leading axes may have any strides.
 import * as raw from '../raw/index.js';
-import { fmtShape, Tensor } from '../tensor.js';
-import { forEachRow, requireNoPartialOverlap, requireNumber, requireRank, requireSameShape, requireTensor, requireUnitInnerStride } from './check.js';
+import { fmtShape, forEachRow, Tensor } from '../tensor.js';
+import { requireNoPartialOverlap, requireNumber, requireRank, requireSameShape, requireTensor, requireUnitInnerStride } from './check.js';
 
 /** Checks x has rows (at least one axis, unit stride along the last) and returns the row length. */
 function requireRows(op: string, x: Tensor): number {
