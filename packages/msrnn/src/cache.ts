@@ -31,7 +31,7 @@ export class HeadCache {
   }
 
   /** Grows storage to at least `slots` entries, copying live entries. Never called on a bounded state after creation. */
-  reserve(slots: number): void {
+  private reserve(slots: number): void {
     if (slots <= this.slots) return;
     const hd = this.headDim;
     const keys = this.alloc(slots * hd);
