@@ -5,17 +5,18 @@
 // (default 32), then the data. Everything is checked against the file before it is trusted;
 // tensors are views into the caller's bytes, never copies.
 import { Cursor, GgufError } from './cursor.js';
-import { ggmlType, type GgmlType } from './ggml-types.js';
+import { GGML_TYPES, type GgmlTypeInfo } from '@msrnn/tensor';
 import { GgufMetadata, GgufValueType, describeType, readValue, readValueType, type GgufEntry } from './metadata.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32;
+const typesById = new Map(GGML_TYPES.map((t) => [t.id, t]));
 /** ggml's GGML_MAX_DIMS. */
 const MAX_DIMS = 4;
 
 export interface GgufTensor {
   readonly name: string;
-  readonly type: GgmlType;
+  readonly type: GgmlTypeInfo;
   /** Dimensions fastest first: dims[0] is the row length (input features of a weight matrix). */
   readonly dims: readonly number[];
   readonly elements: number;
@@ -75,7 +76,7 @@ export function parseGguf(bytes: Uint8Array, source = '<bytes>'): GgufFile {
   const metadata = new GgufMetadata(entries, source);
   const alignment = readAlignment(c, entries);
 
-  interface Info { name: string; type: GgmlType; dims: number[]; elements: number; offset: number; byteLength: number; infoOffset: number }
+  interface Info { name: string; type: GgmlTypeInfo; dims: number[]; elements: number; offset: number; byteLength: number; infoOffset: number }
   const infos: Info[] = [];
   const seen = new Map<string, number>();
   for (let i = 0; i < tensorCount; i++) {
@@ -102,7 +103,7 @@ export function parseGguf(bytes: Uint8Array, source = '<bytes>'): GgufFile {
     }
     const typeAt = c.at;
     const typeId = c.u32(`${what} type`);
-    const type = ggmlType(typeId);
+    const type = typesById.get(typeId);
     if (!type) c.fail(`${what} type`, `unknown ggml tensor type ${typeId}`, typeAt);
     if (dims[0]! % type.blockSize !== 0) {
       c.fail(`${what} dims[0]`, `row length ${dims[0]} is not a multiple of ${type.name}'s block size ${type.blockSize}`, nDimsAt + 4);

@@ -1,6 +1,6 @@
 // Writes GGUF v3 files: used by the tests (small files with every value type and every kind of
 // defect) and by anything that exports a model. The inverse of parse.ts, with the same layout.
-import { ggmlTypeByName, type GgmlType } from './ggml-types.js';
+import { GGML_TYPES, type GgmlTypeInfo } from '@msrnn/tensor';
 import { GgufValueType, type GgufArray, type GgufValue } from './metadata.js';
 import { GGUF_DEFAULT_ALIGNMENT } from './parse.js';
 
@@ -10,7 +10,7 @@ export type GgufWriteValue = readonly [key: string, type: GgufValueType, value: 
 export interface GgufWriteTensor {
   name: string;
   /** A ggml type name ('F32', 'Q8_0', …) or type. */
-  type: string | GgmlType;
+  type: string | GgmlTypeInfo;
   /** Dimensions fastest first. */
   dims: readonly number[];
   /** Exactly the tensor's bytes in ggml's layout. */
@@ -100,7 +100,7 @@ export function writeGguf(metadata: readonly GgufWriteValue[], tensors: readonly
   let offset = 0;
   const offsets: number[] = [];
   for (const t of tensors) {
-    const type = typeof t.type === 'string' ? ggmlTypeByName(t.type) : t.type;
+    const type = typeof t.type === 'string' ? GGML_TYPES.find((g) => g.name === t.type) : t.type;
     if (!type) throw new Error(`writeGguf: unknown ggml type ${String(t.type)} for tensor ${t.name}`);
     const elements = t.dims.reduce((a, b) => a * b, 1);
     const expected = (elements / type.blockSize) * type.blockBytes;
