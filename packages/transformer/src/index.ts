@@ -1,6 +1,6 @@
 export { type ModelConfig, validateConfig, headDimOf, kvDimOf } from './config.js';
 export { type Weights, type LayerWeights, parameterCount } from './weights.js';
-export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
+export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
   type Model, type LoadOptions, type CreateStateOptions, loadModel, modelFromBytes, createState, checkStateFits, checkToken,
 } from './model.js';
@@ -18,3 +18,5 @@ export {
   parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
 } from './gguf/index.js';
+export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
+export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, type RopeScaling } from './gguf/llama.js';
