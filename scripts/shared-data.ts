@@ -15,11 +15,11 @@ export function sharedPath(relative: string): string {
 }
 
 /**
- * True when every path exists. Otherwise registers one test that fails when CI is set and warns
+ * True when every path (absolute, or relative to ../shared) exists. Otherwise registers one test that fails when CI is set and warns
  * (naming the missing paths) when it is not, and returns false: the caller then registers nothing.
  */
 export function haveShared(suite: string, ...needed: string[]): boolean {
-  const missing = needed.filter((p) => !existsSync(p));
+  const missing = needed.map((p) => resolve(sharedDir, p)).filter((p) => !existsSync(p));
   if (missing.length === 0) return true;
   test(`${suite}: shared data`, () => {
     if (process.env.CI && process.env.CI !== 'false') assert.unreachable(`missing shared data: ${missing.join(', ')}`);
