@@ -4,10 +4,11 @@ import type { Command } from 'commander';
 import { inspectModelBytes, stateBytes, type ModelReport } from '@msrnn/transformer';
 import { readFileSync } from 'node:fs';
 import { parseCapacity } from '../options.js';
+import { processIo, type CliIo } from '../io.js';
 
 interface InspectFlags { capacity?: string; json: boolean }
 
-export function registerInspect(program: Command): void {
+export function registerInspect(program: Command, io: CliIo = processIo): void {
   program
     .command('inspect')
     .description('show what a model file (GGUF or llama2.c) holds and the memory it and a state take')
@@ -25,9 +26,9 @@ export function registerInspect(program: Command): void {
       const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : report.config?.seqLen ?? null;
       const state = capacity === null || capacity === Infinity ? null : stateBytes(report, capacity);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ ...report, fileBytes: bytes.byteLength, capacity, stateBytes: state })}\n`);
+        io.stdout.write(`${JSON.stringify({ ...report, fileBytes: bytes.byteLength, capacity, stateBytes: state })}\n`);
       } else {
-        process.stdout.write(formatReport(report, bytes.byteLength, capacity, state));
+        io.stdout.write(formatReport(report, bytes.byteLength, capacity, state));
       }
     });
 }
