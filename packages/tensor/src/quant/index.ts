@@ -1,5 +1,5 @@
 export {
   type WeightType, type WeightMatrix, type F32Weights, type F16Weights, type Q8Weights, type QuantAlloc,
-  WEIGHT_TYPES, Q8_BLOCK, parseWeightType, f32Weights, quantizeF16, quantizeQ8, quantize, weightBytes, matvecF16Js, matvecQ8Js, matvecWeights, quantizeActivations16,
+  WEIGHT_TYPES, Q8_BLOCK, parseWeightType, f32Weights, quantizeF16, quantizeQ8, quantize, weightBytes, matvecF16Js, matvecQ8Js,
+  matvecWeights, matmulWeights, dequantizeRow, quantizeActivations16,
 } from './weights.js';
-export { quantizedBackend, type QuantizedBackend, type WeightView } from './quantized-backend.js';
