@@ -15,12 +15,6 @@ import { headDimOf, rotaryDimOf, type ModelConfig } from './config.js';
 import { ropeFrequencies } from './rope-frequencies.js';
 
 export type { PositionMode } from '@msrnn/msrnn';
-const POSITION_MODES: readonly PositionMode[] = ['absolute', 'reindex'];
-
-export function parsePositionMode(value: string, what = 'position mode'): PositionMode {
-  if (value === 'absolute' || value === 'reindex') return value;
-  throw new RangeError(`${what} must be one of ${POSITION_MODES.join(', ')}, got "${value}"`);
-}
 
 /** How a layer's attention sees positions: what append and attend call. */
 export interface Positions {
