@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getPolicy } from '@msrnn/policies';
-import { createState, loadModel } from '@msrnn/transformer';
+import { createState, loadModel, parameterCount } from '@msrnn/transformer';
 import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
 import { msrnn } from './run-cli.js';
 
@@ -22,7 +22,7 @@ if (haveShared('cli inspect', model, tokenizer, greedyPath, q4k, random256)) {
       assert.is(r.status, 0, r.stderr);
       const report = JSON.parse(r.stdout);
       assert.is(report.format, 'llama2.c v0');
-      assert.is(report.parameters, loaded.weights.storage.length);
+      assert.is(report.parameters, parameterCount(loaded.weights));
       const state = createState(loaded, { capacity, policy: getPolicy('window', { capacity }) });
       assert.is(report.stateBytes, state.bytes(), `capacity ${capacity}`);
     }

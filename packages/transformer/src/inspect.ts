@@ -6,7 +6,6 @@ import { parseLlama2cHeader } from './llama2c.js';
 import { describeGgufLlama, ggufArchitecture, SUPPORTED_GGUF_ARCHITECTURES } from './gguf/llama.js';
 import { parseGguf, isGguf, type GgufFile } from './gguf/parse.js';
 import { GgufValueType, describeType, type GgufArray, type GgufEntry } from './gguf/metadata.js';
-import { layerTensorSizes } from './weights.js';
 
 /** `shape` lists the fastest dimension first, as GGUF does: a weight matrix is [input features, output features]. */
 export interface InspectedTensor { name: string; type: string; shape: number[]; bytes: number }
@@ -65,19 +64,25 @@ export function inspectModelBytes(bytes: Uint8Array, source = '<bytes>'): ModelR
 
 function inspectLlama2c(bytes: Uint8Array, source: string): ModelReport {
   const { config: c, version } = parseLlama2cHeader(bytes, source);
-  const sizes = layerTensorSizes(c);
   const kv = kvDimOf(c);
-  // Shapes fastest dimension first, as GGUF lists them (a matrix is [cols, rows]).
-  const shapes: Record<string, number[]> = { attNorm: [c.dim], wq: [c.dim, c.dim], wk: [c.dim, kv], wv: [c.dim, kv], wo: [c.dim, c.dim], ffnNorm: [c.dim], w1: [c.dim, c.hiddenDim], w2: [c.hiddenDim, c.dim], w3: [c.dim, c.hiddenDim] };
-  const tensors: InspectedTensor[] = [{ name: 'token_embedding_table', type: 'F32', shape: [c.dim, c.vocabSize], bytes: c.vocabSize * c.dim * 4 }];
-  for (let l = 0; l < c.nLayers; l++) {
-    for (const [k, n] of Object.entries(sizes)) tensors.push({ name: `layers.${l}.${k}`, type: 'F32', shape: shapes[k]!, bytes: n * 4 });
-  }
-  tensors.push({ name: 'rms_final_weight', type: 'F32', shape: [c.dim], bytes: c.dim * 4 });
-  if (!c.sharedClassifier) tensors.push({ name: 'wcls', type: 'F32', shape: [c.dim, c.vocabSize], bytes: c.vocabSize * c.dim * 4 });
+  // llama2.c's tensor names (run.c's TransformerWeights); shapes fastest dimension first, as GGUF lists them.
+  const perLayer: [string, number[]][] = [
+    ['rms_att_weight', [c.dim]], ['wq', [c.dim, c.dim]], ['wk', [c.dim, kv]], ['wv', [c.dim, kv]], ['wo', [c.dim, c.dim]],
+    ['rms_ffn_weight', [c.dim]], ['w1', [c.dim, c.hiddenDim]], ['w2', [c.hiddenDim, c.dim]], ['w3', [c.dim, c.hiddenDim]],
+  ];
+  const f32 = (name: string, shape: number[]): InspectedTensor => ({ name, type: 'F32', shape, bytes: 4 * shape.reduce((a, b) => a * b, 1) });
+  const tensors: InspectedTensor[] = [f32('token_embedding_table', [c.dim, c.vocabSize])];
+  for (let l = 0; l < c.nLayers; l++) for (const [name, shape] of perLayer) tensors.push(f32(`layers.${l}.${name}`, shape));
+  tensors.push(f32('rms_final_weight', [c.dim]));
+  if (!c.sharedClassifier) tensors.push(f32('wcls', [c.dim, c.vocabSize]));
+  const rope = c.arch.positions.kind === 'rope' ? c.arch.positions.theta : null;
   return {
     source, format: `llama2.c v${version}`, architecture: 'llama', name: null, supported: true, unsupportedReason: null, config: c,
-    hyperparameters: { ...c, headDim: headDimOf(c) },
+    hyperparameters: {
+      dim: c.dim, hidden_dim: c.hiddenDim, n_layers: c.nLayers, n_heads: c.nHeads, n_kv_heads: c.nKvHeads, head_dim: headDimOf(c),
+      vocab_size: c.vocabSize, seq_len: c.seqLen, shared_classifier: c.sharedClassifier, norm_eps: c.normEps,
+      ...(rope !== null ? { rope_theta: rope } : {}),
+    },
     tokenizer: {
       kind: 'not in the file (llama2.c keeps its vocabulary in a separate tokenizer.bin)', size: c.vocabSize, special: [],
       controlTokens: [], controlTokenCount: 0, addBos: null, addEos: null, preTokenizer: null, merges: null, chatTemplate: false,

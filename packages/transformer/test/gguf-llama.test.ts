@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GgufValueType as T, describeGgufLlama, parseGguf } from '../src/index.js';
+import { GgufValueType as T, describeGgufLlama, headDimOf, parseGguf, type ModelConfig, type RopePositionSpec } from '../src/index.js';
 import { haveShared, shared } from './shared.js';
 import { tinyLlamaGguf } from './gguf/build.js';
 
@@ -23,23 +23,25 @@ if (haveShared('gguf llama', ...names.map(gguf), ...names.map(fixture))) {
         fx.config, n,
       );
       assert.is(Math.fround(c.normEps), Math.fround(1e-5));
-      assert.is(c.ropeTheta, 10000);
+      assert.equal(c.arch.positions, { kind: 'rope', theta: 10000, layout: 'interleaved', rotaryDim: null, scaling: null });
       assert.is(c.sharedClassifier, n.startsWith('stories'), n);
       assert.is(layout.classifier.name, n.startsWith('stories') ? 'token_embd.weight' : 'output.weight');
-      assert.is(layout.layers[4]?.w2.name ?? layout.layers[1]!.w2.name, n.startsWith('stories') ? 'blk.4.ffn_down.weight' : 'blk.1.ffn_down.weight');
-      assert.equal(layout.ropeScaling, { kind: 'none' });
+      assert.is(layout.layers.at(-1)!.down.name, n.startsWith('stories') ? 'blk.4.ffn_down.weight' : 'blk.1.ffn_down.weight');
     }
   });
 }
 
-test('tiny files: GQA geometry, rope base, untied output, rope_freqs and linear scaling', () => {
+test('tiny files: GQA geometry, rope base, untied output, rope_freqs and linear scaling, head size apart from dim', () => {
   const l = describeGgufLlama(parseGguf(tinyLlamaGguf({ heads: 4, kvHeads: 1, tied: false }), 't'));
-  assert.equal([l.config.nHeads, l.config.nKvHeads, l.headDim, l.config.ropeTheta, l.config.sharedClassifier], [4, 1, 4, 500000, false]);
-  assert.equal(l.layers[0]!.wk.dims, [16, 4]);
+  const rope = (c: ModelConfig) => c.arch.positions as RopePositionSpec;
+  assert.equal([l.config.nHeads, l.config.nKvHeads, headDimOf(l.config), rope(l.config).theta, l.config.sharedClassifier], [4, 1, 4, 500000, false]);
+  assert.equal(l.layers[0]!.k.dims, [16, 4]);
   const freqs = describeGgufLlama(parseGguf(tinyLlamaGguf({ ropeFreqs: Float32Array.of(1, 8) }), 't'));
-  assert.is(freqs.ropeScaling.kind, 'frequency-factors');
+  assert.equal(rope(freqs.config).scaling, { type: 'factors', factors: Float64Array.of(1, 8) });
   const linear = describeGgufLlama(parseGguf(tinyLlamaGguf({ extra: [['llama.rope.scaling.type', T.STRING, 'linear'], ['llama.rope.scaling.factor', T.FLOAT32, 4]] }), 't'));
-  assert.equal(linear.ropeScaling, { kind: 'linear', factor: 4 });
+  assert.equal(rope(linear.config).scaling, { type: 'factors', factors: Float64Array.of(4, 4) });
+  const partial = describeGgufLlama(parseGguf(tinyLlamaGguf({ override: { 'llama.rope.dimension_count': 2 } }), 't'));
+  assert.is(rope(partial.config).rotaryDim, 2);
 });
 
 test('not a llama model: each failure names what is wrong', () => {

@@ -9,37 +9,30 @@
 // rotation of the original ones. A GGUF llama file thus needs no permutation here, and an HF
 // folder uses the same rotation with the halves pairing instead.
 import { supportedGgmlType } from '@msrnn/tensor';
-import type { ModelConfig } from '../config.js';
-import type { LayerTensorName } from '../weights.js';
+import { architecture, type RopeScaling } from '../arch.js';
+import { validateConfig, type ModelConfig } from '../config.js';
 import type { GgufFile, GgufTensor } from './parse.js';
 
 export const SUPPORTED_GGUF_ARCHITECTURES: readonly string[] = ['llama'];
 
-export type RopeScaling =
-  | { kind: 'none' }
-  /** Positions divided by `factor` (llama.rope.scaling.type = linear). */
-  | { kind: 'linear'; factor: number }
-  /** Per-frequency divisors from the rope_freqs tensor (Llama 3.1+'s "llama3" scaling). */
-  | { kind: 'frequency-factors'; factors: GgufTensor };
+/** The per-layer weights of a llama block, by their role in the layer body (weights.ts). */
+export type LlamaRole = 'attnNorm' | 'q' | 'k' | 'v' | 'o' | 'ffnNorm' | 'gate' | 'up' | 'down';
+
+/** The GGUF tensor name of each role (llama.cpp's LLM_TENSOR_NAMES for llama): blk.N.<name>.weight. */
+export const GGUF_LAYER_TENSORS: Readonly<Record<LlamaRole, string>> = {
+  attnNorm: 'attn_norm', q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output',
+  ffnNorm: 'ffn_norm', gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down',
+};
 
 export interface GgufLlamaLayout {
+  /** Sizes and the architecture (interleaved RoPE with the file's base, rotary dims and scaling). */
   config: ModelConfig;
-  headDim: number;
-  /** Dimensions of each head that RoPE rotates (= headDim for llama). */
-  ropeDim: number;
-  ropeScaling: RopeScaling;
   tokenEmbedding: GgufTensor;
-  layers: Record<LayerTensorName, GgufTensor>[];
+  layers: Record<LlamaRole, GgufTensor>[];
   finalNorm: GgufTensor;
   /** output.weight, or token_embd.weight itself when the classifier is tied (no output.weight). */
   classifier: GgufTensor;
 }
-
-/** The GGUF tensor name of each per-layer weight (llama.cpp's LLM_TENSOR_NAMES for llama). */
-export const GGUF_LAYER_TENSORS: Record<LayerTensorName, string> = {
-  attNorm: 'attn_norm', wq: 'attn_q', wk: 'attn_k', wv: 'attn_v', wo: 'attn_output',
-  ffnNorm: 'ffn_norm', w1: 'ffn_gate', w2: 'ffn_down', w3: 'ffn_up',
-};
 
 /** Tensors some llama files carry that the forward pass does not use. */
 const IGNORED_TENSOR = /^blk\.\d+\.attn_rot_embd\.weight$/;
@@ -54,35 +47,40 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
   if (!SUPPORTED_GGUF_ARCHITECTURES.includes(arch)) {
     throw new Error(`${source}: GGUF architecture "${arch}" is not supported (supported: ${SUPPORTED_GGUF_ARCHITECTURES.join(', ')})`);
   }
+  const fail = (what: string): never => { throw new Error(`${source}: ${what}`); };
   const key = (k: string) => `${arch}.${k}`;
   const dim = m.integer(key('embedding_length'));
   const nHeads = m.integer(key('attention.head_count'));
+  if (nHeads === 0) fail(`${key('attention.head_count')} is 0`);
   const nKvHeads = m.integer(key('attention.head_count_kv'), nHeads);
-  const headDim = m.integer(key('attention.key_length'), nHeads > 0 ? dim / nHeads : 0);
+  const headDim = m.integer(key('attention.key_length'), Math.floor(dim / nHeads));
   const valueDim = m.integer(key('attention.value_length'), headDim);
-  const ropeDim = m.integer(key('rope.dimension_count'), headDim);
-  const fail = (what: string): never => { throw new Error(`${source}: ${what}`); };
-  if (nHeads === 0 || headDim * nHeads !== dim) fail(`head size ${headDim} × ${nHeads} heads ≠ embedding length ${dim}: not supported yet`);
+  const rotaryDim = m.integer(key('rope.dimension_count'), headDim);
   if (valueDim !== headDim) fail(`value head size ${valueDim} ≠ key head size ${headDim}: not supported`);
-  if (ropeDim !== headDim) fail(`${key('rope.dimension_count')} = ${ropeDim} rotates part of each ${headDim}-wide head: partial rotary is not supported for ${arch}`);
 
   const tensor = (name: string): GgufTensor => file.tensorsByName.get(name) ?? fail(`missing tensor ${name} (a ${arch} model needs it)`);
   const tokenEmbedding = tensor('token_embd.weight');
   const vocabSize = tokenEmbedding.dims[1] ?? 0;
-  const nLayers = m.integer(key('block_count'));
-  const hiddenDim = m.integer(key('feed_forward_length'));
+  const theta = m.number(key('rope.freq_base'), 10000);
+  const used = new Set<string>();
   const config: ModelConfig = {
-    dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize,
+    dim, hiddenDim: m.integer(key('feed_forward_length')), nLayers: m.integer(key('block_count')), nHeads, nKvHeads, vocabSize,
     seqLen: m.integer(key('context_length')),
     sharedClassifier: !file.tensorsByName.has('output.weight'),
     normEps: m.number(key('attention.layer_norm_rms_epsilon')),
-    ropeTheta: m.number(key('rope.freq_base'), 10000),
+    ...(headDim * nHeads !== dim ? { headDim } : {}),
+    arch: architecture({
+      positions: {
+        kind: 'rope', theta, layout: 'interleaved', rotaryDim: rotaryDim === headDim ? null : rotaryDim,
+        scaling: readRopeScaling(file, key, rotaryDim, used, fail),
+      },
+    }),
   };
-  if (!(config.normEps > 0 && config.normEps < 1)) fail(`${key('attention.layer_norm_rms_epsilon')} = ${config.normEps} is not a sensible epsilon`);
-  if (!(config.ropeTheta > 1)) fail(`${key('rope.freq_base')} = ${config.ropeTheta} must be > 1`);
+  validateConfig(config, source);
+  if (!(theta > 1)) fail(`${key('rope.freq_base')} = ${theta} must be > 1`);
 
-  const kv = nKvHeads * headDim;
-  const used = new Set<string>();
+  const { hiddenDim, nLayers } = config;
+  const qDim = nHeads * headDim, kvDim = nKvHeads * headDim;
   const take = (name: string, dims: number[], kind: 'matrix' | 'vector'): GgufTensor => {
     const t = tensor(name);
     used.add(name);
@@ -96,46 +94,53 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     return t;
   };
   take('token_embd.weight', [dim, vocabSize], 'matrix');
-  const shapes: Record<LayerTensorName, number[]> = {
-    attNorm: [dim], wq: [dim, dim], wk: [dim, kv], wv: [dim, kv], wo: [dim, dim],
-    ffnNorm: [dim], w1: [dim, hiddenDim], w2: [hiddenDim, dim], w3: [dim, hiddenDim],
+  // Shapes fastest dimension first: [input features, output features].
+  const shapes: Record<LlamaRole, number[]> = {
+    attnNorm: [dim], q: [dim, qDim], k: [dim, kvDim], v: [dim, kvDim], o: [qDim, dim],
+    ffnNorm: [dim], gate: [dim, hiddenDim], up: [dim, hiddenDim], down: [hiddenDim, dim],
   };
-  const layers: Record<LayerTensorName, GgufTensor>[] = [];
+  const layers: Record<LlamaRole, GgufTensor>[] = [];
   for (let l = 0; l < nLayers; l++) {
-    const layer = {} as Record<LayerTensorName, GgufTensor>;
-    for (const [field, short] of Object.entries(GGUF_LAYER_TENSORS) as [LayerTensorName, string][]) {
-      layer[field] = take(`blk.${l}.${short}.weight`, shapes[field], field === 'attNorm' || field === 'ffnNorm' ? 'vector' : 'matrix');
+    const layer = {} as Record<LlamaRole, GgufTensor>;
+    for (const [role, short] of Object.entries(GGUF_LAYER_TENSORS) as [LlamaRole, string][]) {
+      layer[role] = take(`blk.${l}.${short}.weight`, shapes[role], role === 'attnNorm' || role === 'ffnNorm' ? 'vector' : 'matrix');
     }
     layers.push(layer);
   }
   const finalNorm = take('output_norm.weight', [dim], 'vector');
   const classifier = config.sharedClassifier ? tokenEmbedding : take('output.weight', [dim, vocabSize], 'matrix');
-  const ropeScaling = readRopeScaling(file, key, ropeDim, used, fail);
 
   const unexpected = file.tensors.filter((t) => !used.has(t.name) && !IGNORED_TENSOR.test(t.name)).map((t) => t.name);
   if (unexpected.length > 0) {
     fail(`tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''} ` +
       `not part of a ${arch} model with ${nLayers} layers (block_count); is the file from a different architecture?`);
   }
-  return { config, headDim, ropeDim, ropeScaling, tokenEmbedding, layers, finalNorm, classifier };
+  return { config, tokenEmbedding, layers, finalNorm, classifier };
 }
 
-function readRopeScaling(file: GgufFile, key: (k: string) => string, ropeDim: number, used: Set<string>, fail: (w: string) => never): RopeScaling {
+/**
+ * Llama 3.1+ files carry the "llama3" rescaling precomputed as the rope_freqs tensor (one divisor
+ * per rotated pair); linear scaling (positions / factor) is the same divisor for every pair.
+ */
+function readRopeScaling(file: GgufFile, key: (k: string) => string, rotaryDim: number, used: Set<string>, fail: (w: string) => never): RopeScaling | null {
   const m = file.metadata;
-  const factors = file.tensorsByName.get('rope_freqs.weight');
-  if (factors) {
-    used.add(factors.name);
-    if (factors.type.name !== 'F32' || factors.dims.length !== 1 || factors.dims[0] !== ropeDim / 2) {
-      fail(`tensor rope_freqs.weight must be F32 [${ropeDim / 2}], got ${factors.type.name} [${factors.dims.join(', ')}]`);
+  const freqs = file.tensorsByName.get('rope_freqs.weight');
+  if (freqs) {
+    used.add(freqs.name);
+    if (freqs.type.name !== 'F32' || freqs.dims.length !== 1 || freqs.dims[0] !== rotaryDim / 2) {
+      fail(`tensor rope_freqs.weight must be F32 [${rotaryDim / 2}], got ${freqs.type.name} [${freqs.dims.join(', ')}]`);
     }
-    return { kind: 'frequency-factors', factors };
+    const view = new DataView(freqs.data.buffer, freqs.data.byteOffset, freqs.data.byteLength);
+    const factors = Float64Array.from({ length: rotaryDim / 2 }, (_, i) => view.getFloat32(4 * i, true));
+    if (!factors.every((f) => f > 0 && Number.isFinite(f))) fail('tensor rope_freqs.weight holds a factor that is not a positive number');
+    return { type: 'factors', factors };
   }
   const type = m.string(key('rope.scaling.type'), 'none');
-  if (type === 'none') return { kind: 'none' };
+  if (type === 'none') return null;
   const factor = m.number(key('rope.scaling.factor'), 1);
   if (type === 'linear') {
-    if (!(factor >= 1)) fail(`${key('rope.scaling.factor')} = ${factor} must be >= 1`);
-    return factor === 1 ? { kind: 'none' } : { kind: 'linear', factor };
+    if (!(factor >= 1 && Number.isFinite(factor))) fail(`${key('rope.scaling.factor')} = ${factor} must be a number >= 1`);
+    return factor === 1 ? null : { type: 'factors', factors: new Float64Array(rotaryDim / 2).fill(factor) };
   }
   return fail(`${key('rope.scaling.type')} "${type}" is not supported (supported: none, linear, and llama3's rope_freqs tensor)`);
 }
