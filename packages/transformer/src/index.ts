@@ -14,3 +14,7 @@ export { Sampler, XorShiftRng, argmax, type SamplerOptions } from './sampler.js'
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
+export {
+  parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
+  type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
+} from './gguf/index.js';
