@@ -1,6 +1,6 @@
 export {
   type WeightType, type WeightMatrix, type GgmlWeights, type F32Weights, type F16Weights, type Q8Weights, type QuantAlloc,
-  WEIGHT_TYPES, Q8_BLOCK, parseWeightType, f32Weights, quantizeF16, quantizeQ8, quantize, weightBytes, matvecF16Js, matvecQ8Js, matvecWeights, matmulWeights, ggmlWeights, quantizeActivations16,
+  WEIGHT_TYPES, Q8_BLOCK, checkWeightType, f32Weights, quantizeF16, quantizeQ8, quantize, weightBytes, matvecF16Js, matvecQ8Js, matvecWeights, matmulWeights, ggmlWeights, quantizeActivations16,
 } from './weights.js';
 export { quantizedBackend, type QuantizedBackend, type WeightView } from './quantized-backend.js';
 export { dequantizeRow, IQ4_NL_LEVELS } from './ggml-dequant.js';
