@@ -1,10 +1,10 @@
-// dequantizeRow against ggml's own dequantized values: the shared GGUF fixtures give, for every
+// dequantizeGgmlRow against ggml's own dequantized values: the shared GGUF fixtures give, for every
 // tensor of files ggml wrote and quantized, its first and last 32 dequantized values (exact
 // float32, from ggml's to_float) and float64 sums over all of them. Tensors are read straight from
 // the file bytes at data_offset + offset (no GGUF reader needed).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GGML_TYPES, dequantizeRow, ggmlRowBytes } from '../src/index.js';
+import { GGML_TYPES, dequantizeGgmlRow, ggmlRowBytes } from '../src/index.js';
 import { readFileSync } from 'node:fs';
 import { haveShared, readSharedBytes, readSharedJson } from './shared.js';
 
@@ -30,7 +30,7 @@ if (haveShared('ggml dequant', ...FILES.flatMap((f) => [`fixtures/gguf/${f}.json
         const type = GGML_TYPES.find((x) => x.name === t.type)!.id;
         const cols = t.ne[0]!, rows = t.ne.slice(1).reduce((a, b) => a * b, 1), rb = ggmlRowBytes(type, cols);
         const all = new Float32Array(rows * cols);
-        for (let r = 0; r < rows; r++) dequantizeRow(type, bytes, j.data_offset + t.offset + r * rb, cols, all, r * cols);
+        for (let r = 0; r < rows; r++) dequantizeGgmlRow(type, bytes, j.data_offset + t.offset + r * rb, cols, all, r * cols);
         assert.equal(Array.from(all.subarray(0, 32)), t.dequant_first32.map(Math.fround), `${t.name} first 32`);
         assert.equal(Array.from(all.subarray(all.length - 32)), t.dequant_last32.map(Math.fround), `${t.name} last 32`);
         let s = 0, sa = 0, sq = 0;
@@ -49,7 +49,7 @@ test('random blocks of every supported type (IQ4_NL included) equal the gguf Pyt
   for (const c of independent.cases) {
     const bytes = Uint8Array.from(c.hex.match(/../g)!.map((h) => parseInt(h, 16)));
     const out = new Float32Array(c.cols + 2);
-    dequantizeRow(c.id, bytes, 0, c.cols, out, 1);
+    dequantizeGgmlRow(c.id, bytes, 0, c.cols, out, 1);
     assert.equal(Array.from(out.subarray(1, 1 + c.cols)), c.values.map(Math.fround), c.type);
     assert.is(out[0], 0); assert.is(out[c.cols + 1], 0);
     seen.add(c.type);
@@ -58,12 +58,12 @@ test('random blocks of every supported type (IQ4_NL included) equal the gguf Pyt
   assert.equal([...seen].sort(), want.sort());
 });
 
-test('dequantizeRow: clear errors for unsupported types, partial blocks, short sources', () => {
+test('dequantizeGgmlRow: clear errors for unsupported types, partial blocks, short sources', () => {
   const out = new Float32Array(256);
-  assert.throws(() => dequantizeRow(10, new Uint8Array(84), 0, 256, out), /Q2_K \(id 10\) is not supported/);
-  assert.throws(() => dequantizeRow(12, new Uint8Array(144), 0, 100, out), /not a multiple of the block size 256/);
-  assert.throws(() => dequantizeRow(12, new Uint8Array(143), 0, 256, out), /needs bytes \[0, 144\), the source has 143/);
-  assert.throws(() => dequantizeRow(8, new Uint8Array(68), 0, 64, new Float32Array(63)), /out\[0 \.\. 64\) is outside its length 63/);
+  assert.throws(() => dequantizeGgmlRow(10, new Uint8Array(84), 0, 256, out), /Q2_K \(id 10\) is not supported/);
+  assert.throws(() => dequantizeGgmlRow(12, new Uint8Array(144), 0, 100, out), /not a multiple of the block size 256/);
+  assert.throws(() => dequantizeGgmlRow(12, new Uint8Array(143), 0, 256, out), /needs bytes \[0, 144\), the source has 143/);
+  assert.throws(() => dequantizeGgmlRow(8, new Uint8Array(68), 0, 64, new Float32Array(63)), /out\[0 \.\. 64\) is outside its length 63/);
 });
 
 test.run();

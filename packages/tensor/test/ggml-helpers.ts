@@ -1,6 +1,6 @@
 // Random matrices in ggml's block types for kernel tests: random bytes, with every block's f16
 // scale (and min) overwritten by a small finite value so no block decodes to Inf/NaN.
-import { GGML, GGML_TYPES, dequantizeRow, encodeFloat16, ggmlRowBytes, ggmlTypeInfo } from '../src/index.js';
+import { GGML, GGML_TYPES, dequantizeGgmlRow, encodeFloat16, ggmlRowBytes, ggmlTypeInfo } from '../src/index.js';
 
 /** Byte offsets of the f16 scales/mins inside one block, per type. */
 const SCALE_OFFSETS: Record<number, number[]> = {
@@ -39,7 +39,7 @@ export function randomGgmlMatrix(rand: () => number, type: number, rows: number,
 /** The matrix dequantized to float32 (ggml's values), row-major. */
 export function dequantizeMatrix(type: number, b: Uint8Array, byteOffset: number, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols), rb = ggmlRowBytes(type, cols);
-  for (let r = 0; r < rows; r++) dequantizeRow(type, b, byteOffset + r * rb, cols, out, r * cols);
+  for (let r = 0; r < rows; r++) dequantizeGgmlRow(type, b, byteOffset + r * rb, cols, out, r * cols);
   return out;
 }
 

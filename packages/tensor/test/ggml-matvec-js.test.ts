@@ -2,7 +2,7 @@
 // every supported type: odd row counts, several blocks per row, row slices, offsets, batches.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GGML, ggmlTypeInfo, ggmlWeights, jsBackend, matmulWeights, matvecWeights, weightBytes } from '../src/index.js';
+import { GGML, dequantizeRow, ggmlTypeInfo, ggmlWeights, jsBackend, matmulWeights, matvecWeights, weightBytes } from '../src/index.js';
 import { rng } from './helpers.js';
 import { KERNEL_TYPES, dequantizeMatrix, randomGgmlMatrix, referenceProduct, typeName } from './ggml-helpers.js';
 
@@ -41,10 +41,15 @@ for (const type of KERNEL_TYPES) {
       assert.is(out[0], 0, 'nothing written before oOff');
       checkClose(out.subarray(1), referenceProduct(wf, x.subarray(1, 1 + cols), 1, rows, cols), `${what} matvec`, 1e-6);
 
-      const outB = new Float32Array(1 + m * rows);
-      matmulWeights(jsBackend, outB, 1, w, x, 1, m, skip, rows);
-      assert.is(outB[0], 0, 'nothing written before oOff');
-      checkClose(outB.subarray(1), referenceProduct(wf, x.subarray(1), m, rows, cols), `${what} batched`, 1e-6);
+      // The batched product over the whole matrix (all rows), as prefill calls it.
+      const outB = new Float32Array(m * all);
+      matmulWeights(jsBackend, outB, x.subarray(1), m, w);
+      checkClose(outB, referenceProduct(dequantizeMatrix(type, bytes, 0, all, cols), x.subarray(1), m, all, cols), `${what} batched`, 1e-6);
+
+      // Embedding lookups: one row as float32, ggml's values.
+      const row = new Float32Array(cols + 1);
+      dequantizeRow(row, 1, w, skip);
+      assert.equal(Array.from(row.subarray(1)), Array.from(wf.subarray(0, cols)), `${what} dequantizeRow`);
     }
   });
 }
@@ -56,7 +61,7 @@ test('ggmlWeights: clear errors (unsupported type, partial block, short bytes, b
   assert.throws(() => ggmlWeights(GGML.Q8_0, 0, 32, new Uint8Array(68)), /rows must be a positive integer/);
   const w = ggmlWeights(GGML.Q8_0, 2, 32, new Uint8Array(68));
   assert.throws(() => matvecWeights(jsBackend, new Float32Array(2), 0, w, new Float32Array(32), 0, 1, 2), /rows \[1, 3\) outside 0\.\.2/);
-  assert.throws(() => matmulWeights(jsBackend, new Float32Array(3), 0, w, new Float32Array(64), 0, 2), /out\[0 \.\. 4\) is outside its length 3/);
+  assert.throws(() => matmulWeights(jsBackend, new Float32Array(3), new Float32Array(64), 2, w), /2 rows of 32 into 2 columns exceed a \(64\) or out \(3\)/);
 });
 
 test.run();

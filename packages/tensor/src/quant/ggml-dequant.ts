@@ -135,13 +135,13 @@ function dequantizeBlock(type: number, b: Uint8Array, o: number, out: Float32Arr
  * out[outOff + c] = value c of the row of `cols` values of ggml type `type` stored at
  * bytes[offset ..] (c < cols). Equal to ggml's own dequantization bit for bit.
  */
-export function dequantizeRow(type: number, bytes: Uint8Array, offset: number, cols: number, out: Float32Array, outOff = 0): void {
-  const info = supportedGgmlType(type, 'dequantizeRow');
+export function dequantizeGgmlRow(type: number, bytes: Uint8Array, offset: number, cols: number, out: Float32Array, outOff = 0): void {
+  const info = supportedGgmlType(type, 'dequantizeGgmlRow');
   const rowBytes = ggmlRowBytes(type, cols);
   if (!Number.isInteger(offset) || offset < 0 || offset + rowBytes > bytes.length) {
-    throw new RangeError(`dequantizeRow: a ${info.name} row of ${cols} values needs bytes [${offset}, ${offset + rowBytes}), the source has ${bytes.length}`);
+    throw new RangeError(`dequantizeGgmlRow: a ${info.name} row of ${cols} values needs bytes [${offset}, ${offset + rowBytes}), the source has ${bytes.length}`);
   }
-  if (!Number.isInteger(outOff) || outOff < 0 || outOff + cols > out.length) throw new RangeError(`dequantizeRow: out[${outOff} .. ${outOff + cols}) is outside its length ${out.length}`);
+  if (!Number.isInteger(outOff) || outOff < 0 || outOff + cols > out.length) throw new RangeError(`dequantizeGgmlRow: out[${outOff} .. ${outOff + cols}) is outside its length ${out.length}`);
   const t = float16Table();
   for (let k = 0, n = cols / info.blockSize; k < n; k++) {
     dequantizeBlock(type, bytes, offset + k * info.blockBytes, out, outOff + k * info.blockSize, t);

@@ -5,6 +5,7 @@ import type { Backend } from '../backend.js';
 import { float16Bits, float16Table } from '../fp16.js';
 import { ggmlRowBytes, supportedGgmlType, GGML } from './ggml-types.js';
 import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
+import { dequantizeGgmlRow } from './ggml-dequant.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
 export const WEIGHT_TYPES: readonly WeightType[] = ['f32', 'f16', 'q8'];
@@ -297,22 +298,43 @@ export function matvecWeights(backend: Backend, out: Float32Array, oOff: number,
 }
 
 /**
- * The batched product (prompt processing): out[oOff + i·rows + r] = W[rowStart + r] · X_i for the
- * m activation rows X_i = x[xOff + i·cols ..], r < rows. Quantized weights are read once for all m
- * rows where the kernel supports it (f32 weights with zero offsets go to backend.matmulT).
+ * out[i*w.rows + j] = W[j] · a[i*w.cols ..], i < m: the matmul over rows of a chunk (prefill) for
+ * any weight type. f32 runs the backend's matmulT (wasm SIMD, threads); other types run one
+ * matvecWeights per row of `a` — correct for every type matvecWeights knows, so a new type needs
+ * no case here unless it has a faster matrix-matrix kernel.
  */
-export function matmulWeights(backend: Backend, out: Float32Array, oOff: number, w: WeightMatrix, x: Float32Array, xOff: number, m: number,
-  rowStart = 0, rows = w.rows - rowStart): void {
-  if (rowStart < 0 || rows < 0 || rowStart + rows > w.rows) throw new RangeError(`matmulWeights: rows [${rowStart}, ${rowStart + rows}) outside 0..${w.rows}`);
-  if (!Number.isInteger(m) || m < 0) throw new RangeError(`matmulWeights: m must be a non-negative integer, got ${m}`);
-  const cols = w.cols;
-  if (oOff < 0 || oOff + m * rows > out.length) throw new RangeError(`matmulWeights: out[${oOff} .. ${oOff + m * rows}) is outside its length ${out.length}`);
-  if (xOff < 0 || xOff + m * cols > x.length) throw new RangeError(`matmulWeights: x[${xOff} .. ${xOff + m * cols}) is outside its length ${x.length}`);
-  if (w.type === 'f32' && oOff === 0 && xOff === 0) { backend.matmulT(out, x, w.data, w.offset + rowStart * cols, m, rows, cols); return; }
+export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix): void {
+  if (w.type === 'f32') { backend.matmulT(out, a, w.data, w.offset, m, w.rows, w.cols); return; }
   if (w.type === 'ggml' && w.ggmlType !== GGML.F32 && w.ggmlType !== GGML.F16) {
-    if (hasGgmlKernels(backend)) backend.matmulGgml(w.ggmlType, out, oOff, w.data, rowStart * w.rowBytes, x, xOff, m, rows, cols);
-    else matmulGgmlJs(w.ggmlType, out, oOff, rows, w.data, rowStart * w.rowBytes, x, xOff, cols, m, rows, cols);
+    // One pass over the blocks for all m rows of a.
+    if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
+    if (hasGgmlKernels(backend)) backend.matmulGgml(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
+    else matmulGgmlJs(w.ggmlType, out, 0, w.rows, w.data, 0, a, 0, w.cols, m, w.rows, w.cols);
     return;
   }
-  for (let i = 0; i < m; i++) matvecWeights(backend, out, oOff + i * rows, w, x, xOff + i * cols, rowStart, rows);
+  for (let i = 0; i < m; i++) matvecWeights(backend, out, i * w.rows, w, a, i * w.cols);
+}
+
+/** out[oOff .. oOff+cols) = row `row` of W as float32 (an embedding lookup from any weight type). */
+export function dequantizeRow(out: Float32Array, oOff: number, w: WeightMatrix, row: number): void {
+  if (!(row >= 0 && row < w.rows)) throw new RangeError(`dequantizeRow: row ${row} outside 0..${w.rows - 1}`);
+  const cols = w.cols;
+  switch (w.type) {
+    case 'f32': {
+      const data = w.data, from = w.offset + row * cols;
+      for (let c = 0; c < cols; c++) out[oOff + c] = data[from + c]!;
+      return;
+    }
+    case 'f16': {
+      const t = float16Table(), bits = w.bits, from = row * cols;
+      for (let c = 0; c < cols; c++) out[oOff + c] = t[bits[from + c]!]!;
+      return;
+    }
+    case 'q8': {
+      const blocks = Math.ceil(cols / Q8_BLOCK), from = row * cols;
+      for (let c = 0; c < cols; c++) out[oOff + c] = w.q[from + c]! * w.scales[row * blocks + Math.floor(c / Q8_BLOCK)]!;
+      return;
+    }
+    case 'ggml': dequantizeGgmlRow(w.ggmlType, w.data, row * w.rowBytes, cols, out, oOff); return;
+  }
 }
