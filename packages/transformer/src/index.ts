@@ -19,3 +19,7 @@ export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
 export { HfTokenizer, type HfTokenizerOptions, hfTokenizerFromFiles, loadHfTokenizer, HF_TOKENIZER_FILES } from './tokenizers/hf.js';
 export { type FileMap } from './files.js';
+export {
+  parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
+  type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
+} from './gguf/index.js';
