@@ -4,7 +4,7 @@ export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint
 export {
   type Model, type LoadOptions, type CreateStateOptions, loadModel, modelFromBytes, createState, checkStateFits, checkToken,
 } from './model.js';
-export { type PositionMode, parsePositionMode, Positions } from './positions.js';
+export { type PositionMode, Positions } from './positions.js';
 export { step } from './step.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {
@@ -13,7 +13,7 @@ export {
 export {
   Llama2cTokenizer, type Llama2cDecodeOptions, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
 } from './tokenizers/llama2c.js';
-export { Sampler, XorShiftRng, argmax, type SamplerOptions } from './sampler.js';
+export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
