@@ -19,6 +19,13 @@ export interface StateGeometry {
  * among the kept entries. The model (not the state) implements both; the state only records which.
  */
 export type PositionMode = 'absolute' | 'reindex';
+export const POSITION_MODES: readonly PositionMode[] = ['absolute', 'reindex'];
+
+/** Validates a position mode; `what` names it in the error. */
+export function checkPositionMode(value: unknown, what = 'positionMode'): PositionMode {
+  if ((POSITION_MODES as readonly unknown[]).includes(value)) return value as PositionMode;
+  throw new RangeError(`${what} must be one of ${POSITION_MODES.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+}
 
 export interface StateOptions {
   /** Entries kept per layer (per KV head) after each step: Infinity (default) = unbounded. */
@@ -54,10 +61,7 @@ export class MultiState {
     }
     this.capacity = capacity;
     this.policy = policy;
-    this.positionMode = opts.positionMode ?? 'absolute';
-    if (this.positionMode !== 'absolute' && this.positionMode !== 'reindex') {
-      throw new RangeError(`positionMode must be 'absolute' or 'reindex', got ${String(this.positionMode)}`);
-    }
+    this.positionMode = checkPositionMode(opts.positionMode ?? 'absolute');
     // A bounded state holds k entries plus the one being appended: allocated once, never grown.
     const initialSlots = opts.initialSlots ?? 64;
     if (!Number.isSafeInteger(initialSlots) || initialSlots <= 0) {

@@ -129,7 +129,7 @@ test('evictFrom (fast prefill): no eviction before it, then one cut to k by that
 
 test('bad requests give clear errors', () => {
   assert.throws(() => getPolicy('tovaa', { capacity: 8 }), /unknown policy "tovaa"; valid policies: full, window/);
-  assert.throws(() => getPolicy('tova', { capacity: 0 }), /capacity must be a positive integer, got 0/);
+  assert.throws(() => getPolicy('tova', { capacity: 0 }), /capacity must be a positive integer or Infinity, got 0/);
   assert.throws(() => getPolicy('tova', { capacity: -3 }), /capacity/);
   assert.throws(() => getPolicy('window', { capacity: 2.5 }), /capacity/);
   assert.throws(() => getPolicy('tova', {}), /give a capacity/);
