@@ -11,3 +11,13 @@ export async function readFileBytes(path: string, what: string): Promise<Uint8Ar
     throw new Error(`cannot read ${what} file ${path}: ${reason}`);
   }
 }
+
+/** Reads a file that may be absent: undefined when there is no such file, else as readFileBytes. */
+export async function readOptionalFileBytes(path: string, what: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err: any) {
+    if (err?.code === 'ENOENT') return undefined;
+    return readFileBytes(path, what); // the same failure, worded as readFileBytes words it
+  }
+}

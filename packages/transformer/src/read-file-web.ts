@@ -19,3 +19,13 @@ export async function readFileBytes(path: string, what: string): Promise<Uint8Ar
     throw new Error(`cannot read ${what} file ${path}: ${err?.code ?? err?.name ?? err?.message ?? err}`);
   }
 }
+
+/** Reads a file that may be absent: undefined when there is no such file, else as readFileBytes. */
+export async function readOptionalFileBytes(path: string, what: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFileBytes(path, what);
+  } catch (err: any) {
+    if (/\b(NotFound|ENOENT)\b/.test(err?.message ?? '')) return undefined;
+    throw err;
+  }
+}
