@@ -6,7 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
 import { parseWeightType } from '@msrnn/tensor';
 import type { Backend } from '@msrnn/tensor';
-import type { BudgetedPolicy } from '@msrnn/policies';
+import type { Policy } from '@msrnn/msrnn';
 import { quantizeModel, createState, generate, loadModel, type PositionMode } from '@msrnn/transformer';
 import {
   addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseNonNegativeInt, parsePositiveInt, parseRatio,
@@ -66,9 +66,6 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const chunkSize = parsePositiveInt('--chunk-size', flags.chunkSize);
   const { sinks, positionMode } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
-  if (flags.policy === 'full' && capacity !== undefined && capacity !== Infinity) {
-    throw new RangeError(`--capacity ${capacity} needs an eviction policy (--policy ${policyNames.filter((p) => p !== 'full').join('|')})`);
-  }
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
     sinks,
@@ -88,7 +85,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
 
 interface Settings {
   prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
-  positionMode: PositionMode; policy: BudgetedPolicy;
+  positionMode: PositionMode; policy: Policy;
 }
 
 async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Backend, note: string | undefined, settings: Settings): Promise<void> {
@@ -100,9 +97,9 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
   console.error(
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
-  const state = createState(model, { capacity: policy.stateCapacity, policy, positionMode });
+  const state = createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
   console.error(
-    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${positionMode}; ` +
+    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${state.positionMode}; ` +
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 
