@@ -10,6 +10,14 @@ export interface StateGeometry {
   headDim: number;
 }
 
+export const POSITION_MODES: readonly PositionMode[] = ['absolute', 'reindex'];
+
+/** Validates a position mode; `what` names it in the error. */
+export function checkPositionMode(value: unknown, what = 'positionMode'): PositionMode {
+  if ((POSITION_MODES as readonly unknown[]).includes(value)) return value as PositionMode;
+  throw new RangeError(`${what} must be one of ${POSITION_MODES.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+}
+
 export interface StateOptions {
   /** Eviction policy; default keep-all (unbounded). The state's capacity is the policy's. */
   policy?: Policy;
@@ -42,10 +50,7 @@ export class MultiState {
     }
     this.capacity = capacity;
     this.policy = policy;
-    const positionMode = opts.positionMode ?? policy.positionMode ?? 'absolute';
-    if (positionMode !== 'absolute' && positionMode !== 'reindex') {
-      throw new RangeError(`positionMode must be 'absolute' or 'reindex', got ${String(positionMode)}`);
-    }
+    const positionMode = checkPositionMode(opts.positionMode ?? policy.positionMode ?? 'absolute');
     if (policy.positionMode !== undefined && positionMode !== policy.positionMode) {
       throw new RangeError(`policy "${policy.name}" stores keys with positionMode '${policy.positionMode}', not '${positionMode}'`);
     }

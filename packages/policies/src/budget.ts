@@ -13,6 +13,12 @@ export function shown(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
+/** Validates a budget ratio: a fraction of the tokens seen, in (0, 1]; `what` names it in the error. */
+export function checkRatio(ratio: unknown, what = 'ratio'): number {
+  if (typeof ratio === 'number' && ratio > 0 && ratio <= 1) return ratio;
+  throw new RangeError(`${what} must be in (0, 1], got ${typeof ratio === 'string' ? JSON.stringify(ratio) : String(ratio)}`);
+}
+
 export interface BudgetOptions {
   /** Entries kept per layer (per KV head) after each step. */
   capacity?: number;
@@ -33,9 +39,7 @@ export class Budget {
       throw new RangeError(`policy "${policy}": give a capacity (entries kept) or a ratio (fraction of tokens seen)`);
     }
     if (capacity !== undefined) checkCapacity(capacity, `policy "${policy}": capacity`);
-    if (ratio !== undefined && !(typeof ratio === 'number' && ratio > 0 && ratio <= 1)) {
-      throw new RangeError(`policy "${policy}": ratio must be a number in (0, 1], got ${shown(ratio)}`);
-    }
+    if (ratio !== undefined) checkRatio(ratio, `policy "${policy}": ratio`);
     const evictFrom = opts.evictFrom ?? 0;
     if (!Number.isInteger(evictFrom) || evictFrom < 0) {
       throw new RangeError(`policy "${policy}": evictFrom must be a non-negative integer, got ${shown(evictFrom)}`);

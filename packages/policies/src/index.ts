@@ -1,5 +1,5 @@
 // Compression policies that turn the unbounded multi-state into a bounded RNN.
-export { Budget, type BudgetOptions } from './budget.js';
+export { Budget, checkRatio, type BudgetOptions } from './budget.js';
 export { type Protection } from './evict.js';
 export { type PolicyOptions } from './options.js';
 export { ScoredPolicy, budgetOf, scored, type BudgetedPolicy, type Scorer } from './scored-policy.js';

@@ -98,9 +98,9 @@ test('bad requests give clear errors', () => {
   assert.throws(() => getPolicy('tova', {}), /give a capacity/);
   assert.throws(() => getPolicy('sinks', { capacity: 4 }), /sink count 4 must be less than the capacity 4/);
   assert.throws(() => getPolicy('sinks', { capacity: 8, sinks: -1 }), /policy "sinks": sink count must be an integer >= 0, got -1/);
-  assert.throws(() => getPolicy('window', { ratio: 0 }), /ratio must be a number in \(0, 1\], got 0/);
+  assert.throws(() => getPolicy('window', { ratio: 0 }), /ratio must be in \(0, 1\], got 0/);
   assert.throws(() => getPolicy('window', { ratio: 1.5 }), /ratio/);
-  assert.throws(() => getPolicy('window', { ratio: '0.5' as any }), /ratio must be a number in \(0, 1\], got "0.5"/);
+  assert.throws(() => getPolicy('window', { ratio: '0.5' as any }), /ratio must be in \(0, 1\], got "0.5"/);
   assert.throws(() => getPolicy('scattered', { ratio: -1 }), /ratio/);
   assert.throws(() => getPolicy('local', { capacity: 8 }), /needs a ratio/);
   assert.throws(() => getPolicy('random', { capacity: 8, seed: 1.5 }), /seed must be an integer, got 1.5/);

@@ -23,7 +23,7 @@ test('Q8 quantisation: error at most half a step per block; zero blocks stay zer
     assert.ok(Math.abs(back - src[r * cols + c]!) <= s / 2 + 1e-7, `q8 round trip r${r} c${c}`);
   }
   assert.is(weightBytes(q8), rows * cols + rows * 3 * 4);
-  assert.throws(() => quantize('q4' as never, src, 0, rows, cols), /unknown weight type "q4"/);
+  assert.throws(() => quantize('q4' as never, src, 0, rows, cols), /weight type must be one of f32, f16, q8, got "q4"/);
   assert.throws(() => quantizeQ8(src, 10, rows, cols), /exceeds the source length/);
 });
 

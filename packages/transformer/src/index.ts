@@ -4,13 +4,17 @@ export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint
 export {
   type Model, type LoadOptions, type CreateStateOptions, loadModel, modelFromBytes, createState, checkStateFits, checkToken,
 } from './model.js';
-export { type PositionMode, parsePositionMode, Positions } from './positions.js';
+export { type PositionMode, Positions } from './positions.js';
 export { step } from './step.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {
   Tokenizer, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
 } from './tokenizer.js';
-export { Sampler, XorShiftRng, argmax, type SamplerOptions } from './sampler.js';
+export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
+export {
+  parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
+  type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
+} from './gguf/index.js';

@@ -9,12 +9,6 @@
 import type { HeadCache, PositionMode } from '@msrnn/msrnn';
 
 export type { PositionMode } from '@msrnn/msrnn';
-const POSITION_MODES: readonly PositionMode[] = ['absolute', 'reindex'];
-
-export function parsePositionMode(value: string, what = 'position mode'): PositionMode {
-  if (value === 'absolute' || value === 'reindex') return value;
-  throw new RangeError(`${what} must be one of ${POSITION_MODES.join(', ')}, got "${value}"`);
-}
 
 /**
  * Writes `nHeads` consecutive heads of src (from sOff) rotated by the given per-pair cos/sin to dst

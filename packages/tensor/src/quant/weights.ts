@@ -71,17 +71,17 @@ export function quantizeQ8(src: Float32Array, offset: number, rows: number, cols
   return { type: 'q8', rows, cols, q, scales };
 }
 
-/** Parses a --weights value. */
-export function parseWeightType(value: string, source = '--weights'): WeightType {
-  if ((WEIGHT_TYPES as readonly string[]).includes(value)) return value as WeightType;
-  throw new Error(`${source} must be one of ${WEIGHT_TYPES.join(', ')}, got "${value}"`);
+/** Validates a weight type; `what` names it in the error. */
+export function checkWeightType(value: unknown, what = 'weight type'): WeightType {
+  if ((WEIGHT_TYPES as readonly unknown[]).includes(value)) return value as WeightType;
+  throw new RangeError(`${what} must be one of ${WEIGHT_TYPES.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
 }
 
 export function quantize(type: WeightType, src: Float32Array, offset: number, rows: number, cols: number, mem?: QuantAlloc): WeightMatrix {
+  checkWeightType(type);
   if (type === 'f32') return f32Weights(src, offset, rows, cols);
   if (type === 'f16') return quantizeF16(src, offset, rows, cols, mem);
-  if (type === 'q8') return quantizeQ8(src, offset, rows, cols, mem);
-  throw new Error(`unknown weight type "${type as string}" (expected one of ${WEIGHT_TYPES.join(', ')})`);
+  return quantizeQ8(src, offset, rows, cols, mem);
 }
 
 export function weightBytes(w: WeightMatrix): number {

@@ -46,11 +46,24 @@ function outOfRange(kernel: string, arg: string, off: number, n: number, length:
  * Creates the backend: checks SIMD support (throws with the reason if missing), emits and
  * compiles the kernel module, and starts `threads - 1` workers when asked.
  */
+/** Most worker threads a backend runs. */
+export const MAX_THREADS = 64;
+
+/** Validates a thread count (an integer from 1 to MAX_THREADS); `what` names it in the error. */
+export function checkThreads(value: unknown, what = 'threads'): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_THREADS) return value;
+  throw new RangeError(`${what} must be an integer from 1 to ${MAX_THREADS}, got ${describeValue(value)}`);
+}
+
+/** A value as an error shows it: strings quoted (so "3" from an unparsed flag does not look valid). */
+export function describeValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
   const why = wasmSimdUnavailableReason();
   if (why) throw new Error(`wasm backend unavailable: ${why}`);
-  const threads = opts.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`wasm backend: threads must be an integer in 1..64, got ${threads}`);
+  const threads = checkThreads(opts.threads ?? 1);
   if (threads > 1 && opts.shared === false) throw new Error('wasm backend: threads > 1 needs shared memory (shared: false was given)');
   const heap = new WasmHeap(threads > 1 ? { ...opts, shared: true } : opts);
   const bytes = buildKernelModule({ initialPages: 1, shared: heap.shared, ...(heap.shared ? { maximumPages: heap.maximumPages } : {}) });

@@ -54,7 +54,6 @@ export class FunctionBuilder {
     return { index: this.params.length + this.locals.length - 1, type };
   }
 
-  raw(...bytes: number[]): this { this.code.push(...bytes); return this; }
 
   get(l: Local): this { this.code.push(Op.local_get); uleb(l.index, this.code); return this; }
   set(l: Local): this { this.code.push(Op.local_set); uleb(l.index, this.code); return this; }
