@@ -25,7 +25,7 @@ export interface PolicyEntry {
 export const policyTable: readonly PolicyEntry[] = [
   { name: 'full', description: 'keep every entry (the ordinary transformer)', unbounded: true, create: () => keepAll },
   { name: 'window', description: 'keep the k most recent entries', create: (o, name) => scored(name, recencyScorer, o) },
-  { name: 'sinks', description: 'Window+i: keep the first i positions (--sinks, default 4) and the k-i most recent', create: sinksPolicy },
+  { name: 'sinks', description: 'Window+i: keep the first i positions (sinks, default 4) and the k-i most recent', create: sinksPolicy },
   { name: 'h2o', description: 'H2O per KV head: k/2 most recent + k/2 with the most accumulated attention (summed over the group)', create: h2oPolicy(false) },
   { name: 'h2o_layer', description: 'H2O layer-wise: accumulated attention summed over all query heads, same entry leaves every head', create: h2oPolicy(true) },
   { name: 'tova', description: 'TOVA: drop the lowest attention of the new query, averaged over all query heads (layer-wise)', create: (o, name) => scored(name, tovaScorer, o) },
