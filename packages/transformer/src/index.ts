@@ -1,11 +1,23 @@
-export { type ModelConfig, validateConfig, headDimOf, kvDimOf } from './config.js';
-export { type Weights, type LayerWeights, parameterCount } from './weights.js';
+export { type ModelConfig, validateConfig, headDimOf, kvDimOf, qDimOf, rotaryDimOf } from './config.js';
+export {
+  type Architecture, type NormKind, type Activation, type PositionEncoding, type RopePositions as RopePositionSpec, type LearnedPositions,
+  type RopeScaling, type Llama3RopeScaling, type FactorRopeScaling, LLAMA, architecture, slidingWindowOf,
+} from './arch.js';
+export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
 export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
   type Model, type LoadOptions, type CreateStateOptions, loadModel, modelFromBytes, createState, checkStateFits, checkToken,
 } from './model.js';
-export { type PositionMode, Positions } from './positions.js';
-export { step } from './step.js';
+export { type PositionMode, type Positions, positionsFor, RopePositions } from './positions.js';
+export { ropeFrequencies } from './rope-frequencies.js';
+export { step, layer } from './step.js';
+export { append, attend, compress } from './attention.js';
+export { linearRows, addBias } from './linear.js';
+export { normRows, headNorm, foldUnitOffset } from './norm.js';
+export { gatedActivation, activation } from './activation.js';
+export { softcap, attendHeadSoftcapped } from './softcap.js';
+export { embed } from './embed.js';
+export { logitsRows } from './logits.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {
   Tokenizer, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,

@@ -1,9 +1,9 @@
 // A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
 import { jsBackend, type Backend } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
-import { headDimOf, kvDimOf, type ModelConfig } from './config.js';
+import { headDimOf, type ModelConfig } from './config.js';
 import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
-import { Positions, type PositionMode } from './positions.js';
+import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
 import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
 import type { Weights } from './weights.js';
@@ -47,7 +47,7 @@ function assemble(config: ModelConfig, weights: Weights, backend: Backend, sourc
   return {
     config, weights, backend, source, format,
     scratch: new Scratch(config, alloc),
-    positions: new Positions(headDimOf(config), config.ropeTheta, alloc),
+    positions: positionsFor(config, alloc),
   };
 }
 
@@ -63,6 +63,9 @@ export interface CreateStateOptions {
 /** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */
 export function createState(model: Model, opts: CreateStateOptions = {}): MultiState {
   const c = model.config;
+  if (opts.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
+    throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);
+  }
   return new MultiState(
     { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
     // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.

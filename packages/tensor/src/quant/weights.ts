@@ -223,3 +223,37 @@ export function matvecWeights(backend: Backend, out: Float32Array, oOff: number,
     }
   }
 }
+
+/**
+ * out[i*w.rows + j] = W[j] · a[i*w.cols ..], i < m: the matmul over rows of a chunk (prefill) for
+ * any weight type. f32 runs the backend's matmulT (wasm SIMD, threads); other types run one
+ * matvecWeights per row of `a` — correct for every type matvecWeights knows, so a new type needs
+ * no case here unless it has a faster matrix-matrix kernel.
+ */
+export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix): void {
+  if (w.type === 'f32') { backend.matmulT(out, a, w.data, w.offset, m, w.rows, w.cols); return; }
+  for (let i = 0; i < m; i++) matvecWeights(backend, out, i * w.rows, w, a, i * w.cols);
+}
+
+/** out[oOff .. oOff+cols) = row `row` of W as float32 (an embedding lookup from any weight type). */
+export function dequantizeRow(out: Float32Array, oOff: number, w: WeightMatrix, row: number): void {
+  if (!(row >= 0 && row < w.rows)) throw new RangeError(`dequantizeRow: row ${row} outside 0..${w.rows - 1}`);
+  const cols = w.cols;
+  switch (w.type) {
+    case 'f32': {
+      const data = w.data, from = w.offset + row * cols;
+      for (let c = 0; c < cols; c++) out[oOff + c] = data[from + c]!;
+      return;
+    }
+    case 'f16': {
+      const t = float16Table(), bits = w.bits, from = row * cols;
+      for (let c = 0; c < cols; c++) out[oOff + c] = t[bits[from + c]!]!;
+      return;
+    }
+    case 'q8': {
+      const blocks = Math.ceil(cols / Q8_BLOCK), from = row * cols;
+      for (let c = 0; c < cols; c++) out[oOff + c] = w.q[from + c]! * w.scales[row * blocks + Math.floor(c / Q8_BLOCK)]!;
+      return;
+    }
+  }
+}
