@@ -20,12 +20,17 @@ export { embed } from './embed.js';
 export { logitsRows } from './logits.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {
-  Tokenizer, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
-} from './tokenizer.js';
+  type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoderOptions, type TokenStreamDecoder, type AddedToken,
+} from './tokenizers/types.js';
+export {
+  Llama2cTokenizer, type Llama2cDecodeOptions, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
+} from './tokenizers/llama2c.js';
 export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
+export { HfTokenizer, type HfTokenizerOptions, hfTokenizerFromFiles, loadHfTokenizer, HF_TOKENIZER_FILES } from './tokenizers/hf.js';
+export { type FileMap } from './files.js';
 export {
   parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
