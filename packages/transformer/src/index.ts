@@ -4,7 +4,7 @@ export {
   type RopeScaling, type Llama3RopeScaling, type FactorRopeScaling, LLAMA, architecture, slidingWindowOf,
 } from './arch.js';
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
-export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
+export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
   type Model, type LoadOptions, type CreateStateOptions, loadModel, modelFromBytes, createState, checkStateFits, checkToken,
 } from './model.js';
@@ -36,3 +36,5 @@ export {
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
 } from './gguf/index.js';
 export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
+export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
+export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, GGUF_LAYER_TENSORS, type GgufLlamaLayout, type LlamaRole } from './gguf/llama.js';
