@@ -43,3 +43,4 @@ export {
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
   readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
+export { embeddedTokenizer } from './embedded-tokenizer.js';
