@@ -44,3 +44,4 @@ export {
   readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
+export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
