@@ -4,7 +4,7 @@ export {
   type RopeScaling, type Llama3RopeScaling, type FactorRopeScaling, LLAMA, architecture, slidingWindowOf,
 } from './arch.js';
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
-export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
+export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
   type Model, type LoadOptions, type CreateStateOptions, loadModel, modelFromBytes, createState, checkStateFits, checkToken,
 } from './model.js';
@@ -35,3 +35,5 @@ export {
   parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
 } from './gguf/index.js';
+export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
+export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, GGUF_LAYER_TENSORS, type GgufLlamaLayout, type LlamaRole } from './gguf/llama.js';
