@@ -35,5 +35,6 @@ export {
   parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
 } from './gguf/index.js';
+export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
 export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
 export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, GGUF_LAYER_TENSORS, type GgufLlamaLayout, type LlamaRole } from './gguf/llama.js';

@@ -19,6 +19,13 @@ export interface HfTokenizerOptions {
   source?: string;
   /** Shown as the tokenizer's kind (default 'tokenizer.json (<model type>)'). */
   kind?: string;
+  /** Overrides for what the post-processor would say (GGUF metadata states them directly). */
+  bosId?: number;
+  eosId?: number;
+  addsBos?: boolean;
+  addsEos?: boolean;
+  /** Every id's vocabulary entry, when the vocabulary may list a string twice (GGUF files can). */
+  vocabulary?: readonly string[];
 }
 
 export class HfTokenizer implements Tokenizer {
@@ -57,10 +64,11 @@ export class HfTokenizer implements Tokenizer {
     this.kind = opts.kind ?? `tokenizer.json (${model.type ?? 'model'})`;
 
     this.ids = this.lib.get_vocab(true);
-    this.tokens = [];
+    this.tokens = opts.vocabulary ? [...opts.vocabulary] : [];
     for (const [token, id] of this.ids) {
       if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) throw new Error(`${source}: token ${JSON.stringify(token)} has id ${id}, not a non-negative integer`);
-      this.tokens[id] = token;
+      if (!opts.vocabulary) this.tokens[id] = token;
+      else if (id >= this.tokens.length) throw new Error(`${source}: token ${JSON.stringify(token)} has id ${id}, past the vocabulary of ${this.tokens.length}`);
     }
     this.vocabSize = this.tokens.length;
     if (this.vocabSize === 0) throw new Error(`${source}: the vocabulary is empty`);
@@ -73,10 +81,11 @@ export class HfTokenizer implements Tokenizer {
     const full = this.lib.encode('a', { add_special_tokens: true }).ids;
     const prefixLen = full.indexOf(plain[0]!);
     const added = { before: full.slice(0, Math.max(0, prefixLen)), after: full.slice(Math.max(0, prefixLen) + plain.length) };
-    this.bosId = this.namedToken(config.bos_token) ?? (added.before.length === 1 ? added.before[0] : undefined);
-    this.eosId = this.namedToken(config.eos_token) ?? (added.after.length === 1 ? added.after[0] : undefined);
-    this.addsBos = added.before.length > 0;
-    this.addsEos = added.after.length > 0;
+    this.bosId = opts.bosId ?? this.namedToken(config.bos_token) ?? (added.before.length === 1 ? added.before[0] : undefined);
+    this.eosId = opts.eosId ?? this.namedToken(config.eos_token) ?? (added.after.length === 1 ? added.after[0] : undefined);
+    this.addsBos = opts.addsBos ?? added.before.length > 0;
+    this.addsEos = opts.addsEos ?? added.after.length > 0;
+    for (const id of [this.bosId, this.eosId]) if (id !== undefined) checkTokenId(source, id, this.vocabSize);
     if (added.before.length > 1 || added.after.length > 1) {
       throw new Error(`${source}: the post-processor adds ${full.length - plain.length} tokens around a text; only one BOS and one EOS are supported`);
     }
