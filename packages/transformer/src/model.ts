@@ -52,11 +52,9 @@ function assemble(config: ModelConfig, weights: Weights, backend: Backend, sourc
 }
 
 export interface CreateStateOptions {
-  /** Entries kept per layer (per KV head): Infinity (default) = unbounded, k = bounded. */
-  capacity?: number;
-  /** Eviction policy; required when capacity is finite. */
+  /** Eviction policy, which also sets the capacity (e.g. getPolicy('tova', { capacity: 64 })); default keep-all. */
   policy?: Policy;
-  /** 'absolute' (default, TOVA's convention) or 'reindex' (StreamingLLM's). See positions.ts. */
+  /** 'absolute' (TOVA's convention) or 'reindex' (StreamingLLM's); default the policy's, else 'absolute'. See positions.ts. */
   positionMode?: PositionMode;
   /** Initial slots of an unbounded state (it doubles when full). */
   initialSlots?: number;
@@ -70,13 +68,8 @@ export function createState(model: Model, opts: CreateStateOptions = {}): MultiS
   }
   return new MultiState(
     { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
-    {
-      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
-      ...(opts.policy ? { policy: opts.policy } : {}),
-      ...(opts.initialSlots !== undefined ? { initialSlots: opts.initialSlots } : {}),
-      positionMode: opts.positionMode ?? 'absolute',
-      alloc: (n) => model.backend.alloc(n),
-    },
+    // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
+    { ...opts, alloc: (n) => model.backend.alloc(n) },
   );
 }
 
