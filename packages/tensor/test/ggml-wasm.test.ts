@@ -1,8 +1,8 @@
 // The wasm SIMD kernels on ggml blocks against dequantize-then-float64 on random blocks of every
 // supported type: odd row counts, several blocks per row, row slices, output offsets, batches,
-// and 2 threads equal to 1 thread bit for bit. The kernels round activations to int16 per 32
-// values, so the tolerance is that rounding's bound (½ step per value, times Σ|w|) plus float32
-// accumulation — not a loose constant.
+// and 2 threads equal to 1 thread bit for bit. The kernels split activations into two int16
+// terms per value (per 32 values), so the tolerance is that rounding's bound (½ of the residual's
+// step per value, times Σ|w|) plus float32 accumulation — not a loose constant.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, dequantizeRow, ggmlRowBytes, ggmlTypeInfo, ggmlWeights, matmulWeights, matvecWeights, type WasmBackend } from '../src/index.js';
@@ -22,7 +22,7 @@ const colsFor = (type: number): number[] => {
   return bs === 1 ? [1, 7, 33, 64] : [bs, 2 * bs, 3 * bs];
 };
 
-/** Per output: the int16 activation rounding bound Σ_b (amax_b/32767/2)·Σ_{c∈b}|w_c| + 2e-6·Σ|w·x|. */
+/** Per output: the split-int16 activation rounding bound Σ_b (amax_b/32767/65534/2)·Σ_{c∈b}|w_c| + 2e-6·Σ|w·x|. */
 function tolerances(w: Float32Array, x: Float32Array, m: number, rows: number, cols: number, scale: Float64Array, quantizedX: boolean): Float64Array {
   const tol = new Float64Array(m * rows);
   for (let i = 0; i < m; i++) for (let r = 0; r < rows; r++) {
@@ -31,7 +31,7 @@ function tolerances(w: Float32Array, x: Float32Array, m: number, rows: number, c
       for (let b = 0; b * 32 < cols; b++) {
         let amax = 0, wsum = 0;
         for (let c = 32 * b; c < Math.min(cols, 32 * b + 32); c++) { amax = Math.max(amax, Math.abs(x[i * cols + c]!)); wsum += Math.abs(w[r * cols + c]!); }
-        t += (amax / 32767 / 2) * wsum;
+        t += (amax / 32767 / 65534 / 2) * wsum;
       }
     }
     tol[i * rows + r] = t + 2e-6 * scale[i * rows + r]! + 1e-30;

@@ -5,7 +5,7 @@ import type { Backend } from '../backend.js';
 import { buildKernelModule, type KernelExports } from './kernels.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
-import { quantizeActivations16 } from '../quant/weights.js';
+import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
 import { GGML_NEEDS_XSUM, GGML_WASM_KERNELS } from './kernels/ggml.js';
@@ -100,8 +100,13 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
     quantizeActivations16(x, xOff, cols, x16, xScales);
   };
-  // ggml kernels of the offset types also read Σx per 32-block (float, exact rather than from x16).
-  let xSums = heap.f32(0);
+  // ggml kernels read x as two int16 terms per value (splitActivations16) and, for the offset
+  // types, Σx per 32-block (float).
+  let xSplit = heap.i16(0), xSplitScales = heap.f32(0), xSums = heap.f32(0);
+  const split16 = (x: Float32Array, xOff: number, cols: number): void => {
+    if (xSplit.length < 2 * cols) { xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6); }
+    splitActivations16(x, xOff, cols, xSplit, xSplitScales);
+  };
   const blockSums = (x: Float32Array, xOff: number, cols: number): void => {
     const blocks = cols >> 5;
     if (xSums.length < blocks) xSums = heap.f32(Math.max(blocks, 2 * xSums.length));
@@ -128,10 +133,10 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     }
     const name = GGML_WASM_KERNELS[type];
     if (name === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
-    activations16(x, xOff, cols);
+    split16(x, xOff, cols);
     if (GGML_NEEDS_XSUM.has(type)) blockSums(x, xOff, cols);
-    if (pool && pool.worthSplitting(rows, cols)) pool.matvecGgml(type, rowBytes, o, wp, x16.byteOffset, xScales.byteOffset, xSums.byteOffset, rows, cols);
-    else k[name]!(o, wp, x16.byteOffset, xScales.byteOffset, xSums.byteOffset, rows, cols);
+    if (pool && pool.worthSplitting(rows, cols)) pool.matvecGgml(type, rowBytes, o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
+    else k[name]!(o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
   };
   // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
   const checkDim = (kernel: string, name: string, v: number): void => {

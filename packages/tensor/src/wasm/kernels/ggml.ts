@@ -1,12 +1,14 @@
 // Matvecs on ggml's quantized blocks (layouts in ../../quant/ggml-dequant.ts). Every kernel has
-// the signature (out, w, x16, xs, xsum, rows, cols): w is row 0's blocks, x16 the activations
-// rounded to int16 per 32 values with scale xs[b] (quant/weights.ts quantizeActivations16: error
-// ~1.5e-5 of the block's largest |x|, far under the weights' own), xsum[b] the float sum of x over
-// block b (for the types whose values carry an offset, w = d·q − m). The quants are unpacked to
-// int16 lanes and multiplied with i32x4.dot_i16x8_s, so each 32-value dot product is exact
-// integer arithmetic; one float multiply-add per block (or 4 blocks) applies the scales.
+// the signature (out, w, x16, xs, xsum, rows, cols): w is row 0's blocks; x16 the activations as
+// two int16 terms per value, x ≈ xs[b]·(h + l/65534) (quant/weights.ts splitActivations16: 128
+// bytes per block of 32, the 32 h then the 32 l); xsum[b] the float sum of x over block b (for the
+// types whose values carry an offset, w = d·q − m). One int16 term alone (error 1/65534 of the
+// block's largest |x|) moved the shared fixtures' logits by 1–2e-3; two terms leave ~1e-9, so the
+// result is float accuracy. The quants are unpacked to int16 lanes once and multiplied with
+// i32x4.dot_i16x8_s against both terms, so each 32-value dot product is exact integer arithmetic;
+// one float multiply-add per block (or per 4 sub-blocks) applies the scales.
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
-import { Scratch, hsum, i32, v128, type I32, type V128 } from './common.js';
+import { Scratch, hsum, splatF, i32, v128, type I32, type V128 } from './common.js';
 import { GGML } from '../../quant/ggml-types.js';
 import { IQ4_NL_LEVELS } from '../../quant/ggml-dequant.js';
 
@@ -28,14 +30,34 @@ function halfAt(f: FunctionBuilder, p: I32, offset: number): void {
     .op(Op.f32_reinterpret_i32).f32(2 ** 112).op(Op.f32_mul);
 }
 
-/** dst = Σ_g dot(w_g, x16 at px + pxOff + 16g): `weights[g]` pushes i16x8 lanes of values 8g..8g+7. */
-function dotI16(f: FunctionBuilder, dst: V128, px: I32, pxOff: number, weights: readonly (() => void)[]): void {
+/** Residual term weight: x ≈ xs·(h + l·L_SCALE). */
+export const L_SCALE = 1 / 65534;
+
+/** Byte offset of value v's h term in the split activations (its l term is 64 bytes further). */
+const xAt = (v: number): number => 128 * (v >> 5) + 2 * (v & 31);
+
+/**
+ * dst = Σ_g dot(w_g, h) and dstL = Σ_g dot(w_g, l) over the activations of values v0 + 8g ..:
+ * `weights[g]` pushes i16x8 lanes of values v0+8g..v0+8g+7 (unpacked once, used for both terms).
+ */
+function dotI16(f: FunctionBuilder, s: Scratch, dst: V128, dstL: V128, px: I32, v0: number, weights: readonly (() => void)[]): void {
+  const wv = s.v('dot.w');
   weights.forEach((push, g) => {
-    push();
-    f.get(px).simdMem(Simd.v128_load, pxOff + 16 * g).simd(Simd.i32x4_dot_i16x8_s);
-    if (g > 0) f.simd(Simd.i32x4_add);
+    push(); f.set(wv);
+    const at = xAt(v0 + 8 * g);
+    f.get(wv).get(px).simdMem(Simd.v128_load, at).simd(Simd.i32x4_dot_i16x8_s);
+    if (g > 0) f.get(dst).simd(Simd.i32x4_add);
+    f.set(dst);
+    f.get(wv).get(px).simdMem(Simd.v128_load, at + 64).simd(Simd.i32x4_dot_i16x8_s);
+    if (g > 0) f.get(dstL).simd(Simd.i32x4_add);
+    f.set(dstL);
   });
-  f.set(dst);
+}
+
+/** Pushes f32(h) + f32(l)·L_SCALE for two i32x4 values (locals). */
+function combine(f: FunctionBuilder, h: V128, l: V128): void {
+  f.get(h).simd(Simd.f32x4_convert_i32x4_s).get(l).simd(Simd.f32x4_convert_i32x4_s);
+  splatF(f, L_SCALE); f.simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
 }
 
 /** Pushes (Σa, Σb, Σc, Σd) of four i32x4 locals (a transposing pairwise add). */
@@ -77,7 +99,7 @@ function emitGgmlMatvec(m: ModuleBuilder, name: string, blockLog2: number, block
     f.forSteps(b, () => f.i32(0), nBlocks, 1, () => {
       block({ f, s, pw, px, pxs, pxsum, acc, macc });
       const values = 1 << blockLog2;
-      f.inc(pw, blockBytes).inc(px, 2 * values).inc(pxs, values / 8).inc(pxsum, values / 8);
+      f.inc(pw, blockBytes).inc(px, 4 * values).inc(pxs, values / 8).inc(pxsum, values / 8);
     });
     f.get(out!).get(r).i32(2).op(Op.i32_shl).op(Op.i32_add);
     hsum(f, acc); hsum(f, macc); f.op(Op.f32_sub);
@@ -85,10 +107,10 @@ function emitGgmlMatvec(m: ModuleBuilder, name: string, blockLog2: number, block
   });
 }
 
-/** acc += f32(isum) · (d · xs[block]) for a 32-value block whose f16 scale is at pw + dOff. */
-function scaleInto(l: RowLoop, isum: V128, dOff: number): void {
+/** acc += (h + l·L_SCALE) · (d · xs[block]) for a 32-value block whose f16 scale is at pw + dOff. */
+function scaleInto(l: RowLoop, isum: V128, isumL: V128, dOff: number): void {
   const { f } = l;
-  f.get(l.acc).get(isum).simd(Simd.f32x4_convert_i32x4_s);
+  f.get(l.acc); combine(f, isum, isumL);
   halfAt(f, l.pw, dOff); f.get(l.pxs).mem(Op.f32_load).op(Op.f32_mul).simd(Simd.f32x4_splat);
   f.simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(l.acc);
 }
@@ -131,9 +153,9 @@ function bitMasks(l: RowLoop, off: number, lo: V128, hi: V128): void {
 
 function emitQ8_0(m: ModuleBuilder): void {
   emitGgmlMatvec(m, GGML_WASM_KERNELS[GGML.Q8_0]!, 5, 34, (l) => {
-    const isum = l.s.v('isum');
-    dotI16(l.f, isum, l.px, 0, [0, 1, 2, 3].map((g) => () => l.f.get(l.pw).simdMem(Simd.v128_load8x8_s, 2 + 8 * g)));
-    scaleInto(l, isum, 0);
+    const isum = l.s.v('isum'), isumL = l.s.v('isumL');
+    dotI16(l.f, l.s, isum, isumL, l.px, 0, [0, 1, 2, 3].map((g) => () => l.f.get(l.pw).simdMem(Simd.v128_load8x8_s, 2 + 8 * g)));
+    scaleInto(l, isum, isumL, 0);
   });
 }
 
@@ -141,15 +163,15 @@ function emitQ8_0(m: ModuleBuilder): void {
 function emit4bit(m: ModuleBuilder, type: number): void {
   const qOff = type === GGML.Q4_1 ? 4 : 2;
   emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 5, type === GGML.Q4_1 ? 20 : 18, (l) => {
-    const { f, s } = l, lo = s.v('lo'), hi = s.v('hi'), isum = s.v('isum');
+    const { f, s } = l, lo = s.v('lo'), hi = s.v('hi'), isum = s.v('isum'), isumL = s.v('isumL');
     nibbles(l, qOff, lo, hi);
     if (type === GGML.Q4_0) {
       for (const v of [lo, hi]) { f.get(v); splat8(f, 8); f.simd(Simd.i8x16_sub).set(v); }
     } else if (type === GGML.IQ4_NL) {
       for (const v of [lo, hi]) f.v128bytes(IQ4_NL_LEVELS).get(v).simd(Simd.i8x16_swizzle).set(v);
     }
-    dotI16(f, isum, l.px, 0, quarters(f, lo, hi, type !== GGML.Q4_1));
-    scaleInto(l, isum, 0);
+    dotI16(f, s, isum, isumL, l.px, 0, quarters(f, lo, hi, type !== GGML.Q4_1));
+    scaleInto(l, isum, isumL, 0);
     if (type === GGML.Q4_1) offsetInto(l, 2);
   });
 }
@@ -158,7 +180,7 @@ function emit4bit(m: ModuleBuilder, type: number): void {
 function emit5bit(m: ModuleBuilder, type: number): void {
   const one = type === GGML.Q5_1, hOff = one ? 4 : 2;
   emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 5, one ? 24 : 22, (l) => {
-    const { f, s } = l, lo = s.v('lo'), hi = s.v('hi'), ml = s.v('ml'), mh = s.v('mh'), isum = s.v('isum');
+    const { f, s } = l, lo = s.v('lo'), hi = s.v('hi'), ml = s.v('ml'), mh = s.v('mh'), isum = s.v('isum'), isumL = s.v('isumL');
     nibbles(l, hOff + 4, lo, hi);
     bitMasks(l, hOff, ml, mh);
     for (const [v, mk] of [[lo, ml], [hi, mh]] as const) {
@@ -166,8 +188,8 @@ function emit5bit(m: ModuleBuilder, type: number): void {
       if (one) { f.get(v).get(mk); splat8(f, 0x10); f.simd(Simd.v128_and).simd(Simd.v128_or).set(v); }
       else { f.get(v); splat8(f, 0x10); f.get(mk).simd(Simd.v128_andnot).simd(Simd.i8x16_sub).set(v); }
     }
-    dotI16(f, isum, l.px, 0, quarters(f, lo, hi, !one));
-    scaleInto(l, isum, 0);
+    dotI16(f, s, isum, isumL, l.px, 0, quarters(f, lo, hi, !one));
+    scaleInto(l, isum, isumL, 0);
     if (one) offsetInto(l, 2);
   });
 }
@@ -206,7 +228,7 @@ function emitK45(m: ModuleBuilder, type: number): void {
     lanes(sm, 'high', 'high'); f.get(l.pxsum).simdMem(Simd.v128_load, 16).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
     halfAt(f, l.pw, 2); f.simd(Simd.f32x4_splat).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(l.macc);
 
-    const isum = [0, 1, 2, 3].map((j) => s.v(`k.is${j}`));
+    const isum = [0, 1, 2, 3].map((j) => s.v(`k.is${j}`)), isumL = [0, 1, 2, 3].map((j) => s.v(`k.il${j}`));
     const v0 = s.v('k.v0'), v1 = s.v('k.v1'), a0 = s.v('k.a0'), a1 = s.v('k.a1'), hv0 = s.v('k.h0'), hv1 = s.v('k.h1');
     if (five) f.get(l.pw).simdMem(Simd.v128_load, 16).set(hv0).get(l.pw).simdMem(Simd.v128_load, 32).set(hv1);
     for (let half = 0; half < 2; half++) {
@@ -226,12 +248,14 @@ function emitK45(m: ModuleBuilder, type: number): void {
             }
             f.set(a);
           }
-          dotI16(f, isum[j % 4]!, l.px, 64 * j, quarters(f, a0, a1, false));
+          dotI16(f, s, isum[j % 4]!, isumL[j % 4]!, l.px, 32 * j, quarters(f, a0, a1, false));
         }
       }
-      f.get(l.acc);
-      reduce4(f, s, isum[0]!, isum[1]!, isum[2]!, isum[3]!);
-      f.simd(Simd.f32x4_convert_i32x4_s).get(sc[half]!).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(l.acc);
+      const rh = s.v('k.rh'), rl = s.v('k.rl');
+      reduce4(f, s, isum[0]!, isum[1]!, isum[2]!, isum[3]!); f.set(rh);
+      reduce4(f, s, isumL[0]!, isumL[1]!, isumL[2]!, isumL[3]!); f.set(rl);
+      f.get(l.acc); combine(f, rh, rl);
+      f.get(sc[half]!).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(l.acc);
     }
   });
 }
@@ -245,7 +269,7 @@ function emitQ6K(m: ModuleBuilder): void {
   emitGgmlMatvec(m, GGML_WASM_KERNELS[GGML.Q6_K]!, 8, 210, (l) => {
     const { f, s } = l;
     const d = s.v('q6.d'), scv = s.v('q6.sc'), a = s.v('q6.a'), c = s.v('q6.c'), h = s.v('q6.h'), q = s.v('q6.q');
-    const isum = Array.from({ length: 8 }, (_, u) => s.v(`q6.is${u}`));
+    const isum = Array.from({ length: 8 }, (_, u) => s.v(`q6.is${u}`)), isumL = Array.from({ length: 8 }, (_, u) => s.v(`q6.il${u}`));
     halfAt(f, l.pw, 208); f.simd(Simd.f32x4_splat).set(d);
     f.get(l.pw).simdMem(Simd.v128_load, 192).set(scv);
     // The 4 values of each pair of sub-block units per qh byte: (source, shift of the high bits).
@@ -266,15 +290,16 @@ function emitQ6K(m: ModuleBuilder): void {
           splat8(f, 32); f.simd(Simd.i8x16_sub).set(q);
           const u = 2 * qi + k; // unit within this half: values 128n + 16u .. +15
           const el = Simd.i16x8_extend_low_i8x16_s, eh = Simd.i16x8_extend_high_i8x16_s;
-          dotI16(f, isum[u]!, l.px, 2 * (128 * n + 16 * u), [() => f.get(q).simd(el), () => f.get(q).simd(eh)]);
+          dotI16(f, s, isum[u]!, isumL[u]!, l.px, 128 * n + 16 * u, [() => f.get(q).simd(el), () => f.get(q).simd(eh)]);
         }
       }
       for (let g = 0; g < 2; g++) {
         // units 4g..4g+3 of this half use scales sc[8n + 4g ..], xs[(128n + 64g)/32 + (0, 0, 1, 1)]
         const unit = 8 * n + 4 * g;
-        f.get(l.acc);
-        reduce4(f, s, isum[4 * g]!, isum[4 * g + 1]!, isum[4 * g + 2]!, isum[4 * g + 3]!);
-        f.simd(Simd.f32x4_convert_i32x4_s);
+        const rh = s.v('q6.rh'), rl = s.v('q6.rl');
+        reduce4(f, s, isum[4 * g]!, isum[4 * g + 1]!, isum[4 * g + 2]!, isum[4 * g + 3]!); f.set(rh);
+        reduce4(f, s, isumL[4 * g]!, isumL[4 * g + 1]!, isumL[4 * g + 2]!, isumL[4 * g + 3]!); f.set(rl);
+        f.get(l.acc); combine(f, rh, rl);
         f.get(scv).simd(unit < 8 ? Simd.i16x8_extend_low_i8x16_s : Simd.i16x8_extend_high_i8x16_s)
           .simd(unit % 8 < 4 ? Simd.i32x4_extend_low_i16x8_s : Simd.i32x4_extend_high_i16x8_s).simd(Simd.f32x4_convert_i32x4_s);
         f.get(d).simd(Simd.f32x4_mul);
