@@ -9,11 +9,15 @@ import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
 import { GGML_NEEDS_XSUM, GGML_WASM_KERNELS } from './kernels/ggml.js';
-// Type only: the pool (node:worker_threads) is imported on demand so browsers and edge runtimes never load it.
+// Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
+import type { SpawnOptions } from '../threads/host.js';
 
-export interface WasmBackendOptions extends WasmHeapOptions {
-  /** Worker threads in total including the calling thread (1 = no workers). Needs shared memory. Default 1. */
+export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions {
+  /**
+   * Worker threads in total including the calling thread (1 = no workers). Needs shared memory;
+   * in a browser the caller must itself be a Web Worker (it waits with Atomics.wait). Default 1.
+   */
   threads?: number;
 }
 
@@ -83,7 +87,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1) : null;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, opts.createWorker ? { createWorker: opts.createWorker } : {}) : null;
   return makeBackend(heap, k, pool, threads);
 }
 
