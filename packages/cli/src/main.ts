@@ -5,6 +5,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerPpl } from './commands/ppl.js';
 import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
+import { registerRecallData } from './commands/recall-data.js';
 
 // `msrnn generate | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -24,6 +25,7 @@ registerGenerate(program);
 registerPpl(program);
 registerTrace(program);
 registerBench(program);
+registerRecallData(program);
 
 try {
   await program.parseAsync(process.argv);
