@@ -20,7 +20,6 @@ function collect(dir: string, out: string[]): void {
 const files: string[] = [];
 for (const pkg of readdirSync(join(root, 'packages')).sort()) collect(join(root, 'packages', pkg, 'test'), files);
 collect(join(root, 'examples', 'test'), files);
-collect(join(root, 'tools', 'test'), files);
 if (files.length === 0) { console.error(`no test files match "${filter}"`); process.exit(1); }
 
 (globalThis as any).UVU_DEFER = 1;

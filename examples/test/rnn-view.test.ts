@@ -1,21 +1,14 @@
 // The RNN-view example runs, (a) == (b) to float tolerance, and (c)'s bounded state stays constant.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, loadTokenizer } from '@msrnn/transformer';
+import { haveShared, sharedPath } from '../../scripts/shared-data.js';
 import { rnnView } from '../rnn-view.js';
 
-const models = resolve(import.meta.dirname, '../../../shared/models');
-const modelPath = resolve(models, 'stories260K.bin');
-const tokenizerPath = resolve(models, 'tok512.bin');
+const modelPath = sharedPath('models/stories260K.bin');
+const tokenizerPath = sharedPath('models/tok512.bin');
 
-test('rnn-view: parallel == RNN logits; bounded state size constant while the text grows', async () => {
-  if (!existsSync(modelPath) || !existsSync(tokenizerPath)) {
-    if (process.env.CI) assert.unreachable(`missing ${modelPath}`);
-    console.warn('rnn-view test SKIPPED: ../shared not found');
-    return;
-  }
+if (haveShared('rnn-view', modelPath, tokenizerPath)) test('rnn-view: parallel == RNN logits; bounded state size constant while the text grows', async () => {
   const model = await loadModel(modelPath);
   const tokenizer = await loadTokenizer(tokenizerPath);
   const lines: string[] = [];

@@ -1,10 +1,17 @@
 // Option helpers shared by the msrnn commands: default model files and value parsers whose
-// errors name the option and what is wrong.
+// errors name the option and what is wrong. Flag parsing lives here only: a parser turns the
+// text into a number or name, and the range rule is the library's own check (checkCapacity,
+// checkRatio, samplerSettings, ...), called with the flag's name so its error names the flag.
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, parseBackendChoice, parseThreads, selectBackend, type BackendSelection } from '@msrnn/tensor';
-import { loadTokenizer, parsePositionMode, type PositionMode, type Tokenizer } from '@msrnn/transformer';
+import {
+  BACKEND_CHOICES, checkBackendChoice, checkThreads, checkWeightType, selectBackend, MAX_THREADS, type BackendChoice, type BackendSelection, type WeightType,
+} from '@msrnn/tensor';
+import { checkCapacity, checkPositionMode, type PositionMode } from '@msrnn/msrnn';
+import { checkRatio } from '@msrnn/policies';
+import { loadTokenizer, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -36,7 +43,7 @@ export function addStateOptions(command: Command): Command {
 }
 
 export function parseStateOptions(flags: StateFlags): { sinks: number; positionMode: PositionMode } {
-  return { sinks: parseNonNegativeInt('--sinks', flags.sinks), positionMode: parsePositionMode(flags.positionMode, '--position-mode') };
+  return { sinks: parseNonNegativeInt('--sinks', flags.sinks), positionMode: checkPositionMode(flags.positionMode, '--position-mode') };
 }
 
 /** --backend; `note` says how the command uses it (ppl: one backend per worker). */
@@ -46,11 +53,33 @@ export function addBackendOption(command: Command, note = ''): Command {
 
 /** --backend and --threads for a command that runs one backend in this process. */
 export function addBackendOptions(command: Command): Command {
-  return addBackendOption(command).option('--threads <n>', 'threads for the wasm backend', '1');
+  return addBackendOption(command).option('--threads <n>', `threads for the wasm backend, 1 to ${MAX_THREADS} (more than the cores, here ${cores()}, warns: they only wait on each other)`, '1');
 }
 
-export function selectBackendFor(flags: BackendFlags): Promise<BackendSelection> {
-  return selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads(flags.threads) });
+export function parseBackendChoice(value: string): BackendChoice {
+  return checkBackendChoice(value, '--backend');
+}
+
+export function parseWeightType(option: string, value: string): WeightType {
+  return checkWeightType(value, option);
+}
+
+/** Cores this process may use. */
+export function cores(): number {
+  return availableParallelism();
+}
+
+/** A thread count; more threads than cores is allowed (measuring it is legitimate) but `warn`ed. */
+export function parseThreads(option: string, value: string, warn: (line: string) => void): number {
+  const threads = checkThreads(integerOrRaw(value), option);
+  if (threads > cores()) {
+    warn(`warning: ${option} ${threads} is more than the ${cores()} cores here; the extra threads wait for a core and make every step slower`);
+  }
+  return threads;
+}
+
+export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void): Promise<BackendSelection> {
+  return selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads('--threads', flags.threads, warn) });
 }
 
 /**
@@ -103,28 +132,38 @@ export function parseNonNegativeInt(option: string, value: string): number {
   return n;
 }
 
-export function parseFloatOption(option: string, value: string, ok: (x: number) => boolean, rule: string): number {
+/**
+ * The flag's text as a number when it is one, else the text itself: a library check then
+ * rejects it quoted (`--ratio must be in (0, 1], got "0.1,0.2"`), so each range rule is written
+ * once, in the library, and its error still shows what was typed.
+ */
+export function numberOrRaw(value: string): number | string {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new RangeError(`${option}: "${value}" is not ${rule}`);
+  // Number('') is 0: an empty flag is not zero.
+  return value.trim() !== '' && Number.isFinite(n) ? n : value;
+}
+
+/** Like numberOrRaw, for integers written as digits ("1e3" and "0x10" stay text). */
+export function integerOrRaw(value: string): number | string {
+  return /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value;
+}
+
+/** A number in syntax only (the range is the library's check). */
+export function parseNumber(option: string, value: string): number {
+  const n = numberOrRaw(value);
+  if (typeof n === 'string') throw new RangeError(`${option}: "${value}" is not a number`);
   return n;
 }
 
 /** A budget as a fraction of the tokens seen. */
 export function parseRatio(option: string, value: string): number {
-  const r = Number(value);
-  // Number('') is 0 and Number('x') NaN: both fail the range test.
-  if (!(r > 0 && r <= 1)) throw new RangeError(`${option}: ratio must be in (0, 1], got "${value}"`);
-  return r;
+  return checkRatio(numberOrRaw(value), option);
 }
 
 /** A state capacity: a positive integer, or "Infinity" / "inf" / "full" for an unbounded state. */
 export function parseCapacity(option: string, value: string): number {
   if (/^(infinity|inf|full)$/i.test(value.trim())) return Infinity;
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0) {
-    throw new RangeError(`${option}: "${value}" must be a positive integer or Infinity`);
-  }
-  return n;
+  return checkCapacity(integerOrRaw(value) as number, option);
 }
 
 /**

@@ -5,19 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Command } from 'commander';
-import { registerBench } from '../src/commands/bench.js';
+import { msrnnOk } from './run-cli.js';
 
 async function bench(args: string[]): Promise<void> {
-  const program = new Command('msrnn').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  registerBench(program);
-  const error = console.error;
-  console.error = () => {};
-  try {
-    await program.parseAsync(['node', 'msrnn', 'bench', ...args]);
-  } finally {
-    console.error = error;
-  }
+  await msrnnOk('bench', ...args);
 }
 
 async function fails(args: string[], re: RegExp): Promise<void> {
@@ -47,7 +38,7 @@ function tinyModelFolder(): string {
 test('bad options are one clear error each, before any measurement', async () => {
   await fails(['--seconds', 'Infinity'], /--seconds must be a positive number, got "Infinity"/);
   await fails(['--seconds', '-1'], /--seconds must be a positive number/);
-  await fails(['--threads', '99'], /--threads must be an integer from 1 to 64, got "99"/);
+  await fails(['--threads', '99'], /--threads must be an integer from 1 to 64, got 99/);
   await fails(['--threads', '1,abc'], /--threads must be an integer from 1 to 64, got "abc"/);
   await fails(['--weights', 'q4'], /--weights: "q4" is not one of f32, f16, q8/);
   await fails(['--shapes', '7B'], /--shapes: "7B" is not one of 15M, 42M, 110M/);

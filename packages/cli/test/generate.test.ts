@@ -1,62 +1,65 @@
 // `msrnn generate` end to end: the greedy story equals run.c's output byte for byte, a bounded
 // state reports a constant size, and bad options fail with a message naming the option.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+// In-process (runCli) except where the process itself is under test.
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
+import { msrnn, msrnnProcess } from './run-cli.js';
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
-const shared = resolve(repoRoot, '../shared');
-const model = resolve(shared, 'models/stories260K.bin');
-const tokenizer = resolve(shared, 'models/tok512.bin');
-const greedyPath = resolve(shared, 'fixtures/stories260K/greedy.json');
+const model = sharedPath('models/stories260K.bin');
+const tokenizer = sharedPath('models/tok512.bin');
+const greedyPath = sharedPath('fixtures/stories260K/greedy.json');
 
-function msrnn(...args: string[]): { stdout: string; stderr: string; status: number | null } {
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', resolve(repoRoot, 'packages/cli/src/main.ts'), ...args], {
-    encoding: 'utf8', cwd: repoRoot,
-  });
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-}
-
-if (!existsSync(model) || !existsSync(greedyPath)) {
-  test('generate: shared data', () => {
-    if (process.env.CI) assert.unreachable(`missing ${model} or ${greedyPath}`);
-    console.warn('cli generate tests SKIPPED: ../shared not found');
-  });
-} else {
+if (haveShared('cli generate', model, tokenizer, greedyPath)) {
   const run = JSON.parse(readFileSync(greedyPath, 'utf8')).runs[0];
 
-  test('greedy generation prints exactly what run.c prints, then speed and state size', () => {
-    const r = msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--prompt', run.prompt, '--steps', '200', '--temperature', '0');
+  test('as a process: greedy generation prints exactly what run.c prints, then speed and state size; exit status 0', () => {
+    const r = msrnnProcess(['generate', '--model', model, '--tokenizer', tokenizer, '--prompt', run.prompt, '--steps', '200', '--temperature', '0']);
     assert.is(r.status, 0, r.stderr);
     assert.is(r.stdout, run.runc_stdout);
     assert.match(r.stderr, /generated 200 tokens in [\d.]+ s: [\d.]+ tok\/s/);
     assert.match(r.stderr, /state: \d+ bytes after 205 tokens \(unbounded/);
   });
 
-  test('bounded policy: the state size does not depend on the text length', () => {
-    const bytes = (steps: string): number => {
-      const r = msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', steps, '--temperature', '0', '--policy', 'window', '--capacity', '16');
+  test('as a process: a bad option is one line on stderr, nothing on stdout, exit status 1 (usage errors too)', () => {
+    const bad = msrnnProcess(['generate', '--capacity', '0', '--policy', 'window']);
+    assert.is(bad.status, 1);
+    assert.is(bad.stdout, '');
+    assert.match(bad.stderr, /^msrnn: --capacity must be a positive integer or Infinity, got 0\n$/);
+    const usage = msrnnProcess(['generate', '--frobnicate']);
+    assert.is(usage.status, 1);
+    assert.match(usage.stderr, /^error: unknown option '--frobnicate'\n$/);
+  });
+
+  test('in-process output equals the process output (greedy run.c story)', async () => {
+    const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--prompt', run.prompt, '--steps', '200', '--temperature', '0');
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, run.runc_stdout);
+  });
+
+  test('bounded policy: the state size does not depend on the text length', async () => {
+    const bytes = async (steps: string): Promise<number> => {
+      const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', steps, '--temperature', '0', '--policy', 'window', '--capacity', '16');
       assert.is(r.status, 0, r.stderr);
       return Number(/state: (\d+) bytes/.exec(r.stderr)![1]);
     };
-    assert.is(bytes('20'), bytes('150'));
+    assert.is(await bytes('20'), await bytes('150'));
   });
 
-  test('past the trained context: a warning, not an error, for bounded and unbounded states', () => {
+  test('past the trained context: a warning, not an error, for bounded and unbounded states', async () => {
     for (const policy of [[], ['--policy', 'window', '--capacity', '16']]) {
-      const r = msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '600', '--temperature', '0', ...policy);
+      const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '600', '--temperature', '0', ...policy);
       assert.is(r.status, 0, r.stderr);
       assert.match(r.stderr, /warning: prompt \(1 tokens\) \+ --steps 600 can run past the trained context of .*stories260K\.bin \(512 tokens\)/);
     }
-    const r = msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '511', '--temperature', '0');
+    const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '511', '--temperature', '0');
     assert.not.match(r.stderr, /warning/);
   });
 
-  test('bad options name the option', () => {
+  test('bad options name the option', async () => {
     const cases: [string[], RegExp][] = [
-      [['--capacity', '0', '--policy', 'window'], /--capacity: "0" must be a positive integer or Infinity/],
+      [['--capacity', '0', '--policy', 'window'], /--capacity must be a positive integer or Infinity, got 0/],
       [['--capacity', '2.5', '--policy', 'window'], /--capacity/],
       [['--policy', 'nope', '--capacity', '4'], /unknown policy "nope"/],
       [['--steps', '-3'], /--steps/],
@@ -64,13 +67,13 @@ if (!existsSync(model) || !existsSync(greedyPath)) {
       [['--frobnicate'], /^error: unknown option '--frobnicate'/],
       [['Once upon a time'], /too many arguments for 'generate'/],
       [['--step', '5'], /^error: unknown option '--step' \(Did you mean --steps\?\)/],
-      [['--model', resolve(shared, 'models/tok512.bin'), '--tokenizer', tokenizer], /tok512\.bin.*(file size|invalid model header)/],
-      [['--model', model, '--tokenizer', resolve(shared, 'models')], /cannot read tokenizer file .*models: EISDIR/],
+      [['--model', tokenizer, '--tokenizer', tokenizer], /tok512\.bin.*(file size|invalid model header)/],
+      [['--model', model, '--tokenizer', sharedPath('models')], /cannot read tokenizer file .*models: EISDIR/],
       // ../shared/models/tokenizer.bin (Llama 2, 32000 pieces) sits beside stories260K.bin (vocab 512).
       [['--model', model], /tokenizer\.bin: has 32000 pieces but the model's vocabulary size is 512 \(it was taken from beside --model; give --tokenizer FILE\)/],
     ];
     for (const [args, message] of cases) {
-      const r = msrnn('generate', ...args);
+      const r = await msrnn('generate', ...args);
       assert.is.not(r.status, 0, args.join(' '));
       assert.match(r.stderr, message, args.join(' '));
       // One line (no usage dump, no stack trace) and nothing on stdout.

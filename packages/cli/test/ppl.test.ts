@@ -2,50 +2,32 @@
 // least the sequence length equals full, workers agree with inline runs, and bad input fails clearly.
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Command } from 'commander';
-import { oldestSlot, type Policy } from '@msrnn/msrnn';
+import type { Policy } from '@msrnn/msrnn';
 import { createState, loadModel, loadTokenizer, step } from '@msrnn/transformer';
-import { registerPpl } from '../src/commands/ppl.js';
 import { chunkIds, loadCorpus } from '../src/ppl/corpus.js';
 import { tokenNll } from '../src/ppl/evaluate.js';
 import { type RunSpec } from '../src/ppl/runs.js';
 import { runSweep } from '../src/ppl/sweep.js';
+import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
+import { msrnnOk } from './run-cli.js';
 
-const shared = resolve(import.meta.dirname, '../../../../shared');
-const modelPath = resolve(shared, 'models/stories260K.bin');
-const tokPath = resolve(shared, 'models/tok512.bin');
-const fixturePath = resolve(shared, 'fixtures/stories260K/policies.json');
-const available = [modelPath, tokPath, fixturePath].every((p) => existsSync(p));
+const modelPath = sharedPath('models/stories260K.bin');
+const tokPath = sharedPath('models/tok512.bin');
+const fixturePath = sharedPath('fixtures/stories260K/policies.json');
 const tmp = mkdtempSync(join(tmpdir(), 'msrnn-ppl-'));
 
-/** Runs `msrnn ppl ARGS` in process; returns what it printed to stdout and stderr. */
+/** Runs `msrnn ppl ARGS` in process; returns what it printed to stdout and stderr (throws its error line). */
 async function ppl(args: string[]): Promise<{ out: string; err: string }> {
-  const program = new Command('msrnn').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  registerPpl(program);
-  let out = '', err = '';
-  const write = process.stdout.write, warn = console.warn, error = console.error;
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  console.warn = console.error = (...a: unknown[]) => { err += a.join(' ') + '\n'; };
-  try {
-    await program.parseAsync(['node', 'msrnn', 'ppl', '--model', modelPath, '--tokenizer', tokPath, '--no-progress', ...args]);
-  } finally {
-    process.stdout.write = write;
-    console.warn = warn;
-    console.error = error;
-  }
-  return { out, err };
+  const r = await msrnnOk('ppl', '--model', modelPath, '--tokenizer', tokPath, '--no-progress', ...args);
+  return { out: r.stdout, err: r.stderr };
 }
 
 const spec = (policy: string, capacity: number | null): RunSpec => ({ policy, capacity, ratio: null, sinks: 4, seed: 0, prefill: 'exact', prompt: 0 });
 
-if (!available) {
-  test('ppl needs ../shared', () => {
-    if (process.env.CI) assert.unreachable(`missing files under ${shared}`);
-  });
-} else {
+if (haveShared('cli ppl', modelPath, tokPath, fixturePath)) {
   const fx = JSON.parse(readFileSync(fixturePath, 'utf8'));
   const fixtureChunk = Int32Array.from(fx.tokens as number[]);
 
@@ -141,7 +123,7 @@ if (!available) {
     await fails(['--text', txt, '--capacities', '0,16'], /--capacities: capacity must be > 0, got 0/);
     await fails(['--text', txt, '--capacities', 'x'], /--capacities: "x" is not a positive integer/);
     await fails(['--text', txt, '--policies', 'sinks', '--capacities', '4'], /--policies sinks at budget 4: policy "sinks": sink count 4 must be less than the capacity 4/);
-    await fails(['--text', txt, '--policies', 'local', '--ratios', '1.5'], /--ratios: ratio must be in \(0, 1\]/);
+    await fails(['--text', txt, '--policies', 'local', '--ratios', '1.5'], /--ratios must be in \(0, 1\], got 1\.5/);
     await fails(['--text', txt, '--policies', 'local'], /"local" needs --ratios/);
     await fails(['--text', empty], /text file .*empty\.txt is empty/);
     await fails(['--text', join(tmp, 'missing.txt')], /cannot read text file .*missing\.txt: ENOENT/);
@@ -154,9 +136,9 @@ if (!available) {
     await fails(['--text', txt, '--prefill', 'slow'], /--prefill must be exact or fast, got "slow"/);
     await fails(['--text', txt, '--prompt', '512'], /--prompt 512 leaves nothing to score/);
     await fails(['--text', txt, '--chunks', '0'], /--chunks: "0" is not a positive integer/);
-    await fails(['--text', txt, '--position-mode', 'rel'], /--position-mode must be one of absolute, reindex/);
+    await fails(['--text', txt, '--position-mode', 'rel'], /--position-mode must be one of absolute, reindex, got "rel"/);
     // Checked before anything runs, so a long sweep never ends in an unwritable output or a bad backend.
-    await fails(['--text', txt, '--threads', '1000'], /--threads must be an integer from 1 to 64, got "1000"/);
+    await fails(['--text', txt, '--threads', '1000'], /--threads must be an integer from 1 to 64, got 1000/);
     await fails(['--text', txt, '--backend', 'gpu'], /--backend must be one of js, wasm, auto, got "gpu"/);
     await fails(['--text', txt, '--csv', join(tmp, 'no-such-folder', 'out.csv')], /--csv .*out\.csv: folder .*no-such-folder does not exist/);
     await fails(['--text', txt, '--md', tmp], /--md .*: is a folder, not a file/);
@@ -192,10 +174,15 @@ if (!available) {
     // 127 and from then on drops the oldest entry while a layer holds more than 32.
     const model = await loadModel(modelPath);
     const cutAt127: Policy = {
-      name: 'ref', statsPerEntry: 0,
+      name: 'ref', capacity: Infinity,
       afterAttention(layer, step) {
         if (step.position < 127) return;
-        while (layer.heads[0]!.count > 32) layer.evictSlotAllHeads(oldestSlot(layer.heads[0]!.positions, layer.heads[0]!.count));
+        const head = layer.heads[0]!;
+        while (head.count > 32) {
+          let oldest = 0;
+          for (let i = 1; i < head.count; i++) if (head.positions[i]! < head.positions[oldest]!) oldest = i;
+          layer.evictSlotAllHeads(oldest);
+        }
       },
     };
     const state = createState(model, { policy: cutAt127 });

@@ -1,27 +1,21 @@
 // msrnn trace on stories260K: the recorded eviction steps reproduce the state the policy leaves,
 // and the summaries say what window/sinks/TOVA must by construction.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Command } from 'commander';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill } from '@msrnn/transformer';
-import { registerTrace } from '../src/commands/trace.js';
 import { keptAfter, pieceLifetimes, recordTrace, summarize } from '../src/trace/record.js';
+import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
+import { msrnnOk } from './run-cli.js';
 
-const shared = resolve(import.meta.dirname, '../../../../shared');
-const modelPath = resolve(shared, 'models/stories260K.bin');
-const tokPath = resolve(shared, 'models/tok512.bin');
-const fixturePath = resolve(shared, 'fixtures/stories260K/policies.json');
-const available = [modelPath, tokPath, fixturePath].every((p) => existsSync(p));
+const modelPath = sharedPath('models/stories260K.bin');
+const tokPath = sharedPath('models/tok512.bin');
+const fixturePath = sharedPath('fixtures/stories260K/policies.json');
 
-if (!available) {
-  test('trace needs ../shared', () => {
-    if (process.env.CI) assert.unreachable(`missing files under ${shared}`);
-  });
-} else {
+if (haveShared('cli trace', modelPath, tokPath, fixturePath)) {
   const fx = JSON.parse(readFileSync(fixturePath, 'utf8'));
   const tokens: number[] = fx.tokens;
   const model = await loadModel(modelPath);
@@ -56,7 +50,7 @@ if (!available) {
       assert.equal(replay, expected, name);
       // At a middle step too: rerun to step 150 and compare with the trace.
       const policy = getPolicy(name, { capacity: 32 });
-      const state = createState(model, { capacity: 32, policy });
+      const state = createState(model, { policy });
       prefill(model, state, tokens.slice(0, 151));
       const mid = t.evictedAt.map((l, li) => l.map((_, h) => tokens.map((_, p) => p).filter((p) => keptAfter(t, li, h, p, 150))));
       assert.equal(mid, state.keptPositionsPerHead(), `${name} at step 150`);
@@ -74,16 +68,7 @@ if (!available) {
     const dir = mkdtempSync(join(tmpdir(), 'msrnn-trace-'));
     const json = join(dir, 't.json'), svg = join(dir, 't.svg'), text = join(dir, 'tokens.json');
     writeFileSync(text, JSON.stringify([tokens]));
-    const program = new Command('msrnn').exitOverride();
-    registerTrace(program);
-    const log = console.log;
-    let out = '';
-    console.log = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
-    try {
-      await program.parseAsync(['node', 'msrnn', 'trace', '--model', modelPath, '--tokenizer', tokPath, '--text', text, '--tokens', '128', '--policy', 'sinks', '--capacity', '16', '--json', json, '--svg', svg]);
-    } finally {
-      console.log = log;
-    }
+    const out = (await msrnnOk('trace', '--model', modelPath, '--tokenizer', tokPath, '--text', text, '--tokens', '128', '--policy', 'sinks', '--capacity', '16', '--json', json, '--svg', svg)).stdout;
     assert.match(out, /\| 0 \| kept \| 0\.\d+ \(0\.\d+\) \| /);
     const t = JSON.parse(readFileSync(json, 'utf8'));
     assert.is(t.tokens.length, 128);
@@ -97,28 +82,16 @@ if (!available) {
     const dir = mkdtempSync(join(tmpdir(), 'msrnn-trace-'));
     const text = join(dir, 'tokens.json');
     writeFileSync(text, JSON.stringify([tokens.slice(0, 40)]));
-    const run = async (...args: string[]): Promise<string> => {
-      const program = new Command('msrnn').exitOverride().configureOutput({ writeErr: () => {} });
-      registerTrace(program);
-      const log = console.log, warn = console.warn;
-      let out = '';
-      console.log = console.warn = (...a: unknown[]) => { out += a.join(' ') + '\n'; };
-      try {
-        await program.parseAsync(['node', 'msrnn', 'trace', '--model', modelPath, '--tokenizer', tokPath, '--text', text, ...args]);
-      } finally {
-        console.log = log;
-        console.warn = warn;
-      }
-      return out;
-    };
+    const run = async (...args: string[]): Promise<string> =>
+      (await msrnnOk('trace', '--model', modelPath, '--tokenizer', tokPath, '--text', text, ...args)).stdout;
     const fails = async (re: RegExp, ...args: string[]) => {
       try { await run(...args); } catch (err: any) { assert.match(err.message, re); return; }
       assert.unreachable(`expected ${re}`);
     };
     assert.match(await run('--policy', 'tova', '--capacity', 'inf'), /^tova on tokens\.json, 40 tokens$/m);
-    await fails(/--capacity: "0" must be a positive integer or Infinity/, '--capacity', '0');
+    await fails(/--capacity must be a positive integer or Infinity, got 0/, '--capacity', '0');
     // One trace takes one ratio; a list (ppl's --ratios) is an error, not its smallest item.
-    await fails(/--ratio: ratio must be in \(0, 1\], got "0\.1,0\.2"/, '--policy', 'local', '--ratio', '0.1,0.2');
+    await fails(/--ratio must be in \(0, 1\], got "0\.1,0\.2"/, '--policy', 'local', '--ratio', '0.1,0.2');
     await fails(/--svg .*: folder .*nowhere does not exist/, '--svg', join(dir, 'nowhere', 'a.svg'));
     await fails(/--json .*: is a folder, not a file/, '--json', dir);
   });

@@ -6,6 +6,19 @@
 // `evictFrom` postpones all eviction to a position: the TOVA code's fast prefill attends the
 // whole prompt unbounded, then cuts to the budget at the prompt's last token.
 
+import { checkCapacity } from '@msrnn/msrnn';
+
+/** A bad value as the error shows it: a string stays quoted ("5" is not the number 5). */
+export function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** Validates a budget ratio: a fraction of the tokens seen, in (0, 1]; `what` names it in the error. */
+export function checkRatio(ratio: unknown, what = 'ratio'): number {
+  if (typeof ratio === 'number' && ratio > 0 && ratio <= 1) return ratio;
+  throw new RangeError(`${what} must be in (0, 1], got ${typeof ratio === 'string' ? JSON.stringify(ratio) : String(ratio)}`);
+}
+
 export interface BudgetOptions {
   /** Entries kept per layer (per KV head) after each step. */
   capacity?: number;
@@ -25,15 +38,11 @@ export class Budget {
     if (capacity === undefined && ratio === undefined) {
       throw new RangeError(`policy "${policy}": give a capacity (entries kept) or a ratio (fraction of tokens seen)`);
     }
-    if (capacity !== undefined && capacity !== Infinity && (!Number.isInteger(capacity) || capacity <= 0)) {
-      throw new RangeError(`policy "${policy}": capacity must be a positive integer, got ${String(capacity)}`);
-    }
-    if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) {
-      throw new RangeError(`policy "${policy}": ratio must be in (0, 1], got ${String(ratio)}`);
-    }
+    if (capacity !== undefined) checkCapacity(capacity, `policy "${policy}": capacity`);
+    if (ratio !== undefined) checkRatio(ratio, `policy "${policy}": ratio`);
     const evictFrom = opts.evictFrom ?? 0;
     if (!Number.isInteger(evictFrom) || evictFrom < 0) {
-      throw new RangeError(`policy "${policy}": evictFrom must be a non-negative integer, got ${String(evictFrom)}`);
+      throw new RangeError(`policy "${policy}": evictFrom must be a non-negative integer, got ${shown(evictFrom)}`);
     }
     this.capacity = capacity ?? Infinity;
     this.ratio = ratio;

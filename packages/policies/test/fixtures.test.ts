@@ -2,18 +2,16 @@
 // pure-TS and the WebAssembly SIMD backends (so the wasm attention weights — polynomial exp, SIMD
 // sums — are accurate enough for every eviction decision; the closest call is a 3e-5 relative gap).
 // Mean NLL within 1e-4 for every policy; kept positions exactly where the fixture lists them.
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, jsBackend } from '@msrnn/tensor';
 import { createState, loadModel, step, type Model } from '@msrnn/transformer';
 import { getPolicy } from '../src/index.js';
+import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
 
-const shared = resolve(import.meta.dirname, '../../../../shared');
-const fixturePath = resolve(shared, 'fixtures/stories260K/policies.json');
-const modelPath = resolve(shared, 'models/stories260K.bin');
-const available = existsSync(fixturePath) && existsSync(modelPath);
+const fixturePath = sharedPath('fixtures/stories260K/policies.json');
+const modelPath = sharedPath('models/stories260K.bin');
 
 interface PolicyResult {
   mean_nll: number;
@@ -31,12 +29,7 @@ function nll(logits: Float32Array, target: number): number {
   return max + Math.log(z) - logits[target]!;
 }
 
-if (!available) {
-  test('policies fixture', () => {
-    if (process.env.CI) assert.unreachable(`missing ${fixturePath} or ${modelPath}`);
-    console.warn(`policies fixture test skipped: ../shared not found (${shared})`);
-  });
-} else {
+if (haveShared('policies fixture', fixturePath, modelPath)) {
   const fx = JSON.parse(readFileSync(fixturePath, 'utf8'));
   const tokens: number[] = fx.tokens;
   const wasm = await createWasmBackend();
@@ -48,8 +41,8 @@ if (!available) {
 
   for (const [backend, model] of models) for (const [name, ref] of Object.entries(fx.policies as Record<string, PolicyResult>)) {
     test(`${backend}: ${name} at capacity ${fx.capacity} reproduces policies.json`, () => {
-      const policy = getPolicy(name, { capacity: fx.capacity, sinks: fx.n_sinks });
-      const state = createState(model, { capacity: policy.stateCapacity, policy });
+      const policy = getPolicy(name, name === 'full' ? {} : { capacity: fx.capacity, sinks: fx.n_sinks });
+      const state = createState(model, { policy });
       let sum = 0, worst = 0;
       for (let i = 0; i < tokens.length; i++) {
         const logits = step(model, state, tokens[i]!);

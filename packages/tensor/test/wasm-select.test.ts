@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsBackend } from '../src/js-backend.js';
-import { selectBackend, parseBackendChoice, parseThreads } from '../src/wasm/select.js';
+import { selectBackend, checkBackendChoice } from '../src/wasm/select.js';
+import { checkThreads } from '../src/wasm/backend.js';
 import { probeWasmSimd } from '../src/wasm/support.js';
 
 test('auto picks wasm here; explicit js and wasm are honoured', async () => {
@@ -21,13 +22,20 @@ test('auto picks wasm here; explicit js and wasm are honoured', async () => {
 });
 
 test('bad choices fail with a clear message', async () => {
-  assert.throws(() => parseBackendChoice('gpu'), /--backend must be one of js, wasm, auto, got "gpu"/);
-  assert.throws(() => parseThreads('0'), /--threads must be an integer from 1 to 64, got "0"/);
-  assert.throws(() => parseThreads('1.5'), /--threads/);
-  assert.is(parseThreads('3'), 3);
+  assert.throws(() => checkBackendChoice('gpu'), /^backend must be one of js, wasm, auto, got "gpu"$/);
+  assert.throws(() => checkThreads(0), /^threads must be an integer from 1 to 64, got 0$/);
+  assert.throws(() => checkThreads(1.5), /threads/);
+  // A string is not a thread count, even "3": the library takes typed values (flags are the CLI's job).
+  assert.throws(() => checkThreads('3'), /got "3"/);
+  assert.is(checkThreads(3), 3);
+  for (const bad of [{ backend: 'gpu' }, { threads: 0 }, { threads: '2' }] as const) {
+    let message = '';
+    try { await selectBackend(bad as never); } catch (e) { message = (e as Error).message; }
+    assert.match(message, /^(backend|threads) must be/, JSON.stringify(bad));
+  }
   let err = '';
   try { await selectBackend({ backend: 'js', threads: 2 }); } catch (e) { err = (e as Error).message; }
-  assert.match(err, /--threads 2 needs the wasm backend/);
+  assert.match(err, /threads 2 needs the wasm backend/);
 });
 
 test('the SIMD probe reports why a runtime cannot use the wasm backend', () => {
@@ -50,7 +58,7 @@ test('without SharedArrayBuffer (no cross-origin isolation): auto runs 1 thread 
     assert.match(auto.note!, /^using 1 thread: SharedArrayBuffer is unavailable \(browsers need cross-origin isolation/);
     let err = '';
     try { await selectBackend({ backend: 'wasm', threads: 2 }); } catch (e) { err = (e as Error).message; }
-    assert.match(err, /--threads 2 is unavailable: SharedArrayBuffer is unavailable/);
+    assert.match(err, /threads 2 are unavailable: SharedArrayBuffer is unavailable/);
   } finally {
     globalThis.SharedArrayBuffer = saved;
   }
@@ -63,7 +71,7 @@ test('a runtime without WebAssembly (node --no-expose-wasm): auto falls back wit
   assert.is(r.status, 0, r.stderr);
   const [autoLine, wasmLine] = r.stdout.trim().split('\n');
   assert.match(autoLine!, /^auto -> js; note: using the pure-TS backend: WebAssembly is not available in this runtime$/);
-  assert.match(wasmLine!, /^wasm -> error: --backend wasm is unavailable: WebAssembly is not available in this runtime$/);
+  assert.match(wasmLine!, /^wasm -> error: the wasm backend is unavailable: WebAssembly is not available in this runtime$/);
 });
 
 test.run();

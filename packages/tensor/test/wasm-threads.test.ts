@@ -105,7 +105,7 @@ test('threads need shared memory; bad thread counts are rejected', async () => {
   try { await createWasmBackend({ threads: 2, shared: false }); } catch (e) { err = (e as Error).message; }
   assert.match(err, /threads > 1 needs shared memory/);
   try { await createWasmBackend({ threads: 0 }); } catch (e) { err = (e as Error).message; }
-  assert.match(err, /threads must be an integer in 1..64/);
+  assert.match(err, /threads must be an integer from 1 to 64, got 0/);
 });
 
 test.run();

@@ -1,11 +1,13 @@
 // A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
 import { jsBackend, type Backend } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
-import { headDimOf, kvDimOf, type ModelConfig } from './config.js';
+import { headDimOf, type ModelConfig } from './config.js';
 import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
-import { Positions, type PositionMode } from './positions.js';
+import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
 import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
+import { isGguf, parseGguf } from './gguf/parse.js';
+import { ggufModelParts } from './gguf/load.js';
 import type { Weights } from './weights.js';
 
 export interface Model {
@@ -28,15 +30,25 @@ export interface LoadOptions {
   source?: string;
 }
 
-/** Builds a model from the bytes of a llama2.c checkpoint (v0 legacy or v1 fp32). */
+/**
+ * Builds a model from the bytes of a model file, the format found from the bytes: GGUF (the
+ * "GGUF" magic; v2/v3, llama architecture, any supported tensor type) or a llama2.c checkpoint
+ * (v0 legacy or v1 fp32). `model.format` says what was found. A GGUF model's weights on the js
+ * backend are views of `bytes`: keep them unchanged while the model is in use.
+ */
 export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<bytes>';
-  const { config, weights, version } = parseLlama2c(asBytes(bytes, `model ${source}`), source, (n) => backend.alloc(n));
+  const data = asBytes(bytes, `model ${source}`);
+  if (isGguf(data)) {
+    const { config, weights, format } = ggufModelParts(parseGguf(data, source), backend);
+    return assemble(config, weights, backend, source, format);
+  }
+  const { config, weights, version } = parseLlama2c(data, source, (n) => backend.alloc(n));
   return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
 }
 
-/** Loads a llama2.c checkpoint from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
+/** Loads a GGUF or llama2.c model from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
 export async function loadModel(pathOrBytes: string | BytesLike, opts: LoadOptions = {}): Promise<Model> {
   if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes, opts);
   return modelFromBytes(await readFileBytes(pathOrBytes, 'model'), { ...opts, source: opts.source ?? pathOrBytes });
@@ -47,16 +59,14 @@ function assemble(config: ModelConfig, weights: Weights, backend: Backend, sourc
   return {
     config, weights, backend, source, format,
     scratch: new Scratch(config, alloc),
-    positions: new Positions(headDimOf(config), config.ropeTheta, alloc),
+    positions: positionsFor(config, alloc),
   };
 }
 
 export interface CreateStateOptions {
-  /** Entries kept per layer (per KV head): Infinity (default) = unbounded, k = bounded. */
-  capacity?: number;
-  /** Eviction policy; required when capacity is finite. */
+  /** Eviction policy, which also sets the capacity (e.g. getPolicy('tova', { capacity: 64 })); default keep-all. */
   policy?: Policy;
-  /** 'absolute' (default, TOVA's convention) or 'reindex' (StreamingLLM's). See positions.ts. */
+  /** 'absolute' (TOVA's convention) or 'reindex' (StreamingLLM's); default the policy's, else 'absolute'. See positions.ts. */
   positionMode?: PositionMode;
   /** Initial slots of an unbounded state (it doubles when full). */
   initialSlots?: number;
@@ -65,15 +75,13 @@ export interface CreateStateOptions {
 /** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */
 export function createState(model: Model, opts: CreateStateOptions = {}): MultiState {
   const c = model.config;
+  if (opts.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
+    throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);
+  }
   return new MultiState(
     { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
-    {
-      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
-      ...(opts.policy ? { policy: opts.policy } : {}),
-      ...(opts.initialSlots !== undefined ? { initialSlots: opts.initialSlots } : {}),
-      positionMode: opts.positionMode ?? 'absolute',
-      alloc: (n) => model.backend.alloc(n),
-    },
+    // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
+    { ...opts, alloc: (n) => model.backend.alloc(n) },
   );
 }
 

@@ -31,8 +31,29 @@ export interface SamplerOptions {
   topK?: number;
   /** Nucleus: smallest set of tokens whose probability mass reaches p (1 = off). */
   topP?: number;
-  /** RNG seed (non-zero integer). Default: time-based. */
+  /** RNG seed (positive integer). Default: clockSeed(). */
   seed?: number;
+}
+
+/** A seed from the clock, in [1, 2^31 - 1] (the one default; print it to make a run repeatable). */
+export function clockSeed(): number {
+  return (Date.now() % 2147483647) + 1;
+}
+
+/**
+ * The sampler's settings with defaults filled in, each checked once here (the Sampler and
+ * command lines use this); `names` renames an option in errors (e.g. { topP: '--top-p' }).
+ */
+export function samplerSettings(opts: SamplerOptions = {}, names: Partial<Record<keyof SamplerOptions, string>> = {}): Required<SamplerOptions> {
+  const name = (k: keyof SamplerOptions) => names[k] ?? k;
+  const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+  const { temperature = 1, topK = 0, topP = 1 } = opts;
+  const seed = opts.seed ?? clockSeed();
+  if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`${name('temperature')} must be a finite number >= 0, got ${show(temperature)}`);
+  if (!Number.isInteger(topK) || topK < 0) throw new RangeError(`${name('topK')} must be a non-negative integer, got ${show(topK)}`);
+  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw new RangeError(`${name('topP')} must be in (0, 1], got ${show(topP)}`);
+  if (!Number.isSafeInteger(seed) || seed <= 0) throw new RangeError(`${name('seed')} must be a positive integer, got ${show(seed)}`);
+  return { temperature, topK, topP, seed };
 }
 
 /** First maximum of logits[0, n) (the tensor kernel: NaN never chosen; -1 when all are NaN). */
@@ -52,14 +73,7 @@ export class Sampler {
   private readonly byProbability = (a: number, b: number): number => this.probs[b]! - this.probs[a]! || a - b;
 
   constructor(readonly vocabSize: number, opts: SamplerOptions = {}) {
-    this.temperature = opts.temperature ?? 1;
-    this.topK = opts.topK ?? 0;
-    this.topP = opts.topP ?? 1;
-    this.seed = opts.seed ?? (Date.now() % 2147483647) + 1;
-    if (!(this.temperature >= 0) || !Number.isFinite(this.temperature)) throw new RangeError(`temperature must be a finite number >= 0, got ${opts.temperature}`);
-    if (!Number.isInteger(this.topK) || this.topK < 0) throw new RangeError(`top-k must be a non-negative integer, got ${opts.topK}`);
-    if (!(this.topP > 0 && this.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${opts.topP}`);
-    if (!Number.isSafeInteger(this.seed) || this.seed <= 0) throw new RangeError(`seed must be a positive integer, got ${opts.seed}`);
+    ({ temperature: this.temperature, topK: this.topK, topP: this.topP, seed: this.seed } = samplerSettings(opts));
     this.rng = new XorShiftRng(this.seed);
   }
 

@@ -28,9 +28,9 @@ test('sampler: greedy, top-k 1 and a tiny top-p all pick the argmax; bad options
   const picks = new Set(Array.from({ length: 200 }, () => k2.sample(logits)));
   assert.equal([...picks].sort(), [1, 2], 'top-k 2 samples only the two best');
   assert.throws(() => new Sampler(5, { temperature: -1 }), /temperature/);
-  assert.throws(() => new Sampler(5, { topP: 0 }), /top-p/);
-  assert.throws(() => new Sampler(5, { topP: 1.5 }), /top-p/);
-  assert.throws(() => new Sampler(5, { topK: -2 }), /top-k/);
+  assert.throws(() => new Sampler(5, { topP: 0 }), /^topP must be in \(0, 1\], got 0$/);
+  assert.throws(() => new Sampler(5, { topP: 1.5 }), /topP/);
+  assert.throws(() => new Sampler(5, { topK: -2 }), /^topK must be a non-negative integer, got -2$/);
   assert.throws(() => new Sampler(5, { seed: 0 }), /seed/);
 });
 
@@ -78,7 +78,7 @@ if (haveShared('generate', paths.model, paths.tokenizer, samplesPath)) {
     assert.is(a.text, b.text);
     assert.not.equal(a.tokens, c.tokens);
     const prompt = tokenizer.encode('The cat');
-    assert.is(a.text, tokenizer.decode(a.tokens, prompt[prompt.length - 1]), 'streamed text == decode');
+    assert.is(a.text, tokenizer.decode(a.tokens, { prev: prompt[prompt.length - 1] }), 'streamed text == decode');
     assert.is(a.state.seen, prompt.length + a.tokens.length, 'every yielded token is in the state');
   });
 

@@ -6,11 +6,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createWasmBackend, jsBackend, parseThreads, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { createWasmBackend, jsBackend, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
 import { parseList } from '../ppl/parse.js';
+import { parseThreads } from '../options.js';
+import { note, print, processIo, type CliIo } from '../io.js';
 
 interface BenchFlags {
   models: string;
@@ -34,7 +36,7 @@ const TARGETS = {
   wasm1: 300, jsDecode: 100, twoThreadSpeedup: 1.6, boundedFlatness: 0.95, matmulGflops: 20,
 };
 
-export function registerBench(program: Command): void {
+export function registerBench(program: Command, io: CliIo = processIo): void {
   program
     .command('bench')
     .description('speed: decode tok/s per backend × threads × weights, prefill, matmul GFLOP/s, long-position full vs bounded state')
@@ -47,7 +49,7 @@ export function registerBench(program: Command): void {
     .option('--bounded <k>', 'capacity of the bounded state in that comparison', '256')
     .option('--no-js', 'skip the pure-TS backend')
     .option('--no-long', 'skip the long-position comparison')
-    .action(async (flags: BenchFlags) => { await runBench(flags); });
+    .action(async (flags: BenchFlags) => { await runBench(flags, io); });
 }
 
 function list<T extends string>(flag: string, value: string, allowed?: readonly T[]): T[] {
@@ -95,7 +97,7 @@ function decodeRate(model: Model, seconds: number): number {
 function syntheticState(model: Model, position: number, entries: number, capacity: number): MultiState {
   const state = capacity === Infinity
     ? createState(model, { initialSlots: entries + 64 })
-    : createState(model, { capacity, policy: getPolicy('window', { capacity }) });
+    : createState(model, { policy: getPolicy('window', { capacity }) });
   let seed = 12345;
   const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff - 0.5; };
   for (const layer of state.layers) {
@@ -125,10 +127,10 @@ function matmulGflops(backend: Backend, m: number, n: number, k: number, seconds
 
 interface Row { shape: string; what: string; backend: string; threads: number; weights: WeightType | '-'; value: number; unit: string }
 
-async function runBench(flags: BenchFlags): Promise<void> {
+async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   const dir = resolve(flags.models);
   const shapes = list('--shapes', flags.shapes, ['15M', '42M', '110M'] as const);
-  const threadCounts = list('--threads', flags.threads).map((t) => parseThreads(t));
+  const threadCounts = list('--threads', flags.threads).map((t) => parseThreads('--threads', t, (line) => note(io, `msrnn bench: ${line}`)));
   const weightTypes = list('--weights', flags.weights, ['f32', 'f16', 'q8'] as const);
   const seconds = positiveNumber('--seconds', flags.seconds);
   const longPos = positiveNumber('--long-position', flags.longPosition, true);
@@ -137,13 +139,13 @@ async function runBench(flags: BenchFlags): Promise<void> {
   const rows: Row[] = [];
   const add = (r: Row) => {
     rows.push(r);
-    console.error(`  ${r.shape} ${r.what} ${r.backend}×${r.threads} ${r.weights}: ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit}`);
+    note(io, `  ${r.shape} ${r.what} ${r.backend}×${r.threads} ${r.weights}: ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit}`);
   };
 
   for (const shape of shapes) {
     const file = resolve(dir, `random-stories${shape}.bin`);
     if (!existsSync(file)) throw new Error(`${file} does not exist; write it with: node scripts/run-ts.mjs scripts/make-random-models.ts ${flags.models} ${shape}`);
-    console.error(`msrnn bench: ${shape} (${file})`);
+    note(io, `msrnn bench: ${shape} (${file})`);
     const configs: { name: string; threads: number; backend: Backend; wasm?: WasmBackend }[] = [];
     if (flags.js) configs.push({ name: 'js', threads: 1, backend: jsBackend });
     for (const t of threadCounts) {
@@ -206,13 +208,13 @@ async function runBench(flags: BenchFlags): Promise<void> {
     }
   }
 
-  console.log(`| shape | measurement | backend | threads | weights | value |`);
-  console.log(`|---|---|---|---|---|---|`);
+  print(io, `| shape | measurement | backend | threads | weights | value |`);
+  print(io, `|---|---|---|---|---|---|`);
   for (const r of rows) {
-    console.log(`| ${r.shape} | ${r.what} | ${r.backend} | ${r.threads} | ${r.weights} | ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit} |`);
+    print(io, `| ${r.shape} | ${r.what} | ${r.backend} | ${r.threads} | ${r.weights} | ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit} |`);
   }
-  console.log(`\ntargets: wasm 1 thread >= ${TARGETS.wasm1} tok/s (15M); 2 threads >= ${TARGETS.twoThreadSpeedup}x; js >= ${TARGETS.jsDecode} tok/s; `
+  print(io, `\ntargets: wasm 1 thread >= ${TARGETS.wasm1} tok/s (15M); 2 threads >= ${TARGETS.twoThreadSpeedup}x; js >= ${TARGETS.jsDecode} tok/s; `
     + `bounded @${longPos} >= ${TARGETS.boundedFlatness}x its speed @${2 * bounded}; matmul >= ${TARGETS.matmulGflops} GFLOP/s`);
   const load = (await import('node:os')).loadavg()[0]!;
-  console.log(`machine: ${(await import('node:os')).cpus().length} cores, load average ${load.toFixed(1)} at the end of the run (numbers are only comparable within one run)`);
+  print(io, `machine: ${(await import('node:os')).cpus().length} cores, load average ${load.toFixed(1)} at the end of the run (numbers are only comparable within one run)`);
 }

@@ -4,14 +4,14 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
-import { parseWeightType } from '@msrnn/tensor';
-import type { Backend } from '@msrnn/tensor';
-import type { BudgetedPolicy } from '@msrnn/policies';
-import { quantizeModel, createState, generate, loadModel, type PositionMode } from '@msrnn/transformer';
+import type { Backend, WeightType } from '@msrnn/tensor';
+import type { Policy } from '@msrnn/msrnn';
+import { quantizeModel, createState, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, loadTokenizerFor, parseCapacity, parseFloatOption, parseNonNegativeInt, parsePositiveInt, parseRatio,
+  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
+import { note, processIo, type CliIo } from '../io.js';
 
 interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   prompt: string;
@@ -27,12 +27,13 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   chunkSize: string;
   weights: string;
   progress: boolean;
+  json: boolean;
 }
 
 /** Prompts at least this long get a progress bar for their prefill (when stderr is a terminal). */
 const PROGRESS_MIN_TOKENS = 512;
 
-export function registerGenerate(program: Command): void {
+export function registerGenerate(program: Command, io: CliIo = processIo): void {
   const command = program
     .command('generate')
     .description('generate text from a prompt, streaming; then print tokens/s and the state size');
@@ -52,23 +53,25 @@ export function registerGenerate(program: Command): void {
   addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
     .option('--no-progress', 'no progress bar for long prompts')
+    .option('--json', 'print one JSON object (prompt and generated token ids, text, timings, state bytes) instead of streaming text', false)
     .action(async (flags: GenerateFlags) => {
-      await runGenerate(flags);
+      await runGenerate(flags, io);
     });
 }
 
-async function runGenerate(flags: GenerateFlags): Promise<void> {
+async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   const steps = parseNonNegativeInt('--steps', flags.steps);
-  const temperature = parseFloatOption('--temperature', flags.temperature, (x) => x >= 0, 'a number >= 0');
-  const topP = parseFloatOption('--top-p', flags.topP, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
-  const topK = parseNonNegativeInt('--top-k', flags.topK);
-  const seed = flags.seed === undefined ? (Date.now() % 2147483646) + 1 : parsePositiveInt('--seed', flags.seed);
+  // Checked now (before the model loads) by the sampler's own rules; no --seed: one from the clock, printed.
+  const { temperature, topP, topK, seed } = samplerSettings({
+    temperature: parseNumber('--temperature', flags.temperature),
+    topP: parseNumber('--top-p', flags.topP),
+    topK: integerOrRaw(flags.topK) as number,
+    ...(flags.seed !== undefined ? { seed: integerOrRaw(flags.seed) as number } : {}),
+  }, { temperature: '--temperature', topP: '--top-p', topK: '--top-k', seed: '--seed' });
+  const weights = parseWeightType('--weights', flags.weights);
   const chunkSize = parsePositiveInt('--chunk-size', flags.chunkSize);
   const { sinks, positionMode } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
-  if (flags.policy === 'full' && capacity !== undefined && capacity !== Infinity) {
-    throw new RangeError(`--capacity ${capacity} needs an eviction policy (--policy ${policyNames.filter((p) => p !== 'full').join('|')})`);
-  }
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
     sinks,
@@ -78,9 +81,9 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
 
   const prompt = readPrompt(flags);
   const files = defaultModelFiles(flags);
-  const selection = await selectBackendFor(flags);
+  const selection = await selectBackendFor(flags, (line) => note(io, `msrnn generate: ${line}`));
   try {
-    await generateWith(flags, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy });
+    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy, weights });
   } finally {
     await selection.dispose();
   }
@@ -88,21 +91,21 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
 
 interface Settings {
   prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
-  positionMode: PositionMode; policy: BudgetedPolicy;
+  positionMode: PositionMode; policy: Policy; weights: WeightType;
 }
 
-async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Backend, note: string | undefined, settings: Settings): Promise<void> {
+async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
   const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
-  if (note) console.error(note);
-  const model = quantizeModel(await loadModel(files.model, { backend }), parseWeightType(flags.weights));
+  if (selectionNote) note(io, selectionNote);
+  const model = quantizeModel(await loadModel(files.model, { backend }), settings.weights);
   const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
   const c = model.config;
-  console.error(
+  note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
-  const state = createState(model, { capacity: policy.stateCapacity, policy, positionMode });
-  console.error(
-    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${positionMode}; ` +
+  const state = createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
+  note(io, 
+    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${state.positionMode}; ` +
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 
@@ -110,17 +113,21 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
   const longest = promptTokens.length + steps;
   if (longest > c.seqLen) {
     // Not an error: a bounded state runs at any length, and an unbounded one may be asked to.
-    console.warn(
+    note(io, 
       `msrnn generate: warning: prompt (${promptTokens.length} tokens) + --steps ${steps} can run past the trained context of ${files.model} (${c.seqLen} tokens); ` +
       (state.bounded ? 'the state stays bounded, but positions past the context are new to the model' : 'the unbounded state keeps growing and text past the context degrades'),
     );
   }
-  const bar = flags.progress && process.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
-    ? new SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens', stream: process.stderr, clearOnComplete: true })
+  const bar = flags.progress && io.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
+    ? new SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens', stream: io.stderr as NodeJS.WritableStream, clearOnComplete: true })
     : null;
   bar?.start(promptTokens.length, 0);
 
-  const out = process.stdout;
+  // --json: nothing streams; the text and token ids go into one object at the end.
+  const json = flags.json;
+  const out = json ? { write: (_: string) => {} } : io.stdout;
+  const generatedTokens: number[] = [];
+  let text = '';
   const t0 = performance.now();
   let tFirst = 0;
   let generated = 0;
@@ -135,6 +142,8 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
       out.write(prompt);
     }
     generated++;
+    generatedTokens.push(piece.token);
+    text += piece.text;
     out.write(piece.text);
   }
   bar?.stop();
@@ -144,11 +153,24 @@ async function generateWith(flags: GenerateFlags, files: ModelFiles, backend: Ba
   const prefillMs = tFirst - t0;
   // The first sample comes right after prefill; the remaining tokens each cost one step.
   const genSeconds = (t1 - tFirst) / 1000;
-  console.error(
+  note(io, 
     `prompt ${promptTokens.length} tokens, prefill ${prefillMs.toFixed(1)} ms (${(promptTokens.length / (prefillMs / 1000)).toFixed(0)} tok/s); ` +
     `generated ${generated} tokens in ${genSeconds.toFixed(2)} s: ${generated > 1 ? ((generated - 1) / genSeconds).toFixed(1) : 'n/a'} tok/s`,
   );
-  console.error(`state: ${state.bytes()} bytes after ${state.seen} tokens (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
+  note(io, `state: ${state.bytes()} bytes after ${state.seen} tokens (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
+  if (json) {
+    io.stdout.write(`${JSON.stringify({
+      model: files.model, format: model.format, backend: backend.name,
+      policy: policy.name, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode,
+      seed, temperature, top_p: topP, top_k: topK,
+      prompt, prompt_tokens: promptTokens, generated_tokens: generatedTokens, text,
+      timings: {
+        prefill_ms: prefillMs, generate_ms: genSeconds * 1000,
+        tokens_per_second: generated > 1 ? (generated - 1) / genSeconds : null,
+      },
+      state_bytes: state.bytes(), state_tokens_seen: state.seen, state_entries_per_layer: state.layers[0]!.maxCount,
+    })}\n`);
+  }
 }
 
 function readPrompt(flags: GenerateFlags): string {

@@ -9,11 +9,12 @@ import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, type RunSpec } from '../ppl/runs.js';
-import { parseBackendChoice, parseThreads, type BackendChoice } from '@msrnn/tensor';
+import type { BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import {
-  addBackendOption, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt, parseStateOptions, type ModelFlags, type StateFlags,
+  addBackendOption, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
 } from '../options.js';
+import { note, processIo, type CliIo } from '../io.js';
 
 interface PplFlags extends ModelFlags, StateFlags {
   text: string[];
@@ -35,7 +36,7 @@ interface PplFlags extends ModelFlags, StateFlags {
   progress: boolean;
 }
 
-export function registerPpl(program: Command): void {
+export function registerPpl(program: Command, io: CliIo = processIo): void {
   const command = program
     .command('ppl')
     .description('perplexity of a text under compression policies × capacities (CSV, markdown table, SVG plot)');
@@ -59,11 +60,11 @@ export function registerPpl(program: Command): void {
     .option('--title <text>', 'title of the table and plot (default: the text file name; several texts: "TITLE, <text>")')
     .option('--no-progress', 'no progress bar')
     .action(async (flags: PplFlags) => {
-      await runPpl(flags);
+      await runPpl(flags, io);
     });
 }
 
-async function runPpl(flags: PplFlags): Promise<void> {
+async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   const chunkLen = parsePositiveInt('--chunk', flags.chunk);
   if (chunkLen < 2) throw new RangeError('--chunk: at least 2 tokens are needed to predict one');
   const nChunks = parsePositiveInt('--chunks', flags.chunks);
@@ -83,7 +84,7 @@ async function runPpl(flags: PplFlags): Promise<void> {
     prompt,
   });
   // Each worker loads its own copy of the model: as many as there are jobs would exhaust memory.
-  const threads = flags.threads ? parseThreads(flags.threads) : defaultThreads();
+  const threads = flags.threads ? parseThreads('--threads', flags.threads, (line) => note(io, `msrnn ppl: ${line}`)) : defaultThreads();
   const backend = parseBackendChoice(flags.backend);
   checkOutputFile('--csv', flags.csv);
   checkOutputFile('--md', flags.md);
@@ -98,7 +99,7 @@ async function runPpl(flags: PplFlags): Promise<void> {
     if (growing.length > 0) {
       throw new RangeError(`--chunk ${chunkLen} exceeds the context of ${files.model} (${context} tokens); ${[...new Set(growing)].join(', ')} keep a growing cache and cannot run past it (bounded capacities can)`);
     }
-    console.warn(`msrnn ppl: warning: --chunk ${chunkLen} runs past the trained context (${context}); bounded states run at positions the model never saw`);
+    note(io, `msrnn ppl: warning: --chunk ${chunkLen} runs past the trained context (${context}); bounded states run at positions the model never saw`);
   }
   const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
   // Load every text first, so a bad file fails before any sweep runs.
@@ -106,11 +107,11 @@ async function runPpl(flags: PplFlags): Promise<void> {
   const several = corpora.length > 1;
   let csv = '', md = '';
   for (const corpus of corpora) {
-    for (const w of corpus.warnings) console.warn(`msrnn ppl: warning: ${w}`);
+    for (const w of corpus.warnings) note(io, `msrnn ppl: warning: ${w}`);
     const title = flags.title ? (several ? `${flags.title}, ${corpus.name}` : flags.title) : corpus.name;
-    const results = await sweepOne(flags, files, corpus, runs, positionMode, backend, threads);
+    const results = await sweepOne(flags, io, files, corpus, runs, positionMode, backend, threads);
     const table = toMarkdown(title, results);
-    process.stdout.write((md ? '\n' : '') + table);
+    io.stdout.write((md ? '\n' : '') + table);
     md += (md ? '\n' : '') + table;
     csv += several && csv ? toCsv(corpus.name, results).split('\n').slice(1).join('\n') : toCsv(corpus.name, results);
     if (flags.svg) {
@@ -126,14 +127,14 @@ async function runPpl(flags: PplFlags): Promise<void> {
 
 /** One text through every run, with a progress bar and the timing line. */
 async function sweepOne(
-  flags: PplFlags, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], positionMode: PositionMode, backend: BackendChoice, threads: number,
+  flags: PplFlags, io: CliIo, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], positionMode: PositionMode, backend: BackendChoice, threads: number,
 ): Promise<RunResult[]> {
   const jobs = runs.length * corpus.chunks.length;
   const used = Math.min(threads, jobs);
   const tokens = corpus.chunks.reduce((s, c) => s + c.length - 1, 0) * runs.length;
-  console.error(`msrnn ppl: ${corpus.name}: model ${files.model} (${files.origin}); ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${used} threads`);
-  const bar = flags.progress && process.stderr.isTTY
-    ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 50 })
+  note(io, `msrnn ppl: ${corpus.name}: model ${files.model} (${files.origin}); ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${used} threads`);
+  const bar = flags.progress && io.stderr.isTTY
+    ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: io.stderr as NodeJS.WritableStream, etaBuffer: 50 })
     : null;
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   bar?.start(jobs, 0);
@@ -144,7 +145,7 @@ async function sweepOne(
   const seconds = (performance.now() - t0) / 1000;
   // Process-wide CPU time (worker threads included): throughput per core even on a shared machine.
   const cpu = process.cpuUsage(cpu0), cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  console.error(
+  note(io, 
     `msrnn ppl: ${seconds.toFixed(1)} s wall, ${(tokens / seconds).toFixed(0)} tokens/s on ${used} threads (${(tokens / seconds / used).toFixed(0)} per thread); ` +
     `${cpuSeconds.toFixed(1)} CPU-s, ${(tokens / cpuSeconds).toFixed(0)} tokens per CPU-second`,
   );

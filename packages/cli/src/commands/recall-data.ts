@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadTokenizer } from '@msrnn/transformer';
+import { note, processIo, type CliIo } from '../io.js';
 import { checkOutputFile, defaultModelFiles, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import { makeTrainingData, writeTrainingData } from '../recall/training-data.js';
 
 interface RecallDataFlags { tokenizer?: string; haystack: string; count: string; seed: string; maxTokens: string; out: string }
 
-export function registerRecallData(program: Command): void {
+export function registerRecallData(program: Command, io: CliIo = processIo): void {
   program
     .command('recall-data')
     .description('write recall-task training examples (<out>.bin uint16 token ids + <out>.json index) for tools/train/recall.py')
@@ -36,7 +37,7 @@ export function registerRecallData(program: Command): void {
       return loadTokenizer(files.tokenizer).then((tokenizer) => {
         const data = makeTrainingData(tokenizer, { count, seed, maxTokens, haystack });
         writeTrainingData(flags.out, data, { seed, maxTokens, count, haystack: haystackFiles.map((f) => f.split('/').pop()) });
-        console.error(`msrnn recall-data: ${count} examples, ${data.ids.length} tokens -> ${flags.out}.bin, ${flags.out}.json`);
+        note(io, `msrnn recall-data: ${count} examples, ${data.ids.length} tokens -> ${flags.out}.bin, ${flags.out}.json`);
       });
     });
 }

@@ -9,6 +9,7 @@ import {
   addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
+import { note, print, processIo, type CliIo } from '../io.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
 import { firstTokenText, traceSvg } from '../trace/svg.js';
 
@@ -23,7 +24,7 @@ interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   svg?: string;
 }
 
-export function registerTrace(program: Command): void {
+export function registerTrace(program: Command, io: CliIo = processIo): void {
   const command = program
     .command('trace')
     .description('which positions each layer keeps over time under a policy: JSON + SVG heatmap, first-token survival, recent-k share');
@@ -39,11 +40,11 @@ export function registerTrace(program: Command): void {
     .option('--svg <file>', 'write the heatmap (layer panels × position × step)');
   addBackendOptions(command)
     .action(async (flags: TraceFlags) => {
-      await runTrace(flags);
+      await runTrace(flags, io);
     });
 }
 
-async function runTrace(flags: TraceFlags): Promise<void> {
+async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const ratio = flags.ratio !== undefined ? parseRatio('--ratio', flags.ratio) : undefined;
   const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
   const { sinks, positionMode } = parseStateOptions(flags);
@@ -56,40 +57,40 @@ async function runTrace(flags: TraceFlags): Promise<void> {
   checkOutputFile('--json', flags.json);
   checkOutputFile('--svg', flags.svg);
   const files = defaultModelFiles(flags);
-  const selection = await selectBackendFor(flags);
-  if (selection.note) console.error(`msrnn trace: ${selection.note}`);
+  const selection = await selectBackendFor(flags, (line) => note(io, `msrnn trace: ${line}`));
+  if (selection.note) note(io, `msrnn trace: ${selection.note}`);
   const model = await loadModel(files.model, { backend: selection.backend });
   const context = model.config.seqLen;
   const nTokens = flags.tokens ? parsePositiveInt('--tokens', flags.tokens) : context;
   if (nTokens > context) {
-    if (policy.stateCapacity === Infinity) throw new RangeError(`--tokens ${nTokens} exceeds the context of ${files.model} (${context}); "${policy.name}" keeps a growing cache and cannot run past it`);
-    console.warn(`msrnn trace: warning: --tokens ${nTokens} runs past the trained context (${context}); the bounded state runs at positions the model never saw`);
+    if (policy.capacity === Infinity) throw new RangeError(`--tokens ${nTokens} exceeds the context of ${files.model} (${context}); "${policy.name}" keeps a growing cache and cannot run past it`);
+    note(io, `msrnn trace: warning: --tokens ${nTokens} runs past the trained context (${context}); the bounded state runs at positions the model never saw`);
   }
   const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
   const corpus = loadCorpus(flags.text, tokenizer, nTokens, 1);
   const tokens = Array.from(corpus.chunks[0]!);
-  for (const w of corpus.warnings) console.warn(`msrnn trace: warning: ${w}`);
+  for (const w of corpus.warnings) note(io, `msrnn trace: warning: ${w}`);
 
   const trace = recordTrace(model, policy, tokens, positionMode);
   const summary = summarize(trace);
   const title = `${policy.name}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${tokens.length} tokens`;
-  console.log(title);
-  console.log('| layer | first token | attention on it while cached (uniform would be) | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
-  console.log('|---:|---|---:|---:|---:|---|');
+  print(io, title);
+  print(io, '| layer | first token | attention on it while cached (uniform would be) | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
+  print(io, '|---:|---|---:|---:|---:|---|');
   for (const s of summary) {
     const firstText = firstTokenText(s.firstTokenEvictedAt);
     const kept = s.keptFinal.length > 24 ? `${s.keptFinal.slice(0, 24).join(' ')} … (${s.keptFinal.length})` : s.keptFinal.join(' ');
     const a = trace.firstTokenAttention[s.layer]!;
     const att = a.steps > 0 ? `${a.mean.toFixed(3)} (${a.uniform.toFixed(3)})` : '—';
-    console.log(`| ${s.layer} | ${firstText} | ${att} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
+    print(io, `| ${s.layer} | ${firstText} | ${att} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
   }
-  const pieces = tokens.map((t, i) => tokenizer.decode([t], i > 0 ? tokens[i - 1]! : 1));
+  const pieces = tokens.map((t, i) => tokenizer.tokenText(t, i > 0 ? tokens[i - 1]! : undefined));
   const lifetimes = trace.capacity !== null ? pieceLifetimes(trace, pieces) : null;
   if (lifetimes && lifetimes.pieces.length > 0) {
     const show = (l: PieceLifetime) => `${JSON.stringify(l.piece)} ${l.meanSteps.toFixed(1)} (×${l.occurrences})`;
-    console.log(`\nsteps in the state per token piece (positions < ${tokens.length - 2 * trace.capacity!}, pieces seen ≥ 3 times; mean over all: ${lifetimes.overall.toFixed(1)}):`);
-    console.log(`  longest:  ${lifetimes.pieces.slice(0, 8).map(show).join(', ')}`);
-    console.log(`  shortest: ${lifetimes.pieces.slice(-8).reverse().map(show).join(', ')}`);
+    print(io, `\nsteps in the state per token piece (positions < ${tokens.length - 2 * trace.capacity!}, pieces seen ≥ 3 times; mean over all: ${lifetimes.overall.toFixed(1)}):`);
+    print(io, `  longest:  ${lifetimes.pieces.slice(0, 8).map(show).join(', ')}`);
+    print(io, `  shortest: ${lifetimes.pieces.slice(-8).reverse().map(show).join(', ')}`);
   }
   if (flags.json) {
     writeFileSync(flags.json, JSON.stringify({ ...trace, model: files.model.split(/[\\/]/).pop(), text: corpus.name, pieces, summary, lifetimes }) + '\n');

@@ -16,7 +16,7 @@ export function encodeExample(tokenizer: Tokenizer, example: RecallExample): Enc
   const prompt = tokenizer.encode(example.text.slice(0, example.answerStart), { bos: true });
   const prefix = prompt.length < ids.length && prompt.every((id, i) => ids[i] === id);
   if (!prefix) {
-    throw new Error(`${example.task} example: the prompt's tokens are not a prefix of the whole text's tokens with ${tokenizer.source} (the answer merges with the prompt)`);
+    throw new Error(`${example.task} example: the prompt's tokens are not a prefix of the whole text's tokens with the ${tokenizer.kind} tokenizer (the answer merges with the prompt)`);
   }
   return { ids, answerFrom: prompt.length };
 }

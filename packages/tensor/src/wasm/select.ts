@@ -2,7 +2,7 @@
 // (WebAssembly SIMD where it compiles, else pure TypeScript with one line saying why).
 import type { Backend } from '../backend.js';
 import { jsBackend } from '../js-backend.js';
-import { createWasmBackend, type WasmBackendOptions } from './backend.js';
+import { checkThreads, createWasmBackend, describeValue, type WasmBackendOptions } from './backend.js';
 import { sharedMemoryAvailable } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
 
@@ -23,36 +23,30 @@ export interface SelectBackendOptions extends WasmBackendOptions {
   backend?: BackendChoice;
 }
 
-export function parseBackendChoice(value: string, source = '--backend'): BackendChoice {
-  if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
-  throw new Error(`${source} must be one of ${BACKEND_CHOICES.join(', ')}, got "${value}"`);
+/** Validates a backend choice; `what` names it in the error (a caller's option name). */
+export function checkBackendChoice(value: unknown, what = 'backend'): BackendChoice {
+  if ((BACKEND_CHOICES as readonly unknown[]).includes(value)) return value as BackendChoice;
+  throw new RangeError(`${what} must be one of ${BACKEND_CHOICES.join(', ')}, got ${describeValue(value)}`);
 }
 
-export function parseThreads(value: string | number, source = '--threads'): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`${source} must be an integer from 1 to 64, got "${value}"`);
-  return n;
-}
 
 export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendSelection> {
-  const choice = opts.backend ?? 'auto';
-  let threads = opts.threads ?? 1;
-  parseBackendChoice(choice, 'backend');
-  parseThreads(threads, 'threads');
+  const choice = checkBackendChoice(opts.backend ?? 'auto');
+  let threads = checkThreads(opts.threads ?? 1);
   const js = (note?: string): BackendSelection => ({ backend: jsBackend, threads: 1, ...(note ? { note } : {}), dispose: async () => {} });
   if (choice === 'js') {
-    if (threads > 1) throw new Error(`--threads ${threads} needs the wasm backend (the pure-TS backend is single-threaded)`);
+    if (threads > 1) throw new Error(`threads ${threads} needs the wasm backend (the pure-TS backend is single-threaded)`);
     return js();
   }
   const why = wasmSimdUnavailableReason();
   if (why) {
-    if (choice === 'wasm') throw new Error(`--backend wasm is unavailable: ${why}`);
+    if (choice === 'wasm') throw new Error(`the wasm backend is unavailable: ${why}`);
     return js(`using the pure-TS backend: ${why}`);
   }
   let note: string | undefined;
   if (threads > 1 && !sharedMemoryAvailable()) {
     const reason = 'SharedArrayBuffer is unavailable (browsers need cross-origin isolation: COOP/COEP headers)';
-    if (choice === 'wasm') throw new Error(`--threads ${threads} is unavailable: ${reason}`);
+    if (choice === 'wasm') throw new Error(`threads ${threads} are unavailable: ${reason}`);
     note = `using 1 thread: ${reason}`;
     threads = 1;
   }

@@ -1,0 +1,116 @@
+// Fuzzing the GGUF reader (fast-check, fixed seeds): mutated bytes, absurd values written into
+// every count/length/dimension/offset field, truncations and random tails after a valid header.
+// Every outcome is either a parsed file whose contents fit in the bytes given, or a GgufError;
+// never another exception, never an allocation beyond the file's size, never a hang.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { GgufError, parseGguf, type GgufArray, type GgufFile, type GgufValue } from '../src/gguf/index.js';
+import { sampleFile, tensorFieldOffsets } from './gguf/build.js';
+
+const valid = sampleFile();
+const validV2 = sampleFile(2);
+
+/** Bytes the parsed result holds beyond views (strings as UTF-16, arrays at their element size). */
+function footprint(g: GgufFile): number {
+  let n = 0;
+  const value = (v: GgufValue): void => {
+    if (typeof v === 'string') n += v.length;
+    else if (typeof v === 'object') {
+      const a = v as GgufArray;
+      if (ArrayBuffer.isView(a.values)) n += a.values.byteLength;
+      else for (const x of a.values as GgufValue[]) { n += 1; value(x); }
+    }
+  };
+  for (const key of g.metadata.keys()) { n += key.length; value(g.metadata.get(key)!.value); }
+  for (const t of g.tensors) n += t.name.length + t.dims.length * 8;
+  return n;
+}
+
+/** Parses `bytes`: a GgufError, or a result within the file's bounds; anything else fails. */
+function check(bytes: Uint8Array): void {
+  const start = performance.now();
+  let g: GgufFile;
+  try {
+    g = parseGguf(bytes, 'fuzz');
+  } catch (err) {
+    if (!(err instanceof GgufError)) throw new Error(`not a GgufError: ${(err as Error)?.stack ?? err}`);
+    assert.ok(err.offset >= 0 && err.offset <= bytes.length + 64, `error offset ${err.offset} in a ${bytes.length}-byte file`);
+    return;
+  } finally {
+    assert.ok(performance.now() - start < 1000, 'parse took over a second');
+  }
+  assert.ok(footprint(g) <= 2 * bytes.length, `parsed contents (${footprint(g)} units) exceed the file (${bytes.length} bytes)`);
+  for (const t of g.tensors) {
+    assert.ok(t.data.buffer === bytes.buffer, `${t.name} is not a view of the file`);
+    assert.ok(t.data.byteOffset + t.data.byteLength <= bytes.byteOffset + bytes.byteLength, `${t.name} runs past the file`);
+  }
+}
+
+/** Offsets of every u64 field (counts, lengths, dims, offsets) in the sample file. */
+function u64Fields(file: Uint8Array): number[] {
+  const out = [8, 16, 24]; // tensor count, metadata count, first key length
+  const g = parseGguf(file);
+  for (const key of g.metadata.keys()) {
+    const e = g.metadata.get(key)!;
+    if (typeof e.value === 'string') out.push(e.offset);
+    if (typeof e.value === 'object') out.push(e.offset + 4); // array count after the element type
+  }
+  g.tensors.forEach((t, i) => {
+    const f = tensorFieldOffsets(file, i);
+    out.push(f.name, f.offset, ...t.dims.map((_, d) => f.dims + 8 * d));
+  });
+  return out;
+}
+
+const absurd = fc.oneof(
+  fc.constantFrom(0n, 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 40n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+  fc.bigInt({ min: 0n, max: 4096n }),
+);
+
+test('absurd values in every count, length, dimension and offset field', () => {
+  for (const file of [valid, validV2]) {
+    const fields = u64Fields(file);
+    fc.assert(fc.property(fc.constantFrom(...fields), absurd, (at, v) => {
+      const f = file.slice();
+      new DataView(f.buffer).setBigUint64(at, v, true);
+      check(f);
+    }), { seed: 1010, numRuns: 600 });
+  }
+});
+
+test('random byte mutations of a valid file', () => {
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+    (edits) => {
+      const f = valid.slice();
+      for (const [at, b] of edits) f[at] = b;
+      check(f);
+    },
+  ), { seed: 1011, numRuns: 1500 });
+});
+
+test('mutations confined to the header and metadata (where the structure is)', () => {
+  const metaEnd = parseGguf(valid).tensors[0]!.infoOffset;
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.nat(metaEnd - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+    (edits) => {
+      const f = valid.slice();
+      for (const [at, b] of edits) f[at] = b;
+      check(f);
+    },
+  ), { seed: 1012, numRuns: 1500 });
+});
+
+test('truncated files and random tails after a valid GGUF header', () => {
+  fc.assert(fc.property(fc.nat(valid.length), (n) => check(valid.subarray(0, n))), { seed: 1013, numRuns: 300 });
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (tail) => {
+    const f = new Uint8Array(8 + tail.length);
+    f.set(valid.subarray(0, 8));
+    f.set(tail, 8);
+    check(f);
+  }), { seed: 1014, numRuns: 1500 });
+});
+
+test.run();
