@@ -39,7 +39,7 @@ function plainQ8(q: Int8Array, qOff: number, scales: Float32Array, sOff: number,
 
 test('pure-TS fp16 and Q8 matvecs equal plain loops bit for bit (odd shapes, row slices, output offset)', () => {
   for (const rows of ROW_COUNTS) for (const cols of [1, 3, 17, 32, 33, 64, 257]) {
-    const skip = 2; // start at row 2 of the matrix: a row slice, as quantizedBackend passes it
+    const skip = 2; // start at row 2 of the matrix: a row slice, as matvecWeights passes it
     const src = randomArray(rand, (rows + skip) * cols), x = randomArray(rand, cols + 1);
     for (let i = 0; i < x.length; i++) x[i]! *= 3;
     const xv = x.subarray(1);

@@ -1,7 +1,10 @@
 // Q8 quantisation error bounds, and the SIMD fp16/Q8 matvecs against the plain TypeScript references.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { quantizeF16, quantizeQ8, matvecF16Js, matvecQ8Js, matvecWeights, f32Weights, quantize, weightBytes, quantizeActivations16 } from '../src/quant/weights.js';
+import {
+  quantizeF16, quantizeQ8, matvecF16Js, matvecQ8Js, matvecWeights, matmulWeights, dequantizeRow, f32Weights, quantize, weightBytes, quantizeActivations16,
+} from '../src/quant/weights.js';
+import { float16BitsToNumber } from '../src/fp16.js';
 import { jsBackend } from '../src/js-backend.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { ODD_SIZES, assertClose, copyInto, randomArray, rng } from './helpers.js';
@@ -92,6 +95,41 @@ test('matvecWeights: same row slice for every weight type on both backends', () 
     assertClose(b, a, `matvecWeights ${type}`, 1e-5, 1e-5);
     assert.throws(() => matvecWeights(jsBackend, a, 0, onJs, x, 0, 35, 10), /rows \[35, 45\) outside 0..40/);
   }
+});
+
+test('matmulWeights: row i of the product is matvecWeights of row i, for every weight type on both backends', () => {
+  const n = 37, k = 70, m = 5; // odd sizes: a partial Q8 block, rows not a multiple of 8
+  const src = randomArray(rand, n * k), a = randomArray(rand, m * k);
+  const wsrc = copyInto(wasm, src), wa = copyInto(wasm, a);
+  for (const type of ['f32', 'f16', 'q8'] as const) {
+    for (const [backend, w, x] of [
+      [jsBackend, type === 'f32' ? f32Weights(src, 0, n, k) : quantize(type, src, 0, n, k), a],
+      [wasm, type === 'f32' ? f32Weights(wsrc, 0, n, k) : quantize(type, src, 0, n, k, wasm), wa],
+    ] as const) {
+      const out = backend.alloc(m * n), row = backend.alloc(n);
+      matmulWeights(backend, out, x, m, w);
+      for (let i = 0; i < m; i++) {
+        matvecWeights(backend, row, 0, w, x, i * k);
+        assertClose(out.subarray(i * n, (i + 1) * n), row, `matmulWeights ${type} on ${backend.name}, row ${i}`, 1e-6, 1e-6);
+      }
+    }
+  }
+});
+
+test('dequantizeRow: the stored value of every element, for every weight type', () => {
+  const rows = 6, cols = 45;
+  const src = randomArray(rand, rows * cols);
+  const f16 = quantizeF16(src, 0, rows, cols), q8 = quantizeQ8(src, 0, rows, cols), f32 = f32Weights(src, 0, rows, cols);
+  const out = new Float32Array(cols + 2);
+  for (let r = 0; r < rows; r++) {
+    dequantizeRow(out, 2, f32, r);
+    for (let c = 0; c < cols; c++) assert.is(out[2 + c], src[r * cols + c], `f32 r${r} c${c}`);
+    dequantizeRow(out, 2, f16, r);
+    for (let c = 0; c < cols; c++) assert.is(out[2 + c], Math.fround(float16BitsToNumber(f16.bits[r * cols + c]!)), `f16 r${r} c${c}`);
+    dequantizeRow(out, 2, q8, r);
+    for (let c = 0; c < cols; c++) assert.is(out[2 + c], Math.fround(q8.q[r * cols + c]! * q8.scales[r * 2 + Math.floor(c / 32)]!), `q8 r${r} c${c}`);
+  }
+  assert.throws(() => dequantizeRow(out, 0, q8, rows), /row 6 outside 0..5/);
 });
 
 test.run();

@@ -85,8 +85,8 @@ test('RoPE conventions differ exactly by a permutation of dims (interleaved ⇔ 
   const d = 16, x = randomArray(rand, d);
   // Moving pair (2i, 2i+1) to (i, i+d/2) turns the interleaved rotation into the half-split one.
   const perm = Float32Array.from({ length: d }, (_, j) => (j < d / 2 ? x[2 * j]! : x[2 * (j - d / 2) + 1]!));
-  raw.ropeInterleaved(x, 0, 1, d, d, 37, 10000);
-  raw.ropeHalf(perm, 0, 1, d, d, 37, 10000);
+  raw.rope(x, 0, 1, d, d, 37, 10000, 'interleaved');
+  raw.rope(perm, 0, 1, d, d, 37, 10000, 'half');
   for (let i = 0; i < d / 2; i++) {
     assert.is(perm[i], x[2 * i]);
     assert.is(perm[i + d / 2], x[2 * i + 1]);
@@ -95,9 +95,9 @@ test('RoPE conventions differ exactly by a permutation of dims (interleaved ⇔ 
 
 test('RoPE at position 0 is the identity and preserves each pair norm', () => {
   const x = randomArray(rand, 32), copy = x.slice();
-  raw.ropeHalf(x, 0, 2, 16, 16, 0, 10000);
+  raw.rope(x, 0, 2, 16, 16, 0, 10000, 'half');
   assert.equal(Array.from(x), Array.from(copy));
-  raw.ropeInterleaved(x, 0, 2, 16, 16, 1000, 10000);
+  raw.rope(x, 0, 2, 16, 16, 1000, 10000, 'interleaved');
   for (let p = 0; p < 16; p++) {
     const before = Math.hypot(copy[2 * p]!, copy[2 * p + 1]!), after = Math.hypot(x[2 * p]!, x[2 * p + 1]!);
     assert.ok(Math.abs(before - after) < 1e-6, `pair ${p} norm`);

@@ -1,61 +1,78 @@
-// One token's attention in one layer, shared by step and prefill: cache the new entry in every KV
-// head, attend each query head over its KV head's entries, then let the policy evict.
-import type { AttentionStep, LayerCache, MultiState } from '@msrnn/msrnn';
+// The three operations that make a transformer layer a multi-state RNN (Oren et al.): the layer's
+// state is its set of cached (key, value) entries, per KV head.
+//   append   — state ← state ∪ {(k, v)}: the new token's key and value become one more entry;
+//   attend   — out ← attention(q, state): each query head attends over its KV head's entries;
+//   compress — state ← policy(state, attention weights): a bounded state evicts back to capacity.
+// The layer body (step.ts) calls them in this order for each token. Allocation-free.
+import type { AttentionStep, MultiState } from '@msrnn/msrnn';
+import { headDimOf } from './config.js';
 import type { Model } from './model.js';
+import { attendHeadSoftcapped } from './softcap.js';
 
 /** dst[d..d+n) = src[s..s+n); a loop, not subarray().set(), so nothing is allocated per call. */
 export function copy(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
   for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
 }
 
-/** Reused for every policy call so the hot path allocates nothing. */
-const policyStep: AttentionStep = { layer: 0, position: 0, att: new Float32Array(0), attStride: 0, nHeads: 0, groupSize: 0 };
-
 /**
- * q (nHeads × headDim at qOff), k and v (nKvHeads × headDim at kOff / vOff) are the new token's
- * projections before position encoding; the attention output (nHeads × headDim) goes to out[oOff].
- * q and k are rotated in place.
+ * state ← append(state, k, v): caches the new token's key and value (nKvHeads × headDim at kOff /
+ * vOff) as one entry per KV head of layer `l`, at `position`. The key is first given its position
+ * as the state's convention wants it (RoPE-rotated now in 'absolute' mode; k is modified in place).
  */
-export function attendNewToken(
-  model: Model, state: MultiState, layerIndex: number, position: number,
-  q: Float32Array, qOff: number, k: Float32Array, kOff: number, v: Float32Array, vOff: number,
-  out: Float32Array, oOff: number,
-): void {
-  const c = model.config, B = model.backend, pos = model.positions, scratch = model.scratch;
-  const mode = state.positionMode;
-  const layer: LayerCache = state.layers[layerIndex]!;
-  const hd = layer.headDim, nKv = c.nKvHeads, group = c.nHeads / nKv;
-  const scale = 1 / Math.sqrt(hd);
-
-  pos.encodeNewKeys(mode, k, kOff, nKv, position);
+export function append(model: Model, state: MultiState, l: number, position: number,
+  k: Float32Array, kOff: number, v: Float32Array, vOff: number): void {
+  const layer = state.layers[l]!, hd = layer.headDim, nKv = layer.heads.length;
+  model.positions.encodeNewKeys(state.positionMode, k, kOff, nKv, position);
   for (let h = 0; h < nKv; h++) {
     const head = layer.heads[h]!;
     const slot = head.push(position);
     copy(head.keys, slot * hd, k, kOff + h * hd, hd);
     copy(head.values, slot * hd, v, vOff + h * hd, hd);
   }
+}
 
-  const stride = scratch.attFor(layer.maxCount);
-  const att = scratch.att;
+/** Reused for every call so the hot path allocates nothing; valid until the next attend. */
+const attention: AttentionStep = { layer: 0, position: 0, att: new Float32Array(0), attStride: 0, nHeads: 0, groupSize: 0 };
+
+/**
+ * out ← attend(q, state): each query head (nHeads × headDim at qOff, rotated in place at its
+ * position) attends over the entries of its KV head in layer `l`; the outputs go to out[oOff ..]
+ * (nHeads × headDim). Returns the post-softmax weights, one row per query head, for compress.
+ */
+export function attend(model: Model, state: MultiState, l: number, position: number,
+  q: Float32Array, qOff: number, out: Float32Array, oOff: number): AttentionStep {
+  const c = model.config, B = model.backend, pos = model.positions, mode = state.positionMode;
+  const layer = state.layers[l]!, hd = headDimOf(c), nKv = c.nKvHeads, group = c.nHeads / nKv;
+  const scale = 1 / Math.sqrt(c.arch.queryPreAttnScalar ?? hd), cap = c.arch.attnSoftcap;
+  const stride = model.scratch.attFor(layer.maxCount), att = model.scratch.att;
   for (let kvh = 0; kvh < nKv; kvh++) {
     const head = layer.heads[kvh]!;
     const keys = pos.attentionKeys(mode, head);
     for (let g = 0; g < group; g++) {
-      const qh = kvh * group + g;
-      pos.encodeQuery(mode, q, qOff + qh * hd, position, head);
-      B.attendHead(out, oOff + qh * hd, q, qOff + qh * hd, keys, head.values, head.count, hd, scale, att, qh * stride);
+      const qh = kvh * group + g, at = qOff + qh * hd;
+      pos.encodeQuery(mode, q, at, position, head);
+      if (cap === 0) B.attendHead(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, att, qh * stride);
+      else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, cap, att, qh * stride);
     }
   }
+  attention.layer = l;
+  attention.position = position;
+  attention.att = att;
+  attention.attStride = stride;
+  attention.nHeads = c.nHeads;
+  attention.groupSize = group;
+  return attention;
+}
 
-  policyStep.layer = layerIndex;
-  policyStep.position = position;
-  policyStep.att = att;
-  policyStep.attStride = stride;
-  policyStep.nHeads = c.nHeads;
-  policyStep.groupSize = group;
-  state.policy.afterAttention(layer, policyStep);
+/**
+ * state ← compress(state, attention): layer `l`'s policy evicts entries (by the attention weights
+ * or anything else it tracks) so a bounded state is back within its capacity.
+ */
+export function compress(state: MultiState, l: number, attention: AttentionStep): void {
+  const layer = state.layers[l]!;
+  state.policy.afterAttention(layer, attention);
   // A bounded state must never grow: a policy that leaves too many entries is a bug, caught here.
   if (layer.maxCount > layer.capacity) {
-    throw new Error(`policy "${state.policy.name}" left ${layer.maxCount} entries in layer ${layerIndex}, over capacity ${layer.capacity}`);
+    throw new Error(`policy "${state.policy.name}" left ${layer.maxCount} entries in layer ${l}, over capacity ${layer.capacity}`);
   }
 }

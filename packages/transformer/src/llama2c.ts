@@ -2,9 +2,11 @@
 // version-1 format (magic "ak42", 256-byte header). Both are parsed fully validated: the header
 // must describe a sane geometry AND the file size must equal what the header implies, so a
 // truncated or corrupt file fails with a clear message before any large allocation.
+import { f32Weights } from '@msrnn/tensor';
+import { LLAMA } from './arch.js';
 import { recognizeOtherFormat } from './bytes.js';
-import { validateConfig, type ModelConfig } from './config.js';
-import { allocateWeights, layerTensorSizes, type LayerTensorName, type Weights } from './weights.js';
+import { kvDimOf, validateConfig, type ModelConfig } from './config.js';
+import { linear, norm, type LayerWeights, type Weights } from './weights.js';
 
 export const LLAMA2C_MAGIC = 0x616b3432; // "ak42" little-endian
 const V0_HEADER_BYTES = 7 * 4;
@@ -16,6 +18,85 @@ export interface ParsedCheckpoint {
   config: ModelConfig;
   version: Llama2cVersion;
   weights: Weights;
+  /** The single allocation every weight is a view into. */
+  storage: Float32Array;
+}
+
+/** A llama2.c layer as the file names its tensors (run.c's TransformerWeights), as float32 views. */
+interface Llama2cLayer {
+  attNorm: Float32Array; wq: Float32Array; wk: Float32Array; wv: Float32Array; wo: Float32Array;
+  ffnNorm: Float32Array; w1: Float32Array; w2: Float32Array; w3: Float32Array;
+}
+type LayerTensorName = keyof Llama2cLayer;
+
+interface Llama2cViews {
+  storage: Float32Array;
+  tokenEmbedding: Float32Array;
+  layers: Llama2cLayer[];
+  finalNorm: Float32Array;
+  classifier: Float32Array;
+}
+
+/** Element counts of each per-layer tensor. */
+function layerTensorSizes(c: ModelConfig): Record<LayerTensorName, number> {
+  const kv = kvDimOf(c);
+  return {
+    attNorm: c.dim, wq: c.dim * c.dim, wk: kv * c.dim, wv: kv * c.dim, wo: c.dim * c.dim,
+    ffnNorm: c.dim, w1: c.hiddenDim * c.dim, w2: c.dim * c.hiddenDim, w3: c.hiddenDim * c.dim,
+  };
+}
+
+/** Total float32 parameters (counting a tied classifier once). */
+function llama2cParameterCount(c: ModelConfig): number {
+  const per = Object.values(layerTensorSizes(c)).reduce((a, b) => a + b, 0);
+  return c.vocabSize * c.dim * (c.sharedClassifier ? 1 : 2) + c.nLayers * per + c.dim;
+}
+
+/** Allocates the storage once (through `alloc`) and carves out zeroed views for every tensor. */
+function allocateViews(c: ModelConfig, alloc: (n: number) => Float32Array): Llama2cViews {
+  const storage = alloc(llama2cParameterCount(c));
+  let at = 0;
+  const take = (n: number): Float32Array => {
+    const v = storage.subarray(at, at + n);
+    at += n;
+    return v;
+  };
+  const sizes = layerTensorSizes(c);
+  const tokenEmbedding = take(c.vocabSize * c.dim);
+  const layers: Llama2cLayer[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    layers.push({
+      attNorm: take(sizes.attNorm), wq: take(sizes.wq), wk: take(sizes.wk), wv: take(sizes.wv), wo: take(sizes.wo),
+      ffnNorm: take(sizes.ffnNorm), w1: take(sizes.w1), w2: take(sizes.w2), w3: take(sizes.w3),
+    });
+  }
+  const finalNorm = take(c.dim);
+  const classifier = c.sharedClassifier ? tokenEmbedding : take(c.vocabSize * c.dim);
+  return { storage, tokenEmbedding, layers, finalNorm, classifier };
+}
+
+/** The roles of run.c's tensors: w1 = gate, w3 = up, w2 = down; no biases; RMSNorm weights. */
+function toWeights(c: ModelConfig, v: Llama2cViews): Weights {
+  const kv = kvDimOf(c);
+  const matrix = (data: Float32Array, rows: number, cols: number) => f32Weights(data, 0, rows, cols);
+  const tokenEmbedding = matrix(v.tokenEmbedding, c.vocabSize, c.dim);
+  const layers = v.layers.map((L): LayerWeights => ({
+    attnNorm: norm(L.attNorm),
+    q: linear(matrix(L.wq, c.dim, c.dim)),
+    k: linear(matrix(L.wk, kv, c.dim)),
+    v: linear(matrix(L.wv, kv, c.dim)),
+    qNorm: null,
+    kNorm: null,
+    o: linear(matrix(L.wo, c.dim, c.dim)),
+    postAttnNorm: null,
+    ffnNorm: norm(L.ffnNorm),
+    gate: linear(matrix(L.w1, c.hiddenDim, c.dim)),
+    up: linear(matrix(L.w3, c.hiddenDim, c.dim)),
+    down: linear(matrix(L.w2, c.dim, c.hiddenDim)),
+    postFfnNorm: null,
+  }));
+  const classifier = c.sharedClassifier ? tokenEmbedding : matrix(v.classifier, c.vocabSize, c.dim);
+  return { tokenEmbedding, positionEmbedding: null, layers, finalNorm: norm(v.finalNorm), classifier: linear(classifier) };
 }
 
 interface HeaderInfo {
@@ -34,7 +115,7 @@ function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
     dim: i32(at), hiddenDim: i32(at + 4), nLayers: i32(at + 8), nHeads: i32(at + 12),
     nKvHeads: i32(at + 16), vocabSize: i32(at + 20), seqLen: i32(at + 24),
   });
-  const common = { normEps: 1e-5, ropeTheta: 10000 };
+  const common = { normEps: 1e-5, arch: LLAMA };
 
   if (dv.getUint32(0, true) === LLAMA2C_MAGIC) {
     if (bytes.byteLength < V1_HEADER_BYTES) throw new Error(`${source}: truncated version-1 header (${bytes.byteLength} bytes < 256)`);
@@ -56,7 +137,7 @@ function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
 /** One tensor run in file order: `count` floats go into `target` (or are skipped when null). */
 interface Segment { target: Float32Array | null; count: number }
 
-function fileSegments(info: HeaderInfo, w: Weights): Segment[] {
+function fileSegments(info: HeaderInfo, w: Llama2cViews): Segment[] {
   const c = info.config;
   const perLayer = (name: LayerTensorName): Segment[] => w.layers.map((l) => ({ target: l[name], count: l[name].length }));
   const classifier: Segment[] = c.sharedClassifier ? [] : [{ target: w.classifier, count: w.classifier.length }];
@@ -86,17 +167,15 @@ function fileSegments(info: HeaderInfo, w: Weights): Segment[] {
 /** File size in bytes that a header implies, computed without allocating anything. */
 function expectedFileBytes(info: HeaderInfo): number {
   const c = info.config;
-  const perLayer = Object.values(layerTensorSizes(c)).reduce((a, b) => a + b, 0);
-  let floats = c.vocabSize * c.dim + c.nLayers * perLayer + c.dim;
-  if (!c.sharedClassifier) floats += c.vocabSize * c.dim;
+  let floats = llama2cParameterCount(c);
   if (info.version === 0) floats += c.seqLen * (c.dim / c.nHeads);
   return info.headerBytes + floats * 4;
 }
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Parses and validates a llama2.c checkpoint; weights are copied into ONE `alloc` allocation. */
-export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
+/** The validated header of a llama2.c checkpoint (geometry sane, file size as implied); reads no weights. */
+export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config: ModelConfig; version: Llama2cVersion; headerBytes: number } {
   let info: HeaderInfo;
   try {
     info = readHeader(bytes, source);
@@ -116,23 +195,29 @@ export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: numbe
       (bytes.byteLength < expected ? ' — the file is truncated or the header is corrupt' : ''),
     );
   }
+  return info;
+}
+
+/** Parses and validates a llama2.c checkpoint; weights are copied into ONE `alloc` allocation. */
+export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
+  const info = parseLlama2cHeader(bytes, source);
   if (!littleEndianHost) throw new Error(`${source}: llama2.c checkpoints are little-endian; this host is big-endian`);
-  const weights = allocateWeights(info.config, alloc);
+  const views = allocateViews(info.config, alloc);
   let at = info.headerBytes;
-  for (const seg of fileSegments(info, weights)) {
+  for (const seg of fileSegments(info, views)) {
     const n = seg.count * 4;
     if (seg.target) new Uint8Array(seg.target.buffer, seg.target.byteOffset, n).set(bytes.subarray(at, at + n));
     at += n;
   }
-  checkFinite(weights, source);
-  return { config: info.config, version: info.version, weights };
+  checkFinite(views, source);
+  return { config: info.config, version: info.version, weights: toWeights(info.config, views), storage: views.storage };
 }
 
 /**
  * A NaN or infinite weight only shows up later as NaN logits (a sampler that picks nothing, a
  * perplexity of NaN), far from its cause; one pass at load names the file and the tensor instead.
  */
-function checkFinite(w: Weights, source: string): void {
+function checkFinite(w: Llama2cViews, source: string): void {
   const s = w.storage;
   let bad = -1;
   for (let i = 0; i < s.length; i++) {

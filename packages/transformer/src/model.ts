@@ -1,9 +1,9 @@
 // A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
 import { jsBackend, type Backend } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
-import { headDimOf, kvDimOf, type ModelConfig } from './config.js';
+import { headDimOf, type ModelConfig } from './config.js';
 import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
-import { Positions, type PositionMode } from './positions.js';
+import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
 import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
 import type { Weights } from './weights.js';
@@ -47,16 +47,14 @@ function assemble(config: ModelConfig, weights: Weights, backend: Backend, sourc
   return {
     config, weights, backend, source, format,
     scratch: new Scratch(config, alloc),
-    positions: new Positions(headDimOf(config), config.ropeTheta, alloc),
+    positions: positionsFor(config, alloc),
   };
 }
 
 export interface CreateStateOptions {
-  /** Entries kept per layer (per KV head): Infinity (default) = unbounded, k = bounded. */
-  capacity?: number;
-  /** Eviction policy; required when capacity is finite. */
+  /** Eviction policy, which also sets the capacity (e.g. getPolicy('tova', { capacity: 64 })); default keep-all. */
   policy?: Policy;
-  /** 'absolute' (default, TOVA's convention) or 'reindex' (StreamingLLM's). See positions.ts. */
+  /** 'absolute' (TOVA's convention) or 'reindex' (StreamingLLM's); default the policy's, else 'absolute'. See positions.ts. */
   positionMode?: PositionMode;
   /** Initial slots of an unbounded state (it doubles when full). */
   initialSlots?: number;
@@ -65,15 +63,13 @@ export interface CreateStateOptions {
 /** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */
 export function createState(model: Model, opts: CreateStateOptions = {}): MultiState {
   const c = model.config;
+  if (opts.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
+    throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);
+  }
   return new MultiState(
     { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
-    {
-      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
-      ...(opts.policy ? { policy: opts.policy } : {}),
-      ...(opts.initialSlots !== undefined ? { initialSlots: opts.initialSlots } : {}),
-      positionMode: opts.positionMode ?? 'absolute',
-      alloc: (n) => model.backend.alloc(n),
-    },
+    // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
+    { ...opts, alloc: (n) => model.backend.alloc(n) },
   );
 }
 

@@ -1,39 +1,54 @@
-// The position convention, in ONE place. RoPE rotates adjacent pairs (2j, 2j+1) of each head by
-// pos · theta^(-2j/headDim). Where `pos` comes from depends on the state's PositionMode:
+// The position convention, in ONE place. RoPE rotates pairs of each head's first rotaryDim dims
+// (interleaved or half layout, see @msrnn/tensor raw.rotateHeads) by pos · invFreq[pair]. Where
+// `pos` comes from depends on the state's PositionMode:
 //  - 'absolute' (TOVA's convention, default): a key is rotated once, at its token's original
 //    position, before it is cached; the new query uses its true absolute position, even after
 //    entries were dropped.
 //  - 'reindex' (StreamingLLM's): keys are cached unrotated; at attention time each kept key is
 //    rotated at its rank among the kept entries (0 = oldest) and the query at rank count-1.
-// With nothing evicted both give the same numbers (ranks equal positions).
+// With nothing evicted both give the same numbers (ranks equal positions). Models with learned
+// absolute positions (gpt2) add them to the input instead; their keys carry their own position
+// and cannot be re-indexed.
 import type { HeadCache, PositionMode } from '@msrnn/msrnn';
+import { raw } from '@msrnn/tensor';
+import { headDimOf, rotaryDimOf, type ModelConfig } from './config.js';
+import { ropeFrequencies } from './rope-frequencies.js';
 
 export type { PositionMode } from '@msrnn/msrnn';
 
-/**
- * Writes `nHeads` consecutive heads of src (from sOff) rotated by the given per-pair cos/sin to dst
- * (from dOff). dst may be src (in place): each pair is read before it is written.
- */
-function rotateHeads(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, nHeads: number, headDim: number,
-  cos: Float32Array, sin: Float32Array, trigOff: number): void {
-  for (let h = 0; h < nHeads; h++) {
-    const from = sOff + h * headDim, to = dOff + h * headDim;
-    for (let i = 0, j = trigOff; i < headDim; i += 2, j++) {
-      const c = cos[j]!, s = sin[j]!;
-      const a = src[from + i]!, b = src[from + i + 1]!;
-      dst[to + i] = a * c - b * s;
-      dst[to + i + 1] = a * s + b * c;
-    }
-  }
+/** How a layer's attention sees positions: what append and attend call. */
+export interface Positions {
+  /** Prepares the new token's keys (all KV heads at `off`) for caching. */
+  encodeNewKeys(mode: PositionMode, k: Float32Array, off: number, nKvHeads: number, position: number): void;
+  /** Prepares one query head for attention against `head` (which already holds the new entry). */
+  encodeQuery(mode: PositionMode, q: Float32Array, off: number, position: number, head: HeadCache): void;
+  /** The keys a query attends to: the cache itself, or (reindex) a copy rotated at each entry's rank. */
+  attentionKeys(mode: PositionMode, head: HeadCache): Float32Array;
 }
+
+/** The Positions of a model's architecture (allocating through `alloc`). */
+export function positionsFor(c: ModelConfig, alloc: (n: number) => Float32Array): Positions {
+  const p = c.arch.positions;
+  if (p.kind === 'learned') return LEARNED;
+  return new RopePositions(headDimOf(c), rotaryDimOf(c), p.layout, ropeFrequencies(rotaryDimOf(c), p.theta, p.scaling), alloc);
+}
+
+/** Learned absolute positions were added to the input (see embed.ts): q and k are used as they are. */
+const LEARNED: Positions = {
+  encodeNewKeys() {},
+  encodeQuery() {},
+  attentionKeys(mode, head) {
+    if (mode === 'reindex') throw new Error('reindex position mode needs RoPE; this model has learned absolute positions');
+    return head.keys;
+  },
+};
 
 /**
  * RoPE plus the position convention for one model. Owns small scratch buffers (allocated through
  * the backend's allocator so re-indexed keys can be read by any backend's attention kernel).
  */
-export class Positions {
-  private readonly halfDim: number;
-  private readonly invFreq: Float64Array;
+export class RopePositions implements Positions {
+  private readonly pairs: number;
   /** cos/sin for one position (the current token's). */
   private readonly cos1: Float32Array;
   private readonly sin1: Float32Array;
@@ -46,43 +61,33 @@ export class Positions {
   private rotatedKeys: Float32Array;
   private order = new Float64Array(0);
 
-  constructor(readonly headDim: number, theta: number, private readonly alloc: (n: number) => Float32Array) {
-    this.halfDim = headDim / 2;
-    this.invFreq = new Float64Array(this.halfDim);
-    for (let j = 0; j < this.halfDim; j++) this.invFreq[j] = Math.pow(theta, (-2 * j) / headDim);
-    this.cos1 = new Float32Array(this.halfDim);
-    this.sin1 = new Float32Array(this.halfDim);
+  constructor(readonly headDim: number, readonly rotaryDim: number, readonly layout: raw.RopeLayout,
+    private readonly invFreq: Float64Array, private readonly alloc: (n: number) => Float32Array) {
+    this.pairs = rotaryDim / 2;
+    if (invFreq.length !== this.pairs) throw new RangeError(`RopePositions: ${invFreq.length} frequencies for ${this.pairs} rotated pairs`);
+    this.cos1 = new Float32Array(this.pairs);
+    this.sin1 = new Float32Array(this.pairs);
     this.rotatedKeys = alloc(0);
-  }
-
-  private trigFor(position: number): void {
-    if (position === this.cos1Position) return;
-    for (let j = 0; j < this.halfDim; j++) {
-      const angle = position * this.invFreq[j]!;
-      this.cos1[j] = Math.cos(angle);
-      this.sin1[j] = Math.sin(angle);
-    }
-    this.cos1Position = position;
   }
 
   /** Rotates `nHeads` heads of `vec` at `position` (plain RoPE). */
   rotate(vec: Float32Array, off: number, nHeads: number, position: number): void {
-    this.trigFor(position);
-    rotateHeads(vec, off, vec, off, nHeads, this.headDim, this.cos1, this.sin1, 0);
+    if (position !== this.cos1Position) {
+      raw.ropeAngles(this.cos1, this.sin1, 0, position, this.invFreq);
+      this.cos1Position = position;
+    }
+    raw.rotateHeads(vec, off, vec, off, nHeads, this.headDim, this.rotaryDim, this.layout, this.cos1, this.sin1, 0);
   }
 
-  /** Prepares the new token's keys (all KV heads at `off`) for caching. */
   encodeNewKeys(mode: PositionMode, k: Float32Array, off: number, nKvHeads: number, position: number): void {
     if (mode === 'absolute') this.rotate(k, off, nKvHeads, position);
     // 'reindex': cached unrotated; rotated by rank in attentionKeys.
   }
 
-  /** Rotates one query head for attention against `head` (which already holds the new entry). */
   encodeQuery(mode: PositionMode, q: Float32Array, off: number, position: number, head: HeadCache): void {
     this.rotate(q, off, 1, mode === 'absolute' ? position : head.count - 1);
   }
 
-  /** The keys a query attends to: the cache itself, or (reindex) a copy rotated at each entry's rank. */
   attentionKeys(mode: PositionMode, head: HeadCache): Float32Array {
     if (mode === 'absolute') return head.keys;
     const n = head.count, hd = this.headDim;
@@ -99,7 +104,7 @@ export class Positions {
     const out = this.rotatedKeys;
     for (let rank = 0; rank < n; rank++) {
       const slot = order[rank]! % 1048576;
-      rotateHeads(out, slot * hd, head.keys, slot * hd, 1, hd, this.cosTable, this.sinTable, rank * this.halfDim);
+      raw.rotateHeads(out, slot * hd, head.keys, slot * hd, 1, hd, this.rotaryDim, this.layout, this.cosTable, this.sinTable, rank * this.pairs);
     }
     return out;
   }
@@ -107,15 +112,9 @@ export class Positions {
   private ensureTable(rows: number): void {
     if (rows <= this.tableRows) return;
     const n = Math.max(rows, 2 * this.tableRows, 64);
-    this.cosTable = new Float32Array(n * this.halfDim);
-    this.sinTable = new Float32Array(n * this.halfDim);
-    for (let p = 0; p < n; p++) {
-      for (let j = 0; j < this.halfDim; j++) {
-        const angle = p * this.invFreq[j]!;
-        this.cosTable[p * this.halfDim + j] = Math.cos(angle);
-        this.sinTable[p * this.halfDim + j] = Math.sin(angle);
-      }
-    }
+    this.cosTable = new Float32Array(n * this.pairs);
+    this.sinTable = new Float32Array(n * this.pairs);
+    for (let p = 0; p < n; p++) raw.ropeAngles(this.cosTable, this.sinTable, p * this.pairs, p, this.invFreq);
     this.tableRows = n;
   }
 }

@@ -2,15 +2,16 @@
 //
 // Why chunking is exact even for a bounded state: a layer's cache depends only on that layer's
 // inputs for the tokens so far. Within a chunk, the projections (QKV, output, FFN) are per-token
-// and batched through matmulT; attention and the policy's eviction still run token by token, in
-// order, inside each layer (attendNewToken), exactly as step() does. So the state and logits match
-// stepping token by token (up to float summation order in the kernels) whatever the policy evicts.
+// and batched as matrix-matrix products; append / attend / compress still run token by token, in
+// order, inside each layer — it is step()'s own layer body (step.ts `layer`) run on t rows. So the
+// state and logits match stepping token by token (up to float summation order in the kernels)
+// whatever the policy evicts.
 import type { MultiState } from '@msrnn/msrnn';
-import { attendNewToken, copy } from './attention.js';
-import { kvDimOf } from './config.js';
+import { embed } from './embed.js';
+import { logitsRows } from './logits.js';
 import { checkStateFits, checkTokens, type Model } from './model.js';
 import type { RowBuffers } from './scratch.js';
-import type { LayerWeights } from './weights.js';
+import { layer } from './step.js';
 
 export interface PrefillOptions {
   /** Tokens per matmul chunk (default 64). */
@@ -36,7 +37,7 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
   checkStateFits(model, state);
   const chunkSize = opts.chunkSize ?? 64;
   if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`prefill: chunkSize must be a positive integer, got ${chunkSize}`);
-  const c = model.config, w = model.weights, B = model.backend;
+  const c = model.config;
   const logits = opts.logitsOut ?? model.scratch.logits;
   if (logits.length < c.vocabSize) throw new RangeError(`prefill: logitsOut holds ${logits.length} floats, needs ${c.vocabSize}`);
 
@@ -47,17 +48,12 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
     const t = Math.min(rows, n - start);
     runChunk(model, state, r, tokens, start, t);
     if (opts.onLogits) {
-      for (let i = 0; i < t; i++) B.rmsnorm(r.xb, i * dim, r.x, i * dim, w.finalNorm, dim, c.normEps);
       const all = model.scratch.chunkLogitsBuffer(rows);
-      B.matmulT(all, r.xb, w.classifier, 0, t, c.vocabSize, dim);
+      logitsRows(model, all, r.x, 0, t, r.xb);
       const base = state.seen - t;
       for (let i = 0; i < t; i++) opts.onLogits(base + i, all.subarray(i * c.vocabSize, (i + 1) * c.vocabSize));
     }
-    if (start + t === n) {
-      const last = (t - 1) * dim;
-      B.rmsnorm(r.xb, 0, r.x, last, w.finalNorm, dim, c.normEps);
-      B.matvec(logits, 0, w.classifier, 0, r.xb, 0, c.vocabSize, dim);
-    }
+    if (start + t === n) logitsRows(model, logits, r.x, (t - 1) * dim, 1, r.xb);
     opts.onProgress?.(start + t, n);
   }
   return logits;
@@ -65,31 +61,8 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
 
 /** Runs tokens[start, start+t) through every layer (t <= r.rows); leaves the final residual rows in r.x. */
 function runChunk(model: Model, state: MultiState, r: RowBuffers, tokens: ArrayLike<number>, start: number, t: number): void {
-  const c = model.config, w = model.weights, B = model.backend;
-  const dim = c.dim, kvDim = kvDimOf(c), hidden = c.hiddenDim, eps = c.normEps;
-  const position0 = state.seen;
-  for (let i = 0; i < t; i++) {
-    const token = tokens[start + i]!;
-    copy(r.x, i * dim, w.tokenEmbedding, token * dim, dim);
-  }
-  for (let l = 0; l < c.nLayers; l++) {
-    const L: LayerWeights = w.layers[l]!;
-    for (let i = 0; i < t; i++) B.rmsnorm(r.xb, i * dim, r.x, i * dim, L.attNorm, dim, eps);
-    B.matmulT(r.q, r.xb, L.wq, 0, t, dim, dim);
-    B.matmulT(r.k, r.xb, L.wk, 0, t, kvDim, dim);
-    B.matmulT(r.v, r.xb, L.wv, 0, t, kvDim, dim);
-    for (let i = 0; i < t; i++) {
-      attendNewToken(model, state, l, position0 + i, r.q, i * dim, r.k, i * kvDim, r.v, i * kvDim, r.xb2, i * dim);
-    }
-    B.matmulT(r.xb, r.xb2, L.wo, 0, t, dim, dim);
-    B.add(r.x, r.x, r.xb, t * dim);
-
-    for (let i = 0; i < t; i++) B.rmsnorm(r.xb, i * dim, r.x, i * dim, L.ffnNorm, dim, eps);
-    B.matmulT(r.hb, r.xb, L.w1, 0, t, hidden, dim);
-    B.matmulT(r.hb2, r.xb, L.w3, 0, t, hidden, dim);
-    B.swiglu(r.hb, r.hb, r.hb2, t * hidden);
-    B.matmulT(r.xb, r.hb, L.w2, 0, t, dim, hidden);
-    B.add(r.x, r.x, r.xb, t * dim);
-  }
+  const dim = model.config.dim, position0 = state.seen;
+  for (let i = 0; i < t; i++) embed(model, r.x, i * dim, tokens[start + i]!, position0 + i);
+  for (let l = 0; l < model.config.nLayers; l++) layer(model, state, l, r, t);
   state.seen = position0 + t;
 }

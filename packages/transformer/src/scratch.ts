@@ -1,7 +1,7 @@
 // Working memory for the forward pass, allocated through the backend once (per-token buffers at
 // load, chunk buffers on first prefill). The attention-weights buffer grows by doubling with an
 // unbounded state and stops growing at capacity+1 entries for a bounded one.
-import { kvDimOf, type ModelConfig } from './config.js';
+import { kvDimOf, qDimOf, type ModelConfig } from './config.js';
 
 type Alloc = (n: number) => Float32Array;
 
@@ -11,8 +11,9 @@ export class RowBuffers {
   readonly x: Float32Array;
   /** Normed input / projection output, rows × dim. */
   readonly xb: Float32Array;
-  /** Attention output (before wo), rows × dim. */
+  /** Attention output (before the output projection), rows × qDim. */
   readonly xb2: Float32Array;
+  /** rows × qDim (nHeads × headDim). */
   readonly q: Float32Array;
   /** rows × kvDim. */
   readonly k: Float32Array;
@@ -22,11 +23,11 @@ export class RowBuffers {
   readonly hb2: Float32Array;
 
   constructor(readonly rows: number, c: ModelConfig, alloc: Alloc) {
-    const kv = kvDimOf(c);
+    const kv = kvDimOf(c), qDim = qDimOf(c);
     this.x = alloc(rows * c.dim);
     this.xb = alloc(rows * c.dim);
-    this.xb2 = alloc(rows * c.dim);
-    this.q = alloc(rows * c.dim);
+    this.xb2 = alloc(rows * qDim);
+    this.q = alloc(rows * qDim);
     this.k = alloc(rows * kv);
     this.v = alloc(rows * kv);
     this.hb = alloc(rows * c.hiddenDim);

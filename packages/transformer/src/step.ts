@@ -1,10 +1,16 @@
 // The transformer as an RNN: one token in, logits out, the multi-state updated IN PLACE.
-// Use state.clone() first to branch.
+// Use state.clone() first to branch. `layer` below is THE layer body: step runs it on one row,
+// prefill on a chunk of rows; an architecture change happens there and nowhere else.
 import type { MultiState } from '@msrnn/msrnn';
-import { attendNewToken, copy } from './attention.js';
-import { kvDimOf } from './config.js';
+import { activation, gatedActivation } from './activation.js';
+import { append, attend, compress } from './attention.js';
+import { kvDimOf, qDimOf } from './config.js';
+import { embed } from './embed.js';
+import { linearRows } from './linear.js';
+import { logitsRows } from './logits.js';
 import { checkStateFits, checkToken, type Model } from './model.js';
-import type { LayerWeights } from './weights.js';
+import { headNorm, normRows } from './norm.js';
+import type { RowBuffers } from './scratch.js';
 
 /**
  * Consumes `token` at position state.seen: appends one entry per layer (per KV head), lets the
@@ -14,32 +20,55 @@ import type { LayerWeights } from './weights.js';
 export function step(model: Model, state: MultiState, token: number, logitsOut?: Float32Array): Float32Array {
   checkToken(model, token);
   checkStateFits(model, state);
-  const c = model.config, w = model.weights, B = model.backend, r = model.scratch.one;
-  const dim = c.dim, kvDim = kvDimOf(c), hidden = c.hiddenDim, eps = c.normEps;
-  const position = state.seen;
+  const c = model.config, r = model.scratch.one;
   const logits = logitsOut ?? model.scratch.logits;
   if (logits.length < c.vocabSize) throw new RangeError(`logitsOut holds ${logits.length} floats, needs ${c.vocabSize}`);
 
-  copy(r.x, 0, w.tokenEmbedding, token * dim, dim);
-  for (let l = 0; l < c.nLayers; l++) {
-    const L: LayerWeights = w.layers[l]!;
-    B.rmsnorm(r.xb, 0, r.x, 0, L.attNorm, dim, eps);
-    B.matvec(r.q, 0, L.wq, 0, r.xb, 0, dim, dim);
-    B.matvec(r.k, 0, L.wk, 0, r.xb, 0, kvDim, dim);
-    B.matvec(r.v, 0, L.wv, 0, r.xb, 0, kvDim, dim);
-    attendNewToken(model, state, l, position, r.q, 0, r.k, 0, r.v, 0, r.xb2, 0);
-    B.matvec(r.xb, 0, L.wo, 0, r.xb2, 0, dim, dim);
-    B.add(r.x, r.x, r.xb, dim);
-
-    B.rmsnorm(r.xb, 0, r.x, 0, L.ffnNorm, dim, eps);
-    B.matvec(r.hb, 0, L.w1, 0, r.xb, 0, hidden, dim);
-    B.matvec(r.hb2, 0, L.w3, 0, r.xb, 0, hidden, dim);
-    B.swiglu(r.hb, r.hb, r.hb2, hidden);
-    B.matvec(r.xb, 0, L.w2, 0, r.hb, 0, dim, hidden);
-    B.add(r.x, r.x, r.xb, dim);
-  }
-  B.rmsnorm(r.x, 0, r.x, 0, w.finalNorm, dim, eps);
-  B.matvec(logits, 0, w.classifier, 0, r.x, 0, c.vocabSize, dim);
-  state.seen = position + 1;
+  embed(model, r.x, 0, token, state.seen);
+  for (let l = 0; l < c.nLayers; l++) layer(model, state, l, r, 1);
+  logitsRows(model, logits, r.x, 0, 1, r.xb);
+  state.seen += 1;
   return logits;
+}
+
+/**
+ * One transformer layer over t consecutive tokens (positions state.seen .. state.seen+t-1) whose
+ * residual rows are r.x[0 .. t·dim): updates r.x and layer l's state in place. Projections run on
+ * all t rows at once; the tokens enter the state one by one, in order, exactly as t steps would.
+ */
+export function layer(model: Model, state: MultiState, l: number, r: RowBuffers, t: number): void {
+  const c = model.config, B = model.backend, L = model.weights.layers[l]!;
+  const dim = c.dim, qDim = qDimOf(c), kvDim = kvDimOf(c), position0 = state.seen;
+
+  // Attention block: x += o(attention(norm(x))).
+  normRows(model, r.xb, r.x, t, L.attnNorm);
+  linearRows(B, r.q, r.xb, t, L.q);
+  linearRows(B, r.k, r.xb, t, L.k);
+  linearRows(B, r.v, r.xb, t, L.v);
+  if (L.qNorm !== null) headNorm(model, r.q, 0, t * c.nHeads, L.qNorm);
+  if (L.kNorm !== null) headNorm(model, r.k, 0, t * c.nKvHeads, L.kNorm);
+  for (let i = 0; i < t; i++) {
+    const position = position0 + i;
+    append(model, state, l, position, r.k, i * kvDim, r.v, i * kvDim);                // state ← append(state, k, v)
+    const attention = attend(model, state, l, position, r.q, i * qDim, r.xb2, i * qDim); // out ← attend(q, state)
+    compress(state, l, attention);                                                       // state ← compress(state, attention)
+  }
+  linearRows(B, r.xb, r.xb2, t, L.o);
+  if (L.postAttnNorm !== null) normRows(model, r.xb, r.xb, t, L.postAttnNorm);
+  B.add(r.x, r.x, r.xb, t * dim);
+
+  // Feed-forward block: x += down(act(gate(h)) · up(h)), h = norm(x); no gate: down(act(up(h))).
+  normRows(model, r.xb, r.x, t, L.ffnNorm);
+  const hidden = t * c.hiddenDim, act = c.arch.activation;
+  if (L.gate !== null) {
+    linearRows(B, r.hb, r.xb, t, L.gate);
+    linearRows(B, r.hb2, r.xb, t, L.up);
+    gatedActivation(B, act, r.hb, r.hb, r.hb2, hidden);
+  } else {
+    linearRows(B, r.hb, r.xb, t, L.up);
+    activation(act, r.hb, hidden);
+  }
+  linearRows(B, r.xb, r.hb, t, L.down);
+  if (L.postFfnNorm !== null) normRows(model, r.xb, r.xb, t, L.postFfnNorm);
+  B.add(r.x, r.x, r.xb, t * dim);
 }

@@ -1,76 +1,74 @@
-// All of a model's parameters live in ONE backend allocation; every tensor is a subarray view
-// into it, so a backend that keeps memory elsewhere (WebAssembly) holds the whole model.
-import { kvDimOf, type ModelConfig } from './config.js';
+// A model's parameters, by role. Every projection is a WeightMatrix (@msrnn/tensor: f32, f16, q8,
+// and the GGUF block types), used in place by one dispatch (matvecWeights / matmulWeights): a
+// quantized model keeps no float32 copy. Norm weights, biases and the learned position table are
+// small and stay float32. A weight an architecture does not have is null; the layer body calls
+// the piece that uses it only when it is there (see arch.ts for the variations this covers).
+import type { WeightMatrix } from '@msrnn/tensor';
+
+/** y = W x (+ bias): W is out × in, row-major. */
+export interface Linear {
+  weight: WeightMatrix;
+  /** out floats, or null. */
+  bias: Float32Array | null;
+}
+
+/** RMSNorm weight, or LayerNorm weight and bias (config.arch.norm says which). */
+export interface Norm {
+  weight: Float32Array;
+  bias: Float32Array | null;
+}
 
 export interface LayerWeights {
-  /** RMSNorm weight before attention (dim). */
-  attNorm: Float32Array;
-  /** Query projection, dim rows × dim cols (row-major: out × in). */
-  wq: Float32Array;
-  /** Key projection, kvDim × dim. */
-  wk: Float32Array;
-  /** Value projection, kvDim × dim. */
-  wv: Float32Array;
-  /** Output projection, dim × dim. */
-  wo: Float32Array;
-  /** RMSNorm weight before the FFN (dim). */
-  ffnNorm: Float32Array;
-  /** Gate projection, hiddenDim × dim. */
-  w1: Float32Array;
-  /** Down projection, dim × hiddenDim. */
-  w2: Float32Array;
-  /** Up projection, hiddenDim × dim. */
-  w3: Float32Array;
+  /** Before attention (dim). */
+  attnNorm: Norm;
+  /** nHeads·headDim × dim. */
+  q: Linear;
+  /** nKvHeads·headDim × dim. */
+  k: Linear;
+  v: Linear;
+  /** Per-head RMSNorm over headDim on q and on k, before RoPE (qwen3), or null. */
+  qNorm: Float32Array | null;
+  kNorm: Float32Array | null;
+  /** Attention output projection, dim × nHeads·headDim. */
+  o: Linear;
+  /** Norm of the attention output before the residual add (gemma2), or null. */
+  postAttnNorm: Norm | null;
+  /** Before the feed-forward block (dim). */
+  ffnNorm: Norm;
+  /** hiddenDim × dim; null for a plain (ungated) MLP such as GPT-2's. */
+  gate: Linear | null;
+  /** hiddenDim × dim. */
+  up: Linear;
+  /** dim × hiddenDim. */
+  down: Linear;
+  /** Norm of the FFN output before the residual add (gemma2), or null. */
+  postFfnNorm: Norm | null;
 }
 
 export interface Weights {
-  /** The single allocation every view below points into. */
-  storage: Float32Array;
-  /** vocab × dim. */
-  tokenEmbedding: Float32Array;
+  /** vocab × dim; rows are read with dequantizeRow. */
+  tokenEmbedding: WeightMatrix;
+  /** Learned absolute positions (gpt2's wpe), maxPositions × dim, or null. */
+  positionEmbedding: Float32Array | null;
   layers: LayerWeights[];
-  /** dim. */
-  finalNorm: Float32Array;
-  /** vocab × dim; the same view as tokenEmbedding when the classifier is tied. */
-  classifier: Float32Array;
+  finalNorm: Norm;
+  /** vocab × dim; its weight is the token embedding's when they are tied. */
+  classifier: Linear;
 }
 
-export type LayerTensorName = keyof LayerWeights;
+export const linear = (weight: WeightMatrix, bias: Float32Array | null = null): Linear => ({ weight, bias });
+export const norm = (weight: Float32Array, bias: Float32Array | null = null): Norm => ({ weight, bias });
 
-/** Element counts of each per-layer tensor. */
-export function layerTensorSizes(c: ModelConfig): Record<LayerTensorName, number> {
-  const kv = kvDimOf(c);
-  return {
-    attNorm: c.dim, wq: c.dim * c.dim, wk: kv * c.dim, wv: kv * c.dim, wo: c.dim * c.dim,
-    ffnNorm: c.dim, w1: c.hiddenDim * c.dim, w2: c.dim * c.hiddenDim, w3: c.hiddenDim * c.dim,
-  };
-}
-
-/** Total float32 parameters (counting a tied classifier once). */
-export function parameterCount(c: ModelConfig): number {
-  const per = Object.values(layerTensorSizes(c)).reduce((a, b) => a + b, 0);
-  return c.vocabSize * c.dim * (c.sharedClassifier ? 1 : 2) + c.nLayers * per + c.dim;
-}
-
-/** Allocates the storage once (through `alloc`) and carves out zeroed views for every tensor. */
-export function allocateWeights(c: ModelConfig, alloc: (n: number) => Float32Array): Weights {
-  const storage = alloc(parameterCount(c));
-  let at = 0;
-  const take = (n: number): Float32Array => {
-    const v = storage.subarray(at, at + n);
-    at += n;
-    return v;
-  };
-  const sizes = layerTensorSizes(c);
-  const tokenEmbedding = take(c.vocabSize * c.dim);
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < c.nLayers; l++) {
-    layers.push({
-      attNorm: take(sizes.attNorm), wq: take(sizes.wq), wk: take(sizes.wk), wv: take(sizes.wv), wo: take(sizes.wo),
-      ffnNorm: take(sizes.ffnNorm), w1: take(sizes.w1), w2: take(sizes.w2), w3: take(sizes.w3),
-    });
+/** Parameters in `w` (a tied classifier counted once). */
+export function parameterCount(w: Weights): number {
+  const m = (x: WeightMatrix): number => x.rows * x.cols;
+  const lin = (x: Linear | null): number => (x ? m(x.weight) + (x.bias?.length ?? 0) : 0);
+  const nrm = (x: Norm | null): number => (x ? x.weight.length + (x.bias?.length ?? 0) : 0);
+  let n = m(w.tokenEmbedding) + (w.positionEmbedding?.length ?? 0) + nrm(w.finalNorm);
+  n += w.classifier.weight === w.tokenEmbedding ? (w.classifier.bias?.length ?? 0) : lin(w.classifier);
+  for (const L of w.layers) {
+    n += nrm(L.attnNorm) + lin(L.q) + lin(L.k) + lin(L.v) + (L.qNorm?.length ?? 0) + (L.kNorm?.length ?? 0) + lin(L.o);
+    n += nrm(L.postAttnNorm) + nrm(L.ffnNorm) + lin(L.gate) + lin(L.up) + lin(L.down) + nrm(L.postFfnNorm);
   }
-  const finalNorm = take(c.dim);
-  const classifier = c.sharedClassifier ? tokenEmbedding : take(c.vocabSize * c.dim);
-  return { storage, tokenEmbedding, layers, finalNorm, classifier };
+  return n;
 }

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jsBackend } from '@msrnn/tensor';
-import { createState, loadModel, loadTokenizer, modelFromBytes, prefill, step, tokenizerFromBytes, LLAMA2C_MAGIC } from '../src/index.js';
+import { jsBackend, type WeightMatrix } from '@msrnn/tensor';
+import {
+  createState, loadModel, loadTokenizer, modelFromBytes, parameterCount, prefill, step, tokenizerFromBytes, LLAMA2C_MAGIC, type Model,
+} from '../src/index.js';
 import { haveShared, paths } from './shared.js';
 
 interface Geometry { dim: number; hidden: number; layers: number; heads: number; kvHeads: number; vocab: number; seqLen: number }
@@ -24,6 +26,23 @@ function randomTensors(g: Geometry, seed: number): Record<string, Float32Array[]
     final: [rnd(g.dim)], cls: [rnd(g.vocab * g.dim)],
   };
 }
+
+/** The float32 arrays of every tensor of a llama2.c-loaded model, in a fixed order (each an f32 view). */
+function tensorViews(m: Model): Float32Array[] {
+  const f32 = (w: WeightMatrix): Float32Array => {
+    if (w.type !== 'f32') throw new Error(`expected f32 weights, got ${w.type}`);
+    return w.data.subarray(w.offset, w.offset + w.rows * w.cols);
+  };
+  const w = m.weights;
+  const views = [f32(w.tokenEmbedding)];
+  for (const L of w.layers) {
+    views.push(L.attnNorm.weight, f32(L.q.weight), f32(L.k.weight), f32(L.v.weight), f32(L.o.weight), L.ffnNorm.weight);
+    views.push(f32(L.gate!.weight), f32(L.up.weight), f32(L.down.weight));
+  }
+  views.push(w.finalNorm.weight, f32(w.classifier.weight));
+  return views;
+}
+const allFloats = (m: Model): number[] => tensorViews(m).flatMap((v) => Array.from(v));
 
 function concat(parts: (Uint8Array | Float32Array)[]): Uint8Array {
   const bytes = parts.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
@@ -73,9 +92,11 @@ for (const tied of [true, false]) {
     assert.is(b.format, 'llama2.c v1');
     assert.equal(a.config, b.config);
     assert.is(a.config.sharedClassifier, tied);
-    assert.equal(a.weights.storage, b.weights.storage);
-    assert.equal(a.weights.layers[1]!.w2, t.w2![1]);
-    assert.equal(a.weights.classifier, tied ? t.emb![0] : t.cls![0]);
+    assert.equal(allFloats(a), allFloats(b));
+    assert.equal(tensorViews(a)[1 + 9 + 8], t.w2![1], 'layer 1 down projection (run.c w2)');
+    assert.equal(tensorViews(a).at(-1), tied ? t.emb![0] : t.cls![0]);
+    assert.is(a.weights.classifier.weight === a.weights.tokenEmbedding, tied);
+    assert.is(parameterCount(a.weights), tensorViews(a).reduce((n, v) => n + v.length, 0) - (tied ? t.emb![0]!.length : 0));
     const la = step(a, createState(a), 5).slice();
     const lb = step(b, createState(b), 5);
     assert.equal(la, lb);
@@ -87,8 +108,9 @@ test('weights live in one allocation made through the backend', () => {
   const backend = { ...jsBackend, alloc: (n: number) => { calls.push(n); return new Float32Array(n); } };
   const t = randomTensors(tiny, 3);
   const m = modelFromBytes(writeV0(tiny, t, true), { backend });
-  assert.is(calls[0], m.weights.storage.length);
-  for (const l of m.weights.layers) for (const w of Object.values(l)) assert.is(w.buffer, m.weights.storage.buffer);
+  const views = tensorViews(m);
+  assert.is(calls[0], parameterCount(m.weights), 'one allocation of every parameter');
+  for (const v of views) assert.is(v.buffer, views[0]!.buffer);
   const before = calls.length;
   const state = createState(m);
   assert.ok(calls.length > before, 'state storage is allocated through the backend too');
@@ -154,7 +176,7 @@ test('a file of another kind (GGUF, PNG, zip, text, SentencePiece) is named as s
 test('bytes may be a Uint8Array or an ArrayBuffer; anything else is a TypeError', async () => {
   const bytes = writeV0(tiny, randomTensors(tiny, 4), true);
   const fromBuffer = await loadModel(bytes.slice().buffer);
-  assert.equal(fromBuffer.weights.storage, modelFromBytes(bytes).weights.storage);
+  assert.equal(allFloats(fromBuffer), allFloats(modelFromBytes(bytes)));
   for (const bad of [null, [1, 2, 3], 42, new Float32Array(8)]) {
     try { await loadModel(bad as any); assert.unreachable(); } catch (e: any) {
       assert.instance(e, TypeError);
@@ -197,7 +219,7 @@ if (haveShared('loader', paths.model, paths.modelV1, paths.tokenizer)) {
     const v0 = await loadModel(paths.model);
     const v1 = await loadModel(paths.modelV1);
     assert.equal(v0.config, v1.config);
-    assert.equal(v0.weights.storage, v1.weights.storage);
+    assert.equal(allFloats(v0), allFloats(v1));
     assert.equal(v0.config.dim, 64);
     assert.equal(v0.config.nKvHeads, 4);
   });

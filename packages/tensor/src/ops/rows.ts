@@ -75,7 +75,6 @@ export function rope(x: Tensor, pos: number, options: RopeOptions): Tensor {
   if (!Number.isInteger(rotaryDim) || rotaryDim < 0 || rotaryDim % 2 !== 0 || rotaryDim > headDim) {
     throw new RangeError(`rope: rotaryDim ${rotaryDim} must be even and at most the head size ${headDim} (x shape ${fmtShape(x.shape)})`);
   }
-  const kernel = style === 'interleaved' ? raw.ropeInterleaved : raw.ropeHalf;
-  forEachRow(x.shape, x, null, null, (p) => kernel(x.data, p, 1, headDim, rotaryDim, pos, base));
+  forEachRow(x.shape, x, null, null, (p) => raw.rope(x.data, p, 1, headDim, rotaryDim, pos, base, style));
   return x;
 }
