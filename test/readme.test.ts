@@ -9,7 +9,8 @@
 //    what that script runs; one test runs the `npx pnpm@9.15.9 msrnn` prefix itself as a process;
 //  - `npx [-y] pnpm@9.15.9 SCRIPT` expands the root package.json script and runs that;
 //  - `install` and `run ci` are what CI itself runs before this test: only checked to exist;
-//  - anything else (mkdir, node scripts/run-ts.mjs SCRIPT, a pipe) runs through bash.
+//  - anything else (mkdir, node scripts/run-ts.mjs SCRIPT, a pipe) runs through bash; a server
+//    (it prints a local http:// address and keeps running) passes when the address answers 200.
 // Sizes are shrunk (see shrink(): fewer steps/chunks/tokens/seconds, the 15M model shape only) so
 // the whole README runs in seconds; MSRNN_README_FULL=1 runs every command at its full size.
 //
@@ -17,7 +18,7 @@
 // together with the repo's compiler options, then imported in this process with the working
 // directory a scratch folder where the placeholder file names the snippets use (model.bin,
 // tokenizer.bin, stories260K.bin, tok512.bin) are ../shared's stories260K and its tokenizer.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -76,9 +77,37 @@ async function inProcess(args: string[]): Promise<Outcome> {
   return { status, output };
 }
 
-function viaBash(command: string): Outcome {
-  const r = spawnSync('bash', ['-c', command], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  return { status: r.status, output: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}` };
+/**
+ * Runs a command through bash from the repo root. A server (it prints a local http:// address and
+ * keeps running) passes when that address answers 200; it is then stopped with its process group.
+ */
+function viaBash(command: string): Promise<Outcome> {
+  return new Promise((done) => {
+    const child = spawn('bash', ['-c', command], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '', settled = false;
+    const finish = (o: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ }
+      done(o);
+    };
+    const timer = setTimeout(() => finish({ status: null, output: `${output}\n(still running after 300 s)` }), 300_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):\d+\/\S*/.exec(output)?.[0];
+      if (url && !settled) {
+        fetch(url).then(
+          (res) => finish({ status: res.ok ? 0 : 1, output: `${output}\n(served ${url}: HTTP ${res.status})` }),
+          (err) => finish({ status: 1, output: `${output}\n(fetching ${url}: ${err})` }),
+        );
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => finish({ status: null, output: `${output}${err}` }));
+    child.on('close', (status) => finish({ status, output }));
+  });
 }
 
 /** Runs one simple command (words, no &&); `where` names it in failures. */
@@ -103,9 +132,9 @@ async function runWords(words: string[], where: string): Promise<Outcome | 'setu
   if (words[0] === 'msrnn') assert.unreachable(`${where}: a bare "msrnn" is not on PATH in a fresh clone; write npx pnpm@9.15.9 msrnn`);
   if (words[0] === 'node' && words[1] === 'scripts/run-ts.mjs' && words[2]) {
     const args = full ? words.slice(3) : shrinkScript(words[2], words.slice(3));
-    return viaBash(['node', 'scripts/run-ts.mjs', words[2], ...args].map(shellQuote).join(' '));
+    return await viaBash(['node', 'scripts/run-ts.mjs', words[2], ...args].map(shellQuote).join(' '));
   }
-  return viaBash(words.map(shellQuote).join(' '));
+  return await viaBash(words.map(shellQuote).join(' '));
 }
 
 async function runBlock(block: Block): Promise<void> {
@@ -113,7 +142,7 @@ async function runBlock(block: Block): Promise<void> {
     const where = `${block.file}:${block.line}: ${line}`;
     const words = shellWords(line);
     if (words === null) {
-      const r = viaBash(line);
+      const r = await viaBash(line);
       assert.is(r.status, 0, `${where}\n${r.output.slice(-2000)}`);
       continue;
     }
@@ -134,8 +163,8 @@ if (haveShared('README blocks', ...needed)) {
     assert.ok(tsBlocks.length >= 3, `TypeScript blocks: ${tsBlocks.length}`);
   });
 
-  test('the `npx pnpm@9.15.9 msrnn` prefix works as a process', () => {
-    const r = viaBash('npx pnpm@9.15.9 msrnn --version');
+  test('the `npx pnpm@9.15.9 msrnn` prefix works as a process', async () => {
+    const r = await viaBash('npx pnpm@9.15.9 msrnn --version');
     assert.is(r.status, 0, r.output);
     assert.match(r.output, /^\d+\.\d+\.\d+$/m);
   });
