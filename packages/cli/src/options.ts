@@ -2,7 +2,7 @@
 // errors name the option and what is wrong. Flag parsing lives here only: a parser turns the
 // text into a number or name, and the range rule is the library's own check (checkCapacity,
 // checkRatio, samplerSettings, ...), called with the flag's name so its error names the flag.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -11,14 +11,14 @@ import {
 } from '@msrnn/tensor';
 import { checkCapacity, checkPositionMode, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio } from '@msrnn/policies';
-import { loadTokenizer, type Tokenizer } from '@msrnn/transformer';
+import { embeddedTokenizer, isGguf, loadTokenizer, type Model, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
 export interface ModelFiles {
   model: string;
-  /** The tokenizer given or defaulted; when inferred, the first of `tokenizerCandidates`. */
-  tokenizer: string;
+  /** The tokenizer given or defaulted (when inferred, the first of `tokenizerCandidates`); null: the one the model file carries (GGUF metadata). */
+  tokenizer: string | null;
   /** Why these files: 'given', 'repo default' or 'shared stories260K'. */
   origin: string;
   /** The tokenizer was not given but is looked for beside the model (see loadTokenizerFor). */
@@ -34,8 +34,8 @@ export interface BackendFlags { backend: string; threads: string }
 /** --model and --tokenizer, the same for every command that runs a model. */
 export function addModelOptions(command: Command): Command {
   return command
-    .option('--model <file>', 'llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
-    .option('--tokenizer <file>', 'llama2.c tokenizer (default: the one beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
+    .option('--model <file>', 'GGUF file or llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
+    .option('--tokenizer <file>', 'llama2.c tokenizer (default: the one a GGUF file carries; else the one beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
 }
 
 /** The state options every policy-running command shares: --sinks and --position-mode. */
@@ -91,7 +91,9 @@ export function selectBackendFor(flags: BackendFlags, warn: (line: string) => vo
  */
 export function defaultModelFiles(flags: ModelFlags): ModelFiles {
   let files: ModelFiles;
-  if (flags.model) {
+  if (flags.model && isGgufPath(flags.model)) {
+    files = { model: flags.model, tokenizer: flags.tokenizer ?? null, origin: 'given', tokenizerInferred: false, tokenizerCandidates: [] };
+  } else if (flags.model) {
     const candidates = flags.tokenizer ? [] : tokenizersBeside(flags.model);
     const tokenizer = flags.tokenizer ?? candidates[0];
     if (!tokenizer) throw new Error(`--tokenizer is required with --model ${flags.model} (no tokenizer.bin or tok*.bin beside it)`);
@@ -110,9 +112,22 @@ export function defaultModelFiles(flags: ModelFlags): ModelFiles {
       };
   }
   for (const [what, p] of [['model', files.model], ['tokenizer', files.tokenizer]] as const) {
-    if (!existsSync(p)) throw new Error(`${what} file ${p} not found; give --${what} FILE`);
+    if (p !== null && !existsSync(p)) throw new Error(`${what} file ${p} not found; give --${what} FILE`);
   }
   return files;
+}
+
+/** Whether `path` starts with the GGUF magic (a missing file is not: the caller's check names it). */
+export function isGgufPath(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = new Uint8Array(4);
+      return readSync(fd, head, 0, 4, 0) === 4 && isGguf(head);
+    } finally { closeSync(fd); }
+  } catch {
+    return false;
+  }
 }
 
 /** llama2.c tokenizer files beside `model`: tokenizer.bin first, then tok*.bin by name. */
@@ -130,11 +145,17 @@ function tokenizersBeside(model: string): string[] {
 }
 
 /**
- * The tokenizer for a model of `vocabSize`. A given one must fit. One taken from beside --model
- * is the candidate that fits: tok<vocabSize>.bin first (llama2.c's naming), then the others in
- * order; `note` says which was taken, and none fitting is one error listing why each did not.
+ * The tokenizer for `model`: --tokenizer's file (it must fit), else the one the model file carries
+ * (GGUF), else the candidate beside --model that fits: tok<vocab>.bin first (llama2.c's naming),
+ * then the others in order. `note` says which was taken; none fitting is one error listing why.
  */
-export async function loadTokenizerFor(files: ModelFiles, vocabSize: number, note: (line: string) => void = () => {}): Promise<Tokenizer> {
+export async function loadTokenizerFor(files: ModelFiles, model: Model, note: (line: string) => void = () => {}): Promise<Tokenizer> {
+  const vocabSize = model.config.vocabSize;
+  if (files.tokenizer === null) {
+    const embedded = embeddedTokenizer(model);
+    if (!embedded) throw new Error(`${files.model} carries no tokenizer (no tokenizer.ggml.model); give --tokenizer FILE`);
+    return embedded;
+  }
   if (!files.tokenizerInferred) return loadTokenizer(files.tokenizer, { vocabSize });
   const named = files.tokenizerCandidates.filter((p) => basename(p) === `tok${vocabSize}.bin`);
   const order = [...named, ...files.tokenizerCandidates.filter((p) => !named.includes(p))];
