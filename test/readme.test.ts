@@ -116,7 +116,10 @@ async function runWords(words: string[], where: string): Promise<Outcome | 'setu
   if (words[0] === 'npx') {
     const rest = words.slice(1).filter((w) => w !== '-y');
     assert.ok(PNPM.test(rest[0] ?? ''), `${where}: npx runs ${rest[0]}, expected pnpm@<version> as the root README sets up`);
-    const [sub, ...args] = rest.slice(1);
+    // pnpm's own options before the script name (--silent: no banner) change nothing in-process.
+    const afterOptions = rest.slice(1);
+    while (afterOptions[0] === '--silent' || afterOptions[0] === '-s') afterOptions.shift();
+    const [sub, ...args] = afterOptions;
     if (sub === 'install' || (sub === 'run' && args[0] === 'ci' && args.length === 1)) {
       if (sub === 'run') assert.ok(pkg.scripts.ci, `${where}: no "ci" script`);
       return 'setup';
