@@ -108,7 +108,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     note(io, `msrnn generate: warning: --weights ${settings.weights} is ignored: ${files.model} runs in its own types (${loaded.format})`);
   }
   const model = loaded.metadata !== null ? loaded : quantizeModel(loaded, settings.weights);
-  const tokenizer = await loadTokenizerFor(files, model);
+  const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn generate: ${line}`));
   const c = model.config;
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
