@@ -43,7 +43,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0..65535, got ${values.port}`);
   const { buildPage, distDir } = await import('./build.js');
-  if (values.build || !existsSync(join(distDir, 'index.html'))) await buildPage();
+  if (values.build || !existsSync(join(distDir, 'index.html'))) await buildPage({ api: true });
   const isolated = !values['no-isolation'];
   await servePage({ dir: distDir, port, host: values.host, isolated });
   console.log(`msrnn page: http://${values.host}:${port}/ (${isolated ? 'cross-origin isolated: threads available' : 'not cross-origin isolated: one thread'}; Ctrl-C stops)`);
