@@ -3,7 +3,7 @@
 // beside them; TypeDoc writes the API reference to dist/api.
 // Run: node scripts/run-ts.mjs packages/web/build.ts (or `pnpm web`, which builds and serves it).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -23,9 +23,10 @@ export function buildApi(outDir: string): void {
     '--name', 'msrnn API', '--readme', 'none', '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: webRoot, stdio: 'pipe' });
 }
 
-/** Builds the page into dist/ (and its API reference into dist/api when `api`). */
-export async function buildPage(opts: { minify?: boolean; api?: boolean } = {}): Promise<string> {
-  rmSync(distDir, { recursive: true, force: true });
+/** Builds the page into dist/, and its API reference into dist/api when `api` (or when it is missing, for 'if-missing'). */
+export async function buildPage(opts: { minify?: boolean; api?: boolean | 'if-missing' } = {}): Promise<string> {
+  // dist/api is kept: the reference changes only with the doc comments and takes the longest to build.
+  if (existsSync(distDir)) for (const f of readdirSync(distDir)) if (f !== 'api') rmSync(join(distDir, f), { recursive: true, force: true });
   await build({
     entryPoints: ['main', 'gen-worker', 'kernel-worker'].map((n) => join(webRoot, 'src', `${n}.ts`)),
     outdir: distDir, bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
@@ -34,7 +35,11 @@ export async function buildPage(opts: { minify?: boolean; api?: boolean } = {}):
   for (const f of ['index.html', 'style.css']) copyFileSync(join(webRoot, 'src', f), join(distDir, f));
   mkdirSync(join(distDir, 'models/default'), { recursive: true });
   for (const f of ['model.bin', 'tokenizer.bin']) copyFileSync(join(defaultModel, f), join(distDir, 'models/default', f));
-  if (opts.api) buildApi(join(distDir, 'api'));
+  const api = join(distDir, 'api');
+  if (opts.api === true || (opts.api === 'if-missing' && !existsSync(join(api, 'index.html')))) {
+    rmSync(api, { recursive: true, force: true });
+    buildApi(api);
+  }
   return distDir;
 }
 
