@@ -1,8 +1,10 @@
 // Worker threads that share the backend's wasm memory and split large matvecs/matmuls by rows.
 // Synchronous from the caller's view (the Backend contract is synchronous): the caller posts a
 // job through the control block, runs slice 0 itself, then waits for the workers' DONE count.
-// Node only (worker_threads); browsers would need cross-origin isolation for SharedArrayBuffer.
-import { Worker } from 'node:worker_threads';
+// The workers come from the host ('#thread-host': worker_threads on Node, Web Workers elsewhere);
+// browsers need cross-origin isolation for the shared memory.
+import { spawnKernelWorker } from '#thread-host';
+import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, JobOp, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks } from './protocol.js';
@@ -25,49 +27,37 @@ const MIN_SPLIT_MACS = 50_000;
 const WORKER_SPIN = 4_000_000;
 const CALLER_SPIN = 20_000;
 
-/**
- * Starts ./worker. From dist it is plain .js. From source (this file is .ts, run through tsx) the
- * worker cannot rely on inheriting tsx's loader hooks (Node 20 does not apply module hooks to
- * workers), so a two-line bootstrap registers tsx inside the worker, then imports worker.ts.
- */
-function spawnWorker(workerData: object): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
-    + `.catch((e) => { throw e; });`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
 export class ThreadPool {
   private stopped = false;
   private seq = 0;
-  private readonly exits: Promise<void>[];
 
   private constructor(
-    private readonly workers: Worker[],
+    private readonly workers: KernelWorkerHandle[],
+    private readonly stopped_: Promise<void>[],
     private readonly ctrl: Int32Array,
     private readonly k: KernelExports,
-  ) {
-    this.exits = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
-  }
+  ) {}
 
   /** Starts `workers` workers over `heap`'s shared memory and waits until each is ready. */
-  static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number): Promise<ThreadPool> {
+  static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number, opts: SpawnOptions = {}): Promise<ThreadPool> {
     if (!heap.shared) throw new Error('wasm thread pool: needs a shared WebAssembly.Memory');
     const ctrlAddr = heap.allocBytes(CTRL_INTS * 4, 64);
     const ctrl = new Int32Array(heap.buffer, ctrlAddr, CTRL_INTS);
-    const list: Worker[] = [];
+    const list: KernelWorkerHandle[] = [];
     const ready: Promise<void>[] = [];
-    for (let i = 0; i < workers; i++) {
-      const w = spawnWorker({ module, memory: heap.memory, ctrlAddr, spin: WORKER_SPIN });
-      ready.push(new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', (err) => reject(new Error(`wasm thread pool: worker ${i + 1} failed to start: ${err.message}`)));
-      }));
-      list.push(w);
-    }
+    const stopped: Promise<void>[] = [];
     try {
+      for (let i = 0; i < workers; i++) {
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, spin: WORKER_SPIN }, opts);
+        list.push(w);
+        let isReady!: () => void, isStopped!: () => void;
+        ready.push(new Promise<void>((resolve, reject) => {
+          isReady = resolve;
+          w.onError((err) => reject(new Error(`wasm thread pool: worker ${i + 1} failed to start: ${err.message}`)));
+        }));
+        stopped.push(new Promise<void>((resolve) => { isStopped = resolve; }));
+        w.onMessage((m) => (m === 'ready' ? isReady() : isStopped()));
+      }
       await Promise.all(ready);
     } catch (err) {
       await Promise.all(list.map((w) => w.terminate()));
@@ -76,15 +66,19 @@ export class ThreadPool {
     // Idle workers must not keep the process alive if the owner forgets dispose().
     for (const w of list) w.unref();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    return new ThreadPool(list, ctrl, instance.exports as unknown as KernelExports);
+    return new ThreadPool(list, stopped, ctrl, instance.exports as unknown as KernelExports);
   }
 
   get size(): number { return this.workers.length + 1; }
 
   worthSplitting(rows: number, cols: number): boolean { return !this.stopped && rows >= 8 && rows * cols >= MIN_SPLIT_MACS; }
 
-  matvec(kernel: 'matvec' | 'matvecF16', out: number, w: number, x: number, rows: number, cols: number): void {
-    this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, rows, out, w, x, rows, cols, 0, 0);
+  matvec(kernel: 'matvec' | 'matvecF16' | 'matvecBF16', out: number, w: number, x: number, rows: number, cols: number): void {
+    this.run(kernel === 'matvec' ? JobOp.Matvec : kernel === 'matvecF16' ? JobOp.MatvecF16 : JobOp.MatvecBF16, rows, out, w, x, rows, cols, 0, 0);
+  }
+  /** A ggml block kernel (kernels/ggml.ts) for `type`, split by rows of `rowBytes` bytes. */
+  matvecGgml(type: number, rowBytes: number, out: number, w: number, x16: number, xs: number, xsum: number, rows: number, cols: number): void {
+    this.run(JobOp.MatvecGgml, rows, out, w, x16, xs, xsum, rows, cols, type, rowBytes);
   }
   matvecQ8(out: number, q: number, scales: number, x16: number, xScales: number, rows: number, cols: number): void {
     this.run(JobOp.MatvecQ8, rows, out, q, scales, x16, xScales, rows, cols);
@@ -95,7 +89,7 @@ export class ThreadPool {
   }
 
   /** The job's arguments as fixed parameters (unused ones 0): a rest array would allocate per job. */
-  private run(op: number, splitRows: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number): void {
+  private run(op: number, splitRows: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7 = 0, a8 = 0): void {
     const c = this.ctrl;
     const per = chunkRowsFor(splitRows, this.size);
     const chunks = Math.ceil(splitRows / per);
@@ -103,7 +97,7 @@ export class ThreadPool {
     c[Ctrl.CHUNK_ROWS] = per;
     c[Ctrl.CHUNKS] = chunks;
     c[Ctrl.ARG0] = a0; c[Ctrl.ARG0 + 1] = a1; c[Ctrl.ARG0 + 2] = a2; c[Ctrl.ARG0 + 3] = a3;
-    c[Ctrl.ARG0 + 4] = a4; c[Ctrl.ARG0 + 5] = a5; c[Ctrl.ARG0 + 6] = a6;
+    c[Ctrl.ARG0 + 4] = a4; c[Ctrl.ARG0 + 5] = a5; c[Ctrl.ARG0 + 6] = a6; c[Ctrl.ARG0 + 7] = a7; c[Ctrl.ARG0 + 8] = a8;
     const seq = (this.seq = (this.seq + 1) | 0);
     const tag = seq & TAG_MASK;
     Atomics.store(c, Ctrl.COMPLETED, 0);
@@ -123,7 +117,7 @@ export class ThreadPool {
     }
   }
 
-  /** Asks the workers to exit and waits for them. */
+  /** Asks the workers to leave their loop, waits until each says so, then ends them. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -131,6 +125,7 @@ export class ThreadPool {
     Atomics.store(this.ctrl, Ctrl.STOP, 1);
     Atomics.store(this.ctrl, Ctrl.SEQ, (this.seq = (this.seq + 1) | 0));
     Atomics.notify(this.ctrl, Ctrl.SEQ);
-    await Promise.all(this.exits);
+    await Promise.all(this.stopped_);
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
