@@ -47,7 +47,7 @@ if (haveShared('cli gguf', q8, q8Fixture, q4k, tinyRandom, llamaTokenizer, book)
   test('every policy runs a GGUF model, bounded by its capacity', async () => {
     for (const entry of policyTable) {
       const budget = entry.name === 'full' ? [] : entry.needsRatio ? ['--ratio', '0.5'] : ['--capacity', '6'];
-      const out = await json('generate', '--model', q4k, '--prompt', 'Once upon a time', '--steps', '12', '--temperature', '0', '--policy', entry.name, ...budget, '--json');
+      const out = await json('generate', '--model', q4k, '--prompt', 'Once upon a time', '--steps', '12', '--temperature', '0', '--seed', '1', '--policy', entry.name, ...budget, '--json');
       assert.is(out.generated_tokens.length, 12, entry.name);
       if (entry.name !== 'full' && !entry.needsRatio) {
         // Layer 0's fullest head: at most the policy's capacity (k, or 2k for a budget pooled across
