@@ -11,7 +11,7 @@ import {
 } from '@msrnn/tensor';
 import { checkCapacity, checkPositionMode, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio } from '@msrnn/policies';
-import { loadTokenizer, type Tokenizer } from '@msrnn/transformer';
+import { loadAnyTokenizer, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -32,7 +32,7 @@ export interface BackendFlags { backend: string; threads: string }
 export function addModelOptions(command: Command): Command {
   return command
     .option('--model <file>', 'llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: beside the model, or the default model\'s)');
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin, a Hugging Face tokenizer.json or its folder, or a GGUF file\'s vocabulary (default: tokenizer.bin beside the model, or the default model\'s)');
 }
 
 /** The state options every policy-running command shares: --sinks and --position-mode. */
@@ -114,7 +114,7 @@ export function defaultModelFiles(flags: ModelFlags): ModelFiles {
 /** The tokenizer for a model of `vocabSize`; a mismatch with one taken from beside --model says so. */
 export async function loadTokenizerFor(files: ModelFiles, vocabSize: number): Promise<Tokenizer> {
   try {
-    return await loadTokenizer(files.tokenizer, { vocabSize });
+    return await loadAnyTokenizer(files.tokenizer, { vocabSize });
   } catch (err: any) {
     throw files.tokenizerInferred ? new Error(`${err?.message ?? err} (it was taken from beside --model; give --tokenizer FILE)`) : err;
   }

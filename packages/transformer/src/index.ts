@@ -44,3 +44,4 @@ export {
   readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
+export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } from './tokenizers/load.js';
