@@ -30,15 +30,19 @@ export function tokenizerFromAnyBytes(input: BytesLike, source = '<tokenizer>', 
  * llama2.c tokenizer.bin.
  */
 export async function loadAnyTokenizer(path: string, opts: AnyTokenizerOptions = {}): Promise<Tokenizer> {
-  const { stat } = await import('node:fs/promises');
-  const { dirname, basename } = await import('node:path');
-  const info = await stat(path).catch(() => { throw new Error(`cannot read tokenizer ${path}: no such file or folder`); });
-  if (info.isDirectory()) return checkFits(await loadHfTokenizer(path), path, opts.vocabSize);
-  const bytes = await readFileBytes(path, 'tokenizer');
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFileBytes(path, 'tokenizer');
+  } catch (err) {
+    // A folder cannot be read as a file (no node:fs stat here, so browser bundles stay Node-free).
+    if (/EISDIR|Is a directory|directory/i.test((err as Error).message)) return checkFits(await loadHfTokenizer(path), path, opts.vocabSize);
+    throw err;
+  }
   if (!isGguf(bytes) && looksLikeJson(bytes)) {
-    const files = await readFolderFiles(dirname(path), HF_TOKENIZER_FILES.filter((f) => f !== 'tokenizer.json'));
+    const dir = /[\\/]/.test(path) ? path.replace(/[\\/][^\\/]*$/, '') || '/' : '.';
+    const files = await readFolderFiles(dir, HF_TOKENIZER_FILES.filter((f) => f !== 'tokenizer.json'));
     files.set('tokenizer.json', bytes);
-    const tok: HfTokenizer = hfTokenizerFromFiles(files, basename(path) === 'tokenizer.json' ? dirname(path) : path);
+    const tok: HfTokenizer = hfTokenizerFromFiles(files, /(^|[\\/])tokenizer\.json$/.test(path) ? dir : path);
     return checkFits(tok, path, opts.vocabSize);
   }
   return tokenizerFromAnyBytes(bytes, path, opts);
