@@ -1,7 +1,8 @@
 // A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
 import { jsBackend, type Backend } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
-import { headDimOf, type ModelConfig } from './config.js';
+import { headDimOf, validateConfig, type ModelConfig } from './config.js';
+import { checkWeights } from './check-weights.js';
 import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
@@ -40,6 +41,27 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
 export async function loadModel(pathOrBytes: string | BytesLike, opts: LoadOptions = {}): Promise<Model> {
   if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes, opts);
   return modelFromBytes(await readFileBytes(pathOrBytes, 'model'), { ...opts, source: opts.source ?? pathOrBytes });
+}
+
+export interface ModelFromWeightsOptions {
+  /** The backend whose kernels run the model; every Float32Array in `weights` must come from its alloc. Default jsBackend. */
+  backend?: Backend;
+  /** Name used in error messages (a file name). */
+  source?: string;
+  /** e.g. "GGUF v3 (llama)". */
+  format?: string;
+}
+
+/**
+ * A model from a config and weights a loader built (GGUF, Hugging Face, tests): validates the
+ * config and checks every weight's shape against it, so a loader's mistake is a clear error
+ * naming the tensor, not a wrong answer later.
+ */
+export function modelFromWeights(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions = {}): Model {
+  const source = opts.source ?? '<weights>';
+  validateConfig(config, source);
+  checkWeights(config, weights, source);
+  return assemble(config, weights, opts.backend ?? jsBackend, source, opts.format ?? 'weights');
 }
 
 function assemble(config: ModelConfig, weights: Weights, backend: Backend, source: string, format: string): Model {
