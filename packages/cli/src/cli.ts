@@ -8,6 +8,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerPpl } from './commands/ppl.js';
 import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
+import { registerInspect } from './commands/inspect.js';
 import { note, processIo, type CliIo } from './io.js';
 
 /** The program with every command registered, writing to io. */
@@ -28,6 +29,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerPpl(program, io);
   registerTrace(program, io);
   registerBench(program, io);
+  registerInspect(program, io);
   return program;
 }
 

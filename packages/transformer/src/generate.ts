@@ -5,12 +5,12 @@ import type { Model } from './model.js';
 import { prefill, type PrefillOptions } from './prefill.js';
 import { Sampler, type SamplerOptions } from './sampler.js';
 import { step } from './step.js';
-import { BOS, EOS, StreamingDecoder, type Tokenizer } from './tokenizer.js';
+import type { Tokenizer } from './tokenizers/types.js';
 
 export interface GenerateOptions extends SamplerOptions {
   /** New tokens to generate at most (default 256). */
   maxNewTokens?: number;
-  /** Stop when the model emits BOS or EOS (default true; the stop token is not yielded). */
+  /** Stop when the model emits one of the tokenizer's stopIds, e.g. EOS (default true; the stop token is not yielded). */
   stopAtEnd?: boolean;
   /** Passed to the prompt's prefill (chunk size, progress). */
   prefill?: Pick<PrefillOptions, 'chunkSize' | 'onProgress'>;
@@ -37,10 +37,10 @@ export async function* generate(
   const stopAtEnd = opts.stopAtEnd ?? true;
   const logitsBuf = model.backend.alloc(model.config.vocabSize); // kernels write it: must live in the backend's memory
   let logits = prefill(model, state, promptTokens, { ...opts.prefill, logitsOut: logitsBuf });
-  const decoder = new StreamingDecoder(tokenizer, promptTokens[promptTokens.length - 1]!);
+  const decoder = tokenizer.createStreamDecoder({ prefix: promptTokens });
   for (let i = 0; i < maxNew; i++) {
     const token = sampler.sample(logits);
-    if (stopAtEnd && (token === BOS || token === EOS)) break;
+    if (stopAtEnd && tokenizer.stopIds.has(token)) break;
     // Feed the token before yielding so the state always holds the whole text seen so far.
     logits = step(model, state, token, logitsBuf);
     yield { token, text: decoder.push(token) };

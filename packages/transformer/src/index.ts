@@ -4,7 +4,7 @@ export {
   type RopeScaling, type Llama3RopeScaling, type FactorRopeScaling, LLAMA, architecture, slidingWindowOf,
 } from './arch.js';
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
-export { LLAMA2C_MAGIC, parseLlama2c, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
+export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
   type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights,
   createState, checkStateFits, checkToken,
@@ -21,13 +21,21 @@ export { embed } from './embed.js';
 export { logitsRows } from './logits.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {
-  Tokenizer, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
-} from './tokenizer.js';
+  type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoderOptions, type TokenStreamDecoder, type AddedToken,
+} from './tokenizers/types.js';
+export {
+  Llama2cTokenizer, type Llama2cDecodeOptions, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
+} from './tokenizers/llama2c.js';
 export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
+export { HfTokenizer, type HfTokenizerOptions, hfTokenizerFromFiles, loadHfTokenizer, HF_TOKENIZER_FILES } from './tokenizers/hf.js';
+export { type FileMap } from './files.js';
 export {
   parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
 } from './gguf/index.js';
+export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
+export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
+export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, GGUF_LAYER_TENSORS, type GgufLlamaLayout, type LlamaRole } from './gguf/llama.js';

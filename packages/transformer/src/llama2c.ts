@@ -174,8 +174,8 @@ function expectedFileBytes(info: HeaderInfo): number {
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Parses and validates a llama2.c checkpoint; weights are copied into ONE `alloc` allocation. */
-export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
+/** The validated header of a llama2.c checkpoint (geometry sane, file size as implied); reads no weights. */
+export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config: ModelConfig; version: Llama2cVersion; headerBytes: number } {
   let info: HeaderInfo;
   try {
     info = readHeader(bytes, source);
@@ -195,6 +195,12 @@ export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: numbe
       (bytes.byteLength < expected ? ' — the file is truncated or the header is corrupt' : ''),
     );
   }
+  return info;
+}
+
+/** Parses and validates a llama2.c checkpoint; weights are copied into ONE `alloc` allocation. */
+export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
+  const info = parseLlama2cHeader(bytes, source);
   if (!littleEndianHost) throw new Error(`${source}: llama2.c checkpoints are little-endian; this host is big-endian`);
   const views = allocateViews(info.config, alloc);
   let at = info.headerBytes;

@@ -70,7 +70,7 @@ if (haveShared('fixtures', paths.model, paths.tokenizer, greedyPath, logitsPath,
       }
       assert.equal(out, run.generated_tokens);
       const last = promptTokens[promptTokens.length - 1]!;
-      assert.is(tokenizer.decode(out, last), run.generated_text);
+      assert.is(tokenizer.decode(out, { prev: last }), run.generated_text);
       // run.c prints the prompt (after BOS) then the generation, then "\n".
       const all = [...promptTokens.slice(1), ...out];
       assert.is(printed(all, BOS) + '\n', run.runc_stdout);

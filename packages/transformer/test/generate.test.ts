@@ -78,7 +78,7 @@ if (haveShared('generate', paths.model, paths.tokenizer, samplesPath)) {
     assert.is(a.text, b.text);
     assert.not.equal(a.tokens, c.tokens);
     const prompt = tokenizer.encode('The cat');
-    assert.is(a.text, tokenizer.decode(a.tokens, prompt[prompt.length - 1]), 'streamed text == decode');
+    assert.is(a.text, tokenizer.decode(a.tokens, { prev: prompt[prompt.length - 1] }), 'streamed text == decode');
     assert.is(a.state.seen, prompt.length + a.tokens.length, 'every yielded token is in the state');
   });
 

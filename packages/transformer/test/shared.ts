@@ -11,6 +11,9 @@ export const paths = {
   llamaTokenizer: resolve(shared, 'models/tokenizer.bin'),
   fixtures: resolve(shared, 'fixtures/stories260K'),
   book: resolve(shared, 'text/austen_4_pride_and_prejudice.txt'),
+  hfModels: resolve(shared, 'models/hf'),
+  hfFixtures: resolve(shared, 'fixtures/hf'),
+  llamaGguf: resolve(shared, 'models/llama-2-tiny-random.gguf'),
 };
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

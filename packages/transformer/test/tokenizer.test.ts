@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BOS, loadTokenizer, type Tokenizer } from '../src/index.js';
+import { BOS, loadTokenizer, type Llama2cTokenizer as Tokenizer } from '../src/index.js';
 import { haveShared, paths } from './shared.js';
 
 /** run.c's encode(), transcribed literally: rescan all pairs, merge the best (leftmost on ties). */
@@ -69,6 +69,25 @@ if (haveShared('tokenizer', paths.tokenizer, paths.llamaTokenizer, paths.book)) 
     assert.not.ok(ids.includes(BOS));
     assert.is(small.lookup(' '), 410);
     assert.is(small.lookup('no such piece'), -1);
+  });
+
+  test('the Tokenizer interface: stream decoder after a prompt equals decode; checks; specials', () => {
+    const prompt = small.encode('Once upon a time');
+    const gen = small.encode(' there was a dog. 😀 The end', { bos: false });
+    const d = small.createStreamDecoder({ prefix: prompt });
+    const text = gen.map((t) => d.push(t)).join('') + d.flush();
+    assert.is(text, small.decode(gen, { prev: prompt[prompt.length - 1] }));
+    assert.is(small.decode([BOS, ...gen.slice(0, 2), 2], { skipSpecial: true }), small.decode(gen.slice(0, 2)));
+    assert.ok(small.stopIds.has(1) && small.stopIds.has(2) && small.isSpecial(2) && !small.isSpecial(300));
+    assert.is(small.bosId, 1);
+    assert.is(small.addsBos, true);
+    assert.is(small.tokenToId(' '), 410);
+    assert.is(small.idToToken(410), ' ');
+    assert.is(small.tokenText(410, 5), ' ');
+    assert.is(small.tokenText(410), '', 'after BOS a piece loses its leading space (run.c)');
+    assert.throws(() => small.encode(null as any), /encode\(\) takes a string, got null/);
+    assert.throws(() => small.decode([512]), /token id 512 at index 0 is not an integer in 0\.\.511/);
+    assert.throws(() => small.encode('x', { eos: 1 } as any), /option eos must be a boolean/);
   });
 }
 

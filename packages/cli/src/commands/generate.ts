@@ -27,6 +27,7 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   chunkSize: string;
   weights: string;
   progress: boolean;
+  json: boolean;
 }
 
 /** Prompts at least this long get a progress bar for their prefill (when stderr is a terminal). */
@@ -52,6 +53,7 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
   addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
     .option('--no-progress', 'no progress bar for long prompts')
+    .option('--json', 'print one JSON object (prompt and generated token ids, text, timings, state bytes) instead of streaming text', false)
     .action(async (flags: GenerateFlags) => {
       await runGenerate(flags, io);
     });
@@ -124,7 +126,11 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     : null;
   bar?.start(promptTokens.length, 0);
 
-  const out = io.stdout;
+  // --json: nothing streams; the text and token ids go into one object at the end.
+  const json = flags.json;
+  const out = json ? { write: (_: string) => {} } : io.stdout;
+  const generatedTokens: number[] = [];
+  let text = '';
   const t0 = performance.now();
   let tFirst = 0;
   let generated = 0;
@@ -139,6 +145,8 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
       out.write(prompt);
     }
     generated++;
+    generatedTokens.push(piece.token);
+    text += piece.text;
     out.write(piece.text);
   }
   bar?.stop();
@@ -153,6 +161,19 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     `generated ${generated} tokens in ${genSeconds.toFixed(2)} s: ${generated > 1 ? ((generated - 1) / genSeconds).toFixed(1) : 'n/a'} tok/s`,
   );
   note(io, `state: ${state.bytes()} bytes after ${state.seen} tokens (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
+  if (json) {
+    io.stdout.write(`${JSON.stringify({
+      model: files.model, format: model.format, backend: backend.name,
+      policy: policy.name, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode,
+      seed, temperature, top_p: topP, top_k: topK,
+      prompt, prompt_tokens: promptTokens, generated_tokens: generatedTokens, text,
+      timings: {
+        prefill_ms: prefillMs, generate_ms: genSeconds * 1000,
+        tokens_per_second: generated > 1 ? (generated - 1) / genSeconds : null,
+      },
+      state_bytes: state.bytes(), state_tokens_seen: state.seen, state_entries_per_layer: state.layers[0]!.maxCount,
+    })}\n`);
+  }
 }
 
 function readPrompt(flags: GenerateFlags): string {

@@ -84,7 +84,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
     const att = a.steps > 0 ? `${a.mean.toFixed(3)} (${a.uniform.toFixed(3)})` : '—';
     print(io, `| ${s.layer} | ${firstText} | ${att} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
   }
-  const pieces = tokens.map((t, i) => tokenizer.decode([t], i > 0 ? tokens[i - 1]! : 1));
+  const pieces = tokens.map((t, i) => tokenizer.tokenText(t, i > 0 ? tokens[i - 1]! : undefined));
   const lifetimes = trace.capacity !== null ? pieceLifetimes(trace, pieces) : null;
   if (lifetimes && lifetimes.pieces.length > 0) {
     const show = (l: PieceLifetime) => `${JSON.stringify(l.piece)} ${l.meanSteps.toFixed(1)} (×${l.occurrences})`;

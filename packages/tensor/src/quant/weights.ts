@@ -3,6 +3,9 @@
 // else to the plain TypeScript references below (so every backend handles every weight type).
 import type { Backend } from '../backend.js';
 import { float16Bits, float16Table } from '../fp16.js';
+import { ggmlRowBytes, supportedGgmlType, GGML } from './ggml-types.js';
+import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
+import { dequantizeGgmlRow } from './ggml-dequant.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
 export const WEIGHT_TYPES: readonly WeightType[] = ['f32', 'f16', 'q8'];
@@ -13,13 +16,27 @@ export interface F32Weights { type: 'f32'; rows: number; cols: number; data: Flo
 export interface F16Weights { type: 'f16'; rows: number; cols: number; bits: Uint16Array }
 /** Row r's block b covers columns [32b, 32b+32) ∩ [0, cols): scale at scales[r*ceil(cols/32) + b]. */
 export interface Q8Weights { type: 'q8'; rows: number; cols: number; q: Int8Array; scales: Float32Array }
-export type WeightMatrix = F32Weights | F16Weights | Q8Weights;
+/**
+ * A matrix in one of ggml's types (ids in ./ggml-types.ts), kept in its blocks: row r is
+ * data[r·rowBytes .. (r+1)·rowBytes). On the js backend `data` can be a view into the file's
+ * bytes; the wasm backend needs it in its memory (ggmlWeights copies it there).
+ */
+export interface GgmlWeights { type: 'ggml'; ggmlType: number; rows: number; cols: number; rowBytes: number; data: Uint8Array }
+export type WeightMatrix = F32Weights | F16Weights | Q8Weights | GgmlWeights;
 
 /** Optional storage for quantized arrays (the wasm backend supplies views into its memory). */
 export interface QuantAlloc {
   alloc(n: number): Float32Array;
   allocU16?(n: number): Uint16Array;
   allocI8?(n: number): Int8Array;
+  allocU8?(n: number): Uint8Array;
+}
+
+/** The ggml-block kernels a backend may add (the wasm backend does); else the pure-TS ones run. */
+interface GgmlKernels {
+  matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
+  /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m. */
+  matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
 }
 
 /** Kernels the wasm backend adds for reduced-precision weights (duck-typed on the backend). */
@@ -71,6 +88,22 @@ export function quantizeQ8(src: Float32Array, offset: number, rows: number, cols
   return { type: 'q8', rows, cols, q, scales };
 }
 
+/**
+ * Weights in ggml type `ggmlType` (rows × cols, row-major, rows of whole blocks) from `bytes`,
+ * which must hold at least rows × rowBytes. With `mem.allocU8` (the wasm backend) the blocks are
+ * copied into that memory; otherwise the result is a view of `bytes` (nothing copied).
+ */
+export function ggmlWeights(ggmlType: number, rows: number, cols: number, bytes: Uint8Array, mem?: QuantAlloc, what = 'ggmlWeights'): GgmlWeights {
+  supportedGgmlType(ggmlType, what);
+  if (!Number.isSafeInteger(rows) || rows <= 0) throw new RangeError(`${what}: rows must be a positive integer, got ${rows}`);
+  const rowBytes = ggmlRowBytes(ggmlType, cols);
+  const n = rows * rowBytes;
+  if (bytes.length < n) throw new RangeError(`${what}: ${rows}×${cols} needs ${n} bytes, got ${bytes.length}`);
+  let data = bytes.subarray(0, n);
+  if (mem?.allocU8) { const copy = mem.allocU8(n); copy.set(data); data = copy; }
+  return { type: 'ggml', ggmlType, rows, cols, rowBytes, data };
+}
+
 /** Validates a weight type; `what` names it in the error. */
 export function checkWeightType(value: unknown, what = 'weight type'): WeightType {
   if ((WEIGHT_TYPES as readonly unknown[]).includes(value)) return value as WeightType;
@@ -85,7 +118,12 @@ export function quantize(type: WeightType, src: Float32Array, offset: number, ro
 }
 
 export function weightBytes(w: WeightMatrix): number {
-  return w.type === 'f32' ? w.rows * w.cols * 4 : w.type === 'f16' ? w.bits.byteLength : w.q.byteLength + w.scales.byteLength;
+  switch (w.type) {
+    case 'f32': return w.rows * w.cols * 4;
+    case 'f16': return w.bits.byteLength;
+    case 'q8': return w.q.byteLength + w.scales.byteLength;
+    case 'ggml': return w.data.byteLength;
+  }
 }
 
 /** Rows computed together by the pure-TS fp16/Q8 matvecs (one per stripe, as raw.matvec does). */
@@ -201,6 +239,31 @@ function hasQuantKernels(b: Backend): b is Backend & QuantKernels {
   return typeof (b as Partial<QuantKernels>).matvecQ8 === 'function' && typeof (b as Partial<QuantKernels>).matvecF16 === 'function';
 }
 
+function hasGgmlKernels(b: Backend): b is Backend & GgmlKernels {
+  return typeof (b as Partial<GgmlKernels>).matvecGgml === 'function' && typeof (b as Partial<GgmlKernels>).matmulGgml === 'function';
+}
+
+/** F32/F16 ggml rows read as typed arrays (needs the element alignment a GGUF file gives its data). */
+function typedView<T extends Float32Array | Uint16Array>(w: GgmlWeights, Ctor: { new (b: ArrayBufferLike, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T {
+  if (w.data.byteOffset % Ctor.BYTES_PER_ELEMENT !== 0) {
+    throw new RangeError(`ggml ${w.ggmlType === GGML.F32 ? 'F32' : 'F16'} weights at byte offset ${w.data.byteOffset} are not ${Ctor.BYTES_PER_ELEMENT}-byte aligned (give the file's bytes in an aligned buffer)`);
+  }
+  return new Ctor(w.data.buffer, w.data.byteOffset, w.rows * w.cols);
+}
+
+/** Cached typed views of F32/F16 ggml weights, so a decode step allocates nothing. */
+const typedViews = new WeakMap<GgmlWeights, Float32Array | Uint16Array>();
+function f32View(w: GgmlWeights): Float32Array {
+  let v = typedViews.get(w);
+  if (v === undefined) { v = typedView(w, Float32Array); typedViews.set(w, v); }
+  return v as Float32Array;
+}
+function f16View(w: GgmlWeights): Uint16Array {
+  let v = typedViews.get(w);
+  if (v === undefined) { v = typedView(w, Uint16Array); typedViews.set(w, v); }
+  return v as Uint16Array;
+}
+
 /**
  * out[oOff + r] = W[rowStart + r] · x[xOff ..], r < rows (rows defaults to all of W's rows):
  * one call for any weight type on any backend.
@@ -221,6 +284,16 @@ export function matvecWeights(backend: Backend, out: Float32Array, oOff: number,
       else matvecQ8Js(out, oOff, w.q, rowStart * cols, w.scales, sOff, x, xOff, rows, cols);
       return;
     }
+    case 'ggml':
+      if (w.ggmlType === GGML.F32) { backend.matvec(out, oOff, f32View(w), rowStart * cols, x, xOff, rows, cols); return; }
+      if (w.ggmlType === GGML.F16) {
+        if (hasQuantKernels(backend)) backend.matvecF16(out, oOff, f16View(w), rowStart * cols, x, xOff, rows, cols);
+        else matvecF16Js(out, oOff, f16View(w), rowStart * cols, x, xOff, rows, cols);
+        return;
+      }
+      if (hasGgmlKernels(backend)) backend.matvecGgml(w.ggmlType, out, oOff, w.data, rowStart * w.rowBytes, x, xOff, rows, cols);
+      else matvecGgmlJs(w.ggmlType, out, oOff, w.data, rowStart * w.rowBytes, x, xOff, rows, cols);
+      return;
   }
 }
 
@@ -232,6 +305,13 @@ export function matvecWeights(backend: Backend, out: Float32Array, oOff: number,
  */
 export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix): void {
   if (w.type === 'f32') { backend.matmulT(out, a, w.data, w.offset, m, w.rows, w.cols); return; }
+  if (w.type === 'ggml' && w.ggmlType !== GGML.F32 && w.ggmlType !== GGML.F16) {
+    // One pass over the blocks for all m rows of a.
+    if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
+    if (hasGgmlKernels(backend)) backend.matmulGgml(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
+    else matmulGgmlJs(w.ggmlType, out, 0, w.rows, w.data, 0, a, 0, w.cols, m, w.rows, w.cols);
+    return;
+  }
   for (let i = 0; i < m; i++) matvecWeights(backend, out, i * w.rows, w, a, i * w.cols);
 }
 
@@ -255,5 +335,6 @@ export function dequantizeRow(out: Float32Array, oOff: number, w: WeightMatrix, 
       for (let c = 0; c < cols; c++) out[oOff + c] = w.q[from + c]! * w.scales[row * blocks + Math.floor(c / Q8_BLOCK)]!;
       return;
     }
+    case 'ggml': dequantizeGgmlRow(w.ggmlType, w.data, row * w.rowBytes, cols, out, oOff); return;
   }
 }

@@ -30,6 +30,8 @@ export interface WasmBackend extends Backend {
   /** Storage for fp16 bits / int8 quants in this backend's memory. */
   allocU16(n: number): Uint16Array;
   allocI8(n: number): Int8Array;
+  /** Storage for ggml blocks (quant/weights.ts ggmlWeights copies a matrix's bytes here). */
+  allocU8(n: number): Uint8Array;
   /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -109,6 +111,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     alloc: (n) => heap.f32(n),
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
+    allocU8: (n) => heap.u8(n),
 
     matvec(out, oOff, w, wOff, x, xOff, rows, cols) { denseMatvec('matvec', out, oOff, w, wOff, x, xOff, rows, cols); },
     matmulT(out, a, b, bOff, m, n, kDim) {

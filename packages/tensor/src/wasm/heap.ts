@@ -81,6 +81,7 @@ export class WasmHeap {
   i16(n: number): Int16Array { const at = this.allocBytes(n * 2); return new Int16Array(this.buffer, at, n); }
   u16(n: number): Uint16Array { const at = this.allocBytes(n * 2); return new Uint16Array(this.buffer, at, n); }
   i8(n: number): Int8Array { const at = this.allocBytes(n); return new Int8Array(this.buffer, at, n); }
+  u8(n: number): Uint8Array { const at = this.allocBytes(n); return new Uint8Array(this.buffer, at, n); }
 
   /** Whether `view` lies in this heap's memory. */
   owns(view: ArrayBufferView): boolean {

@@ -10,7 +10,8 @@ export class GgufError extends Error {
   }
 }
 
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: a string that starts with U+FEFF keeps it (Llama-2's vocabulary has that piece); the default would drop it.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class Cursor {
   private readonly view: DataView;

@@ -1,4 +1,5 @@
 // Small GGUF files for the reader's tests, and where each field of a tensor info sits in them.
+import { GGML_TYPES } from '@msrnn/tensor';
 import { GgufValueType as T, parseGguf, writeGguf, type GgufWriteTensor, type GgufWriteValue } from '../../src/gguf/index.js';
 
 export const sampleMetadata: GgufWriteValue[] = [
@@ -55,4 +56,55 @@ export function setU32(file: Uint8Array, at: number, v: number): Uint8Array {
   const out = file.slice();
   new DataView(out.buffer).setUint32(at, v, true);
   return out;
+}
+
+export interface TinyLlamaOptions {
+  dim?: number; hidden?: number; layers?: number; heads?: number; kvHeads?: number; vocab?: number;
+  tied?: boolean; architecture?: string; ropeFreqs?: Float32Array; extra?: GgufWriteValue[]; dropTensor?: string;
+  types?: Partial<Record<string, string>>;
+  /** UINT32 metadata values to write instead of the consistent ones. */
+  override?: Record<string, number>;
+}
+
+/** A small random llama GGUF (F32 weights unless `types` says otherwise for a tensor name). */
+export function tinyLlamaGguf(o: TinyLlamaOptions = {}): Uint8Array {
+  const dim = o.dim ?? 16, hidden = o.hidden ?? 32, layers = o.layers ?? 2, heads = o.heads ?? 4, kvHeads = o.kvHeads ?? 2, vocab = o.vocab ?? 40;
+  const arch = o.architecture ?? 'llama';
+  const kv = (dim / heads) * kvHeads;
+  let seed = 7;
+  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5);
+  const f32 = (name: string, dims: number[]): GgufWriteTensor => {
+    const type = o.types?.[name] ?? 'F32';
+    const elements = dims.reduce((a, b) => a * b, 1);
+    const info = GGML_TYPES.find((t) => t.name === type)!;
+    const data = type === 'F32' ? new Uint8Array(rnd(elements).buffer) : new Uint8Array((elements / info.blockSize) * info.blockBytes); // zeros otherwise
+    return { name, type, dims, data };
+  };
+  const tensors: GgufWriteTensor[] = [f32('token_embd.weight', [dim, vocab])];
+  for (let l = 0; l < layers; l++) {
+    tensors.push(
+      f32(`blk.${l}.attn_norm.weight`, [dim]), f32(`blk.${l}.attn_q.weight`, [dim, dim]), f32(`blk.${l}.attn_k.weight`, [dim, kv]),
+      f32(`blk.${l}.attn_v.weight`, [dim, kv]), f32(`blk.${l}.attn_output.weight`, [dim, dim]), f32(`blk.${l}.ffn_norm.weight`, [dim]),
+      f32(`blk.${l}.ffn_gate.weight`, [dim, hidden]), f32(`blk.${l}.ffn_down.weight`, [hidden, dim]), f32(`blk.${l}.ffn_up.weight`, [dim, hidden]),
+    );
+  }
+  tensors.push(f32('output_norm.weight', [dim]));
+  if (!(o.tied ?? true)) tensors.push(f32('output.weight', [dim, vocab]));
+  if (o.ropeFreqs) tensors.push({ name: 'rope_freqs.weight', type: 'F32', dims: [o.ropeFreqs.length], data: new Uint8Array(o.ropeFreqs.buffer) });
+  const tokens = Array.from({ length: vocab }, (_, i) => (i < 3 ? ['<unk>', '<s>', '</s>'][i]! : i < 259 ? `<0x${(i - 3).toString(16).toUpperCase().padStart(2, '0')}>` : `▁t${i}`));
+  const metadata: GgufWriteValue[] = [
+    ['general.architecture', T.STRING, arch], ['general.name', T.STRING, 'tiny'],
+    [`${arch}.context_length`, T.UINT32, 64], [`${arch}.embedding_length`, T.UINT32, dim], [`${arch}.block_count`, T.UINT32, layers],
+    [`${arch}.feed_forward_length`, T.UINT32, hidden], [`${arch}.attention.head_count`, T.UINT32, heads],
+    [`${arch}.attention.head_count_kv`, T.UINT32, kvHeads], [`${arch}.rope.dimension_count`, T.UINT32, dim / heads],
+    [`${arch}.attention.layer_norm_rms_epsilon`, T.FLOAT32, 1e-5], [`${arch}.rope.freq_base`, T.FLOAT32, 500000],
+    ['tokenizer.ggml.model', T.STRING, 'llama'],
+    ['tokenizer.ggml.tokens', T.ARRAY, { elementType: T.STRING, values: tokens }],
+    ['tokenizer.ggml.scores', T.ARRAY, { elementType: T.FLOAT32, values: Float32Array.from(tokens, (_, i) => -i) }],
+    ['tokenizer.ggml.token_type', T.ARRAY, { elementType: T.INT32, values: Int32Array.from(tokens, (_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1)) }],
+    ['tokenizer.ggml.bos_token_id', T.UINT32, 1], ['tokenizer.ggml.eos_token_id', T.UINT32, 2],
+    ...(o.extra ?? []),
+  ];
+  const final = metadata.map(([k, t, v]): GgufWriteValue => (o.override?.[k] !== undefined ? [k, T.UINT32, o.override[k]!] : [k, t, v]));
+  return writeGguf(final, tensors.filter((t) => t.name !== o.dropTensor));
 }

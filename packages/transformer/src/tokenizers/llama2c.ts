@@ -2,7 +2,11 @@
 // bytes. Encoding and decoding follow run.c exactly (see the fixtures' README for the rules).
 // Pieces are handled as "binary strings" (one char per byte) so a Map finds byte sequences that
 // are not valid UTF-8 on their own.
-import { asBytes, readFileBytes, recognizeOtherFormat, type BytesLike } from './bytes.js';
+import { asBytes, readFileBytes, recognizeOtherFormat, type BytesLike } from '../bytes.js';
+import {
+  checkEncodeArgs, checkTokenId, checkTokenIds, type AddedToken, type DecodeOptions, type EncodeOptions,
+  type StreamDecoderOptions, type Tokenizer, type TokenStreamDecoder,
+} from './types.js';
 
 export const BOS = 1;
 export const EOS = 2;
@@ -11,7 +15,21 @@ export const BYTE_TOKEN_OFFSET = 3;
 
 const MAX_PIECE_BYTES = 1 << 16;
 
-export class Tokenizer {
+export interface Llama2cDecodeOptions extends DecodeOptions {
+  /** The token shown just before (run.c: a piece right after BOS loses one leading space); default BOS. */
+  prev?: number;
+}
+
+export class Llama2cTokenizer implements Tokenizer {
+  readonly kind = 'llama2.c tokenizer.bin';
+  readonly bosId = BOS;
+  readonly eosId = EOS;
+  readonly addsBos = true;
+  readonly addsEos = false;
+  /** run.c stops at BOS; EOS ends a sequence too. */
+  readonly stopIds: ReadonlySet<number> = new Set([BOS, EOS]);
+  /** run.c cuts nothing out of the text: "<s>" in a prompt is encoded as characters. */
+  readonly addedTokens: readonly AddedToken[] = [];
   /** Piece bytes as binary strings (char code = byte). */
   readonly pieces: string[];
   readonly scores: Float32Array;
@@ -41,12 +59,28 @@ export class Tokenizer {
     return this.idOf.get(bytesToBinary(new TextEncoder().encode(piece))) ?? -1;
   }
 
+  tokenToId(piece: string): number | undefined {
+    const id = this.lookup(piece);
+    return id < 0 ? undefined : id;
+  }
+
+  idToToken(token: number): string | undefined {
+    const piece = this.pieces[token];
+    return piece === undefined ? undefined : new TextDecoder().decode(binaryToBytes(piece));
+  }
+
+  /** <unk>, BOS and EOS (ids 0-2 in every llama2.c vocabulary). */
+  isSpecial(token: number): boolean {
+    return token >= 0 && token < BYTE_TOKEN_OFFSET;
+  }
+
   /**
    * run.c-compatible BPE: [BOS?] + dummy-prefix " " (if text non-empty) + UTF-8 code points
    * (byte fallback id = byte+3 for unknown ones), then repeatedly merge the adjacent pair with the
    * highest-scoring merged piece, leftmost on ties. O(n log n) with a heap, so whole books are fast.
    */
-  encode(text: string, opts: { bos?: boolean; eos?: boolean } = {}): number[] {
+  encode(text: string, opts: EncodeOptions = {}): number[] {
+    checkEncodeArgs(this.source, text, opts);
     const out: number[] = [];
     if (opts.bos ?? true) out.push(BOS);
     if (text.length > 0) {
@@ -114,14 +148,28 @@ export class Tokenizer {
   }
 
   /** Decodes tokens (a leading BOS is skipped; it only affects the next piece's space). */
-  decode(tokens: ArrayLike<number>, prev = BOS): string {
-    const d = new StreamingDecoder(this, prev);
+  decode(tokens: ArrayLike<number>, opts: Llama2cDecodeOptions = {}): string {
+    checkTokenIds(this.source, tokens, this.vocabSize);
+    const prev = opts.prev ?? BOS;
+    checkTokenId(this.source, prev, this.vocabSize);
+    const d = new StreamingDecoder(this, prev, false, opts.skipSpecial ?? false);
     let s = '';
     for (let i = 0; i < tokens.length; i++) {
       if (i === 0 && tokens[i] === BOS && prev === BOS) continue;
       s += d.push(tokens[i]!);
     }
     return s + d.flush();
+  }
+
+  createStreamDecoder(opts: StreamDecoderOptions = {}): TokenStreamDecoder {
+    const prefix = opts.prefix;
+    const prev = prefix && prefix.length > 0 ? prefix[prefix.length - 1]! : BOS;
+    checkTokenId(this.source, prev, this.vocabSize);
+    return new StreamingDecoder(this, prev, false, opts.skipSpecial ?? false);
+  }
+
+  tokenText(token: number, prev = BOS): string {
+    return this.decode([token], { prev });
   }
 
   /** run.c's printing rule: single-byte pieces that are not printable ASCII or whitespace are dropped. */
@@ -136,13 +184,17 @@ export class Tokenizer {
  * Turns a token stream into text, holding back bytes of a UTF-8 character split across tokens.
  * `printedOnly` applies run.c's printing rule (drops lone non-printable bytes).
  */
-export class StreamingDecoder {
-  private readonly utf8 = new TextDecoder('utf-8');
-  constructor(private readonly tokenizer: Tokenizer, private prev = BOS, private readonly printedOnly = false) {}
+export class StreamingDecoder implements TokenStreamDecoder {
+  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true }); // a U+FEFF piece is text, as run.c prints it
+  constructor(
+    private readonly tokenizer: Llama2cTokenizer, private prev = BOS, private readonly printedOnly = false,
+    private readonly skipSpecial = false,
+  ) {}
 
   push(token: number): string {
     const bytes = this.tokenizer.pieceBytesAfter(this.prev, token);
     this.prev = token;
+    if (this.skipSpecial && this.tokenizer.isSpecial(token)) return '';
     if (this.printedOnly && !this.tokenizer.isPrintable(bytes)) return '';
     return this.utf8.decode(bytes, { stream: true });
   }
@@ -154,7 +206,7 @@ export class StreamingDecoder {
 }
 
 /** Parses tokenizer.bin bytes; `vocabSize` (from the model), when given, must match the piece count. */
-export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', vocabSize?: number): Tokenizer {
+export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', vocabSize?: number): Llama2cTokenizer {
   const bytes = asBytes(input, `tokenizer ${source}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 4) throw new Error(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c tokenizer`);
@@ -187,11 +239,11 @@ export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', voc
   if (vocabSize !== undefined && pieces.length !== vocabSize) {
     throw new Error(`${source}: has ${pieces.length} pieces but the model's vocabulary size is ${vocabSize}`);
   }
-  return new Tokenizer(pieces, Float32Array.from(scores), maxTokenLength, source);
+  return new Llama2cTokenizer(pieces, Float32Array.from(scores), maxTokenLength, source);
 }
 
 /** Loads tokenizer.bin from a path (Node, Deno, Bun) or bytes. */
-export async function loadTokenizer(pathOrBytes: string | BytesLike, opts: { vocabSize?: number } = {}): Promise<Tokenizer> {
+export async function loadTokenizer(pathOrBytes: string | BytesLike, opts: { vocabSize?: number } = {}): Promise<Llama2cTokenizer> {
   if (typeof pathOrBytes !== 'string') return tokenizerFromBytes(pathOrBytes, '<tokenizer>', opts.vocabSize);
   return tokenizerFromBytes(await readFileBytes(pathOrBytes, 'tokenizer'), pathOrBytes, opts.vocabSize);
 }

@@ -1,0 +1,72 @@
+// `msrnn inspect FILE`: what a model file holds (format, architecture, hyperparameters,
+// tokenizer, tensors) and the memory its weights and a state of capacity k take. Reads no weights.
+import type { Command } from 'commander';
+import { inspectModelBytes, stateBytes, type ModelReport } from '@msrnn/transformer';
+import { readFileSync } from 'node:fs';
+import { parseCapacity } from '../options.js';
+import { processIo, type CliIo } from '../io.js';
+
+interface InspectFlags { capacity?: string; json: boolean }
+
+export function registerInspect(program: Command, io: CliIo = processIo): void {
+  program
+    .command('inspect')
+    .description('show what a model file (GGUF or llama2.c) holds and the memory it and a state take')
+    .argument('<file>', 'model file (GGUF or llama2.c checkpoint)')
+    .option('--capacity <k>', 'state capacity to size (default: the model\'s trained context length)')
+    .option('--json', 'print one JSON object instead of text', false)
+    .action((file: string, flags: InspectFlags) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(file);
+      } catch (err: any) {
+        throw new Error(`cannot read model file ${file}: ${err?.code ?? err?.message ?? err}`);
+      }
+      const report = inspectModelBytes(bytes, file);
+      const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : report.config?.seqLen ?? null;
+      const state = capacity === null || capacity === Infinity ? null : stateBytes(report, capacity);
+      if (flags.json) {
+        io.stdout.write(`${JSON.stringify({ ...report, fileBytes: bytes.byteLength, capacity, stateBytes: state })}\n`);
+      } else {
+        io.stdout.write(formatReport(report, bytes.byteLength, capacity, state));
+      }
+    });
+}
+
+const n = (x: number): string => x.toLocaleString('en-US');
+
+function formatBytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = b / 1024, u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]} (${n(b)} bytes)`;
+}
+
+export function formatReport(r: ModelReport, fileBytes: number, capacity: number | null, state: number | null): string {
+  const lines: string[] = [];
+  lines.push(`file: ${r.source} (${r.format}, ${formatBytes(fileBytes)})`);
+  lines.push(`architecture: ${r.architecture}${r.name ? ` "${r.name}"` : ''}${r.supported ? '' : ` — cannot run: ${r.unsupportedReason}`}`);
+  lines.push('hyperparameters:');
+  for (const [k, v] of Object.entries(r.hyperparameters)) lines.push(`  ${k} = ${v}`);
+  const t = r.tokenizer;
+  lines.push(`tokenizer: ${t.kind}${t.size !== null ? `, ${n(t.size)} tokens` : ''}` +
+    `${t.preTokenizer ? `, pre-tokenizer ${t.preTokenizer}` : ''}${t.merges !== null ? `, ${n(t.merges)} merges` : ''}`);
+  if (t.special.length > 0) lines.push(`  special: ${t.special.map((s) => `${s.role} ${s.id}${s.piece !== null ? ` ${JSON.stringify(s.piece)}` : ''}`).join(', ')}`);
+  if (t.addBos !== null || t.addEos !== null) lines.push(`  add_bos_token ${t.addBos ?? 'unset'}, add_eos_token ${t.addEos ?? 'unset'}`);
+  if (t.controlTokenCount > 0) {
+    const shown = t.controlTokens.map((c) => `${c.id} ${JSON.stringify(c.piece)}`).join(', ');
+    lines.push(`  control/user-defined tokens (${t.controlTokenCount}): ${shown}${t.controlTokenCount > t.controlTokens.length ? ', …' : ''}`);
+  }
+  lines.push(`chat template: ${t.chatTemplate ? 'present' : 'none'}`);
+  lines.push(`tensors (${r.tensors.length}; shapes fastest dimension first, as in GGUF):`);
+  const width = Math.max(...r.tensors.map((x) => x.name.length));
+  for (const x of r.tensors) lines.push(`  ${x.name.padEnd(width)}  ${x.type.padEnd(5)}  [${x.shape.join(', ')}]  ${n(x.bytes)} bytes`);
+  lines.push(`parameters: ${n(r.parameters)}`);
+  lines.push(`weights in memory: ${formatBytes(r.weightBytes)} (kept in the file's types)`);
+  if (r.stateBytesPerEntry !== null) {
+    lines.push(`state: ${n(r.stateBytesPerEntry)} bytes per kept token (keys, values and positions of every layer and KV head)` +
+      (capacity !== null && state !== null ? `; a state of capacity ${n(capacity)} takes ${formatBytes(state)}` : '; an unbounded state grows by that much per token'));
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,68 @@
+// `msrnn inspect` (GGUF and llama2.c; the state size it reports equals a real state's) and
+// `msrnn generate --json` (one object whose token ids equal the run.c greedy fixture).
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { getPolicy } from '@msrnn/policies';
+import { createState, loadModel, parameterCount } from '@msrnn/transformer';
+import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
+import { msrnn } from './run-cli.js';
+
+const model = sharedPath('models/stories260K.bin');
+const tokenizer = sharedPath('models/tok512.bin');
+const greedyPath = sharedPath('fixtures/stories260K/greedy.json');
+const q4k = sharedPath('models/gguf/stories260K-Q4_K.gguf');
+const random256 = sharedPath('models/gguf/random256-Q6_K.gguf');
+
+if (haveShared('cli inspect', model, tokenizer, greedyPath, q4k, random256)) {
+  test('inspect a llama2.c file: the state size at --capacity equals a real bounded state', async () => {
+    const loaded = await loadModel(model);
+    for (const capacity of [1, 16, 100]) {
+      const r = await msrnn('inspect', model, '--json', '--capacity', String(capacity));
+      assert.is(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.is(report.format, 'llama2.c v0');
+      assert.is(report.parameters, parameterCount(loaded.weights));
+      const state = createState(loaded, { capacity, policy: getPolicy('window', { capacity }) });
+      assert.is(report.stateBytes, state.bytes(), `capacity ${capacity}`);
+    }
+  });
+
+  test('inspect a GGUF file: architecture, hyperparameters, tokenizer, tensors, memory (text)', async () => {
+    const r = await msrnn('inspect', random256, '--capacity', '64');
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^file: .*random256-Q6_K\.gguf \(GGUF v3, 1\.14 MiB \(1,200,544 bytes\)\)\n/);
+    assert.match(r.stdout, /\narchitecture: llama "random256"\n/);
+    assert.match(r.stdout, /\n {2}attention\.head_count_kv = 2\n/);
+    assert.match(r.stdout, /\ntokenizer: llama \(SentencePiece BPE with byte fallback\), 512 tokens\n {2}special: bos 1 "<s>", eos 2 "<\/s>", unknown 0 "<unk>"\n/);
+    assert.match(r.stdout, /\nchat template: none\n/);
+    assert.match(r.stdout, /\n {2}blk\.1\.ffn_down\.weight +Q6_K +\[512, 256\] +107,520 bytes\n/);
+    assert.match(r.stdout, /\n {2}output\.weight +Q6_K +\[256, 512\]/);
+    // 2 layers × 2 KV heads × (2 × 64 floats + a position) = 2064 bytes per entry; 65 slots.
+    assert.match(r.stdout, /\nstate: 2,064 bytes per kept token .*; a state of capacity 64 takes 131\.0 KiB \(134,160 bytes\)\n$/);
+  });
+
+  test('inspect: a missing or non-model file is one clear error', async () => {
+    const missing = await msrnn('inspect', 'no/such/file.gguf');
+    assert.is(missing.status, 1);
+    assert.match(missing.stderr, /^msrnn: cannot read model file no\/such\/file\.gguf: ENOENT\n$/);
+    const text = await msrnn('inspect', greedyPath);
+    assert.is(text.status, 1);
+    assert.match(text.stderr, /greedy\.json: it looks like a text file, not a llama2\.c checkpoint/);
+  });
+
+  test('generate --json: one object; token ids equal the greedy fixture (run.c)', async () => {
+    const run = JSON.parse(readFileSync(greedyPath, 'utf8')).runs[0];
+    const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--prompt', run.prompt, '--steps', '40', '--temperature', '0', '--json');
+    assert.is(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.prompt_tokens, run.prompt_tokens);
+    assert.equal(out.generated_tokens, run.generated_tokens.slice(0, 40));
+    assert.ok(run.generated_text.startsWith(out.text), out.text);
+    assert.is(out.state_bytes > 0 && out.state_tokens_seen, run.prompt_tokens.length + 40);
+    assert.ok(out.timings.prefill_ms >= 0 && out.timings.generate_ms >= 0);
+    assert.is(out.capacity, 'Infinity');
+  });
+}
+
+test.run();
