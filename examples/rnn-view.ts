@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { slidingWindow } from '@msrnn/msrnn';
+import { getPolicy } from '@msrnn/policies';
 import type { MultiState } from '@msrnn/msrnn';
 import {
   append, argmax, attend, compress, createState, embed, linearRows, loadModel, loadTokenizer, logitsRows, normRows, prefill, step,
@@ -88,7 +88,7 @@ export function rnnView(model: Model, tokenizer: Tokenizer, opts: { totalTokens:
 
   // (c) Bounded RNN: keep the `window` most recent entries per layer. Continue the text greedily
   // far past the window and watch both states.
-  const bounded = createState(model, { capacity: opts.window, policy: slidingWindow });
+  const bounded = createState(model, { policy: getPolicy('window', { capacity: opts.window }) });
   const unbounded = createState(model);
   let nextBounded = argmax(prefill(model, bounded, tokens));
   let nextUnbounded = argmax(prefill(model, unbounded, tokens));

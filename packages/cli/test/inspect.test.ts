@@ -23,7 +23,7 @@ if (haveShared('cli inspect', model, tokenizer, greedyPath, q4k, random256)) {
       const report = JSON.parse(r.stdout);
       assert.is(report.format, 'llama2.c v0');
       assert.is(report.parameters, parameterCount(loaded.weights));
-      const state = createState(loaded, { capacity, policy: getPolicy('window', { capacity }) });
+      const state = createState(loaded, { policy: getPolicy('window', { capacity }) });
       assert.is(report.stateBytes, state.bytes(), `capacity ${capacity}`);
     }
   });

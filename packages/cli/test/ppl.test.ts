@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { oldestSlot, type Policy } from '@msrnn/msrnn';
+import type { Policy } from '@msrnn/msrnn';
 import { createState, loadModel, loadTokenizer, step } from '@msrnn/transformer';
 import { chunkIds, loadCorpus } from '../src/ppl/corpus.js';
 import { tokenNll } from '../src/ppl/evaluate.js';
@@ -174,10 +174,15 @@ if (haveShared('cli ppl', modelPath, tokPath, fixturePath)) {
     // 127 and from then on drops the oldest entry while a layer holds more than 32.
     const model = await loadModel(modelPath);
     const cutAt127: Policy = {
-      name: 'ref', statsPerEntry: 0,
+      name: 'ref', capacity: Infinity,
       afterAttention(layer, step) {
         if (step.position < 127) return;
-        while (layer.heads[0]!.count > 32) layer.evictSlotAllHeads(oldestSlot(layer.heads[0]!.positions, layer.heads[0]!.count));
+        const head = layer.heads[0]!;
+        while (head.count > 32) {
+          let oldest = 0;
+          for (let i = 1; i < head.count; i++) if (head.positions[i]! < head.positions[oldest]!) oldest = i;
+          layer.evictSlotAllHeads(oldest);
+        }
       },
     };
     const state = createState(model, { policy: cutAt127 });

@@ -50,7 +50,7 @@ if (haveShared('cli trace', modelPath, tokPath, fixturePath)) {
       assert.equal(replay, expected, name);
       // At a middle step too: rerun to step 150 and compare with the trace.
       const policy = getPolicy(name, { capacity: 32 });
-      const state = createState(model, { capacity: 32, policy });
+      const state = createState(model, { policy });
       prefill(model, state, tokens.slice(0, 151));
       const mid = t.evictedAt.map((l, li) => l.map((_, h) => tokens.map((_, p) => p).filter((p) => keptAfter(t, li, h, p, 150))));
       assert.equal(mid, state.keptPositionsPerHead(), `${name} at step 150`);

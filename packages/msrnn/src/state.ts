@@ -2,8 +2,7 @@
 // plus the number of tokens consumed. Bounded (capacity k) and unbounded (capacity Infinity)
 // states are the same type on the same code path; only the policy and the storage policy differ.
 import { heapAlloc, LayerCache, type F32Alloc } from './cache.js';
-import { checkCapacity, type Policy } from './policy.js';
-import { keepAll } from './basic-policies.js';
+import { checkCapacity, keepAll, type Policy, type PositionMode } from './policy.js';
 
 export interface StateGeometry {
   nLayers: number;
@@ -11,14 +10,6 @@ export interface StateGeometry {
   headDim: number;
 }
 
-/**
- * How cached keys relate to positions. 'absolute' (default, TOVA's convention): keys are stored
- * with their position encoding applied at the token's original position, and a new query uses its
- * true absolute position even after entries were dropped. 'reindex' (StreamingLLM's): keys are
- * stored without position encoding and the model encodes them at attention time at their rank
- * among the kept entries. The model (not the state) implements both; the state only records which.
- */
-export type PositionMode = 'absolute' | 'reindex';
 export const POSITION_MODES: readonly PositionMode[] = ['absolute', 'reindex'];
 
 /** Validates a position mode; `what` names it in the error. */
@@ -28,15 +19,13 @@ export function checkPositionMode(value: unknown, what = 'positionMode'): Positi
 }
 
 export interface StateOptions {
-  /** Entries kept per layer (per KV head) after each step: Infinity (default) = unbounded. */
-  capacity?: number;
-  /** Eviction policy; default keep-all. A bounded capacity with keep-all is an error. */
+  /** Eviction policy; default keep-all (unbounded). The state's capacity is the policy's. */
   policy?: Policy;
   /** Initial slots of an unbounded state (it doubles when full). Default 64. */
   initialSlots?: number;
   /** Where key/value storage lives (plain heap by default; a WebAssembly heap for the wasm backend). */
   alloc?: F32Alloc;
-  /** How keys are stored with respect to position; default 'absolute'. */
+  /** How keys are stored with respect to position; default the policy's, else 'absolute'. */
   positionMode?: PositionMode;
 }
 
@@ -51,28 +40,37 @@ export class MultiState {
   seen = 0;
 
   constructor(readonly geometry: StateGeometry, opts: StateOptions = {}) {
-    const capacity = checkCapacity(opts.capacity ?? Infinity);
-    const policy = opts.policy ?? keepAll;
-    if (capacity !== Infinity && policy === keepAll) {
-      throw new Error(`a bounded state (capacity ${capacity}) needs an eviction policy, not "${policy.name}"`);
+    if ('capacity' in opts) {
+      throw new RangeError('state options: capacity comes from the policy (e.g. getPolicy("window", { capacity: 8 })), not from the state');
     }
+    const policy = opts.policy ?? keepAll;
+    const capacity = checkCapacity(policy.capacity, `policy "${policy.name}": capacity`);
     for (const [k, v] of Object.entries(geometry)) {
       if (!Number.isInteger(v) || v <= 0 || v > 1 << 20) throw new RangeError(`state geometry: ${k} must be a positive integer, got ${v}`);
     }
     this.capacity = capacity;
     this.policy = policy;
-    this.positionMode = checkPositionMode(opts.positionMode ?? 'absolute');
-    // A bounded state holds k entries plus the one being appended: allocated once, never grown.
+    const positionMode = checkPositionMode(opts.positionMode ?? policy.positionMode ?? 'absolute');
+    if (policy.positionMode !== undefined && positionMode !== policy.positionMode) {
+      throw new RangeError(`policy "${policy.name}" stores keys with positionMode '${policy.positionMode}', not '${positionMode}'`);
+    }
+    this.positionMode = positionMode;
+    // A bounded layer holds k entries plus the one being appended: allocated once, never grown.
     const initialSlots = opts.initialSlots ?? 64;
     if (!Number.isSafeInteger(initialSlots) || initialSlots <= 0) {
       throw new RangeError(`initialSlots must be a positive integer, got ${String(initialSlots)}`);
     }
-    const slots = capacity === Infinity ? initialSlots : capacity + 1;
+    const statsPerEntry = policy.statsPerEntry ?? 0;
+    if (!Number.isInteger(statsPerEntry) || statsPerEntry < 0) {
+      throw new RangeError(`policy "${policy.name}": statsPerEntry must be a non-negative integer, got ${String(statsPerEntry)}`);
+    }
     const alloc = opts.alloc ?? heapAlloc;
     this.alloc = alloc;
     this.layers = [];
     for (let l = 0; l < geometry.nLayers; l++) {
-      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, capacity, policy.statsPerEntry, slots, alloc));
+      const k = policy.layerCapacity ? checkCapacity(policy.layerCapacity(l, geometry.nLayers), `policy "${policy.name}": capacity of layer ${l}`) : capacity;
+      const slots = k === Infinity ? initialSlots : k + 1;
+      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc));
     }
   }
 
@@ -90,7 +88,6 @@ export class MultiState {
   /** Deep copy, for branching (beam search, speculative continuations, what-if runs). */
   clone(alloc?: F32Alloc): MultiState {
     const c = new MultiState(this.geometry, {
-      capacity: this.capacity,
       policy: this.policy,
       positionMode: this.positionMode,
       initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,

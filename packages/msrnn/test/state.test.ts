@@ -1,11 +1,29 @@
 // The multi-state on its own (no model): entries, eviction, growth, bounded allocation, clone,
-// capacity validation and the two basic policies, checked against plain list bookkeeping.
+// capacity validation (the state's capacity is its policy's) and wrapPolicy, checked against
+// plain list bookkeeping. The real policies live (and are tested) in @msrnn/policies.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkCapacity, HeadCache, keepAll, MultiState, slidingWindow, type AttentionStep, type F32Alloc } from '../src/index.js';
+import { checkCapacity, HeadCache, keepAll, MultiState, wrapPolicy, type AttentionStep, type F32Alloc, type Policy } from '../src/index.js';
 
 const geometry = { nLayers: 2, nKvHeads: 3, headDim: 4 };
 const noStep: AttentionStep = { layer: 0, position: 0, att: new Float32Array(0), attStride: 0, nHeads: 3, groupSize: 1 };
+
+/** A test policy: per head, drop the lowest position until the head fits its layer's capacity. */
+function dropOldest(capacity: number): Policy {
+  return {
+    name: 'drop-oldest',
+    capacity,
+    afterAttention(layer) {
+      for (const head of layer.heads) {
+        while (head.count > layer.capacity) {
+          let oldest = 0;
+          for (let i = 1; i < head.count; i++) if (head.positions[i]! < head.positions[oldest]!) oldest = i;
+          head.evict(oldest);
+        }
+      }
+    },
+  };
+}
 
 /** Appends an entry whose key/value encode its position, so moves can be checked. */
 function pushTagged(head: HeadCache, position: number): void {
@@ -56,9 +74,9 @@ test('unbounded state grows by doubling and keeps every entry', () => {
   assert.ok(sizes.every((n) => n % geometry.headDim === 0), 'storage allocated through the given allocator');
 });
 
-test('bounded state: k+1 slots allocated once; bytes constant; window keeps the last k', () => {
+test('bounded state: k+1 slots allocated once; bytes constant; dropping the oldest keeps the last k', () => {
   let allocations = 0;
-  const state = new MultiState(geometry, { capacity: 5, policy: slidingWindow, alloc: (n) => { allocations++; return new Float32Array(n); } });
+  const state = new MultiState(geometry, { policy: dropOldest(5), alloc: (n) => { allocations++; return new Float32Array(n); } });
   const after = allocations;
   const bytes = state.bytes();
   // keys + values (float32) + positions (int32) per slot, no stats, 6 slots, 3 heads, 2 layers.
@@ -80,7 +98,8 @@ test('bounded state: k+1 slots allocated once; bytes constant; window keeps the 
 test('clone is deep: branches diverge without affecting each other; options carry over', () => {
   const allocs: number[] = [];
   const alloc: F32Alloc = (n) => { allocs.push(n); return new Float32Array(n); };
-  const state = new MultiState(geometry, { capacity: 4, policy: slidingWindow, alloc, positionMode: 'reindex' });
+  const policy = dropOldest(4);
+  const state = new MultiState(geometry, { policy, alloc, positionMode: 'reindex' });
   for (let p = 0; p < 3; p++) for (const l of state.layers) for (const h of l.heads) pushTagged(h, p);
   state.seen = 3;
   const before = allocs.length;
@@ -88,7 +107,7 @@ test('clone is deep: branches diverge without affecting each other; options carr
   assert.ok(allocs.length > before, 'clone allocates through the same allocator');
   assert.is(copy.positionMode, 'reindex');
   assert.is(copy.capacity, 4);
-  assert.is(copy.policy, slidingWindow);
+  assert.is(copy.policy, policy);
   assert.is(copy.seen, 3);
   assert.is(copy.bytes(), state.bytes());
   pushTagged(copy.layers[0]!.heads[0]!, 10);
@@ -100,15 +119,27 @@ test('clone is deep: branches diverge without affecting each other; options carr
   for (const l of copy.layers) for (const h of l.heads) assertConsistent(h);
 });
 
-test('capacity must be a positive integer or Infinity; bounded needs a policy; geometry checked', () => {
+test("the state's capacity is its policy's, validated; geometry checked", () => {
   assert.is(checkCapacity(Infinity), Infinity);
   assert.is(checkCapacity(1), 1);
   for (const bad of [0, -1, 1.5, NaN, -Infinity]) {
     assert.throws(() => checkCapacity(bad, '--capacity'), (e: Error) => e.message.includes('--capacity') && e.message.includes(String(bad)));
-    assert.throws(() => new MultiState(geometry, { capacity: bad, policy: slidingWindow }), /capacity/);
+    assert.throws(() => new MultiState(geometry, { policy: dropOldest(bad) }), (e: Error) => e.message.includes('policy "drop-oldest": capacity') && e.message.includes(String(bad)));
   }
-  assert.throws(() => new MultiState(geometry, { capacity: '5' as any, policy: slidingWindow }), /got "5"/);
-  assert.throws(() => new MultiState(geometry, { capacity: 3, policy: keepAll }), /needs an eviction policy/);
+  assert.throws(() => new MultiState(geometry, { policy: dropOldest('5' as any) }), /got "5"/);
+  assert.throws(() => new MultiState(geometry, { policy: { ...dropOldest(5), capacity: undefined as any } }), /capacity must be a positive integer or Infinity, got undefined/);
+  assert.throws(() => new MultiState(geometry, { capacity: 3 } as any), /capacity comes from the policy/);
+  assert.throws(() => new MultiState(geometry, { policy: { ...dropOldest(5), statsPerEntry: -1 } }), /statsPerEntry must be a non-negative integer, got -1/);
+  assert.is(new MultiState(geometry, { policy: dropOldest(7) }).capacity, 7);
+  // A per-layer schedule sizes each layer; the state's capacity stays the policy's.
+  const schedule = new MultiState(geometry, { policy: { ...dropOldest(5), layerCapacity: (l: number, n: number) => (n - l) * 3 } });
+  assert.equal(schedule.layers.map((l) => [l.capacity, l.heads[0]!.slots]), [[6, 7], [3, 4]]);
+  assert.is(schedule.capacity, 5);
+  assert.throws(() => new MultiState(geometry, { policy: { ...dropOldest(5), layerCapacity: () => 0 } }), /capacity of layer 0 must be a positive integer or Infinity, got 0/);
+  // A policy that stores keys its own way fixes the position mode; a conflicting request is an error.
+  const reindexing: Policy = { ...dropOldest(5), positionMode: 'reindex' };
+  assert.is(new MultiState(geometry, { policy: reindexing }).positionMode, 'reindex');
+  assert.throws(() => new MultiState(geometry, { policy: reindexing, positionMode: 'absolute' }), /stores keys with positionMode 'reindex', not 'absolute'/);
   assert.throws(() => new MultiState({ ...geometry, headDim: 0 }), /headDim/);
   assert.throws(() => new MultiState(geometry, { positionMode: 'bogus' as any }), /positionMode/);
   for (const bad of [0, -1, 2.5, NaN, Infinity]) {
@@ -119,6 +150,32 @@ test('capacity must be a positive integer or Infinity; bounded needs a policy; g
   assert.not.ok(unbounded.bounded);
   assert.is(unbounded.policy, keepAll);
   assert.is(unbounded.positionMode, 'absolute');
+});
+
+test('wrapPolicy replaces afterAttention and keeps every other field, getters included', () => {
+  class Counted implements Policy {
+    readonly name = 'counted';
+    readonly statsPerEntry = 2;
+    readonly positionMode = 'reindex' as const;
+    calls = 0;
+    get capacity(): number { return 3; }
+    afterAttention(): void { this.calls++; }
+    describe(): string { return `k=${this.capacity}`; }
+  }
+  const inner = new Counted();
+  let seen = 0;
+  const wrapped = wrapPolicy(inner, (layer, step) => { seen++; inner.afterAttention(); void layer; void step; });
+  assert.is(wrapped.name, 'counted');
+  assert.is(wrapped.capacity, 3);
+  assert.is(wrapped.statsPerEntry, 2);
+  assert.is(wrapped.positionMode, 'reindex');
+  assert.is(wrapped.describe(), 'k=3');
+  const state = new MultiState(geometry, { policy: wrapped });
+  assert.is(state.capacity, 3);
+  assert.is(state.layers[0]!.heads[0]!.stats.length, 4 * 2, 'stats sized from the inner policy');
+  state.policy.afterAttention(state.layers[0]!, noStep);
+  assert.is(seen, 1);
+  assert.is(inner.calls, 1);
 });
 
 test.run();

@@ -8,6 +8,11 @@
 
 import { checkCapacity } from '@msrnn/msrnn';
 
+/** A bad value as the error shows it: a string stays quoted ("5" is not the number 5). */
+export function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 /** Validates a budget ratio: a fraction of the tokens seen, in (0, 1]; `what` names it in the error. */
 export function checkRatio(ratio: unknown, what = 'ratio'): number {
   if (typeof ratio === 'number' && ratio > 0 && ratio <= 1) return ratio;
@@ -37,7 +42,7 @@ export class Budget {
     if (ratio !== undefined) checkRatio(ratio, `policy "${policy}": ratio`);
     const evictFrom = opts.evictFrom ?? 0;
     if (!Number.isInteger(evictFrom) || evictFrom < 0) {
-      throw new RangeError(`policy "${policy}": evictFrom must be a non-negative integer, got ${String(evictFrom)}`);
+      throw new RangeError(`policy "${policy}": evictFrom must be a non-negative integer, got ${shown(evictFrom)}`);
     }
     this.capacity = capacity ?? Infinity;
     this.ratio = ratio;

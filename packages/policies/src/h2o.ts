@@ -5,7 +5,8 @@
 import type { AttentionStep, LayerCache } from '@msrnn/msrnn';
 import { sumAttention } from './attention-scores.js';
 import type { Protection } from './evict.js';
-import type { Scorer } from './scored-policy.js';
+import type { PolicyOptions } from './options.js';
+import { scored, type Scorer } from './scored-policy.js';
 
 /** A loop rather than out.set(stats.subarray(...)): runs per layer per token, so no view is allocated. */
 function copyStats(layer: LayerCache, kvHead: number, out: Float64Array): void {
@@ -37,5 +38,14 @@ export function h2oScorer(layerWise: boolean, recentFraction: number): Scorer {
       out.sinkEnd = 0;
       out.recentFrom = step.position - recent + 1;
     },
+  };
+}
+
+/** The H2O policy of a request: recent fraction (default 0.5) in [0, 1). */
+export function h2oPolicy(layerWise: boolean) {
+  return (opts: PolicyOptions, name: string) => {
+    const f = opts.recentFraction ?? 0.5;
+    if (!(typeof f === 'number' && f >= 0 && f < 1)) throw new RangeError(`policy "${name}": recent fraction must be in [0, 1), got ${String(f)}`);
+    return scored(name, h2oScorer(layerWise, f), opts, `recent=${f} of budget`);
   };
 }

@@ -2,7 +2,7 @@
 // whose key has the largest norm. Head-wise. The norm is computed once, when the entry enters
 // (stats slot), since keys never change. RoPE is a rotation, so pre- and post-RoPE norms agree.
 import type { LayerCache } from '@msrnn/msrnn';
-import { protectNothing, type Scorer } from './scored-policy.js';
+import type { Scorer } from './scored-policy.js';
 
 export const knormScorer: Scorer = {
   granularity: 'head',
@@ -20,5 +20,4 @@ export const knormScorer: Scorer = {
     const head = layer.heads[kvHead]!;
     for (let i = 0; i < head.count; i++) out[i] = -head.stats[i]!;
   },
-  protect: protectNothing,
 };

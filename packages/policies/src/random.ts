@@ -5,24 +5,21 @@
 // fixed capacity, if also given, is enforced by dropping the lowest mask values.
 import type { AttentionStep, LayerCache } from '@msrnn/msrnn';
 import { uniform } from './hash.js';
-import { protectNothing, type Scorer } from './scored-policy.js';
+import { Budget } from './budget.js';
+import type { PolicyOptions } from './options.js';
+import { ScoredPolicy, scored, type Scorer } from './scored-policy.js';
 
 export function randomScorer(seed: number): Scorer {
   return {
-    granularity: 'layer',
-    statsPerEntry: 0,
     score(layer, _h, step, out) {
       const head = layer.heads[0]!;
       for (let i = 0; i < head.count; i++) out[i] = uniform(seed, layer.index, step.position, head.positions[i]!);
     },
-    protect: protectNothing,
-  };
+    };
 }
 
 export function scatteredScorer(seed: number, keepRate: number, evictFrom: number): Scorer {
   return {
-    granularity: 'layer',
-    statsPerEntry: 0,
     observe(layer: LayerCache, step: AttentionStep): void {
       if (step.position < evictFrom) return;
       const head = layer.heads[0]!;
@@ -38,6 +35,23 @@ export function scatteredScorer(seed: number, keepRate: number, evictFrom: numbe
       const head = layer.heads[0]!;
       for (let i = 0; i < head.count; i++) out[i] = uniform(seed, layer.index, head.positions[i]!);
     },
-    protect: protectNothing,
-  };
+    };
+}
+
+function seedOf(opts: PolicyOptions, name: string): number {
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new RangeError(`policy "${name}": seed must be an integer, got ${String(seed)}`);
+  return seed;
+}
+
+export function randomPolicy(opts: PolicyOptions, name: string): ScoredPolicy {
+  const seed = seedOf(opts, name);
+  return scored(name, randomScorer(seed), opts, `seed=${seed}`);
+}
+
+/** The ratio is the mask's keep rate, not a budget: validated like one, the budget is only a capacity if given. */
+export function scatteredPolicy(opts: PolicyOptions, name: string): ScoredPolicy {
+  const seed = seedOf(opts, name);
+  const ratio = new Budget({ ratio: opts.ratio }, name).ratio!;
+  return new ScoredPolicy(name, scatteredScorer(seed, ratio, opts.evictFrom ?? 0), { capacity: opts.capacity ?? Infinity, evictFrom: opts.evictFrom }, `keep rate=${ratio}, seed=${seed}`);
 }

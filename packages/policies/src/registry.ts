@@ -1,105 +1,74 @@
-// Policies by name, as the command line and the experiments ask for them, with the checks that
-// turn a bad request into one clear error.
-import { keepAll, type AttentionStep, type LayerCache } from '@msrnn/msrnn';
-import { Budget } from './budget.js';
-import { h2oScorer } from './h2o.js';
+// Every policy by name, in one table that the command line, the ppl harness and the tests read.
+// Adding a policy = one new file (its scorer) + one row here; see "Add a policy" in the README.
+import { keepAll, type Policy } from '@msrnn/msrnn';
+import { shown } from './budget.js';
+import { h2oPolicy, h2oScorer } from './h2o.js';
 import { knormScorer } from './knorm.js';
-import { randomScorer, scatteredScorer } from './random.js';
-import { ScoredPolicy, type BudgetedPolicy } from './scored-policy.js';
+import { optionNames, type PolicyOptions } from './options.js';
+import { randomPolicy, scatteredPolicy } from './random.js';
+import { scored } from './scored-policy.js';
 import { tovaHeadScorer, tovaScorer } from './tova.js';
-import { recencyScorer, sinksScorer } from './window.js';
+import { recencyScorer, sinksPolicy } from './window.js';
 
-export interface PolicyOptions {
-  /** Entries kept per layer (per KV head) after each step. */
-  capacity?: number;
-  /** Budget as a fraction of the tokens seen, in (0, 1] (for scattered: the keep rate). */
-  ratio?: number;
-  /** Window+i: positions never evicted (default 4). */
-  sinks?: number;
-  /** H2O: share of the budget that is the recent window (default 0.5). */
-  recentFraction?: number;
-  /** Random policies: seed (default 0). */
-  seed?: number;
-  /** No eviction before this position: fast prefill of a prompt of evictFrom+1 tokens (default 0). */
-  evictFrom?: number;
+export interface PolicyEntry {
+  readonly name: string;
+  /** One line for --help and the README table. */
+  readonly description: string;
+  /** The budget is a ratio of the tokens seen (Ren et al.'s baselines): a capacity alone is not enough. */
+  readonly needsRatio?: boolean;
+  /** Takes no budget at all (`full`): a finite capacity, a ratio or evictFrom is an error. */
+  readonly unbounded?: boolean;
+  /** The policy for a validated request; `name` is the row's, for error messages and reports. */
+  create(opts: PolicyOptions, name: string): Policy;
 }
 
-export const policyDescriptions = {
-  full: 'keep every entry (the ordinary transformer)',
-  window: 'keep the k most recent entries',
-  sinks: 'Window+i: keep the first i positions (default 4) and the k-i most recent',
-  h2o: 'H2O per KV head: k/2 most recent + k/2 with the most accumulated attention (summed over the group)',
-  h2o_layer: 'H2O layer-wise: accumulated attention summed over all query heads, same entry leaves every head',
-  tova: 'TOVA: drop the lowest attention of the new query, averaged over all query heads (layer-wise)',
-  tova_head: 'TOVA per KV head: attention averaged over the query heads of the group',
-  random: 'evict a uniformly random entry (seeded, layer-wise)',
-  knorm: 'drop the key with the largest L2 norm (per KV head)',
-  local: 'Ren et al. local attention: window of ceil(ratio * tokens seen) (needs a ratio)',
-  scattered: 'Ren et al. scattered attention: seeded random keep-mask at rate ratio (needs a ratio)',
-} as const;
+export const policyTable: readonly PolicyEntry[] = [
+  { name: 'full', description: 'keep every entry (the ordinary transformer)', unbounded: true, create: () => keepAll },
+  { name: 'window', description: 'keep the k most recent entries', create: (o, name) => scored(name, recencyScorer, o) },
+  { name: 'sinks', description: 'Window+i: keep the first i positions (sinks, default 4) and the k-i most recent', create: sinksPolicy },
+  { name: 'h2o', description: 'H2O per KV head: k/2 most recent + k/2 with the most accumulated attention (summed over the group)', create: h2oPolicy(false) },
+  { name: 'h2o_layer', description: 'H2O layer-wise: accumulated attention summed over all query heads, same entry leaves every head', create: h2oPolicy(true) },
+  { name: 'tova', description: 'TOVA: drop the lowest attention of the new query, averaged over all query heads (layer-wise)', create: (o, name) => scored(name, tovaScorer, o) },
+  { name: 'tova_head', description: 'TOVA per KV head: attention averaged over the query heads of the group', create: (o, name) => scored(name, tovaHeadScorer, o) },
+  { name: 'random', description: 'evict a uniformly random entry (seeded, layer-wise)', create: randomPolicy },
+  { name: 'knorm', description: 'drop the key with the largest L2 norm (per KV head)', create: (o, name) => scored(name, knormScorer, o) },
+  { name: 'local', description: 'Ren et al. local attention: window of ceil(ratio * tokens seen) (needs a ratio)', needsRatio: true, create: (o, name) => scored(name, recencyScorer, o) },
+  { name: 'scattered', description: 'Ren et al. scattered attention: seeded random keep-mask at rate ratio (needs a ratio)', needsRatio: true, create: scatteredPolicy },
+];
 
-export type PolicyName = keyof typeof policyDescriptions;
-export const policyNames = Object.keys(policyDescriptions) as PolicyName[];
+export const policyNames: readonly string[] = policyTable.map((e) => e.name);
 
-export function isPolicyName(name: string): name is PolicyName {
-  return Object.hasOwn(policyDescriptions, name);
+export function isPolicyName(name: string): boolean {
+  return policyTable.some((e) => e.name === name);
 }
 
-/** The unbounded transformer, with the BudgetedPolicy fields so callers treat every policy alike. */
-function fullPolicy(): BudgetedPolicy {
-  return {
-    name: keepAll.name,
-    statsPerEntry: 0,
-    budget: new Budget({ capacity: Infinity }, 'full'),
-    stateCapacity: Infinity,
-    afterAttention(_layer: LayerCache, _step: AttentionStep): void {},
-    describe: () => 'unbounded',
-  };
+/** The table row of `name`; an unknown name is an error listing the valid ones. */
+export function policyEntry(name: string): PolicyEntry {
+  const entry = policyTable.find((e) => e.name === name);
+  if (!entry) throw new RangeError(`unknown policy "${name}"; valid policies: ${policyNames.join(', ')}`);
+  return entry;
 }
 
 /**
- * A policy by name. Create the state with `policy.stateCapacity` as its capacity: k for a fixed
- * budget, Infinity when the policy enforces its own budget (ratio budgets, evictFrom).
+ * A policy by name. Its `capacity` is the state's: `createState(model, { policy })` is all a
+ * caller needs (k for a fixed budget; Infinity when the policy enforces a growing budget itself).
  */
-export function getPolicy(name: string, opts: PolicyOptions = {}): BudgetedPolicy {
-  if (!isPolicyName(name)) throw new RangeError(`unknown policy "${name}"; valid policies: ${policyNames.join(', ')}`);
-  if (name === 'full') return fullPolicy();
-  const { capacity, ratio, evictFrom } = opts;
-  const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new RangeError(`policy "${name}": seed must be an integer, got ${String(seed)}`);
-  if ((name === 'local' || name === 'scattered') && ratio === undefined) {
-    throw new RangeError(`policy "${name}" needs a ratio in (0, 1] (fraction of the tokens seen)`);
+export function getPolicy(name: string, opts: PolicyOptions = {}): Policy {
+  const entry = policyEntry(name);
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`policy "${name}": options must be an object, got ${shown(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (!(optionNames as readonly string[]).includes(key)) {
+      throw new RangeError(`policy "${name}": unknown option "${key}"; valid options: ${optionNames.join(', ')}`);
+    }
   }
-  switch (name) {
-    case 'window':
-    case 'local':
-      return new ScoredPolicy(name, recencyScorer, { capacity, ratio, evictFrom });
-    case 'sinks': {
-      const sinks = opts.sinks ?? 4;
-      if (!Number.isInteger(sinks) || sinks < 0) throw new RangeError(`policy "sinks": sink count must be a non-negative integer, got ${String(sinks)}`);
-      if (capacity !== undefined && sinks >= capacity) {
-        throw new RangeError(`policy "sinks": sink count ${sinks} must be less than the capacity ${capacity}`);
+  if (entry.unbounded) {
+    for (const key of ['capacity', 'ratio', 'evictFrom'] as const) {
+      const v = opts[key];
+      if (v !== undefined && !(key === 'capacity' && v === Infinity)) {
+        throw new RangeError(`policy "${name}" keeps every entry: it takes no ${key} (got ${shown(v)}); pick an eviction policy (${policyNames.filter((n) => n !== name).join(', ')})`);
       }
-      return new ScoredPolicy(name, sinksScorer(sinks), { capacity, ratio, evictFrom }, `sinks=${sinks}`);
-    }
-    case 'h2o':
-    case 'h2o_layer': {
-      const f = opts.recentFraction ?? 0.5;
-      if (!(f >= 0 && f < 1)) throw new RangeError(`policy "${name}": recent fraction must be in [0, 1), got ${String(f)}`);
-      return new ScoredPolicy(name, h2oScorer(name === 'h2o_layer', f), { capacity, ratio, evictFrom }, `recent=${f} of budget`);
-    }
-    case 'tova':
-      return new ScoredPolicy(name, tovaScorer, { capacity, ratio, evictFrom });
-    case 'tova_head':
-      return new ScoredPolicy(name, tovaHeadScorer, { capacity, ratio, evictFrom });
-    case 'random':
-      return new ScoredPolicy(name, randomScorer(seed), { capacity, ratio, evictFrom }, `seed=${seed}`);
-    case 'knorm':
-      return new ScoredPolicy(name, knormScorer, { capacity, ratio, evictFrom });
-    case 'scattered': {
-      // The ratio is the mask's keep rate, not a budget: validate it through Budget, cap only by capacity.
-      new Budget({ ratio }, name);
-      return new ScoredPolicy(name, scatteredScorer(seed, ratio!, evictFrom ?? 0), { capacity: capacity ?? Infinity, evictFrom }, `keep rate=${ratio}, seed=${seed}`);
     }
   }
+  if (entry.needsRatio && opts.ratio === undefined) throw new RangeError(`policy "${name}" needs a ratio in (0, 1] (fraction of the tokens seen)`);
+  return entry.create(opts, name);
 }

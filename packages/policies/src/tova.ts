@@ -3,21 +3,16 @@
 // Nothing is protected: the first token, or the new one, may go.
 // tova: layer-wise, mean over ALL query heads; tova_head: per KV head, mean over its query group.
 import { meanAttention } from './attention-scores.js';
-import { protectNothing, type Scorer } from './scored-policy.js';
+import type { Scorer } from './scored-policy.js';
 
 export const tovaScorer: Scorer = {
-  granularity: 'layer',
-  statsPerEntry: 0,
   score: (layer, _h, step, out) => meanAttention(step, 0, step.nHeads, layer.heads[0]!.count, out),
-  protect: protectNothing,
 };
 
 export const tovaHeadScorer: Scorer = {
   granularity: 'head',
-  statsPerEntry: 0,
   score(layer, kvHead, step, out) {
     const g = step.groupSize;
     meanAttention(step, kvHead * g, kvHead * g + g, layer.heads[kvHead]!.count, out);
   },
-  protect: protectNothing,
 };

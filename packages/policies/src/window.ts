@@ -1,19 +1,16 @@
 // Recency scorers: an entry's score is its position, so the oldest unprotected entry leaves.
-// window = keep the k most recent; sinks = Window+i (StreamingLLM): the first i positions stay;
-// local (Ren et al.) = the same window with a budget that is a fraction of the tokens seen.
+// window = keep the k most recent; sinks = Window+i: the first i positions stay; local (Ren et
+// al.) = the same window with a budget that is a fraction of the tokens seen.
 import type { AttentionStep } from '@msrnn/msrnn';
 import type { Protection } from './evict.js';
-import { protectNothing, type Scorer } from './scored-policy.js';
-
-function scorePositions(positions: Int32Array, count: number, out: Float64Array): void {
-  for (let i = 0; i < count; i++) out[i] = positions[i]!;
-}
+import { intOption, type PolicyOptions } from './options.js';
+import { scored, type Scorer } from './scored-policy.js';
 
 export const recencyScorer: Scorer = {
-  granularity: 'layer',
-  statsPerEntry: 0,
-  score: (layer, _h, _step, out) => scorePositions(layer.heads[0]!.positions, layer.heads[0]!.count, out),
-  protect: protectNothing,
+  score(layer, _h, _step, out) {
+    const head = layer.heads[0]!, positions = head.positions;
+    for (let i = 0; i < head.count; i++) out[i] = positions[i]!;
+  },
 };
 
 /** Window+i: positions 0..sinks-1 are never evicted (at most budget-1 of them, so the window keeps a slot). */
@@ -25,4 +22,13 @@ export function sinksScorer(sinks: number): Scorer {
       out.recentFrom = Infinity;
     },
   };
+}
+
+/** The sinks policy of a request: `sinks` (default 4) below the capacity. */
+export function sinksPolicy(opts: PolicyOptions, name: string) {
+  const sinks = intOption(name, 'sink count', opts.sinks, 4, 0);
+  if (opts.capacity !== undefined && sinks >= opts.capacity) {
+    throw new RangeError(`policy "${name}": sink count ${sinks} must be less than the capacity ${opts.capacity}`);
+  }
+  return scored(name, sinksScorer(sinks), opts, `sinks=${sinks}`);
 }

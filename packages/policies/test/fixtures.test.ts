@@ -41,8 +41,8 @@ if (haveShared('policies fixture', fixturePath, modelPath)) {
 
   for (const [backend, model] of models) for (const [name, ref] of Object.entries(fx.policies as Record<string, PolicyResult>)) {
     test(`${backend}: ${name} at capacity ${fx.capacity} reproduces policies.json`, () => {
-      const policy = getPolicy(name, { capacity: fx.capacity, sinks: fx.n_sinks });
-      const state = createState(model, { capacity: policy.stateCapacity, policy });
+      const policy = getPolicy(name, name === 'full' ? {} : { capacity: fx.capacity, sinks: fx.n_sinks });
+      const state = createState(model, { policy });
       let sum = 0, worst = 0;
       for (let i = 0; i < tokens.length; i++) {
         const logits = step(model, state, tokens[i]!);

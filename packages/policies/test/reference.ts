@@ -27,7 +27,9 @@ function attentionSums(layer: number, step: number, entries: number[], h: number
   return sums;
 }
 
-export type RefName = 'tova' | 'tova_head' | 'h2o' | 'h2o_layer' | 'window' | 'sinks';
+export const referenceNames = ['tova', 'tova_head', 'h2o', 'h2o_layer', 'window', 'sinks'] as const;
+export type RefName = (typeof referenceNames)[number];
+export const hasReference = (name: string): name is RefName => (referenceNames as readonly string[]).includes(name);
 
 /**
  * Kept positions [layer][kvHead] after `steps` tokens under the named policy. `budget` is a

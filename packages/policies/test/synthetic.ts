@@ -26,8 +26,8 @@ export function keyValue(layer: number, h: number, pos: number, d: number): numb
 }
 
 /** Feeds `steps` tokens: append to every head, attend (synthetic), let the policy evict. */
-export function run(policy: Policy, capacity: number, steps: number, onStep?: (state: MultiState, pos: number) => void): MultiState {
-  const state = new MultiState(geometry, { capacity, policy });
+export function run(policy: Policy, steps: number, onStep?: (state: MultiState, pos: number) => void): MultiState {
+  const state = new MultiState(geometry, { policy });
   runFrom(state, steps, onStep);
   return state;
 }

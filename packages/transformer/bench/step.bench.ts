@@ -3,7 +3,7 @@
 // Run: node scripts/run-ts.mjs packages/transformer/bench/step.bench.ts [--model FILE] [--tokens N]
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { slidingWindow } from '@msrnn/msrnn';
+import { getPolicy } from '@msrnn/policies';
 import { createWasmBackend, jsBackend, type Backend } from '@msrnn/tensor';
 import { argmax, createState, loadModel, prefill, step, type CreateStateOptions, type Model } from '../src/index.js';
 
@@ -36,8 +36,8 @@ async function benchBackend(backend: Backend): Promise<[string, number][]> {
   const prompt = Array.from({ length: n }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
   return [
     [`${backend.name}: step, unbounded (${n} tokens)`, best(greedySteps(model, {}))],
-    [`${backend.name}: step, window k=32`, best(greedySteps(model, { capacity: 32, policy: slidingWindow }))],
-    [`${backend.name}: step, window k=32, reindex`, best(greedySteps(model, { capacity: 32, policy: slidingWindow, positionMode: 'reindex' }))],
+    [`${backend.name}: step, window k=32`, best(greedySteps(model, { policy: getPolicy('window', { capacity: 32 }) }))],
+    [`${backend.name}: step, window k=32, reindex`, best(greedySteps(model, { policy: getPolicy('window', { capacity: 32 }), positionMode: 'reindex' }))],
     [`${backend.name}: prefill ${n}, chunk 1`, best(() => prefill(model, createState(model), prompt, { chunkSize: 1 }))],
     [`${backend.name}: prefill ${n}, chunk 64`, best(() => prefill(model, createState(model), prompt, { chunkSize: 64 }))],
   ];

@@ -74,11 +74,9 @@ function assemble(config: ModelConfig, weights: Weights, backend: Backend, sourc
 }
 
 export interface CreateStateOptions {
-  /** Entries kept per layer (per KV head): Infinity (default) = unbounded, k = bounded. */
-  capacity?: number;
-  /** Eviction policy; required when capacity is finite. */
+  /** Eviction policy, which also sets the capacity (e.g. getPolicy('tova', { capacity: 64 })); default keep-all. */
   policy?: Policy;
-  /** 'absolute' (default, TOVA's convention) or 'reindex' (StreamingLLM's). See positions.ts. */
+  /** 'absolute' (TOVA's convention) or 'reindex' (StreamingLLM's); default the policy's, else 'absolute'. See positions.ts. */
   positionMode?: PositionMode;
   /** Initial slots of an unbounded state (it doubles when full). */
   initialSlots?: number;
@@ -87,19 +85,16 @@ export interface CreateStateOptions {
 /** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */
 export function createState(model: Model, opts: CreateStateOptions = {}): MultiState {
   const c = model.config;
-  if (opts.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
+  const state = new MultiState(
+    { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
+    // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
+    { ...opts, alloc: (n) => model.backend.alloc(n) },
+  );
+  // Whether asked for or the policy's default (StreamingLLM's), re-indexing needs rotated positions.
+  if (state.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
     throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);
   }
-  return new MultiState(
-    { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
-    {
-      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
-      ...(opts.policy ? { policy: opts.policy } : {}),
-      ...(opts.initialSlots !== undefined ? { initialSlots: opts.initialSlots } : {}),
-      positionMode: opts.positionMode ?? 'absolute',
-      alloc: (n) => model.backend.alloc(n),
-    },
-  );
+  return state;
 }
 
 /** Throws unless `state` was made for a model of this geometry. */

@@ -10,6 +10,7 @@ import {
   prefill, quantizeModel, ropeFrequencies, RopePositions, softcap, attendHeadSoftcapped, step, LLAMA,
   type Architecture, type LayerWeights, type Linear, type Model, type ModelConfig, type Weights,
 } from '../src/index.js';
+import { getPolicy } from '@msrnn/policies';
 import { referenceForward, referenceInvFreq } from './reference-forward.js';
 
 let wasm: WasmBackend;
@@ -237,6 +238,10 @@ test('soft-capped attention head: equals the formula, and a huge cap equals the 
 test('learned positions: reindex mode is refused; positions past the table are a clear error', () => {
   const gpt2 = randomModel(SHAPES['gpt2: LayerNorm with bias, GELU MLP, learned positions, biases everywhere, tied']!, jsBackend, 2);
   assert.throws(() => createState(gpt2, { positionMode: 'reindex' }), /reindex.*needs RoPE.*learned absolute positions/);
+  // A policy that stores keys re-indexed (StreamingLLM's convention) makes it the state's default mode.
+  const reindexing = Object.assign(Object.create(getPolicy('sinks', { capacity: 8 })), { positionMode: 'reindex' });
+  assert.throws(() => createState(gpt2, { policy: reindexing }), /reindex.*needs RoPE/, "the policy's mode too");
+  assert.is(createState(gpt2, { policy: getPolicy('sinks', { capacity: 8 }) }).positionMode, 'absolute');
   const state = createState(gpt2);
   for (let p = 0; p < BASE.seqLen; p++) step(gpt2, state, 1);
   assert.throws(() => step(gpt2, state, 1), /position 32 is past the 32 learned positions of random/);

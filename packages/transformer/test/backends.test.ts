@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { slidingWindow } from '@msrnn/msrnn';
+import { getPolicy } from '@msrnn/policies';
 import { createWasmBackend } from '@msrnn/tensor';
 import { createState, generate, loadModel, loadTokenizer, prefill, step } from '../src/index.js';
 import { haveShared, paths } from './shared.js';
@@ -19,7 +19,7 @@ if (haveShared('backends', paths.model, paths.tokenizer, greedyPath)) {
   const greedy = JSON.parse(readFileSync(greedyPath, 'utf8'));
 
   test('wasm: bounded state, reindex positions, clone and generate all run in backend memory', async () => {
-    const state = createState(model, { capacity: 8, policy: slidingWindow, positionMode: 'reindex' });
+    const state = createState(model, { policy: getPolicy('window', { capacity: 8 }), positionMode: 'reindex' });
     prefill(model, state, greedy.runs[0].prompt_tokens);
     const branch = state.clone();
     for (let i = 0; i < 40; i++) step(model, branch, 300 + i);

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { keepAll, slidingWindow, type MultiState, type Policy } from '@msrnn/msrnn';
+import type { MultiState, Policy } from '@msrnn/msrnn';
+import { getPolicy } from '@msrnn/policies';
 import { argmax, createState, loadModel, prefill, step, type Model } from '../src/index.js';
 import { haveShared, maxAbsDiff, paths } from './shared.js';
 
@@ -33,7 +34,7 @@ function assertSameState(a: MultiState, b: MultiState, tol: number): void {
 /** Keeps position 0 and the most recent entries: a non-contiguous kept set (StreamingLLM-like). */
 const keepFirstAndRecent: Policy = {
   name: 'first+recent',
-  statsPerEntry: 0,
+  capacity: 12,
   afterAttention(layer) {
     for (const head of layer.heads) {
       while (head.count > layer.capacity) {
@@ -54,6 +55,7 @@ const keepFirstAndRecent: Policy = {
  */
 const accumulatedAttention: Policy = {
   name: 'accumulated',
+  capacity: 10,
   statsPerEntry: 1,
   afterAttention(layer, s) {
     layer.heads.forEach((head, kvh) => {
@@ -92,9 +94,9 @@ if (haveShared('rnn', paths.model, samplesPath)) {
   });
 
   test('prefill == step by step for a bounded state, chunks spanning evictions', () => {
-    const stepped = createState(model, { capacity: 8, policy: slidingWindow });
+    const stepped = createState(model, { policy: getPolicy('window', { capacity: 8 }) });
     const reference = stepAll(model, stepped, sample);
-    const state = createState(model, { capacity: 8, policy: slidingWindow });
+    const state = createState(model, { policy: getPolicy('window', { capacity: 8 }) });
     prefill(model, state, sample.slice(0, 5), { chunkSize: 16 });
     const last = prefill(model, state, sample.slice(5), { chunkSize: 16 }); // continues at position 5
     assert.ok(maxAbsDiff(last, reference[99]!) < 1e-5);
@@ -102,9 +104,9 @@ if (haveShared('rnn', paths.model, samplesPath)) {
   });
 
   test('prefill == step by step with a policy that keeps attention statistics', () => {
-    const stepped = createState(model, { capacity: 10, policy: accumulatedAttention });
+    const stepped = createState(model, { policy: accumulatedAttention });
     const reference = stepAll(model, stepped, sample);
-    const state = createState(model, { capacity: 10, policy: accumulatedAttention });
+    const state = createState(model, { policy: accumulatedAttention });
     const last = prefill(model, state, sample, { chunkSize: 32 });
     assert.ok(maxAbsDiff(last, reference[99]!) < 1e-5);
     assertSameState(state, stepped, 1e-5);
@@ -126,7 +128,7 @@ if (haveShared('rnn', paths.model, samplesPath)) {
   });
 
   test('bounded state: allocated once, bytes constant while the text grows', () => {
-    const state = createState(model, { capacity: 16, policy: slidingWindow });
+    const state = createState(model, { policy: getPolicy('window', { capacity: 16 }) });
     const bytes = state.bytes();
     const keyBuffers = state.layers.map((l) => l.heads.map((h) => h.keys));
     let token = 1;
@@ -144,7 +146,7 @@ if (haveShared('rnn', paths.model, samplesPath)) {
   });
 
   test('window policy keeps exactly the last k positions in every layer and head', () => {
-    const state = createState(model, { capacity: 10, policy: slidingWindow });
+    const state = createState(model, { policy: getPolicy('window', { capacity: 10 }) });
     prefill(model, state, sample.slice(0, 37));
     const expected = Array.from({ length: 10 }, (_, i) => 27 + i);
     for (const layer of state.keptPositionsPerHead()) for (const head of layer) assert.equal(head, expected);
@@ -152,7 +154,7 @@ if (haveShared('rnn', paths.model, samplesPath)) {
 
   test('window with capacity >= length is identical to the unbounded model', () => {
     const full = stepAll(model, createState(model), sample);
-    const windowed = stepAll(model, createState(model, { capacity: 100, policy: slidingWindow }), sample);
+    const windowed = stepAll(model, createState(model, { policy: getPolicy('window', { capacity: 100 }) }), sample);
     assert.equal(windowed, full);
   });
 
@@ -166,24 +168,24 @@ if (haveShared('rnn', paths.model, samplesPath)) {
 
   test("'reindex': a contiguous window equals 'absolute' (RoPE sees only offsets); gaps make them differ", () => {
     // Window keeps positions p-k..p: ranks 0..k differ from positions by a constant shift, which RoPE cancels.
-    const abs = stepAll(model, createState(model, { capacity: 12, policy: slidingWindow }), sample.slice(0, 60));
-    const re = stepAll(model, createState(model, { capacity: 12, policy: slidingWindow, positionMode: 'reindex' }), sample.slice(0, 60));
+    const abs = stepAll(model, createState(model, { policy: getPolicy('window', { capacity: 12 }) }), sample.slice(0, 60));
+    const re = stepAll(model, createState(model, { policy: getPolicy('window', { capacity: 12 }), positionMode: 'reindex' }), sample.slice(0, 60));
     for (let i = 0; i < 60; i++) assert.ok(maxAbsDiff(abs[i]!, re[i]!) < 1e-3, `window, position ${i}`);
     // Keeping position 0 plus recent ones: re-indexing closes the gap, so the logits change once entries drop.
-    const absGap = stepAll(model, createState(model, { capacity: 12, policy: keepFirstAndRecent }), sample.slice(0, 60));
-    const reGap = stepAll(model, createState(model, { capacity: 12, policy: keepFirstAndRecent, positionMode: 'reindex' }), sample.slice(0, 60));
+    const absGap = stepAll(model, createState(model, { policy: keepFirstAndRecent }), sample.slice(0, 60));
+    const reGap = stepAll(model, createState(model, { policy: keepFirstAndRecent, positionMode: 'reindex' }), sample.slice(0, 60));
     for (let i = 0; i < 12; i++) assert.ok(maxAbsDiff(absGap[i]!, reGap[i]!) < 1e-4, `no eviction yet at ${i}`);
     assert.ok(maxAbsDiff(absGap[59]!, reGap[59]!) > 1e-3, 're-indexed positions change the result');
   });
 
   test('bad state options and misbehaving policies are clear errors', () => {
     for (const capacity of [0, -1, 1.5, NaN]) {
-      assert.throws(() => createState(model, { capacity, policy: slidingWindow }), /capacity must be a positive integer or Infinity/);
+      assert.throws(() => createState(model, { policy: { ...keepFirstAndRecent, capacity } }), /policy "first\+recent": capacity must be a positive integer or Infinity/);
     }
-    assert.throws(() => createState(model, { capacity: 8, policy: keepAll }), /needs an eviction policy/);
+    assert.throws(() => createState(model, { capacity: 8 } as any), /capacity comes from the policy/);
     assert.throws(() => createState(model, { positionMode: 'relative' as any }), /positionMode/);
-    const lazy: Policy = { name: 'lazy', statsPerEntry: 0, afterAttention() {} };
-    const state = createState(model, { capacity: 2, policy: lazy });
+    const lazy: Policy = { name: 'lazy', capacity: 2, afterAttention() {} };
+    const state = createState(model, { policy: lazy });
     step(model, state, 1);
     step(model, state, 2);
     assert.throws(() => step(model, state, 3), /policy "lazy" left 3 entries in layer 0, over capacity 2/);

@@ -97,7 +97,7 @@ function decodeRate(model: Model, seconds: number): number {
 function syntheticState(model: Model, position: number, entries: number, capacity: number): MultiState {
   const state = capacity === Infinity
     ? createState(model, { initialSlots: entries + 64 })
-    : createState(model, { capacity, policy: getPolicy('window', { capacity }) });
+    : createState(model, { policy: getPolicy('window', { capacity }) });
   let seed = 12345;
   const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff - 0.5; };
   for (const layer of state.layers) {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
 import type { Backend, WeightType } from '@msrnn/tensor';
-import type { BudgetedPolicy } from '@msrnn/policies';
+import type { Policy } from '@msrnn/msrnn';
 import { quantizeModel, createState, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
   addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
@@ -72,9 +72,6 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   const chunkSize = parsePositiveInt('--chunk-size', flags.chunkSize);
   const { sinks, positionMode } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
-  if (flags.policy === 'full' && capacity !== undefined && capacity !== Infinity) {
-    throw new RangeError(`--capacity ${capacity} needs an eviction policy (--policy ${policyNames.filter((p) => p !== 'full').join('|')})`);
-  }
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
     sinks,
@@ -94,7 +91,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
 
 interface Settings {
   prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
-  positionMode: PositionMode; policy: BudgetedPolicy; weights: WeightType;
+  positionMode: PositionMode; policy: Policy; weights: WeightType;
 }
 
 async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
@@ -106,9 +103,9 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
-  const state = createState(model, { capacity: policy.stateCapacity, policy, positionMode });
+  const state = createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
   note(io, 
-    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${positionMode}; ` +
+    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${state.positionMode}; ` +
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 

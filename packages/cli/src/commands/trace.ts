@@ -63,7 +63,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const context = model.config.seqLen;
   const nTokens = flags.tokens ? parsePositiveInt('--tokens', flags.tokens) : context;
   if (nTokens > context) {
-    if (policy.stateCapacity === Infinity) throw new RangeError(`--tokens ${nTokens} exceeds the context of ${files.model} (${context}); "${policy.name}" keeps a growing cache and cannot run past it`);
+    if (policy.capacity === Infinity) throw new RangeError(`--tokens ${nTokens} exceeds the context of ${files.model} (${context}); "${policy.name}" keeps a growing cache and cannot run past it`);
     note(io, `msrnn trace: warning: --tokens ${nTokens} runs past the trained context (${context}); the bounded state runs at positions the model never saw`);
   }
   const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);

@@ -2,7 +2,7 @@
 // negative log-likelihood of each scored token. Exact per-token semantics: prefill runs attention
 // and eviction token by token (only the projections are batched), so the prediction of token t+1
 // uses the bounded state as it stood after token t — the paper's evaluation.
-import type { AttentionStep, LayerCache, Policy } from '@msrnn/msrnn';
+import { wrapPolicy, type Policy } from '@msrnn/msrnn';
 import { selectBackend } from '@msrnn/tensor';
 import { createState, loadModel, prefill, type Model, type PositionMode } from '@msrnn/transformer';
 import type { SweepInput } from './jobs.js';
@@ -28,17 +28,13 @@ export function tokenNll(logits: Float32Array, target: number, vocab: number): n
 
 /** Wraps a policy to count how many entries layer 0 keeps after each step. */
 function countingPolicy(inner: Policy, score: ChunkScore): Policy {
-  return {
-    name: inner.name,
-    statsPerEntry: inner.statsPerEntry,
-    afterAttention(layer: LayerCache, step: AttentionStep): void {
-      inner.afterAttention(layer, step);
-      if (layer.index === 0) {
-        score.keptSum += layer.maxCount;
-        score.keptSteps++;
-      }
-    },
-  };
+  return wrapPolicy(inner, (layer, step) => {
+    inner.afterAttention(layer, step);
+    if (layer.index === 0) {
+      score.keptSum += layer.maxCount;
+      score.keptSteps++;
+    }
+  });
 }
 
 /** The sweep's model on its kernels: one copy per worker thread, or one inline. */
@@ -55,7 +51,8 @@ export function scoreJob(model: Model, input: SweepInput, job: number): ChunkSco
 export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positionMode: PositionMode = 'absolute'): ChunkScore {
   const score: ChunkScore = { nll: 0, predictions: 0, keptSum: 0, keptSteps: 0 };
   const policy = makeRunPolicy(run);
-  const state = createState(model, { capacity: policy.stateCapacity, policy: countingPolicy(policy, score), positionMode });
+  // A policy that fixes its position mode (StreamingLLM re-indexes) keeps it; the others take the sweep's.
+  const state = createState(model, { policy: countingPolicy(policy, score), positionMode: policy.positionMode ?? positionMode });
   const vocab = model.config.vocabSize;
   // Logits at position p predict token p+1; with a prompt of P tokens the first scored target is P.
   const firstTarget = Math.max(1, run.prompt);

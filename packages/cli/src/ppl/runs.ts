@@ -1,6 +1,7 @@
 // The grid of an experiment: every requested policy at every requested budget. A run is plain
 // data (it crosses to worker threads); workers turn it into a policy with makeRunPolicy.
-import { getPolicy, isPolicyName, policyNames, type BudgetedPolicy } from '@msrnn/policies';
+import type { Policy } from '@msrnn/msrnn';
+import { getPolicy, policyEntry } from '@msrnn/policies';
 
 export interface RunSpec {
   policy: string;
@@ -18,11 +19,9 @@ export interface RunSpec {
 
 /** "full", "64" or "r=0.25": the budget column of the tables. */
 export function budgetLabel(r: RunSpec): string {
-  if (r.policy === 'full') return 'full';
+  if (r.capacity === null && r.ratio === null) return 'full';
   return r.ratio !== null ? `r=${r.ratio}` : String(r.capacity);
 }
-
-const NEEDS_RATIO = new Set(['local', 'scattered']);
 
 export interface GridOptions {
   policies: string[];
@@ -39,13 +38,14 @@ export function buildRuns(o: GridOptions): RunSpec[] {
   const runs: RunSpec[] = [];
   const base = { sinks: o.sinks, seed: o.seed, prefill: o.prefill, prompt: o.prompt };
   for (const policy of o.policies) {
-    if (!isPolicyName(policy)) throw new RangeError(`--policies: unknown policy "${policy}"; valid policies: ${policyNames.join(', ')}`);
-    if (policy === 'full') {
+    let entry;
+    try { entry = policyEntry(policy); } catch (err: any) { throw new RangeError(`--policies: ${err?.message ?? err}`); }
+    if (entry.unbounded) {
       runs.push({ policy, capacity: null, ratio: null, ...base });
       continue;
     }
-    if (NEEDS_RATIO.has(policy) && o.ratios.length === 0) throw new RangeError(`--policies: "${policy}" needs --ratios (fractions of the tokens seen)`);
-    if (!NEEDS_RATIO.has(policy)) for (const capacity of o.capacities) runs.push({ policy, capacity, ratio: null, ...base });
+    if (entry.needsRatio && o.ratios.length === 0) throw new RangeError(`--policies: "${policy}" needs --ratios (fractions of the tokens seen)`);
+    if (!entry.needsRatio) for (const capacity of o.capacities) runs.push({ policy, capacity, ratio: null, ...base });
     for (const ratio of o.ratios) runs.push({ policy, capacity: null, ratio, ...base });
   }
   for (const r of runs) makeRunPolicy(r); // surfaces sinks >= capacity etc. now
@@ -53,14 +53,15 @@ export function buildRuns(o: GridOptions): RunSpec[] {
   return runs;
 }
 
-export function makeRunPolicy(r: RunSpec): BudgetedPolicy {
+export function makeRunPolicy(r: RunSpec): Policy {
   try {
     return getPolicy(r.policy, {
       ...(r.capacity !== null ? { capacity: r.capacity } : {}),
       ...(r.ratio !== null ? { ratio: r.ratio } : {}),
       sinks: r.sinks,
       seed: r.seed,
-      ...(r.prefill === 'fast' && r.prompt > 0 ? { evictFrom: r.prompt - 1 } : {}),
+      // Fast prefill postpones eviction; `full` never evicts, so it takes no evictFrom.
+      ...(r.prefill === 'fast' && r.prompt > 0 && budgetLabel(r) !== 'full' ? { evictFrom: r.prompt - 1 } : {}),
     });
   } catch (err: any) {
     throw new RangeError(`--policies ${r.policy} at budget ${budgetLabel(r)}: ${err?.message ?? err}`);

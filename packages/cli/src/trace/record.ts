@@ -2,8 +2,8 @@
 // ever leave a multi-state, so the whole history is one number per (layer, KV head, position):
 // the step at which the entry was evicted (-1: still kept at the end). Position p is in the state
 // after steps p .. evictedAt-1.
-import type { AttentionStep, LayerCache, Policy } from '@msrnn/msrnn';
-import type { BudgetedPolicy } from '@msrnn/policies';
+import { wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
+import { budgetOf } from '@msrnn/policies';
 import { createState, prefill, type Model, type PositionMode } from '@msrnn/transformer';
 
 export interface Trace {
@@ -32,35 +32,31 @@ function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: n
   // mark[p] === stamp: position p is still in the head being checked (no per-call allocation).
   const mark = new Int32Array(nPositions);
   let stamp = 0;
-  return {
-    name: inner.name,
-    statsPerEntry: inner.statsPerEntry,
-    afterAttention(layer: LayerCache, step: AttentionStep): void {
-      noteFirstTokenAttention(layer, step, sink);
-      let total = 0;
-      for (const h of layer.heads) total += h.count + 1;
-      if (before.length < total) before = new Int32Array(total * 2);
-      let o = 0;
-      for (const h of layer.heads) {
-        before[o++] = h.count;
-        for (let i = 0; i < h.count; i++) before[o++] = h.positions[i]!;
-      }
-      inner.afterAttention(layer, step);
-      o = 0;
-      for (let hi = 0; hi < layer.heads.length; hi++) {
-        const h = layer.heads[hi]!, n = before[o++]!;
-        if (h.count !== n) {
-          stamp++;
-          for (let i = 0; i < h.count; i++) mark[h.positions[i]!] = stamp;
-          for (let i = 0; i < n; i++) {
-            const p = before[o + i]!;
-            if (mark[p] !== stamp) evictedAt[layer.index]![hi]![p] = step.position;
-          }
+  return wrapPolicy(inner, (layer, step) => {
+    noteFirstTokenAttention(layer, step, sink);
+    let total = 0;
+    for (const h of layer.heads) total += h.count + 1;
+    if (before.length < total) before = new Int32Array(total * 2);
+    let o = 0;
+    for (const h of layer.heads) {
+      before[o++] = h.count;
+      for (let i = 0; i < h.count; i++) before[o++] = h.positions[i]!;
+    }
+    inner.afterAttention(layer, step);
+    o = 0;
+    for (let hi = 0; hi < layer.heads.length; hi++) {
+      const h = layer.heads[hi]!, n = before[o++]!;
+      if (h.count !== n) {
+        stamp++;
+        for (let i = 0; i < h.count; i++) mark[h.positions[i]!] = stamp;
+        for (let i = 0; i < n; i++) {
+          const p = before[o + i]!;
+          if (mark[p] !== stamp) evictedAt[layer.index]![hi]![p] = step.position;
         }
-        o += n;
       }
-    },
-  };
+      o += n;
+    }
+  });
 }
 
 function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: SinkSums): void {
@@ -78,14 +74,14 @@ function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: S
   sink.steps[layer.index]!++;
 }
 
-export function recordTrace(model: Model, policy: BudgetedPolicy, tokens: number[], positionMode: PositionMode = 'absolute'): Trace {
+export function recordTrace(model: Model, policy: Policy, tokens: number[], positionMode: PositionMode = 'absolute'): Trace {
   const c = model.config, n = tokens.length;
   const evicted = Array.from({ length: c.nLayers }, () => Array.from({ length: c.nKvHeads }, () => new Int32Array(n).fill(-1)));
   const sink: SinkSums = { weight: new Float64Array(c.nLayers), uniform: new Float64Array(c.nLayers), steps: new Int32Array(c.nLayers) };
-  const state = createState(model, { capacity: policy.stateCapacity, policy: recordingPolicy(policy, evicted, n, sink), positionMode });
+  const state = createState(model, { policy: recordingPolicy(policy, evicted, n, sink), positionMode: policy.positionMode ?? positionMode });
   prefill(model, state, tokens);
-  const b = policy.budget;
-  const capacity = b.capacity !== Infinity ? b.capacity : b.ratio !== undefined ? b.at(n - 1, Infinity) : null;
+  const b = budgetOf(policy);
+  const capacity = !b ? null : b.capacity !== Infinity ? b.capacity : b.ratio !== undefined ? b.at(n - 1, Infinity) : null;
   return {
     policy: policy.name,
     describe: policy.describe?.() ?? '',

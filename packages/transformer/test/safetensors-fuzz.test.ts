@@ -1,0 +1,90 @@
+// Fuzzing the safetensors reader (fast-check, fixed seeds): byte mutations, truncations, absurd
+// header lengths, and header JSON with fields replaced by hostile values. Every outcome is either
+// a parsed file whose tensors lie inside the bytes given, or a SafetensorsError; never another
+// exception, never an allocation beyond the file, never a hang.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { parseSafetensors, SafetensorsError, type SafetensorsFile } from '../src/index.js';
+import { sampleSafetensors } from './safetensors/build.js';
+
+const valid = sampleSafetensors();
+const headerLength = Number(new DataView(valid.buffer).getBigUint64(0, true));
+const header = JSON.parse(new TextDecoder().decode(valid.subarray(8, 8 + headerLength)));
+const data = valid.subarray(8 + headerLength);
+
+function check(bytes: Uint8Array): void {
+  const start = performance.now();
+  let file: SafetensorsFile;
+  try {
+    file = parseSafetensors(bytes, 'fuzz');
+  } catch (err) {
+    if (!(err instanceof SafetensorsError)) throw new Error(`not a SafetensorsError: ${(err as Error)?.stack ?? err}`);
+    return;
+  } finally {
+    assert.ok(performance.now() - start < 1000, 'parse took over a second');
+  }
+  let total = 0;
+  for (const t of file.tensors) {
+    assert.ok(t.bytes.buffer === bytes.buffer, `${t.name} is not a view of the file`);
+    assert.ok(t.bytes.byteOffset >= bytes.byteOffset + file.dataOffset && t.bytes.byteOffset + t.bytes.byteLength <= bytes.byteOffset + bytes.byteLength, `${t.name} lies outside the data`);
+    assert.is(t.data.length, t.elements);
+    total += t.bytes.byteLength;
+  }
+  assert.is(total, bytes.byteLength - file.dataOffset, 'tensors tile the data buffer');
+}
+
+const withHeaderText = (text: string, lengthOverride?: bigint): Uint8Array => {
+  const head = new TextEncoder().encode(text);
+  const out = new Uint8Array(8 + head.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(head.length), true);
+  out.set(head, 8);
+  out.set(data, 8 + head.length);
+  return out;
+};
+
+test('the valid sample parses', () => check(valid));
+
+test('random byte mutations and truncations', () => {
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+    fc.nat(valid.length),
+    (edits, cut) => {
+      const bytes = valid.slice(0, Math.max(cut, 1));
+      for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value;
+      check(bytes);
+    },
+  ), { seed: 42, numRuns: 2000 });
+});
+
+test('absurd header lengths', () => {
+  fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (n) => check(withHeaderText(JSON.stringify(header), n))), { seed: 7, numRuns: 500 });
+});
+
+const hostile = fc.oneof(
+  fc.constantFrom(-1, 1.5, 2 ** 53, 2 ** 64, 1e308, NaN, null, 'F32', 'x', true, [], {}, [0], [0, 0, 0], [-4, 4], [4, 0]),
+  fc.array(fc.oneof(fc.nat(64), fc.constant(2 ** 40), fc.constant(-1)), { maxLength: 4 }),
+  fc.constantFrom('F32', 'F16', 'BF16', 'F64', 'I8', 'f32', ''),
+  fc.nat(100),
+);
+
+test('header JSON with tensor fields replaced by hostile values', () => {
+  const names = Object.keys(header).filter((k) => k !== '__metadata__');
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom('dtype', 'shape', 'data_offsets', '__entry__'), hostile), { minLength: 1, maxLength: 4 }),
+    (edits) => {
+      const h = structuredClone(header);
+      for (const [name, field, value] of edits) {
+        if (field === '__entry__') h[name] = value;
+        else if (h[name] && typeof h[name] === 'object') h[name][field] = value;
+      }
+      check(withHeaderText(JSON.stringify(h)));
+    },
+  ), { seed: 11, numRuns: 3000 });
+});
+
+test('random JSON headers', () => {
+  fc.assert(fc.property(fc.json(), (text) => check(withHeaderText(text))), { seed: 3, numRuns: 1000 });
+});
+
+test.run();
