@@ -7,6 +7,8 @@ import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
 import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
+import { isGguf, parseGguf } from './gguf/parse.js';
+import { ggufModelParts } from './gguf/load.js';
 import type { Weights } from './weights.js';
 
 export interface Model {
@@ -29,15 +31,25 @@ export interface LoadOptions {
   source?: string;
 }
 
-/** Builds a model from the bytes of a llama2.c checkpoint (v0 legacy or v1 fp32). */
+/**
+ * Builds a model from the bytes of a model file, the format found from the bytes: GGUF (the
+ * "GGUF" magic; v2/v3, llama architecture, any supported tensor type) or a llama2.c checkpoint
+ * (v0 legacy or v1 fp32). `model.format` says what was found. A GGUF model's weights on the js
+ * backend are views of `bytes`: keep them unchanged while the model is in use.
+ */
 export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<bytes>';
-  const { config, weights, version } = parseLlama2c(asBytes(bytes, `model ${source}`), source, (n) => backend.alloc(n));
+  const data = asBytes(bytes, `model ${source}`);
+  if (isGguf(data)) {
+    const { config, weights, format } = ggufModelParts(parseGguf(data, source), backend);
+    return assemble(config, weights, backend, source, format);
+  }
+  const { config, weights, version } = parseLlama2c(data, source, (n) => backend.alloc(n));
   return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
 }
 
-/** Loads a llama2.c checkpoint from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
+/** Loads a GGUF or llama2.c model from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
 export async function loadModel(pathOrBytes: string | BytesLike, opts: LoadOptions = {}): Promise<Model> {
   if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes, opts);
   return modelFromBytes(await readFileBytes(pathOrBytes, 'model'), { ...opts, source: opts.source ?? pathOrBytes });

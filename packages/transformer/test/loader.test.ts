@@ -158,13 +158,13 @@ test('a NaN or infinite weight is a load error naming the file and the tensor', 
   throwsWith(() => modelFromBytes(withValue(layer1wq3, -Infinity), { source: 'inf.bin' }), 'inf.bin', 'layer 1 wq[3]', '-Infinity');
 });
 
-test('a file of another kind (GGUF, PNG, zip, text, SentencePiece) is named as such, with the header error', () => {
+test('a file of another kind (PNG, zip, text, SentencePiece) is named as such, with the header error; GGUF bytes go to the GGUF reader', () => {
   const withMagic = (head: string): Uint8Array => {
     const b = new Uint8Array(4096).fill(0xee);
     for (let i = 0; i < head.length; i++) b[i] = head.charCodeAt(i);
     return b;
   };
-  throwsWith(() => modelFromBytes(withMagic('GGUF\x03\x00\x00\x00'), { source: 'm.gguf' }), 'm.gguf: it looks like a GGUF file, not a llama2.c checkpoint (invalid model header');
+  throwsWith(() => modelFromBytes(withMagic('GGUF\x03\x00\x00\x00'), { source: 'm.gguf' }), 'm.gguf: bad GGUF file: tensor count at byte 8:');
   throwsWith(() => modelFromBytes(withMagic('\x89PNG\r\n'), { source: 'a.png' }), 'a.png: it looks like a PNG image');
   throwsWith(() => modelFromBytes(withMagic('PK\x03\x04'), { source: 'm.pt' }), 'a zip archive');
   throwsWith(() => modelFromBytes(new TextEncoder().encode('# un README à lire\n'.repeat(40)), { source: 'README.md' }), 'README.md: it looks like a text file');

@@ -59,7 +59,8 @@ export class Cursor {
     const n = this.u64(field);
     const most = Math.floor(this.remaining / minItemBytes);
     if (n > BigInt(most)) {
-      this.fail(field, `${n} does not fit in the ${this.remaining} bytes left` + (minItemBytes > 1 ? ` (each takes at least ${minItemBytes} bytes)` : ''), start);
+      this.fail(field, `${n} does not fit in the ${this.remaining} bytes left` + (minItemBytes > 1 ? ` (each takes at least ${minItemBytes} bytes)` : '') +
+        ` of the ${this.bytes.byteLength}-byte file: a corrupt value, or the file is truncated`, start);
     }
     return Number(n);
   }
