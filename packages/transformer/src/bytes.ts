@@ -1,5 +1,7 @@
 // How model and tokenizer bytes come in: a path read whole (Node, Deno, Bun), or what browsers and
-// fetch hand out: a Uint8Array (Node's Buffer is one) or an ArrayBuffer.
+// fetch hand out: a Uint8Array (Node's Buffer is one) or an ArrayBuffer. Paths are read by
+// '#read-file' (node:fs on Node, the runtime's own API on Deno/Bun, a clear error in browsers).
+export { readFileBytes, readOptionalFileBytes } from '#read-file';
 
 export type BytesLike = Uint8Array | ArrayBuffer;
 
@@ -9,17 +11,6 @@ export function asBytes(input: unknown, what: string): Uint8Array {
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
   const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input === 'object' ? (input.constructor?.name ?? 'an object') : typeof input;
   throw new TypeError(`${what}: expected a file path, a Uint8Array or an ArrayBuffer, got ${got}`);
-}
-
-/** Reads a whole file (Node, Deno, Bun); a failure names the file and `what` it was meant to be. */
-export async function readFileBytes(path: string, what: string): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return await readFile(path);
-  } catch (err: any) {
-    const reason = err?.code === 'ERR_FS_FILE_TOO_LARGE' ? 'larger than 2 GiB, the most Node reads into one buffer' : err?.code ?? err?.message ?? err;
-    throw new Error(`cannot read ${what} file ${path}: ${reason}`);
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // A model folder as a map of file name -> bytes, so browsers (fetch, <input type=file>) and Node
 // load folders the same way.
-import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
+import { asBytes, readOptionalFileBytes, type BytesLike } from './bytes.js';
 
 export type FileMap = ReadonlyMap<string, BytesLike> | Readonly<Record<string, BytesLike>>;
 
@@ -29,12 +29,11 @@ export function jsonFile(files: FileMap, name: string, where: string): unknown {
 
 /** Reads the named files of a folder that exist (Node, Deno, Bun) into a FileMap. */
 export async function readFolderFiles(dir: string, names: readonly string[]): Promise<Map<string, Uint8Array>> {
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const files = new Map<string, Uint8Array>();
   for (const name of names) {
-    const path = join(dir, name);
-    if (existsSync(path)) files.set(name, await readFileBytes(path, name));
+    // '/' joins on every OS (Windows accepts it); no node:path, so browser bundles stay Node-free.
+    const bytes = await readOptionalFileBytes(`${dir.replace(/[\\/]+$/, '')}/${name}`, name);
+    if (bytes) files.set(name, bytes);
   }
   return files;
 }

@@ -1,8 +1,10 @@
 // Worker threads that share the backend's wasm memory and split large matvecs/matmuls by rows.
 // Synchronous from the caller's view (the Backend contract is synchronous): the caller posts a
 // job through the control block, runs slice 0 itself, then waits for the workers' DONE count.
-// Node only (worker_threads); browsers would need cross-origin isolation for SharedArrayBuffer.
-import { Worker } from 'node:worker_threads';
+// The workers come from the host ('#thread-host': worker_threads on Node, Web Workers elsewhere);
+// browsers need cross-origin isolation for the shared memory.
+import { spawnKernelWorker } from '#thread-host';
+import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, JobOp, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks } from './protocol.js';
@@ -25,49 +27,37 @@ const MIN_SPLIT_MACS = 50_000;
 const WORKER_SPIN = 4_000_000;
 const CALLER_SPIN = 20_000;
 
-/**
- * Starts ./worker. From dist it is plain .js. From source (this file is .ts, run through tsx) the
- * worker cannot rely on inheriting tsx's loader hooks (Node 20 does not apply module hooks to
- * workers), so a two-line bootstrap registers tsx inside the worker, then imports worker.ts.
- */
-function spawnWorker(workerData: object): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
-    + `.catch((e) => { throw e; });`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
 export class ThreadPool {
   private stopped = false;
   private seq = 0;
-  private readonly exits: Promise<void>[];
 
   private constructor(
-    private readonly workers: Worker[],
+    private readonly workers: KernelWorkerHandle[],
+    private readonly stopped_: Promise<void>[],
     private readonly ctrl: Int32Array,
     private readonly k: KernelExports,
-  ) {
-    this.exits = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
-  }
+  ) {}
 
   /** Starts `workers` workers over `heap`'s shared memory and waits until each is ready. */
-  static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number): Promise<ThreadPool> {
+  static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number, opts: SpawnOptions = {}): Promise<ThreadPool> {
     if (!heap.shared) throw new Error('wasm thread pool: needs a shared WebAssembly.Memory');
     const ctrlAddr = heap.allocBytes(CTRL_INTS * 4, 64);
     const ctrl = new Int32Array(heap.buffer, ctrlAddr, CTRL_INTS);
-    const list: Worker[] = [];
+    const list: KernelWorkerHandle[] = [];
     const ready: Promise<void>[] = [];
-    for (let i = 0; i < workers; i++) {
-      const w = spawnWorker({ module, memory: heap.memory, ctrlAddr, spin: WORKER_SPIN });
-      ready.push(new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', (err) => reject(new Error(`wasm thread pool: worker ${i + 1} failed to start: ${err.message}`)));
-      }));
-      list.push(w);
-    }
+    const stopped: Promise<void>[] = [];
     try {
+      for (let i = 0; i < workers; i++) {
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, spin: WORKER_SPIN }, opts);
+        list.push(w);
+        let isReady!: () => void, isStopped!: () => void;
+        ready.push(new Promise<void>((resolve, reject) => {
+          isReady = resolve;
+          w.onError((err) => reject(new Error(`wasm thread pool: worker ${i + 1} failed to start: ${err.message}`)));
+        }));
+        stopped.push(new Promise<void>((resolve) => { isStopped = resolve; }));
+        w.onMessage((m) => (m === 'ready' ? isReady() : isStopped()));
+      }
       await Promise.all(ready);
     } catch (err) {
       await Promise.all(list.map((w) => w.terminate()));
@@ -76,7 +66,7 @@ export class ThreadPool {
     // Idle workers must not keep the process alive if the owner forgets dispose().
     for (const w of list) w.unref();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    return new ThreadPool(list, ctrl, instance.exports as unknown as KernelExports);
+    return new ThreadPool(list, stopped, ctrl, instance.exports as unknown as KernelExports);
   }
 
   get size(): number { return this.workers.length + 1; }
@@ -123,7 +113,7 @@ export class ThreadPool {
     }
   }
 
-  /** Asks the workers to exit and waits for them. */
+  /** Asks the workers to leave their loop, waits until each says so, then ends them. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -131,6 +121,7 @@ export class ThreadPool {
     Atomics.store(this.ctrl, Ctrl.STOP, 1);
     Atomics.store(this.ctrl, Ctrl.SEQ, (this.seq = (this.seq + 1) | 0));
     Atomics.notify(this.ctrl, Ctrl.SEQ);
-    await Promise.all(this.exits);
+    await Promise.all(this.stopped_);
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -6,11 +6,15 @@ import { buildKernelModule, type KernelExports } from './kernels.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
 import { quantizeActivations16 } from '../quant/weights.js';
-// Type only: the pool (node:worker_threads) is imported on demand so browsers and edge runtimes never load it.
+// Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
+import type { SpawnOptions } from '../threads/host.js';
 
-export interface WasmBackendOptions extends WasmHeapOptions {
-  /** Worker threads in total including the calling thread (1 = no workers). Needs shared memory. Default 1. */
+export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions {
+  /**
+   * Worker threads in total including the calling thread (1 = no workers). Needs shared memory;
+   * in a browser the caller must itself be a Web Worker (it waits with Atomics.wait). Default 1.
+   */
   threads?: number;
 }
 
@@ -72,7 +76,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1) : null;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, opts.createWorker ? { createWorker: opts.createWorker } : {}) : null;
   return makeBackend(heap, k, pool, threads);
 }
 
