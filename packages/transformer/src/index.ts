@@ -44,3 +44,4 @@ export {
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
   readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
+export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';

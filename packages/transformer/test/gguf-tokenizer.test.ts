@@ -108,6 +108,14 @@ if (haveShared('gguf-tokenizer', paths.tokenizer, paths.llamaTokenizer, paths.ll
     assert.ok(tok.stopIds.has(1023) && tok.stopIds.has(1021), '<|im_end|> and <|endoftext|> end generation');
   });
 
+  test('llama-bpe and smollm pre-tokenizers encode as the Rust tokenizers library does (fixtures/pretokenizers.json)', () => {
+    const ref = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/pretokenizers.json'), 'utf8'));
+    for (const [pre, ids] of Object.entries(ref.ids as Record<string, number[][]>)) {
+      const tok = tokenizerFromGgufMetadata(gpt2MetadataFrom('gpt2-tiny', pre), `gpt2-tiny as ${pre}`);
+      (ref.texts as string[]).forEach((text, i) => assert.equal(tok.encode(text, { bos: false }), ids[i], `${pre} ${JSON.stringify(text)}`));
+    }
+  });
+
   test('llama3 and smollm pre-tokenizers: round trips, llama3 adds BOS, each regex splits differently', () => {
     const llama3 = tokenizerFromGgufMetadata(gpt2MetadataFrom('gpt2-tiny', 'llama-bpe'));
     const smollm = tokenizerFromGgufMetadata(gpt2MetadataFrom('gpt2-tiny', 'smollm'));

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadHfTokenizer, type Tokenizer } from '../src/index.js';
+import { loadHfTokenizer, loadTokenizer, type Tokenizer } from '../src/index.js';
 import { haveShared, paths, shared } from './shared.js';
 
 interface Case { text: string; ids: number[]; decoded: string }
@@ -20,7 +20,7 @@ function streamed(tok: Tokenizer, ids: number[], opts: { prefix?: number[]; skip
   return ids.map((id) => d.push(id)).join('') + d.flush();
 }
 
-if (haveShared('hf-tokenizer', paths.hfFixtures, paths.hfModels)) {
+if (haveShared('hf-tokenizer', paths.hfFixtures, paths.hfModels, paths.tokenizer, paths.book)) {
   const fixtures: Fixture[] = readdirSync(paths.hfFixtures).filter((f) => f.endsWith('.json')).sort()
     .map((f) => JSON.parse(readFileSync(join(paths.hfFixtures, f), 'utf8')));
 
@@ -69,6 +69,13 @@ if (haveShared('hf-tokenizer', paths.hfFixtures, paths.hfModels)) {
     assert.is(llama.tokenText(llama.tokenToId('<0xE4>')!), '\uFFFD');
     const gpt2 = await loadHfTokenizer(join(paths.hfModels, 'gpt2-tiny'));
     assert.is(gpt2.tokenText(gpt2.tokenToId('Ġthe')!), ' the');
+  });
+
+  test('spm-legacy tokenizer.json (llama-tiny, built from tok512) encodes a 60k-character book excerpt as run.c does', async () => {
+    const tok = await loadHfTokenizer(join(paths.hfModels, 'llama-tiny'));
+    const runc = await loadTokenizer(paths.tokenizer);
+    const text = readFileSync(paths.book, 'utf8').slice(100_000, 160_000);
+    assert.equal(tok.encode(text), runc.encode(text));
   });
 
   for (const fx of fixtures) {

@@ -57,7 +57,7 @@ export class HfTokenizer implements Tokenizer {
     this.chain = compileDecoder(spec.decoder, source);
     this.byteFallback = usesByteFallback(spec.decoder);
     try {
-      this.lib = new HfLibTokenizer({ ...spec, added_tokens: spec.added_tokens ?? [] }, config);
+      this.lib = new HfLibTokenizer({ ...spec, added_tokens: spec.added_tokens ?? [], pre_tokenizer: spec.pre_tokenizer ?? newlineSplit(model) }, config);
     } catch (e) {
       throw new Error(`${source}: cannot build the tokenizer: ${(e as Error).message}`);
     }
@@ -162,6 +162,21 @@ export class HfTokenizer implements Tokenizer {
   isSpecial(token: number): boolean {
     return this.special.has(token);
   }
+}
+
+/**
+ * SentencePiece-style tokenizer.json files have no pre-tokenizer: the whole text is one BPE word,
+ * which the library merges slowly on long texts (a book: tens of seconds). When no merge involves
+ * a newline, no merge can cross one, so splitting the normalized text at newlines first gives the
+ * same tokens, and each line merges on its own (and repeats hit the library's cache).
+ */
+function newlineSplit(model: { type?: unknown; merges?: unknown }): object | null {
+  if (model.type !== 'BPE' || !Array.isArray(model.merges)) return null;
+  for (const m of model.merges) {
+    const parts: unknown[] = Array.isArray(m) ? m : [m];
+    if (parts.some((p) => typeof p !== 'string' || p.includes('\n'))) return null;
+  }
+  return { type: 'Split', pattern: { String: '\n' }, behavior: 'Isolated', invert: false };
 }
 
 /** Prefix tokens kept as context: enough for a character split over byte tokens (4) plus a spacing seam. */
