@@ -180,6 +180,28 @@ export function quantizeActivations16(x: Float32Array, xOff: number, cols: numbe
   }
 }
 
+/**
+ * x as two int16 terms per value for the ggml block kernels (cols a multiple of 32): per block b of
+ * 32, xs[b] = max|x|/32767, h = round(x/xs[b]), l = round((x/xs[b] − h)·65534), so that
+ * x ≈ xs[b]·(h + l/65534) to ~1/(2·32767·65534) of the block's largest |x|. out holds 64 int16
+ * per block: the 32 h, then the 32 l.
+ */
+export function splitActivations16(x: Float32Array, xOff: number, cols: number, out: Int16Array, xs: Float32Array): void {
+  for (let b = 0, blocks = cols >> 5; b < blocks; b++) {
+    const c0 = xOff + 32 * b, o = 64 * b;
+    let amax = 0;
+    for (let c = 0; c < 32; c++) { const a = Math.abs(x[c0 + c]!); if (a > amax) amax = a; }
+    const scale = Math.fround(amax / I16_MAX);
+    xs[b] = scale;
+    const inv = scale > 0 ? 1 / scale : 0;
+    for (let c = 0; c < 32; c++) {
+      const v = x[c0 + c]! * inv, h = Math.round(v);
+      out[o + c] = h;
+      out[o + 32 + c] = Math.round((v - h) * 65534);
+    }
+  }
+}
+
 let refX16 = new Int16Array(0);
 let refXs = new Float32Array(0);
 

@@ -73,8 +73,12 @@ export class ThreadPool {
 
   worthSplitting(rows: number, cols: number): boolean { return !this.stopped && rows >= 8 && rows * cols >= MIN_SPLIT_MACS; }
 
-  matvec(kernel: 'matvec' | 'matvecF16', out: number, w: number, x: number, rows: number, cols: number): void {
-    this.run(kernel === 'matvec' ? JobOp.Matvec : JobOp.MatvecF16, rows, out, w, x, rows, cols, 0, 0);
+  matvec(kernel: 'matvec' | 'matvecF16' | 'matvecBF16', out: number, w: number, x: number, rows: number, cols: number): void {
+    this.run(kernel === 'matvec' ? JobOp.Matvec : kernel === 'matvecF16' ? JobOp.MatvecF16 : JobOp.MatvecBF16, rows, out, w, x, rows, cols, 0, 0);
+  }
+  /** A ggml block kernel (kernels/ggml.ts) for `type`, split by rows of `rowBytes` bytes. */
+  matvecGgml(type: number, rowBytes: number, out: number, w: number, x16: number, xs: number, xsum: number, rows: number, cols: number): void {
+    this.run(JobOp.MatvecGgml, rows, out, w, x16, xs, xsum, rows, cols, type, rowBytes);
   }
   matvecQ8(out: number, q: number, scales: number, x16: number, xScales: number, rows: number, cols: number): void {
     this.run(JobOp.MatvecQ8, rows, out, q, scales, x16, xScales, rows, cols);
@@ -85,7 +89,7 @@ export class ThreadPool {
   }
 
   /** The job's arguments as fixed parameters (unused ones 0): a rest array would allocate per job. */
-  private run(op: number, splitRows: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number): void {
+  private run(op: number, splitRows: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7 = 0, a8 = 0): void {
     const c = this.ctrl;
     const per = chunkRowsFor(splitRows, this.size);
     const chunks = Math.ceil(splitRows / per);
@@ -93,7 +97,7 @@ export class ThreadPool {
     c[Ctrl.CHUNK_ROWS] = per;
     c[Ctrl.CHUNKS] = chunks;
     c[Ctrl.ARG0] = a0; c[Ctrl.ARG0 + 1] = a1; c[Ctrl.ARG0 + 2] = a2; c[Ctrl.ARG0 + 3] = a3;
-    c[Ctrl.ARG0 + 4] = a4; c[Ctrl.ARG0 + 5] = a5; c[Ctrl.ARG0 + 6] = a6;
+    c[Ctrl.ARG0 + 4] = a4; c[Ctrl.ARG0 + 5] = a5; c[Ctrl.ARG0 + 6] = a6; c[Ctrl.ARG0 + 7] = a7; c[Ctrl.ARG0 + 8] = a8;
     const seq = (this.seq = (this.seq + 1) | 0);
     const tag = seq & TAG_MASK;
     Atomics.store(c, Ctrl.COMPLETED, 0);

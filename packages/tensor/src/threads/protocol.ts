@@ -3,6 +3,7 @@
 // included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
 import type { KernelExports } from '../wasm/kernels.js';
+import { GGML_WASM_KERNELS } from '../wasm/kernels/ggml.js';
 
 /**
  * Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker
@@ -16,7 +17,7 @@ export const CHUNK_BITS = 12;
 export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
 export const TAG_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 
-export const JobOp = { Matvec: 1, MatvecF16: 2, MatvecQ8: 3, MatmulT: 4 } as const;
+export const JobOp = { Matvec: 1, MatvecF16: 2, MatvecQ8: 3, MatmulT: 4, MatvecBF16: 5, MatvecGgml: 6 } as const;
 
 /** Rows per chunk for `rows` rows over `threads` threads: about 4 chunks per thread, whole 4-row tiles. */
 export function chunkRowsFor(rows: number, threads: number): number {
@@ -30,11 +31,20 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
   const s = i * per;
   switch (ctrl[Ctrl.OP]) {
     case JobOp.Matvec:
-    case JobOp.MatvecF16: {
-      // args: out, w, x, rows, cols (a weight row is cols f32 or fp16 values)
+    case JobOp.MatvecF16:
+    case JobOp.MatvecBF16: {
+      // args: out, w, x, rows, cols (a weight row is cols f32, fp16 or bf16 values)
       const e = Math.min(ctrl[a + 3]!, s + per), cols = ctrl[a + 4]!;
-      const f32 = ctrl[Ctrl.OP] === JobOp.Matvec;
-      (f32 ? k.matvec : k.matvecF16)(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols * (f32 ? 4 : 2), ctrl[a + 2]!, e - s, cols);
+      const op = ctrl[Ctrl.OP];
+      const kernel = op === JobOp.Matvec ? k.matvec : op === JobOp.MatvecF16 ? k.matvecF16 : k.matvecBF16;
+      kernel(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols * (op === JobOp.Matvec ? 4 : 2), ctrl[a + 2]!, e - s, cols);
+      return;
+    }
+    case JobOp.MatvecGgml: {
+      // args: out, w, x16, xs, xsum, rows, cols, ggml type, row bytes
+      const e = Math.min(ctrl[a + 5]!, s + per);
+      const kernel = k[GGML_WASM_KERNELS[ctrl[a + 7]!]!]!;
+      kernel(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * ctrl[a + 8]!, ctrl[a + 2]!, ctrl[a + 3]!, ctrl[a + 4]!, e - s, ctrl[a + 6]!);
       return;
     }
     case JobOp.MatvecQ8: {

@@ -5,7 +5,10 @@ import type { Backend } from '../backend.js';
 import { buildKernelModule, type KernelExports } from './kernels.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
-import { quantizeActivations16 } from '../quant/weights.js';
+import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
+import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
+import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
+import { GGML_NEEDS_XSUM, GGML_WASM_KERNELS } from './kernels/ggml.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
@@ -31,6 +34,14 @@ export interface WasmBackend extends Backend {
    */
   matvecQ8(out: Float32Array, oOff: number, q: Int8Array, qOff: number, scales: Float32Array, sOff: number,
     x: Float32Array, xOff: number, rows: number, cols: number): void;
+  /**
+   * out[oOff + r] = W[r] · x[xOff ..] for rows of ggml type `type` (quant/ggml-types.ts) at
+   * data[dataOff + r·rowBytes ..]; data must be in this backend's memory (allocU8). SIMD kernels
+   * for every supported type; activations rounded to int16 per 32 values (as matvecQ8).
+   */
+  matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
+  /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (one matvecGgml per row of x). */
+  matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
   /** Storage for fp16 bits / int8 quants in this backend's memory. */
   allocU16(n: number): Uint16Array;
   allocI8(n: number): Int8Array;
@@ -82,7 +93,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
 
 function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, threads: number): WasmBackend {
   /** Byte address of v[off] after checking v lives in this heap and v[off .. off+n) is in range. */
-  const addr = (kernel: string, arg: string, v: Float32Array | Uint16Array | Int8Array, off: number, n: number): number => {
+  const addr = (kernel: string, arg: string, v: Float32Array | Uint16Array | Int8Array | Uint8Array, off: number, n: number): number => {
     if (!heap.owns(v)) throw notOwned(kernel, arg);
     if (!(off >= 0 && off + n <= v.length)) throw outOfRange(kernel, arg, off, n, v.length);
     return v.byteOffset + off * v.BYTES_PER_ELEMENT;
@@ -92,6 +103,44 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   const activations16 = (x: Float32Array, xOff: number, cols: number): void => {
     if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
     quantizeActivations16(x, xOff, cols, x16, xScales);
+  };
+  // ggml kernels read x as two int16 terms per value (splitActivations16) and, for the offset
+  // types, Σx per 32-block (float).
+  let xSplit = heap.i16(0), xSplitScales = heap.f32(0), xSums = heap.f32(0);
+  const split16 = (x: Float32Array, xOff: number, cols: number): void => {
+    if (xSplit.length < 2 * cols) { xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6); }
+    splitActivations16(x, xOff, cols, xSplit, xSplitScales);
+  };
+  const blockSums = (x: Float32Array, xOff: number, cols: number): void => {
+    const blocks = cols >> 5;
+    if (xSums.length < blocks) xSums = heap.f32(Math.max(blocks, 2 * xSums.length));
+    for (let b = 0; b < blocks; b++) {
+      let t = 0;
+      for (let c = xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;
+      xSums[b] = t;
+    }
+  };
+  const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
+    const kn = 'matvecGgml';
+    checkDim(kn, 'rows', rows);
+    const info = supportedGgmlType(type, 'wasm backend matvecGgml');
+    const rowBytes = ggmlRowBytes(type, cols);
+    const o = addr(kn, 'out', out, oOff, rows);
+    const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
+    const xp = addr(kn, 'x', x, xOff, cols);
+    if (type === GGML.F32 || type === GGML.F16 || type === GGML.BF16) {
+      if (wp % (type === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend matvecGgml: ${info.name} rows at byte address ${wp} are misaligned`);
+      const name = type === GGML.F32 ? 'matvec' : type === GGML.F16 ? 'matvecF16' : 'matvecBF16';
+      if (pool && pool.worthSplitting(rows, cols)) pool.matvec(name, o, wp, xp, rows, cols);
+      else k[name](o, wp, xp, rows, cols);
+      return;
+    }
+    const name = GGML_WASM_KERNELS[type];
+    if (name === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
+    split16(x, xOff, cols);
+    if (GGML_NEEDS_XSUM.has(type)) blockSums(x, xOff, cols);
+    if (pool && pool.worthSplitting(rows, cols)) pool.matvecGgml(type, rowBytes, o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
+    else k[name]!(o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
   };
   // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
   const checkDim = (kernel: string, name: string, v: number): void => {
@@ -158,6 +207,11 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       activations16(x, xOff, cols);
       if (pool && pool.worthSplitting(rows, cols)) pool.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
       else k.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
+    },
+    matvecGgml,
+    matmulGgml(type, out, oOff, data, dataOff, x, xOff, m, rows, cols) {
+      checkDim('matmulGgml', 'm', m);
+      for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
     },
     async dispose() { if (pool) await pool.stop(); },
   };

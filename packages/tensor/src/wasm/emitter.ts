@@ -91,6 +91,20 @@ export class FunctionBuilder {
     return this;
   }
 
+  /** i8x16.shuffle of the two vectors on the stack: lane i of the result is byte lanes[i] of a‖b. */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) throw new RangeError('i8x16.shuffle needs 16 lane indices in 0..31');
+    this.code.push(0xfd); uleb(Simd.i8x16_shuffle, this.code); this.code.push(...lanes);
+    return this;
+  }
+  /** v128.const with sixteen byte lanes. */
+  v128bytes(bytes: readonly number[]): this {
+    if (bytes.length !== 16) throw new RangeError('v128.const needs 16 bytes');
+    this.code.push(0xfd); uleb(Simd.v128_const, this.code);
+    for (const b of bytes) this.code.push(b & 255);
+    return this;
+  }
+
   // Structured control flow. Block types are always empty (0x40): values travel through locals.
   block(body: () => void): this { return this.structured(Op.block, body); }
   loop(body: () => void): this { return this.structured(Op.loop, body); }

@@ -6,11 +6,12 @@ import { emitAdd, emitRmsnorm, emitSwiglu } from './kernels/elementwise.js';
 import { emitMatmulT, emitMatvec } from './kernels/dot.js';
 import { emitMatvecQ8 } from './kernels/q8.js';
 import { emitAttendHead } from './kernels/attention.js';
+import { emitGgmlKernels } from './kernels/ggml.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
 
 /** Names and signatures of the exported kernels (all pointers are byte addresses). */
-export interface KernelExports {
+export interface CoreKernelExports {
   add(out: number, a: number, b: number, n: number): void;
   swiglu(out: number, gate: number, up: number, n: number): void;
   rmsnorm(out: number, x: number, w: number, n: number, eps: number): void;
@@ -25,7 +26,16 @@ export interface KernelExports {
    * x16: x rounded to int16 per block (see quant/weights.ts quantizeActivations16), xs its block scales.
    */
   matvecQ8(out: number, q: number, scales: number, x16: number, xs: number, rows: number, cols: number): void;
+  /** w: rows×cols bfloat16 (u16, the top half of an f32). */
+  matvecBF16(out: number, w: number, x: number, rows: number, cols: number): void;
 }
+
+/**
+ * ggml block kernels (kernels/ggml.ts GGML_WASM_KERNELS names them): w holds rows of whole blocks;
+ * x16/xs as for matvecQ8; xsum: Σx per block of 32 (f32).
+ */
+export type GgmlKernel = (out: number, w: number, x16: number, xs: number, xsum: number, rows: number, cols: number) => void;
+export type KernelExports = CoreKernelExports & Record<string, GgmlKernel>;
 
 /** The complete kernel module's bytes, importing memory as env.memory with the given limits. */
 export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer> {
@@ -38,5 +48,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitAttendHead(m);
   emitMatvec(m, 'matvecF16', 'f16');
   emitMatvecQ8(m);
+  emitMatvec(m, 'matvecBF16', 'bf16');
+  emitGgmlKernels(m);
   return m.encode();
 }

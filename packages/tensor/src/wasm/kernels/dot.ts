@@ -2,8 +2,8 @@
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Scratch, zeroV, splatF, hsum, i32, type I32 } from './common.js';
 
-/** How a dot-product tile reads its "A" rows (weights: f32 or f16) — B rows are always f32. */
-type RowFormat = 'f32' | 'f16';
+/** How a dot-product tile reads its "A" rows (weights: f32, f16 or bf16) — B rows are always f32. */
+type RowFormat = 'f32' | 'f16' | 'bf16';
 
 interface DotTile {
   /** Rows of A and of B in the tile, and how many 4-lane vectors per row one k-step takes. */
@@ -21,6 +21,8 @@ interface DotTile {
 /** Pushes A's 4 lanes at pA + offset as f32x4 (dequantising fp16 on the fly). */
 function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: number): void {
   if (fmt === 'f32') { f.get(p).simdMem(Simd.v128_load, offsetElems * 4); return; }
+  // bf16 is the top half of an f32: zero-extend and shift into place.
+  if (fmt === 'bf16') { f.get(p).simdMem(Simd.v128_load16x4_u, offsetElems * 2).i32(16).simd(Simd.i32x4_shl); return; }
   // fp16 → fp32 in three ops: sign-extend the half to 32 bits and shift it left 13, so exponent and
   // mantissa land in f32 position (bits 13..27) and the sign in bit 31; clear the sign copies in
   // bits 28..30; multiply by 2^112 to rebias the exponent (15 → 127; also right for subnormals).
@@ -33,6 +35,7 @@ function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: numbe
 /** Pushes A's scalar at pA as f32. */
 function loadAScalar(f: FunctionBuilder, fmt: RowFormat, p: I32, s: Scratch): void {
   if (fmt === 'f32') { f.get(p).mem(Op.f32_load); return; }
+  if (fmt === 'bf16') { f.get(p).mem(Op.i32_load16_u, 0, 1).i32(16).op(Op.i32_shl).op(Op.f32_reinterpret_i32); return; }
   const h = s.i('f16.s');
   f.get(p).mem(Op.i32_load16_u, 0, 1).set(h);
   const mag = s.s('f16.mag');
