@@ -1,0 +1,227 @@
+// The page's generation worker: loads the model, runs the multi-state RNN and streams tokens and
+// snapshots of the state to the page. It is also the thread that waits (Atomics.wait) for the
+// kernel workers when threads > 1, which browsers allow only off the main thread.
+import { selectBackend, type BackendSelection } from '@msrnn/tensor';
+import type { MultiState } from '@msrnn/msrnn';
+import { getPolicy } from '@msrnn/policies';
+import { createState, prefill, Sampler, step, type Model, type Tokenizer, type TokenStreamDecoder } from '@msrnn/transformer';
+import { loadFiles } from './formats.js';
+import { PolicyObserver } from './observer.js';
+import type { FromWorker, GenSettings, Snapshot, TeachLayer, ToWorker } from './protocol.js';
+
+const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
+
+let sel: BackendSelection | null = null;
+let model: Model | null = null;
+let tokenizer: Tokenizer | null = null;
+let defaultTokenizer: Uint8Array | undefined;
+
+interface Run {
+  state: MultiState; observer: PolicyObserver; sampler: Sampler; decoder: TokenStreamDecoder;
+  logits: Float32Array; settings: GenSettings; headWise: boolean;
+  /** The last token read (spacing of the next token's text depends on it). */
+  last: number;
+}
+let run: Run | null = null;
+let stopRequested = false;
+let busy = false;
+
+/** Fetches with a progress report (Content-Length when the server sends it). */
+async function fetchBytes(url: string, phase: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
+  const total = Number(res.headers.get('content-length') ?? 0);
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    loaded += value.length;
+    post({ type: 'progress', phase, loaded, total });
+  }
+  const out = new Uint8Array(loaded);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
+  run = null;
+  if (sel) { await sel.dispose(); sel = null; }
+  const files = new Map<string, Uint8Array>();
+  if (msg.files) for (const [name, bytes] of msg.files) files.set(name, bytes);
+  else {
+    files.set('model.bin', await fetchBytes('models/default/model.bin', 'model'));
+    defaultTokenizer = await fetchBytes('models/default/tokenizer.bin', 'tokenizer');
+    files.set('tokenizer.bin', defaultTokenizer);
+  }
+  if (!defaultTokenizer && msg.files) defaultTokenizer = await fetchBytes('models/default/tokenizer.bin', 'tokenizer').catch(() => undefined);
+  post({ type: 'progress', phase: 'starting the backend', loaded: 0, total: 0 });
+  const heapBytes = [...files.values()].reduce((n, b) => n + b.length, 0) * 2 + (64 << 20);
+  sel = await selectBackend({
+    backend: msg.backend, threads: msg.threads, initialBytes: heapBytes,
+    createWorker: () => new Worker(new URL('./kernel-worker.js', import.meta.url), { type: 'module' }),
+  });
+  const loaded = loadFiles(files, sel.backend, defaultTokenizer);
+  model = loaded.model;
+  tokenizer = loaded.tokenizer;
+  const c = model.config;
+  post({
+    type: 'ready',
+    info: {
+      source: model.source, format: loaded.format, layers: c.nLayers, kvHeads: c.nKvHeads, heads: c.nHeads, headDim: c.dim / c.nHeads,
+      vocab: c.vocabSize, seqLen: c.seqLen, backend: sel.backend.name, threads: sel.threads, note: sel.note ?? null,
+      crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+    },
+  });
+}
+
+function policyFor(name: string, s: GenSettings) {
+  if (name === 'full') return getPolicy('full');
+  return getPolicy(name, s.ratio > 0 ? { ratio: s.ratio } : { capacity: s.capacity });
+}
+
+function newState(name: string, s: GenSettings): { state: MultiState; observer: PolicyObserver } {
+  const policy = policyFor(name, s);
+  const observer = new PolicyObserver(policy, model!.config.nLayers);
+  const state = createState(model!, { policy: observer.policy() });
+  return { state, observer };
+}
+
+/** Bytes an unbounded state holds for `seen` tokens (keys, values, positions: what a KV cache keeps). */
+function unboundedBytes(seen: number): number {
+  const c = model!.config;
+  return seen * c.nLayers * c.nKvHeads * (2 * (c.dim / c.nHeads) * 4 + 4);
+}
+
+function snapshot(r: Run): Snapshot {
+  return { seen: r.state.seen, capacity: r.state.capacity, headWise: r.headWise, layers: r.observer.view(), evicted: r.observer.takeEvictions() };
+}
+
+function start(settings: GenSettings): Run {
+  if (!model || !tokenizer) throw new Error('no model loaded');
+  const { state, observer } = newState(settings.policy, settings);
+  const tokens = tokenizer.encode(settings.prompt);
+  if (tokens.length === 0) throw new Error('the prompt encodes to no tokens');
+  const logits = prefill(model, state, tokens);
+  const decoder = tokenizer.createStreamDecoder({ skipSpecial: true });
+  const pieces = tokens.map((t, i) => tokenizer!.tokenText(t, i > 0 ? tokens[i - 1] : undefined));
+  const text = tokens.map((t) => decoder.push(t)).join('');
+  const r: Run = {
+    state, observer, logits, settings, decoder, last: tokens.at(-1)!, headWise: /_head$|^h2o$|^knorm$/.test(settings.policy),
+    sampler: new Sampler(model.config.vocabSize, { temperature: settings.temperature, topP: settings.topP, seed: settings.seed }),
+  };
+  post({ type: 'tokens', start: 0, tokens, pieces, text, tokPerS: 0, stateBytes: state.bytes(), unboundedBytes: unboundedBytes(state.seen), snapshot: snapshot(r), prompt: true });
+  return r;
+}
+
+/** Generates `steps` tokens, posting batches about every 30 ms and yielding so 'stop' gets through. */
+async function generate(r: Run, steps: number): Promise<void> {
+  stopRequested = false;
+  const t0 = performance.now();
+  let made = 0, batchStart = r.state.seen, batch: number[] = [], pieces: string[] = [], text = '', lastPost = t0;
+  const flush = () => {
+    if (batch.length === 0) return;
+    const dt = (performance.now() - t0) / 1000;
+    post({
+      type: 'tokens', start: batchStart, tokens: batch, pieces, text, tokPerS: dt > 0 ? made / dt : 0,
+      stateBytes: r.state.bytes(), unboundedBytes: unboundedBytes(r.state.seen), snapshot: snapshot(r), prompt: false,
+    });
+    batchStart = r.state.seen; batch = []; pieces = []; text = ''; lastPost = performance.now();
+  };
+  let reason = 'steps done';
+  while (made < steps) {
+    if (r.state.seen >= model!.config.seqLen && r.state.capacity === Infinity) { reason = `reached the model's context (${model!.config.seqLen})`; break; }
+    const token = r.sampler.sample(r.logits);
+    if (tokenizer!.stopIds.has(token)) { reason = 'end of text'; break; }
+    batch.push(token);
+    pieces.push(tokenizer!.tokenText(token, r.last));
+    r.last = token;
+    text += r.decoder.push(token);
+    r.logits = step(model!, r.state, token);
+    made++;
+    if (performance.now() - lastPost > 30) {
+      flush();
+      await new Promise((res) => setTimeout(res, 0));
+      if (stopRequested) { reason = 'stopped'; break; }
+    }
+  }
+  flush();
+  post({ type: 'done', reason, generated: made, logitsHash: hashBits(r.logits) });
+}
+
+function teachStep(r: Run): void {
+  const position = r.state.seen;
+  const before = r.state.keptPositionsPerHead().map((heads) => heads[0]!);
+  const token = r.sampler.sample(r.logits);
+  const piece = tokenizer!.tokenText(token, r.last);
+  const text = r.decoder.push(token);
+  r.last = token;
+  r.logits = step(model!, r.state, token);
+  const after = r.state.keptPositionsPerHead().map((heads) => heads[0]!);
+  const layers: TeachLayer[] = r.observer.layers.map((l, i) => {
+    // KV head 0's view (the teaching panel shows one head per layer)
+    const pairs = l.before[0]!.positions.map((p, j) => [p, l.before[0]!.att[j]!] as const).sort((a, b) => a[0] - b[0]);
+    return { before: before[i]!, attended: pairs.map(([p]) => p), attention: pairs.map(([, a]) => a), newEntry: position, evicted: l.evicted[0]!, after: after[i]! };
+  });
+  post({ type: 'teach', position, token, piece, text, layers, snapshot: snapshot(r), stateBytes: r.state.bytes(), unboundedBytes: unboundedBytes(r.state.seen) });
+}
+
+/** FNV-1a over the float bits (hex): two runs with equal hashes computed bit-identical logits. */
+function hashBits(v: Float32Array): string {
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i]!, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/** Log-probability of `token` under `logits` (log-softmax, computed stably). */
+function logProb(logits: Float32Array, token: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i]! - max);
+  return logits[token]! - max - Math.log(z);
+}
+
+/**
+ * Two policies from the same prompt: the prompt is run once per policy into its own state (a
+ * policy's per-entry statistics belong to its state), then both read the same reference text.
+ */
+function compare(settings: GenSettings, policyB: string, reference: string): void {
+  if (!model || !tokenizer) throw new Error('no model loaded');
+  const prompt = tokenizer.encode(settings.prompt);
+  const ref = tokenizer.encode(reference, { bos: false });
+  if (ref.length === 0) throw new Error('the reference text encodes to no tokens');
+  const side = (name: string) => {
+    const { state } = newState(name, settings);
+    let logits = prefill(model!, state, prompt);
+    const logprobs: number[] = [];
+    for (const t of ref) { logprobs.push(logProb(logits, t)); logits = step(model!, state, t); }
+    return { policy: name, logprobs };
+  };
+  post({ type: 'compare', tokens: ref.map((t, i) => tokenizer!.tokenText(t, i > 0 ? ref[i - 1] : prompt.at(-1))), a: side(settings.policy), b: side(policyB) });
+}
+
+self.onmessage = async (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  if (msg.type === 'stop') { stopRequested = true; return; }
+  if (busy) { post({ type: 'error', message: 'busy: stop the current run first' }); return; }
+  busy = true;
+  try {
+    switch (msg.type) {
+      case 'load': await load(msg); break;
+      case 'generate': run = start(msg.settings); await generate(run, msg.settings.steps); break;
+      case 'continue': if (!run) throw new Error('nothing to continue: generate first'); await generate(run, msg.steps); break;
+      case 'teach-start': run = start(msg.settings); post({ type: 'done', reason: 'prompt read; step through it', generated: 0, logitsHash: hashBits(run.logits) }); break;
+      case 'teach-step': if (!run) throw new Error('start teaching mode first'); teachStep(run); break;
+      case 'compare': compare(msg.settings, msg.policyB, msg.reference); break;
+    }
+  } catch (err) {
+    post({ type: 'error', message: (err as Error).message ?? String(err) });
+  } finally {
+    busy = false;
+  }
+};

@@ -1,0 +1,188 @@
+// The page: controls, streamed text, the live multi-state on a canvas, teaching mode and the
+// two-policy comparison. All model work happens in gen-worker.ts; this thread only draws.
+import { policyNames } from '@msrnn/policies';
+import { drawCompare } from './compare-plot.js';
+import type { FromWorker, GenSettings, ModelInfo, Snapshot, ToWorker } from './protocol.js';
+import { StateView } from './state-view.js';
+import { renderTeach } from './teach.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const worker = new Worker(new URL('./gen-worker.js', import.meta.url), { type: 'module' });
+const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+
+/** What the page knows, also read by the browser test (window.msrnnPage). */
+const page = {
+  info: null as ModelInfo | null,
+  /** Token id and text of every position (prompt, then generated). */
+  tokens: [] as number[],
+  pieces: [] as string[],
+  generated: [] as number[],
+  running: false,
+  done: 0,
+  lastReason: '',
+  logitsHash: '',
+  teachSteps: 0,
+  error: '',
+  snapshot: null as Snapshot | null,
+  compare: null as Extract<FromWorker, { type: 'compare' }> | null,
+};
+(window as unknown as { msrnnPage: typeof page }).msrnnPage = page;
+
+const view = new StateView($<HTMLCanvasElement>('state'), (i) => ({ token: page.pieces[i], id: page.tokens[i] }),
+  (text) => { $('hover').textContent = text; });
+
+// Controls.
+for (const id of ['policy', 'policyB']) {
+  const sel = $<HTMLSelectElement>(id);
+  for (const name of policyNames) sel.add(new Option(name, name));
+}
+$<HTMLSelectElement>('policy').value = 'tova';
+$<HTMLSelectElement>('policyB').value = 'window';
+const params = new URLSearchParams(location.search);
+for (const [k, v] of params) { const el = document.getElementById(k) as HTMLInputElement | null; if (el && 'value' in el) el.value = v; }
+
+const num = (id: string) => Number($<HTMLInputElement>(id).value);
+function settings(): GenSettings {
+  const capacity = num('capacity');
+  return {
+    prompt: $<HTMLTextAreaElement>('prompt').value, steps: num('steps'), temperature: num('temperature'), topP: num('topP'),
+    seed: num('seed'), policy: $<HTMLSelectElement>('policy').value, capacity: capacity > 0 ? capacity : Infinity, ratio: num('ratio'),
+  };
+}
+
+function setRunning(running: boolean): void {
+  page.running = running;
+  $<HTMLButtonElement>('generate').disabled = running;
+  $<HTMLButtonElement>('stop').disabled = !running;
+  $<HTMLButtonElement>('continue').disabled = running || page.tokens.length === 0;
+  $<HTMLButtonElement>('teach-start').disabled = running;
+  $<HTMLButtonElement>('compare').disabled = running;
+}
+
+let lastFiles: [string, Uint8Array][] | null = null;
+function load(files: [string, Uint8Array][] | null): void {
+  lastFiles = files;
+  page.info = null;
+  setRunning(true);
+  $('status').textContent = files ? `Loading ${files.map(([n]) => n).join(' + ')}…` : 'Loading the default model…';
+  send({ type: 'load', files, backend: $<HTMLSelectElement>('backend').value as 'auto', threads: num('threads') });
+}
+
+const output = $('output');
+function resetText(): void {
+  output.textContent = '';
+  page.tokens = []; page.pieces = []; page.generated = [];
+}
+function appendText(text: string, prompt: boolean): void {
+  const span = document.createElement('span');
+  if (prompt) span.className = 'prompt';
+  span.textContent = text;
+  output.append(span);
+  output.scrollTop = output.scrollHeight;
+}
+
+$('form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  resetText();
+  setRunning(true);
+  send({ type: 'generate', settings: settings() });
+});
+$('stop').addEventListener('click', () => send({ type: 'stop' }));
+$('continue').addEventListener('click', () => { setRunning(true); send({ type: 'continue', steps: num('steps') }); });
+for (const id of ['backend', 'threads']) $(id).addEventListener('change', () => load(lastFiles));
+$('teach-start').addEventListener('click', () => {
+  resetText();
+  page.teachSteps = 0;
+  $('teach').textContent = '';
+  setRunning(true);
+  send({ type: 'teach-start', settings: settings() });
+});
+$('teach-step').addEventListener('click', () => send({ type: 'teach-step' }));
+$('compare-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  setRunning(true);
+  $('compare-summary').textContent = 'Running both policies…';
+  send({ type: 'compare', settings: settings(), policyB: $<HTMLSelectElement>('policyB').value, reference: $<HTMLTextAreaElement>('reference').value });
+});
+
+// Open a model: the file picker, or files dropped anywhere on the page.
+async function openFiles(list: FileList | null): Promise<void> {
+  if (!list || list.length === 0) return;
+  const files = await Promise.all(Array.from(list).map(async (f) => [f.name, new Uint8Array(await f.arrayBuffer())] as [string, Uint8Array]));
+  load(files);
+}
+$<HTMLInputElement>('file').addEventListener('change', (e) => openFiles((e.target as HTMLInputElement).files));
+document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
+document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+document.addEventListener('drop', (e) => { e.preventDefault(); document.body.classList.remove('dragging'); openFiles(e.dataTransfer?.files ?? null); });
+
+const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+
+function showState(s: Snapshot, stateBytes: number, unboundedBytes: number, tokPerS: number | null): void {
+  page.snapshot = s;
+  view.update(s);
+  const cap = s.capacity === Infinity ? 'unbounded' : `capacity ${s.capacity}`;
+  $('stats').textContent = `${s.seen} tokens${tokPerS !== null ? ` · ${tokPerS.toFixed(0)} tok/s` : ''} · state ${kib(stateBytes)} (${cap}) vs unbounded ${kib(unboundedBytes)}`;
+  $('kept-summary').textContent = `kept per layer: ${s.layers.map((heads, l) => `L${l} ${Math.max(...heads.map((h) => h.kept.length))}`).join(', ')}`;
+}
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'progress': {
+      const p = $<HTMLProgressElement>('progress');
+      if (m.total > 0) { p.max = m.total; p.value = m.loaded; } else p.removeAttribute('value');
+      $('status').textContent = `Loading ${m.phase}… ${m.total > 0 ? `${Math.round((100 * m.loaded) / m.total)}%` : ''}`;
+      break;
+    }
+    case 'ready': {
+      page.info = m.info;
+      const p = $<HTMLProgressElement>('progress'); p.max = 1; p.value = 1;
+      const i = m.info;
+      $('status').textContent = `Ready: ${i.source} (${i.format}) on ${i.backend} × ${i.threads} thread${i.threads > 1 ? 's' : ''}`
+        + `${i.crossOriginIsolated ? ', cross-origin isolated' : ', not cross-origin isolated (one thread)'}${i.note ? ` — ${i.note}` : ''}`;
+      $('model-info').textContent = `${i.layers} layers, ${i.heads} query heads, ${i.kvHeads} KV heads of ${i.headDim}, vocabulary ${i.vocab}, context ${i.seqLen}`;
+      setRunning(false);
+      break;
+    }
+    case 'tokens': {
+      if (m.start !== page.tokens.length) { page.tokens.length = m.start; page.pieces.length = m.start; }
+      page.tokens.push(...m.tokens);
+      page.pieces.push(...m.pieces);
+      if (!m.prompt) page.generated.push(...m.tokens);
+      appendText(m.text, m.prompt);
+      showState(m.snapshot, m.stateBytes, m.unboundedBytes, m.tokPerS);
+      break;
+    }
+    case 'done':
+      page.done++;
+      page.lastReason = m.reason;
+      page.logitsHash = m.logitsHash;
+      setRunning(false);
+      $<HTMLButtonElement>('teach-step').disabled = m.reason !== 'prompt read; step through it' && page.teachSteps === 0;
+      $('status').textContent = `${page.info?.source ?? ''}: ${m.reason}${m.generated ? ` (${m.generated} tokens)` : ''}`;
+      break;
+    case 'teach': {
+      page.teachSteps++;
+      page.tokens[m.position] = m.token;
+      page.pieces[m.position] = m.piece;
+      appendText(m.text, false);
+      showState(m.snapshot, m.stateBytes, m.unboundedBytes, null);
+      renderTeach($('teach'), m, (p) => page.pieces[p] ?? '?');
+      break;
+    }
+    case 'compare':
+      page.compare = m;
+      setRunning(false);
+      $('compare-summary').textContent = drawCompare($<HTMLCanvasElement>('compare-plot'), m);
+      break;
+    case 'error':
+      page.error = m.message;
+      setRunning(false);
+      $('status').textContent = `Error: ${m.message}`;
+      break;
+  }
+};
+worker.onerror = (e) => { page.error = e.message; $('status').textContent = `Worker error: ${e.message}`; };
+
+load(null);
