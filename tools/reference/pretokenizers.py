@@ -1,9 +1,12 @@
-"""Reference encodings for the GGUF pre-tokenizers without a shared fixture (llama3, smollm).
+"""Reference encodings for GGUF tokenizer settings that no shared fixture covers.
 
-Takes ../shared/models/hf/gpt2-tiny/tokenizer.json (a byte-level BPE vocabulary), swaps in the
-pre-tokenizer that a Llama-3 or SmolLM tokenizer.json declares, and encodes the texts below with
-the Rust `tokenizers` library. packages/transformer/test/gguf-tokenizer.test.ts builds the same
-vocabulary as GGUF metadata with tokenizer.ggml.pre = "llama-bpe" / "smollm" and must match.
+- Byte-level: takes ../shared/models/hf/gpt2-tiny/tokenizer.json, swaps in the pre-tokenizer that a
+  Llama-3 or SmolLM tokenizer.json declares, and encodes the texts below with the Rust `tokenizers`
+  library; gguf-tokenizer.test.ts builds the same vocabulary as GGUF metadata with
+  tokenizer.ggml.pre = "llama-bpe" / "smollm" and must match.
+- SentencePiece: takes ../shared/models/hf/llama-tiny/tokenizer.json (tok512 as spm-legacy) without
+  the Prepend("▁") normalizer (GGUF add_space_prefix = false), and with a user-defined (not special)
+  added token "<|user|>" at id 512; the test builds the GGUF equivalents.
 
 Usage (a venv with tokenizers):
   python tools/reference/pretokenizers.py ../shared > packages/transformer/test/fixtures/pretokenizers.json
@@ -49,6 +52,18 @@ def main(shared: str) -> None:
         tj["model"]["ignore_merges"] = spec["ignore_merges"]
         tok = Tokenizer.from_str(json.dumps(tj))
         out["ids"][name] = [tok.encode(t, add_special_tokens=False).ids for t in TEXTS]
+    spm = json.load(open(f"{shared}/models/hf/llama-tiny/tokenizer.json"))
+    no_prefix = json.loads(json.dumps(spm))
+    no_prefix["normalizer"] = {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}
+    no_prefix["decoder"]["decoders"] = [d for d in no_prefix["decoder"]["decoders"] if d["type"] != "Strip"]
+    user = json.loads(json.dumps(spm))
+    user["added_tokens"].append({"id": 512, "content": "<|user|>", "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": False})
+    out["spm_vocabulary"] = "models/hf/llama-tiny/tokenizer.json"
+    out["spm"] = {}
+    for name, tj in (("no_space_prefix", no_prefix), ("user_token", user)):
+        tok = Tokenizer.from_str(json.dumps(tj))
+        texts = TEXTS + ["<|user|>hi there<|user|>", "a <|user|> b"]
+        out["spm"][name] = {"texts": texts, "ids": [tok.encode(t).ids for t in texts], "decoded": [tok.decode(tok.encode(t).ids, skip_special_tokens=True) for t in texts]}
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
 

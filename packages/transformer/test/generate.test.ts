@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { argmax, BOS, createState, generate, loadModel, loadTokenizer, Sampler, step, XorShiftRng } from '../src/index.js';
+import { argmax, BOS, createState, generate, loadHfTokenizer, loadModel, loadTokenizer, Sampler, step, XorShiftRng, type Tokenizer } from '../src/index.js';
 import { haveShared, paths } from './shared.js';
 
 const samplesPath = resolve(paths.fixtures, 'sampled_stories_tokens.json');
@@ -107,6 +107,29 @@ if (haveShared('generate', paths.model, paths.tokenizer, samplesPath)) {
       }
     }
     assert.ok(ended, 'some sampled story ends with BOS/EOS');
+  });
+
+  if (haveShared('generate-hf', paths.hfModels)) test('generate with a tokenizer.json of the same vocabulary: same tokens, streamed text == its decode, stops at its stop ids', async () => {
+    const hf = await loadHfTokenizer(resolve(paths.hfModels, 'stories260K'));
+    const prompt = hf.encode('Once upon a time, Lily');
+    assert.equal(prompt, tokenizer.encode('Once upon a time, Lily'));
+    const opts = { temperature: 1, topP: 0.9, seed: 5, maxNewTokens: 400 };
+    const run = async (tok: Tokenizer) => {
+      const tokens: number[] = [];
+      let text = '';
+      for await (const piece of generate(model, tok, createState(model), prompt, opts)) { tokens.push(piece.token); text += piece.text; }
+      return { tokens, text };
+    };
+    const [a, b] = [await run(hf), await run(tokenizer)];
+    assert.ok(hf.stopIds.has(2) && !hf.stopIds.has(1), 'tokenizer.json: EOS stops, BOS does not');
+    const stop = b.tokens.length < 400 ? b.tokens.length : -1;
+    // Same tokens up to where the llama2.c tokenizer stops (it also stops at BOS, the HF one only at EOS).
+    assert.equal(a.tokens.slice(0, stop < 0 ? undefined : stop), b.tokens);
+    assert.not.ok(a.tokens.includes(2), 'EOS is never yielded');
+    const whole = hf.decode([...prompt, ...a.tokens]);
+    const head = hf.decode(prompt);
+    assert.ok(a.tokens.length > 20, 'generated a story');
+    assert.is(a.text, whole.slice(head.length), 'streamed text == decode of prompt + generation, minus the prompt');
   });
 }
 

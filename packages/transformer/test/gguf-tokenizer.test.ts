@@ -116,6 +116,25 @@ if (haveShared('gguf-tokenizer', paths.tokenizer, paths.llamaTokenizer, paths.ll
     }
   });
 
+  test('llama metadata with add_space_prefix = false, and with a user-defined token, encode as the Rust library does', () => {
+    const ref = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/pretokenizers.json'), 'utf8'));
+    const noPrefix = llamaMetadataFrom(tok512);
+    noPrefix.set('tokenizer.ggml.add_space_prefix', false);
+    const withUser = llamaMetadataFrom(tok512);
+    withUser.set('tokenizer.ggml.tokens', [...(withUser.get('tokenizer.ggml.tokens') as string[]), '<|user|>']);
+    withUser.set('tokenizer.ggml.scores', Float32Array.from([...(withUser.get('tokenizer.ggml.scores') as Float32Array), 0]));
+    withUser.set('tokenizer.ggml.token_type', Int32Array.from([...(withUser.get('tokenizer.ggml.token_type') as Int32Array), 4]));
+    for (const [name, meta] of [['no_space_prefix', noPrefix], ['user_token', withUser]] as const) {
+      const tok = tokenizerFromGgufMetadata(meta, name);
+      const r = ref.spm[name] as { texts: string[]; ids: number[][]; decoded: string[] };
+      r.texts.forEach((text, i) => {
+        assert.equal(tok.encode(text), r.ids[i], `${name} encode ${JSON.stringify(text)}`);
+        assert.is(tok.decode(r.ids[i]!, { skipSpecial: true }), r.decoded[i], `${name} decode ${JSON.stringify(text)}`);
+      });
+    }
+    assert.not.ok(tokenizerFromGgufMetadata(withUser).isSpecial(512), 'a user-defined token is not special');
+  });
+
   test('llama3 and smollm pre-tokenizers: round trips, llama3 adds BOS, each regex splits differently', () => {
     const llama3 = tokenizerFromGgufMetadata(gpt2MetadataFrom('gpt2-tiny', 'llama-bpe'));
     const smollm = tokenizerFromGgufMetadata(gpt2MetadataFrom('gpt2-tiny', 'smollm'));
