@@ -2,7 +2,7 @@
 // errors name the option and what is wrong. Flag parsing lives here only: a parser turns the
 // text into a number or name, and the range rule is the library's own check (checkCapacity,
 // checkRatio, samplerSettings, ...), called with the flag's name so its error names the flag.
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -11,13 +11,14 @@ import {
 } from '@msrnn/tensor';
 import { checkCapacity, checkPositionMode, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio } from '@msrnn/policies';
-import { loadTokenizer, type Tokenizer } from '@msrnn/transformer';
+import { embeddedTokenizer, isGguf, loadTokenizer, type Model, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
 export interface ModelFiles {
   model: string;
-  tokenizer: string;
+  /** null: the tokenizer the model file carries (GGUF metadata). */
+  tokenizer: string | null;
   /** Why these files: 'given', 'repo default' or 'shared stories260K'. */
   origin: string;
   /** The tokenizer was not given but taken from beside the model. */
@@ -31,8 +32,8 @@ export interface BackendFlags { backend: string; threads: string }
 /** --model and --tokenizer, the same for every command that runs a model. */
 export function addModelOptions(command: Command): Command {
   return command
-    .option('--model <file>', 'llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: beside the model, or the default model\'s)');
+    .option('--model <file>', 'GGUF file or llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: the one a GGUF file carries; else beside the model, or the default model\'s)');
 }
 
 /** The state options every policy-running command shares: --sinks and --position-mode. */
@@ -88,7 +89,9 @@ export function selectBackendFor(flags: BackendFlags, warn: (line: string) => vo
  */
 export function defaultModelFiles(flags: ModelFlags): ModelFiles {
   let files: ModelFiles;
-  if (flags.model) {
+  if (flags.model && isGgufPath(flags.model)) {
+    files = { model: flags.model, tokenizer: flags.tokenizer ?? null, origin: 'given', tokenizerInferred: false };
+  } else if (flags.model) {
     const sibling = resolve(flags.model, '..', 'tokenizer.bin');
     const tokenizer = flags.tokenizer ?? (existsSync(sibling) ? sibling : undefined);
     if (!tokenizer) throw new Error(`--tokenizer is required with --model ${flags.model} (no tokenizer.bin beside it)`);
@@ -106,13 +109,35 @@ export function defaultModelFiles(flags: ModelFlags): ModelFiles {
       };
   }
   for (const [what, p] of [['model', files.model], ['tokenizer', files.tokenizer]] as const) {
-    if (!existsSync(p)) throw new Error(`${what} file ${p} not found; give --${what} FILE`);
+    if (p !== null && !existsSync(p)) throw new Error(`${what} file ${p} not found; give --${what} FILE`);
   }
   return files;
 }
 
-/** The tokenizer for a model of `vocabSize`; a mismatch with one taken from beside --model says so. */
-export async function loadTokenizerFor(files: ModelFiles, vocabSize: number): Promise<Tokenizer> {
+/** Whether `path` starts with the GGUF magic (a missing file is not: the caller's check names it). */
+export function isGgufPath(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = new Uint8Array(4);
+      return readSync(fd, head, 0, 4, 0) === 4 && isGguf(head);
+    } finally { closeSync(fd); }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The tokenizer for `model`: --tokenizer's file, else the one the model file carries (GGUF); a
+ * vocabulary mismatch with one taken from beside --model says so.
+ */
+export async function loadTokenizerFor(files: ModelFiles, model: Model): Promise<Tokenizer> {
+  const vocabSize = model.config.vocabSize;
+  if (files.tokenizer === null) {
+    const embedded = embeddedTokenizer(model);
+    if (!embedded) throw new Error(`${files.model} carries no tokenizer (no tokenizer.ggml.model); give --tokenizer FILE`);
+    return embedded;
+  }
   try {
     return await loadTokenizer(files.tokenizer, { vocabSize });
   } catch (err: any) {

@@ -8,6 +8,7 @@ import { positionsFor, type PositionMode, type Positions } from './positions.js'
 import { Scratch } from './scratch.js';
 import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
 import { isGguf, parseGguf } from './gguf/parse.js';
+import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
 import type { Weights } from './weights.js';
 
@@ -22,6 +23,8 @@ export interface Model {
   /** Per-model working memory; a model runs one step at a time (JS is single-threaded). */
   readonly scratch: Scratch;
   readonly positions: Positions;
+  /** The file's metadata when it has any (GGUF: hyperparameters, tokenizer.ggml.*, chat template); else null. */
+  readonly metadata: GgufMetadata | null;
 }
 
 export interface LoadOptions {
@@ -42,8 +45,9 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
   const source = opts.source ?? '<bytes>';
   const data = asBytes(bytes, `model ${source}`);
   if (isGguf(data)) {
-    const { config, weights, format } = ggufModelParts(parseGguf(data, source), backend);
-    return assemble(config, weights, backend, source, format);
+    const file = parseGguf(data, source);
+    const { config, weights, format } = ggufModelParts(file, backend);
+    return assemble(config, weights, backend, source, format, file.metadata);
   }
   const { config, weights, version } = parseLlama2c(data, source, (n) => backend.alloc(n));
   return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
@@ -76,10 +80,10 @@ export function modelFromWeights(config: ModelConfig, weights: Weights, opts: Mo
   return assemble(config, weights, opts.backend ?? jsBackend, source, opts.format ?? 'weights');
 }
 
-function assemble(config: ModelConfig, weights: Weights, backend: Backend, source: string, format: string): Model {
+function assemble(config: ModelConfig, weights: Weights, backend: Backend, source: string, format: string, metadata: GgufMetadata | null = null): Model {
   const alloc = (n: number) => backend.alloc(n);
   return {
-    config, weights, backend, source, format,
+    config, weights, backend, source, format, metadata,
     scratch: new Scratch(config, alloc),
     positions: positionsFor(config, alloc),
   };

@@ -4,17 +4,18 @@
 // Models: llama2.c files with random weights in the TinyStories shapes
 // (scripts/make-random-models.ts writes them; speed depends only on the shapes).
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createWasmBackend, jsBackend, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
 import { parseList } from '../ppl/parse.js';
-import { parseThreads } from '../options.js';
+import { isGgufPath, parseThreads } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 
 interface BenchFlags {
+  model?: string;
   models: string;
   shapes: string;
   threads: string;
@@ -42,6 +43,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .description('speed: decode tok/s per backend × threads × weights, prefill, matmul GFLOP/s, long-position full vs bounded state')
     .option('--models <dir>', 'folder with random-stories<shape>.bin (node scripts/run-ts.mjs scripts/make-random-models.ts writes them)', '.bench/models')
     .option('--shapes <list>', 'model shapes: 15M, 42M, 110M (comma-separated)', '15M')
+    .option('--model <file>', 'measure this model file (GGUF or llama2.c) instead of --models/--shapes; a GGUF file runs in its own weight types')
     .option('--threads <list>', 'wasm thread counts to measure (comma-separated)', '1,2')
     .option('--weights <list>', 'weight types for both backends: f32, f16, q8', 'f32,f16,q8')
     .option('--seconds <s>', 'time per measurement', '1')
@@ -85,12 +87,17 @@ function rate(seconds: number, fn: () => void): number {
   return n / ((t - t0) / 1000);
 }
 
+/** The next token of a fixed pseudo-random sequence, within the model's vocabulary. */
+function nextToken(model: Model, token: number): number {
+  return (token * 7 + 13) % Math.min(1000, model.config.vocabSize - 2) + 2;
+}
+
 /** Decode tokens/s from a state that has seen a short prompt. */
 function decodeRate(model: Model, seconds: number): number {
   const state = createState(model);
-  prefill(model, state, [1, 400, 500, 600, 700, 800, 900, 1000]);
+  prefill(model, state, [1, 400, 500, 600, 700, 800, 900, 1000].map((t) => t % model.config.vocabSize));
   let token = 1;
-  return rate(seconds, () => { step(model, state, token); token = (token * 7 + 13) % 1000 + 2; });
+  return rate(seconds, () => { step(model, state, token); token = nextToken(model, token); });
 }
 
 /** A state positioned at `position` holding `entries` entries per head (random keys/values, positions position-entries..position-1). */
@@ -115,7 +122,7 @@ function syntheticState(model: Model, position: number, entries: number, capacit
 
 function stateRate(model: Model, state: MultiState, seconds: number): number {
   let token = 5;
-  return rate(seconds, () => { step(model, state, token); token = (token * 7 + 13) % 1000 + 2; });
+  return rate(seconds, () => { step(model, state, token); token = nextToken(model, token); });
 }
 
 function matmulGflops(backend: Backend, m: number, n: number, k: number, seconds: number): number {
@@ -125,13 +132,17 @@ function matmulGflops(backend: Backend, m: number, n: number, k: number, seconds
   return (rate(seconds, () => backend.matmulT(out, a, b, 0, m, n, k)) * 2 * m * n * k) / 1e9;
 }
 
-interface Row { shape: string; what: string; backend: string; threads: number; weights: WeightType | '-'; value: number; unit: string }
+/** weights: the type the matrices were converted to; 'file' = as a GGUF file stores them. */
+interface Row { shape: string; what: string; backend: string; threads: number; weights: WeightType | 'file' | '-'; value: number; unit: string }
 
 async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   const dir = resolve(flags.models);
   const shapes = list('--shapes', flags.shapes, ['15M', '42M', '110M'] as const);
   const threadCounts = list('--threads', flags.threads).map((t) => parseThreads('--threads', t, (line) => note(io, `msrnn bench: ${line}`)));
-  const weightTypes = list('--weights', flags.weights, ['f32', 'f16', 'q8'] as const);
+  // A GGUF --model runs as stored (its matrices are not float32 to convert).
+  const asStored = flags.model !== undefined && isGgufPath(flags.model);
+  const weightTypes = asStored ? (['f32'] as const) : list('--weights', flags.weights, ['f32', 'f16', 'q8'] as const);
+  const label = (wt: WeightType): WeightType | 'file' => (asStored ? 'file' : wt);
   const seconds = positiveNumber('--seconds', flags.seconds);
   const longPos = positiveNumber('--long-position', flags.longPosition, true);
   const bounded = positiveNumber('--bounded', flags.bounded, true);
@@ -142,9 +153,11 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
     note(io, `  ${r.shape} ${r.what} ${r.backend}×${r.threads} ${r.weights}: ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit}`);
   };
 
-  for (const shape of shapes) {
-    const file = resolve(dir, `random-stories${shape}.bin`);
-    if (!existsSync(file)) throw new Error(`${file} does not exist; write it with: node scripts/run-ts.mjs scripts/make-random-models.ts ${flags.models} ${shape}`);
+  const targets = flags.model !== undefined ? [{ shape: basename(flags.model), file: flags.model }] : shapes.map((shape) => ({ shape, file: resolve(dir, `random-stories${shape}.bin`) }));
+  for (const { shape, file } of targets) {
+    if (!existsSync(file)) {
+      throw new Error(flags.model !== undefined ? `--model ${file} does not exist` : `${file} does not exist; write it with: node scripts/run-ts.mjs scripts/make-random-models.ts ${flags.models} ${shape}`);
+    }
     note(io, `msrnn bench: ${shape} (${file})`);
     const configs: { name: string; threads: number; backend: Backend; wasm?: WasmBackend }[] = [];
     if (flags.js) configs.push({ name: 'js', threads: 1, backend: jsBackend });
@@ -167,9 +180,9 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
           runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model: quantizeModel(base, wt) });
         }
         // Prefill: 64 prompt tokens in one chunk (matmuls), f32 weights.
-        const prompt = Array.from({ length: 64 }, (_, i) => (i * 37) % 1000 + 2);
+        const prompt = Array.from({ length: 64 }, (_, i) => (i * 37) % Math.min(1000, c.vocabSize - 2) + 2);
         const p = rate(seconds, () => { prefill(base, createState(base), prompt, { chunkSize: 64 }); }) * prompt.length;
-        add({ shape, what: 'prefill', backend: cfg.name, threads: cfg.threads, weights: 'f32', value: p, unit: 'tok/s' });
+        add({ shape, what: 'prefill', backend: cfg.name, threads: cfg.threads, weights: label('f32'), value: p, unit: 'tok/s' });
         const g = matmulGflops(cfg.backend, 64, c.hiddenDim, c.dim, seconds);
         add({ shape, what: `matmul 64×${c.hiddenDim}×${c.dim}`, backend: cfg.name, threads: cfg.threads, weights: 'f32', value: g, unit: 'GFLOP/s' });
         if (flags.long && cfg.threads === 1) {
@@ -187,21 +200,21 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
         for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS)));
         for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.state, seconds / ROUNDS));
       }
-      for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: r.wt, value: decode.get(r.key)!, unit: 'tok/s' });
+      for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: label(r.wt), value: decode.get(r.key)!, unit: 'tok/s' });
       for (let i = 0; i < long.length; i += 3) {
         const [full, bLong, bShort] = [long[i]!, long[i + 1]!, long[i + 2]!];
         const name = full.what.split(' ')[0]!;
-        add({ shape, what: `decode @${longPos} full state`, backend: name, threads: 1, weights: 'f32', value: full.best, unit: 'tok/s' });
-        add({ shape, what: `decode @${longPos} bounded ${bounded}`, backend: name, threads: 1, weights: 'f32', value: bLong.best, unit: 'tok/s' });
-        add({ shape, what: `decode @${2 * bounded} bounded ${bounded}`, backend: name, threads: 1, weights: 'f32', value: bShort.best, unit: 'tok/s' });
+        add({ shape, what: `decode @${longPos} full state`, backend: name, threads: 1, weights: label('f32'), value: full.best, unit: 'tok/s' });
+        add({ shape, what: `decode @${longPos} bounded ${bounded}`, backend: name, threads: 1, weights: label('f32'), value: bLong.best, unit: 'tok/s' });
+        add({ shape, what: `decode @${2 * bounded} bounded ${bounded}`, backend: name, threads: 1, weights: label('f32'), value: bShort.best, unit: 'tok/s' });
         add({ shape, what: `bounded @${longPos} / bounded @${2 * bounded}`, backend: name, threads: 1, weights: '-', value: bLong.best / bShort.best, unit: 'x' });
         add({ shape, what: `bounded @${longPos} / full @${longPos}`, backend: name, threads: 1, weights: '-', value: bLong.best / full.best, unit: 'x' });
       }
       for (const wt of weightTypes) {
         const one = decode.get(`wasm1${wt}`), two = decode.get(`wasm2${wt}`);
-        if (one && two) add({ shape, what: 'decode 2 threads / 1 thread', backend: 'wasm', threads: 2, weights: wt, value: two / one, unit: 'x' });
+        if (one && two) add({ shape, what: 'decode 2 threads / 1 thread', backend: 'wasm', threads: 2, weights: label(wt), value: two / one, unit: 'x' });
         const js = decode.get('js1f32');
-        if (one && js && wt === 'f32') add({ shape, what: 'decode wasm / js', backend: 'wasm', threads: 1, weights: 'f32', value: one / js, unit: 'x' });
+        if (one && js && wt === 'f32') add({ shape, what: 'decode wasm / js', backend: 'wasm', threads: 1, weights: label('f32'), value: one / js, unit: 'x' });
       }
     } finally {
       for (const cfg of configs) await cfg.wasm?.dispose();

@@ -98,7 +98,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
   if (selectionNote) note(io, selectionNote);
   const model = quantizeModel(await loadModel(files.model, { backend }), settings.weights);
-  const tokenizer = await loadTokenizerFor(files, model.config.vocabSize);
+  const tokenizer = await loadTokenizerFor(files, model);
   const c = model.config;
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
