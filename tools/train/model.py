@@ -61,9 +61,13 @@ def rope_tables(head_size: int, seq_len: int):
 
 
 def apply_rope(x, cos, sin):
-    """x: (batch, seq, heads, head_size); rotates the interleaved pairs (x[2j], x[2j+1])."""
+    """x: (batch, seq, heads, head_size); rotates the interleaved pairs (x[2j], x[2j+1]).
+    cos/sin: (seq, head_size/2), or (batch, seq, head_size/2) when each row has its own positions."""
     even, odd = x[..., 0::2], x[..., 1::2]
-    c, s = cos[None, :, None, :], sin[None, :, None, :]
+    if cos.dim() == 2:
+        c, s = cos[None, :, None, :], sin[None, :, None, :]
+    else:
+        c, s = cos[:, :, None, :], sin[:, :, None, :]
     rotated = torch.stack((even * c - odd * s, even * s + odd * c), dim=-1)
     return rotated.flatten(-2)
 
@@ -78,7 +82,9 @@ class Attention(nn.Module):
         self.wv = nn.Linear(cfg.dim, kv_dim, bias=False)
         self.wo = nn.Linear(cfg.dim, cfg.dim, bias=False)
 
-    def forward(self, x, cos, sin, return_probs=False):
+    def forward(self, x, cos, sin, return_probs=False, mask=None):
+        """mask: None for the causal mask, else bool (batch, seq, seq), True where query i may attend key j
+        (the sentinel, local and scattered masks of tools/train/masks.py)."""
         cfg = self.cfg
         b, t, _ = x.shape
         q = apply_rope(self.wq(x).view(b, t, cfg.n_heads, cfg.head_size), cos, sin)
@@ -88,9 +94,16 @@ class Attention(nn.Module):
         k = k.repeat_interleave(group, dim=2)
         v = v.repeat_interleave(group, dim=2)
         q, k, v = (z.transpose(1, 2) for z in (q, k, v))  # (b, heads, t, head_size)
+        if mask is not None and not return_probs:
+            # fused kernel with an arbitrary mask: no (t x t) probability tensor kept per layer
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
+            return self.wo(out.transpose(1, 2).reshape(b, t, cfg.dim)), None
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(cfg.head_size)
-        causal = torch.ones(t, t, dtype=torch.bool).triu(1)
-        scores = scores.masked_fill(causal, float("-inf"))
+        if mask is None:
+            hidden = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+        else:
+            hidden = ~mask[:, None]
+        scores = scores.masked_fill(hidden, float("-inf"))
         probs = torch.softmax(scores, dim=-1)
         out = (probs @ v).transpose(1, 2).reshape(b, t, cfg.dim)
         return self.wo(out), (probs if return_probs else None)
@@ -115,8 +128,8 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.feed_forward = FeedForward(cfg)
 
-    def forward(self, x, cos, sin, return_probs=False):
-        attn_out, probs = self.attention(self.attention_norm(x), cos, sin, return_probs)
+    def forward(self, x, cos, sin, return_probs=False, mask=None):
+        attn_out, probs = self.attention(self.attention_norm(x), cos, sin, return_probs, mask)
         x = x + attn_out
         return x + self.feed_forward(self.ffn_norm(x)), probs
 
@@ -143,15 +156,23 @@ class Transformer(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def forward(self, tokens, return_probs=False):
+    def forward(self, tokens, return_probs=False, positions=None, mask=None):
+        """positions: None for 0..t-1, else long (batch, t) (sentinels repeat the position before them);
+        mask: None for causal, bool (batch, t, t), or (n_layers, batch, t, t) for a mask per layer."""
         t = tokens.shape[1]
-        if t > self.cfg.max_seq_len:
-            raise ValueError(f"sequence of {t} tokens exceeds max_seq_len {self.cfg.max_seq_len}")
+        if positions is None:
+            if t > self.cfg.max_seq_len:
+                raise ValueError(f"sequence of {t} tokens exceeds max_seq_len {self.cfg.max_seq_len}")
+            cos, sin = self.rope_cos[:t], self.rope_sin[:t]
+        else:
+            if int(positions.max()) >= self.cfg.max_seq_len:
+                raise ValueError(f"position {int(positions.max())} exceeds max_seq_len {self.cfg.max_seq_len}")
+            cos, sin = self.rope_cos[positions], self.rope_sin[positions]
         x = self.tok_embeddings(tokens)
-        cos, sin = self.rope_cos[:t], self.rope_sin[:t]
         all_probs = []
-        for layer in self.layers:
-            x, probs = layer(x, cos, sin, return_probs)
+        for i, layer in enumerate(self.layers):
+            layer_mask = mask[i] if mask is not None and mask.dim() == 4 else mask
+            x, probs = layer(x, cos, sin, return_probs, layer_mask)
             all_probs.append(probs)
         logits = self.norm(x) @ self.tok_embeddings.weight.t()  # tied classifier
         return (logits, all_probs) if return_probs else logits

@@ -9,6 +9,7 @@ import { registerPpl } from './commands/ppl.js';
 import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRecallData } from './commands/recall-data.js';
 import { note, processIo, type CliIo } from './io.js';
 
 /** The program with every command registered, writing to io. */
@@ -30,6 +31,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerTrace(program, io);
   registerBench(program, io);
   registerInspect(program, io);
+  registerRecallData(program, io);
   return program;
 }
 
