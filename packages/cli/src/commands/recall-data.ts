@@ -24,7 +24,8 @@ export function registerRecallData(program: Command, io: CliIo = processIo): voi
       const seed = parseNonNegativeInt('--seed', flags.seed);
       const maxTokens = parsePositiveInt('--max-tokens', flags.maxTokens);
       checkOutputFile('--out', `${flags.out}.bin`);
-      const files = defaultModelFiles({ tokenizer: flags.tokenizer });
+      const tokenizerPath = defaultModelFiles({ tokenizer: flags.tokenizer }).tokenizer;
+      if (tokenizerPath === null) throw new Error('--tokenizer: give a tokenizer.bin');
       const haystackFiles = flags.haystack.split(',').filter((f) => f.length > 0);
       if (haystackFiles.length === 0) throw new Error('--haystack: give at least one text file');
       const haystack = haystackFiles.map((f) => {
@@ -34,7 +35,7 @@ export function registerRecallData(program: Command, io: CliIo = processIo): voi
           throw new Error(`--haystack: cannot read ${f}: ${err?.code ?? err?.message ?? err}`);
         }
       }).join('\n');
-      return loadTokenizer(files.tokenizer).then((tokenizer) => {
+      return loadTokenizer(tokenizerPath).then((tokenizer) => {
         const data = makeTrainingData(tokenizer, { count, seed, maxTokens, haystack });
         writeTrainingData(flags.out, data, { seed, maxTokens, count, haystack: haystackFiles.map((f) => f.split('/').pop()) });
         note(io, `msrnn recall-data: ${count} examples, ${data.ids.length} tokens -> ${flags.out}.bin, ${flags.out}.json`);
