@@ -53,6 +53,13 @@ if (haveShared('cli gguf', q8, q8Fixture, q4k, tinyRandom, llamaTokenizer, book)
     }
   });
 
+  test('--weights does not convert a GGUF file\'s matrices: a warning says it is ignored', async () => {
+    const r = await msrnn('generate', '--model', q8, '--weights', 'q8', '--prompt', 'Once', '--steps', '3', '--temperature', '0', '--json');
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: --weights q8 is ignored: .*stories260K-Q8_0\.gguf runs in its own types \(GGUF v3 llama: Q8_0 ×31/);
+    assert.match(JSON.parse(r.stdout).format, /^GGUF v3 llama: Q8_0 ×31, F32 ×11, F16 ×5$/);
+  });
+
   test('trace, ppl and bench take a GGUF model', async () => {
     // (ppl encodes its whole text: a page of the book keeps this quick.)
     const page = join(dir, 'page.txt');

@@ -102,8 +102,13 @@ interface Settings {
 async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
   const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
   if (selectionNote) note(io, selectionNote);
-  const model = quantizeModel(await loadModel(files.model, { backend }), settings.weights);
-  const tokenizer = await loadTokenizerFor(files, model);
+  const loaded = await loadModel(files.model, { backend });
+  if (settings.weights !== 'f32' && loaded.metadata !== null) {
+    // --weights converts float32 matrices; a GGUF file's already have their types.
+    note(io, `msrnn generate: warning: --weights ${settings.weights} is ignored: ${files.model} runs in its own types (${loaded.format})`);
+  }
+  const model = loaded.metadata !== null ? loaded : quantizeModel(loaded, settings.weights);
+  const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn generate: ${line}`));
   const c = model.config;
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
