@@ -3,7 +3,7 @@
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
-//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--rounds N] [--tokens N]
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--rounds N] [--tokens N] [--time MS]
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
 // on first use). Prints tok/s per configuration (best round) and new/old.
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
@@ -15,13 +15,20 @@ const { values } = parseArgs({
   options: {
     old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '7' },
     tokens: { type: 'string', default: '128' }, weights: { type: 'string', default: 'f32,q8' },
+    // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
+    // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
+    time: { type: 'string' },
   },
 });
 if (!values.old) throw new Error('--old DIR (an older checkout\'s packages/, see the usage comment) is required');
 const root = resolve(import.meta.dirname, '../../..');
 const oldRoot = resolve(values.old);
 const models = (values.model ?? [resolve(root, '../shared/models/stories260K.bin'), resolve(root, '.bench/models/random-stories15M.bin')].join(',')).split(',');
-const rounds = Number(values.rounds), tokens = Number(values.tokens);
+const budgetMs = values.time === undefined ? Infinity : Number(values.time), smoke = budgetMs < 1000;
+const rounds = Number(values.rounds), tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens);
+for (const [flag, v] of [['--rounds', rounds], ['--tokens', tokens], ['--time', budgetMs]] as const) {
+  if (!(v > 0) || (flag !== '--time' && !Number.isInteger(v))) throw new RangeError(`${flag} must be a positive ${flag === '--time' ? 'number' : 'integer'}, got ${v}`);
+}
 for (const m of models) if (!existsSync(m)) throw new Error(`model ${m} not found (scripts/make-random-models.ts writes the random ones)`);
 
 // The old tree imports @msrnn/* by name: point those names at its own packages, and its
@@ -47,22 +54,31 @@ const load = async (name: string, dir: string): Promise<Side> => ({
 });
 const sides = [await load('old', oldRoot), await load('new', root)];
 
-interface Case { label: string; run: () => void; best: number; bestCpu: number }
+interface Case { label: string; run: () => void; best: number; bestCpu: number; spent: number }
 type Make = (side: Side) => Promise<Case>;
+// Each (side, model, backend, weights) is loaded once and shared by the cases that use it.
+const loaded = new Map<string, Promise<import('../src/index.js').Model>>();
+function opened(side: Side, modelPath: string, backendName: 'js' | 'wasm', weights: 'f32' | 'f16' | 'q8') {
+  const key = [side.name, modelPath, backendName, weights].join('|');
+  if (!loaded.has(key)) {
+    loaded.set(key, (async () => {
+      const backend = backendName === 'js' ? side.tensor.jsBackend : await side.tensor.createWasmBackend();
+      return side.api.quantizeModel(await side.api.loadModel(modelPath, { backend }), weights);
+    })());
+  }
+  return loaded.get(key)!;
+}
 const configs: Make[] = [];
 for (const modelPath of models) {
   const short = modelPath.split('/').pop()!;
   for (const backendName of ['js', 'wasm'] as const) {
-    const open = async (side: Side, weights: 'f32' | 'f16' | 'q8') => {
-      const backend = backendName === 'js' ? side.tensor.jsBackend : await side.tensor.createWasmBackend();
-      return side.api.quantizeModel(await side.api.loadModel(modelPath, { backend }), weights);
-    };
+    const open = (side: Side, weights: 'f32' | 'f16' | 'q8') => opened(side, modelPath, backendName, weights);
     for (const weights of values.weights!.split(',') as ('f32' | 'f16' | 'q8')[]) {
       if (backendName === 'js' && weights !== 'f32') continue;
       configs.push(async (side) => {
         const model = await open(side, weights);
         return {
-          label: `${short} ${backendName} ${weights}: step ×${tokens}`, best: Infinity, bestCpu: Infinity,
+          label: `${short} ${backendName} ${weights}: step ×${tokens}`, best: Infinity, bestCpu: Infinity, spent: 0,
           run: () => {
             const state = side.api.createState(model);
             let token = 1;
@@ -75,7 +91,7 @@ for (const modelPath of models) {
       const model = await open(side, 'f32');
       const prompt = Array.from({ length: tokens }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
       return {
-        label: `${short} ${backendName} f32: prefill ${tokens}, chunk 64`, best: Infinity, bestCpu: Infinity,
+        label: `${short} ${backendName} f32: prefill ${tokens}, chunk 64`, best: Infinity, bestCpu: Infinity, spent: 0,
         run: () => { side.api.prefill(model, side.api.createState(model), prompt, { chunkSize: 64 }); },
       };
     });
@@ -84,14 +100,16 @@ for (const modelPath of models) {
 const cases: Case[][] = [];
 for (const make of configs) cases.push([await make(sides[0]!), await make(sides[1]!)]);
 
-for (const pair of cases) for (const c of pair) c.run(); // warm-up (JIT, caches)
+if (!smoke) for (const pair of cases) for (const c of pair) c.run(); // warm-up (JIT, caches)
 for (let r = 0; r < rounds; r++) {
   for (const pair of cases) {
     const order = r % 2 === 0 ? pair : [...pair].reverse(); // alternate which side goes first
     for (const c of order) {
+      if (c.spent > budgetMs) continue;
       const t0 = performance.now(), cpu0 = process.cpuUsage();
       c.run();
       c.best = Math.min(c.best, performance.now() - t0);
+      c.spent += performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       c.bestCpu = Math.min(c.bestCpu, (cpu.user + cpu.system) / 1000);
     }
