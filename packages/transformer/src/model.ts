@@ -53,9 +53,13 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
   return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
 }
 
-/** Loads a GGUF or llama2.c model from a file path (Node, Deno, Bun) or from its bytes (anywhere). */
-export async function loadModel(pathOrBytes: string | BytesLike, opts: LoadOptions = {}): Promise<Model> {
-  if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes, opts);
+/** Loads a GGUF or llama2.c model from a file path (Node, Deno, Bun), its bytes or a Blob/File (anywhere). */
+export async function loadModel(pathOrBytes: string | BytesLike | Blob, opts: LoadOptions = {}): Promise<Model> {
+  // A Blob (a browser's File from <input type=file> or a drop) is read once into bytes.
+  if (typeof Blob !== 'undefined' && pathOrBytes instanceof Blob) {
+    return modelFromBytes(new Uint8Array(await pathOrBytes.arrayBuffer()), { ...opts, source: opts.source ?? ((pathOrBytes as { name?: string }).name || '<blob>') });
+  }
+  if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes as BytesLike, opts);
   return modelFromBytes(await readFileBytes(pathOrBytes, 'model'), { ...opts, source: opts.source ?? pathOrBytes });
 }
 

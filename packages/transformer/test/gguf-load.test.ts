@@ -64,6 +64,17 @@ if (haveShared('gguf load', tinyRandom, storiesF32, storiesQ4, paths.model)) {
   });
 }
 
+test('loadModel takes a Blob (a browser File) as well as bytes; the File\'s name is the source', async () => {
+  const bytes = tinyLlamaGguf();
+  const fromBlob = await loadModel(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  const fromBytes = await loadModel(bytes);
+  const tokens = [1, 5, 9];
+  assert.equal(Array.from(prefill(fromBlob, createState(fromBlob), tokens)), Array.from(prefill(fromBytes, createState(fromBytes), tokens)));
+  assert.is(fromBlob.source, '<blob>');
+  const named = await loadModel(new File([tinyLlamaGguf({ architecture: 'mamba' }) as Uint8Array<ArrayBuffer>], 'dropped.gguf')).then(() => null, (e: Error) => e);
+  assert.match(String(named?.message), /^dropped\.gguf: GGUF architecture "mamba"/);
+});
+
 test('loadModel names what is wrong with a GGUF it cannot run', async () => {
   const error = await loadModel(tinyLlamaGguf({ architecture: 'mamba' }), { source: 'm.gguf' }).then(() => null, (e: Error) => e);
   assert.match(String(error?.message), /m\.gguf: GGUF architecture "mamba" is not supported \(supported: llama\)/);

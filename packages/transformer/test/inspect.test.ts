@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { weightBytes } from '@msrnn/tensor';
 import { GgufValueType as T, inspectModelBytes, loadModel, parameterCount, writeGguf } from '../src/index.js';
 import { haveShared, paths, shared } from './shared.js';
 import { tinyLlamaGguf } from './gguf/build.js';
@@ -28,6 +29,17 @@ if (haveShared('inspect', q4k, q4kFixture, paths.model, paths.modelV1)) {
     assert.equal(r.tokenizer.special.map((s) => [s.role, s.id, s.piece]), [['bos', 1, '<s>'], ['eos', 2, '</s>'], ['unknown', 0, '<unk>']]);
     assert.equal([r.tokenizer.addBos, r.tokenizer.addEos, r.tokenizer.chatTemplate], [true, false, false]);
     assert.equal(r.tokenizer.controlTokens, [{ id: 1, piece: '<s>' }, { id: 2, piece: '</s>' }]);
+  });
+
+  test('GGUF: the weight memory reported is what the loaded model holds (matrices in their types, float32 norms)', async () => {
+    const bytes = readFileSync(q4k);
+    const w = (await loadModel(bytes)).weights;
+    let held = weightBytes(w.tokenEmbedding) + w.finalNorm.weight.byteLength;
+    for (const L of w.layers) {
+      held += L.attnNorm.weight.byteLength + L.ffnNorm.weight.byteLength;
+      for (const lin of [L.q, L.k, L.v, L.o, L.gate!, L.up, L.down]) held += weightBytes(lin.weight);
+    }
+    assert.is(inspectModelBytes(bytes, 'q4k').weightBytes, held);
   });
 
   // (State bytes against a real state: packages/cli/test/inspect.test.ts, where the policies are.)
