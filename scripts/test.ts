@@ -1,4 +1,4 @@
-// Test runner: every `*.test.ts` under packages/*/test and examples/test, through uvu.
+// Test runner: every `*.test.ts` under packages/*/test, examples/test and test/ (the READMEs), through uvu.
 // Usage: pnpm test [substring-filter]
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,7 @@ function collect(dir: string, out: string[]): void {
 const files: string[] = [];
 for (const pkg of readdirSync(join(root, 'packages')).sort()) collect(join(root, 'packages', pkg, 'test'), files);
 collect(join(root, 'examples', 'test'), files);
+collect(join(root, 'test'), files);
 if (files.length === 0) { console.error(`no test files match "${filter}"`); process.exit(1); }
 
 (globalThis as any).UVU_DEFER = 1;

@@ -2,9 +2,9 @@
 // errors name the option and what is wrong. Flag parsing lives here only: a parser turns the
 // text into a number or name, and the range rule is the library's own check (checkCapacity,
 // checkRatio, samplerSettings, ...), called with the flag's name so its error names the flag.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   BACKEND_CHOICES, checkBackendChoice, checkThreads, checkWeightType, selectBackend, MAX_THREADS, type BackendChoice, type BackendSelection, type WeightType,
@@ -17,12 +17,14 @@ const repoRoot = resolve(import.meta.dirname, '../../..');
 
 export interface ModelFiles {
   model: string;
-  /** null: the tokenizer the model file carries (GGUF metadata). */
+  /** The tokenizer given or defaulted (when inferred, the first of `tokenizerCandidates`); null: the one the model file carries (GGUF metadata). */
   tokenizer: string | null;
   /** Why these files: 'given', 'repo default' or 'shared stories260K'. */
   origin: string;
-  /** The tokenizer was not given but taken from beside the model. */
+  /** The tokenizer was not given but is looked for beside the model (see loadTokenizerFor). */
   tokenizerInferred: boolean;
+  /** Inferred: the tokenizer files beside the model (tokenizer.bin, tok*.bin), tried in this order. */
+  tokenizerCandidates: string[];
 }
 
 export interface ModelFlags { model?: string; tokenizer?: string }
@@ -33,7 +35,7 @@ export interface BackendFlags { backend: string; threads: string }
 export function addModelOptions(command: Command): Command {
   return command
     .option('--model <file>', 'GGUF file or llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: the one a GGUF file carries; else beside the model, or the default model\'s)');
+    .option('--tokenizer <file>', 'llama2.c tokenizer (default: the one a GGUF file carries; else the one beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
 }
 
 /** The state options every policy-running command shares: --sinks and --position-mode. */
@@ -90,22 +92,23 @@ export function selectBackendFor(flags: BackendFlags, warn: (line: string) => vo
 export function defaultModelFiles(flags: ModelFlags): ModelFiles {
   let files: ModelFiles;
   if (flags.model && isGgufPath(flags.model)) {
-    files = { model: flags.model, tokenizer: flags.tokenizer ?? null, origin: 'given', tokenizerInferred: false };
+    files = { model: flags.model, tokenizer: flags.tokenizer ?? null, origin: 'given', tokenizerInferred: false, tokenizerCandidates: [] };
   } else if (flags.model) {
-    const sibling = resolve(flags.model, '..', 'tokenizer.bin');
-    const tokenizer = flags.tokenizer ?? (existsSync(sibling) ? sibling : undefined);
-    if (!tokenizer) throw new Error(`--tokenizer is required with --model ${flags.model} (no tokenizer.bin beside it)`);
-    files = { model: flags.model, tokenizer, origin: 'given', tokenizerInferred: !flags.tokenizer };
+    const candidates = flags.tokenizer ? [] : tokenizersBeside(flags.model);
+    const tokenizer = flags.tokenizer ?? candidates[0];
+    if (!tokenizer) throw new Error(`--tokenizer is required with --model ${flags.model} (no tokenizer.bin or tok*.bin beside it)`);
+    files = { model: flags.model, tokenizer, origin: 'given', tokenizerInferred: !flags.tokenizer, tokenizerCandidates: candidates };
   } else {
     const repoModel = resolve(repoRoot, 'models/default/model.bin');
     const repoTokenizer = resolve(repoRoot, 'models/default/tokenizer.bin');
     files = existsSync(repoModel) && existsSync(repoTokenizer)
-      ? { model: repoModel, tokenizer: flags.tokenizer ?? repoTokenizer, origin: 'repo default (models/default)', tokenizerInferred: false }
+      ? { model: repoModel, tokenizer: flags.tokenizer ?? repoTokenizer, origin: 'repo default (models/default)', tokenizerInferred: false, tokenizerCandidates: [] }
       : {
         model: resolve(repoRoot, '../shared/models/stories260K.bin'),
         tokenizer: flags.tokenizer ?? resolve(repoRoot, '../shared/models/tok512.bin'),
         origin: 'shared stories260K',
         tokenizerInferred: false,
+        tokenizerCandidates: [],
       };
   }
   for (const [what, p] of [['model', files.model], ['tokenizer', files.tokenizer]] as const) {
@@ -127,22 +130,46 @@ export function isGgufPath(path: string): boolean {
   }
 }
 
+/** llama2.c tokenizer files beside `model`: tokenizer.bin first, then tok*.bin by name. */
+function tokenizersBeside(model: string): string[] {
+  const dir = dirname(resolve(model));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return []; // the model's own check reports a missing folder
+  }
+  const found = names.filter((n) => n === 'tokenizer.bin' || /^tok.*\.bin$/.test(n)).sort((a, b) => Number(b === 'tokenizer.bin') - Number(a === 'tokenizer.bin') || a.localeCompare(b));
+  // Paths as the user wrote the model's (relative stays relative in messages).
+  return found.map((n) => join(dirname(model), n)).filter((p) => statSync(p, { throwIfNoEntry: false })?.isFile());
+}
+
 /**
- * The tokenizer for `model`: --tokenizer's file, else the one the model file carries (GGUF); a
- * vocabulary mismatch with one taken from beside --model says so.
+ * The tokenizer for `model`: --tokenizer's file (it must fit), else the one the model file carries
+ * (GGUF), else the candidate beside --model that fits: tok<vocab>.bin first (llama2.c's naming),
+ * then the others in order. `note` says which was taken; none fitting is one error listing why.
  */
-export async function loadTokenizerFor(files: ModelFiles, model: Model): Promise<Tokenizer> {
+export async function loadTokenizerFor(files: ModelFiles, model: Model, note: (line: string) => void = () => {}): Promise<Tokenizer> {
   const vocabSize = model.config.vocabSize;
   if (files.tokenizer === null) {
     const embedded = embeddedTokenizer(model);
     if (!embedded) throw new Error(`${files.model} carries no tokenizer (no tokenizer.ggml.model); give --tokenizer FILE`);
     return embedded;
   }
-  try {
-    return await loadTokenizer(files.tokenizer, { vocabSize });
-  } catch (err: any) {
-    throw files.tokenizerInferred ? new Error(`${err?.message ?? err} (it was taken from beside --model; give --tokenizer FILE)`) : err;
+  if (!files.tokenizerInferred) return loadTokenizer(files.tokenizer, { vocabSize });
+  const named = files.tokenizerCandidates.filter((p) => basename(p) === `tok${vocabSize}.bin`);
+  const order = [...named, ...files.tokenizerCandidates.filter((p) => !named.includes(p))];
+  const reasons: string[] = [];
+  for (const path of order) {
+    try {
+      const tokenizer = await loadTokenizer(path, { vocabSize });
+      note(`tokenizer: ${path} (found beside --model: its ${vocabSize} pieces match the model's vocabulary${order.length > 1 ? `; also there: ${order.filter((p) => p !== path).map((p) => basename(p)).join(', ')}` : ''})`);
+      return tokenizer;
+    } catch (err: any) {
+      reasons.push(err?.message ?? String(err));
+    }
   }
+  throw new Error(`no tokenizer beside --model fits its vocabulary of ${vocabSize}: ${reasons.join('; ')}; give --tokenizer FILE`);
 }
 
 export function parsePositiveInt(option: string, value: string): number {

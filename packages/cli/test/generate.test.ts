@@ -1,7 +1,9 @@
 // `msrnn generate` end to end: the greedy story equals run.c's output byte for byte, a bounded
 // state reports a constant size, and bad options fail with a message naming the option.
 // In-process (runCli) except where the process itself is under test.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
@@ -57,7 +59,18 @@ if (haveShared('cli generate', model, tokenizer, greedyPath)) {
     assert.not.match(r.stderr, /warning/);
   });
 
+  test('--model alone: the tokenizer beside it whose size fits is taken, and named (../shared/models has tokenizer.bin and tok512.bin)', async () => {
+    const r = await msrnn('generate', '--model', model, '--prompt', run.prompt, '--steps', '200', '--temperature', '0');
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, run.runc_stdout);
+    assert.match(r.stderr, /^msrnn generate: tokenizer: .*tok512\.bin \(found beside --model: its 512 pieces match the model's vocabulary; also there: tokenizer\.bin\)$/m);
+  });
+
   test('bad options name the option', async () => {
+    const lonely = mkdtempSync(join(tmpdir(), 'msrnn-gen-')), empty = mkdtempSync(join(tmpdir(), 'msrnn-gen-'));
+    symlinkSync(model, join(lonely, 'stories260K.bin'));
+    symlinkSync(sharedPath('models/tokenizer.bin'), join(lonely, 'tokenizer.bin'));
+    symlinkSync(model, join(empty, 'stories260K.bin'));
     const cases: [string[], RegExp][] = [
       [['--capacity', '0', '--policy', 'window'], /--capacity must be a positive integer or Infinity, got 0/],
       [['--capacity', '2.5', '--policy', 'window'], /--capacity/],
@@ -69,8 +82,9 @@ if (haveShared('cli generate', model, tokenizer, greedyPath)) {
       [['--step', '5'], /^error: unknown option '--step' \(Did you mean --steps\?\)/],
       [['--model', tokenizer, '--tokenizer', tokenizer], /tok512\.bin.*(file size|invalid model header)/],
       [['--model', model, '--tokenizer', sharedPath('models')], /cannot read tokenizer file .*models: EISDIR/],
-      // ../shared/models/tokenizer.bin (Llama 2, 32000 pieces) sits beside stories260K.bin (vocab 512).
-      [['--model', model], /tokenizer\.bin: has 32000 pieces but the model's vocabulary size is 512 \(it was taken from beside --model; give --tokenizer FILE\)/],
+      // Beside this copy of stories260K.bin (vocab 512) only Llama 2's tokenizer.bin (32000 pieces).
+      [['--model', join(lonely, 'stories260K.bin')], /no tokenizer beside --model fits its vocabulary of 512: .*tokenizer\.bin: has 32000 pieces but the model's vocabulary size is 512; give --tokenizer FILE/],
+      [['--model', join(empty, 'stories260K.bin')], /--tokenizer is required with --model .*stories260K\.bin \(no tokenizer\.bin or tok\*\.bin beside it\)/],
     ];
     for (const [args, message] of cases) {
       const r = await msrnn('generate', ...args);

@@ -53,6 +53,13 @@ if (haveShared('cli gguf', q8, q8Fixture, q4k, tinyRandom, llamaTokenizer, book)
     }
   });
 
+  test('--weights does not convert a GGUF file\'s matrices: a warning says it is ignored', async () => {
+    const r = await msrnn('generate', '--model', q8, '--weights', 'q8', '--prompt', 'Once', '--steps', '3', '--temperature', '0', '--json');
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: --weights q8 is ignored: .*stories260K-Q8_0\.gguf runs in its own types \(GGUF v3 llama: Q8_0 ×31/);
+    assert.match(JSON.parse(r.stdout).format, /^GGUF v3 llama: Q8_0 ×31, F32 ×11, F16 ×5$/);
+  });
+
   test('trace, ppl and bench take a GGUF model', async () => {
     // (ppl encodes its whole text: a page of the book keeps this quick.)
     const page = join(dir, 'page.txt');
@@ -68,5 +75,42 @@ if (haveShared('cli gguf', q8, q8Fixture, q4k, tinyRandom, llamaTokenizer, book)
     assert.match(bench.stdout, /\| stories260K-Q8_0\.gguf \| decode \| wasm \| 1 \| file \| \d+\.\d tok\/s \|/);
   });
 }
+
+
+test('generate --chat renders the file\'s chat template (BOS once, the template\'s markers as special tokens) and prints the reply', async () => {
+  const { GgufValueType: T, embeddedTokenizer, modelFromBytes } = await import('@msrnn/transformer');
+  const { tinyLlamaGguf } = await import('../../transformer/test/gguf/build.js');
+  const template = '{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}';
+  const bytes = tinyLlamaGguf({ vocab: 300, extra: [['tokenizer.chat_template', T.STRING, template]] });
+  const dir = mkdtempSync(join(tmpdir(), 'msrnn-chat-'));
+  try {
+    const file = join(dir, 'chat.gguf');
+    writeFileSync(file, bytes);
+    const r = await msrnn('generate', '--model', file, '--chat', '--system', 'Be brief', '--prompt', 'Hi', '--steps', '4', '--temperature', '0', '--json');
+    assert.is(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const tokenizer = embeddedTokenizer(modelFromBytes(bytes))!;
+    assert.equal(out.prompt_tokens, tokenizer.encode('<s>[system]Be brief</s>[user]Hi</s>[assistant]', { bos: false }));
+    assert.is(out.prompt_tokens.filter((t: number) => t === 1).length, 1, 'one BOS');
+    assert.is(out.prompt_tokens.filter((t: number) => t === 2).length, 2, 'EOS after each turn, as special tokens');
+    const streamed = await msrnn('generate', '--model', file, '--chat', '--prompt', 'Hi', '--steps', '4', '--temperature', '0');
+    assert.is(streamed.status, 0, streamed.stderr);
+    assert.not.match(streamed.stdout, /Hi/, 'the reply only, not the prompt');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('generate --chat without a template, and --system without --chat, are clear errors', async () => {
+  const { tinyLlamaGguf } = await import('../../transformer/test/gguf/build.js');
+  const dir = mkdtempSync(join(tmpdir(), 'msrnn-chat-'));
+  try {
+    const file = join(dir, 'plain.gguf');
+    writeFileSync(file, tinyLlamaGguf({ vocab: 300 }));
+    const r = await msrnn('generate', '--model', file, '--chat', '--prompt', 'Hi', '--steps', '1');
+    assert.is(r.status, 1);
+    assert.match(r.stderr, /plain\.gguf has no chat template \(tokenizer\.chat_template\)/);
+    const s = await msrnn('generate', '--model', file, '--system', 'x', '--prompt', 'Hi', '--steps', '1');
+    assert.match(s.stderr, /--system needs --chat/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
 
 test.run();

@@ -79,7 +79,7 @@ const rows: Row[] = [];
 const started = Date.now();
 for (const c of selected) {
   // Fast and naive share one Bench so they run back to back under the same machine load.
-  const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: 50, warmupIterations: 2 });
+  const bench = new Bench({ time: timeMs, iterations: Math.min(5, Math.ceil(timeMs)), warmupTime: Math.min(50, timeMs), warmupIterations: 2 });
   bench.add('fast', c.fast).add('naive', c.naive);
   await bench.run();
   c.check();

@@ -20,7 +20,8 @@ function fill(a: Float32Array, seed: number): Float32Array {
 const wasm1 = await createWasmBackend();
 const wasm2 = await createWasmBackend({ threads: 2 });
 const backends: [string, Backend][] = [['js', jsBackend], ['wasm', wasm1], ['wasm×2', wasm2]];
-const bench = new Bench({ time, warmupTime: 50 });
+// A short --time (a smoke run, as the README test makes) also shortens the warm-up and the minimum iterations.
+const bench = new Bench({ time, warmupTime: Math.min(50, time), iterations: Math.min(64, Math.ceil(time)), warmupIterations: Math.min(16, Math.ceil(time)) });
 const flopsOf = new Map<string, number>();
 const add = (name: string, flops: number, fn: () => void) => { flopsOf.set(name, flops); bench.add(name, fn); };
 

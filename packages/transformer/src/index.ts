@@ -45,3 +45,4 @@ export {
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
+export { chatTemplateOf, encodeChat } from './chat-prompt.js';

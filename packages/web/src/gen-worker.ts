@@ -96,8 +96,15 @@ function unboundedBytes(seen: number): number {
   return seen * c.nLayers * c.nKvHeads * (2 * (c.dim / c.nHeads) * 4 + 4);
 }
 
+/** The state now (kept positions), with the attention of the last recorded step where it applies. */
 function snapshot(r: Run): Snapshot {
-  return { seen: r.state.seen, capacity: r.state.capacity, headWise: r.headWise, layers: r.observer.view(), evicted: r.observer.takeEvictions() };
+  const recorded = r.observer.view();
+  const layers = r.state.keptPositionsPerHead().map((heads, l) => heads.map((kept, h) => {
+    const v = recorded[l]?.[h];
+    const att = new Map(v ? v.kept.map((p, i) => [p, v.att[i]!] as const) : []);
+    return { kept, att: kept.map((p) => att.get(p) ?? 0) };
+  }));
+  return { seen: r.state.seen, capacity: r.state.capacity, headWise: r.headWise, layers, evicted: r.observer.takeEvictions() };
 }
 
 function start(settings: GenSettings): Run {
@@ -140,9 +147,12 @@ async function generate(r: Run, steps: number): Promise<void> {
     pieces.push(tokenizer!.tokenText(token, r.last));
     r.last = token;
     text += r.decoder.push(token);
+    // Record the state's details only on the step a snapshot will show (every ~30 ms).
+    const due = performance.now() - lastPost > 30;
+    r.observer.recording = due;
     r.logits = step(model!, r.state, token);
     made++;
-    if (performance.now() - lastPost > 30) {
+    if (due) {
       flush();
       await new Promise((res) => setTimeout(res, 0));
       if (stopRequested) { reason = 'stopped'; break; }
@@ -155,6 +165,7 @@ async function generate(r: Run, steps: number): Promise<void> {
 function teachStep(r: Run): void {
   const position = r.state.seen;
   const before = r.state.keptPositionsPerHead().map((heads) => heads[0]!);
+  r.observer.recording = true;
   const token = r.sampler.sample(r.logits);
   const piece = tokenizer!.tokenText(token, r.last);
   const text = r.decoder.push(token);

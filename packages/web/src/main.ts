@@ -56,6 +56,8 @@ function setRunning(running: boolean): void {
   $<HTMLButtonElement>('stop').disabled = !running;
   $<HTMLButtonElement>('continue').disabled = running || page.tokens.length === 0;
   $<HTMLButtonElement>('teach-start').disabled = running;
+  // Step continues whatever run there is (after Start, or after a generation) one token at a time.
+  $<HTMLButtonElement>('teach-step').disabled = running || page.tokens.length === 0;
   $<HTMLButtonElement>('compare').disabled = running;
 }
 
@@ -137,6 +139,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     }
     case 'ready': {
       page.info = m.info;
+      resetText(); // a new model: earlier tokens mean nothing to it
       const p = $<HTMLProgressElement>('progress'); p.max = 1; p.value = 1;
       const i = m.info;
       $('status').textContent = `Ready: ${i.source} (${i.format}) on ${i.backend} × ${i.threads} thread${i.threads > 1 ? 's' : ''}`
@@ -159,7 +162,6 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       page.lastReason = m.reason;
       page.logitsHash = m.logitsHash;
       setRunning(false);
-      $<HTMLButtonElement>('teach-step').disabled = m.reason !== 'prompt read; step through it' && page.teachSteps === 0;
       $('status').textContent = `${page.info?.source ?? ''}: ${m.reason}${m.generated ? ` (${m.generated} tokens)` : ''}`;
       break;
     case 'teach': {

@@ -1,6 +1,7 @@
 // Watches a policy at work without changing it: wraps it so that, for every layer of every step,
-// it records the kept positions (slot order), the newest query's attention over them (averaged over
-// the query heads of each KV head), and which positions the policy then evicted.
+// it notes which positions the policy evicted and — on steps marked for recording (the page draws
+// at most every few tens of ms, so most steps are not) — the kept positions and the newest query's
+// attention over them (averaged over the query heads of each KV head).
 import { wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
 
 export interface HeadView {
@@ -18,10 +19,14 @@ export interface LayerStep {
 }
 
 export class PolicyObserver {
-  /** Last step's record per layer (overwritten every step). */
+  /** Last recorded step per layer. */
   readonly layers: LayerStep[] = [];
-  /** Evictions per layer since take() was last called. */
+  /** Record attention and positions on the next steps (cheap eviction tracking runs always). */
+  recording = true;
+  /** Evictions per layer since takeEvictions() was last called. */
   private pending: number[][];
+  /** Positions before the policy acted, per KV head (reused: no allocation on unrecorded steps). */
+  private prev: Int32Array[] = [];
 
   constructor(readonly inner: Policy, nLayers: number) {
     this.pending = Array.from({ length: nLayers }, () => []);
@@ -33,7 +38,14 @@ export class PolicyObserver {
   }
 
   private observe(layer: LayerCache, step: AttentionStep): void {
-    const before = layer.heads.map((head, h) => {
+    const heads = layer.heads;
+    for (let h = 0; h < heads.length; h++) {
+      const head = heads[h]!;
+      if (!this.prev[h] || this.prev[h]!.length < head.count) this.prev[h] = new Int32Array(Math.max(64, 2 * head.count));
+      this.prev[h]!.set(head.positions.subarray(0, head.count));
+    }
+    const counts = heads.map((hd) => hd.count);
+    const before = this.recording ? heads.map((head, h) => {
       const positions = Array.from(head.positions.subarray(0, head.count));
       const att = new Array<number>(head.count).fill(0);
       for (let g = 0; g < step.groupSize; g++) {
@@ -41,14 +53,17 @@ export class PolicyObserver {
         for (let i = 0; i < head.count; i++) att[i]! += step.att[row + i]! / step.groupSize;
       }
       return { positions, att };
-    });
+    }) : null;
     this.inner.afterAttention(layer, step);
-    const evicted = layer.heads.map((head, h) => {
+    const evicted = heads.map((head, h) => {
+      if (head.count >= counts[h]!) return [];
       const kept = new Set(head.positions.subarray(0, head.count));
-      return before[h]!.positions.filter((p) => !kept.has(p));
+      const gone: number[] = [];
+      for (let i = 0; i < counts[h]!; i++) if (!kept.has(this.prev[h]![i]!)) gone.push(this.prev[h]![i]!);
+      return gone;
     });
-    this.layers[step.layer] = { before, evicted };
-    for (const e of evicted) this.pending[step.layer]!.push(...e);
+    for (const e of evicted) if (e.length) this.pending[step.layer]!.push(...e);
+    if (before) this.layers[step.layer] = { before, evicted };
   }
 
   /** Evicted positions per layer since the last call (deduplicated over heads). */
@@ -58,7 +73,7 @@ export class PolicyObserver {
     return out;
   }
 
-  /** The state as the page draws it: per layer, per KV head, kept positions with the last attention. */
+  /** The last recorded state as the page draws it: per layer, per KV head, kept positions with their attention. */
   view(): HeadView[][] {
     return this.layers.map((l) => l.before.map((b, h) => {
       const gone = new Set(l.evicted[h]);

@@ -21,7 +21,8 @@ export class StateView {
   constructor(private readonly canvas: HTMLCanvasElement,
     private readonly tokenAt: (position: number) => { token: string | undefined; id: number | undefined },
     private readonly onHover: (text: string) => void) {
-    canvas.addEventListener('mousemove', (e) => this.hoverAt(e.offsetX * (canvas.width / canvas.clientWidth), e.offsetY * (canvas.height / canvas.clientHeight)));
+    canvas.addEventListener('mousemove', (e) => this.hoverAt(e.offsetX, e.offsetY));
+    window.addEventListener('resize', () => { this.dirty = true; });
     canvas.addEventListener('keydown', (e) => this.key(e));
     (window as unknown as { msrnnView: StateView }).msrnnView = this;
     const loop = () => { if (this.dirty || this.evictions.length) this.draw(); requestAnimationFrame(loop); };
@@ -49,12 +50,16 @@ export class StateView {
     const rowsPerLayer = s ? (s.headWise ? s.layers[0]!.length : 1) : 1;
     const rows = s ? s.layers.length * rowsPerLayer : 0;
     const rowH = rows > 0 ? Math.max(14, Math.min(36, Math.floor(420 / rows))) : 20;
-    const height = Math.max(60, rows * (rowH + 8) + 8);
-    if (c.height !== height) c.height = height;
-    ctx.clearRect(0, 0, c.width, c.height);
+    // Sized in CSS pixels (times devicePixelRatio for sharpness), so text stays readable on a phone.
+    const height = Math.max(60, rows * (rowH + 8) + 8), width = Math.max(200, c.clientWidth), dpr = window.devicePixelRatio || 1;
+    if (c.height !== Math.round(height * dpr) || c.width !== Math.round(width * dpr)) {
+      c.width = Math.round(width * dpr); c.height = Math.round(height * dpr); c.style.height = `${height}px`;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
     this.cells = [];
     if (!s) return;
-    const W = c.width - LABEL_W - 8, now = performance.now();
+    const W = width - LABEL_W - 8, now = performance.now();
     this.evictions = this.evictions.filter((e) => now - e.at < EVICT_FADE_MS);
     ctx.font = '11px system-ui, sans-serif';
     ctx.textBaseline = 'middle';

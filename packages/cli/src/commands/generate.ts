@@ -6,7 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
 import type { Backend, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
-import { quantizeModel, createState, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
+import { quantizeModel, createState, encodeChat, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
   addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
@@ -28,6 +28,8 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   weights: string;
   progress: boolean;
   json: boolean;
+  chat: boolean;
+  system?: string;
 }
 
 /** Prompts at least this long get a progress bar for their prefill (when stderr is a terminal). */
@@ -54,6 +56,8 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
     .option('--no-progress', 'no progress bar for long prompts')
     .option('--json', 'print one JSON object (prompt and generated token ids, text, timings, state bytes) instead of streaming text', false)
+    .option('--chat', 'the prompt is a user message, formatted by the model\'s own chat template (GGUF tokenizer.chat_template); prints the reply', false)
+    .option('--system <text>', 'with --chat: a system message before the user\'s')
     .action(async (flags: GenerateFlags) => {
       await runGenerate(flags, io);
     });
@@ -80,6 +84,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   });
 
   const prompt = readPrompt(flags);
+  if (!flags.chat && flags.system !== undefined) throw new Error('--system needs --chat');
   const files = defaultModelFiles(flags);
   const selection = await selectBackendFor(flags, (line) => note(io, `msrnn generate: ${line}`));
   try {
@@ -97,8 +102,13 @@ interface Settings {
 async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
   const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
   if (selectionNote) note(io, selectionNote);
-  const model = quantizeModel(await loadModel(files.model, { backend }), settings.weights);
-  const tokenizer = await loadTokenizerFor(files, model);
+  const loaded = await loadModel(files.model, { backend });
+  if (settings.weights !== 'f32' && loaded.metadata !== null) {
+    // --weights converts float32 matrices; a GGUF file's already have their types.
+    note(io, `msrnn generate: warning: --weights ${settings.weights} is ignored: ${files.model} runs in its own types (${loaded.format})`);
+  }
+  const model = loaded.metadata !== null ? loaded : quantizeModel(loaded, settings.weights);
+  const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn generate: ${line}`));
   const c = model.config;
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
@@ -109,7 +119,10 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 
-  const promptTokens = tokenizer.encode(prompt);
+  const messages = [...(flags.system !== undefined ? [{ role: 'system', content: flags.system }] : []), { role: 'user', content: prompt }];
+  const promptTokens = flags.chat ? encodeChat(model, tokenizer, messages).tokens : tokenizer.encode(prompt);
+  // A chat prints the reply only; plain generation echoes the prompt it continues.
+  const echo = flags.chat ? '' : prompt;
   const longest = promptTokens.length + steps;
   if (longest > c.seqLen) {
     // Not an error: a bounded state runs at any length, and an unbounded one may be asked to.
@@ -139,7 +152,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
       // Echo the prompt only after prefill, so the progress bar (stderr) never interleaves with it.
       tFirst = performance.now();
       bar?.stop();
-      out.write(prompt);
+      out.write(echo);
     }
     generated++;
     generatedTokens.push(piece.token);
@@ -148,7 +161,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   }
   bar?.stop();
   const t1 = performance.now();
-  if (generated === 0) { tFirst = t1; out.write(prompt); }
+  if (generated === 0) { tFirst = t1; out.write(echo); }
   out.write('\n');
   const prefillMs = tFirst - t0;
   // The first sample comes right after prefill; the remaining tokens each cost one step.

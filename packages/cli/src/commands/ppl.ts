@@ -101,7 +101,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
     }
     note(io, `msrnn ppl: warning: --chunk ${chunkLen} runs past the trained context (${context}); bounded states run at positions the model never saw`);
   }
-  const tokenizer = await loadTokenizerFor(files, model);
+  const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn ppl: ${line}`));
   // Load every text first, so a bad file fails before any sweep runs.
   const corpora = flags.text.map((path) => loadCorpus(path, tokenizer, chunkLen, nChunks));
   const several = corpora.length > 1;

@@ -66,7 +66,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
     if (policy.capacity === Infinity) throw new RangeError(`--tokens ${nTokens} exceeds the context of ${files.model} (${context}); "${policy.name}" keeps a growing cache and cannot run past it`);
     note(io, `msrnn trace: warning: --tokens ${nTokens} runs past the trained context (${context}); the bounded state runs at positions the model never saw`);
   }
-  const tokenizer = await loadTokenizerFor(files, model);
+  const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn trace: ${line}`));
   const corpus = loadCorpus(flags.text, tokenizer, nTokens, 1);
   const tokens = Array.from(corpus.chunks[0]!);
   for (const w of corpus.warnings) note(io, `msrnn trace: warning: ${w}`);
