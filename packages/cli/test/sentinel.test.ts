@@ -49,9 +49,9 @@ for (const m of fx.models) {
         // The state holds what the mask lets the next query see: after <CR>, no span entry and no <CL>.
         if (kind === 2) {
           const kept = run.state.layers[0]!.heads[0]!.count;
-          const closed = seq.spans.filter(([s, l]: number[]) => s + l - 1 <= seq.positions[i]).reduce((a: number, [, l]: number[]) => a + l, 0);
+          const closed = seq.spans.filter(([s, l]: number[]) => s! + l! - 1 <= seq.positions[i]).reduce((a: number, [, l]: number[]) => a + l!, 0);
           const textSeen = seq.positions[i] + 1;
-          const spansClosed = seq.spans.filter(([s, l]: number[]) => s + l - 1 <= seq.positions[i]).length;
+          const spansClosed = seq.spans.filter(([s, l]: number[]) => s! + l! - 1 <= seq.positions[i]).length;
           assert.is(kept, textSeen - closed + spansClosed, `entries after <CR> at stream index ${i}`);
         }
       }
