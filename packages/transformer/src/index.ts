@@ -48,3 +48,4 @@ export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
 export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } from './tokenizers/load.js';
 export { chatTemplateOf, encodeChat } from './chat-prompt.js';
+export { modelFingerprint, restoreState, type RestoreOptions } from './state-io.js';
