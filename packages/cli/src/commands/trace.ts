@@ -10,7 +10,7 @@ import {
   addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
-import { note, print, processIo, type CliIo } from '../io.js';
+import { count, note, print, processIo, type CliIo } from '../io.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime, type Trace } from '../trace/record.js';
 import { columnWidth, firstTokenText, traceSvg } from '../trace/svg.js';
 
@@ -85,7 +85,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
     bar?.stop();
   }
   const summary = summarize(trace);
-  const title = `${policy.name}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${tokens.length} tokens`;
+  const title = `${policy.name}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${count(tokens.length, 'token')}`;
   print(io, title);
   print(io, '| layer | first token | attention on it while cached (uniform would be) | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
   print(io, '|---:|---|---:|---:|---:|---|');
