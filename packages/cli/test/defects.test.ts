@@ -1,11 +1,11 @@
 // The defects a hostile test of the CLI found (issue 14), each with its test: NaN is an error
 // naming chunk and position, long traces report progress and stay drawable, and the rest below.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadModel } from '@msrnn/transformer';
+import { argmax, loadModel, loadTokenizer, tokenizerFromBytes } from '@msrnn/transformer';
 import { getPolicy } from '@msrnn/policies';
 import { recordTrace, summarize, type Trace } from '../src/trace/record.js';
 import { traceSvg, MAX_COLUMNS } from '../src/trace/svg.js';
@@ -102,6 +102,93 @@ if (haveShared('cli defects', modelPath, tokPath, textPath)) {
     }
   });
 }
+
+if (haveShared('cli defects: tokenizer', tokPath, modelPath)) {
+  test('5. tokenizerFromBytes takes an options object; encode checks its argument; argmax of all-NaN throws', async () => {
+    const bytes = new Uint8Array(readFileSync(tokPath));
+    const tok = tokenizerFromBytes(bytes, { source: 'tok512.bin', vocabSize: 512 });
+    assert.is(tok.vocabSize, 512);
+    assert.throws(() => tokenizerFromBytes(bytes, { source: 'tok512.bin', vocabSize: 32000 }), /tok512\.bin: has 512 pieces but the model's vocabulary size is 32000/);
+    assert.throws(() => tokenizerFromBytes(bytes, { vocab: 512 } as never), /unknown option "vocab" \(known: source, vocabSize\)/);
+    assert.throws(() => tokenizerFromBytes(bytes, { vocabSize: -1 }), /vocabSize must be a positive integer, got -1/);
+    assert.is(tokenizerFromBytes(bytes, 'tok512.bin', 512).vocabSize, 512, 'the positional form still works');
+    assert.throws(() => tok.encode(undefined as never), /encode\(\) takes a string, got undefined/);
+    assert.throws(() => tok.encode(123 as never), /encode\(\) takes a string, got (the number )?123/);
+    assert.equal(tok.encode('Once'), (await loadTokenizer(tokPath)).encode('Once'));
+    assert.throws(() => argmax(new Float32Array([NaN, NaN, NaN])), /the logits are NaN or infinite/);
+    assert.is(argmax(new Float32Array([NaN, 2, 3, NaN])), 2);
+  });
+
+  test('6. a tokenizer with extra bytes after the model\'s vocabulary: "trailing bytes", not "truncated"', async () => {
+    const bytes = new Uint8Array(readFileSync(tokPath));
+    for (const extra of [3, 11, 100]) {
+      const padded = new Uint8Array(bytes.length + extra);
+      padded.set(bytes);
+      padded.fill(0xab, bytes.length);
+      const path = join(tmp, `tok-extra-${extra}.bin`);
+      writeFileSync(path, padded);
+      let message = '';
+      try { await loadTokenizer(path, { vocabSize: 512 }); } catch (e) { message = (e as Error).message; }
+      assert.match(message, new RegExp(`tok-extra-${extra}\\.bin: ${extra} trailing bytes after the 512 pieces of the model's vocabulary`), message);
+      assert.not.match(message, /truncated/);
+      // Through the CLI too.
+      const r = await msrnn('generate', '--model', modelPath, '--tokenizer', path, '--steps', '1');
+      assert.match(r.stderr, /trailing bytes/);
+    }
+    // A file cut inside a piece is still "truncated".
+    let cut = '';
+    try { tokenizerFromBytes(bytes.subarray(0, bytes.length - 3), { source: 'cut.bin', vocabSize: 512 }); } catch (e) { cut = (e as Error).message; }
+    assert.match(cut, /cut\.bin: truncated in piece 511/);
+  });
+
+  test('7. generate --prompt-file with a binary file warns as ppl and trace do', async () => {
+    const png = join(tmp, 'image.png');
+    writeFileSync(png, Uint8Array.from({ length: 300 }, (_, i) => (i * 7919) % 256));
+    const r = await msrnn('generate', '--model', modelPath, '--tokenizer', tokPath, '--prompt-file', png, '--steps', '2', '--temperature', '0');
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: --prompt-file .*image\.png: does not look like UTF-8 text \(NUL bytes or invalid UTF-8\); using it anyway/);
+    const txt = join(tmp, 'story.txt');
+    writeFileSync(txt, 'Once upon a time');
+    const plain = await msrnn('generate', '--model', modelPath, '--tokenizer', tokPath, '--prompt-file', txt, '--steps', '2', '--temperature', '0');
+    assert.not.match(plain.stderr, /does not look like/);
+  });
+}
+
+test('8. bench takes --backend: js measures only the pure-TS backend, a bad name is an error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'msrnn-bench-'));
+  // A llama2.c v0 file of zeros (dim 16, 2 layers, 4/2 heads, vocab 32, context 8), as bench names it.
+  const [dim, hidden, layers, heads, kvHeads, vocab, seqLen] = [16, 24, 2, 4, 2, 32, 8];
+  const kvDim = (dim / heads) * kvHeads;
+  const floats = vocab * dim + layers * (2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3 * hidden * dim) + dim + seqLen * (dim / heads);
+  const bytes = new Uint8Array(28 + floats * 4);
+  new Int32Array(bytes.buffer, 0, 7).set([dim, hidden, layers, heads, kvHeads, vocab, seqLen]);
+  writeFileSync(join(dir, 'random-stories15M.bin'), bytes);
+  const common = ['bench', '--models', dir, '--seconds', '0.01', '--no-long', '--weights', 'f32'];
+  const js = await msrnn(...common, '--backend', 'js');
+  assert.is(js.status, 0, js.stderr);
+  assert.match(js.stdout, /\| 15M \| decode \| js \| 1 \| f32 \|/);
+  assert.not.match(js.stdout, /\| wasm \|/);
+  const wasm = await msrnn(...common, '--backend', 'wasm', '--threads', '1');
+  assert.is(wasm.status, 0, wasm.stderr);
+  assert.match(wasm.stdout, /\| 15M \| decode \| wasm \| 1 \| f32 \|/);
+  assert.not.match(wasm.stdout, /\| js \|/);
+  const bad = await msrnn(...common, '--backend', 'gpu');
+  assert.is(bad.stderr, 'msrnn: --backend must be one of js, wasm, auto, got "gpu"\n');
+});
+
+test('9. counts are in the right number', async () => {
+  const { count, listVerb } = await import('../src/io.js');
+  assert.is(count(1, 'token'), '1 token');
+  assert.is(count(2, 'token'), '2 tokens');
+  assert.is(listVerb(['full'], 'keeps a growing cache', 'keep growing caches'), 'full keeps a growing cache');
+  assert.is(listVerb(['full', 'h2o'], 'keeps a growing cache', 'keep growing caches'), 'full, h2o keep growing caches');
+  if (!existsSync(modelPath) || !existsSync(tokPath)) return; // the 'cli defects' guard above reports it (and fails in CI)
+  const r = await msrnn('generate', '--model', modelPath, '--tokenizer', tokPath, '--steps', '0');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^prompt 1 token, prefill/m);
+  assert.match(r.stderr, /generated 0 tokens in/);
+  assert.match(r.stderr, /bytes after 1 token \(/);
+});
 
 test('2. a 100,000-token trace: summarized in well under a second, heatmap thinned to a screen (not 24 MB)', () => {
   const n = 100_000, k = 128;
