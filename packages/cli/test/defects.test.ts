@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { argmax, loadModel, loadTokenizer, tokenizerFromBytes } from '@msrnn/transformer';
+import { argmax, createState, loadModel, loadTokenizer, tokenizerFromBytes } from '@msrnn/transformer';
+import { stateBytes } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { recordTrace, summarize, type Trace } from '../src/trace/record.js';
 import { traceSvg, MAX_COLUMNS } from '../src/trace/svg.js';
@@ -151,6 +152,65 @@ if (haveShared('cli defects: tokenizer', tokPath, modelPath)) {
     writeFileSync(txt, 'Once upon a time');
     const plain = await msrnn('generate', '--model', modelPath, '--tokenizer', tokPath, '--prompt-file', txt, '--steps', '2', '--temperature', '0');
     assert.not.match(plain.stderr, /does not look like/);
+  });
+}
+
+if (haveShared('cli defects: capacity', modelPath, tokPath)) {
+  test('4. --capacity is checked against the memory it needs before allocating, naming --capacity; the allocated bytes are reported', async () => {
+    const common = ['--model', modelPath, '--tokenizer', tokPath, '--policy', 'window', '--steps', '2', '--temperature', '0'];
+    const wasm = await msrnn('generate', ...common, '--capacity', '1000000000', '--backend', 'wasm');
+    assert.is(wasm.status, 1);
+    assert.match(wasm.stderr, /^msrnn: --capacity 1000000000: the state would need 1266\.6 GiB \(5 layers × 4 KV heads × 1000000001 entries of 8-float keys and values\), more than the wasm backend's memory \(4\.0 GiB, the model included\); give a smaller --capacity$/m);
+    const js = await msrnn('generate', ...common, '--capacity', '100000000', '--backend', 'js');
+    assert.is(js.status, 1);
+    assert.match(js.stderr, /^msrnn: --capacity 100000000: the state would need 126\.7 GiB .*more than this machine's memory/m);
+    const trace = await msrnn('trace', '--model', modelPath, '--tokenizer', tokPath, '--text', textPath, '--capacity', '1000000000');
+    assert.match(trace.stderr, /^msrnn: --capacity 1000000000: the state would need/m);
+    const ppl = await msrnn('ppl', '--model', modelPath, '--tokenizer', tokPath, '--text', textPath, '--policies', 'window', '--capacities', '16,1000000000', '--no-progress');
+    assert.match(ppl.stderr, /^msrnn: --capacities 1000000000: the state would need/m);
+    // What is reported is what is allocated: (k+1) entries × (2 × 8 floats + a position) per KV head and layer.
+    const ok = await msrnn('generate', ...common, '--capacity', '1000', '--backend', 'js');
+    assert.is(ok.status, 0, ok.stderr);
+    const bytes = 5 * 4 * 1001 * (2 * 8 * 4 + 4);
+    assert.match(ok.stderr, new RegExp(`capacity 1000 \\(${bytes} bytes allocated, never more\\)`));
+    assert.match(ok.stderr, new RegExp(`state: ${bytes} bytes after 3 tokens`));
+    // Programmatically: a clear RangeError from the library instead of "Invalid typed array length".
+    const model = await loadModel(modelPath);
+    assert.throws(() => createState(model, { policy: getPolicy('window', { capacity: 1e9 }) }),
+      /policy "window": capacity 1000000000 is too large: each KV head would hold 1000000001 × 8 floats of keys, more than one array holds/);
+    assert.is(stateBytes({ nLayers: 5, nKvHeads: 4, headDim: 8 }, getPolicy('window', { capacity: 1000 })), bytes);
+    assert.is(createState(model, { policy: getPolicy('window', { capacity: 1000 }) }).bytes(), bytes);
+  });
+}
+
+const modelV1Path = sharedPath('models/stories260K.v1.bin');
+if (haveShared('cli defects: llama2.c headers', modelPath, modelV1Path)) {
+  test('10. llama2.c headers: what the format allows is checked; what it cannot tell is documented (v1 heads)', async () => {
+    const v0 = new Uint8Array(readFileSync(modelPath));
+    const v1 = new Uint8Array(readFileSync(modelV1Path));
+    const load = async (bytes: Uint8Array, name: string): Promise<string> => {
+      try { await loadModel(bytes, { source: name }); return 'loaded'; } catch (e) { return (e as Error).message; }
+    };
+    assert.is(await load(v0, 'v0'), 'loaded');
+    assert.is(await load(v1, 'v1'), 'loaded');
+    // v0: heads 8/4 -> 4/2 keeps kv_dim; halving seq_len keeps the RoPE tables' size, so the file
+    // size matches. The stored tables are for head dim 8, the header now says 16: refused.
+    const edited = v0.slice();
+    new Int32Array(edited.buffer, 0, 7).set([4, 2], 3);
+    new Int32Array(edited.buffer, 24, 1)[0] = 256;
+    assert.match(await load(edited, 'edited.bin'), /^edited\.bin: invalid model header: n_heads 4 \(head dim 16\) does not match the RoPE tables the file stores, which are for head dim 8 \(n_heads 8\); was the header edited\?$/);
+    // v1: the 256-byte header's padding must be zero.
+    const padded = v1.slice();
+    padded[100] = 7;
+    assert.match(await load(padded, 'pad.bin'), /^pad\.bin: invalid model header: byte 100 of the version-1 header is padding and must be 0, got 7$/);
+    const flag = v1.slice();
+    flag[36] = 2;
+    assert.match(await load(flag, 'flag.bin'), /shared_classifier flag must be 0 or 1, got 2/);
+    // v1 stores nothing per head: heads 8/4 -> 4/2 (same kv_dim, same size) CANNOT be detected.
+    // It loads and computes something else; packages/transformer/README.md says so.
+    const v1heads = v1.slice();
+    new Int32Array(v1heads.buffer, 8, 7).set([4, 2], 3);
+    assert.is(await load(v1heads, 'v1-heads.bin'), 'loaded');
   });
 }
 

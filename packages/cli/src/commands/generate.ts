@@ -8,7 +8,7 @@ import type { Backend, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { quantizeModel, createState, encodeChat, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
+  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
@@ -114,9 +114,10 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
+  checkStateMemory('--capacity', model, policy, 'heap' in backend);
   const state = createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
   note(io, 
-    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${state.positionMode}; ` +
+    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), positions ${state.positionMode}; ` +
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 

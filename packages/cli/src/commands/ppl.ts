@@ -8,11 +8,11 @@ import { loadCorpus, type Corpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
-import { buildRuns, type RunSpec } from '../ppl/runs.js';
-import type { BackendChoice } from '@msrnn/tensor';
+import { buildRuns, makeRunPolicy, type RunSpec } from '../ppl/runs.js';
+import { wasmSimdUnavailableReason, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import {
-  addBackendOption, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
+  addBackendOption, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, listVerb, note, processIo, type CliIo } from '../io.js';
 
@@ -92,6 +92,9 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 
   const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
+  // Every run's state must fit where the workers will hold it, checked before any sweep starts.
+  const inWasm = backend !== 'js' && wasmSimdUnavailableReason() === null;
+  for (const run of runs) checkStateMemory(run.capacity !== null ? '--capacities' : '--ratios', model, makeRunPolicy(run), inWasm);
   const context = model.config.seqLen;
   if (chunkLen > context) {
     // Positions past the trained context: fine for a bounded RNN (a warning), not for a growing cache.

@@ -7,7 +7,7 @@ import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
+  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, print, processIo, type CliIo } from '../io.js';
@@ -74,6 +74,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const tokens = Array.from(corpus.chunks[0]!);
   for (const w of corpus.warnings) note(io, `msrnn trace: warning: ${w}`);
 
+  checkStateMemory(flags.ratio !== undefined && flags.capacity === undefined ? '--ratio' : '--capacity', model, policy, 'heap' in selection.backend);
   const bar = flags.progress && io.stderr.isTTY
     ? new SingleBar({ format: 'trace [{bar}] {value}/{total} tokens | ETA {eta_formatted}', stream: io.stderr as NodeJS.WritableStream, etaBuffer: 20 })
     : null;
