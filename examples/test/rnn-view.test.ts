@@ -1,4 +1,5 @@
-// The RNN-view example runs, (a) == (b) to float tolerance, and (c)'s bounded state stays constant.
+// The RNN-view example runs, (a) == (b) to float tolerance, (c)'s bounded state stays constant, and
+// (d)'s hand-written append / attend / compress step is step().
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, loadTokenizer } from '@msrnn/transformer';
@@ -22,6 +23,10 @@ if (haveShared('rnn-view', modelPath, tokenizerPath)) test('rnn-view: parallel =
   assert.is(r.sizes.at(-1)!.unboundedEntries, 300);
   assert.ok(r.sizes.at(-1)!.unbounded > 4 * r.sizes[0]!.bounded);
   assert.ok(lines.some((l) => l.startsWith('(a) parallel forward')));
+  // (d): the hand-written step is step(): the same logits, and layer 0 went 16 → 17 → 16 entries,
+  // the window dropping its oldest position (the step ran at position 300, so it keeps 285..300).
+  assert.is(r.byHandDiff, 0);
+  assert.equal(r.layer0, { afterAppend: 17, afterCompress: 16, evicted: [284] });
 });
 
 test.run();

@@ -1,7 +1,8 @@
 // A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
 import { jsBackend, type Backend } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
-import { headDimOf, type ModelConfig } from './config.js';
+import { headDimOf, validateConfig, type ModelConfig } from './config.js';
+import { checkWeights } from './check-weights.js';
 import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
@@ -62,6 +63,27 @@ export async function loadModel(pathOrBytes: string | BytesLike | Blob, opts: Lo
   return modelFromBytes(await readFileBytes(pathOrBytes, 'model'), { ...opts, source: opts.source ?? pathOrBytes });
 }
 
+export interface ModelFromWeightsOptions {
+  /** The backend whose kernels run the model; every Float32Array in `weights` must come from its alloc. Default jsBackend. */
+  backend?: Backend;
+  /** Name used in error messages (a file name). */
+  source?: string;
+  /** e.g. "GGUF v3 (llama)". */
+  format?: string;
+}
+
+/**
+ * A model from a config and weights a loader built (GGUF, Hugging Face, tests): validates the
+ * config and checks every weight's shape against it, so a loader's mistake is a clear error
+ * naming the tensor, not a wrong answer later.
+ */
+export function modelFromWeights(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions = {}): Model {
+  const source = opts.source ?? '<weights>';
+  validateConfig(config, source);
+  checkWeights(config, weights, source);
+  return assemble(config, weights, opts.backend ?? jsBackend, source, opts.format ?? 'weights');
+}
+
 function assemble(config: ModelConfig, weights: Weights, backend: Backend, source: string, format: string, metadata: GgufMetadata | null = null): Model {
   const alloc = (n: number) => backend.alloc(n);
   return {
@@ -83,14 +105,16 @@ export interface CreateStateOptions {
 /** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */
 export function createState(model: Model, opts: CreateStateOptions = {}): MultiState {
   const c = model.config;
-  if (opts.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
-    throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);
-  }
-  return new MultiState(
+  const state = new MultiState(
     { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
     // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
     { ...opts, alloc: (n) => model.backend.alloc(n) },
   );
+  // Whether asked for or the policy's default (StreamingLLM's), re-indexing needs rotated positions.
+  if (state.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
+    throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);
+  }
+  return state;
 }
 
 /** Throws unless `state` was made for a model of this geometry. */

@@ -50,7 +50,10 @@ if (haveShared('runtimes', paths.model, paths.tokenizer, greedyPath)) {
       assert.is(r.stderr, '', `${name} stderr`);
       assert.is(r.status, 0);
       assert.match(r.stdout, /max \|logit difference\| = \d/);
-      const last = r.stdout.trim().split('\n').pop()!.trim().split(/\s+/);
+      const lines = r.stdout.trim().split('\n');
+      const last = lines.filter((l) => /^\s*\d+ \|/.test(l)).pop()!.trim().split(/\s+/);
+      // (d), the hand-written step, reproduces step() exactly on this runtime too.
+      assert.match(lines.at(-1)!, /^\(d\) .*max \|logit difference\| from step\(\) = 0\.00e\+0$/);
       // "200 | 16 <bytes> | 200 <bytes>": 200 tokens seen, the bounded state holds 16 entries per layer.
       assert.equal([last[0], last[2], last[5]], ['200', '16', '200']);
     });

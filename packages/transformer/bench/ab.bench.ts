@@ -1,0 +1,126 @@
+// Decode (and prefill) speed of this checkout against an older one, in ONE process with the two
+// measured in alternating rounds, so a machine that others are loading affects both alike.
+// Usage (from the repository root):
+//   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
+//   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--rounds N] [--tokens N] [--time MS]
+// The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
+// on first use). Prints tok/s per configuration (best round) and new/old.
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '7' },
+    tokens: { type: 'string', default: '128' }, weights: { type: 'string', default: 'f32,q8' },
+    // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
+    // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
+    time: { type: 'string' },
+  },
+});
+if (!values.old) throw new Error('--old DIR (an older checkout\'s packages/, see the usage comment) is required');
+const root = resolve(import.meta.dirname, '../../..');
+const oldRoot = resolve(values.old);
+const models = (values.model ?? [resolve(root, '../shared/models/stories260K.bin'), resolve(root, '.bench/models/random-stories15M.bin')].join(',')).split(',');
+const budgetMs = values.time === undefined ? Infinity : Number(values.time), smoke = budgetMs < 1000;
+const rounds = Number(values.rounds), tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens);
+for (const [flag, v] of [['--rounds', rounds], ['--tokens', tokens], ['--time', budgetMs]] as const) {
+  if (!(v > 0) || (flag !== '--time' && !Number.isInteger(v))) throw new RangeError(`${flag} must be a positive ${flag === '--time' ? 'number' : 'integer'}, got ${v}`);
+}
+for (const m of models) if (!existsSync(m)) throw new Error(`model ${m} not found (scripts/make-random-models.ts writes the random ones)`);
+
+// The old tree imports @msrnn/* by name: point those names at its own packages, and its
+// third-party dependencies at this checkout's installed ones.
+mkdirSync(resolve(oldRoot, 'node_modules/@msrnn'), { recursive: true });
+for (const pkg of ['tensor', 'msrnn', 'policies', 'transformer']) {
+  const link = resolve(oldRoot, 'node_modules/@msrnn', pkg);
+  if (!existsSync(link)) symlinkSync(resolve(oldRoot, 'packages', pkg), link, 'dir');
+  const deps = resolve(root, 'packages', pkg, 'node_modules');
+  for (const dep of existsSync(deps) ? readdirSync(deps) : []) {
+    const at = resolve(oldRoot, 'node_modules', dep);
+    if (dep !== '@msrnn' && dep !== '.bin' && !existsSync(at)) symlinkSync(resolve(deps, dep), at, 'dir');
+  }
+}
+
+type Api = typeof import('../src/index.js');
+type TensorApi = typeof import('@msrnn/tensor');
+interface Side { name: string; api: Api; tensor: TensorApi }
+const load = async (name: string, dir: string): Promise<Side> => ({
+  name,
+  api: await import(pathToFileURL(resolve(dir, 'packages/transformer/src/index.ts')).href),
+  tensor: await import(pathToFileURL(resolve(dir, 'packages/tensor/src/index.ts')).href),
+});
+const sides = [await load('old', oldRoot), await load('new', root)];
+
+interface Case { label: string; run: () => void; best: number; bestCpu: number; spent: number }
+type Make = (side: Side) => Promise<Case>;
+// Each (side, model, backend, weights) is loaded once and shared by the cases that use it.
+const loaded = new Map<string, Promise<import('../src/index.js').Model>>();
+function opened(side: Side, modelPath: string, backendName: 'js' | 'wasm', weights: 'f32' | 'f16' | 'q8') {
+  const key = [side.name, modelPath, backendName, weights].join('|');
+  if (!loaded.has(key)) {
+    loaded.set(key, (async () => {
+      const backend = backendName === 'js' ? side.tensor.jsBackend : await side.tensor.createWasmBackend();
+      return side.api.quantizeModel(await side.api.loadModel(modelPath, { backend }), weights);
+    })());
+  }
+  return loaded.get(key)!;
+}
+const configs: Make[] = [];
+for (const modelPath of models) {
+  const short = modelPath.split('/').pop()!;
+  for (const backendName of ['js', 'wasm'] as const) {
+    const open = (side: Side, weights: 'f32' | 'f16' | 'q8') => opened(side, modelPath, backendName, weights);
+    for (const weights of values.weights!.split(',') as ('f32' | 'f16' | 'q8')[]) {
+      if (backendName === 'js' && weights !== 'f32') continue;
+      configs.push(async (side) => {
+        const model = await open(side, weights);
+        return {
+          label: `${short} ${backendName} ${weights}: step ×${tokens}`, best: Infinity, bestCpu: Infinity, spent: 0,
+          run: () => {
+            const state = side.api.createState(model);
+            let token = 1;
+            for (let i = 0; i < tokens; i++) token = side.api.argmax(side.api.step(model, state, token));
+          },
+        };
+      });
+    }
+    configs.push(async (side) => {
+      const model = await open(side, 'f32');
+      const prompt = Array.from({ length: tokens }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
+      return {
+        label: `${short} ${backendName} f32: prefill ${tokens}, chunk 64`, best: Infinity, bestCpu: Infinity, spent: 0,
+        run: () => { side.api.prefill(model, side.api.createState(model), prompt, { chunkSize: 64 }); },
+      };
+    });
+  }
+}
+const cases: Case[][] = [];
+for (const make of configs) cases.push([await make(sides[0]!), await make(sides[1]!)]);
+
+if (!smoke) for (const pair of cases) for (const c of pair) c.run(); // warm-up (JIT, caches)
+for (let r = 0; r < rounds; r++) {
+  for (const pair of cases) {
+    const order = r % 2 === 0 ? pair : [...pair].reverse(); // alternate which side goes first
+    for (const c of order) {
+      if (c.spent > budgetMs) continue;
+      const t0 = performance.now(), cpu0 = process.cpuUsage();
+      c.run();
+      c.best = Math.min(c.best, performance.now() - t0);
+      c.spent += performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      c.bestCpu = Math.min(c.bestCpu, (cpu.user + cpu.system) / 1000);
+    }
+  }
+}
+// Wall time counts the time other processes took the core; CPU time (this process, user + system)
+// does not, so on a loaded machine its ratio is the steadier one. Both are the best round.
+console.log(`best of ${rounds} alternating rounds, ${tokens} tokens each; tok/s by wall time and by CPU time`);
+console.log(`${'configuration'.padEnd(50)} ${'old wall'.padStart(9)} ${'new wall'.padStart(9)} ${'ratio'.padStart(6)} ${'old cpu'.padStart(9)} ${'new cpu'.padStart(9)} ${'ratio'.padStart(6)}`);
+const tps = (ms: number): number => (tokens / ms) * 1000;
+for (const [o, n] of cases) {
+  const cols = [tps(o!.best), tps(n!.best), tps(n!.best) / tps(o!.best), tps(o!.bestCpu), tps(n!.bestCpu), tps(n!.bestCpu) / tps(o!.bestCpu)];
+  console.log(`${o!.label.padEnd(50)} ${cols.map((v, i) => (i % 3 === 2 ? v.toFixed(3).padStart(6) : v.toFixed(0).padStart(9))).join(' ')}`);
+}
