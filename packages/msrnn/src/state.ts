@@ -27,6 +27,11 @@ export interface StateOptions {
   alloc?: F32Alloc;
   /** How keys are stored with respect to position; default the policy's, else 'absolute'. */
   positionMode?: PositionMode;
+  /**
+   * The model's own sliding window per layer (mistral, gemma2, phi3): after each step a layer drops
+   * the entries its next query cannot see, on top of the policy. Infinity (or absent) = global.
+   */
+  windows?: readonly number[];
 }
 
 export class MultiState {
@@ -36,6 +41,8 @@ export class MultiState {
   readonly positionMode: PositionMode;
   /** The allocator key/value storage came from; clones use it too unless told otherwise. */
   readonly alloc: F32Alloc;
+  /** The model's per-layer sliding windows (see StateOptions.windows). */
+  readonly windows: readonly number[];
   /** Tokens consumed so far = absolute position of the next token. */
   seen = 0;
 
@@ -66,11 +73,17 @@ export class MultiState {
     }
     const alloc = opts.alloc ?? heapAlloc;
     this.alloc = alloc;
+    const windows = opts.windows ?? [];
+    if (windows.length > geometry.nLayers) throw new RangeError(`windows: ${windows.length} given, the state has ${geometry.nLayers} layers`);
+    windows.forEach((w, l) => {
+      if (!(w === Infinity || (Number.isInteger(w) && w > 0))) throw new RangeError(`windows[${l}] must be a positive integer or Infinity, got ${String(w)}`);
+    });
+    this.windows = windows;
     this.layers = [];
     for (let l = 0; l < geometry.nLayers; l++) {
       const k = policy.layerCapacity ? checkCapacity(policy.layerCapacity(l, geometry.nLayers), `policy "${policy.name}": capacity of layer ${l}`) : capacity;
       const slots = k === Infinity ? initialSlots : k + 1;
-      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc));
+      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity));
     }
   }
 
@@ -90,6 +103,7 @@ export class MultiState {
     const c = new MultiState(this.geometry, {
       policy: this.policy,
       positionMode: this.positionMode,
+      windows: this.windows,
       initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,
       alloc: alloc ?? this.alloc,
     });
