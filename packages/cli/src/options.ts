@@ -93,6 +93,9 @@ export function defaultModelFiles(flags: ModelFlags): ModelFiles {
   let files: ModelFiles;
   if (flags.model && isGgufPath(flags.model)) {
     files = { model: flags.model, tokenizer: flags.tokenizer ?? null, origin: 'given', tokenizerInferred: false, tokenizerCandidates: [] };
+  } else if (flags.model && statSync(flags.model, { throwIfNoEntry: false })?.isDirectory()) {
+    // A Hugging Face folder carries its tokenizer (tokenizer.json and its configs).
+    files = { model: flags.model, tokenizer: flags.tokenizer ?? flags.model, origin: 'given', tokenizerInferred: false, tokenizerCandidates: [] };
   } else if (flags.model) {
     const candidates = flags.tokenizer ? [] : tokenizersBeside(flags.model);
     const tokenizer = flags.tokenizer ?? candidates[0];

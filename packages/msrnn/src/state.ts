@@ -27,6 +27,11 @@ export interface StateOptions {
   alloc?: F32Alloc;
   /** How keys are stored with respect to position; default the policy's, else 'absolute'. */
   positionMode?: PositionMode;
+  /**
+   * The model's own sliding window per layer (mistral, gemma2, phi3): after each step a layer drops
+   * the entries its next query cannot see, on top of the policy. Infinity (or absent) = global.
+   */
+  windows?: readonly number[];
 }
 
 /** Most elements one typed array holds (V8's limit; a larger request is a raw "Invalid typed array length"). */
@@ -58,6 +63,8 @@ export class MultiState {
   readonly positionMode: PositionMode;
   /** The allocator key/value storage came from; clones use it too unless told otherwise. */
   readonly alloc: F32Alloc;
+  /** The model's per-layer sliding windows (see StateOptions.windows). */
+  readonly windows: readonly number[];
   /** Tokens consumed so far = absolute position of the next token. */
   seen = 0;
 
@@ -88,6 +95,12 @@ export class MultiState {
     }
     const alloc = opts.alloc ?? heapAlloc;
     this.alloc = alloc;
+    const windows = opts.windows ?? [];
+    if (windows.length > geometry.nLayers) throw new RangeError(`windows: ${windows.length} given, the state has ${geometry.nLayers} layers`);
+    windows.forEach((w, l) => {
+      if (!(w === Infinity || (Number.isInteger(w) && w > 0))) throw new RangeError(`windows[${l}] must be a positive integer or Infinity, got ${String(w)}`);
+    });
+    this.windows = windows;
     this.layers = [];
     for (let l = 0; l < geometry.nLayers; l++) {
       const { k, slots } = layerSlots(policy, capacity, l, geometry.nLayers, initialSlots);
@@ -95,7 +108,7 @@ export class MultiState {
       if (slots * Math.max(geometry.headDim, statsPerEntry) > MAX_ARRAY_ELEMENTS) {
         throw new RangeError(`policy "${policy.name}": capacity ${k} is too large: each KV head would hold ${slots} × ${geometry.headDim} floats of keys, more than one array holds (${MAX_ARRAY_ELEMENTS}); the state would need ${(stateBytes(geometry, policy, initialSlots) / 2 ** 30).toFixed(1)} GiB`);
       }
-      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc));
+      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity));
     }
   }
 
@@ -115,6 +128,7 @@ export class MultiState {
     const c = new MultiState(this.geometry, {
       policy: this.policy,
       positionMode: this.positionMode,
+      windows: this.windows,
       initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,
       alloc: alloc ?? this.alloc,
     });
