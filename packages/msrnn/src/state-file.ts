@@ -75,9 +75,8 @@ export function fnv1a(bytes: Uint8Array, h = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-function windowOf(layer: unknown): number {
-  const w = (layer as { window?: number }).window;
-  return typeof w === 'number' && Number.isFinite(w) && w > 0 ? w : 0;
+function windowOf(layer: { window: number }): number {
+  return Number.isFinite(layer.window) ? layer.window : 0;
 }
 
 function finite(n: number): number | null {

@@ -66,14 +66,14 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
   const state = createState(model, {
     policy, positionMode: header.positionMode,
     initialSlots: Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length))),
-    ...(windows.some((w) => w > 0) ? { windows } : {}),
-  } as Parameters<typeof createState>[1]);
+  });
   if ((policy.statsPerEntry ?? 0) !== header.statsPerEntry) fail(`policy "${spec.name}" keeps ${policy.statsPerEntry ?? 0} statistics per entry, the file ${header.statsPerEntry}`);
   state.layers.forEach((layer, l) => {
     const cap = layer.capacity === Infinity ? null : layer.capacity;
     if (cap !== header.layerCapacities[l]) fail(`layer ${l} capacity ${String(header.layerCapacities[l])} differs from its policy's ${String(cap)}`);
-    const w = (layer as { window?: number }).window ?? 0;
-    if ((Number.isFinite(w) ? w : 0) !== windows[l]) fail(`layer ${l} window ${windows[l]} is not supported by this library's state`);
+    // createState took the windows from the model's architecture; the saved ones must agree.
+    const w = Number.isFinite(layer.window) ? layer.window : 0;
+    if (w !== windows[l]) fail(`layer ${l} sliding window ${windows[l] || 'none'} differs from ${model.source}'s ${w || 'none'}`);
     layer.heads.forEach((head, h) => {
       const saved = layers[l]![h]!;
       const n = saved.positions.length, hd = head.headDim;
