@@ -1,7 +1,7 @@
 // The saved form of a multi-state: a versioned binary file that restores into an identical state,
 // so a run can stop, move to another machine, and continue token for token. Layout (little-endian):
-//   magic "MSRNNST\0" · u32 format version · u32 header length · header (UTF-8 JSON: model
-//   fingerprint, policy name and options, position mode, capacities, windows, tokens seen, caller's
+//   magic "MSRNNST\0" · u32 format version · f64 tokens seen · u32 header length · header (UTF-8 JSON: model
+//   fingerprint, policy name and options, position mode, capacities, windows, caller's
 //   metadata) · per layer, per KV head: u32 count, count i32 positions, count·headDim f32 keys,
 //   count·headDim f32 values, count·statsPerEntry f64 stats · u32 FNV-1a checksum of all before it.
 // Only live entries are written, so a bounded state past k tokens has a constant size (see README).
@@ -10,6 +10,8 @@ import type { Policy, PositionMode } from './policy.js';
 
 export const STATE_MAGIC = 'MSRNNST\0';
 export const STATE_FORMAT_VERSION = 1;
+/** Bytes before the JSON header: magic, version, tokens seen, header length. */
+const HEADER_START = 8 + 4 + 8 + 4;
 
 /** What a state belongs to: a model's shape and a hash of its weights. */
 export interface ModelFingerprint {
@@ -95,13 +97,16 @@ export function encodeState(state: MultiState, model: ModelFingerprint, meta: Re
     layerCapacities: state.layers.map((l) => finite(l.capacity)), windows: state.layers.map(windowOf),
     seen: state.seen, nLayers: g.nLayers, nKvHeads: g.nKvHeads, headDim: g.headDim, statsPerEntry: spe, meta,
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  let size = 8 + 4 + 4 + json.length + 4;
+  // Tokens seen are binary (not JSON digits) so a bounded state's file keeps one size forever.
+  const { seen, ...inJson } = header;
+  const json = new TextEncoder().encode(JSON.stringify(inJson));
+  let size = HEADER_START + json.length + 4;
   for (const l of state.layers) for (const h of l.heads) size += 4 + h.count * (4 + 8 * g.headDim + 8 * spe);
   const out = new Uint8Array(size), dv = new DataView(out.buffer);
   let o = 0;
   for (let i = 0; i < 8; i++) out[o++] = STATE_MAGIC.charCodeAt(i);
   dv.setUint32(o, STATE_FORMAT_VERSION, true); o += 4;
+  dv.setFloat64(o, seen, true); o += 8;
   dv.setUint32(o, json.length, true); o += 4;
   out.set(json, o); o += json.length;
   const put = (a: Int32Array | Float32Array | Float64Array) => { out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o); o += a.byteLength; };
@@ -137,19 +142,20 @@ export interface DecodedState {
 export function decodeState(bytes: Uint8Array, source = '<state>'): DecodedState {
   const fail = (what: string): never => { throw new StateFileError(`saved state ${source}: ${what}`); };
   if (!(bytes instanceof Uint8Array)) fail(`expected bytes (Uint8Array), got ${bytes === null ? 'null' : typeof bytes}`);
-  if (bytes.length < 20) fail(`truncated: ${bytes.length} bytes is shorter than the smallest state file`);
+  if (bytes.length < HEADER_START + 4) fail(`truncated: ${bytes.length} bytes is shorter than the smallest state file`);
   for (let i = 0; i < 8; i++) if (bytes[i] !== STATE_MAGIC.charCodeAt(i)) fail('not a saved msrnn state (bad magic; expected "MSRNNST")');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
   if (version > STATE_FORMAT_VERSION) fail(`format version ${version} is newer than this library reads (${STATE_FORMAT_VERSION}); upgrade msrnn`);
   if (version < 1) fail(`format version ${version} is invalid`);
-  const jsonLength = dv.getUint32(12, true);
-  if (16 + jsonLength + 4 > bytes.length) fail(`truncated: header of ${jsonLength} bytes does not fit in ${bytes.length} bytes`);
+  const seen = dv.getFloat64(12, true);
+  const jsonLength = dv.getUint32(20, true);
+  if (HEADER_START + jsonLength + 4 > bytes.length) fail(`truncated: header of ${jsonLength} bytes does not fit in ${bytes.length} bytes`);
   const stored = dv.getUint32(bytes.length - 4, true), actual = fnv1a(bytes.subarray(0, bytes.length - 4));
   if (stored !== actual) fail(`checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the file is corrupt or truncated`);
   let header: StateHeader;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + jsonLength))) as StateHeader;
+    header = { ...JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER_START, HEADER_START + jsonLength))), seen } as StateHeader;
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
@@ -164,7 +170,7 @@ export function decodeState(bytes: Uint8Array, source = '<state>'): DecodedState
   if (!header.model || typeof header.model.weightsHash !== 'string') fail('header has no model fingerprint');
   if (!Array.isArray(header.layerCapacities) || header.layerCapacities.length !== nLayers) fail(`header layerCapacities must list ${nLayers} layers`);
   if (!Array.isArray(header.windows) || header.windows.length !== nLayers) fail(`header windows must list ${nLayers} layers`);
-  let o = 16 + jsonLength;
+  let o = HEADER_START + jsonLength;
   const end = bytes.length - 4;
   const take = (n: number, what: string): Uint8Array => {
     if (o + n > end) fail(`truncated in ${what}`);

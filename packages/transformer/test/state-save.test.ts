@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { StateFileError, STATE_FORMAT_VERSION, fnv1a } from '@msrnn/msrnn';
 import { getPolicy, policyTable, type PolicyOptions } from '@msrnn/policies';
 import { createWasmBackend, type Backend, jsBackend } from '@msrnn/tensor';
-import { createState, modelFromBytes, restoreState, step, type Model } from '../src/index.js';
+import { Sampler, createState, generate, loadTokenizer, modelFromBytes, restoreState, step, type Model } from '../src/index.js';
 import { haveShared, paths } from './shared.js';
 
 /** A budget every registry row accepts, small enough that eviction runs long before the save point. */
@@ -17,8 +17,9 @@ function optionsFor(name: string, needsRatio: boolean | undefined, unbounded: bo
   return { capacity: name === 'pyramidkv' ? 20 : 10, seed: 5 };
 }
 
-const tokens = Array.from({ length: 60 }, (_, i) => (i * 37 + 11) % 500 + 3);
+const tokens = Array.from({ length: 160 }, (_, i) => (i * 37 + 11) % 500 + 3);
 const SAVE_AT = 35;
+const END = 60;
 
 function run(model: Model, state: ReturnType<typeof createState>, from: number, to: number): Float32Array[] {
   const out: Float32Array[] = [];
@@ -30,14 +31,14 @@ function continuationHolds(model: Model, backendName: string): void {
   for (const row of policyTable) {
     const policy = getPolicy(row.name, optionsFor(row.name, row.needsRatio, row.unbounded));
     const straight = createState(model, { policy });
-    const expected = run(model, straight, 0, tokens.length);
+    const expected = run(model, straight, 0, END);
     const first = createState(model, { policy: getPolicy(row.name, optionsFor(row.name, row.needsRatio, row.unbounded)) });
     run(model, first, 0, SAVE_AT);
     const bytes = first.save();
     const { state } = restoreState(model, bytes);
     assert.equal(state.keptPositionsPerHead(), first.keptPositionsPerHead(), `${backendName} ${row.name}: kept positions`);
     assert.is(state.seen, SAVE_AT);
-    const resumed = run(model, state, SAVE_AT, tokens.length);
+    const resumed = run(model, state, SAVE_AT, END);
     for (let i = 0; i < resumed.length; i++) {
       const a = resumed[i]!, b = expected[SAVE_AT + i]!;
       for (let j = 0; j < a.length; j++) {
@@ -66,11 +67,34 @@ if (haveShared('state-save', paths.model)) {
     assert.ok(jsBackend !== backend);
   });
 
+  test('seeded sampling resumes token for token: state, last logits and the RNG state saved together', async () => {
+    const tokenizer = await loadTokenizer(paths.tokenizer);
+    const prompt = tokenizer.encode('Once upon a time');
+    const opts = { temperature: 0.9, topP: 0.9, seed: 42, stopAtEnd: false };
+    const straight: number[] = [];
+    for await (const p of generate(model, tokenizer, createState(model, { policy: getPolicy('tova', { capacity: 16 }) }), prompt, { ...opts, maxNewTokens: 60 })) straight.push(p.token);
+    // First half, then save state + logits + RNG.
+    const state = createState(model, { policy: getPolicy('tova', { capacity: 16 }) });
+    const sampler = new Sampler(model.config.vocabSize, opts);
+    const logits = model.backend.alloc(model.config.vocabSize);
+    const first: number[] = [];
+    for await (const p of generate(model, tokenizer, state, prompt, { ...opts, maxNewTokens: 25, sampler, logitsOut: logits })) first.push(p.token);
+    const bytes = state.save({ rng: sampler.rng.getState(), logits: Array.from(logits) });
+    // Resume in a fresh model object, as another process would.
+    const again = modelFromBytes(modelBytes);
+    const { state: restored, meta } = restoreState(again, bytes);
+    const sampler2 = new Sampler(again.config.vocabSize, opts);
+    sampler2.rng.setState(meta.rng as string);
+    const rest: number[] = [];
+    for await (const p of generate(again, tokenizer, restored, [], { ...opts, maxNewTokens: 35, sampler: sampler2, startLogits: Float32Array.from(meta.logits as number[]) })) rest.push(p.token);
+    assert.equal([...first, ...rest], straight);
+  });
+
   test('a bounded state file has a constant size once past its capacity', () => {
     const s = createState(model, { policy: getPolicy('tova', { capacity: 8 }) });
     run(model, s, 0, 10);
     const size = s.save().length;
-    run(model, s, 10, 60);
+    run(model, s, 10, 160); // tokens seen went from 2 to 3 digits: still the same size
     assert.is(s.save().length, size);
   });
 
