@@ -174,7 +174,8 @@ export function decodeState(bytes: Uint8Array, source = '<state>'): DecodedState
   const end = bytes.length - 4;
   const take = (n: number, what: string): Uint8Array => {
     if (o + n > end) fail(`truncated in ${what}`);
-    const b = bytes.slice(o, o + n); o += n; return b;
+    // A copy (aligned, its own buffer): a Node Buffer's slice() would be a view into a shared pool.
+    const b = new Uint8Array(n); b.set(bytes.subarray(o, o + n)); o += n; return b;
   };
   const layers: SavedHead[][] = [];
   for (let l = 0; l < nLayers; l++) {
