@@ -1,7 +1,7 @@
 // `msrnn generate` end to end: the greedy story equals run.c's output byte for byte, a bounded
 // state reports a constant size, and bad options fail with a message naming the option.
 // In-process (runCli) except where the process itself is under test.
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -32,6 +32,29 @@ if (haveShared('cli generate', model, tokenizer, greedyPath)) {
     const usage = msrnnProcess(['generate', '--frobnicate']);
     assert.is(usage.status, 1);
     assert.match(usage.stderr, /^error: unknown option '--frobnicate'\n$/);
+  });
+
+  test('--save-state then --resume continues seeded sampling token for token (bounded TOVA state)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'msrnn-resume-'));
+    const file = join(dir, 'run.state');
+    const common = ['--model', model, '--tokenizer', tokenizer, '--json', '--seed', '7', '--temperature', '0.8', '--policy', 'tova', '--capacity', '16'];
+    const whole = await msrnn('generate', ...common, '--prompt', 'Once upon a time', '--steps', '40');
+    assert.is(whole.status, 0, whole.stderr);
+    const first = await msrnn('generate', ...common, '--prompt', 'Once upon a time', '--steps', '15', '--save-state', file);
+    assert.is(first.status, 0, first.stderr);
+    assert.match(first.stderr, /saved state: .* bytes, \d+ tokens seen/);
+    const rest = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--json', '--resume', file, '--steps', '25');
+    assert.is(rest.status, 0, rest.stderr);
+    const tokens = (r: { stdout: string }) => JSON.parse(r.stdout).generated_tokens as number[];
+    assert.equal([...tokens(first), ...tokens(rest)], tokens(whole));
+    const bad = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--resume', file, '--prompt', 'x');
+    assert.is(bad.status, 1);
+    assert.match(bad.stderr, /--resume continues the saved text/);
+    const corrupt = readFileSync(file); corrupt[corrupt.length - 9]! ^= 1;
+    const cf = join(dir, 'corrupt.state'); writeFileSync(cf, corrupt);
+    const c = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--resume', cf);
+    assert.is(c.status, 1);
+    assert.match(c.stderr, /checksum mismatch/);
   });
 
   test('in-process output equals the process output (greedy run.c story)', async () => {

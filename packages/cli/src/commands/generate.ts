@@ -1,12 +1,12 @@
 // `msrnn generate`: stream a continuation of a prompt through a (bounded or unbounded)
 // multi-state RNN, then report speed and the state's size.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames, policyTable } from '@msrnn/policies';
 import type { Backend, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
-import { quantizeModel, createState, encodeChat, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
+import { Sampler, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
   addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
@@ -31,7 +31,12 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   json: boolean;
   chat: boolean;
   system?: string;
+  saveState?: string;
+  resume?: string;
 }
+
+/** Tokens of context a saved run keeps for the text decoder (a leading space after the last token). */
+const RESUME_CONTEXT = 8;
 
 /** Prompts at least this long get a progress bar for their prefill (when stderr is a terminal). */
 const PROGRESS_MIN_TOKENS = 512;
@@ -59,6 +64,8 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
     .option('--json', 'print one JSON object (prompt and generated token ids, text, timings, state bytes) instead of streaming text', false)
     .option('--chat', 'the prompt is a user message, formatted by the model\'s own chat template (GGUF tokenizer.chat_template); prints the reply', false)
     .option('--system <text>', 'with --chat: a system message before the user\'s')
+    .option('--save-state <file>', 'after generating, write the state, the last logits and the sampler\'s RNG state to FILE (continue with --resume)')
+    .option('--resume <file>', 'continue a run saved with --save-state, token for token: its policy, sampling settings and RNG state are used (no --prompt)')
     .action(async (flags: GenerateFlags) => {
       await runGenerate(flags, io);
     });
@@ -85,6 +92,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   });
 
   const prompt = readPrompt(flags, io);
+  if (flags.resume !== undefined && (prompt !== '' || flags.chat)) throw new Error('--resume continues the saved text: give no --prompt, --prompt-file or --chat');
   if (!flags.chat && flags.system !== undefined) throw new Error('--system needs --chat');
   const files = defaultModelFiles(flags);
   const selection = await selectBackendFor(flags, (line) => note(io, `msrnn generate: ${line}`));
@@ -115,14 +123,34 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
   checkStateMemory('--capacity', model, policy, 'heap' in backend);
-  const state = createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
+  let resumed: ReturnType<typeof restoreState> | undefined;
+  if (flags.resume !== undefined) {
+    let bytes: Uint8Array;
+    try { bytes = readFileSync(flags.resume); } catch (err: any) { throw new Error(`--resume ${flags.resume}: ${err?.code ?? err?.message ?? err}`); }
+    resumed = restoreState(model, bytes, { source: flags.resume });
+  }
+  const saved = resumed?.meta as undefined | { sampler?: { temperature: number; topP: number; topK: number; seed: number; rng: string }; logits?: string; context?: number[] };
+  if (resumed && (!saved?.sampler || typeof saved.logits !== 'string' || !Array.isArray(saved.context))) {
+    throw new Error(`--resume ${flags.resume}: the state was not saved by msrnn generate --save-state (no sampler, logits or context)`);
+  }
+  const state = resumed ? resumed.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
+  const sampling = saved?.sampler ?? { temperature, topP, topK, seed };
+  const sampler = new Sampler(c.vocabSize, sampling);
+  if (saved?.sampler) sampler.rng.setState(saved.sampler.rng);
+  let startLogits: Float32Array | undefined;
+  if (saved?.logits !== undefined) {
+    const raw = Buffer.from(saved.logits, 'base64');
+    if (raw.length !== c.vocabSize * 4) throw new Error(`--resume ${flags.resume}: saved logits hold ${raw.length / 4} floats, the vocabulary ${c.vocabSize}`);
+    startLogits = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+  }
+  if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy and sampling settings are used`);
   note(io, 
     `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), positions ${state.positionMode}; ` +
-    `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
+    `seed ${sampling.seed}, temperature ${sampling.temperature}, top-p ${sampling.topP}, top-k ${sampling.topK}`,
   );
 
   const messages = [...(flags.system !== undefined ? [{ role: 'system', content: flags.system }] : []), { role: 'user', content: prompt }];
-  const promptTokens = flags.chat ? encodeChat(model, tokenizer, messages).tokens : tokenizer.encode(prompt);
+  const promptTokens = resumed ? saved!.context! : flags.chat ? encodeChat(model, tokenizer, messages).tokens : tokenizer.encode(prompt);
   // A chat prints the reply only; plain generation echoes the prompt it continues.
   const echo = flags.chat ? '' : prompt;
   const longest = promptTokens.length + steps;
@@ -133,7 +161,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
       (state.bounded ? 'the state stays bounded, but positions past the context are new to the model' : 'the unbounded state keeps growing and text past the context degrades'),
     );
   }
-  const bar = flags.progress && io.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
+  const bar = !resumed && flags.progress && io.stderr.isTTY && promptTokens.length >= PROGRESS_MIN_TOKENS
     ? new SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens', stream: io.stderr as NodeJS.WritableStream, clearOnComplete: true })
     : null;
   bar?.start(promptTokens.length, 0);
@@ -146,8 +174,9 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   const t0 = performance.now();
   let tFirst = 0;
   let generated = 0;
+  const logitsOut = model.backend.alloc(c.vocabSize);
   for await (const piece of generate(model, tokenizer, state, promptTokens, {
-    maxNewTokens: steps, temperature, topP, topK, seed,
+    maxNewTokens: steps, sampler, logitsOut, ...(startLogits ? { startLogits } : {}),
     prefill: { chunkSize, onProgress: (done) => bar?.update(done) },
   })) {
     if (generated === 0) {
@@ -172,6 +201,16 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     `prompt ${count(promptTokens.length, 'token')}, prefill ${prefillMs.toFixed(1)} ms (${(promptTokens.length / (prefillMs / 1000)).toFixed(0)} tok/s); ` +
     `generated ${count(generated, 'token')} in ${genSeconds.toFixed(2)} s: ${generated > 1 ? ((generated - 1) / genSeconds).toFixed(1) : 'n/a'} tok/s`,
   );
+  if (flags.saveState !== undefined) {
+    const context = [...promptTokens, ...generatedTokens].slice(-RESUME_CONTEXT);
+    const bytes = state.save({
+      sampler: { ...sampling, rng: sampler.rng.getState() },
+      logits: Buffer.from(logitsOut.buffer, logitsOut.byteOffset, c.vocabSize * 4).toString('base64'),
+      context,
+    });
+    try { writeFileSync(flags.saveState, bytes); } catch (err: any) { throw new Error(`--save-state ${flags.saveState}: ${err?.code ?? err?.message ?? err}`); }
+    note(io, `saved state: ${flags.saveState} (${bytes.length} bytes, ${state.seen} tokens seen)`);
+  }
   note(io, `state: ${state.bytes()} bytes after ${count(state.seen, 'token')} (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
   if (json) {
     io.stdout.write(`${JSON.stringify({
