@@ -34,6 +34,28 @@ export interface StateOptions {
   windows?: readonly number[];
 }
 
+/** Most elements one typed array holds (V8's limit; a larger request is a raw "Invalid typed array length"). */
+export const MAX_ARRAY_ELEMENTS = 2 ** 32;
+
+/** Layer `l`'s capacity k and the slots it allocates: k + 1 when bounded (allocated once), else `initialSlots` (grows by doubling). */
+function layerSlots(policy: Policy, capacity: number, l: number, nLayers: number, initialSlots: number): { k: number; slots: number } {
+  const k = policy.layerCapacity ? checkCapacity(policy.layerCapacity(l, nLayers), `policy "${policy.name}": capacity of layer ${l}`) : capacity;
+  return { k, slots: k === Infinity ? initialSlots : k + 1 };
+}
+
+/**
+ * Bytes a new state of this geometry under `policy` allocates (keys, values, positions and the
+ * policy's per-entry statistics), computed without allocating: what `state.bytes()` will report
+ * right after createState. Callers check it against the memory they have before creating.
+ */
+export function stateBytes(geometry: StateGeometry, policy: Policy = keepAll, initialSlots = 64): number {
+  const capacity = checkCapacity(policy.capacity, `policy "${policy.name}": capacity`);
+  const perEntry = 2 * geometry.headDim * 4 + 4 + (policy.statsPerEntry ?? 0) * 8;
+  let bytes = 0;
+  for (let l = 0; l < geometry.nLayers; l++) bytes += geometry.nKvHeads * layerSlots(policy, capacity, l, geometry.nLayers, initialSlots).slots * perEntry;
+  return bytes;
+}
+
 export class MultiState {
   readonly layers: LayerCache[];
   readonly capacity: number;
@@ -81,8 +103,11 @@ export class MultiState {
     this.windows = windows;
     this.layers = [];
     for (let l = 0; l < geometry.nLayers; l++) {
-      const k = policy.layerCapacity ? checkCapacity(policy.layerCapacity(l, geometry.nLayers), `policy "${policy.name}": capacity of layer ${l}`) : capacity;
-      const slots = k === Infinity ? initialSlots : k + 1;
+      const { k, slots } = layerSlots(policy, capacity, l, geometry.nLayers, initialSlots);
+      // Refused before any allocation, in words, instead of a raw "Invalid typed array length".
+      if (slots * Math.max(geometry.headDim, statsPerEntry) > MAX_ARRAY_ELEMENTS) {
+        throw new RangeError(`policy "${policy.name}": capacity ${k} is too large: each KV head would hold ${slots} × ${geometry.headDim} floats of keys, more than one array holds (${MAX_ARRAY_ELEMENTS}); the state would need ${(stateBytes(geometry, policy, initialSlots) / 2 ** 30).toFixed(1)} GiB`);
+      }
       this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity));
     }
   }

@@ -24,7 +24,7 @@ export {
   type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoderOptions, type TokenStreamDecoder, type AddedToken,
 } from './tokenizers/types.js';
 export {
-  Llama2cTokenizer, type Llama2cDecodeOptions, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
+  Llama2cTokenizer, type Llama2cDecodeOptions, type TokenizerBytesOptions, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
 } from './tokenizers/llama2c.js';
 export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
