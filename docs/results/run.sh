@@ -24,6 +24,16 @@ for t in pride wikitext2 indomain; do
     --csv "$out/$t-ratio.csv" --md "$out/$t-ratio.md" --no-progress
 done
 
+# The policies beyond the paper (SnapKV, PyramidKV, Ada-KV, KeyDiff, StreamingLLM): every policy
+# in-domain; the new ones (with window and sinks as anchors) on the two out-of-domain texts.
+msrnn ppl --text "${texts[indomain]}" --policies full,window,sinks,streamingllm,h2o,h2o_layer,tova,tova_head,random,knorm,snapkv,pyramidkv,ada_snapkv,keydiff \
+  --capacities 16,32,64,128,256 --title "stories260K, in-domain samples (16 × 512), every policy" \
+  --csv "$out/indomain-all.csv" --md "$out/indomain-all.md" --no-progress
+for t in pride wikitext2; do
+  msrnn ppl --text "${texts[$t]}" --policies window,sinks,streamingllm,snapkv,pyramidkv,ada_snapkv,keydiff --capacities 16,32,64,128,256 \
+    --title "stories260K, $t (16 × 512), new policies" --csv "$out/$t-new.csv" --md "$out/$t-new.md" --no-progress
+done
+
 for p in tova sinks h2o; do
   msrnn trace --text "${texts[pride]}" --policy "$p" --capacity 32 --svg "$out/trace-pride-$p-k32.svg" > "$out/trace-pride-$p-k32.md"
 done

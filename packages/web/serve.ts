@@ -43,8 +43,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0..65535, got ${values.port}`);
   const { buildPage, distDir } = await import('./build.js');
-  if (values.build || !existsSync(join(distDir, 'index.html'))) await buildPage();
+  // The page is rebuilt; the API reference only when missing (`node scripts/run-ts.mjs packages/web/build.ts` rebuilds it).
+  if (values.build || !existsSync(join(distDir, 'index.html'))) await buildPage({ api: 'if-missing' });
   const isolated = !values['no-isolation'];
-  await servePage({ dir: distDir, port, host: values.host, isolated });
-  console.log(`msrnn page: http://${values.host}:${port}/ (${isolated ? 'cross-origin isolated: threads available' : 'not cross-origin isolated: one thread'}; Ctrl-C stops)`);
+  // The default port may be taken (another server, a parallel test run): then any free one.
+  const server = await servePage({ dir: distDir, port, host: values.host, isolated }).catch((err) => {
+    if (err?.code !== 'EADDRINUSE' || values.port !== '5173') throw err;
+    return servePage({ dir: distDir, port: 0, host: values.host, isolated });
+  });
+  const actual = (server.address() as { port: number }).port;
+  console.log(`msrnn page: http://${values.host}:${actual}/ (${isolated ? 'cross-origin isolated: threads available' : 'not cross-origin isolated: one thread'}; Ctrl-C stops)`);
 }

@@ -3,8 +3,10 @@
 // - ratio r of the tokens seen (Ren et al.'s local/scattered baselines): the budget grows with
 //   the sequence, so the state must be created unbounded (capacity Infinity) and the policy
 //   enforces ceil(r * tokensSeen) itself. `stateCapacity` says which one to create.
+//   A layer schedule (PyramidKV) sizes each layer of a bounded state; its capacity is its budget.
 // `evictFrom` postpones all eviction to a position: the TOVA code's fast prefill attends the
-// whole prompt unbounded, then cuts to the budget at the prompt's last token.
+// whole prompt unbounded, then cuts to the budget at the prompt's last token. `every` evicts only
+// every n steps (SnapKV's periodic compression): in between a head grows to k+n-1 entries.
 
 import { checkCapacity } from '@msrnn/msrnn';
 
@@ -26,12 +28,15 @@ export interface BudgetOptions {
   ratio?: number;
   /** No eviction before this absolute position (fast prefill); default 0. */
   evictFrom?: number;
+  /** Evict only at every n-th step from evictFrom on (default 1: every step). */
+  every?: number;
 }
 
 export class Budget {
   readonly capacity: number;
   readonly ratio: number | undefined;
   readonly evictFrom: number;
+  readonly every: number;
 
   constructor(opts: BudgetOptions, policy: string) {
     const { capacity, ratio } = opts;
@@ -44,20 +49,42 @@ export class Budget {
     if (!Number.isInteger(evictFrom) || evictFrom < 0) {
       throw new RangeError(`policy "${policy}": evictFrom must be a non-negative integer, got ${shown(evictFrom)}`);
     }
+    const every = opts.every ?? 1;
+    if (!Number.isInteger(every) || every < 1 || every > 1 << 20) {
+      throw new RangeError(`policy "${policy}": every must be a positive integer (evict every n steps), got ${shown(every)}`);
+    }
     this.capacity = capacity ?? Infinity;
     this.ratio = ratio;
     this.evictFrom = evictFrom;
+    this.every = every;
   }
 
-  /** Capacity the MultiState must be created with: bounded only when the budget is a fixed k from the start. */
+  /** True when the budget is a fixed k from the first token: the state can be bounded. */
+  get fixed(): boolean {
+    return this.ratio === undefined && this.evictFrom === 0;
+  }
+
+  /**
+   * Capacity the MultiState must be created with: k + every - 1 (the most a head holds between two
+   * evictions) when the budget is a fixed k from the start, else Infinity.
+   */
   get stateCapacity(): number {
-    return this.ratio === undefined && this.evictFrom === 0 ? this.capacity : Infinity;
+    return this.fixed ? this.capacity + this.every - 1 : Infinity;
   }
 
-  /** Entries a head may keep after the step at `position` (0-based); Infinity = no eviction. */
+  /** Whether the step at `position` evicts at all. */
+  evictsAt(position: number): boolean {
+    return position >= this.evictFrom && (position - this.evictFrom) % this.every === 0;
+  }
+
+  /**
+   * Entries a head may keep after the step at `position` (0-based); Infinity = no eviction. A
+   * bounded layer's capacity (k, or its share of a schedule, plus every-1) is its budget.
+   */
   at(position: number, layerCapacity: number): number {
-    if (position < this.evictFrom) return Infinity;
-    let b = Math.min(this.capacity, layerCapacity);
+    if (!this.evictsAt(position)) return Infinity;
+    if (layerCapacity !== Infinity) return layerCapacity - (this.every - 1);
+    let b = this.capacity;
     if (this.ratio !== undefined) b = Math.min(b, Math.max(1, Math.ceil(this.ratio * (position + 1))));
     return b;
   }
@@ -67,6 +94,7 @@ export class Budget {
     if (this.capacity !== Infinity) parts.push(`k=${this.capacity}`);
     if (this.ratio !== undefined) parts.push(`ratio=${this.ratio}`);
     if (this.evictFrom > 0) parts.push(`evicting from position ${this.evictFrom}`);
+    if (this.every > 1) parts.push(`every ${this.every} steps`);
     return parts.join(', ');
   }
 }

@@ -13,8 +13,6 @@ export interface PolicyOptions extends BudgetOptions {
   window?: number;
   /** SnapKV: max-pool kernel over positions, odd (default 5). */
   kernel?: number;
-  /** SnapKV: compress every n steps, growing to k+n-1 in between (default 1: every step). */
-  every?: number;
 }
 
 export const optionNames: readonly (keyof PolicyOptions)[] = ['capacity', 'ratio', 'evictFrom', 'sinks', 'recentFraction', 'seed', 'window', 'kernel', 'every'];

@@ -53,5 +53,5 @@ export function randomPolicy(opts: PolicyOptions, name: string): ScoredPolicy {
 export function scatteredPolicy(opts: PolicyOptions, name: string): ScoredPolicy {
   const seed = seedOf(opts, name);
   const ratio = new Budget({ ratio: opts.ratio }, name).ratio!;
-  return new ScoredPolicy(name, scatteredScorer(seed, ratio, opts.evictFrom ?? 0), { capacity: opts.capacity ?? Infinity, evictFrom: opts.evictFrom }, `keep rate=${ratio}, seed=${seed}`);
+  return new ScoredPolicy(name, scatteredScorer(seed, ratio, opts.evictFrom ?? 0), { capacity: opts.capacity ?? Infinity, evictFrom: opts.evictFrom, every: opts.every }, `keep rate=${ratio}, seed=${seed}`);
 }

@@ -2,11 +2,16 @@
 // Adding a policy = one new file (its scorer) + one row here; see "Add a policy" in the README.
 import { keepAll, type Policy } from '@msrnn/msrnn';
 import { shown } from './budget.js';
-import { h2oPolicy, h2oScorer } from './h2o.js';
+import { adaSnapKvPolicy } from './ada.js';
+import { h2oPolicy } from './h2o.js';
+import { keyDiffScorer } from './keydiff.js';
 import { knormScorer } from './knorm.js';
 import { optionNames, type PolicyOptions } from './options.js';
 import { randomPolicy, scatteredPolicy } from './random.js';
+import { pyramidKvPolicy } from './pyramidkv.js';
 import { scored } from './scored-policy.js';
+import { snapKvPolicy } from './snapkv.js';
+import { streamingLlmPolicy } from './streamingllm.js';
 import { tovaHeadScorer, tovaScorer } from './tova.js';
 import { recencyScorer, sinksPolicy } from './window.js';
 
@@ -33,6 +38,11 @@ export const policyTable: readonly PolicyEntry[] = [
   { name: 'random', description: 'evict a uniformly random entry (seeded, layer-wise)', create: randomPolicy },
   { name: 'knorm', description: 'drop the key with the largest L2 norm (per KV head)', create: (o, name) => scored(name, knormScorer, o) },
   { name: 'local', description: 'Ren et al. local attention: window of ceil(ratio * tokens seen) (needs a ratio)', needsRatio: true, create: (o, name) => scored(name, recencyScorer, o) },
+  { name: 'streamingllm', description: 'StreamingLLM: sinks (first i positions, default 4) + the most recent, keys re-indexed to their rank in the cache', create: streamingLlmPolicy },
+  { name: 'snapkv', description: 'SnapKV per KV head: attention of the last w queries (window, default 8), max-pooled over kernel positions (default 5); the window stays', create: snapKvPolicy },
+  { name: 'pyramidkv', description: 'PyramidKV: SnapKV scores, layer budgets from 2k-k/20 (bottom) down to k/20 (top), same total (fixed capacity only)', create: pyramidKvPolicy },
+  { name: 'ada_snapkv', description: 'Ada-KV over SnapKV scores: a layer budget of k per KV head shared across its heads by score (each head 0.2k..2k)', create: adaSnapKvPolicy },
+  { name: 'keydiff', description: 'KeyDiff per KV head: drop the key most similar (cosine) to the mean key', create: (o, name) => scored(name, keyDiffScorer(), o) },
   { name: 'scattered', description: 'Ren et al. scattered attention: seeded random keep-mask at rate ratio (needs a ratio)', needsRatio: true, create: scatteredPolicy },
 ];
 

@@ -24,11 +24,16 @@ export function sinksScorer(sinks: number): Scorer {
   };
 }
 
-/** The sinks policy of a request: `sinks` (default 4) below the capacity. */
-export function sinksPolicy(opts: PolicyOptions, name: string) {
+/** The sink count of a request: `sinks` (default 4), below the capacity. */
+export function sinkCount(opts: PolicyOptions, name: string): number {
   const sinks = intOption(name, 'sink count', opts.sinks, 4, 0);
   if (opts.capacity !== undefined && sinks >= opts.capacity) {
     throw new RangeError(`policy "${name}": sink count ${sinks} must be less than the capacity ${opts.capacity}`);
   }
+  return sinks;
+}
+
+export function sinksPolicy(opts: PolicyOptions, name: string) {
+  const sinks = sinkCount(opts, name);
   return scored(name, sinksScorer(sinks), opts, `sinks=${sinks}`);
 }

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { MultiState, type AttentionStep } from '@msrnn/msrnn';
 import { getPolicy, uniform } from '../src/index.js';
 import { geometry, keyValue, run, runFrom } from './synthetic.js';
 
@@ -93,6 +94,66 @@ test('evictFrom (fast prefill): no eviction before it, then one cut to k by that
   });
 });
 
+/**
+ * Drives a policy with hand-made attention: KV head h (one query head each) puts all its weight on
+ * its newest entry when sharp[h], else spreads it uniformly. Returns the per-head counts after each step.
+ */
+function driveSharpAndFlat(policyName: string, capacity: number, sharp: boolean[], steps: number): number[][] {
+  const policy = getPolicy(policyName, { capacity, window: 1, kernel: 1 });
+  const state = new MultiState({ nLayers: 1, nKvHeads: sharp.length, headDim: 2 }, { policy });
+  const stride = 4 * capacity + 8, att = new Float32Array(sharp.length * stride), counts: number[][] = [];
+  for (let pos = 0; pos < steps; pos++) {
+    const layer = state.layers[0]!;
+    layer.heads.forEach((head, h) => {
+      const slot = head.push(pos);
+      att.fill(0, h * stride, (h + 1) * stride);
+      for (let i = 0; i < head.count; i++) att[h * stride + i] = sharp[h] ? (i === slot ? 1 : 0) : 1 / head.count;
+    });
+    const step: AttentionStep = { layer: 0, position: pos, att, attStride: stride, nHeads: sharp.length, groupSize: 1 };
+    policy.afterAttention(layer, step);
+    counts.push(layer.heads.map((h) => h.count));
+  }
+  return counts;
+}
+
+test('ada_snapkv shares a layer budget by score: a sharp head shrinks to its floor (0.2k), a spread one grows to its cap (2k)', () => {
+  // Two heads, k = 10: the layer keeps 20; the sharp head's old entries score 0 and go first, down to ⌊0.2·10⌋ = 2.
+  const two = driveSharpAndFlat('ada_snapkv', 10, [true, false], 60);
+  assert.equal(two.at(-1), [2, 18]);
+  // Four heads, three sharp: the spread head stops at its cap 2k = 20, the sharp ones share the rest.
+  const four = driveSharpAndFlat('ada_snapkv', 10, [true, true, true, false], 80);
+  assert.is(four.at(-1)![3], 20);
+  assert.is(four.at(-1)!.reduce((a, b) => a + b), 40);
+  for (const c of four) assert.ok(Math.max(...c) <= 20 && c.reduce((a, b) => a + b) <= 40, String(c));
+  // Per-head SnapKV on the same input keeps k in every head.
+  assert.equal(driveSharpAndFlat('snapkv', 10, [true, false], 60).at(-1), [10, 10]);
+  assert.is(getPolicy('ada_snapkv', { capacity: 10 }).capacity, 20, 'storage per head: 2k');
+});
+
+test('pyramidkv: layer budgets fall from bottom to top and keep the total; the state is sized per layer', () => {
+  const p = getPolicy('pyramidkv', { capacity: 32 });
+  const caps = [0, 1, 2, 3, 4].map((l) => p.layerCapacity!(l, 5));
+  assert.equal(caps, [62, 47, 32, 17, 2]); // 62.4, 47.2, 32, 16.8, 1.6 rounded by largest remainder
+  assert.is(caps.reduce((a, b) => a + b), 160);
+  const state = new MultiState({ nLayers: 5, nKvHeads: 1, headDim: 2 }, { policy: p });
+  assert.equal(state.layers.map((l) => l.capacity), caps);
+  assert.equal(state.layers.map((l) => l.heads[0]!.slots), caps.map((c) => c + 1));
+  assert.equal(p.layerCapacity!(0, 1), 32);
+  assert.throws(() => getPolicy('pyramidkv', { ratio: 0.5 }), /layer schedule sizes a bounded state/);
+});
+
+test('streamingllm is sinks with re-indexed positions; snapkv every n grows to k+n-1 between cuts', () => {
+  const s = getPolicy('streamingllm', { capacity: 8, sinks: 2 });
+  assert.is(s.positionMode, 'reindex');
+  assert.is(new MultiState(geometry, { policy: s }).positionMode, 'reindex');
+  assert.throws(() => new MultiState(geometry, { policy: s, positionMode: 'absolute' }), /stores keys with positionMode 'reindex'/);
+  assert.equal(run(s, 30).keptPositions()[0], [0, 1, 24, 25, 26, 27, 28, 29]);
+  assert.is(getPolicy('sinks', { capacity: 8 }).positionMode, undefined);
+  const every = getPolicy('snapkv', { capacity: 6, every: 4 });
+  assert.is(every.capacity, 9);
+  run(every, 40, (st, pos) => assert.is(st.layers[0]!.heads[0]!.count, pos < 8 ? pos + 1 : pos % 4 === 0 ? 6 : 6 + (pos % 4)));
+});
+
 test('bad requests give clear errors', () => {
   assert.throws(() => getPolicy('tovaa', { capacity: 8 }), /unknown policy "tovaa"; valid policies: full, window/);
   assert.throws(() => getPolicy('tova', {}), /give a capacity/);
@@ -106,6 +167,11 @@ test('bad requests give clear errors', () => {
   assert.throws(() => getPolicy('random', { capacity: 8, seed: 1.5 }), /seed must be an integer, got 1.5/);
   assert.throws(() => getPolicy('h2o', { capacity: 8, recentFraction: 1 }), /recent fraction must be in \[0, 1\), got 1/);
   assert.throws(() => getPolicy('tova', { capacity: 8, evictFrom: -1 }), /evictFrom must be a non-negative integer, got -1/);
+  assert.throws(() => getPolicy('snapkv', { capacity: 8, kernel: 4 }), /policy "snapkv": pooling kernel must be odd, got 4/);
+  assert.throws(() => getPolicy('snapkv', { capacity: 8, window: 0 }), /observation window must be an integer >= 1, got 0/);
+  assert.throws(() => getPolicy('snapkv', { capacity: 8, every: 0 }), /every must be a positive integer/);
+  assert.throws(() => getPolicy('ada_snapkv', { capacity: 8, every: 2 }), /evicts every step/);
+  assert.throws(() => getPolicy('streamingllm', { capacity: 4, sinks: 4 }), /sink count 4 must be less than the capacity 4/);
   assert.not.throws(() => getPolicy('window', { ratio: 1 }));
 });
 

@@ -40,7 +40,13 @@ for (const entry of policyTable) {
   });
 
   test(`${name}: a budget at least the text length keeps everything`, () => {
-    const p = getPolicy(name, entry.unbounded ? {} : entry.needsRatio ? { ratio: 1 } : { capacity: 30 });
+    let p = getPolicy(name, entry.unbounded ? {} : entry.needsRatio ? { ratio: 1 } : { capacity: 30 });
+    // A layer schedule gives some layers less than k: make the smallest share the text length.
+    if (p.layerCapacity) {
+      const smallest = Math.min(...range(0, geometry.nLayers).map((l) => p.layerCapacity!(l, geometry.nLayers)));
+      p = getPolicy(name, { capacity: Math.ceil((30 * 30) / smallest) });
+      assert.ok(p.layerCapacity!(geometry.nLayers - 1, geometry.nLayers) >= 30);
+    }
     const everything = Array.from({ length: geometry.nLayers }, () => Array.from({ length: geometry.nKvHeads }, () => range(0, 30)));
     assert.equal(run(p, 30).keptPositionsPerHead(), everything);
   });
@@ -64,8 +70,15 @@ for (const entry of policyTable) {
   });
 
   if (!entry.unbounded) {
-    test(`${name}: fast prefill (evictFrom) evicts nothing before it, then holds the budget`, () => {
-      const p = getPolicy(name, { ...request(entry, 7), evictFrom: 19 });
+    test(`${name}: fast prefill (evictFrom) evicts nothing before it, then holds the budget (or is refused)`, () => {
+      let p;
+      try {
+        p = getPolicy(name, { ...request(entry, 7), evictFrom: 19 });
+      } catch (err: any) {
+        // A layer schedule sizes a bounded state, so it cannot postpone eviction: a clear refusal.
+        assert.match(err.message, new RegExp(`policy "${name}": .*no evictFrom`));
+        return;
+      }
       assert.is(p.capacity, Infinity, 'the state grows until the cut');
       run(p, 30, (s, pos) => {
         for (const l of s.layers) for (const h of l.heads) {
@@ -77,16 +90,29 @@ for (const entry of policyTable) {
   }
 
   if (hasReference(name)) {
-    test(`${name} keeps exactly what the list-based reference keeps (capacity, ratio, fast prefill)`, () => {
+    test(`${name} keeps exactly what the list-based reference keeps (capacity, every n steps, ratio, fast prefill)`, () => {
+      // Rows that need a ratio get ratio 1 on top (a budget of min(k, tokens seen) = k here).
+      const needed = (o: PolicyOptions): PolicyOptions => (entry.needsRatio && o.ratio === undefined ? { ...o, ratio: 1 } : o);
       for (const [k, steps] of [[8, 40], [5, 23], [16, 16], [6, 7]] as const) {
-        assert.equal(run(getPolicy(name, { capacity: k }), steps).keptPositionsPerHead(), reference(name, k, steps), `k=${k} steps=${steps}`);
+        assert.equal(run(getPolicy(name, needed({ capacity: k })), steps).keptPositionsPerHead(), reference(name, k, steps), `k=${k} steps=${steps}`);
+      }
+      // Each of these budgets is either matched exactly or refused with a clear reason.
+      const refuses = (opts: PolicyOptions, why: RegExp): boolean => {
+        try { getPolicy(name, needed(opts)); return false; } catch (err: any) { assert.match(err.message, why); return true; }
+      };
+      if (!refuses({ capacity: 6, every: 3 }, /evicts every step/)) {
+        assert.equal(run(getPolicy(name, needed({ capacity: 6, every: 3 })), 40).keptPositionsPerHead(), reference(name, 6, 40, { every: 3 }), 'every 3 steps');
       }
       const r = 0.3;
-      assert.equal(run(getPolicy(name, { ratio: r }), 45).keptPositionsPerHead(), reference(name, (t) => Math.max(1, Math.ceil(r * (t + 1))), 45), 'ratio');
-      const fast = getPolicy(name, { capacity: 7, evictFrom: 24 });
-      assert.equal(run(fast, 40).keptPositionsPerHead(), reference(name, (t) => (t < 24 ? Infinity : 7), 40), 'fast prefill');
-      // The cut itself: right after position 24 every head is down to 7.
-      assert.equal(run(fast, 25).keptPositionsPerHead(), reference(name, (t) => (t < 24 ? Infinity : 7), 25), 'at the cut');
+      if (!refuses({ ratio: r }, /layer schedule sizes a bounded state/)) {
+        assert.equal(run(getPolicy(name, needed({ ratio: r })), 45).keptPositionsPerHead(), reference(name, (t) => Math.max(1, Math.ceil(r * (t + 1))), 45), 'ratio');
+      }
+      if (!refuses({ capacity: 7, evictFrom: 24 }, /layer schedule sizes a bounded state/)) {
+        const fast = getPolicy(name, needed({ capacity: 7, evictFrom: 24 }));
+        assert.equal(run(fast, 40).keptPositionsPerHead(), reference(name, (t) => (t < 24 ? Infinity : 7), 40), 'fast prefill');
+        // The cut itself: right after position 24 every head is down to 7.
+        assert.equal(run(fast, 25).keptPositionsPerHead(), reference(name, (t) => (t < 24 ? Infinity : 7), 25), 'at the cut');
+      }
     });
   }
 }

@@ -1,0 +1,5 @@
+/**
+ * The public API of `@msrnn/msrnn` (see its README).
+ * @module @msrnn/msrnn
+ */
+export * from '@msrnn/msrnn';

@@ -1,0 +1,5 @@
+/**
+ * The public API of `@msrnn/tensor` (see its README).
+ * @module @msrnn/tensor
+ */
+export * from '@msrnn/tensor';
