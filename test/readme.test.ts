@@ -127,9 +127,9 @@ async function runWords(words: string[], where: string): Promise<Outcome | 'setu
     const name = sub === 'run' ? args.shift() : sub;
     const script = pkg.scripts[name ?? ''];
     assert.ok(script, `${where}: package.json has no script "${name}"`);
-    const expanded = shellWords(script!);
+    const expanded = shellWords(script);
     assert.ok(expanded, `${where}: script "${name}" is not a simple command: ${script}`);
-    return runWords([...expanded!, ...args], where);
+    return runWords([...expanded, ...args], where);
   }
   if (words.slice(0, 3).join(' ') === CLI_ENTRY.join(' ')) return inProcess(words.slice(3));
   if (words[0] === 'msrnn') assert.unreachable(`${where}: a bare "msrnn" is not on PATH in a fresh clone; write npx pnpm@9.15.9 msrnn`);

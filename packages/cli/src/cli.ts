@@ -10,6 +10,7 @@ import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRecallData } from './commands/recall-data.js';
+import { registerSentinel } from './commands/sentinel.js';
 import { note, processIo, type CliIo } from './io.js';
 
 /** The program with every command registered, writing to io. */
@@ -32,6 +33,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerBench(program, io);
   registerInspect(program, io);
   registerRecallData(program, io);
+  registerSentinel(program, io);
   return program;
 }
 

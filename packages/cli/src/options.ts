@@ -11,7 +11,7 @@ import {
 } from '@msrnn/tensor';
 import { checkCapacity, checkPositionMode, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio } from '@msrnn/policies';
-import { embeddedTokenizer, isGguf, loadTokenizer, type Model, type Tokenizer } from '@msrnn/transformer';
+import { embeddedTokenizer, isGguf, loadAnyTokenizer, loadTokenizer, type Model, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -35,7 +35,7 @@ export interface BackendFlags { backend: string; threads: string }
 export function addModelOptions(command: Command): Command {
   return command
     .option('--model <file>', 'GGUF file or llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
-    .option('--tokenizer <file>', 'llama2.c tokenizer (default: the one a GGUF file carries; else the one beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin, a Hugging Face tokenizer.json or its folder, or a GGUF file\'s vocabulary (default: the one a GGUF model carries; else the llama2.c tokenizer beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
 }
 
 /** The state options every policy-running command shares: --sinks and --position-mode. */
@@ -156,7 +156,7 @@ export async function loadTokenizerFor(files: ModelFiles, model: Model, note: (l
     if (!embedded) throw new Error(`${files.model} carries no tokenizer (no tokenizer.ggml.model); give --tokenizer FILE`);
     return embedded;
   }
-  if (!files.tokenizerInferred) return loadTokenizer(files.tokenizer, { vocabSize });
+  if (!files.tokenizerInferred) return loadAnyTokenizer(files.tokenizer, { vocabSize });
   const named = files.tokenizerCandidates.filter((p) => basename(p) === `tok${vocabSize}.bin`);
   const order = [...named, ...files.tokenizerCandidates.filter((p) => !named.includes(p))];
   const reasons: string[] = [];

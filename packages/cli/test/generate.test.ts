@@ -40,6 +40,21 @@ if (haveShared('cli generate', model, tokenizer, greedyPath)) {
     assert.is(r.stdout, run.runc_stdout);
   });
 
+  test('--tokenizer also takes a tokenizer.json, its folder or a GGUF file: same vocabulary, same prompt ids and greedy tokens', async () => {
+    const json = async (tok: string) => {
+      const r = await msrnn('generate', '--model', model, '--tokenizer', tok, '--prompt', 'Once upon a time, Lily', '--steps', '40', '--temperature', '0', '--json');
+      assert.is(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const base = await json(tokenizer);
+    for (const tok of [sharedPath('models/hf/stories260K'), sharedPath('models/hf/stories260K/tokenizer.json'), sharedPath('models/gguf/stories260K-F32.gguf')]) {
+      const r = await json(tok);
+      assert.equal(r.prompt_tokens, base.prompt_tokens, tok);
+      assert.equal(r.generated_tokens, base.generated_tokens, tok);
+      assert.is(r.text, base.text, tok);
+    }
+  });
+
   test('bounded policy: the state size does not depend on the text length', async () => {
     const bytes = async (steps: string): Promise<number> => {
       const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', steps, '--temperature', '0', '--policy', 'window', '--capacity', '16');
@@ -81,7 +96,8 @@ if (haveShared('cli generate', model, tokenizer, greedyPath)) {
       [['Once upon a time'], /too many arguments for 'generate'/],
       [['--step', '5'], /^error: unknown option '--step' \(Did you mean --steps\?\)/],
       [['--model', tokenizer, '--tokenizer', tokenizer], /tok512\.bin.*(file size|invalid model header)/],
-      [['--model', model, '--tokenizer', sharedPath('models')], /cannot read tokenizer file .*models: EISDIR/],
+      [['--model', model, '--tokenizer', sharedPath('models')], /models: no tokenizer\.json/],
+      [['--model', model, '--tokenizer', sharedPath('models/hf/qwen2-tiny')], /has 1024 tokens but the model's vocabulary has only 512/],
       // Beside this copy of stories260K.bin (vocab 512) only Llama 2's tokenizer.bin (32000 pieces).
       [['--model', join(lonely, 'stories260K.bin')], /no tokenizer beside --model fits its vocabulary of 512: .*tokenizer\.bin: has 32000 pieces but the model's vocabulary size is 512; give --tokenizer FILE/],
       [['--model', join(empty, 'stories260K.bin')], /--tokenizer is required with --model .*stories260K\.bin \(no tokenizer\.bin or tok\*\.bin beside it\)/],

@@ -25,6 +25,9 @@ if (haveShared('cli inspect', model, tokenizer, greedyPath, q4k, random256)) {
       assert.is(report.parameters, parameterCount(loaded.weights));
       const state = createState(loaded, { policy: getPolicy('window', { capacity }) });
       assert.is(report.stateBytes, state.bytes(), `capacity ${capacity}`);
+      // h2o keeps one float64 statistic per entry: --policy sizes it.
+      const h2o = JSON.parse((await msrnn('inspect', model, '--json', '--capacity', String(capacity), '--policy', 'h2o')).stdout);
+      assert.is(h2o.stateBytes, createState(loaded, { policy: getPolicy('h2o', { capacity }) }).bytes(), `h2o capacity ${capacity}`);
     }
   });
 

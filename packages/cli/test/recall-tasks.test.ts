@@ -66,7 +66,7 @@ test('bad task parameters are clear errors', () => {
 test('encoded: the prompt\'s tokens are a prefix of the whole text\'s, the answer is the rest', () => {
   const rng = new TaskRng(11);
   for (let i = 0; i < 60; i++) {
-    const ex = drawTrainingExample(rng, (['assoc', 'passkey', 'needle'] as const)[i % 3], 400, haystack);
+    const ex = drawTrainingExample(rng, (['assoc', 'passkey', 'needle'] as const)[i % 3]!, 400, haystack);
     const e = encodeExample(tokenizer, ex);
     assert.equal(e.ids, tokenizer.encode(ex.text));
     assert.is(tokenizer.decode(e.ids.slice(e.answerFrom)), ex.text.slice(ex.answerStart));

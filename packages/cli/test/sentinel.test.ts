@@ -8,6 +8,8 @@ import * as assert from 'uvu/assert';
 import { chooseSpans } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { readSentinelIds, runWithSpans, SentinelRun } from '../src/sentinel/driver.js';
+import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
+import { msrnn, msrnnOk } from './run-cli.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 const fx = JSON.parse(readFileSync(resolve(import.meta.dirname, 'fixtures/sentinel-fidelity.json'), 'utf8'));
@@ -47,9 +49,9 @@ for (const m of fx.models) {
         // The state holds what the mask lets the next query see: after <CR>, no span entry and no <CL>.
         if (kind === 2) {
           const kept = run.state.layers[0]!.heads[0]!.count;
-          const closed = seq.spans.filter(([s, l]: number[]) => s + l - 1 <= seq.positions[i]).reduce((a: number, [, l]: number[]) => a + l, 0);
+          const closed = seq.spans.filter(([s, l]: number[]) => s! + l! - 1 <= seq.positions[i]).reduce((a: number, [, l]: number[]) => a + l!, 0);
           const textSeen = seq.positions[i] + 1;
-          const spansClosed = seq.spans.filter(([s, l]: number[]) => s + l - 1 <= seq.positions[i]).length;
+          const spansClosed = seq.spans.filter(([s, l]: number[]) => s! + l! - 1 <= seq.positions[i]).length;
           assert.is(kept, textSeen - closed + spansClosed, `entries after <CR> at stream index ${i}`);
         }
       }
@@ -87,6 +89,32 @@ test('bad input: no sentinel tokens, shares and span lengths out of range, misus
   assert.throws(() => run.close(), /empty span/);
   assert.throws(() => run.text(62), /is a sentinel/);
   assert.throws(() => runWithSpans(new SentinelRun(model, { cl: 62, cr: 63 }), [1, 5, 6], [{ start: 0, length: 2 }]), /after BOS/);
+});
+
+if (haveShared('msrnn sentinel ppl', 'text/austen_3_persuasion.txt')) {
+  test('msrnn sentinel ppl: chunk 0 of Persuasion scores as tools/train/finetune.py scored it (same spans, same mask)', async () => {
+    const r = await msrnnOk('sentinel', 'ppl', '--model', resolve(root, 'models/sentinel-0.5/model.bin'), '--text', sharedPath('text/austen_3_persuasion.txt'), '--chunks', '1', '--ratio', '0.5');
+    const chunk0 = JSON.parse(readFileSync(resolve(root, 'models/sentinel-0.5/eval.json'), 'utf8')).per_chunk[0];
+    const meanNll = Number(/mean_nll ([\d.]+)/.exec(r.stdout)![1]);
+    assert.ok(Math.abs(meanNll - chunk0.nll / chunk0.predictions) < 1e-5, `${meanNll} vs ${chunk0.nll / chunk0.predictions}`);
+    assert.match(r.stdout, /predictions 2047 /);
+  });
+}
+
+test('msrnn sentinel generate: spans marked, the state ends smaller than the text; clear errors', async () => {
+  const model = resolve(root, 'models/sentinel-0.5/model.bin');
+  const r = await msrnnOk('sentinel', 'generate', '--model', model, '--prompt', 'It was', '--steps', '60', '--temperature', '0', '--ratio', '0.5');
+  assert.match(r.stdout, /^It was/);
+  assert.match(r.stdout, /«[^«»]+»/);
+  const kept = Number(/(\d+) entries kept per layer/.exec(r.stderr)![1]);
+  const spans = Number(/(\d+) spans/.exec(r.stderr)![1]);
+  assert.ok(spans >= 1 && kept < 63 && kept > 63 / 2, `${kept} entries, ${spans} spans`);
+  assert.equal((await msrnnOk('sentinel', 'generate', '--model', model, '--prompt', 'It was', '--steps', '60', '--temperature', '0', '--ratio', '0.5')).stdout, r.stdout);
+  const noSentinels = await msrnn('sentinel', 'generate', '--model', resolve(root, 'models/default/model.bin'), '--steps', '4');
+  assert.is(noSentinels.status, 1);
+  assert.match(noSentinels.stderr, /has no sentinel tokens <CL>\/<CR>/);
+  assert.match((await msrnn('sentinel', 'generate', '--model', model, '--ratio', '1')).stderr, /--ratio must be a compressed share in \(0, 1\)/);
+  assert.match((await msrnn('sentinel', 'generate', '--model', model, '--max-span', '1')).stderr, /--max-span must be an integer in \[2, 1024\]/);
 });
 
 test.run();

@@ -30,7 +30,7 @@ if (haveShared('ggml types', ...FIXTURE_FILES.map((f) => `fixtures/gguf/${f}.jso
       const info = GGML_TYPES.find((x) => x.name === t.type);
       assert.ok(info, `${f} ${t.name}: type ${t.type} in the table`);
       const rows = t.ne.slice(1).reduce((a, b) => a * b, 1);
-      assert.is(rows * ggmlRowBytes(info!.id, t.ne[0]!), t.nbytes, `${f} ${t.name}`);
+      assert.is(rows * ggmlRowBytes(info.id, t.ne[0]!), t.nbytes, `${f} ${t.name}`);
       checked++;
     }
   }

@@ -42,7 +42,7 @@ test('attendHead matches softmax(scale·Kq)·V and writes the probabilities', ()
     jsBackend.attendHead(out, 2, q, 3, keys, values, count, headDim, scale, att, 1);
     const probs = refSoftmax(Array.from(refMatvec(keys, q.subarray(3), count, headDim), (s) => s * scale));
     const expected = new Float64Array(headDim);
-    for (let i = 0; i < count; i++) for (let d = 0; d < headDim; d++) expected[d] += probs[i]! * values[i * headDim + d]!;
+    for (let i = 0; i < count; i++) for (let d = 0; d < headDim; d++) expected[d]! += probs[i]! * values[i * headDim + d]!;
     assertClose(att.subarray(1), Float32Array.from(probs), `att count=${count} d=${headDim}`, 1e-5, 1e-6);
     assertClose(out.subarray(2), Float32Array.from(expected), `out count=${count} d=${headDim}`, 1e-5, 1e-6);
   }

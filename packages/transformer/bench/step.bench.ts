@@ -43,7 +43,7 @@ async function benchBackend(backend: Backend): Promise<[string, number][]> {
   ];
 }
 
-const which = values.backend!;
+const which = values.backend;
 if (!['js', 'wasm', 'both'].includes(which)) throw new Error(`--backend must be js, wasm or both, got "${which}"`);
 const rows: [string, number][] = [];
 if (which !== 'wasm') rows.push(...await benchBackend(jsBackend));

@@ -8,7 +8,7 @@ import { loadHfTokenizer, loadTokenizer, parseGguf, tokenizerFromGgufMetadata, t
 
 const shared = resolve(import.meta.dirname, '../../../../shared');
 const { values } = parseArgs({ options: { text: { type: 'string', default: resolve(shared, 'text/austen_4_pride_and_prejudice.txt') } } });
-const text = readFileSync(values.text!, 'utf8');
+const text = readFileSync(values.text, 'utf8');
 
 function time(label: string, tok: Tokenizer): { ids: number[]; seconds: number } {
   const t0 = performance.now();

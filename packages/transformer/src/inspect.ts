@@ -48,9 +48,14 @@ export interface ModelReport {
   stateBytesPerEntry: number | null;
 }
 
-/** Bytes a state of capacity k allocates: k + 1 slots per KV head (the new entry before eviction). */
-export function stateBytes(report: ModelReport, capacity: number): number | null {
-  return report.stateBytesPerEntry === null ? null : report.stateBytesPerEntry * (capacity + 1);
+/**
+ * Bytes a state of capacity k allocates: k + 1 slots per KV head (the new entry before eviction),
+ * each also holding `statsPerEntry` float64 statistics when the policy keeps them (h2o, knorm: 1).
+ */
+export function stateBytes(report: ModelReport, capacity: number, statsPerEntry = 0): number | null {
+  const c = report.config;
+  if (report.stateBytesPerEntry === null || c === null) return null;
+  return (report.stateBytesPerEntry + c.nLayers * c.nKvHeads * 8 * statsPerEntry) * (capacity + 1);
 }
 
 /** Per entry per KV head: key and value (headDim float32 each) and an int32 position. */

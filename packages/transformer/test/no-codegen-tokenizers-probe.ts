@@ -13,7 +13,7 @@ const encoded: Record<string, number[]> = {};
 for (const name of ['gpt2-tiny', 'qwen2-tiny', 'llama-tiny', 'mistral-tiny']) {
   const tok = await loadHfTokenizer(join(hfModels, name));
   encoded[name] = tok.encode("Hello world, it's 2024! 😀");
-  if (tok.decode(encoded[name]!, { skipSpecial: true }) !== "Hello world, it's 2024! 😀") throw new Error(`${name} round trip`);
+  if (tok.decode(encoded[name], { skipSpecial: true }) !== "Hello world, it's 2024! 😀") throw new Error(`${name} round trip`);
 }
 const gguf = parseGguf(readFileSync(llamaGguf));
 encoded.gguf = tokenizerFromGgufMetadata(gguf.metadata.entries).encode('Hello world');

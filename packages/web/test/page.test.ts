@@ -145,7 +145,7 @@ if (!browserMissing() && haveShared('page', paths.model, paths.tokenizer, greedy
     }
     const teach = await page.evaluate(() => ({ rows: document.querySelectorAll('#teach tbody tr').length, text: document.getElementById('teach')!.textContent, tokens: (window as any).msrnnPage.tokens }));
     assert.is(teach.rows, model.config.nLayers);
-    assert.match(teach.text!, new RegExp(`step t = ${run0.prompt_tokens.length + 2}:`));
+    assert.match(teach.text, new RegExp(`step t = ${run0.prompt_tokens.length + 2}:`));
     assert.equal(teach.tokens.slice(run0.prompt_tokens.length), expectedTova.slice(0, 3), 'teaching steps continue greedily');
 
     // Compare full vs window from the same prompt over a reference text: Node computes the same log-probs.

@@ -5,8 +5,9 @@ import { inspectModelBytes, stateBytes, type ModelReport } from '@msrnn/transfor
 import { readFileSync } from 'node:fs';
 import { parseCapacity } from '../options.js';
 import { processIo, type CliIo } from '../io.js';
+import { getPolicy, policyEntry, policyNames } from '@msrnn/policies';
 
-interface InspectFlags { capacity?: string; json: boolean }
+interface InspectFlags { capacity?: string; policy?: string; json: boolean }
 
 export function registerInspect(program: Command, io: CliIo = processIo): void {
   program
@@ -14,6 +15,7 @@ export function registerInspect(program: Command, io: CliIo = processIo): void {
     .description('show what a model file (GGUF or llama2.c) holds and the memory it and a state take')
     .argument('<file>', 'model file (GGUF or llama2.c checkpoint)')
     .option('--capacity <k>', 'state capacity to size (default: the model\'s trained context length)')
+    .option('--policy <name>', `size the state for this policy (per-entry statistics: h2o, knorm): ${policyNames.join(', ')}`)
     .option('--json', 'print one JSON object instead of text', false)
     .action((file: string, flags: InspectFlags) => {
       let bytes: Uint8Array;
@@ -24,13 +26,20 @@ export function registerInspect(program: Command, io: CliIo = processIo): void {
       }
       const report = inspectModelBytes(bytes, file);
       const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : report.config?.seqLen ?? null;
-      const state = capacity === null || capacity === Infinity ? null : stateBytes(report, capacity);
+      const stats = flags.policy === undefined ? 0 : statsOf(flags.policy);
+      const state = capacity === null || capacity === Infinity ? null : stateBytes(report, capacity, stats);
       if (flags.json) {
-        io.stdout.write(`${JSON.stringify({ ...report, fileBytes: bytes.byteLength, capacity, stateBytes: state })}\n`);
+        io.stdout.write(`${JSON.stringify({ ...report, fileBytes: bytes.byteLength, capacity, policy: flags.policy ?? null, stateBytes: state })}\n`);
       } else {
-        io.stdout.write(formatReport(report, bytes.byteLength, capacity, state));
+        io.stdout.write(formatReport(report, bytes.byteLength, capacity, state, flags.policy));
       }
     });
+}
+
+/** Per-entry statistics the policy keeps (h2o's accumulated attention, …), each a float64. */
+function statsOf(name: string): number {
+  const entry = policyEntry(name);
+  return getPolicy(name, entry.unbounded ? {} : entry.needsRatio ? { ratio: 0.5 } : { capacity: 1 }).statsPerEntry ?? 0;
 }
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -43,7 +52,7 @@ function formatBytes(b: number): string {
   return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]} (${n(b)} bytes)`;
 }
 
-export function formatReport(r: ModelReport, fileBytes: number, capacity: number | null, state: number | null): string {
+export function formatReport(r: ModelReport, fileBytes: number, capacity: number | null, state: number | null, policy?: string): string {
   const lines: string[] = [];
   lines.push(`file: ${r.source} (${r.format}, ${formatBytes(fileBytes)})`);
   lines.push(`architecture: ${r.architecture}${r.name ? ` "${r.name}"` : ''}${r.supported ? '' : ` — cannot run: ${r.unsupportedReason}`}`);
@@ -66,7 +75,7 @@ export function formatReport(r: ModelReport, fileBytes: number, capacity: number
   lines.push(`weights in memory: ${formatBytes(r.weightBytes)} (kept in the file's types)`);
   if (r.stateBytesPerEntry !== null) {
     lines.push(`state: ${n(r.stateBytesPerEntry)} bytes per kept token (keys, values and positions of every layer and KV head)` +
-      (capacity !== null && state !== null ? `; a state of capacity ${n(capacity)} takes ${formatBytes(state)}` : '; an unbounded state grows by that much per token'));
+      (capacity !== null && state !== null ? `; a state of capacity ${n(capacity)}${policy ? ` under ${policy}` : ''} takes ${formatBytes(state)}` : '; an unbounded state grows by that much per token'));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -105,6 +105,6 @@ export function tinyLlamaGguf(o: TinyLlamaOptions = {}): Uint8Array {
     ['tokenizer.ggml.bos_token_id', T.UINT32, 1], ['tokenizer.ggml.eos_token_id', T.UINT32, 2],
     ...(o.extra ?? []),
   ];
-  const final = metadata.map(([k, t, v]): GgufWriteValue => (o.override?.[k] !== undefined ? [k, T.UINT32, o.override[k]!] : [k, t, v]));
+  const final = metadata.map(([k, t, v]): GgufWriteValue => (o.override?.[k] !== undefined ? [k, T.UINT32, o.override[k]] : [k, t, v]));
   return writeGguf(final, tensors.filter((t) => t.name !== o.dropTensor));
 }
