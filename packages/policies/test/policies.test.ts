@@ -152,6 +152,10 @@ test('streamingllm is sinks with re-indexed positions; snapkv every n grows to k
   const every = getPolicy('snapkv', { capacity: 6, every: 4 });
   assert.is(every.capacity, 9);
   run(every, 40, (st, pos) => assert.is(st.layers[0]!.heads[0]!.count, pos < 8 ? pos + 1 : pos % 4 === 0 ? 6 : 6 + (pos % 4)));
+  // SnapKV as in the paper: one cut after a prompt of 20 tokens (evictFrom 19), then every 4 steps.
+  const prompt = getPolicy('snapkv', { capacity: 6, evictFrom: 19, every: 4 });
+  assert.is(prompt.capacity, Infinity);
+  run(prompt, 40, (st, pos) => assert.is(st.layers[1]!.heads[1]!.count, pos < 19 ? pos + 1 : 6 + ((pos - 19) % 4)));
 });
 
 test('bad requests give clear errors', () => {

@@ -46,12 +46,13 @@ test('tiny files: GQA geometry, rope base, untied output, rope_freqs and linear 
 
 test('not a llama model: each failure names what is wrong', () => {
   const cases: [Uint8Array, RegExp][] = [
-    [tinyLlamaGguf({ architecture: 'mamba' }), /t: GGUF architecture "mamba" is not supported \(supported: llama\)/],
+    [tinyLlamaGguf({ architecture: 'mamba' }), /t: GGUF architecture "mamba" is not supported \(supported: llama, qwen2\)/],
     [tinyLlamaGguf({ dropTensor: 'blk.1.ffn_up.weight' }), /missing tensor blk\.1\.ffn_up\.weight/],
+    [tinyLlamaGguf({ architecture: 'qwen2' }), /missing tensor blk\.0\.attn_q\.bias \(a qwen2 model needs it\)/],
     [tinyLlamaGguf({ override: { 'llama.block_count': 1 } }), /tensors blk\.1\.attn_norm\.weight, .* and 4 more not part of a llama model with 1 layers/],
     [tinyLlamaGguf({ override: { 'llama.feed_forward_length': 48 } }), /tensor blk\.0\.ffn_gate\.weight has shape \[16, 32\], expected \[16, 48\]/],
     [tinyLlamaGguf({ types: { 'blk.0.attn_q.weight': 'I32' } }), /tensor blk\.0\.attn_q\.weight: ggml type I32 \(id 26\) is not supported \(supported: F32, F16/],
-    [tinyLlamaGguf({ types: { 'output_norm.weight': 'Q8_0' }, dim: 32, heads: 4 }), /output_norm\.weight is Q8_0; a norm weight must be F32, F16 or BF16/],
+    [tinyLlamaGguf({ types: { 'output_norm.weight': 'Q8_0' }, dim: 32, heads: 4 }), /output_norm\.weight is Q8_0; a norm weight or bias must be F32, F16 or BF16/],
     [tinyLlamaGguf({ ropeFreqs: Float32Array.of(1, 2, 3) }), /rope_freqs\.weight must be F32 \[2\], got F32 \[3\]/],
     [tinyLlamaGguf({ extra: [['llama.rope.scaling.type', T.STRING, 'yarn']] }), /llama\.rope\.scaling\.type "yarn" is not supported/],
   ];

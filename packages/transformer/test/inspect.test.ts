@@ -55,11 +55,11 @@ if (haveShared('inspect', q4k, q4kFixture, paths.model, paths.modelV1)) {
 
 test('GGUF: chat template and merges are reported; an unsupported architecture is a report, not an error', () => {
   const r = inspectModelBytes(tinyLlamaGguf({
-    architecture: 'qwen2',
+    architecture: 'phi2',
     extra: [['tokenizer.chat_template', T.STRING, '{{ messages }}'], ['tokenizer.ggml.merges', T.ARRAY, { elementType: T.STRING, values: ['a b', 'ab c'] }]],
   }), 'q');
   assert.is(r.supported, false);
-  assert.match(r.unsupportedReason!, /architecture "qwen2" is not supported \(supported: llama\)/);
+  assert.match(r.unsupportedReason!, /architecture "phi2" is not supported \(supported: llama, qwen2\)/);
   assert.equal([r.tokenizer.chatTemplate, r.tokenizer.merges], [true, 2]);
   assert.is(r.stateBytesPerEntry, null);
   assert.is(r.hyperparameters['block_count'], 2);

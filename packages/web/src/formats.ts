@@ -2,7 +2,7 @@
 // one more entry in FORMATS. Each takes the dropped/picked/fetched files by name and returns a
 // model and its tokenizer.
 import type { Backend } from '@msrnn/tensor';
-import { modelFromBytes, tokenizerFromBytes, type Model, type Tokenizer } from '@msrnn/transformer';
+import { embeddedTokenizer, isGguf, modelFromBytes, tokenizerFromBytes, type Model, type Tokenizer } from '@msrnn/transformer';
 
 export type Files = Map<string, Uint8Array>;
 export interface Loaded { model: Model; tokenizer: Tokenizer; format: string }
@@ -35,7 +35,20 @@ const llama2c: ModelFormat = {
   },
 };
 
-export const FORMATS: ModelFormat[] = [llama2c];
+/** GGUF: one file carrying its weights (any type the loader reads) and its tokenizer. */
+const gguf: ModelFormat = {
+  name: 'GGUF',
+  detect: (files) => files.size === 1 && isGguf([...files.values()][0]!),
+  load(files, backend) {
+    const [name, bytes] = [...files.entries()][0]!;
+    const model = modelFromBytes(bytes, { backend, source: name });
+    const tokenizer = embeddedTokenizer(model);
+    if (!tokenizer) throw new Error(`${name}: this GGUF file carries no tokenizer (tokenizer.ggml.* metadata)`);
+    return { model, tokenizer, format: 'GGUF' };
+  },
+};
+
+export const FORMATS: ModelFormat[] = [gguf, llama2c];
 
 export function loadFiles(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array): Loaded {
   if (files.size === 0) throw new Error('no files given');

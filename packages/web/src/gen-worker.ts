@@ -104,6 +104,8 @@ function snapshot(r: Run): Snapshot {
     const att = new Map(v ? v.kept.map((p, i) => [p, v.att[i]!] as const) : []);
     return { kept, att: kept.map((p) => att.get(p) ?? 0) };
   }));
+  // Head-wise policies show one row per KV head, from the first step their heads keep different entries on.
+  r.headWise ||= layers.some((heads) => heads.some((h) => h.kept.join() !== heads[0]!.kept.join()));
   return { seen: r.state.seen, capacity: r.state.capacity, headWise: r.headWise, layers, evicted: r.observer.takeEvictions() };
 }
 
@@ -117,7 +119,7 @@ function start(settings: GenSettings): Run {
   const pieces = tokens.map((t, i) => tokenizer!.tokenText(t, i > 0 ? tokens[i - 1] : undefined));
   const text = tokens.map((t) => decoder.push(t)).join('');
   const r: Run = {
-    state, observer, logits, settings, decoder, last: tokens.at(-1)!, headWise: /_head$|^h2o$|^knorm$/.test(settings.policy),
+    state, observer, logits, settings, decoder, last: tokens.at(-1)!, headWise: false,
     sampler: new Sampler(model.config.vocabSize, { temperature: settings.temperature, topP: settings.topP, seed: settings.seed }),
   };
   post({ type: 'tokens', start: 0, tokens, pieces, text, tokPerS: 0, stateBytes: state.bytes(), unboundedBytes: unboundedBytes(state.seen), snapshot: snapshot(r), prompt: true });

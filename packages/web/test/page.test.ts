@@ -68,14 +68,15 @@ if (!browserMissing() && haveShared('page', paths.model, paths.tokenizer, greedy
 
   const errors: string[] = [];
   /** Opens the page with `params`, picks stories260K + tok512 in the file input, waits until loaded. */
-  async function open(base: string, params: Record<string, string | number>): Promise<Page> {
+  async function open(base: string, params: Record<string, string | number>, files = [paths.model, paths.tokenizer]): Promise<Page> {
     const page = await chromium.context.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
     const qs = new URLSearchParams(Object.entries({ prompt: run0.prompt, temperature: 0, steps: STEPS, ...params }).map(([k, v]) => [k, String(v)]));
     await page.goto(`${base}?${qs}`);
     await page.waitForFunction(() => (window as any).msrnnPage.info !== null || (window as any).msrnnPage.error, null, { timeout: 60_000 });
-    await page.setInputFiles('#file', [paths.model, paths.tokenizer]);
-    await page.waitForFunction(() => (window as any).msrnnPage.info?.source === 'stories260K.bin' || (window as any).msrnnPage.error, null, { timeout: 60_000 });
+    await page.setInputFiles('#file', files);
+    const source = files[0]!.split('/').pop()!;
+    await page.waitForFunction((s) => (window as any).msrnnPage.info?.source === s || (window as any).msrnnPage.error, source, { timeout: 60_000 });
     assert.is(await page.evaluate(() => (window as any).msrnnPage.error), '', 'page error while loading');
     return page;
   }
@@ -106,6 +107,11 @@ if (!browserMissing() && haveShared('page', paths.model, paths.tokenizer, greedy
       await page.close();
     }
     assert.is(new Set(hashes).size, 1, `logits hashes ${hashes}`);
+    // A GGUF file (its own tokenizer inside) opened the same way: the same tokens.
+    const page = await open(isolatedUrl, { threads: 2, backend: 'wasm', policy: 'full' }, [resolve(paths.fixtures, '../../models/gguf/stories260K-F32.gguf')]);
+    assert.is(await page.evaluate(() => (window as any).msrnnPage.info.format), 'GGUF');
+    assert.equal((await generate(page)).tokens, expected, 'GGUF');
+    await page.close();
     assert.equal(errors, []);
   });
 
@@ -171,6 +177,11 @@ if (!browserMissing() && haveShared('page', paths.model, paths.tokenizer, greedy
       assert.is(side.logprobs.length, ref.length);
       assert.ok(maxDiff < 1e-4, `${side.policy}: max |log-prob diff| ${maxDiff}`);
     }
+    // A head-wise policy: one row per KV head, k entries each, and Node's tokens.
+    const headPage = await open(isolatedUrl, { threads: 1, policy: 'tova_head', capacity: K });
+    assert.equal((await generate(headPage)).tokens, nodeGreedy(model, run0.prompt_tokens, STEPS, getPolicy('tova_head', { capacity: K })));
+    assert.equal(await headPage.evaluate(() => (window as any).msrnnView.keptPerRow()), Array(model.config.nLayers * model.config.nKvHeads).fill(K));
+    await headPage.close();
     mkdirSync(outDir, { recursive: true });
     await page.screenshot({ path: resolve(outDir, 'web-page.png'), fullPage: true });
     await page.close();

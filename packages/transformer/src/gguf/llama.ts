@@ -8,12 +8,20 @@
 // to [x_0, y_0, x_1, y_1, …], so that interleaved-pair rotation of the permuted rows equals halves
 // rotation of the original ones. A GGUF llama file thus needs no permutation here, and an HF
 // folder uses the same rotation with the halves pairing instead.
+// `qwen2` files are the same block plus biases on q/k/v; llama.cpp rotates them NeoX-style
+// (halves), and its converter leaves their q/k rows as Hugging Face stores them.
 import { supportedGgmlType } from '@msrnn/tensor';
 import { architecture, type RopeScaling } from '../arch.js';
 import { validateConfig, type ModelConfig } from '../config.js';
 import type { GgufFile, GgufTensor } from './parse.js';
 
-export const SUPPORTED_GGUF_ARCHITECTURES: readonly string[] = ['llama'];
+export const SUPPORTED_GGUF_ARCHITECTURES: readonly string[] = ['llama', 'qwen2'];
+
+/** How each architecture's rotation pairs dims (llama.cpp's rope type: normal = pairs, NeoX = halves). */
+const ROPE_LAYOUT: Record<string, 'interleaved' | 'half'> = { llama: 'interleaved', qwen2: 'half' };
+
+/** Projections that may carry a bias (blk.N.<name>.bias): qwen2 always has q/k/v ones; llama may. */
+export type BiasRole = 'q' | 'k' | 'v' | 'o';
 
 /** The per-layer weights of a llama block, by their role in the layer body (weights.ts). */
 export type LlamaRole = 'attnNorm' | 'q' | 'k' | 'v' | 'o' | 'ffnNorm' | 'gate' | 'up' | 'down';
@@ -29,6 +37,8 @@ export interface GgufLlamaLayout {
   config: ModelConfig;
   tokenEmbedding: GgufTensor;
   layers: Record<LlamaRole, GgufTensor>[];
+  /** Per layer, the biases present. */
+  biases: Partial<Record<BiasRole, GgufTensor>>[];
   finalNorm: GgufTensor;
   /** output.weight, or token_embd.weight itself when the classifier is tied (no output.weight). */
   classifier: GgufTensor;
@@ -71,7 +81,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     ...(headDim * nHeads !== dim ? { headDim } : {}),
     arch: architecture({
       positions: {
-        kind: 'rope', theta, layout: 'interleaved', rotaryDim: rotaryDim === headDim ? null : rotaryDim,
+        kind: 'rope', theta, layout: ROPE_LAYOUT[arch]!, rotaryDim: rotaryDim === headDim ? null : rotaryDim,
         scaling: readRopeScaling(file, key, rotaryDim, used, fail),
       },
     }),
@@ -89,7 +99,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     }
     supportedGgmlType(t.type.id, `${source}: tensor ${name}`);
     if (kind === 'vector' && t.type.name !== 'F32' && t.type.name !== 'F16' && t.type.name !== 'BF16') {
-      fail(`tensor ${name} is ${t.type.name}; a norm weight must be F32, F16 or BF16`);
+      fail(`tensor ${name} is ${t.type.name}; a norm weight or bias must be F32, F16 or BF16`);
     }
     return t;
   };
@@ -100,12 +110,20 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     ffnNorm: [dim], gate: [dim, hiddenDim], up: [dim, hiddenDim], down: [hiddenDim, dim],
   };
   const layers: Record<LlamaRole, GgufTensor>[] = [];
+  const biases: Partial<Record<BiasRole, GgufTensor>>[] = [];
+  const biasLength: Record<BiasRole, number> = { q: qDim, k: kvDim, v: kvDim, o: dim };
   for (let l = 0; l < nLayers; l++) {
     const layer = {} as Record<LlamaRole, GgufTensor>;
     for (const [role, short] of Object.entries(GGUF_LAYER_TENSORS) as [LlamaRole, string][]) {
       layer[role] = take(`blk.${l}.${short}.weight`, shapes[role], role === 'attnNorm' || role === 'ffnNorm' ? 'vector' : 'matrix');
     }
     layers.push(layer);
+    const bias: Partial<Record<BiasRole, GgufTensor>> = {};
+    for (const role of ['q', 'k', 'v', 'o'] as const) {
+      const name = `blk.${l}.${GGUF_LAYER_TENSORS[role]}.bias`;
+      if (file.tensorsByName.has(name) || (arch === 'qwen2' && role !== 'o')) bias[role] = take(name, [biasLength[role]], 'vector');
+    }
+    biases.push(bias);
   }
   const finalNorm = take('output_norm.weight', [dim], 'vector');
   const classifier = config.sharedClassifier ? tokenEmbedding : take('output.weight', [dim, vocabSize], 'matrix');
@@ -115,7 +133,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     fail(`tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''} ` +
       `not part of a ${arch} model with ${nLayers} layers (block_count); is the file from a different architecture?`);
   }
-  return { config, tokenEmbedding, layers, finalNorm, classifier };
+  return { config, tokenEmbedding, layers, biases, finalNorm, classifier };
 }
 
 /**

@@ -38,11 +38,12 @@ export function ggufModelParts(file: GgufFile, backend: Backend): GgufModelParts
   };
 
   const tokenEmbedding = matrix(layout.tokenEmbedding);
-  const layers = layout.layers.map((L): LayerWeights => ({
+  const bias = (t: GgufTensor | undefined): Float32Array | null => (t ? vector(t) : null);
+  const layers = layout.layers.map((L, l): LayerWeights => ({
     attnNorm: norm(vector(L.attnNorm)),
-    q: linear(matrix(L.q)), k: linear(matrix(L.k)), v: linear(matrix(L.v)),
+    q: linear(matrix(L.q), bias(layout.biases[l]!.q)), k: linear(matrix(L.k), bias(layout.biases[l]!.k)), v: linear(matrix(L.v), bias(layout.biases[l]!.v)),
     qNorm: null, kNorm: null,
-    o: linear(matrix(L.o)),
+    o: linear(matrix(L.o), bias(layout.biases[l]!.o)),
     postAttnNorm: null,
     ffnNorm: norm(vector(L.ffnNorm)),
     gate: linear(matrix(L.gate)), up: linear(matrix(L.up)), down: linear(matrix(L.down)),
