@@ -3,7 +3,8 @@
 // generate the same 64 greedy tokens as Node (and the golden fixture), token for token, on 1, 2
 // and 3 wasm threads with bit-identical logits, and as a bounded TOVA state the same tokens as
 // Node's TOVA with the kept-positions view showing capacity k in every layer; teaching mode runs
-// 3 steps; the comparison's log-probabilities match Node's. Saves a screenshot to out/.
+// 3 steps; the comparison's log-probabilities match Node's; Stop and Continue work. Saves a
+// screenshot to out/.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
@@ -68,12 +69,14 @@ if (!browserMissing() && haveShared('page', paths.model, paths.tokenizer, greedy
 
   const errors: string[] = [];
   /** Opens the page with `params`, picks stories260K + tok512 in the file input, waits until loaded. */
-  async function open(base: string, params: Record<string, string | number>, files = [paths.model, paths.tokenizer]): Promise<Page> {
+  /** `files` null: keep the default model the page loads at start. */
+  async function open(base: string, params: Record<string, string | number>, files: string[] | null = [paths.model, paths.tokenizer]): Promise<Page> {
     const page = await chromium.context.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
     const qs = new URLSearchParams(Object.entries({ prompt: run0.prompt, temperature: 0, steps: STEPS, ...params }).map(([k, v]) => [k, String(v)]));
     await page.goto(`${base}?${qs}`);
     await page.waitForFunction(() => (window as any).msrnnPage.info !== null || (window as any).msrnnPage.error, null, { timeout: 60_000 });
+    if (!files) return page;
     await page.setInputFiles('#file', files);
     const source = files[0]!.split('/').pop()!;
     await page.waitForFunction((s) => (window as any).msrnnPage.info?.source === s || (window as any).msrnnPage.error, source, { timeout: 60_000 });
@@ -186,6 +189,23 @@ if (!browserMissing() && haveShared('page', paths.model, paths.tokenizer, greedy
     await page.screenshot({ path: resolve(outDir, 'web-page.png'), fullPage: true });
     await page.close();
     assert.equal(errors, []);
+  });
+
+  test('stop and continue: a long run stops when asked, then continues from its state', async () => {
+    // The default model (books, no end-of-text token in its training data), sampled.
+    const page = await open(plainUrl, { steps: 100_000, policy: 'window', capacity: K, temperature: 0.8, prompt: 'It was' }, null);
+    await page.click('#generate');
+    await page.waitForFunction(() => (window as any).msrnnPage.generated.length > 20);
+    await page.click('#stop');
+    await page.waitForFunction(() => (window as any).msrnnPage.done > 0, null, { timeout: 30_000 });
+    const stopped = await page.evaluate(() => ({ reason: (window as any).msrnnPage.lastReason, n: (window as any).msrnnPage.generated.length }));
+    assert.is(stopped.reason, 'stopped');
+    assert.ok(stopped.n < 100_000);
+    await page.fill('#steps', '10');
+    await page.click('#continue');
+    await page.waitForFunction(() => (window as any).msrnnPage.done > 1, null, { timeout: 30_000 });
+    assert.is(await page.evaluate(() => (window as any).msrnnPage.generated.length), stopped.n + 10);
+    await page.close();
   });
 
   test('decode speed, Node vs Chromium (wasm, 1 and 2 threads; the default model, 256 greedy tokens, median of 3 alternating rounds)', async () => {
