@@ -6,7 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { GgufError, parseGguf, type GgufArray, type GgufFile, type GgufValue } from '../src/gguf/index.js';
-import { sampleFile, tensorFieldOffsets } from './gguf/build.js';
+import { describeGgufLlama } from '../src/gguf/llama.js';
+import { inspectModelBytes } from '../src/inspect.js';
+import { sampleFile, tensorFieldOffsets, tinyLlamaGguf } from './gguf/build.js';
+import { modelFromBytes } from '../src/model.js';
 
 const valid = sampleFile();
 const validV2 = sampleFile(2);
@@ -45,6 +48,19 @@ function check(bytes: Uint8Array): void {
     assert.ok(t.data.buffer === bytes.buffer, `${t.name} is not a view of the file`);
     assert.ok(t.data.byteOffset + t.data.byteLength <= bytes.byteOffset + bytes.byteLength, `${t.name} runs past the file`);
   }
+  // What reads a parsed file (typed accessors, the llama mapping, inspect) answers or names the
+  // problem with the source; a value of the wrong type never surfaces as a crash.
+  const named = (what: string, fn: () => unknown): void => {
+    try { fn(); } catch (err) {
+      assert.ok(err instanceof Error && err.message.startsWith('fuzz: '), `${what}: ${(err as Error)?.stack ?? err}`);
+    }
+  };
+  for (const key of g.metadata.keys()) {
+    const m = g.metadata;
+    for (const read of [m.strings, m.numbers, m.integer, m.number, m.string, m.bool] as ((k: string) => unknown)[]) named(key, () => read.call(m, key));
+  }
+  named('describeGgufLlama', () => describeGgufLlama(g));
+  named('inspectModelBytes', () => inspectModelBytes(bytes, 'fuzz'));
 }
 
 /** Offsets of every u64 field (counts, lengths, dims, offsets) in the sample file. */
@@ -63,6 +79,19 @@ function u64Fields(file: Uint8Array): number[] {
   return out;
 }
 
+/** Offsets of every u32 type/count field: value types, array element types, version, n_dims, tensor types. */
+function u32Fields(file: Uint8Array): number[] {
+  const out = [4];
+  const g = parseGguf(file);
+  for (const key of g.metadata.keys()) {
+    const e = g.metadata.get(key)!;
+    out.push(e.offset - 4); // the value's type
+    if (typeof e.value === 'object') out.push(e.offset); // an array's element type
+  }
+  g.tensors.forEach((_, i) => { const f = tensorFieldOffsets(file, i); out.push(f.nDims, f.type); });
+  return out;
+}
+
 const absurd = fc.oneof(
   fc.constantFrom(0n, 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 40n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n),
   fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
@@ -78,6 +107,15 @@ test('absurd values in every count, length, dimension and offset field', () => {
       check(f);
     }), { seed: 1010, numRuns: 600 });
   }
+});
+
+test('wrong or absurd value types, array element types, dimension counts and tensor types', () => {
+  const fields = u32Fields(valid);
+  fc.assert(fc.property(fc.constantFrom(...fields), fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constantFrom(2 ** 31, 2 ** 32 - 1)), (at, v) => {
+    const f = valid.slice();
+    new DataView(f.buffer).setUint32(at, v, true);
+    check(f);
+  }), { seed: 1015, numRuns: 800 });
 });
 
 test('random byte mutations of a valid file', () => {
@@ -101,6 +139,33 @@ test('mutations confined to the header and metadata (where the structure is)', (
       check(f);
     },
   ), { seed: 1012, numRuns: 1500 });
+});
+
+test('a mutated llama model file loads or fails with an error naming the file', () => {
+  const model = tinyLlamaGguf({ dim: 32, hidden: 64, heads: 4, kvHeads: 2, vocab: 300, tied: false });
+  const structureEnd = parseGguf(model).dataOffset;
+  const fields = [...u64Fields(model), ...u32Fields(model)];
+  const load = (f: Uint8Array): void => {
+    try {
+      modelFromBytes(f, { source: 'fuzz' });
+    } catch (err) {
+      assert.ok(err instanceof Error && err.message.startsWith('fuzz: '), (err as Error)?.stack ?? String(err));
+    }
+  };
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.nat(structureEnd - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+    (edits) => {
+      const f = model.slice();
+      for (const [at, b] of edits) f[at] = b;
+      load(f);
+    },
+  ), { seed: 1016, numRuns: 400 });
+  fc.assert(fc.property(fc.constantFrom(...fields), fc.bigInt({ min: 0n, max: 2n ** 40n }), (at, v) => {
+    const f = model.slice();
+    if (fields.indexOf(at) < u64Fields(model).length) new DataView(f.buffer).setBigUint64(at, v, true);
+    else new DataView(f.buffer).setUint32(at, Number(v % 2n ** 32n), true);
+    load(f);
+  }), { seed: 1017, numRuns: 400 });
 });
 
 test('truncated files and random tails after a valid GGUF header', () => {

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadHfTokenizer, loadTokenizer, type Tokenizer } from '../src/index.js';
+import { hfTokenizerFromFiles, loadHfTokenizer, loadTokenizer, type Tokenizer } from '../src/index.js';
 import { haveShared, paths, shared } from './shared.js';
 
 interface Case { text: string; ids: number[]; decoded: string }
@@ -59,6 +59,18 @@ if (haveShared('hf-tokenizer', paths.hfFixtures, paths.hfModels, paths.tokenizer
     assert.equal(llama.encode('hi', { bos: false, eos: true }).slice(-1), [2]);
     assert.ok(llama.stopIds.has(2));
     assert.is(llama.decode(llama.encode('Hello')), '<s> Hello', 'BOS kept without skipSpecial, as transformers decodes');
+  });
+
+  test('chat_template from tokenizer_config.json: a string, or the "default" of a named list', async () => {
+    const files = (config: object) => new Map([
+      ['tokenizer.json', readFileSync(join(paths.hfModels, 'qwen2-tiny', 'tokenizer.json'))],
+      ['tokenizer_config.json', new TextEncoder().encode(JSON.stringify(config))],
+    ]);
+    assert.is(hfTokenizerFromFiles(files({ chat_template: '{{ messages }}' })).chatTemplate, '{{ messages }}');
+    assert.is(hfTokenizerFromFiles(files({ chat_template: [{ name: 'tool_use', template: 'T' }, { name: 'default', template: 'D' }] })).chatTemplate, 'D');
+    assert.is(hfTokenizerFromFiles(files({})).chatTemplate, undefined);
+    assert.throws(() => hfTokenizerFromFiles(files({ chat_template: 5 })), /chat_template is neither a string nor a list/);
+    assert.is((await loadHfTokenizer(join(paths.hfModels, 'qwen2-tiny'))).chatTemplate, undefined, 'the fixture folders have none');
   });
 
   test('tokenText shows one token with its own spacing; byte tokens alone are U+FFFD', async () => {

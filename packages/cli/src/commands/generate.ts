@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { getPolicy, policyNames } from '@msrnn/policies';
+import { getPolicy, policyNames, policyTable } from '@msrnn/policies';
 import type { Backend, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { quantizeModel, createState, encodeChat, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
@@ -49,7 +49,7 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
     .option('--seed <n>', 'RNG seed (positive integer); default: from the clock (printed)')
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'full')
     .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
-    .option('--ratio <r>', 'budget as a fraction of the tokens seen, in (0, 1] (local and scattered need it)');
+    .option('--ratio <r>', `budget as a fraction of the tokens seen, in (0, 1] (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join(' and ')} need it)`);
   addStateOptions(command)
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64');
   addBackendOptions(command)

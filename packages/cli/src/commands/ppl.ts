@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { policyNames } from '@msrnn/policies';
+import { policyNames, policyTable } from '@msrnn/policies';
 import { loadModel, type PositionMode } from '@msrnn/transformer';
 import { loadCorpus, type Corpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
@@ -46,7 +46,7 @@ export function registerPpl(program: Command, io: CliIo = processIo): void {
     .option('--chunks <n>', 'number of chunks', '16')
     .option('--policies <list>', `comma-separated policies: ${policyNames.join(', ')}`, 'full,window,sinks,h2o,tova')
     .option('--capacities <list>', 'comma-separated capacities k (entries kept per layer)', '16,32,64,128,256')
-    .option('--ratios <list>', 'comma-separated budgets as fractions of tokens seen (local/scattered need these)');
+    .option('--ratios <list>', `comma-separated budgets as fractions of tokens seen (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join('/')} need these)`);
   addStateOptions(command)
     .option('--seed <n>', 'seed of the random policies', '0')
     .option('--prefill <mode>', 'exact: per-token eviction everywhere; fast: attend the --prompt unbounded, cut to k at its last token (TOVA code)', 'exact')

@@ -38,6 +38,8 @@ export class HfTokenizer implements Tokenizer {
   readonly stopIds: ReadonlySet<number>;
   readonly addedTokens: readonly AddedToken[];
   readonly source: string;
+  /** tokenizer_config.json's chat_template (the "default" one of a named list), if any: render with ChatTemplate. */
+  readonly chatTemplate: string | undefined;
   private readonly lib: HfLibTokenizer;
   private readonly tokens: (string | undefined)[];
   private readonly ids: Map<string, number>;
@@ -62,6 +64,7 @@ export class HfTokenizer implements Tokenizer {
       throw new Error(`${source}: cannot build the tokenizer: ${(e as Error).message}`);
     }
     this.kind = opts.kind ?? `tokenizer.json (${model.type ?? 'model'})`;
+    this.chatTemplate = chatTemplateIn(config.chat_template, source);
 
     this.ids = this.lib.get_vocab(true);
     this.tokens = opts.vocabulary ? [...opts.vocabulary] : [];
@@ -162,6 +165,17 @@ export class HfTokenizer implements Tokenizer {
   isSpecial(token: number): boolean {
     return this.special.has(token);
   }
+}
+
+function chatTemplateIn(value: unknown, source: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  // Newer configs list named templates: [{name: "default", template: "..."}, {name: "tool_use", ...}].
+  if (Array.isArray(value)) {
+    const named = value.find((t) => t?.name === 'default') ?? value[0];
+    if (typeof named?.template === 'string') return named.template;
+  }
+  throw new Error(`${source}: tokenizer_config's chat_template is neither a string nor a list of {name, template}`);
 }
 
 /**
