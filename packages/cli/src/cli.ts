@@ -11,6 +11,7 @@ import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRecallData } from './commands/recall-data.js';
 import { registerSentinel } from './commands/sentinel.js';
+import { registerRecall } from './commands/recall.js';
 import { note, processIo, type CliIo } from './io.js';
 
 /** The program with every command registered, writing to io. */
@@ -34,6 +35,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerInspect(program, io);
   registerRecallData(program, io);
   registerSentinel(program, io);
+  registerRecall(program, io);
   return program;
 }
 

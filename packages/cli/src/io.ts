@@ -22,3 +22,13 @@ export function note(io: CliIo, line: string): void {
 export function print(io: CliIo, line: string): void {
   io.stdout.write(`${line}\n`);
 }
+
+/** "1 token", "2 tokens": a count with its noun in the right number. */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
+/** "full keeps", "full, window keep": a list as the subject of a verb. */
+export function listVerb(items: readonly string[], singular: string, plural: string): string {
+  return `${items.join(', ')} ${items.length === 1 ? singular : plural}`;
+}

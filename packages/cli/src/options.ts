@@ -3,15 +3,15 @@
 // text into a number or name, and the range rule is the library's own check (checkCapacity,
 // checkRatio, samplerSettings, ...), called with the flag's name so its error names the flag.
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   BACKEND_CHOICES, checkBackendChoice, checkThreads, checkWeightType, selectBackend, MAX_THREADS, type BackendChoice, type BackendSelection, type WeightType,
 } from '@msrnn/tensor';
-import { checkCapacity, checkPositionMode, type PositionMode } from '@msrnn/msrnn';
+import { checkCapacity, checkPositionMode, stateBytes, type Policy, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio } from '@msrnn/policies';
-import { embeddedTokenizer, isGguf, loadAnyTokenizer, loadTokenizer, type Model, type Tokenizer } from '@msrnn/transformer';
+import { embeddedTokenizer, headDimOf, isGguf, loadAnyTokenizer, loadTokenizer, type Model, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -93,6 +93,9 @@ export function defaultModelFiles(flags: ModelFlags): ModelFiles {
   let files: ModelFiles;
   if (flags.model && isGgufPath(flags.model)) {
     files = { model: flags.model, tokenizer: flags.tokenizer ?? null, origin: 'given', tokenizerInferred: false, tokenizerCandidates: [] };
+  } else if (flags.model && statSync(flags.model, { throwIfNoEntry: false })?.isDirectory()) {
+    // A Hugging Face folder carries its tokenizer (tokenizer.json and its configs).
+    files = { model: flags.model, tokenizer: flags.tokenizer ?? flags.model, origin: 'given', tokenizerInferred: false, tokenizerCandidates: [] };
   } else if (flags.model) {
     const candidates = flags.tokenizer ? [] : tokenizersBeside(flags.model);
     const tokenizer = flags.tokenizer ?? candidates[0];
@@ -216,6 +219,30 @@ export function parseRatio(option: string, value: string): number {
 export function parseCapacity(option: string, value: string): number {
   if (/^(infinity|inf|full)$/i.test(value.trim())) return Infinity;
   return checkCapacity(integerOrRaw(value) as number, option);
+}
+
+/**
+ * The state a policy asks for must fit the memory it will live in, checked before allocating:
+ * the wasm backend's memory (at most 4 GiB: a 32-bit address space, the model included) or this
+ * machine's. `option` names the flag that set the capacity. Returns the bytes it will allocate.
+ */
+export function checkStateMemory(option: string, model: Model, policy: Policy, inWasm: boolean): number {
+  const c = model.config;
+  const geometry = { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
+  const bytes = stateBytes(geometry, policy);
+  const limit = inWasm ? WASM_MEMORY_BYTES : totalmem();
+  if (bytes > limit) {
+    const where = inWasm ? `the wasm backend's memory (${gib(WASM_MEMORY_BYTES)}, the model included)` : `this machine's memory (${gib(limit)})`;
+    throw new RangeError(`${option} ${policy.capacity}: the state would need ${gib(bytes)} (${c.nLayers} layers × ${c.nKvHeads} KV heads × ${policy.capacity + 1} entries of ${geometry.headDim}-float keys and values), more than ${where}; give a smaller ${option}`);
+  }
+  return bytes;
+}
+
+/** A wasm32 memory: 65536 pages of 64 KiB. */
+const WASM_MEMORY_BYTES = 2 ** 32;
+
+function gib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 /**

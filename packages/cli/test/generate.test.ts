@@ -68,7 +68,7 @@ if (haveShared('cli generate', model, tokenizer, greedyPath)) {
     for (const policy of [[], ['--policy', 'window', '--capacity', '16']]) {
       const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '600', '--temperature', '0', ...policy);
       assert.is(r.status, 0, r.stderr);
-      assert.match(r.stderr, /warning: prompt \(1 tokens\) \+ --steps 600 can run past the trained context of .*stories260K\.bin \(512 tokens\)/);
+      assert.match(r.stderr, /warning: prompt \(1 token\) \+ --steps 600 can run past the trained context of .*stories260K\.bin \(512 tokens\)/);
     }
     const r = await msrnn('generate', '--model', model, '--tokenizer', tokenizer, '--steps', '511', '--temperature', '0');
     assert.not.match(r.stderr, /warning/);

@@ -147,7 +147,7 @@ if (haveShared('cli ppl', modelPath, tokPath, fixturePath)) {
     await fails(['--text', badJson], /bad\.json: sequence 0, item 2 is 600, not a token id below 512/);
     writeFileSync(badJson, '{"chunks": ');
     await fails(['--text', badJson], /bad\.json: not valid JSON/);
-    await fails(['--text', txt, '--chunk', '600'], /--chunk 600 exceeds the context .* \(512 tokens\); full keep a growing cache/);
+    await fails(['--text', txt, '--chunk', '600'], /--chunk 600 exceeds the context .* \(512 tokens\); full keeps a growing cache and cannot run past it/);
     const png = join(tmp, 'image.png');
     writeFileSync(png, Uint8Array.from({ length: 2000 }, (_, i) => (i * 7919) % 256));
     const binary = await ppl(['--text', png, '--chunk', '64', '--chunks', '1', '--policies', 'window', '--capacities', '16', '--threads', '1']);

@@ -116,6 +116,8 @@ export class LayerCache {
     statsPerEntry: number,
     initialSlots: number,
     alloc: F32Alloc,
+    /** The model's sliding window on this layer (key j visible from query i when i − W < j ≤ i); Infinity = global. */
+    readonly window = Infinity,
   ) {
     this.heads = [];
     for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc));
@@ -131,6 +133,19 @@ export class LayerCache {
   /** Layer-wise eviction: removes the entry at `slot` from every head (slots are aligned under layer-wise policies). */
   evictSlotAllHeads(slot: number): void {
     for (const h of this.heads) h.evict(slot);
+  }
+
+  /**
+   * After the step at `position`: drops the entries the next query (position + 1) cannot see
+   * through this layer's window. Every head drops the same positions in the same order, so
+   * layer-wise slot alignment holds.
+   */
+  slideWindow(position: number): void {
+    const lastHidden = position + 1 - this.window;
+    if (lastHidden < 0) return;
+    for (const h of this.heads) {
+      for (let s = h.count - 1; s >= 0; s--) if (h.positions[s]! <= lastHidden) h.evict(s);
+    }
   }
 
   bytes(): number {

@@ -27,6 +27,33 @@ export interface StateOptions {
   alloc?: F32Alloc;
   /** How keys are stored with respect to position; default the policy's, else 'absolute'. */
   positionMode?: PositionMode;
+  /**
+   * The model's own sliding window per layer (mistral, gemma2, phi3): after each step a layer drops
+   * the entries its next query cannot see, on top of the policy. Infinity (or absent) = global.
+   */
+  windows?: readonly number[];
+}
+
+/** Most elements one typed array holds (V8's limit; a larger request is a raw "Invalid typed array length"). */
+export const MAX_ARRAY_ELEMENTS = 2 ** 32;
+
+/** Layer `l`'s capacity k and the slots it allocates: k + 1 when bounded (allocated once), else `initialSlots` (grows by doubling). */
+function layerSlots(policy: Policy, capacity: number, l: number, nLayers: number, initialSlots: number): { k: number; slots: number } {
+  const k = policy.layerCapacity ? checkCapacity(policy.layerCapacity(l, nLayers), `policy "${policy.name}": capacity of layer ${l}`) : capacity;
+  return { k, slots: k === Infinity ? initialSlots : k + 1 };
+}
+
+/**
+ * Bytes a new state of this geometry under `policy` allocates (keys, values, positions and the
+ * policy's per-entry statistics), computed without allocating: what `state.bytes()` will report
+ * right after createState. Callers check it against the memory they have before creating.
+ */
+export function stateBytes(geometry: StateGeometry, policy: Policy = keepAll, initialSlots = 64): number {
+  const capacity = checkCapacity(policy.capacity, `policy "${policy.name}": capacity`);
+  const perEntry = 2 * geometry.headDim * 4 + 4 + (policy.statsPerEntry ?? 0) * 8;
+  let bytes = 0;
+  for (let l = 0; l < geometry.nLayers; l++) bytes += geometry.nKvHeads * layerSlots(policy, capacity, l, geometry.nLayers, initialSlots).slots * perEntry;
+  return bytes;
 }
 
 export class MultiState {
@@ -36,6 +63,8 @@ export class MultiState {
   readonly positionMode: PositionMode;
   /** The allocator key/value storage came from; clones use it too unless told otherwise. */
   readonly alloc: F32Alloc;
+  /** The model's per-layer sliding windows (see StateOptions.windows). */
+  readonly windows: readonly number[];
   /** Tokens consumed so far = absolute position of the next token. */
   seen = 0;
 
@@ -66,11 +95,20 @@ export class MultiState {
     }
     const alloc = opts.alloc ?? heapAlloc;
     this.alloc = alloc;
+    const windows = opts.windows ?? [];
+    if (windows.length > geometry.nLayers) throw new RangeError(`windows: ${windows.length} given, the state has ${geometry.nLayers} layers`);
+    windows.forEach((w, l) => {
+      if (!(w === Infinity || (Number.isInteger(w) && w > 0))) throw new RangeError(`windows[${l}] must be a positive integer or Infinity, got ${String(w)}`);
+    });
+    this.windows = windows;
     this.layers = [];
     for (let l = 0; l < geometry.nLayers; l++) {
-      const k = policy.layerCapacity ? checkCapacity(policy.layerCapacity(l, geometry.nLayers), `policy "${policy.name}": capacity of layer ${l}`) : capacity;
-      const slots = k === Infinity ? initialSlots : k + 1;
-      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc));
+      const { k, slots } = layerSlots(policy, capacity, l, geometry.nLayers, initialSlots);
+      // Refused before any allocation, in words, instead of a raw "Invalid typed array length".
+      if (slots * Math.max(geometry.headDim, statsPerEntry) > MAX_ARRAY_ELEMENTS) {
+        throw new RangeError(`policy "${policy.name}": capacity ${k} is too large: each KV head would hold ${slots} × ${geometry.headDim} floats of keys, more than one array holds (${MAX_ARRAY_ELEMENTS}); the state would need ${(stateBytes(geometry, policy, initialSlots) / 2 ** 30).toFixed(1)} GiB`);
+      }
+      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity));
     }
   }
 
@@ -90,6 +128,7 @@ export class MultiState {
     const c = new MultiState(this.geometry, {
       policy: this.policy,
       positionMode: this.positionMode,
+      windows: this.windows,
       initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,
       alloc: alloc ?? this.alloc,
     });

@@ -71,6 +71,8 @@ export function attend(model: Model, state: MultiState, l: number, position: num
 export function compress(state: MultiState, l: number, attention: AttentionStep): void {
   const layer = state.layers[l]!;
   state.policy.afterAttention(layer, attention);
+  // The model's own sliding window (mistral, gemma2): what the next query cannot see leaves too.
+  if (layer.window !== Infinity) layer.slideWindow(attention.position);
   // A bounded state must never grow: a policy that leaves too many entries is a bug, caught here.
   if (layer.maxCount > layer.capacity) {
     throw new Error(`policy "${state.policy.name}" left ${layer.maxCount} entries in layer ${l}, over capacity ${layer.capacity}`);

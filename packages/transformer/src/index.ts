@@ -6,7 +6,7 @@ export {
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
 export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
-  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights,
+  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights, modelFromFiles,
   createState, checkStateFits, checkToken,
 } from './model.js';
 export { type PositionMode, type Positions, positionsFor, RopePositions } from './positions.js';
@@ -24,7 +24,7 @@ export {
   type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoderOptions, type TokenStreamDecoder, type AddedToken,
 } from './tokenizers/types.js';
 export {
-  Llama2cTokenizer, type Llama2cDecodeOptions, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
+  Llama2cTokenizer, type Llama2cDecodeOptions, type TokenizerBytesOptions, StreamingDecoder, loadTokenizer, tokenizerFromBytes, BOS, EOS, BYTE_TOKEN_OFFSET,
 } from './tokenizers/llama2c.js';
 export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerOptions } from './sampler.js';
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
@@ -48,3 +48,4 @@ export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
 export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } from './tokenizers/load.js';
 export { chatTemplateOf, encodeChat } from './chat-prompt.js';
+export { HF_ARCHITECTURES, hfLayout, hfPartsFromFiles, isHfFolder, readHfFolder, type HfFamily, type HfLayout } from './hf/index.js';

@@ -126,6 +126,10 @@ function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
     const p = params(8);
     const flag = bytes[8 + 28]!;
     if (flag > 1) throw new Error(`${source}: invalid model header: shared_classifier flag must be 0 or 1, got ${flag}`);
+    // export.py pads the header with zeros to 256 bytes: anything else there is not its file.
+    for (let i = 8 + 29; i < V1_HEADER_BYTES; i++) {
+      if (bytes[i] !== 0) throw new Error(`${source}: invalid model header: byte ${i} of the version-1 header is padding and must be 0, got ${bytes[i]}`);
+    }
     return { config: { ...p, sharedClassifier: flag === 1, ...common }, version: 1, headerBytes: V1_HEADER_BYTES };
   }
   // Legacy: a negative vocab_size marks an untied classifier stored after the RoPE tables.
@@ -210,7 +214,43 @@ export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: numbe
     at += n;
   }
   checkFinite(views, source);
+  if (info.version === 0) checkRopeTables(bytes, info, source);
   return { config: info.config, version: info.version, weights: toWeights(info.config, views), storage: views.storage };
+}
+
+/**
+ * What the format lets us check about n_heads. A header whose n_heads / n_kv_heads were changed
+ * keeping dim and kv_dim (8/4 → 4/2) implies the same tensor sizes, so the file size cannot tell.
+ * A v0 file also stores run.c's RoPE tables, freq_cis_real[pos][j] = cos(pos · 10000^(-2j/headDim)):
+ * when they match another head dim (a divisor of dim) and not the header's, the header was changed.
+ * Tables that match no head dim (another theta, zeros) are left alone. A v1 file stores nothing
+ * per head, so there such a change cannot be detected: the model loads and computes garbage.
+ */
+function checkRopeTables(bytes: Uint8Array, info: HeaderInfo, source: string): void {
+  const c = info.config;
+  if (c.seqLen < 2) return;
+  const tableStart = info.headerBytes + (llama2cParameterCount(c) - (c.sharedClassifier ? 0 : c.vocabSize * c.dim)) * 4;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hd = c.dim / c.nHeads;
+  const realFloats = (c.seqLen * hd) / 2;
+  // Row 1 of freq_cis_real as the file would hold it for a head dim (rows of headDim/2 floats).
+  const matches = (headDim: number): boolean => {
+    const half = headDim / 2;
+    if (2 * half > realFloats) return false; // row 1 would lie outside the stored table
+    for (let j = 0; j < half; j++) {
+      const stored = dv.getFloat32(tableStart + (half + j) * 4, true);
+      if (Math.abs(stored - Math.cos(Math.pow(10000, (-2 * j) / headDim))) > 1e-4) return false;
+    }
+    return true;
+  };
+  if (matches(hd)) return;
+  for (let heads = 1; heads <= c.dim; heads++) {
+    const other = c.dim / heads;
+    if (heads === c.nHeads || !Number.isInteger(other) || other % 2 !== 0) continue;
+    if (matches(other)) {
+      throw new Error(`${source}: invalid model header: n_heads ${c.nHeads} (head dim ${hd}) does not match the RoPE tables the file stores, which are for head dim ${other} (n_heads ${heads}); was the header edited?`);
+    }
+  }
 }
 
 /**

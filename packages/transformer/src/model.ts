@@ -11,6 +11,8 @@ import { isGguf, parseGguf } from './gguf/parse.js';
 import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
 import type { Weights } from './weights.js';
+import type { FileMap } from './files.js';
+import { hfPartsFromFiles, readHfFolder } from './hf/index.js';
 
 export interface Model {
   readonly config: ModelConfig;
@@ -53,14 +55,39 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
   return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
 }
 
-/** Loads a GGUF or llama2.c model from a file path (Node, Deno, Bun), its bytes or a Blob/File (anywhere). */
+/**
+ * A model from a Hugging Face folder given as file name → bytes (config.json, model.safetensors or
+ * model.safetensors.index.json and its shards): how browsers load a folder (fetch, a picked folder).
+ */
+export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
+  const backend = opts.backend ?? jsBackend;
+  const source = opts.source ?? '<folder>';
+  const { config, weights, format } = hfPartsFromFiles(files, backend, source);
+  return modelFromWeights(config, weights, { backend, source, format });
+}
+
+/**
+ * Loads a model from a file path or a Hugging Face folder path (Node, Deno, Bun), its bytes or a
+ * Blob/File (anywhere). The format is found from the bytes (GGUF magic, llama2.c header) or the
+ * folder's config.json, and named in `model.format`.
+ */
 export async function loadModel(pathOrBytes: string | BytesLike | Blob, opts: LoadOptions = {}): Promise<Model> {
   // A Blob (a browser's File from <input type=file> or a drop) is read once into bytes.
   if (typeof Blob !== 'undefined' && pathOrBytes instanceof Blob) {
     return modelFromBytes(new Uint8Array(await pathOrBytes.arrayBuffer()), { ...opts, source: opts.source ?? ((pathOrBytes as { name?: string }).name || '<blob>') });
   }
   if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes as BytesLike, opts);
-  return modelFromBytes(await readFileBytes(pathOrBytes, 'model'), { ...opts, source: opts.source ?? pathOrBytes });
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFileBytes(pathOrBytes, 'model');
+  } catch (err) {
+    // A folder cannot be read as a file (no node:fs stat here, so browser bundles stay Node-free).
+    if (/EISDIR|Is a directory/i.test((err as Error).message)) {
+      return modelFromFiles(await readHfFolder(pathOrBytes), { ...opts, source: opts.source ?? pathOrBytes });
+    }
+    throw err;
+  }
+  return modelFromBytes(bytes, { ...opts, source: opts.source ?? pathOrBytes });
 }
 
 export interface ModelFromWeightsOptions {
@@ -108,7 +135,7 @@ export function createState(model: Model, opts: CreateStateOptions = {}): MultiS
   const state = new MultiState(
     { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
     // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
-    { ...opts, alloc: (n) => model.backend.alloc(n) },
+    { ...opts, alloc: (n) => model.backend.alloc(n), ...(c.arch.slidingWindow ? { windows: c.arch.slidingWindow } : {}) },
   );
   // Whether asked for or the policy's default (StreamingLLM's), re-indexing needs rotated positions.
   if (state.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {

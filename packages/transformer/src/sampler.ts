@@ -56,9 +56,11 @@ export function samplerSettings(opts: SamplerOptions = {}, names: Partial<Record
   return { temperature, topK, topP, seed };
 }
 
-/** First maximum of logits[0, n) (the tensor kernel: NaN never chosen; -1 when all are NaN). */
+/** First maximum of logits[0, n) (NaN never chosen); all NaN (or n = 0) is an error, never -1. */
 export function argmax(logits: Float32Array, n = logits.length): number {
-  return raw.argmax(logits, 0, n);
+  const best = raw.argmax(logits, 0, n);
+  if (best < 0) throw noDistribution();
+  return best;
 }
 
 export class Sampler {
@@ -80,11 +82,7 @@ export class Sampler {
   /** Picks the next token from `logits` (not modified). One RNG draw per non-greedy call, as run.c. */
   sample(logits: Float32Array): number {
     const n = this.vocabSize;
-    if (this.temperature === 0) {
-      const best = argmax(logits, n);
-      if (best < 0) throw noDistribution();
-      return best;
-    }
+    if (this.temperature === 0) return argmax(logits, n);
     if (this.probs.length < n) { this.probs = new Float64Array(n); this.order = new Int32Array(n); }
     const p = this.probs;
     let max = -Infinity;

@@ -6,12 +6,12 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createWasmBackend, jsBackend, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { BACKEND_CHOICES, createWasmBackend, jsBackend, wasmSimdUnavailableReason, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
 import { parseList } from '../ppl/parse.js';
-import { isGgufPath, parseThreads } from '../options.js';
+import { isGgufPath, parseBackendChoice, parseThreads } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 
 interface BenchFlags {
@@ -23,6 +23,7 @@ interface BenchFlags {
   seconds: string;
   longPosition: string;
   bounded: string;
+  backend: string;
   js: boolean;
   long: boolean;
 }
@@ -49,7 +50,8 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .option('--seconds <s>', 'time per measurement', '1')
     .option('--long-position <n>', 'position for the full-vs-bounded decode comparison', '8192')
     .option('--bounded <k>', 'capacity of the bounded state in that comparison', '256')
-    .option('--no-js', 'skip the pure-TS backend')
+    .option('--backend <name>', `backends to measure: ${BACKEND_CHOICES.join(', ')} (auto: the pure-TS one and, where it compiles, WebAssembly SIMD at each --threads)`, 'auto')
+    .option('--no-js', 'skip the pure-TS backend (as --backend wasm)')
     .option('--no-long', 'skip the long-position comparison')
     .action(async (flags: BenchFlags) => { await runBench(flags, io); });
 }
@@ -139,6 +141,17 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   const dir = resolve(flags.models);
   const shapes = list('--shapes', flags.shapes, ['15M', '42M', '110M'] as const);
   const threadCounts = list('--threads', flags.threads).map((t) => parseThreads('--threads', t, (line) => note(io, `msrnn bench: ${line}`)));
+  const backendChoice = parseBackendChoice(flags.backend);
+  const measureJs = flags.js && backendChoice !== 'wasm';
+  if (backendChoice === 'js' && !flags.js) throw new Error('--backend js with --no-js leaves nothing to measure');
+  let measureWasm = backendChoice !== 'js';
+  const noWasm = wasmSimdUnavailableReason();
+  if (measureWasm && noWasm) {
+    if (backendChoice === 'wasm') throw new Error(`--backend wasm is unavailable: ${noWasm}`);
+    note(io, `msrnn bench: measuring the pure-TS backend only: ${noWasm}`);
+    measureWasm = false;
+  }
+  if (!measureJs && !measureWasm) throw new Error('nothing to measure: --no-js and no WebAssembly SIMD here');
   // A GGUF --model runs as stored (its matrices are not float32 to convert).
   const asStored = flags.model !== undefined && isGgufPath(flags.model);
   const weightTypes = asStored ? (['f32'] as const) : list('--weights', flags.weights, ['f32', 'f16', 'q8'] as const);
@@ -160,8 +173,8 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
     }
     note(io, `msrnn bench: ${shape} (${file})`);
     const configs: { name: string; threads: number; backend: Backend; wasm?: WasmBackend }[] = [];
-    if (flags.js) configs.push({ name: 'js', threads: 1, backend: jsBackend });
-    for (const t of threadCounts) {
+    if (measureJs) configs.push({ name: 'js', threads: 1, backend: jsBackend });
+    if (measureWasm) for (const t of threadCounts) {
       const wasm = await createWasmBackend({ threads: t });
       configs.push({ name: 'wasm', threads: t, backend: wasm, wasm });
     }

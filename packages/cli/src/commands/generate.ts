@@ -8,10 +8,11 @@ import type { Backend, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { quantizeModel, createState, encodeChat, generate, loadModel, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
+  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
-import { note, processIo, type CliIo } from '../io.js';
+import { count, note, processIo, type CliIo } from '../io.js';
+import { looksBinary } from '../ppl/corpus.js';
 
 interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   prompt: string;
@@ -83,7 +84,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
     seed,
   });
 
-  const prompt = readPrompt(flags);
+  const prompt = readPrompt(flags, io);
   if (!flags.chat && flags.system !== undefined) throw new Error('--system needs --chat');
   const files = defaultModelFiles(flags);
   const selection = await selectBackendFor(flags, (line) => note(io, `msrnn generate: ${line}`));
@@ -113,9 +114,10 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
+  checkStateMemory('--capacity', model, policy, 'heap' in backend);
   const state = createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
   note(io, 
-    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity}, positions ${state.positionMode}; ` +
+    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), positions ${state.positionMode}; ` +
     `seed ${seed}, temperature ${temperature}, top-p ${topP}, top-k ${topK}`,
   );
 
@@ -127,7 +129,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   if (longest > c.seqLen) {
     // Not an error: a bounded state runs at any length, and an unbounded one may be asked to.
     note(io, 
-      `msrnn generate: warning: prompt (${promptTokens.length} tokens) + --steps ${steps} can run past the trained context of ${files.model} (${c.seqLen} tokens); ` +
+      `msrnn generate: warning: prompt (${count(promptTokens.length, 'token')}) + --steps ${steps} can run past the trained context of ${files.model} (${c.seqLen} tokens); ` +
       (state.bounded ? 'the state stays bounded, but positions past the context are new to the model' : 'the unbounded state keeps growing and text past the context degrades'),
     );
   }
@@ -167,10 +169,10 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   // The first sample comes right after prefill; the remaining tokens each cost one step.
   const genSeconds = (t1 - tFirst) / 1000;
   note(io, 
-    `prompt ${promptTokens.length} tokens, prefill ${prefillMs.toFixed(1)} ms (${(promptTokens.length / (prefillMs / 1000)).toFixed(0)} tok/s); ` +
-    `generated ${generated} tokens in ${genSeconds.toFixed(2)} s: ${generated > 1 ? ((generated - 1) / genSeconds).toFixed(1) : 'n/a'} tok/s`,
+    `prompt ${count(promptTokens.length, 'token')}, prefill ${prefillMs.toFixed(1)} ms (${(promptTokens.length / (prefillMs / 1000)).toFixed(0)} tok/s); ` +
+    `generated ${count(generated, 'token')} in ${genSeconds.toFixed(2)} s: ${generated > 1 ? ((generated - 1) / genSeconds).toFixed(1) : 'n/a'} tok/s`,
   );
-  note(io, `state: ${state.bytes()} bytes after ${state.seen} tokens (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
+  note(io, `state: ${state.bytes()} bytes after ${count(state.seen, 'token')} (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
   if (json) {
     io.stdout.write(`${JSON.stringify({
       model: files.model, format: model.format, backend: backend.name,
@@ -186,14 +188,18 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   }
 }
 
-function readPrompt(flags: GenerateFlags): string {
+function readPrompt(flags: GenerateFlags, io: CliIo): string {
   if (flags.promptFile === undefined) return flags.prompt;
   if (flags.prompt !== '') throw new Error('give either --prompt or --prompt-file, not both');
+  let text: string;
   try {
-    return readFileSync(flags.promptFile, 'utf8');
+    text = readFileSync(flags.promptFile, 'utf8');
   } catch (err: any) {
     throw new Error(`--prompt-file ${flags.promptFile}: ${err?.code ?? err?.message ?? err}`);
   }
+  // The same check (and words) as ppl and trace give their texts.
+  if (looksBinary(text)) note(io, `msrnn generate: warning: --prompt-file ${flags.promptFile}: does not look like UTF-8 text (NUL bytes or invalid UTF-8); using it anyway`);
+  return text;
 }
 
 function stateSummary(kept: number, capacity: number): string {

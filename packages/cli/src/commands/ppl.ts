@@ -8,13 +8,13 @@ import { loadCorpus, type Corpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
-import { buildRuns, type RunSpec } from '../ppl/runs.js';
-import type { BackendChoice } from '@msrnn/tensor';
+import { buildRuns, makeRunPolicy, type RunSpec } from '../ppl/runs.js';
+import { wasmSimdUnavailableReason, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import {
-  addBackendOption, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
+  addBackendOption, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
 } from '../options.js';
-import { note, processIo, type CliIo } from '../io.js';
+import { count, listVerb, note, processIo, type CliIo } from '../io.js';
 
 interface PplFlags extends ModelFlags, StateFlags {
   text: string[];
@@ -92,12 +92,15 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 
   const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
+  // Every run's state must fit where the workers will hold it, checked before any sweep starts.
+  const inWasm = backend !== 'js' && wasmSimdUnavailableReason() === null;
+  for (const run of runs) checkStateMemory(run.capacity !== null ? '--capacities' : '--ratios', model, makeRunPolicy(run), inWasm);
   const context = model.config.seqLen;
   if (chunkLen > context) {
     // Positions past the trained context: fine for a bounded RNN (a warning), not for a growing cache.
     const growing = runs.filter((r) => r.capacity === null).map((r) => r.policy);
     if (growing.length > 0) {
-      throw new RangeError(`--chunk ${chunkLen} exceeds the context of ${files.model} (${context} tokens); ${[...new Set(growing)].join(', ')} keep a growing cache and cannot run past it (bounded capacities can)`);
+      throw new RangeError(`--chunk ${chunkLen} exceeds the context of ${files.model} (${context} tokens); ${listVerb([...new Set(growing)], 'keeps a growing cache', 'keep growing caches')} and cannot run past it (bounded capacities can)`);
     }
     note(io, `msrnn ppl: warning: --chunk ${chunkLen} runs past the trained context (${context}); bounded states run at positions the model never saw`);
   }
@@ -132,7 +135,7 @@ async function sweepOne(
   const jobs = runs.length * corpus.chunks.length;
   const used = Math.min(threads, jobs);
   const tokens = corpus.chunks.reduce((s, c) => s + c.length - 1, 0) * runs.length;
-  note(io, `msrnn ppl: ${corpus.name}: model ${files.model} (${files.origin}); ${corpus.chunks.length} chunks × ${runs.length} runs (${tokens} tokens) on ${used} threads`);
+  note(io, `msrnn ppl: ${corpus.name}: model ${files.model} (${files.origin}); ${count(corpus.chunks.length, 'chunk')} × ${count(runs.length, 'run')} (${count(tokens, 'token')}) on ${count(used, 'thread')}`);
   const bar = flags.progress && io.stderr.isTTY
     ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: io.stderr as NodeJS.WritableStream, etaBuffer: 50 })
     : null;

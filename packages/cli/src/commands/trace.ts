@@ -2,16 +2,17 @@
 // paper's §7.3): JSON of every entry's eviction step, an SVG heatmap, and a per-layer summary.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
-  addBackendOptions, addModelOptions, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
+  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
-import { note, print, processIo, type CliIo } from '../io.js';
-import { pieceLifetimes, recordTrace, summarize, type PieceLifetime } from '../trace/record.js';
-import { firstTokenText, traceSvg } from '../trace/svg.js';
+import { count, note, print, processIo, type CliIo } from '../io.js';
+import { pieceLifetimes, recordTrace, summarize, type PieceLifetime, type Trace } from '../trace/record.js';
+import { columnWidth, firstTokenText, traceSvg } from '../trace/svg.js';
 
 interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   text: string;
@@ -22,6 +23,7 @@ interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   seed: string;
   json?: string;
   svg?: string;
+  progress: boolean;
 }
 
 export function registerTrace(program: Command, io: CliIo = processIo): void {
@@ -39,6 +41,7 @@ export function registerTrace(program: Command, io: CliIo = processIo): void {
     .option('--json <file>', 'write the trace: tokens, pieces, evictedAt[layer][kvHead][position] (-1 = kept), summary')
     .option('--svg <file>', 'write the heatmap (layer panels × position × step)');
   addBackendOptions(command)
+    .option('--no-progress', 'no progress bar')
     .action(async (flags: TraceFlags) => {
       await runTrace(flags, io);
     });
@@ -71,9 +74,19 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const tokens = Array.from(corpus.chunks[0]!);
   for (const w of corpus.warnings) note(io, `msrnn trace: warning: ${w}`);
 
-  const trace = recordTrace(model, policy, tokens, positionMode);
+  checkStateMemory(flags.ratio !== undefined && flags.capacity === undefined ? '--ratio' : '--capacity', model, policy, 'heap' in selection.backend);
+  const bar = flags.progress && io.stderr.isTTY
+    ? new SingleBar({ format: 'trace [{bar}] {value}/{total} tokens | ETA {eta_formatted}', stream: io.stderr as NodeJS.WritableStream, etaBuffer: 20 })
+    : null;
+  bar?.start(tokens.length, 0);
+  let trace: Trace;
+  try {
+    trace = recordTrace(model, policy, tokens, positionMode, { onProgress: (done) => bar?.update(done) });
+  } finally {
+    bar?.stop();
+  }
   const summary = summarize(trace);
-  const title = `${policy.name}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${tokens.length} tokens`;
+  const title = `${policy.name}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${count(tokens.length, 'token')}`;
   print(io, title);
   print(io, '| layer | first token | attention on it while cached (uniform would be) | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
   print(io, '|---:|---|---:|---:|---:|---|');
@@ -95,5 +108,9 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   if (flags.json) {
     writeFileSync(flags.json, JSON.stringify({ ...trace, model: files.model.split(/[\\/]/).pop(), text: corpus.name, pieces, summary, lifetimes }) + '\n');
   }
-  if (flags.svg) writeFileSync(flags.svg, traceSvg(trace, summary, title));
+  if (flags.svg) {
+    const width = columnWidth(tokens.length);
+    if (width > 1) note(io, `msrnn trace: the heatmap is thinned to ${Math.ceil(tokens.length / width)} columns of ${width} positions (a screen shows no more; the JSON has every position)`);
+    writeFileSync(flags.svg, traceSvg(trace, summary, title));
+  }
 }

@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { BOS, type Tokenizer } from '@msrnn/transformer';
+import { count } from '../io.js';
 
 export interface Corpus {
   /** Short name for tables (file name). */
@@ -45,13 +46,13 @@ export function chunkIds(ids: ArrayLike<number>, chunkLen: number, maxChunks: nu
   }
   if (chunks.length === 0) {
     if (ids.length < 1) throw new Error(`${source}: no tokens to evaluate`);
-    warnings.push(`${source}: only ${ids.length} tokens, less than one chunk of ${chunkLen}; evaluating one chunk of ${ids.length + 1}`);
+    warnings.push(`${source}: only ${count(ids.length, 'token')}, less than one chunk of ${chunkLen}; evaluating one chunk of ${ids.length + 1}`);
     const c = new Int32Array(ids.length + 1);
     c[0] = BOS;
     for (let j = 0; j < ids.length; j++) c[1 + j] = ids[j]!;
     chunks.push(c);
   } else if (chunks.length < maxChunks) {
-    warnings.push(`${source}: ${ids.length} tokens give only ${chunks.length} chunks of ${chunkLen} (asked for ${maxChunks})`);
+    warnings.push(`${source}: ${count(ids.length, 'token')} give only ${count(chunks.length, 'chunk')} of ${chunkLen} (asked for ${maxChunks})`);
   }
   return chunks;
 }
@@ -71,7 +72,7 @@ function tokenSequences(path: string, json: unknown, vocabSize: number): number[
 }
 
 /** More than 1% NULs or U+FFFD (what invalid UTF-8 decodes to) in the first 64 Ki chars: an image, an archive, a model… */
-function looksBinary(text: string): boolean {
+export function looksBinary(text: string): boolean {
   const n = Math.min(text.length, 65536);
   let odd = 0;
   for (let i = 0; i < n; i++) {
@@ -93,7 +94,7 @@ export function loadCorpus(path: string, tokenizer: Tokenizer, chunkLen: number,
       throw new Error(`${path}: not valid JSON (${err?.message ?? err})`);
     }
     const seqs = tokenSequences(path, json, tokenizer.vocabSize).slice(0, maxChunks);
-    if (seqs.length < maxChunks) warnings.push(`${path}: holds only ${seqs.length} sequences (asked for ${maxChunks})`);
+    if (seqs.length < maxChunks) warnings.push(`${path}: holds only ${count(seqs.length, 'sequence')} (asked for ${maxChunks})`);
     const short = seqs.filter((s) => s.length < chunkLen).length;
     if (short > 0) warnings.push(`${path}: ${short} sequences are shorter than ${chunkLen} tokens and are evaluated whole`);
     return { name, chunks: seqs.map((s) => Int32Array.from(s.slice(0, chunkLen))), warnings };

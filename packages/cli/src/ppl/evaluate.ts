@@ -45,10 +45,18 @@ export async function loadSweepModel(input: SweepInput): Promise<Model> {
 /** Job j of a sweep: run floor(j / chunks) on chunk j % chunks. */
 export function scoreJob(model: Model, input: SweepInput, job: number): ChunkScore {
   const n = input.chunks.length;
-  return scoreChunk(model, input.runs[Math.floor(job / n)]!, input.chunks[job % n]!, input.positionMode);
+  return scoreChunk(model, input.runs[Math.floor(job / n)]!, input.chunks[job % n]!, input.positionMode, job % n);
 }
 
-export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positionMode: PositionMode = 'absolute'): ChunkScore {
+/**
+ * NaN is an error, never a result: a non-finite NLL (NaN or infinite logits, e.g. from corrupt or
+ * overflowing weights) stops the run, naming the chunk and position.
+ */
+export function nonFiniteError(what: string, value: number, chunk: number, position: number, runName: string): RangeError {
+  return new RangeError(`${what} is ${value} at chunk ${chunk}, position ${position} (${runName}): the model produced non-finite logits (corrupt or overflowing weights?)`);
+}
+
+export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positionMode: PositionMode = 'absolute', chunkIndex = 0): ChunkScore {
   const score: ChunkScore = { nll: 0, predictions: 0, keptSum: 0, keptSteps: 0 };
   const policy = makeRunPolicy(run);
   // A policy that fixes its position mode (StreamingLLM re-indexes) keeps it; the others take the sweep's.
@@ -60,7 +68,9 @@ export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positi
     onLogits(position, logits) {
       const target = position + 1;
       if (target < firstTarget) return;
-      score.nll += tokenNll(logits, chunk[target]!, vocab);
+      const nll = tokenNll(logits, chunk[target]!, vocab);
+      if (!Number.isFinite(nll)) throw nonFiniteError('the NLL', nll, chunkIndex, position, `policy ${run.policy}${run.capacity !== null ? ` at capacity ${run.capacity}` : ''}`);
+      score.nll += nll;
       score.predictions++;
     },
   });

@@ -19,15 +19,31 @@ export function firstTokenText(evictedAt: number[]): string {
   return evictedAt.every((e) => e === evictedAt[0]) ? one(evictedAt[0]!) : evictedAt.map((e) => (e < 0 ? 'kept' : e)).join(' / ');
 }
 
+/**
+ * Most position columns a panel draws exactly (2 per pixel of its 220). Longer traces are thinned:
+ * the positions of a column are drawn as QUANTILES bars (from the column's first position down to
+ * the quartiles of their eviction steps, each at 1/QUANTILES opacity), so the shade still says what
+ * share of the column is in the state at each step, and the file stays under ~2 MB however long
+ * the trace (100,000 tokens drawn exactly would be 24 MB).
+ */
+export const MAX_COLUMNS = 440;
+const QUANTILES = 4;
+
+/** Positions per heatmap column for a trace of n tokens (1: exact). */
+export function columnWidth(n: number): number {
+  return Math.ceil(n / MAX_COLUMNS);
+}
+
 export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): string {
   const n = trace.tokens.length, panel = 220, gap = 30, L = 20, T = 56, Bot = 70;
   const s = panel / n;
+  const width = columnWidth(n);
   const W = L + trace.nLayers * (panel + gap), H = T + panel + Bot;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${L}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  out.push(`<text x="${L}" y="34">x: original position 0..${n - 1}; y: step 0..${n - 1} (time runs down); dark = entry in the state after that step</text>`);
+  out.push(`<text x="${L}" y="34">x: original position 0..${n - 1}; y: step 0..${n - 1} (time runs down); dark = entry in the state after that step${width > 1 ? `; columns of ${width} positions, shade = share kept` : ''}</text>`);
   for (let l = 0; l < trace.nLayers; l++) {
     const x0 = L + l * (panel + gap);
     const heads = headsAgree(trace, l) ? [0] : trace.evictedAt[l]!.map((_, h) => h);
@@ -39,9 +55,19 @@ export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): 
     out.push(`<g fill="#1f3b73" fill-opacity="${opacity}" transform="scale(${s.toFixed(6)})">`);
     for (const h of heads) {
       const ev = trace.evictedAt[l]![h]!;
-      for (let p = 0; p < n; p++) {
-        const end = ev[p]! < 0 ? n : ev[p]!;
-        if (end > p) out.push(`<rect x="${p}" y="${p}" width="1" height="${end - p}"/>`);
+      if (width === 1) {
+        for (let p = 0; p < n; p++) {
+          const end = ev[p]! < 0 ? n : ev[p]!;
+          if (end > p) out.push(`<rect x="${p}" y="${p}" width="1" height="${end - p}"/>`);
+        }
+        continue;
+      }
+      for (let p0 = 0; p0 < n; p0 += width) {
+        const ends = Float64Array.from({ length: Math.min(width, n - p0) }, (_, i) => (ev[p0 + i]! < 0 ? n : ev[p0 + i]!)).sort();
+        for (let q = 0; q < QUANTILES; q++) {
+          const end = ends[Math.floor(((q + 0.5) / QUANTILES) * ends.length)]!;
+          if (end > p0) out.push(`<rect x="${p0}" y="${p0}" width="${Math.min(width, n - p0)}" height="${end - p0}" fill-opacity="${1 / QUANTILES}"/>`);
+        }
       }
     }
     out.push(`</g>`);

@@ -205,8 +205,27 @@ export class StreamingDecoder implements TokenStreamDecoder {
   }
 }
 
-/** Parses tokenizer.bin bytes; `vocabSize` (from the model), when given, must match the piece count. */
-export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', vocabSize?: number): Llama2cTokenizer {
+export interface TokenizerBytesOptions {
+  /** Names the file in errors (default '<tokenizer>'). */
+  source?: string;
+  /** The model's vocabulary size: the piece count must equal it. */
+  vocabSize?: number;
+}
+
+/**
+ * Parses tokenizer.bin bytes; `vocabSize` (from the model), when given, must match the piece count.
+ * Takes an options object like modelFromBytes (the older positional `source, vocabSize` still work).
+ */
+export function tokenizerFromBytes(input: BytesLike, options: TokenizerBytesOptions | string = {}, vocabSizeArg?: number): Llama2cTokenizer {
+  const opts = typeof options === 'string' ? { source: options, vocabSize: vocabSizeArg } : options;
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`tokenizerFromBytes: options must be an object, got ${String(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (key !== 'source' && key !== 'vocabSize') throw new TypeError(`tokenizerFromBytes: unknown option "${key}" (known: source, vocabSize)`);
+  }
+  const source = opts.source ?? '<tokenizer>', vocabSize = opts.vocabSize;
+  if (vocabSize !== undefined && (!Number.isSafeInteger(vocabSize) || vocabSize <= 0)) {
+    throw new RangeError(`${source}: vocabSize must be a positive integer, got ${String(vocabSize)}`);
+  }
   const bytes = asBytes(input, `tokenizer ${source}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 4) throw new Error(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c tokenizer`);
@@ -219,16 +238,26 @@ export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', voc
   const pieces: string[] = [];
   const scores: number[] = [];
   let at = 4;
+  // Bytes after exactly the model's vocabulary of whole pieces that do not form another piece are
+  // "trailing bytes", not a truncation (the format has no piece count: only the model knows it).
+  const trailing = (): Error => new Error(`${source}: ${bytes.byteLength - at} trailing bytes after the ${pieces.length} pieces of the model's vocabulary (byte ${at} on); the file has extra bytes at its end`);
   while (at < bytes.byteLength) {
-    if (at + 8 > bytes.byteLength) throw new Error(`${source}: truncated at byte ${at} (piece ${pieces.length}: score/length header cut off)`);
+    if (at + 8 > bytes.byteLength) {
+      if (pieces.length === vocabSize) throw trailing();
+      throw new Error(`${source}: ${bytes.byteLength - at} bytes at byte ${at}, after ${pieces.length} whole pieces, are too few for another piece's score and length: truncated, or trailing bytes at the end`);
+    }
     const score = dv.getFloat32(at, true);
     const len = dv.getInt32(at + 4, true);
     if (len < 0 || len > maxTokenLength) {
+      if (pieces.length === vocabSize) throw trailing();
       throw new Error(`${source}: piece ${pieces.length} at byte ${at} has length ${len}, outside 0..max_token_length ${maxTokenLength}`);
     }
     if (!Number.isFinite(score)) throw new Error(`${source}: piece ${pieces.length} at byte ${at} has a non-finite score`);
     at += 8;
-    if (at + len > bytes.byteLength) throw new Error(`${source}: truncated in piece ${pieces.length} (needs ${len} bytes at ${at})`);
+    if (at + len > bytes.byteLength) {
+      if (pieces.length === vocabSize) { at -= 8; throw trailing(); }
+      throw new Error(`${source}: truncated in piece ${pieces.length} (needs ${len} bytes at ${at})`);
+    }
     pieces.push(bytesToBinary(bytes.subarray(at, at + len)));
     scores.push(score);
     at += len;
@@ -244,8 +273,9 @@ export function tokenizerFromBytes(input: BytesLike, source = '<tokenizer>', voc
 
 /** Loads tokenizer.bin from a path (Node, Deno, Bun) or bytes. */
 export async function loadTokenizer(pathOrBytes: string | BytesLike, opts: { vocabSize?: number } = {}): Promise<Llama2cTokenizer> {
-  if (typeof pathOrBytes !== 'string') return tokenizerFromBytes(pathOrBytes, '<tokenizer>', opts.vocabSize);
-  return tokenizerFromBytes(await readFileBytes(pathOrBytes, 'tokenizer'), pathOrBytes, opts.vocabSize);
+  const vocab = opts.vocabSize !== undefined ? { vocabSize: opts.vocabSize } : {};
+  if (typeof pathOrBytes !== 'string') return tokenizerFromBytes(pathOrBytes, vocab);
+  return tokenizerFromBytes(await readFileBytes(pathOrBytes, 'tokenizer'), { source: pathOrBytes, ...vocab });
 }
 
 function bytesToBinary(bytes: Uint8Array): string {
