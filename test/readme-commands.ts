@@ -135,6 +135,7 @@ export function shrink(args: string[]): string[] {
   const command = out[0];
   cap('--steps', 16);
   cap('--tokens', 128);
+  cap('--rounds', 2);
   if (command === 'ppl') { ensure('--chunks', '1'); ensure('--chunk', '128'); }
   if (command === 'trace') ensure('--tokens', '128');
   if (command === 'bench') { ensure('--seconds', '0.01'); ensure('--long-position', '1024'); ensure('--bounded', '64'); }
@@ -146,6 +147,10 @@ export function shrink(args: string[]): string[] {
 /** Benchmark scripts (tinybench, `--time MS` per task; a short time also means few iterations) run a few ms per task. */
 export function shrinkScript(script: string, args: string[]): string[] {
   const out = shrink(args);
-  if (/\.bench\.ts$/.test(script) && !out.includes('--time')) out.push('--time', '5');
+  if (/\.bench\.ts$/.test(script)) {
+    const i = out.indexOf('--time');
+    if (i < 0) out.push('--time', '5');
+    else if (Number(out[i + 1]) > 5) out[i + 1] = '5';
+  }
   return out;
 }

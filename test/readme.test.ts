@@ -54,6 +54,7 @@ test('README helpers: shell words, comments, && lists, shrinking', () => {
   assert.equal(shrink(['ppl', '--chunks', '16']), ['ppl', '--chunks', '1', '--chunk', '128']);
   assert.equal(shrink(['bench', '--shapes', '42M,110M']), ['bench', '--shapes', '15M', '--seconds', '0.01', '--long-position', '1024', '--bounded', '64']);
   assert.equal(shrinkScript('x.bench.ts', []), ['--time', '5']);
+  assert.equal(shrinkScript('x.bench.ts', ['--time', '300', '--rounds', '9']), ['--time', '5', '--rounds', '2']);
 });
 
 test('the msrnn script is the CLI entry the in-process runs stand for', () => {

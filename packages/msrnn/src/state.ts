@@ -3,6 +3,7 @@
 // states are the same type on the same code path; only the policy and the storage policy differ.
 import { heapAlloc, LayerCache, type F32Alloc } from './cache.js';
 import { checkCapacity, keepAll, type Policy, type PositionMode } from './policy.js';
+import { encodeState, type ModelFingerprint } from './state-file.js';
 
 export interface StateGeometry {
   nLayers: number;
@@ -67,6 +68,8 @@ export class MultiState {
   readonly windows: readonly number[];
   /** Tokens consumed so far = absolute position of the next token. */
   seen = 0;
+  /** The model this state belongs to (createState sets it; computed on first save); save() writes it so a restore can check. */
+  fingerprint: (() => ModelFingerprint) | undefined;
 
   constructor(readonly geometry: StateGeometry, opts: StateOptions = {}) {
     if ('capacity' in opts) {
@@ -133,11 +136,21 @@ export class MultiState {
       alloc: alloc ?? this.alloc,
     });
     c.seen = this.seen;
+    c.fingerprint = this.fingerprint;
     for (let l = 0; l < this.layers.length; l++) {
       const src = this.layers[l]!, dst = c.layers[l]!;
       for (let h = 0; h < src.heads.length; h++) dst.heads[h]!.copyFrom(src.heads[h]!);
     }
     return c;
+  }
+
+  /**
+   * The state as bytes (format in state-file.ts): restoreState(model, bytes) in @msrnn/transformer
+   * makes an identical state. `meta` travels with it (e.g. the sampler's RNG state).
+   */
+  save(meta: Record<string, unknown> = {}): Uint8Array {
+    if (!this.fingerprint) throw new Error('state.save: the state has no model fingerprint (make it with createState(model, ...))');
+    return encodeState(this, this.fingerprint(), meta);
   }
 
   /** Sorted kept positions per layer (head 0) — for layer-wise policies all heads agree. */

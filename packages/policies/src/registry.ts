@@ -1,6 +1,6 @@
 // Every policy by name, in one table that the command line, the ppl harness and the tests read.
 // Adding a policy = one new file (its scorer) + one row here; see "Add a policy" in the README.
-import { keepAll, type Policy } from '@msrnn/msrnn';
+import { keepAll, recordPolicySpec, type Policy } from '@msrnn/msrnn';
 import { shown } from './budget.js';
 import { adaSnapKvPolicy } from './ada.js';
 import { h2oPolicy } from './h2o.js';
@@ -80,5 +80,10 @@ export function getPolicy(name: string, opts: PolicyOptions = {}): Policy {
     }
   }
   if (entry.needsRatio && opts.ratio === undefined) throw new RangeError(`policy "${name}" needs a ratio in (0, 1] (fraction of the tokens seen)`);
-  return entry.create(opts, name);
+  const policy = entry.create(opts, name);
+  // Remembered so a saved state can make the same policy again (restoreState).
+  const options: Record<string, number> = {};
+  for (const [k, v] of Object.entries(opts)) if (typeof v === 'number' && v !== Infinity) options[k] = v;
+  if (policy !== keepAll) recordPolicySpec(policy, { name, options });
+  return policy;
 }

@@ -20,7 +20,9 @@ const threadCounts = flags.threads.split(',').map(Number);
 if (threadCounts.some((t) => !(t >= 1 && t <= 2 && Number.isInteger(t)))) throw new Error(`ggml.bench: --threads takes 1 and/or 2, got ${flags.threads}`);
 
 const STREAM_BYTES = 128 << 20;
-const shapes = [{ rows: 576, cols: 1536, stream: false }, { rows: 2048, cols: 5632, stream: true }];
+// --time under 50 ms is a smoke run (the README test's): the in-cache shape only, few batches.
+const smoke = timeMs < 50;
+const shapes = [{ rows: 576, cols: 1536, stream: false }, ...(smoke ? [] : [{ rows: 2048, cols: 5632, stream: true }])];
 const types = GGML_TYPES.filter((t) => t.supported && `${t.name}`.includes(flags.filter));
 
 interface Case { name: string; call: (i: number) => void }
@@ -36,13 +38,13 @@ function measureRounds(cases: Case[]): { best: number[]; median: number[] } {
   const per = cases.map((c) => {
     let n = 0;
     const t0 = performance.now();
-    while (performance.now() - t0 < 30) c.call(n++); // warm-up
+    while (performance.now() - t0 < (smoke ? 2 : 30)) c.call(n++); // warm-up
     return Math.max(1, Math.round(n / 10));
   });
   const samples: number[][] = cases.map(() => []);
   const end = performance.now() + timeMs * cases.length;
   let calls = 0;
-  while (samples[0]!.length < 20 || performance.now() < end) {
+  while (samples[0]!.length < (smoke ? 3 : 20) || performance.now() < end) {
     cases.forEach((c, k) => {
       const s = performance.now();
       for (let i = 0; i < per[k]!; i++) c.call(calls++);

@@ -12,6 +12,15 @@ export interface GenerateOptions extends SamplerOptions {
   maxNewTokens?: number;
   /** Stop when the model emits one of the tokenizer's stopIds, e.g. EOS (default true; the stop token is not yielded). */
   stopAtEnd?: boolean;
+  /** The sampler to draw with (e.g. one whose RNG state was restored); default a new one from these options. */
+  sampler?: Sampler;
+  /**
+   * Resume: the state already holds the text and these are the logits of its last step (saved with
+   * it), so nothing is prefilled; `promptTokens` is then only the decoder's context and may be empty.
+   */
+  startLogits?: Float32Array;
+  /** Where each step's logits go (must be the backend's memory: model.backend.alloc); read it after the run to save them. */
+  logitsOut?: Float32Array;
   /** Passed to the prompt's prefill (chunk size, progress). */
   prefill?: Pick<PrefillOptions, 'chunkSize' | 'onProgress'>;
 }
@@ -32,11 +41,18 @@ export async function* generate(
 ): AsyncGenerator<GeneratedPiece, void, undefined> {
   const maxNew = opts.maxNewTokens ?? 256;
   if (!Number.isInteger(maxNew) || maxNew < 0) throw new RangeError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
-  if (promptTokens.length === 0) throw new RangeError('generate: the prompt has no tokens (encode with BOS)');
-  const sampler = new Sampler(model.config.vocabSize, opts);
+  if (promptTokens.length === 0 && !opts.startLogits) throw new RangeError('generate: the prompt has no tokens (encode with BOS)');
+  const sampler = opts.sampler ?? new Sampler(model.config.vocabSize, opts);
   const stopAtEnd = opts.stopAtEnd ?? true;
-  const logitsBuf = model.backend.alloc(model.config.vocabSize); // kernels write it: must live in the backend's memory
-  let logits = prefill(model, state, promptTokens, { ...opts.prefill, logitsOut: logitsBuf });
+  const logitsBuf = opts.logitsOut ?? model.backend.alloc(model.config.vocabSize); // kernels write it: must live in the backend's memory
+  if (logitsBuf.length < model.config.vocabSize) throw new RangeError(`generate: logitsOut holds ${logitsBuf.length} floats, needs ${model.config.vocabSize}`);
+  let logits = logitsBuf;
+  if (opts.startLogits) {
+    if (opts.startLogits.length !== model.config.vocabSize) throw new RangeError(`generate: startLogits has ${opts.startLogits.length} floats, the vocabulary ${model.config.vocabSize}`);
+    logitsBuf.set(opts.startLogits);
+  } else {
+    logits = prefill(model, state, promptTokens, { ...opts.prefill, logitsOut: logitsBuf });
+  }
   const decoder = tokenizer.createStreamDecoder({ prefix: promptTokens });
   for (let i = 0; i < maxNew; i++) {
     const token = sampler.sample(logits);

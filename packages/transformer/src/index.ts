@@ -38,7 +38,7 @@ export {
 } from './gguf/index.js';
 export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
 export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
-export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, GGUF_LAYER_TENSORS, type GgufLlamaLayout, type LlamaRole } from './gguf/llama.js';
+export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, type GgufLayer, type GgufLinear, type GgufNorm, type GgufSlice } from './gguf/llama.js';
 export {
   parseSafetensors, isSafetensors, safetensorToFloat32, SafetensorsError, SAFETENSORS_DTYPES,
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
@@ -48,4 +48,5 @@ export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
 export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } from './tokenizers/load.js';
 export { chatTemplateOf, encodeChat } from './chat-prompt.js';
+export { modelFingerprint, restoreState, type RestoreOptions } from './state-io.js';
 export { HF_ARCHITECTURES, hfLayout, hfPartsFromFiles, isHfFolder, readHfFolder, type HfFamily, type HfLayout } from './hf/index.js';

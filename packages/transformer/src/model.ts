@@ -11,6 +11,7 @@ import { isGguf, parseGguf } from './gguf/parse.js';
 import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
 import type { Weights } from './weights.js';
+import { modelFingerprint } from './state-io.js';
 import type { FileMap } from './files.js';
 import { hfPartsFromFiles, readHfFolder } from './hf/index.js';
 
@@ -137,6 +138,7 @@ export function createState(model: Model, opts: CreateStateOptions = {}): MultiS
     // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
     { ...opts, alloc: (n) => model.backend.alloc(n), ...(c.arch.slidingWindow ? { windows: c.arch.slidingWindow } : {}) },
   );
+  state.fingerprint = () => modelFingerprint(model);
   // Whether asked for or the policy's default (StreamingLLM's), re-indexing needs rotated positions.
   if (state.positionMode === 'reindex' && c.arch.positions.kind !== 'rope') {
     throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);

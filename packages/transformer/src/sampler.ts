@@ -18,6 +18,14 @@ export class XorShiftRng {
     this.state = s;
     return Number(BigInt.asUintN(64, s * 0x2545f4914f6cdd1dn) >> 32n);
   }
+  /** The generator's state (16 hex digits), to save and restore a sampling run exactly. */
+  getState(): string {
+    return this.state.toString(16).padStart(16, '0');
+  }
+  setState(hex: string): void {
+    if (typeof hex !== 'string' || !/^[0-9a-f]{16}$/.test(hex) || /^0+$/.test(hex)) throw new RangeError(`RNG state must be 16 hex digits, not all zero, got ${JSON.stringify(hex)}`);
+    this.state = BigInt(`0x${hex}`);
+  }
   /** Uniform float32 in [0, 1). */
   nextFloat(): number {
     return (this.nextU32() >>> 8) / 16777216;
@@ -68,7 +76,8 @@ export class Sampler {
   readonly topK: number;
   readonly topP: number;
   readonly seed: number;
-  private readonly rng: XorShiftRng;
+  /** The RNG: its getState()/setState() save and resume a sampling run (generate --save-state / --resume). */
+  readonly rng: XorShiftRng;
   private probs = new Float64Array(0);
   private order = new Int32Array(0);
   /** Descending probability, ties to the lower id; one function for the sampler's life, not one per token. */

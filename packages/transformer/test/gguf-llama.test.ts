@@ -26,7 +26,7 @@ if (haveShared('gguf llama', ...names.map(gguf), ...names.map(fixture))) {
       assert.equal(c.arch.positions, { kind: 'rope', theta: 10000, layout: 'interleaved', rotaryDim: null, scaling: null });
       assert.is(c.sharedClassifier, n.startsWith('stories'), n);
       assert.is(layout.classifier.name, n.startsWith('stories') ? 'token_embd.weight' : 'output.weight');
-      assert.is(layout.layers.at(-1)!.down.name, n.startsWith('stories') ? 'blk.4.ffn_down.weight' : 'blk.1.ffn_down.weight');
+      assert.is(layout.layers.at(-1)!.down.weight.tensor.name, n.startsWith('stories') ? 'blk.4.ffn_down.weight' : 'blk.1.ffn_down.weight');
     }
   });
 }
@@ -35,7 +35,7 @@ test('tiny files: GQA geometry, rope base, untied output, rope_freqs and linear 
   const l = describeGgufLlama(parseGguf(tinyLlamaGguf({ heads: 4, kvHeads: 1, tied: false }), 't'));
   const rope = (c: ModelConfig) => c.arch.positions as RopePositionSpec;
   assert.equal([l.config.nHeads, l.config.nKvHeads, headDimOf(l.config), rope(l.config).theta, l.config.sharedClassifier], [4, 1, 4, 500000, false]);
-  assert.equal(l.layers[0]!.k.dims, [16, 4]);
+  assert.equal(l.layers[0]!.k.weight.tensor.dims, [16, 4]);
   const freqs = describeGgufLlama(parseGguf(tinyLlamaGguf({ ropeFreqs: Float32Array.of(1, 8) }), 't'));
   assert.equal(rope(freqs.config).scaling, { type: 'factors', factors: Float64Array.of(1, 8) });
   const linear = describeGgufLlama(parseGguf(tinyLlamaGguf({ extra: [['llama.rope.scaling.type', T.STRING, 'linear'], ['llama.rope.scaling.factor', T.FLOAT32, 4]] }), 't'));
@@ -46,7 +46,7 @@ test('tiny files: GQA geometry, rope base, untied output, rope_freqs and linear 
 
 test('not a llama model: each failure names what is wrong', () => {
   const cases: [Uint8Array, RegExp][] = [
-    [tinyLlamaGguf({ architecture: 'mamba' }), /t: GGUF architecture "mamba" is not supported \(supported: llama, qwen2\)/],
+    [tinyLlamaGguf({ architecture: 'mamba' }), /t: GGUF architecture "mamba" is not supported \(supported: llama, qwen2, qwen3, phi3, gemma2, gpt2\)/],
     [tinyLlamaGguf({ dropTensor: 'blk.1.ffn_up.weight' }), /missing tensor blk\.1\.ffn_up\.weight/],
     [tinyLlamaGguf({ architecture: 'qwen2' }), /missing tensor blk\.0\.attn_q\.bias \(a qwen2 model needs it\)/],
     [tinyLlamaGguf({ override: { 'llama.block_count': 1 } }), /tensors blk\.1\.attn_norm\.weight, .* and 4 more not part of a llama model with 1 layers/],

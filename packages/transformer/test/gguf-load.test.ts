@@ -77,8 +77,8 @@ test('loadModel takes a Blob (a browser File) as well as bytes; the File\'s name
 
 test('loadModel names what is wrong with a GGUF it cannot run', async () => {
   const error = await loadModel(tinyLlamaGguf({ architecture: 'mamba' }), { source: 'm.gguf' }).then(() => null, (e: Error) => e);
-  assert.match(String(error?.message), /m\.gguf: GGUF architecture "mamba" is not supported \(supported: llama, qwen2\)/);
-  assert.throws(() => modelFromBytes(tinyLlamaGguf({ architecture: 'mamba' }), { source: 'm.gguf' }), /m\.gguf: GGUF architecture "mamba" is not supported \(supported: llama, qwen2\)/);
+  assert.match(String(error?.message), /m\.gguf: GGUF architecture "mamba" is not supported \(supported: llama, qwen2, qwen3, phi3, gemma2, gpt2\)/);
+  assert.throws(() => modelFromBytes(tinyLlamaGguf({ architecture: 'mamba' }), { source: 'm.gguf' }), /m\.gguf: GGUF architecture "mamba" is not supported \(supported: llama, qwen2, qwen3, phi3, gemma2, gpt2\)/);
   assert.throws(() => modelFromBytes(tinyLlamaGguf({ types: { 'blk.1.ffn_up.weight': 'I8' } }), { source: 't.gguf' }), /t\.gguf: tensor blk\.1\.ffn_up\.weight: ggml type I8 \(id 24\) is not supported/);
   assert.throws(() => modelFromBytes(tinyLlamaGguf().subarray(0, 500), { source: 'cut.gguf' }), /cut\.gguf: bad GGUF file: .* at byte \d+: .*truncated/);
 });

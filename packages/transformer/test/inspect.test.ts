@@ -59,7 +59,7 @@ test('GGUF: chat template and merges are reported; an unsupported architecture i
     extra: [['tokenizer.chat_template', T.STRING, '{{ messages }}'], ['tokenizer.ggml.merges', T.ARRAY, { elementType: T.STRING, values: ['a b', 'ab c'] }]],
   }), 'q');
   assert.is(r.supported, false);
-  assert.match(r.unsupportedReason!, /architecture "phi2" is not supported \(supported: llama, qwen2\)/);
+  assert.match(r.unsupportedReason!, /architecture "phi2" is not supported \(supported: llama, qwen2, qwen3, phi3, gemma2, gpt2\)/);
   assert.equal([r.tokenizer.chatTemplate, r.tokenizer.merges], [true, 2]);
   assert.is(r.stateBytesPerEntry, null);
   assert.is(r.hyperparameters['block_count'], 2);

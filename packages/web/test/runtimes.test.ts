@@ -1,4 +1,4 @@
-// Deno and Bun (from their npm packages) run the stories260K greedy fixture on js, wasm and wasm
+// Deno and Bun (from their npm packages), and Node as the baseline, run the stories260K greedy fixture on js, wasm and wasm
 // with 2 and 3 Web Worker threads, token for token, and the RNN-view example, from the TypeScript
 // sources, with nothing on stderr.
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,8 @@ const greedyPath = resolve(paths.fixtures, 'greedy.json');
 const runtimes: [string, string[]][] = [
   ['deno', [bin('deno/deno'), 'run', '--allow-read', '--allow-env', '--unstable-sloppy-imports', '--conditions=source']],
   ['bun', [bin('bun/bin/bun.exe'), '--conditions=source']],
+  // Node itself through the same probe: its kernel workers are worker_threads.
+  ['node', [process.execPath, '--conditions=source', '--import', 'tsx']],
 ];
 
 function run(cmd: string[], args: string[]) {
@@ -32,7 +34,7 @@ if (haveShared('runtimes', paths.model, paths.tokenizer, greedyPath)) {
   const expectedTokens = greedy.runs.reduce((n: number, r: { generated_tokens: number[] }) => n + r.generated_tokens.length, 0);
 
   for (const [name, cmd] of runtimes) {
-    test(`${name}: stories260K greedy fixture on js, wasm, wasm×2, wasm×3 (Web Workers), no error output`, () => {
+    test(`${name}: stories260K greedy fixture on js, wasm, wasm×2, wasm×3 (${name === 'node' ? 'worker_threads' : 'Web Workers'}), no error output`, () => {
       const r = run(cmd, ['packages/web/test/runtime-probe.ts', paths.model, paths.tokenizer, greedyPath]);
       assert.is(r.stderr, '', `${name} stderr`);
       assert.is(r.status, 0, `${name} exit ${r.status}: ${r.stdout}`);

@@ -8,38 +8,101 @@
 // to [x_0, y_0, x_1, y_1, …], so that interleaved-pair rotation of the permuted rows equals halves
 // rotation of the original ones. A GGUF llama file thus needs no permutation here, and an HF
 // folder uses the same rotation with the halves pairing instead.
-// `qwen2` files are the same block plus biases on q/k/v; llama.cpp rotates them NeoX-style
-// (halves), and its converter leaves their q/k rows as Hugging Face stores them.
+// The other architectures are the same block read through a small mapping (GGUF_ARCHITECTURES):
+// llama.cpp rotates qwen2/qwen3/phi3/gemma2 NeoX-style (halves), and its converter leaves their
+// q/k rows as Hugging Face stores them; phi3 fuses q|k|v into attn_qkv and gate|up into ffn_up;
+// gpt2 has LayerNorms with biases, a fused attn_qkv and biases on every projection; gemma2's
+// converter stores its norms with the `1 +` already added (Gemma2Model.modify_tensors).
 import { supportedGgmlType } from '@msrnn/tensor';
-import { architecture, type RopeScaling } from '../arch.js';
+import { architecture, type Activation, type Architecture, type NormKind, type RopeScaling } from '../arch.js';
 import { validateConfig, type ModelConfig } from '../config.js';
+import type { GgufMetadata } from './metadata.js';
 import type { GgufFile, GgufTensor } from './parse.js';
 
-export const SUPPORTED_GGUF_ARCHITECTURES: readonly string[] = ['llama', 'qwen2'];
+/** What one GGUF `general.architecture` is, as a mapping onto the one layer body. */
+interface GgufArchitectureSpec {
+  /** How rotation pairs dims (llama.cpp's rope type: normal = pairs, NeoX = halves), or learned positions (position_embd). */
+  positions: 'interleaved' | 'half' | 'learned';
+  norm: NormKind;
+  activation: Activation;
+  /** q|k|v rows in one attn_qkv tensor (phi3, gpt2) instead of attn_q/attn_k/attn_v. */
+  fusedQkv: boolean;
+  /** 'gate' = ffn_gate + ffn_up; 'fused' = ffn_up holds the gate rows then the up rows (phi3); 'none' = a plain MLP (gpt2). */
+  ffn: 'gate' | 'fused' | 'none';
+  /** Projections whose bias the architecture always has (any other bias present is used too). */
+  biases: readonly string[];
+  /** attn_q_norm / attn_k_norm over head_dim (qwen3). */
+  qkNorm: boolean;
+  /** post_attention_norm / post_ffw_norm (gemma2). */
+  postNorms: boolean;
+  /** Which layers use `attention.sliding_window`: every one (phi3, when > 0) or the even ones (gemma2); none otherwise. */
+  window: 'none' | 'all' | 'even';
+  /** Fields llama.cpp takes from other keys or derives from the architecture. */
+  extra?: (m: GgufMetadata, key: (k: string) => string, sizes: { dim: number; nHeads: number; nLayers: number; headDim: number }) => Partial<Architecture>;
+}
 
-/** How each architecture's rotation pairs dims (llama.cpp's rope type: normal = pairs, NeoX = halves). */
-const ROPE_LAYOUT: Record<string, 'interleaved' | 'half'> = { llama: 'interleaved', qwen2: 'half' };
+const ROPE_MODEL = { norm: 'rmsnorm', activation: 'silu', fusedQkv: false, ffn: 'gate', biases: [], qkNorm: false, postNorms: false, window: 'none' } as const;
 
-/** Projections that may carry a bias (blk.N.<name>.bias): qwen2 always has q/k/v ones; llama may. */
-export type BiasRole = 'q' | 'k' | 'v' | 'o';
-
-/** The per-layer weights of a llama block, by their role in the layer body (weights.ts). */
-export type LlamaRole = 'attnNorm' | 'q' | 'k' | 'v' | 'o' | 'ffnNorm' | 'gate' | 'up' | 'down';
-
-/** The GGUF tensor name of each role (llama.cpp's LLM_TENSOR_NAMES for llama): blk.N.<name>.weight. */
-export const GGUF_LAYER_TENSORS: Readonly<Record<LlamaRole, string>> = {
-  attnNorm: 'attn_norm', q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output',
-  ffnNorm: 'ffn_norm', gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down',
+/** general.architecture → its mapping (llama.cpp's llama-arch.cpp / llama-model.cpp). */
+const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitectureSpec>> = {
+  llama: { ...ROPE_MODEL, positions: 'interleaved' },
+  qwen2: { ...ROPE_MODEL, positions: 'half', biases: ['attn_q', 'attn_k', 'attn_v'] },
+  qwen3: { ...ROPE_MODEL, positions: 'half', qkNorm: true },
+  phi3: { ...ROPE_MODEL, positions: 'half', fusedQkv: true, ffn: 'fused', window: 'all' },
+  gemma2: {
+    ...ROPE_MODEL, positions: 'half', activation: 'gelu_tanh', postNorms: true, window: 'even',
+    extra: (m, key, s) => ({
+      // llama.cpp scales the embeddings by sqrt(n_embd) and has these caps' defaults.
+      embedScale: Math.sqrt(s.dim),
+      attnSoftcap: m.number(key('attn_logit_softcapping'), 50),
+      finalSoftcap: m.number(key('final_logit_softcapping'), 30),
+      // llama.cpp stores no query_pre_attn_scalar: it uses head_dim, or dim/heads for the 46-layer
+      // 27B. `attention.scale` (its key for a score multiplier), when present, is 1/sqrt(scalar).
+      queryPreAttnScalar: m.has(key('attention.scale')) ? 1 / m.number(key('attention.scale')) ** 2 : s.nLayers === 46 ? s.dim / s.nHeads : s.headDim,
+    }),
+  },
+  gpt2: {
+    positions: 'learned', norm: 'layernorm', activation: 'gelu_tanh', fusedQkv: true, ffn: 'none',
+    biases: ['attn_qkv', 'attn_output', 'ffn_up', 'ffn_down'], qkNorm: false, postNorms: false, window: 'none',
+  },
 };
 
+export const SUPPORTED_GGUF_ARCHITECTURES: readonly string[] = Object.keys(GGUF_ARCHITECTURES);
+
+/** Rows [row0, row0 + rows) of a GGUF matrix (a fused tensor gives several); for a bias, elements. */
+export interface GgufSlice {
+  tensor: GgufTensor;
+  row0: number;
+  rows: number;
+}
+export interface GgufLinear {
+  weight: GgufSlice;
+  bias: GgufSlice | null;
+}
+export interface GgufNorm {
+  weight: GgufTensor;
+  bias: GgufTensor | null;
+}
+/** A layer's tensors by their role in the layer body (weights.ts LayerWeights). */
+export interface GgufLayer {
+  attnNorm: GgufNorm;
+  q: GgufLinear; k: GgufLinear; v: GgufLinear;
+  qNorm: GgufTensor | null; kNorm: GgufTensor | null;
+  o: GgufLinear;
+  postAttnNorm: GgufNorm | null;
+  ffnNorm: GgufNorm;
+  gate: GgufLinear | null; up: GgufLinear; down: GgufLinear;
+  postFfnNorm: GgufNorm | null;
+}
+
 export interface GgufLlamaLayout {
-  /** Sizes and the architecture (interleaved RoPE with the file's base, rotary dims and scaling). */
+  /** Sizes and the architecture. */
   config: ModelConfig;
   tokenEmbedding: GgufTensor;
-  layers: Record<LlamaRole, GgufTensor>[];
-  /** Per layer, the biases present. */
-  biases: Partial<Record<BiasRole, GgufTensor>>[];
-  finalNorm: GgufTensor;
+  /** gpt2's position_embd, or null. */
+  positionEmbedding: GgufTensor | null;
+  layers: GgufLayer[];
+  finalNorm: GgufNorm;
   /** output.weight, or token_embd.weight itself when the classifier is tied (no output.weight). */
   classifier: GgufTensor;
 }
@@ -54,7 +117,8 @@ export function ggufArchitecture(file: GgufFile): string {
 export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
   const { metadata: m, source } = file;
   const arch = ggufArchitecture(file);
-  if (!SUPPORTED_GGUF_ARCHITECTURES.includes(arch)) {
+  const spec = GGUF_ARCHITECTURES[arch];
+  if (spec === undefined) {
     throw new Error(`${source}: GGUF architecture "${arch}" is not supported (supported: ${SUPPORTED_GGUF_ARCHITECTURES.join(', ')})`);
   }
   const fail = (what: string): never => { throw new Error(`${source}: ${what}`); };
@@ -67,29 +131,35 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
   const valueDim = m.integer(key('attention.value_length'), headDim);
   const rotaryDim = m.integer(key('rope.dimension_count'), headDim);
   if (valueDim !== headDim) fail(`value head size ${valueDim} ≠ key head size ${headDim}: not supported`);
+  const nLayers = m.integer(key('block_count'));
 
   const tensor = (name: string): GgufTensor => file.tensorsByName.get(name) ?? fail(`missing tensor ${name} (a ${arch} model needs it)`);
   const tokenEmbedding = tensor('token_embd.weight');
   const vocabSize = tokenEmbedding.dims[1] ?? 0;
   const theta = m.number(key('rope.freq_base'), 10000);
   const used = new Set<string>();
+  const windowed = spec.window === 'none' ? 0 : m.integer(key('attention.sliding_window'), spec.window === 'even' ? 4096 : 0);
   const config: ModelConfig = {
-    dim, hiddenDim: m.integer(key('feed_forward_length')), nLayers: m.integer(key('block_count')), nHeads, nKvHeads, vocabSize,
+    dim, hiddenDim: m.integer(key('feed_forward_length')), nLayers, nHeads, nKvHeads, vocabSize,
     seqLen: m.integer(key('context_length')),
     sharedClassifier: !file.tensorsByName.has('output.weight'),
-    normEps: m.number(key('attention.layer_norm_rms_epsilon')),
+    normEps: m.number(key(spec.norm === 'layernorm' ? 'attention.layer_norm_epsilon' : 'attention.layer_norm_rms_epsilon')),
     ...(headDim * nHeads !== dim ? { headDim } : {}),
     arch: architecture({
-      positions: {
-        kind: 'rope', theta, layout: ROPE_LAYOUT[arch]!, rotaryDim: rotaryDim === headDim ? null : rotaryDim,
+      norm: spec.norm,
+      activation: spec.activation,
+      positions: spec.positions === 'learned' ? { kind: 'learned' } : {
+        kind: 'rope', theta, layout: spec.positions, rotaryDim: rotaryDim === headDim ? null : rotaryDim,
         scaling: readRopeScaling(file, key, rotaryDim, used, fail),
       },
+      slidingWindow: windowed > 0 ? Array.from({ length: nLayers }, (_, l) => (spec.window === 'all' || l % 2 === 0 ? windowed : Infinity)) : null,
+      ...spec.extra?.(m, key, { dim, nHeads, nLayers, headDim }),
     }),
   };
   validateConfig(config, source);
-  if (!(theta > 1)) fail(`${key('rope.freq_base')} = ${theta} must be > 1`);
+  if (spec.positions !== 'learned' && !(theta > 1)) fail(`${key('rope.freq_base')} = ${theta} must be > 1`);
 
-  const { hiddenDim, nLayers } = config;
+  const { hiddenDim } = config;
   const qDim = nHeads * headDim, kvDim = nKvHeads * headDim;
   const take = (name: string, dims: number[], kind: 'matrix' | 'vector'): GgufTensor => {
     const t = tensor(name);
@@ -104,28 +174,48 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     return t;
   };
   take('token_embd.weight', [dim, vocabSize], 'matrix');
-  // Shapes fastest dimension first: [input features, output features].
-  const shapes: Record<LlamaRole, number[]> = {
-    attnNorm: [dim], q: [dim, qDim], k: [dim, kvDim], v: [dim, kvDim], o: [qDim, dim],
-    ffnNorm: [dim], gate: [dim, hiddenDim], up: [dim, hiddenDim], down: [hiddenDim, dim],
+  const normOf = (name: string, n = dim): GgufNorm => ({
+    weight: take(`${name}.weight`, [n], 'vector'),
+    bias: spec.norm === 'layernorm' ? take(`${name}.bias`, [n], 'vector') : null,
+  });
+  /** `name` [cols, rows] split into row ranges (one range unless fused), each with its bias when there is one. */
+  const linears = (name: string, cols: number, parts: number[]): GgufLinear[] => {
+    const total = parts.reduce((a, b) => a + b, 0);
+    const weight = take(`${name}.weight`, [cols, total], 'matrix');
+    const hasBias = spec.biases.includes(name.replace(/^blk\.\d+\./, '')) || file.tensorsByName.has(`${name}.bias`);
+    const bias = hasBias ? take(`${name}.bias`, [total], 'vector') : null;
+    let row0 = 0;
+    return parts.map((rows) => {
+      const slice = (tensor: GgufTensor): GgufSlice => ({ tensor, row0, rows });
+      const out = { weight: slice(weight), bias: bias ? slice(bias) : null };
+      row0 += rows;
+      return out;
+    });
   };
-  const layers: Record<LlamaRole, GgufTensor>[] = [];
-  const biases: Partial<Record<BiasRole, GgufTensor>>[] = [];
-  const biasLength: Record<BiasRole, number> = { q: qDim, k: kvDim, v: kvDim, o: dim };
+  const layers: GgufLayer[] = [];
   for (let l = 0; l < nLayers; l++) {
-    const layer = {} as Record<LlamaRole, GgufTensor>;
-    for (const [role, short] of Object.entries(GGUF_LAYER_TENSORS) as [LlamaRole, string][]) {
-      layer[role] = take(`blk.${l}.${short}.weight`, shapes[role], role === 'attnNorm' || role === 'ffnNorm' ? 'vector' : 'matrix');
-    }
-    layers.push(layer);
-    const bias: Partial<Record<BiasRole, GgufTensor>> = {};
-    for (const role of ['q', 'k', 'v', 'o'] as const) {
-      const name = `blk.${l}.${GGUF_LAYER_TENSORS[role]}.bias`;
-      if (file.tensorsByName.has(name) || (arch === 'qwen2' && role !== 'o')) bias[role] = take(name, [biasLength[role]], 'vector');
-    }
-    biases.push(bias);
+    const b = `blk.${l}.`;
+    const [q, k, v] = spec.fusedQkv
+      ? linears(`${b}attn_qkv`, dim, [qDim, kvDim, kvDim]) as [GgufLinear, GgufLinear, GgufLinear]
+      : [linears(`${b}attn_q`, dim, [qDim])[0]!, linears(`${b}attn_k`, dim, [kvDim])[0]!, linears(`${b}attn_v`, dim, [kvDim])[0]!];
+    const [gate, up] = spec.ffn === 'fused' ? linears(`${b}ffn_up`, dim, [hiddenDim, hiddenDim]) as [GgufLinear, GgufLinear]
+      : [spec.ffn === 'gate' ? linears(`${b}ffn_gate`, dim, [hiddenDim])[0]! : null, linears(`${b}ffn_up`, dim, [hiddenDim])[0]!];
+    layers.push({
+      attnNorm: normOf(`${b}attn_norm`),
+      q, k, v,
+      qNorm: spec.qkNorm ? take(`${b}attn_q_norm.weight`, [headDim], 'vector') : null,
+      kNorm: spec.qkNorm ? take(`${b}attn_k_norm.weight`, [headDim], 'vector') : null,
+      o: linears(`${b}attn_output`, qDim, [dim])[0]!,
+      postAttnNorm: spec.postNorms ? normOf(`${b}post_attention_norm`) : null,
+      ffnNorm: normOf(`${b}ffn_norm`),
+      gate, up,
+      down: linears(`${b}ffn_down`, hiddenDim, [dim])[0]!,
+      postFfnNorm: spec.postNorms ? normOf(`${b}post_ffw_norm`) : null,
+    });
   }
-  const finalNorm = take('output_norm.weight', [dim], 'vector');
+  const positionEmbedding = spec.positions === 'learned' ? take('position_embd.weight', [dim, tensor('position_embd.weight').dims[1] ?? 0], 'vector') : null;
+  if (positionEmbedding && positionEmbedding.dims[1]! < config.seqLen) fail(`tensor position_embd.weight holds ${positionEmbedding.dims[1]} positions, fewer than ${key('context_length')} = ${config.seqLen}`);
+  const finalNorm = normOf('output_norm');
   const classifier = config.sharedClassifier ? tokenEmbedding : take('output.weight', [dim, vocabSize], 'matrix');
 
   const unexpected = file.tensors.filter((t) => !used.has(t.name) && !IGNORED_TENSOR.test(t.name)).map((t) => t.name);
@@ -133,7 +223,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     fail(`tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''} ` +
       `not part of a ${arch} model with ${nLayers} layers (block_count); is the file from a different architecture?`);
   }
-  return { config, tokenEmbedding, layers, biases, finalNorm, classifier };
+  return { config, tokenEmbedding, positionEmbedding, layers, finalNorm, classifier };
 }
 
 /**

@@ -1,0 +1,90 @@
+// Save and restore of a multi-state against the model it belongs to: the fingerprint (shape and a
+// hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
+// again from its saved request and copies the entries into the backend's memory.
+import { decodeState, fnv1a, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
+import { getPolicy } from '@msrnn/policies';
+import { headDimOf } from './config.js';
+import { createState, type Model } from './model.js';
+
+const fingerprints = new WeakMap<Model, ModelFingerprint>();
+
+/** Every typed array reachable from the weights, in key order (each once). */
+function weightArrays(value: unknown, out: ArrayBufferView[], seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (ArrayBuffer.isView(value)) { out.push(value); return; }
+  if (Array.isArray(value)) { for (const v of value) weightArrays(v, out, seen); return; }
+  for (const k of Object.keys(value).sort()) weightArrays((value as Record<string, unknown>)[k], out, seen);
+}
+
+/** The model's shape and an FNV-1a hash of every weight byte; computed once per model. */
+export function modelFingerprint(model: Model): ModelFingerprint {
+  let f = fingerprints.get(model);
+  if (!f) {
+    const arrays: ArrayBufferView[] = [];
+    weightArrays(model.weights, arrays, new Set());
+    let h = 0x811c9dc5;
+    for (const a of arrays) h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h);
+    const c = model.config;
+    f = {
+      nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c), dim: c.dim, nHeads: c.nHeads, vocabSize: c.vocabSize,
+      weightsHash: h.toString(16).padStart(8, '0'),
+    };
+    fingerprints.set(model, f);
+  }
+  return f;
+}
+
+export interface RestoreOptions {
+  /** Name used in error messages (a file name). */
+  source?: string;
+}
+
+/**
+ * A state identical to the one saved in `bytes` (entries, statistics, tokens seen, policy), its
+ * storage in `model`'s backend memory. A state saved with another model, a corrupt, truncated or
+ * newer file each throws a StateFileError naming what is wrong. `meta` is what was saved with it.
+ */
+export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptions = {}): { state: MultiState; meta: Record<string, unknown> } {
+  const source = opts.source ?? '<state>';
+  const { header, layers } = decodeState(bytes, source);
+  const fail = (what: string): never => { throw new StateFileError(`saved state ${source}: ${what}`); };
+  const mine = modelFingerprint(model), theirs = header.model;
+  for (const k of ['nLayers', 'nKvHeads', 'headDim', 'dim', 'nHeads', 'vocabSize'] as const) {
+    if (theirs[k] !== mine[k]) fail(`belongs to a different model: ${k} ${String(theirs[k])}, but ${model.source} has ${mine[k]}`);
+  }
+  if (theirs.weightsHash !== mine.weightsHash) fail(`belongs to a different model: weights hash ${theirs.weightsHash}, but ${model.source} hashes to ${mine.weightsHash}`);
+  if (header.nLayers !== mine.nLayers || header.nKvHeads !== mine.nKvHeads || header.headDim !== mine.headDim) fail('entry geometry does not match its model fingerprint');
+  const spec: PolicySpec = header.policy;
+  let policy;
+  try {
+    policy = getPolicy(spec.name, spec.options);
+  } catch (e) {
+    return fail(`cannot make its policy again: ${(e as Error).message}`);
+  }
+  const windows = header.windows;
+  const state = createState(model, {
+    policy, positionMode: header.positionMode,
+    initialSlots: Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length))),
+  });
+  if ((policy.statsPerEntry ?? 0) !== header.statsPerEntry) fail(`policy "${spec.name}" keeps ${policy.statsPerEntry ?? 0} statistics per entry, the file ${header.statsPerEntry}`);
+  state.layers.forEach((layer, l) => {
+    const cap = layer.capacity === Infinity ? null : layer.capacity;
+    if (cap !== header.layerCapacities[l]) fail(`layer ${l} capacity ${String(header.layerCapacities[l])} differs from its policy's ${String(cap)}`);
+    // createState took the windows from the model's architecture; the saved ones must agree.
+    const w = Number.isFinite(layer.window) ? layer.window : 0;
+    if (w !== windows[l]) fail(`layer ${l} sliding window ${windows[l] || 'none'} differs from ${model.source}'s ${w || 'none'}`);
+    layer.heads.forEach((head, h) => {
+      const saved = layers[l]![h]!;
+      const n = saved.positions.length, hd = head.headDim;
+      for (let i = 0; i < n; i++) head.push(saved.positions[i]!);
+      // Copies into wherever storage lives (a WebAssembly heap for the wasm backend).
+      head.keys.set(saved.keys, 0);
+      head.values.set(saved.values, 0);
+      head.stats.set(saved.stats, 0);
+      if (head.count !== n || saved.keys.length !== n * hd) fail(`layer ${l} head ${h}: entry count mismatch`);
+    });
+  });
+  state.seen = header.seen;
+  return { state, meta: header.meta ?? {} };
+}
