@@ -77,6 +77,22 @@ if (haveShared('cli ppl', modelPath, tokPath, fixturePath)) {
     const warnings: string[] = [];
     assert.is(chunkIds(ids, 64, 1000, 'x', warnings).length, Math.floor(ids.length / 63));
     assert.match(warnings[0]!, /give only/);
+    // A tokenizer without BOS (Qwen2's): chunks are N text ids, nothing prepended.
+    assert.equal(Array.from(chunkIds(ids, 64, 2, 'x', [], null)[1]!), ids.slice(64, 128));
+  });
+
+  test("corpus chunks start with the tokenizer's own BOS, or none (gpt2-tiny: <|endoftext|>; qwen2-tiny: none)", async () => {
+    const { loadAnyTokenizer } = await import('@msrnn/transformer');
+    const path = join(tmp, 'plain.txt');
+    writeFileSync(path, 'The quick brown fox jumps over the lazy dog. '.repeat(30));
+    for (const [name, first] of [['gpt2-tiny', 1023], ['qwen2-tiny', undefined]] as const) {
+      const tok = await loadAnyTokenizer(sharedPath(`models/hf/${name}`));
+      assert.is(tok.bosId, first, `${name} bosId`);
+      const ids = tok.encode(readFileSync(path, 'utf8'), { bos: false });
+      const corpus = loadCorpus(path, tok, 32, 2);
+      const want = first === undefined ? ids.slice(32, 64) : [first, ...ids.slice(31, 62)];
+      assert.equal(Array.from(corpus.chunks[1]!), want, name);
+    }
   });
 
   test('msrnn ppl writes CSV, markdown and SVG', async () => {

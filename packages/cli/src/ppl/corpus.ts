@@ -1,6 +1,6 @@
 // Texts to evaluation chunks, following the perplexity protocol of ../shared/fixtures/README.md:
 // encode the whole file (BOS, dummy-prefix space, merges), drop the leading BOS, and chunk i is
-// [BOS] + ids[i*(N-1) : (i+1)*(N-1)]. A token-id JSON (a list of sequences, or {chunks: [...]}) is
+// [BOS] + ids[i*(N-1) : (i+1)*(N-1)], BOS being the tokenizer's own (none for Qwen2's: N ids). A token-id JSON (a list of sequences, or {chunks: [...]}) is
 // taken as ready-made chunks, each cut to N tokens.
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -34,23 +34,26 @@ function readText(path: string): string {
   return text;
 }
 
-/** Chunks of `chunkLen` tokens ([BOS] + chunkLen-1 ids) from ids (no leading BOS): full chunks only, unless none fits. */
-export function chunkIds(ids: ArrayLike<number>, chunkLen: number, maxChunks: number, source: string, warnings: string[]): Int32Array[] {
-  const body = chunkLen - 1;
+/**
+ * Chunks of `chunkLen` tokens from ids (no leading BOS): [start] + chunkLen-1 ids, where `start` is
+ * the tokenizer's BOS; null (a tokenizer without one, as Qwen2's) gives chunkLen ids. Full chunks only, unless
+ * none fits.
+ */
+export function chunkIds(ids: ArrayLike<number>, chunkLen: number, maxChunks: number, source: string, warnings: string[], start: number | null = BOS): Int32Array[] {
+  const head = start === null ? 0 : 1;
+  const body = chunkLen - head;
+  const chunk = (from: number, n: number): Int32Array => {
+    const c = new Int32Array(head + n);
+    if (start !== null) c[0] = start;
+    for (let j = 0; j < n; j++) c[head + j] = ids[from + j]!;
+    return c;
+  };
   const chunks: Int32Array[] = [];
-  for (let i = 0; i < maxChunks && (i + 1) * body <= ids.length; i++) {
-    const c = new Int32Array(chunkLen);
-    c[0] = BOS;
-    for (let j = 0; j < body; j++) c[1 + j] = ids[i * body + j]!;
-    chunks.push(c);
-  }
+  for (let i = 0; i < maxChunks && (i + 1) * body <= ids.length; i++) chunks.push(chunk(i * body, body));
   if (chunks.length === 0) {
-    if (ids.length < 1) throw new Error(`${source}: no tokens to evaluate`);
-    warnings.push(`${source}: only ${count(ids.length, 'token')}, less than one chunk of ${chunkLen}; evaluating one chunk of ${ids.length + 1}`);
-    const c = new Int32Array(ids.length + 1);
-    c[0] = BOS;
-    for (let j = 0; j < ids.length; j++) c[1 + j] = ids[j]!;
-    chunks.push(c);
+    if (ids.length < 2 - head) throw new Error(`${source}: no tokens to evaluate`);
+    warnings.push(`${source}: only ${count(ids.length, 'token')}, less than one chunk of ${chunkLen}; evaluating one chunk of ${ids.length + head}`);
+    chunks.push(chunk(0, ids.length));
   } else if (chunks.length < maxChunks) {
     warnings.push(`${source}: ${count(ids.length, 'token')} give only ${count(chunks.length, 'chunk')} of ${chunkLen} (asked for ${maxChunks})`);
   }
@@ -101,5 +104,5 @@ export function loadCorpus(path: string, tokenizer: Tokenizer, chunkLen: number,
   }
   if (looksBinary(raw)) warnings.push(`${path}: does not look like UTF-8 text (NUL bytes or invalid UTF-8); evaluating it anyway`);
   const ids = tokenizer.encode(raw, { bos: false });
-  return { name, chunks: chunkIds(ids, chunkLen, maxChunks, path, warnings), warnings };
+  return { name, chunks: chunkIds(ids, chunkLen, maxChunks, path, warnings, tokenizer.bosId ?? null), warnings };
 }
