@@ -32,6 +32,7 @@ import data
 import masks
 from export import export_v1, load_v1
 from model import Transformer
+from schedule import adamw, cosine_lr, fit_steps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("sentinel", "local", "scattered", "full")
@@ -173,17 +174,8 @@ def masked_loss(model, tokens, positions, mask, labels):
     return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum"), logits
 
 
-def fit_steps(planned: int, done: int, elapsed: float, budget: float) -> int:
-    """The step count that fits the time budget at the speed of the first `done` steps (at most planned)."""
-    per_step = elapsed / done
-    return max(done, min(planned, done + int((budget - elapsed) / per_step)))
-
-
-def lr_at(step, total, args):
-    if step < args.warmup_steps:
-        return args.lr * (step + 1) / args.warmup_steps
-    progress = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
-    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+def lr_at(step: int, total: int, args) -> float:
+    return cosine_lr(step, total, args.lr, args.warmup_steps, 0.1)
 
 
 @torch.no_grad()
@@ -233,10 +225,7 @@ def main(argv):
     weights = np.array([len(b) for b in books], dtype=np.float64)
     weights /= max(1.0, weights.sum())
     rng = np.random.default_rng(args.seed)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
+    opt = adamw(model, args.lr, args.weight_decay)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = open(out_dir / "train_log.tsv", "w")
     log.write("step\tlr\ttrain_loss\ttokens_per_s\telapsed_s\n")

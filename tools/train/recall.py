@@ -10,7 +10,6 @@ harness's greedy check), on a separately generated evaluation set.
 """
 import argparse
 import json
-import math
 from pathlib import Path
 import shutil
 import sys
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 import data
-from finetune import fit_steps
+from schedule import adamw, cosine_lr, fit_steps
 from export import export_v1, load_v1
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,11 +65,8 @@ def load_tasks(prefix: str, vocab: int):
     return [dict(e, ids=ids[e["offset"]:e["offset"] + e["length"]]) for e in index["examples"]], index
 
 
-def lr_at(step, total, args):
-    if step < args.warmup_steps:
-        return args.lr * (step + 1) / args.warmup_steps
-    progress = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
-    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+def lr_at(step: int, total: int, args) -> float:
+    return cosine_lr(step, total, args.lr, args.warmup_steps, 0.1)
 
 
 @torch.no_grad()
@@ -114,10 +110,7 @@ def main(argv):
     weights = np.array([len(b) for b in books], dtype=np.float64)
     weights /= weights.sum()
     model.to(device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
+    opt = adamw(model, args.lr, args.weight_decay)
     causal = torch.ones(args.seq_len, args.seq_len, dtype=torch.bool, device=device).tril()[None].expand(args.batch, -1, -1)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = open(out_dir / "train_log.tsv", "w")

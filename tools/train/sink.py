@@ -10,7 +10,6 @@ chunks (Northanger Abbey), per layer and query head.
 """
 import argparse
 import json
-import math
 from pathlib import Path
 import shutil
 import sys
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 import data
-from finetune import fit_steps
+from schedule import adamw, cosine_lr, fit_steps
 from export import export_v1
 from model import ModelConfig, Transformer
 
@@ -52,11 +51,8 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def lr_at(step, total, args):
-    if step < args.warmup_steps:
-        return args.lr * (step + 1) / args.warmup_steps
-    progress = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
-    return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+def lr_at(step: int, total: int, args) -> float:
+    return cosine_lr(step, total, args.lr, args.warmup_steps, args.min_lr_ratio)
 
 
 @torch.no_grad()
@@ -97,10 +93,7 @@ def main(argv):
     val_x, val_y = torch.from_numpy(vx).long().to(device), torch.from_numpy(vy).long().to(device)
     causal = torch.ones(args.seq_len, args.seq_len, dtype=torch.bool, device=device).tril()[None].expand(args.batch, -1, -1)
 
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
+    opt = adamw(model, args.lr, args.weight_decay)
     out_dir.mkdir(parents=True, exist_ok=True)
     curve = open(out_dir / "sink_curve.tsv", "w")
     curve.write("step\tlayer\thead\tshare\n")

@@ -6,7 +6,6 @@ Every sequence starts with BOS, as the runtime's evaluation chunks do.
 """
 import argparse
 import json
-import math
 from pathlib import Path
 import random
 import shutil
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 import data
 from export import export_v1
 from model import ModelConfig, Transformer
+from schedule import adamw, cosine_lr
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_MODEL_BYTES = 8 * 1024 * 1024
@@ -81,10 +81,7 @@ def check_args(args, cfg: ModelConfig, text_dir: Path, out_dir: Path):
 
 
 def lr_at(step: int, total: int, args) -> float:
-    if step < args.warmup_steps:
-        return args.lr * (step + 1) / args.warmup_steps
-    progress = (step - args.warmup_steps) / max(1, total - args.warmup_steps)
-    return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+    return cosine_lr(step, total, args.lr, args.warmup_steps, args.min_lr_ratio)
 
 
 def sample_batch(books, weights, batch: int, seq_len: int, rng: np.random.Generator):
@@ -153,10 +150,7 @@ def main(argv):
 
     device = torch.device(args.device)
     model = Transformer(cfg).to(device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
+    optimizer = adamw(model, args.lr, args.weight_decay)
     val_x, val_y = validation_chunks(val_tokens, args.short_seq_len, 16)
     total_steps = args.short_steps + args.long_steps
     run_info = {"config": cfg.__dict__, "parameters": cfg.parameter_count(), "args": vars(args),
