@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadTokenizer, parseGguf, tokenizerFromGgufMetadata, type Llama2cTokenizer, type Tokenizer } from '../src/index.js';
 import { haveShared, paths, shared } from './shared.js';
+import { gpt2TokenizerMetadata } from './gguf/from-hf.js';
 
 interface Case { text: string; ids: number[]; decoded: string }
 const fixture = (name: string): { tokenizer_cases: Case[]; runs: { prompt: string; prompt_tokens: number[] }[] } =>
@@ -37,20 +38,14 @@ function llamaMetadataFrom(tok: Llama2cTokenizer): Map<string, unknown> {
   ]);
 }
 
-/** A byte-level tokenizer.json as GGUF's gpt2 converter stores it: tokens by id, types, "a b" merges, pre name. */
+/**
+ * A byte-level tokenizer.json as GGUF's gpt2 converter stores it, as the plain key → value map the
+ * tokenizer takes; without add_bos_token, so that each pre-tokenizer's default (llama3 adds BOS) holds.
+ */
 function gpt2MetadataFrom(folder: string, pre: string): Map<string, unknown> {
-  const json = JSON.parse(readFileSync(join(paths.hfModels, folder, 'tokenizer.json'), 'utf8'));
-  const tokens: string[] = [];
-  const types: number[] = [];
-  for (const [t, id] of Object.entries(json.model.vocab as Record<string, number>)) { tokens[id] = t; types[id] = 1; }
-  for (const a of json.added_tokens) { tokens[a.id] = a.content; types[a.id] = a.special ? 3 : 4; }
-  const merges = (json.model.merges as (string | string[])[]).map((m) => (Array.isArray(m) ? m.join(' ') : m));
-  const eos = json.added_tokens.find((a: { content: string }) => a.content === '<|endoftext|>').id;
-  return new Map<string, unknown>([
-    ['tokenizer.ggml.model', 'gpt2'], ['tokenizer.ggml.pre', pre], ['tokenizer.ggml.tokens', tokens],
-    ['tokenizer.ggml.token_type', Int32Array.from(types)], ['tokenizer.ggml.merges', merges],
-    ['tokenizer.ggml.eos_token_id', eos], ['tokenizer.ggml.bos_token_id', eos],
-  ]);
+  const entries = gpt2TokenizerMetadata(join(paths.hfModels, folder), pre).filter(([key]) => key !== 'tokenizer.ggml.add_bos_token');
+  return new Map(entries.map(([key, , value]) =>
+    [key, typeof value === 'object' && value !== null && 'elementType' in value ? value.values : value]));
 }
 
 function assertCases(tok: Tokenizer, cases: Case[], what: string): void {
