@@ -50,6 +50,8 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
   if (isGguf(data)) {
     const file = parseGguf(data, source);
     const { config, weights, format } = ggufModelParts(file, backend);
+    // Every loader's weights pass the same shape check (modelFromWeights'), GGUF's too.
+    checkWeights(config, weights, source);
     return assemble(config, weights, backend, source, format, file.metadata);
   }
   const { config, weights, version } = parseLlama2c(data, source, (n) => backend.alloc(n));
