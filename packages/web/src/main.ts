@@ -189,6 +189,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
         $(`side-${id}`).textContent = side.text;
       }
       $('compare-summary').textContent = drawCompare($<HTMLCanvasElement>('compare-plot'), m) + (m.b.note ? `. ${m.b.note}.` : '');
+      $('status').textContent = `Compared ${m.a.policy} and ${m.b.policy} (results below)`;
       break;
     case 'error':
       showError(m.message);

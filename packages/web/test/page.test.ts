@@ -140,6 +140,11 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     assert.is(teach.rows, model.config.nLayers);
     assert.match(teach.text, new RegExp(`step t = ${run0.prompt_tokens.length + 2}:`));
     assert.equal(teach.tokens.slice(run0.prompt_tokens.length), expectedTova.slice(0, 3), 'teaching steps continue greedily');
+    // Generate again, then one more Step continues that full bounded run (the screenshot shows an eviction).
+    assert.equal((await generate(page)).tokens, expectedTova);
+    await page.click('#teach-step');
+    await page.waitForFunction(() => (window as any).msrnnPage.teachSteps >= 4);
+    assert.match(await page.textContent('#teach') ?? '', new RegExp(`step t = ${run0.prompt_tokens.length + STEPS}:`));
 
     // Compare TOVA vs window (k=16) from one read of the prompt: each side's text equals the CLI's
     // under that policy alone, and its log-probabilities of the reference equal Node's.
