@@ -43,7 +43,7 @@ export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, 
 export {
   parseSafetensors, isSafetensors, safetensorToFloat32, SafetensorsError, SAFETENSORS_DTYPES,
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
-  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
+  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint, writeSafetensors, type SafetensorWrite,
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
