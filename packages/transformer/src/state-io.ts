@@ -8,21 +8,27 @@ import { createState, type Model } from './model.js';
 
 const fingerprints = new WeakMap<Model, ModelFingerprint>();
 
-/** Every typed array reachable from the weights, in key order (each once). */
-function weightArrays(value: unknown, out: ArrayBufferView[], seen: Set<unknown>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  if (ArrayBuffer.isView(value)) { out.push(value); return; }
-  if (Array.isArray(value)) { for (const v of value) weightArrays(v, out, seen); return; }
-  for (const k of Object.keys(value).sort()) weightArrays((value as Record<string, unknown>)[k], out, seen);
+/** Every typed array reachable from `weights`, in key order (each once). */
+export function weightArrays(weights: unknown): ArrayBufferView[] {
+  const out: ArrayBufferView[] = [], seen = new Set<unknown>();
+  const walk = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || seen.has(value)) return;
+    seen.add(value);
+    if (ArrayBuffer.isView(value)) { out.push(value); return; }
+    if (Array.isArray(value)) { for (const v of value) walk(v); return; }
+    for (const k of Object.keys(value).sort()) walk((value as Record<string, unknown>)[k]);
+  };
+  walk(weights);
+  return out;
 }
 
 /** The model's shape and an FNV-1a hash of every weight byte; computed once per model. */
 export function modelFingerprint(model: Model): ModelFingerprint {
   let f = fingerprints.get(model);
   if (!f) {
-    const arrays: ArrayBufferView[] = [];
-    weightArrays(model.weights, arrays, new Set());
+    // Hashing a disposed model's arrays would hash whatever now lives in its old memory.
+    model.checkNotDisposed('modelFingerprint');
+    const arrays = weightArrays(model.weights);
     let h = 0x811c9dc5;
     for (const a of arrays) h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h);
     const c = model.config;
@@ -48,7 +54,8 @@ export interface RestoreOptions {
 export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptions = {}): { state: MultiState; meta: Record<string, unknown> } {
   const source = opts.source ?? '<state>';
   const { header, layers } = decodeState(bytes, source);
-  const fail = (what: string): never => { throw new StateFileError(`saved state ${source}: ${what}`); };
+  let created: MultiState | undefined; // given back if the file is refused after it was made
+  const fail = (what: string): never => { created?.dispose(); throw new StateFileError(`saved state ${source}: ${what}`); };
   const mine = modelFingerprint(model), theirs = header.model;
   for (const k of ['nLayers', 'nKvHeads', 'headDim', 'dim', 'nHeads', 'vocabSize'] as const) {
     if (theirs[k] !== mine[k]) fail(`belongs to a different model: ${k} ${String(theirs[k])}, but ${model.source} has ${mine[k]}`);
@@ -67,6 +74,7 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
     policy, positionMode: header.positionMode,
     initialSlots: Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length))),
   });
+  created = state;
   if ((policy.statsPerEntry ?? 0) !== header.statsPerEntry) fail(`policy "${spec.name}" keeps ${policy.statsPerEntry ?? 0} statistics per entry, the file ${header.statsPerEntry}`);
   state.layers.forEach((layer, l) => {
     const cap = layer.capacity === Infinity ? null : layer.capacity;

@@ -103,14 +103,15 @@ for (const tied of [true, false]) {
   });
 }
 
-test('weights live in one allocation made through the backend', () => {
-  const calls: number[] = [];
-  const backend = { ...jsBackend, alloc: (n: number) => { calls.push(n); return new Float32Array(n); } };
+test('every tensor is its own allocation made through the backend (so a quantized model can free the f32 originals)', () => {
+  const calls: Float32Array[] = [];
+  const backend = { ...jsBackend, alloc: (n: number) => { const a = new Float32Array(n); calls.push(a); return a; } };
   const t = randomTensors(tiny, 3);
   const m = modelFromBytes(writeV0(tiny, t, true), { backend });
-  const views = tensorViews(m);
-  assert.is(calls[0], parameterCount(m.weights), 'one allocation of every parameter');
-  for (const v of views) assert.is(v.buffer, views[0]!.buffer);
+  const views = [...new Map(tensorViews(m).map((v) => [v.buffer, v])).values()]; // the tied classifier is the embedding
+  for (const v of views) assert.ok(calls.some((a) => a.buffer === v.buffer && a.length === v.length), 'a tensor that is not a whole allocation');
+  assert.is(views.length, 2 + tiny.layers * 9, 'embedding, final norm and 9 tensors per layer, each on its own');
+  assert.is(calls.slice(0, views.length).reduce((n, a) => n + a.length, 0), parameterCount(m.weights), 'the weights take exactly the parameters');
   const before = calls.length;
   const state = createState(m);
   assert.ok(calls.length > before, 'state storage is allocated through the backend too');
