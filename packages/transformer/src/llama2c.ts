@@ -5,6 +5,7 @@
 import { f32Weights } from '@msrnn/tensor';
 import { LLAMA } from './arch.js';
 import { recognizeOtherFormat } from './bytes.js';
+import { ModelFileError } from './file-errors.js';
 import { kvDimOf, validateConfig, type ModelConfig } from './config.js';
 import { linear, norm, type LayerWeights, type Weights } from './weights.js';
 
@@ -100,7 +101,7 @@ interface HeaderInfo {
 
 function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
   if (bytes.byteLength < V0_HEADER_BYTES) {
-    throw new Error(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c checkpoint`);
+    throw new ModelFileError(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c checkpoint`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const i32 = (at: number): number => dv.getInt32(at, true);
@@ -111,17 +112,17 @@ function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
   const common = { normEps: 1e-5, arch: LLAMA };
 
   if (dv.getUint32(0, true) === LLAMA2C_MAGIC) {
-    if (bytes.byteLength < V1_HEADER_BYTES) throw new Error(`${source}: truncated version-1 header (${bytes.byteLength} bytes < 256)`);
+    if (bytes.byteLength < V1_HEADER_BYTES) throw new ModelFileError(`${source}: truncated version-1 header (${bytes.byteLength} bytes < 256)`);
     const version = i32(4);
     if (version !== 1) {
-      throw new Error(`${source}: llama2.c checkpoint version ${version} is not supported (only legacy v0 and fp32 v1; v2 is int8-quantized)`);
+      throw new ModelFileError(`${source}: llama2.c checkpoint version ${version} is not supported (only legacy v0 and fp32 v1; v2 is int8-quantized)`);
     }
     const p = params(8);
     const flag = bytes[8 + 28]!;
-    if (flag > 1) throw new Error(`${source}: invalid model header: shared_classifier flag must be 0 or 1, got ${flag}`);
+    if (flag > 1) throw new ModelFileError(`${source}: invalid model header: shared_classifier flag must be 0 or 1, got ${flag}`);
     // export.py pads the header with zeros to 256 bytes: anything else there is not its file.
     for (let i = 8 + 29; i < V1_HEADER_BYTES; i++) {
-      if (bytes[i] !== 0) throw new Error(`${source}: invalid model header: byte ${i} of the version-1 header is padding and must be 0, got ${bytes[i]}`);
+      if (bytes[i] !== 0) throw new ModelFileError(`${source}: invalid model header: byte ${i} of the version-1 header is padding and must be 0, got ${bytes[i]}`);
     }
     return { config: { ...p, sharedClassifier: flag === 1, ...common }, version: 1, headerBytes: V1_HEADER_BYTES };
   }
@@ -179,13 +180,13 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config:
     validateConfig(info.config, source);
   } catch (err: any) {
     const other = recognizeOtherFormat(bytes);
-    if (other) throw new Error(`${source}: it looks like ${other}, not a llama2.c checkpoint (${String(err?.message).replace(`${source}: `, '')})`);
+    if (other) throw new ModelFileError(`${source}: it looks like ${other}, not a llama2.c checkpoint (${String(err?.message).replace(`${source}: `, '')})`);
     throw err;
   }
   const expected = expectedFileBytes(info);
   if (bytes.byteLength !== expected) {
     const c = info.config;
-    throw new Error(
+    throw new ModelFileError(
       `${source}: file size ${bytes.byteLength} bytes does not match the llama2.c v${info.version} header ` +
       `(dim ${c.dim}, hidden ${c.hiddenDim}, layers ${c.nLayers}, heads ${c.nHeads}/${c.nKvHeads}, vocab ${c.vocabSize}, ` +
       `seq_len ${c.seqLen}, ${c.sharedClassifier ? 'tied' : 'untied'} classifier), which implies ${expected} bytes` +
@@ -241,7 +242,7 @@ function checkRopeTables(bytes: Uint8Array, info: HeaderInfo, source: string): v
     const other = c.dim / heads;
     if (heads === c.nHeads || !Number.isInteger(other) || other % 2 !== 0) continue;
     if (matches(other)) {
-      throw new Error(`${source}: invalid model header: n_heads ${c.nHeads} (head dim ${hd}) does not match the RoPE tables the file stores, which are for head dim ${other} (n_heads ${heads}); was the header edited?`);
+      throw new ModelFileError(`${source}: invalid model header: n_heads ${c.nHeads} (head dim ${hd}) does not match the RoPE tables the file stores, which are for head dim ${other} (n_heads ${heads}); was the header edited?`);
     }
   }
 }
@@ -256,7 +257,7 @@ function checkFinite(w: Llama2cViews, source: string): void {
   for (const [name, v] of named) {
     for (let i = 0; i < v.length; i++) {
       const x = v[i]!;
-      if (x - x !== 0) throw new Error(`${source}: weight ${name}[${i}] is ${x} — the file is corrupt`); // NaN - NaN and Inf - Inf are NaN
+      if (x - x !== 0) throw new ModelFileError(`${source}: weight ${name}[${i}] is ${x} — the file is corrupt`); // NaN - NaN and Inf - Inf are NaN
     }
   }
 }

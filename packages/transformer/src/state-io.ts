@@ -1,7 +1,7 @@
 // Save and restore of a multi-state against the model it belongs to: the fingerprint (shape and a
 // hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
 // again from its saved request and copies the entries into the backend's memory.
-import { decodeState, fnv1a, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
+import { decodeState, fnv1a, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { headDimOf } from './config.js';
 import { createState, type Model } from './model.js';
@@ -44,6 +44,17 @@ export function modelFingerprint(model: Model): ModelFingerprint {
 export interface RestoreOptions {
   /** Name used in error messages (a file name). */
   source?: string;
+  /**
+   * Most bytes the restored state may allocate. A bounded state allocates its whole capacity
+   * whatever the file holds, so a small file can ask for a huge state; the default, 16 × the
+   * file's size + 64 MiB, refuses that unless you raise it here.
+   */
+  maxStateBytes?: number;
+}
+
+/** restoreState's default allocation limit for a file of `fileBytes`. */
+export function defaultMaxStateBytes(fileBytes: number): number {
+  return 16 * fileBytes + 64 * 2 ** 20;
 }
 
 /**
@@ -53,6 +64,7 @@ export interface RestoreOptions {
  */
 export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptions = {}): { state: MultiState; meta: Record<string, unknown> } {
   const source = opts.source ?? '<state>';
+  model.checkNotDisposed('restoreState');
   const { header, layers } = decodeState(bytes, source);
   let created: MultiState | undefined; // given back if the file is refused after it was made
   const fail = (what: string): never => { created?.dispose(); throw new StateFileError(`saved state ${source}: ${what}`); };
@@ -70,10 +82,20 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
     return fail(`cannot make its policy again: ${(e as Error).message}`);
   }
   const windows = header.windows;
-  const state = createState(model, {
-    policy, positionMode: header.positionMode,
-    initialSlots: Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length))),
-  });
+  const initialSlots = Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length)));
+  const limit = opts.maxStateBytes ?? defaultMaxStateBytes(bytes.length);
+  let state: MultiState;
+  try {
+    const need = stateBytes({ nLayers: mine.nLayers, nKvHeads: mine.nKvHeads, headDim: mine.headDim }, policy, initialSlots);
+    if (need > limit) {
+      fail(`its policy "${spec.name}" (capacity ${policy.capacity}) needs a ${mib(need)} state, more than maxStateBytes ${mib(limit)} `
+        + `(by default 16 × the file + 64 MiB); pass a larger maxStateBytes if the state is meant to be that large`);
+    }
+    state = createState(model, { policy, positionMode: header.positionMode, initialSlots });
+  } catch (e) {
+    if (e instanceof StateFileError) throw e;
+    return fail(`cannot make its state again: ${(e as Error).message}`);
+  }
   created = state;
   if ((policy.statsPerEntry ?? 0) !== header.statsPerEntry) fail(`policy "${spec.name}" keeps ${policy.statsPerEntry ?? 0} statistics per entry, the file ${header.statsPerEntry}`);
   state.layers.forEach((layer, l) => {
@@ -95,4 +117,8 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
   });
   state.seen = header.seen;
   return { state, meta: header.meta ?? {} };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -150,7 +150,7 @@ if (haveShared('dispose', paths.model, q8Gguf, hfFolder)) {
         assert.throws(() => step(model, other, 5), disposedModel('step'));
         assert.throws(() => prefill(model, other, [5]), disposedModel('prefill'));
         assert.throws(() => createState(model), disposedModel('createState'));
-        assert.throws(() => restoreState(model, saved), disposedModel('createState'));
+        assert.throws(() => restoreState(model, saved), disposedModel('restoreState'));
         assert.throws(() => quantizeModel(model, 'q8'), disposedModel('quantizeModel'));
         // The fingerprint was computed by save() while the model lived; a fresh model never hashed fails.
         assert.ok(modelFingerprint(model));

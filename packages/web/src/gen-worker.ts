@@ -111,6 +111,9 @@ function snapshot(r: Run): Snapshot {
 
 function start(settings: GenSettings): Run {
   if (!model || !tokenizer) throw new Error('no model loaded');
+  // A new run replaces the old one: its state's memory goes back to the heap (which may not grow).
+  run?.state.dispose();
+  run = null;
   const { state, observer } = newState(settings.policy, settings);
   const tokens = tokenizer.encode(settings.prompt);
   if (tokens.length === 0) throw new Error('the prompt encodes to no tokens');
@@ -213,6 +216,7 @@ function compare(settings: GenSettings, policyB: string, reference: string): voi
     let logits = prefill(model!, state, prompt);
     const logprobs: number[] = [];
     for (const t of ref) { logprobs.push(logProb(logits, t)); logits = step(model!, state, t); }
+    state.dispose(); // the heap of a page without cross-origin isolation cannot grow: give it back
     return { policy: name, logprobs };
   };
   post({ type: 'compare', tokens: ref.map((t, i) => tokenizer!.tokenText(t, i > 0 ? ref[i - 1] : prompt.at(-1))), a: side(settings.policy), b: side(policyB) });
