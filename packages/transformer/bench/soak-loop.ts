@@ -12,6 +12,10 @@ export interface SoakOptions {
   /** TOVA's capacity k. */
   capacity: number;
   seed: number;
+  /** Tokens generated before the first measured one (JIT warm-up; the state fills up). Default 0. */
+  warmup?: number;
+  /** Called before RSS is read at each checkpoint (a forced garbage collection, where available). */
+  beforeSample?: () => void;
 }
 
 export interface Checkpoint {
@@ -32,20 +36,28 @@ export function soak(model: Model, opts: SoakOptions, onCheckpoint: (c: Checkpoi
   for (const [name, v] of Object.entries({ tokens, every, capacity })) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`soak: ${name} must be a positive integer, got ${v}`);
   }
+  const warmup = opts.warmup ?? 0;
+  if (!Number.isSafeInteger(warmup) || warmup < 0) throw new RangeError(`soak: warmup must be a non-negative integer, got ${warmup}`);
   const state = createState(model, { policy: getPolicy('tova', { capacity }) });
   const sampler = new Sampler(model.config.vocabSize, { temperature: 1, seed });
   const heap = (model.backend as { heap?: { usedBytes: number } }).heap;
   const out: Checkpoint[] = [];
-  let token = 1, wall0 = performance.now(), cpu0 = process.cpuUsage();
+  let token = 1;
+  const next = (): void => {
+    const logits = step(model, state, token);
+    for (let i = 0; i < logits.length; i++) {
+      if (!Number.isFinite(logits[i]!)) throw new Error(`soak: logit ${i} at position ${state.seen - 1} is ${logits[i]}`);
+    }
+    token = sampler.sample(logits);
+  };
   try {
+    for (let t = 0; t < warmup; t++) next();
+    let wall0 = performance.now(), cpu0 = process.cpuUsage();
     for (let t = 1; t <= tokens; t++) {
-      const logits = step(model, state, token);
-      for (let i = 0; i < logits.length; i++) {
-        if (!Number.isFinite(logits[i]!)) throw new Error(`soak: logit ${i} at position ${t - 1} is ${logits[i]}`);
-      }
-      token = sampler.sample(logits);
+      next();
       if (t % every === 0 || t === tokens) {
         const n = t - (out.at(-1)?.tokens ?? 0), cpu = process.cpuUsage(cpu0), wall = performance.now() - wall0;
+        opts.beforeSample?.();
         const c: Checkpoint = {
           tokens: t, rssBytes: process.memoryUsage().rss, stateBytes: state.bytes(), heapUsedBytes: heap ? heap.usedBytes : null,
           wallTokPerSec: (n / wall) * 1000, cpuTokPerSec: n / ((cpu.user + cpu.system) / 1e6),

@@ -1,11 +1,13 @@
 // Soak: 100,000 tokens of bounded generation (TOVA, k = 128) on the default model, a checkpoint
-// every 10,000 tokens (RSS, state bytes, wasm heap live bytes, tok/s by wall clock and by CPU
-// time). Passes when no logit is NaN, RSS is flat within 5 % and speed (CPU time, which a busy
+// every 10,000 tokens (RSS after a full GC, state bytes, wasm heap live bytes, tok/s by wall clock
+// and by CPU time). Passes when no logit is NaN, RSS is flat within 5 % and speed (CPU time, which a busy
 // machine disturbs less than wall time) within 10 %; prints each verdict, and with --strict exits 1
 // when one fails (a NaN stops the run with an error either way).
-// Run: node scripts/run-ts.mjs packages/transformer/bench/soak.ts [--tokens N] [--checkpoints N] [--capacity K] [--backend wasm|js] [--model FILE] [--strict]
+// Run: node scripts/run-ts.mjs packages/transformer/bench/soak.ts [--tokens N] [--checkpoints N] [--warmup N] [--capacity K] [--backend wasm|js] [--model FILE] [--strict]
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createWasmBackend, jsBackend } from '@msrnn/tensor';
 import { loadModel } from '../src/index.js';
 import { soak, spread, type Checkpoint } from './soak-loop.js';
@@ -14,7 +16,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string' }, tokens: { type: 'string', default: '100000' }, checkpoints: { type: 'string', default: '10' },
     capacity: { type: 'string', default: '128' }, backend: { type: 'string', default: 'wasm' }, seed: { type: 'string', default: '42' },
-    strict: { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '1000' }, strict: { type: 'boolean', default: false },
   },
 });
 const modelPath = values.model ?? resolve(import.meta.dirname, '../../../models/default/model.bin');
@@ -27,10 +29,14 @@ const model = await loadModel(modelPath, { backend });
 const every = Math.max(1, Math.floor(tokens / checkpoints));
 
 const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
-console.log(`soak: ${modelPath} (${model.format}), ${backend.name}, TOVA k=${values.capacity}, ${tokens} tokens, checkpoint every ${every}`);
+console.log(`soak: ${modelPath} (${model.format}), ${backend.name}, TOVA k=${values.capacity}, ${values.warmup} warm-up tokens, then ${tokens} measured, checkpoint every ${every}`);
 console.log('| tokens | RSS MiB | state bytes | wasm heap live bytes | tok/s (wall) | tok/s (CPU) |');
 console.log('|---|---|---|---|---|---|');
-const rows: Checkpoint[] = soak(model, { tokens, every, capacity: Number(values.capacity), seed: Number(values.seed) }, (c) => {
+// RSS is read after a full garbage collection, so it shows memory still in use, not garbage not yet collected.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+const options = { tokens, every, capacity: Number(values.capacity), seed: Number(values.seed), warmup: Number(values.warmup), beforeSample: collectGarbage };
+const rows: Checkpoint[] = soak(model, options, (c) => {
   console.log(`| ${c.tokens} | ${mib(c.rssBytes)} | ${c.stateBytes} | ${c.heapUsedBytes ?? '-'} | ${c.wallTokPerSec.toFixed(0)} | ${c.cpuTokPerSec.toFixed(0)} |`);
 });
 const full = rows.filter((c, i) => i === 0 || c.tokens - rows[i - 1]!.tokens === every); // a short last interval is not a speed sample

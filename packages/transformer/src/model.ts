@@ -1,4 +1,4 @@
-// A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
+// A loaded model: config, weights (allocated through the backend, given back by dispose) and the backend whose kernels run it.
 import { Allocations, jsBackend, type Backend } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
 import { headDimOf, validateConfig, type ModelConfig } from './config.js';
