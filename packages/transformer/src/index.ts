@@ -6,7 +6,7 @@ export {
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
 export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
-  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights, modelFromFiles,
+  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights, modelFromFiles, MODEL_FOLDER_FILES,
   createState, checkStateFits, checkToken,
 } from './model.js';
 export { type PositionMode, type Positions, positionsFor, RopePositions } from './positions.js';
@@ -50,3 +50,8 @@ export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } fro
 export { chatTemplateOf, encodeChat } from './chat-prompt.js';
 export { modelFingerprint, restoreState, type RestoreOptions } from './state-io.js';
 export { HF_ARCHITECTURES, hfLayout, hfPartsFromFiles, isHfFolder, readHfFolder, type HfFamily, type HfLayout } from './hf/index.js';
+export {
+  exportFamily, checkExpressible, type ExportFamily, modelToGguf, ggufExportType, type GgufExport, type GgufExportOptions,
+  modelToHfFiles, type HfExportOptions, modelToLlama2c, tokenizerGgufMetadata, tokenizerHfFiles, ggufTokenizerEntries, type TokenizerExport,
+  compareLogits, verificationTokens, withinTolerance, LOGIT_TOLERANCE, type LogitComparison, matrixFloat32, reorderRopeRows,
+} from './export/index.js';

@@ -1,0 +1,7 @@
+export { exportFamily, checkExpressible, type ExportFamily } from './family.js';
+export { modelToGguf, ggufExportType, type GgufExport, type GgufExportOptions } from './gguf.js';
+export { modelToHfFiles, type HfExportOptions } from './hf.js';
+export { modelToLlama2c } from './llama2c.js';
+export { tokenizerGgufMetadata, tokenizerHfFiles, ggufTokenizerEntries, type TokenizerExport } from './tokenizer.js';
+export { compareLogits, verificationTokens, withinTolerance, LOGIT_TOLERANCE, type LogitComparison } from './verify.js';
+export { matrixFloat32, reorderRopeRows } from './tensors.js';
