@@ -11,7 +11,6 @@ import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerConvert } from './commands/convert.js';
 import { registerRecallData } from './commands/recall-data.js';
-import { registerSentinel } from './commands/sentinel.js';
 import { registerRecall } from './commands/recall.js';
 import { note, processIo, type CliIo } from './io.js';
 
@@ -36,7 +35,6 @@ export function createProgram(io: CliIo = processIo): Command {
   registerInspect(program, io);
   registerConvert(program, io);
   registerRecallData(program, io);
-  registerSentinel(program, io);
   registerRecall(program, io);
   return program;
 }
