@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareLogits, loadModel, verificationTokens } from '@msrnn/transformer';
+import { loadModel } from '@msrnn/transformer';
+import { compareLogits, verificationTokens } from '@msrnn/transformer/export';
 import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
 import { msrnn } from './run-cli.js';
 

@@ -55,8 +55,3 @@ export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } fro
 export { chatTemplateOf, encodeChat } from './chat-prompt.js';
 export { modelFingerprint, restoreState, type RestoreOptions } from './state-io.js';
 export { HF_ARCHITECTURES, hfLayout, hfPartsFromFiles, isHfFolder, readHfFolder, type HfFamily, type HfLayout } from './hf/index.js';
-export {
-  exportFamily, checkExpressible, type ExportFamily, modelToGguf, ggufExportType, type GgufExport, type GgufExportOptions,
-  modelToHfFiles, type HfExportOptions, modelToLlama2c, tokenizerGgufMetadata, tokenizerHfFiles, ggufTokenizerEntries, type TokenizerExport,
-  compareLogits, verificationTokens, withinTolerance, LOGIT_TOLERANCE, type LogitComparison, matrixFloat32, reorderRopeRows,
-} from './export/index.js';

@@ -12,9 +12,12 @@ import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  argmax, compareLogits, createState, embeddedTokenizer, generate, loadAnyTokenizer, loadModel, loadTokenizer, modelFromBytes, modelFromFiles,
-  modelToGguf, modelToHfFiles, modelToLlama2c, parseGguf, prefill, step, tokenizerGgufMetadata, tokenizerHfFiles, verificationTokens, type GeneratedPiece, type Model, type Tokenizer,
+  argmax, createState, embeddedTokenizer, generate, loadAnyTokenizer, loadModel, loadTokenizer, modelFromBytes, modelFromFiles, parseGguf, prefill, step,
+  type GeneratedPiece, type Model, type Tokenizer,
 } from '../src/index.js';
+import {
+  compareLogits, modelToGguf, modelToHfFiles, modelToLlama2c, tokenizerGgufMetadata, tokenizerHfFiles, verificationTokens,
+} from '../src/export/index.js';
 import { haveShared, maxAbsDiff, paths, shared } from './shared.js';
 
 const ggml = (name: string) => resolve(shared, 'models/gguf', `${name}.gguf`);

@@ -4,10 +4,11 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { loadModel, modelFromBytes, modelFromFiles, type GgufWriteValue, type Model, type Tokenizer } from '@msrnn/transformer';
 import {
-  compareLogits, ggufExportType, ggufTokenizerEntries, loadModel, LOGIT_TOLERANCE, modelFromBytes, modelFromFiles, modelToGguf, modelToHfFiles,
-  modelToLlama2c, tokenizerGgufMetadata, tokenizerHfFiles, verificationTokens, withinTolerance, type GgufWriteValue, type LogitComparison, type Model, type Tokenizer,
-} from '@msrnn/transformer';
+  compareLogits, ggufExportType, ggufTokenizerEntries, LOGIT_TOLERANCE, modelToGguf, modelToHfFiles, modelToLlama2c, tokenizerGgufMetadata,
+  tokenizerHfFiles, verificationTokens, withinTolerance, type LogitComparison,
+} from '@msrnn/transformer/export';
 import { addModelOptions, defaultModelFiles, loadTokenizerFor, parsePositiveInt, type ModelFlags } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 

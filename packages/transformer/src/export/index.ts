@@ -1,3 +1,6 @@
+// Writing models out (msrnn convert): GGUF, Hugging Face folders, llama2.c checkpoints, tokenizers,
+// and the logit check of a written model. A separate entry (@msrnn/transformer/export) so pages
+// that only run models do not bundle the writers.
 export { exportFamily, checkExpressible, type ExportFamily } from './family.js';
 export { modelToGguf, ggufExportType, type GgufExport, type GgufExportOptions } from './gguf.js';
 export { modelToHfFiles, type HfExportOptions } from './hf.js';
