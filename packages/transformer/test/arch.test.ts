@@ -4,7 +4,7 @@
 // prefill() against the float64 reference forward in ./reference-forward.ts, on both backends.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, f32Weights, jsBackend, type Backend, type WasmBackend } from '@msrnn/tensor';
+import { createWasmBackend, f32Weights, jsBackend, KvRows, type Backend, type WasmBackend } from '@msrnn/tensor';
 import {
   architecture, createState, foldUnitOffset, gatedActivation, activation, headNorm, linear, modelFromWeights, norm, normRows,
   prefill, quantizeModel, ropeFrequencies, RopePositions, softcap, attendHeadSoftcapped, step, LLAMA,
@@ -224,14 +224,16 @@ test('soft-capped attention head: equals the formula, and a huge cap equals the 
   const q = Float32Array.from({ length: hd }, () => 4 * r()), keys = Float32Array.from({ length: count * hd }, () => 4 * r());
   const values = Float32Array.from({ length: count * hd }, () => r());
   const out = new Float32Array(hd), att = new Float32Array(count);
-  attendHeadSoftcapped(out, 0, q, 0, keys, values, count, hd, 0.5, 1.5, att, 0);
+  const rowsOf = (a: Float32Array) => { const rows = new KvRows('f32', hd, count, (n) => new Float32Array(n)); rows.f32.set(a); return rows; };
+  const keyRows = rowsOf(keys), valueRows = rowsOf(values);
+  attendHeadSoftcapped(out, 0, q, 0, keyRows, valueRows, count, hd, 0.5, 1.5, att, 0);
   const s = Array.from({ length: count }, (_, i) => 1.5 * Math.tanh((0.5 * keys.subarray(i * hd, i * hd + hd).reduce((a, k, d) => a + k * q[d]!, 0)) / 1.5));
   const e = s.map((v) => Math.exp(v - Math.max(...s))), z = e.reduce((a, v) => a + v, 0);
   e.forEach((v, i) => assert.ok(Math.abs(att[i]! - v / z) < 1e-6, `weight ${i}`));
   for (let d = 0; d < hd; d++) assert.ok(Math.abs(out[d]! - e.reduce((a, v, i) => a + (v / z) * values[i * hd + d]!, 0)) < 1e-6, `out ${d}`);
   const plainOut = new Float32Array(hd), plainAtt = new Float32Array(count);
   jsBackend.attendHead(plainOut, 0, q, 0, keys, values, count, hd, 0.5, plainAtt, 0);
-  attendHeadSoftcapped(out, 0, q, 0, keys, values, count, hd, 0.5, 1e9, att, 0);
+  attendHeadSoftcapped(out, 0, q, 0, keyRows, valueRows, count, hd, 0.5, 1e9, att, 0);
   for (let d = 0; d < hd; d++) assert.ok(Math.abs(out[d]! - plainOut[d]!) < 1e-6);
 });
 
