@@ -4,11 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames, policyTable } from '@msrnn/policies';
-import type { Backend, WeightType } from '@msrnn/tensor';
+import type { Backend, KvType, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { Sampler, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
+  addBackendOptions, addKvBytesOption, addModelOptions, checkStateMemory, addStateOptions, parseByteSize, policyForBytes, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
@@ -24,6 +24,7 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   seed?: string;
   policy: string;
   capacity?: string;
+  kvBytes?: string;
   ratio?: string;
   chunkSize: string;
   weights: string;
@@ -56,7 +57,7 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'full')
     .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
     .option('--ratio <r>', `budget as a fraction of the tokens seen, in (0, 1] (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join(' and ')} need it)`);
-  addStateOptions(command)
+  addKvBytesOption(addStateOptions(command))
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64');
   addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
@@ -82,14 +83,19 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   }, { temperature: '--temperature', topP: '--top-p', topK: '--top-k', seed: '--seed' });
   const weights = parseWeightType('--weights', flags.weights);
   const chunkSize = parsePositiveInt('--chunk-size', flags.chunkSize);
-  const { sinks, positionMode } = parseStateOptions(flags);
+  const { sinks, positionMode, kv } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
-  const policy = getPolicy(flags.policy, {
-    ...(capacity !== undefined ? { capacity } : {}),
+  const kvBytes = flags.kvBytes === undefined ? undefined : parseByteSize('--kv-bytes', flags.kvBytes);
+  if (kvBytes !== undefined && capacity !== undefined) throw new Error('give --capacity or --kv-bytes, not both');
+  if (kvBytes !== undefined && policyTable.find((e) => e.name === flags.policy)?.unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${flags.policy}" keeps every entry; pick an eviction policy`);
+  const makePolicy = (k: number | undefined) => getPolicy(flags.policy, {
+    ...(k !== undefined ? { capacity: k } : {}),
     sinks,
     ...(flags.ratio !== undefined ? { ratio: parseRatio('--ratio', flags.ratio) } : {}),
     seed,
   });
+  // Checked now, before the model loads; with --kv-bytes the capacity comes from the model's shape.
+  const policy = makePolicy(kvBytes !== undefined ? 1 : capacity);
 
   const prompt = readPrompt(flags, io);
   if (flags.resume !== undefined && (prompt !== '' || flags.chat)) throw new Error('--resume continues the saved text: give no --prompt, --prompt-file or --chat');
@@ -97,7 +103,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   const files = defaultModelFiles(flags);
   const selection = await selectBackendFor(flags, (line) => note(io, `msrnn generate: ${line}`));
   try {
-    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy, weights });
+    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, kv, policy, makePolicy, kvBytes, weights });
   } finally {
     await selection.dispose();
   }
@@ -105,11 +111,14 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
 
 interface Settings {
   prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
-  positionMode: PositionMode; policy: Policy; weights: WeightType;
+  positionMode: PositionMode; kv: KvType; policy: Policy; weights: WeightType;
+  /** With --kv-bytes: the budget, and the policy at a given capacity. */
+  kvBytes: number | undefined; makePolicy: (capacity: number) => Policy;
 }
 
 async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
-  const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
+  const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, kv } = settings;
+  let policy = settings.policy;
   if (selectionNote) note(io, selectionNote);
   const loaded = await loadModel(files.model, { backend });
   if (settings.weights !== 'f32' && loaded.metadata !== null) {
@@ -122,7 +131,12 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
-  checkStateMemory('--capacity', model, policy, 'heap' in backend);
+  if (settings.kvBytes !== undefined) {
+    const budgeted = policyForBytes('--kv-bytes', model, settings.kvBytes, kv, settings.makePolicy);
+    policy = budgeted.policy;
+    note(io, budgeted.line);
+  }
+  checkStateMemory(settings.kvBytes !== undefined ? '--kv-bytes' : '--capacity', model, policy, 'heap' in backend, kv);
   let resumed: ReturnType<typeof restoreState> | undefined;
   if (flags.resume !== undefined) {
     let bytes: Uint8Array;
@@ -133,7 +147,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   if (resumed && (!saved?.sampler || typeof saved.logits !== 'string' || !Array.isArray(saved.context))) {
     throw new Error(`--resume ${flags.resume}: the state was not saved by msrnn generate --save-state (no sampler, logits or context)`);
   }
-  const state = resumed ? resumed.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
+  const state = resumed ? resumed.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode, kv });
   const sampling = saved?.sampler ?? { temperature, topP, topK, seed };
   const sampler = new Sampler(c.vocabSize, sampling);
   if (saved?.sampler) sampler.rng.setState(saved.sampler.rng);
@@ -143,9 +157,9 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     if (raw.length !== c.vocabSize * 4) throw new Error(`--resume ${flags.resume}: saved logits hold ${raw.length / 4} floats, the vocabulary ${c.vocabSize}`);
     startLogits = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
   }
-  if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy and sampling settings are used`);
+  if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy, kv type and sampling settings are used`);
   note(io, 
-    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), positions ${state.positionMode}; ` +
+    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), kv ${state.kv}, positions ${state.positionMode}; ` +
     `seed ${sampling.seed}, temperature ${sampling.temperature}, top-p ${sampling.topP}, top-k ${sampling.topK}`,
   );
 
@@ -215,7 +229,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   if (json) {
     io.stdout.write(`${JSON.stringify({
       model: files.model, format: model.format, backend: backend.name,
-      policy: policy.name, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode,
+      policy: policy.name, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode, kv: state.kv,
       seed, temperature, top_p: topP, top_k: topK,
       prompt, prompt_tokens: promptTokens, generated_tokens: generatedTokens, text,
       timings: {

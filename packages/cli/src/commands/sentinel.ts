@@ -10,11 +10,11 @@ import { chooseSpans, MAX_SPAN_DEFAULT } from '@msrnn/policies';
 import { loadModel, Sampler, samplerSettings } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import { tokenNll } from '../ppl/evaluate.js';
-import { addModelOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseNonNegativeInt, parseNumber, parsePositiveInt } from '../options.js';
+import { addKvOption, addModelOptions, defaultModelFiles, parseKv, integerOrRaw, loadTokenizerFor, parseNonNegativeInt, parseNumber, parsePositiveInt } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 import { readSentinelIds, runWithSpans, SentinelRun } from '../sentinel/driver.js';
 
-interface SentinelFlags { model?: string; tokenizer?: string; ratio: string; maxSpan: string; seed: string }
+interface SentinelFlags { model?: string; tokenizer?: string; ratio: string; maxSpan: string; seed: string; kv: string }
 
 function parseShare(value: string): number {
   const r = Number(value);
@@ -29,21 +29,22 @@ function parseMaxSpan(value: string): number {
 }
 
 function common(command: Command): Command {
-  return addModelOptions(command)
+  return addKvOption(addModelOptions(command)
     .option('--ratio <r>', 'share of the text compressed into spans, in (0, 1) (the KV budget is about 1 - r)', '0.5')
     .option('--max-span <n>', 'span lengths 2..n (the paper: 25)', String(MAX_SPAN_DEFAULT))
-    .option('--seed <n>', 'seed of the span rule', '0');
+    .option('--seed <n>', 'seed of the span rule', '0'));
 }
 
 async function open(flags: SentinelFlags, io: CliIo) {
   const ratio = parseShare(flags.ratio);
   const maxSpan = parseMaxSpan(flags.maxSpan);
   const seed = parseNonNegativeInt('--seed', flags.seed);
+  const kv = parseKv(flags.kv);
   const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
   const ids = readSentinelIds(files.model, model.config.vocabSize);
   const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn sentinel: ${line}`));
-  return { ratio, maxSpan, seed, files, model, ids, tokenizer };
+  return { ratio, maxSpan, seed, kv, files, model, ids, tokenizer };
 }
 
 export function registerSentinel(program: Command, io: CliIo = processIo): void {
@@ -53,13 +54,13 @@ export function registerSentinel(program: Command, io: CliIo = processIo): void 
     .option('--chunk <n>', 'tokens per chunk, BOS included', '2048')
     .option('--chunks <n>', 'chunks to evaluate', '8')
     .action(async (flags: SentinelFlags & { text: string; chunk: string; chunks: string }) => {
-      const { ratio, maxSpan, seed, files, model, ids, tokenizer } = await open(flags, io);
+      const { ratio, maxSpan, seed, kv, files, model, ids, tokenizer } = await open(flags, io);
       const corpus = loadCorpus(flags.text, tokenizer, parsePositiveInt('--chunk', flags.chunk), parsePositiveInt('--chunks', flags.chunks));
       for (const w of corpus.warnings) note(io, `msrnn sentinel: warning: ${w}`);
       let nll = 0, predictions = 0, entries = 0;
       const vocab = model.config.vocabSize;
       corpus.chunks.forEach((chunk, c) => {
-        const run = new SentinelRun(model, ids);
+        const run = new SentinelRun(model, ids, kv);
         runWithSpans(run, chunk, chooseSpans(chunk.length, ratio, maxSpan, seed, c), (i, logits) => {
           nll += tokenNll(logits, chunk[i]!, vocab);
           predictions++;
@@ -76,7 +77,7 @@ export function registerSentinel(program: Command, io: CliIo = processIo): void 
     .option('--top-p <p>', 'nucleus sampling threshold', '0.9')
     .option('--sample-seed <n>', 'sampling RNG seed', '42')
     .action(async (flags: SentinelFlags & { prompt: string; steps: string; temperature: string; topP: string; sampleSeed: string }) => {
-      const { ratio, maxSpan, seed, files, model, ids, tokenizer } = await open(flags, io);
+      const { ratio, maxSpan, seed, kv, files, model, ids, tokenizer } = await open(flags, io);
       const steps = parseNonNegativeInt('--steps', flags.steps);
       const sampler = new Sampler(model.config.vocabSize, samplerSettings({
         temperature: parseNumber('--temperature', flags.temperature), topP: parseNumber('--top-p', flags.topP),
@@ -87,7 +88,7 @@ export function registerSentinel(program: Command, io: CliIo = processIo): void 
       if (total > model.config.seqLen) throw new Error(`prompt (${prompt.length} tokens) + --steps ${steps} exceeds the model's context ${model.config.seqLen}`);
       const spans = total > 2 ? chooseSpans(total, ratio, maxSpan, seed, 0) : [];
       const starts = new Map(spans.map((s) => [s.start, s.start + s.length - 1]));
-      const run = new SentinelRun(model, ids);
+      const run = new SentinelRun(model, ids, kv);
       const logits = new Float32Array(model.config.vocabSize);
       let closeAt = -1;
       const tokens: number[] = [];

@@ -7,7 +7,7 @@ import { getPolicy, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
-  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
+  addBackendOptions, addKvBytesOption, addModelOptions, checkStateMemory, parseByteSize, policyForBytes, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, print, processIo, type CliIo } from '../io.js';
@@ -19,6 +19,7 @@ interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   tokens?: string;
   policy: string;
   capacity?: string;
+  kvBytes?: string;
   ratio?: string;
   seed: string;
   json?: string;
@@ -36,7 +37,7 @@ export function registerTrace(program: Command, io: CliIo = processIo): void {
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'tova')
     .option('--capacity <k>', 'entries kept per layer: a positive integer or Infinity (default 32 unless --ratio is given)')
     .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)');
-  addStateOptions(command)
+  addKvBytesOption(addStateOptions(command))
     .option('--seed <n>', 'seed of the random policies', '0')
     .option('--json <file>', 'write the trace: tokens, pieces, evictedAt[layer][kvHead][position] (-1 = kept), summary')
     .option('--svg <file>', 'write the heatmap (layer panels × position × step)');
@@ -49,14 +50,18 @@ export function registerTrace(program: Command, io: CliIo = processIo): void {
 
 async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const ratio = flags.ratio !== undefined ? parseRatio('--ratio', flags.ratio) : undefined;
+  const kvBytes = flags.kvBytes !== undefined ? parseByteSize('--kv-bytes', flags.kvBytes) : undefined;
+  if (kvBytes !== undefined && (flags.capacity !== undefined || ratio !== undefined)) throw new Error('give --capacity / --ratio or --kv-bytes, not both');
   const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
-  const { sinks, positionMode } = parseStateOptions(flags);
-  const policy = getPolicy(flags.policy, {
-    ...(capacity !== undefined ? { capacity } : {}),
+  const { sinks, positionMode, kv } = parseStateOptions(flags);
+  const makePolicy = (k: number | undefined) => getPolicy(flags.policy, {
+    ...(k !== undefined ? { capacity: k } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
     sinks,
     seed: parseNonNegativeInt('--seed', flags.seed),
   });
+  // Checked before the model loads; with --kv-bytes the capacity comes from the model's shape.
+  let policy = makePolicy(capacity);
   checkOutputFile('--json', flags.json);
   checkOutputFile('--svg', flags.svg);
   const files = defaultModelFiles(flags);
@@ -74,14 +79,20 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const tokens = Array.from(corpus.chunks[0]!);
   for (const w of corpus.warnings) note(io, `msrnn trace: warning: ${w}`);
 
-  checkStateMemory(flags.ratio !== undefined && flags.capacity === undefined ? '--ratio' : '--capacity', model, policy, 'heap' in selection.backend);
+  if (kvBytes !== undefined) {
+    const budgeted = policyForBytes('--kv-bytes', model, kvBytes, kv, makePolicy);
+    policy = budgeted.policy;
+    note(io, `msrnn trace: ${budgeted.line}`);
+  }
+  const capacityFlag = kvBytes !== undefined ? '--kv-bytes' : flags.ratio !== undefined && flags.capacity === undefined ? '--ratio' : '--capacity';
+  checkStateMemory(capacityFlag, model, policy, 'heap' in selection.backend, kv);
   const bar = flags.progress && io.stderr.isTTY
     ? new SingleBar({ format: 'trace [{bar}] {value}/{total} tokens | ETA {eta_formatted}', stream: io.stderr as NodeJS.WritableStream, etaBuffer: 20 })
     : null;
   bar?.start(tokens.length, 0);
   let trace: Trace;
   try {
-    trace = recordTrace(model, policy, tokens, positionMode, { onProgress: (done) => bar?.update(done) });
+    trace = recordTrace(model, policy, tokens, positionMode, { kv, onProgress: (done) => bar?.update(done) });
   } finally {
     bar?.stop();
   }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MultiState } from '@msrnn/msrnn';
+import type { KvType } from '@msrnn/tensor';
 import { chooseSpans, SentinelCompression, type Span } from '@msrnn/policies';
 import { createState, step, type Model } from '@msrnn/transformer';
 
@@ -38,13 +39,13 @@ export class SentinelRun {
   private spanOpen = false;
   private spanLength = 0;
 
-  constructor(readonly model: Model, readonly ids: SentinelIds) {
+  constructor(readonly model: Model, readonly ids: SentinelIds, kv: KvType = 'f32') {
     const vocab = model.config.vocabSize;
     for (const id of [ids.cl, ids.cr]) {
       if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`sentinel id ${id} is outside the model's vocabulary (${vocab})`);
     }
     this.compression = new SentinelCompression(model.config.nLayers);
-    this.state = createState(model, { policy: this.compression });
+    this.state = createState(model, { policy: this.compression, kv });
   }
 
   get inSpan(): boolean {

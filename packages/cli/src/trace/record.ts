@@ -4,6 +4,7 @@
 // after steps p .. evictedAt-1.
 import { wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
 import { budgetOf } from '@msrnn/policies';
+import type { KvType } from '@msrnn/tensor';
 import { createState, prefill, type Model, type PositionMode } from '@msrnn/transformer';
 
 export interface Trace {
@@ -75,6 +76,8 @@ function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: S
 }
 
 export interface TraceOptions {
+  /** How the state stores keys and values (default f32). */
+  kv?: KvType;
   /** Called as tokens are consumed (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -83,7 +86,7 @@ export function recordTrace(model: Model, policy: Policy, tokens: number[], posi
   const c = model.config, n = tokens.length;
   const evicted = Array.from({ length: c.nLayers }, () => Array.from({ length: c.nKvHeads }, () => new Int32Array(n).fill(-1)));
   const sink: SinkSums = { weight: new Float64Array(c.nLayers), uniform: new Float64Array(c.nLayers), steps: new Int32Array(c.nLayers) };
-  const state = createState(model, { policy: recordingPolicy(policy, evicted, n, sink), positionMode: policy.positionMode ?? positionMode });
+  const state = createState(model, { policy: recordingPolicy(policy, evicted, n, sink), positionMode: policy.positionMode ?? positionMode, kv: opts.kv ?? 'f32' });
   const vocab = c.vocabSize;
   prefill(model, state, tokens, {
     // NaN is an error, never a result: a trace of a model that produces non-finite logits stops.
