@@ -264,7 +264,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   if (flags.model === undefined) {
     for (const shape of ggufShapes) {
       if (!measureWasm) throw new Error(`--shapes ${shape}: the GGUF shapes are measured on the wasm backend only`);
-      for (const weights of ggufWeights) await benchGgufShape(io, dir, shape, weights, threadCounts, seconds, promptTokens, add);
+      for (const weights of ggufWeights) await benchGgufShape(io, dir, shape, weights, threadCounts, seconds, promptTokens, kv, add);
     }
   }
 
@@ -290,10 +290,10 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
 
 /** One GGUF shape in one weight mix: the file (written when missing), measured in a child process. */
 async function benchGgufShape(io: CliIo, dir: string, shape: string, weights: GgufWeights, threads: number[],
-  seconds: number, promptTokens: number, add: (r: Row) => void): Promise<void> {
+  seconds: number, promptTokens: number, kv: KvType, add: (r: Row) => void): Promise<void> {
   const file = ensureRandomGguf(dir, shape, weights, (line) => note(io, `msrnn bench: ${line}`));
   note(io, `msrnn bench: ${shape} ${weights} (${file}), measured in a separate process`);
-  const m = await measureFileInChild({ file, threads, seconds, promptTokens, rounds: ROUNDS });
+  const m = await measureFileInChild({ file, threads, seconds, promptTokens, rounds: ROUNDS, kv });
   const row = (what: string, t: number, value: number, unit: string) => add({ shape, what, backend: 'wasm', threads: t, weights, value, unit });
   const MB = 1e6;
   row('file size', threads[0]!, m.fileBytes / MB, 'MB');
