@@ -4,10 +4,11 @@
 import { ModuleBuilder, FunctionBuilder, Op, Simd } from '../emitter.js';
 import { Scratch, zeroV, splatF, hsum, expV, i32, f32, v128, type I32, type F32 } from './common.js';
 import { emitDotTile, loadARow } from './dot.js';
+import { KV_TYPES, type KvType } from '../../kv/rows.js';
 
-/** How a kernel reads stored entries (the KvType of ../../kv/rows.ts). */
-export type EntryFormat = 'f32' | 'f16' | 'q8';
-export const ENTRY_FORMATS: readonly EntryFormat[] = ['f32', 'f16', 'q8'];
+/** How a kernel reads stored entries: a KV storage type. */
+export type EntryFormat = KvType;
+export const ENTRY_FORMATS = KV_TYPES;
 
 /** The export name of the kernel for keys of type `k` and values of type `v` (every pair but f32/f32, which is attendHead). */
 export function attendHeadKvName(k: EntryFormat, v: EntryFormat): string {
