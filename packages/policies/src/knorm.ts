@@ -19,11 +19,11 @@ export const knormScorer: Scorer = {
       head.readKey(slot, key, 0);
       let s = 0;
       for (let d = 0; d < hd; d++) s += key[d]! * key[d]!;
-      head.stats[slot] = s;
+      head.stats[slot * head.statsPerEntry] = s; // the state's stride: a wrapper may keep more statistics
     }
   },
   score(layer, kvHead, _step, out) {
     const head = layer.heads[kvHead]!;
-    for (let i = 0; i < head.count; i++) out[i] = -head.stats[i]!;
+    for (let i = 0, stride = head.statsPerEntry; i < head.count; i++) out[i] = -head.stats[i * stride]!;
   },
 };

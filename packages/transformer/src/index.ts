@@ -21,6 +21,10 @@ export { embed } from './embed.js';
 export { logitsRows } from './logits.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {
+  SentinelStream, periodicSpans, listedSpans, MAX_SPAN_LIMIT, TEXT, OPEN, CLOSE,
+  type SentinelIds, type SpanRule, type SentinelStreamOptions, type ElementKind,
+} from './sentinel.js';
+export {
   type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoderOptions, type TokenStreamDecoder, type AddedToken,
 } from './tokenizers/types.js';
 export {
