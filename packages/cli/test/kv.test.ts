@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
-import { msrnn } from './run-cli.js';
+import { msrnn, repoRoot } from './run-cli.js';
 
 const model = sharedPath('models/stories260K.bin');
 const tokenizer = sharedPath('models/tok512.bin');
@@ -70,7 +70,12 @@ if (haveShared('cli kv', model, tokenizer, text)) {
       const r = await msrnn(...args);
       assert.is(r.status, 0, `${args[0]}: ${r.stderr}`);
     }
-    for (const cmd of [['generate', '--prompt', 'x'], ['ppl', '--text', text], ['trace', '--text', text], ['recall'], ['bench', '--model', model], ['sentinel', 'ppl', '--text', text]]) {
+    // Sentinel compression builds its own state: the kv type reaches it too.
+    const sentinelModel = join(repoRoot, 'models/sentinel-0.5/model.bin');
+    const sent = await msrnn('generate', '--model', sentinelModel, '--prompt', 'It was', '--steps', '20', '--temperature', '0', '--sentinel', 'every=8', '--kv', 'q8');
+    assert.is(sent.status, 0, sent.stderr);
+    assert.match(sent.stderr, /every=8.*kv q8/);
+    for (const cmd of [['generate', '--prompt', 'x'], ['ppl', '--text', text], ['trace', '--text', text], ['recall'], ['bench', '--model', model]]) {
       const r = await msrnn(cmd[0]!, ...cmd.slice(1), '--kv', 'int4');
       assert.is(r.status, 1, cmd.join(' '));
       assert.match(r.stderr, /--kv must be one of f32, f16, q8, got "int4"/, cmd.join(' '));
