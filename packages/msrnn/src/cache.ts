@@ -122,8 +122,12 @@ export class HeadCache {
     return this.keyRows.byteLength + this.valueRows.byteLength + this.positions.byteLength + this.stats.byteLength;
   }
 
+  /**
+   * Copies src's entries into this head. The statistics are copied when both keep the same number
+   * per entry; a head whose policy keeps none (MultiState.cloneWithPolicy) copies none.
+   */
   copyFrom(src: HeadCache): void {
-    this.reserve(src.slots);
+    this.reserve(src.count);
     this.keyRows.copyFrom(src.keyRows, src.count);
     this.valueRows.copyFrom(src.valueRows, src.count);
     this.positions.set(src.positions.subarray(0, src.count));
