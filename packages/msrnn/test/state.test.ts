@@ -222,7 +222,14 @@ test('kv types: bytes per entry follow the formula (2 rows + 4-byte position + 8
     const err = Math.max(...Array.from(back, (v, i) => Math.abs(v - key[i]!)));
     assert.ok(err <= (kv === 'f32' ? 0 : kv === 'f16' ? 3 / 1024 : 3 / 254 + 1e-7), `${kv}: clone reads the key back within the type's rounding (${err})`);
     assert.is(s.clone().kv, kv);
-    assert.is(new MultiState(g, { kv }).cloneWithPolicy(dropOldest(3)).kv, kv, `${kv}: cloneWithPolicy keeps the type`);
+    const read = new MultiState(g, { kv });
+    for (const l of read.layers) for (const h of l.heads) h.writeEntry(h.push(0), key, 0, key, 0);
+    read.seen = 1;
+    const branched = read.cloneWithPolicy(dropOldest(3)), got = new Float32Array(64), want = new Float32Array(64);
+    assert.is(branched.kv, kv, `${kv}: cloneWithPolicy keeps the type`);
+    branched.layers[1]!.heads[2]!.readKey(0, got, 0);
+    read.layers[1]!.heads[2]!.readKey(0, want, 0);
+    assert.equal(got, want, `${kv}: cloneWithPolicy copies the entries as stored`);
     if (kv !== 'f32') assert.throws(() => head.keys, new RegExp(`stores ${kv} entries, not float32; read one entry with readKey`));
   }
   assert.throws(() => new MultiState(g, { kv: 'int4' as never }), /state option kv must be one of f32, f16, q8, got "int4"/);
