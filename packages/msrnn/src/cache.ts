@@ -7,6 +7,8 @@ import { KvRows, type KvType } from '@msrnn/tensor';
 /** Allocates n zeroed float32s. Backends that keep memory elsewhere (WebAssembly) supply their own. */
 export type F32Alloc = (n: number) => Float32Array;
 export const heapAlloc: F32Alloc = (n) => new Float32Array(n);
+/** Gives an array from the matching F32Alloc back (the wasm heap's free list); absent for the GC'd heap. */
+export type F32Free = (array: Float32Array) => void;
 
 export class HeadCache {
   /** Entry i's key is row i, stored in the state's KV type (f32, f16 or q8); attention reads it as stored. */
@@ -24,11 +26,12 @@ export class HeadCache {
     readonly statsPerEntry: number,
     slots: number,
     alloc: F32Alloc,
+    free?: F32Free,
     /** How keys and values are stored. */
     readonly kv: KvType = 'f32',
   ) {
-    this.keyRows = new KvRows(kv, headDim, slots, alloc);
-    this.valueRows = new KvRows(kv, headDim, slots, alloc);
+    this.keyRows = new KvRows(kv, headDim, slots, alloc, free);
+    this.valueRows = new KvRows(kv, headDim, slots, alloc, free);
     this.positions = new Int32Array(slots);
     this.stats = new Float64Array(slots * statsPerEntry);
   }
@@ -122,6 +125,13 @@ export class HeadCache {
     return this.keyRows.byteLength + this.valueRows.byteLength + this.positions.byteLength + this.stats.byteLength;
   }
 
+  /** Gives the storage back and leaves the head empty, with no slots (MultiState.dispose). */
+  release(): void {
+    this.keyRows.release(); this.valueRows.release();
+    this.positions = new Int32Array(0); this.stats = new Float64Array(0);
+    this.count = 0;
+  }
+
   /**
    * Copies src's entries into this head. The statistics are copied when both keep the same number
    * per entry; a head whose policy keeps none (MultiState.cloneWithPolicy) copies none.
@@ -150,11 +160,12 @@ export class LayerCache {
     alloc: F32Alloc,
     /** The model's sliding window on this layer (key j visible from query i when i − W < j ≤ i); Infinity = global. */
     readonly window = Infinity,
+    free?: F32Free,
     /** How keys and values are stored. */
     readonly kv: KvType = 'f32',
   ) {
     this.heads = [];
-    for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc, kv));
+    for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc, free, kv));
   }
 
   /** Most entries any head holds (equal in every head for layer-wise policies). */

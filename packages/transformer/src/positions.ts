@@ -27,10 +27,10 @@ export interface Positions {
 }
 
 /** The Positions of a model's architecture (allocating through `alloc`). */
-export function positionsFor(c: ModelConfig, alloc: (n: number) => Float32Array): Positions {
+export function positionsFor(c: ModelConfig, alloc: (n: number) => Float32Array, free: (a: Float32Array) => void = () => {}): Positions {
   const p = c.arch.positions;
   if (p.kind === 'learned') return LEARNED;
-  return new RopePositions(headDimOf(c), rotaryDimOf(c), p.layout, ropeFrequencies(rotaryDimOf(c), p.theta, p.scaling), alloc);
+  return new RopePositions(headDimOf(c), rotaryDimOf(c), p.layout, ropeFrequencies(rotaryDimOf(c), p.theta, p.scaling), alloc, free);
 }
 
 /** Learned absolute positions were added to the input (see embed.ts): q and k are used as they are. */
@@ -62,12 +62,13 @@ export class RopePositions implements Positions {
   private order = new Float64Array(0);
 
   constructor(readonly headDim: number, readonly rotaryDim: number, readonly layout: raw.RopeLayout,
-    private readonly invFreq: Float64Array, private readonly alloc: (n: number) => Float32Array) {
+    private readonly invFreq: Float64Array, private readonly alloc: (n: number) => Float32Array,
+    private readonly free: (a: Float32Array) => void = () => {}) {
     this.pairs = rotaryDim / 2;
     if (invFreq.length !== this.pairs) throw new RangeError(`RopePositions: ${invFreq.length} frequencies for ${this.pairs} rotated pairs`);
     this.cos1 = new Float32Array(this.pairs);
     this.sin1 = new Float32Array(this.pairs);
-    this.rotatedKeys = new KvRows('f32', headDim, 0, alloc);
+    this.rotatedKeys = new KvRows('f32', headDim, 0, alloc, free);
   }
 
   /** Rotates `nHeads` heads of `vec` at `position` (plain RoPE). */

@@ -24,6 +24,8 @@ const F16_MAX = 65504;
 
 /** Allocates n zeroed float32s (a backend's memory for the wasm backend). Other element types are views of such storage. */
 export type KvAlloc = (n: number) => Float32Array;
+/** Gives back an array KvAlloc returned (the wasm heap's free list); absent for garbage-collected storage. */
+export type KvFree = (array: Float32Array) => void;
 
 export class KvRows {
   /** Row r is f32[r·width ..] (type f32 only; empty otherwise). */
@@ -36,8 +38,10 @@ export class KvRows {
   /** Scale blocks per row (q8). */
   readonly blocks: number;
   private allocated = 0;
+  /** What `alloc` returned for the current storage (the f16/q8 arrays are views of it), given back to `free`. */
+  private storage: Float32Array[] = [];
 
-  constructor(readonly type: KvType, readonly width: number, rows: number, private readonly alloc: KvAlloc) {
+  constructor(readonly type: KvType, readonly width: number, rows: number, private readonly alloc: KvAlloc, private readonly free?: KvFree) {
     checkKvType(type);
     this.blocks = Math.ceil(width / Q8_BLOCK);
     this.allocate(rows);
@@ -50,24 +54,37 @@ export class KvRows {
 
   /** Replaces the storage with room for `rows` rows, copying the first `keep`. */
   grow(rows: number, keep: number): void {
-    const old = { f32: this.f32, bits: this.bits, q: this.q, scales: this.scales };
+    const old = { f32: this.f32, bits: this.bits, q: this.q, scales: this.scales, storage: this.storage };
     this.allocate(rows);
     const n = keep * this.width;
     this.f32.set(old.f32.subarray(0, this.type === 'f32' ? n : 0));
     this.bits.set(old.bits.subarray(0, this.type === 'f16' ? n : 0));
     this.q.set(old.q.subarray(0, this.type === 'q8' ? n : 0));
     this.scales.set(old.scales.subarray(0, this.type === 'q8' ? keep * this.blocks : 0));
+    for (const a of old.storage) this.free?.(a);
+  }
+
+  /** Gives the storage back (to `free`) and leaves no rows. */
+  release(): void {
+    for (const a of this.storage) this.free?.(a);
+    this.storage = [];
+    this.f32 = new Float32Array(0); this.bits = new Uint16Array(0); this.q = new Int8Array(0); this.scales = new Float32Array(0);
+    this.allocated = 0;
   }
 
   private allocate(rows: number): void {
     const n = rows * this.width, a = this.alloc;
     // Half and int8 storage are views of float32 storage, so one allocator serves every type.
-    if (this.type === 'f32') this.f32 = a(n);
-    else if (this.type === 'f16') { const f = a(Math.ceil(n / 2)); this.bits = new Uint16Array(f.buffer, f.byteOffset, n); }
-    else {
+    if (this.type === 'f32') { this.f32 = a(n); this.storage = [this.f32]; }
+    else if (this.type === 'f16') {
+      const f = a(Math.ceil(n / 2));
+      this.bits = new Uint16Array(f.buffer, f.byteOffset, n);
+      this.storage = [f];
+    } else {
       const f = a(Math.ceil(n / 4));
       this.q = new Int8Array(f.buffer, f.byteOffset, n);
       this.scales = a(rows * this.blocks);
+      this.storage = [f, this.scales];
     }
     this.allocated = rows;
   }

@@ -56,6 +56,8 @@ export interface WasmBackend extends Backend {
   allocI8(n: number): Int8Array;
   /** Storage for ggml blocks (quant/weights.ts ggmlWeights copies a matrix's bytes here). */
   allocU8(n: number): Uint8Array;
+  /** Gives an array from alloc/allocU16/allocI8/allocU8 back to the heap's free list. */
+  free(view: ArrayBufferView): void;
   /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -110,19 +112,25 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   // Q8 matvecs round x to int16 per 32-block first (the integer dot products read these).
   let x16 = heap.i16(0), xScales = heap.f32(0);
   const activations16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
+    if (x16.length < cols) {
+      heap.free(x16); heap.free(xScales);
+      x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32));
+    }
     quantizeActivations16(x, xOff, cols, x16, xScales);
   };
   // ggml kernels read x as two int16 terms per value (splitActivations16) and, for the offset
   // types, Σx per 32-block (float).
   let xSplit = heap.i16(0), xSplitScales = heap.f32(0), xSums = heap.f32(0);
   const split16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (xSplit.length < 2 * cols) { xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6); }
+    if (xSplit.length < 2 * cols) {
+      heap.free(xSplit); heap.free(xSplitScales);
+      xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6);
+    }
     splitActivations16(x, xOff, cols, xSplit, xSplitScales);
   };
   const blockSums = (x: Float32Array, xOff: number, cols: number): void => {
     const blocks = cols >> 5;
-    if (xSums.length < blocks) xSums = heap.f32(Math.max(blocks, 2 * xSums.length));
+    if (xSums.length < blocks) { heap.free(xSums); xSums = heap.f32(Math.max(blocks, 2 * xSums.length)); }
     for (let b = 0; b < blocks; b++) {
       let t = 0;
       for (let c = xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;
@@ -183,6 +191,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
     allocU8: (n) => heap.u8(n),
+    free: (view) => heap.free(view),
 
     matvec(out, oOff, w, wOff, x, xOff, rows, cols) { denseMatvec('matvec', out, oOff, w, wOff, x, xOff, rows, cols); },
     matmulT(out, a, b, bOff, m, n, kDim) {
