@@ -8,6 +8,8 @@ import * as assert from 'uvu/assert';
 import { createWasmBackend, dequantizeRow, ggmlRowBytes, ggmlTypeInfo, ggmlWeights, matmulWeights, matvecWeights, type WasmBackend } from '../src/index.js';
 import { rng } from './helpers.js';
 import { KERNEL_TYPES, dequantizeMatrix, randomGgmlMatrix, referenceProduct, typeName } from './ggml-helpers.js';
+import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
+import { splitActivations16 } from '../src/quant/weights.js';
 
 const rand = rng(0x3a5d);
 let one: WasmBackend, two: WasmBackend;
@@ -100,6 +102,35 @@ test('wasm matvecGgml: clear errors for data outside wasm memory and out-of-rang
   const inHeap = one.allocU8(bytes.length);
   assert.throws(() => one.matvecGgml(8, out, 0, inHeap, 0, x, 0, 3, 64), /data\[0 \.\. 204\) is outside its length 136/);
   assert.throws(() => one.matvecGgml(10, out, 0, inHeap, 0, x, 0, 2, 256), /Q2_K \(id 10\) is not supported/);
+});
+
+
+test('wasm splitActivations: the same block scales as splitActivations16, h + l/65534 within float32 rounding of x, block sums', async () => {
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const { instance } = await WebAssembly.instantiate(buildKernelModule({ initialPages: 2, shared: false }), { env: { memory } });
+  const k = instance.exports as unknown as KernelExports;
+  const blocks = 6, cols = 32 * blocks, xAt = 0, outAt = 4096, xsAt = 8192, sumAt = 9216;
+  const x = new Float32Array(memory.buffer, xAt, cols);
+  for (let i = 0; i < cols; i++) x[i] = (rand() * 2 - 1) * 10 ** (Math.floor(i / 32) - 2); // blocks of very different scales
+  x.fill(0, 64, 96); // block 2 all zero
+  x[100] = 7.5; x[101] = -7.5; // ties at the block's largest value
+  k.splitActivations(xAt, outAt, xsAt, sumAt, blocks);
+  const got = new Int16Array(memory.buffer, outAt, 64 * blocks), xs = new Float32Array(memory.buffer, xsAt, blocks), sums = new Float32Array(memory.buffer, sumAt, blocks);
+  const ref = new Int16Array(64 * blocks), refXs = new Float32Array(blocks);
+  splitActivations16(x, 0, cols, ref, refXs);
+  assert.equal(Array.from(xs), Array.from(refXs), 'block scales');
+  for (let b = 0; b < blocks; b++) {
+    let amax = 0, sum = 0;
+    for (let c = 32 * b; c < 32 * b + 32; c++) { amax = Math.max(amax, Math.abs(x[c]!)); sum += x[c]!; }
+    for (let c = 0; c < 32; c++) {
+      const v = x[32 * b + c]!, back = xs[b]! * (got[64 * b + c]! + got[64 * b + 32 + c]! / 65534);
+      // Half a residual step plus the float32 rounding of x/scale (2^-24 relative, up to 32767 h steps).
+      assert.ok(Math.abs(back - v) <= amax * (1 / 32767 / 65534 / 2 + 2 ** -23) + 1e-30, `block ${b} value ${c}: ${back} vs ${v}`);
+      assert.ok(Math.abs(got[64 * b + c]! - ref[64 * b + c]!) <= 1, `block ${b} value ${c}: h ${got[64 * b + c]} vs ${ref[64 * b + c]}`);
+    }
+    assert.ok(Math.abs(sums[b]! - sum) <= 32 * 2 ** -23 * amax * 32 + 1e-30, `block ${b} sum ${sums[b]} vs ${sum}`);
+  }
+  assert.ok(got.subarray(128, 192).every((v) => v === 0), 'a zero block splits to zeros');
 });
 
 test.run();

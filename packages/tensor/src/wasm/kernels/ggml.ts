@@ -1,6 +1,6 @@
 // Matvecs on ggml's quantized blocks (layouts in ../../quant/ggml-dequant.ts). Every kernel has
 // the signature (out, w, x16, xs, xsum, rows, cols): w is row 0's blocks; x16 the activations as
-// two int16 terms per value, x ≈ xs[b]·(h + l/65534) (quant/weights.ts splitActivations16: 128
+// two int16 terms per value, x ≈ xs[b]·(h + l/65534) (kernels/split.ts, as quant/weights.ts splitActivations16: 128
 // bytes per block of 32, the 32 h then the 32 l); xsum[b] the float sum of x over block b (for the
 // types whose values carry an offset, w = d·q − m). One int16 term alone (error 1/65534 of the
 // block's largest |x|) moved the shared fixtures' logits by 1–2e-3; two terms leave ~1e-9, so the
@@ -18,9 +18,6 @@ export const GGML_WASM_KERNELS: Readonly<Record<number, string>> = Object.freeze
   [GGML.Q5_1]: 'matvecQ5_1', [GGML.IQ4_NL]: 'matvecIQ4_NL', [GGML.Q4_K]: 'matvecQ4_K', [GGML.Q5_K]: 'matvecQ5_K',
   [GGML.Q6_K]: 'matvecQ6_K',
 });
-
-/** Types whose kernels read xsum (their values have a per-block offset). */
-export const GGML_NEEDS_XSUM: ReadonlySet<number> = new Set([GGML.Q4_1, GGML.Q5_1, GGML.Q4_K, GGML.Q5_K]);
 
 // Constants as v128.const (V8 materializes those without the scalar → vector splat).
 const splat8 = (f: FunctionBuilder, b: number) => f.v128bytes(Array(16).fill(b) as number[]);
