@@ -5,7 +5,7 @@
 // step per value, times Σ|w|) plus float32 accumulation — not a loose constant.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, dequantizeRow, ggmlRowBytes, ggmlTypeInfo, ggmlWeights, matmulWeights, matvecWeights, type WasmBackend } from '../src/index.js';
+import { GGML, createWasmBackend, dequantizeRow, ggmlRowBytes, ggmlTypeInfo, ggmlWeights, matmulWeights, matvecWeights, type WasmBackend } from '../src/index.js';
 import { rng } from './helpers.js';
 import { KERNEL_TYPES, dequantizeMatrix, randomGgmlMatrix, referenceProduct, typeName } from './ggml-helpers.js';
 import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
@@ -104,6 +104,33 @@ test('wasm matvecGgml: clear errors for data outside wasm memory and out-of-rang
   assert.throws(() => one.matvecGgml(10, out, 0, inHeap, 0, x, 0, 2, 256), /Q2_K \(id 10\) is not supported/);
 });
 
+
+for (const type of KERNEL_TYPES) {
+  test(`wasm backend: ${typeName(type)} products of 9 and 17 rows over several panels (from 16 rows, Q8_0 from 4: through the f32 matmul, within float rounding; else one matvec per row, bit for bit), 2 threads = 1`, () => {
+    const bs = ggmlTypeInfo(type).blockSize, cols = bs === 1 ? 64 : bs === 256 ? 512 : 96;
+    const rows = 1031; // several panels
+    const bytes = randomGgmlMatrix(rand, type, rows, cols);
+    const w = ggmlWeights(type, rows, cols, bytes, one), w2 = ggmlWeights(type, rows, cols, bytes, two);
+    const wf = dequantizeMatrix(type, bytes, 0, rows, cols);
+    for (const m of [9, 17]) {
+      const viaF32 = bs !== 1 && m >= (type === GGML.Q8_0 ? 4 : 16), what = `${typeName(type)} m=${m}`;
+      const x = one.alloc(m * cols);
+      for (let i = 0; i < x.length; i++) x[i] = (rand() * 2 - 1) * 3;
+      const batched = one.alloc(m * rows), single = one.alloc(m * rows);
+      matmulWeights(one, batched, x, m, w);
+      for (let i = 0; i < m; i++) matvecWeights(one, single, i * rows, w, x, i * cols);
+      for (let i = 0; i < m * rows && !viaF32; i++) {
+        if (!Object.is(batched[i], single[i])) assert.unreachable(`${what} [${i}]: batched ${batched[i]} vs matvec ${single[i]}`);
+      }
+      const ref = referenceProduct(wf, x, m, rows, cols);
+      check(batched, ref.out, tolerances(wf, x, m, rows, cols, ref.scale, bs !== 1 && !viaF32), `${what} batched`);
+      const x2 = two.alloc(m * cols), batched2 = two.alloc(m * rows);
+      x2.set(x);
+      matmulWeights(two, batched2, x2, m, w2);
+      assert.equal(Array.from(batched2), Array.from(batched), `${what}: 2 threads = 1 thread`);
+    }
+  });
+}
 
 test('wasm splitActivations: the same block scales as splitActivations16, h + l/65534 within float32 rounding of x, block sums', async () => {
   const memory = new WebAssembly.Memory({ initial: 2 });

@@ -8,6 +8,7 @@ import { wasmSimdUnavailableReason } from './support.js';
 import { quantizeActivations16 } from '../quant/weights.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
+import { dequantizeGgmlRow } from '../quant/ggml-dequant.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
@@ -53,6 +54,14 @@ export interface WasmBackend extends Backend {
 
 /** Weight bytes per panel of a batched block product: well inside a core's L2 cache. */
 const PANEL_BYTES = 192 << 10;
+/**
+ * From this many rows of x on, a block product converts the weights to f32 (once per call) and
+ * runs the f32 matmul, whose 4×2 tiles need fewer instructions per multiply-add than the blocks'
+ * two-term integer dot products. SmolLM2-135M-shaped Q4_K_M prompt, 1 thread, by CPU time (chunk
+ * rows 4 / 8 / 16 / 128): the JS-dequantized path broke even near 16 rows (16: 76 vs 62 tok/s,
+ * 128: 203 vs 62); Q8_0 converts in SIMD, so a few rows already pay.
+ */
+const VIA_F32_MIN_ROWS = 16, VIA_F32_MIN_ROWS_Q8_0 = 4;
 
 function notOwned(kernel: string, arg: string): Error {
   return new Error(`wasm backend ${kernel}: ${arg} is not in this backend's WebAssembly memory — allocate it with this backend's alloc()`);
@@ -143,6 +152,24 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     splitRows(xp, cols >> 5);
     ggmlRows(type, name, rowBytes, o, wp, 0, rows, cols);
   };
+  // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul (the
+  // pool's matmul writes whole rows of its out, so with threads a panel goes through panelOut).
+  // Q8_0 converts in SIMD; the other types through the exact JS dequantizer.
+  let panelF32 = heap.f32(0), panelOut = heap.f32(0);
+  const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
+    const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
+    if (panelF32.length < panel * cols) panelF32 = heap.f32(panel * cols);
+    const threaded = pool !== null && pool.worthSplitting(panel, m * cols);
+    if (threaded && panelOut.length < m * panel) panelOut = heap.f32(m * panel);
+    for (let r0 = 0; r0 < rows; r0 += panel) {
+      const n = Math.min(panel, rows - r0);
+      if (type === GGML.Q8_0) k.dequantizeQ8_0(panelF32.byteOffset, wp + r0 * rowBytes, n * (cols >> 5));
+      else for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
+      if (!threaded) { k.matmulT(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows); continue; }
+      pool.matmulT(panelOut.byteOffset, xp, panelF32.byteOffset, m, n, cols);
+      for (let i = 0; i < m; i++) for (let j = 0, d = oOff + i * rows + r0, s = i * n; j < n; j++) out[d + j] = panelOut[s + j]!;
+    }
+  };
   /**
    * m rows of x against the same weights: x is split once, then the rows are taken in panels of
    * about PANEL_BYTES of weights, each panel run for every row of x while it is in cache, so
@@ -161,6 +188,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const o = addr(kn, 'out', out, oOff, m * rows);
     const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
     const xp = addr(kn, 'x', x, xOff, m * cols);
+    if (m >= (type === GGML.Q8_0 ? VIA_F32_MIN_ROWS_Q8_0 : VIA_F32_MIN_ROWS)) { matmulViaF32(type, out, oOff, data, dataOff, xp, m, rows, cols); return; }
     splitRows(xp, m * (cols >> 5));
     const panel = Math.max(8, Math.floor(PANEL_BYTES / rowBytes));
     for (let r0 = 0; r0 < rows; r0 += panel) {

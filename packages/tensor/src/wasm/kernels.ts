@@ -31,6 +31,8 @@ export interface CoreKernelExports {
   matvecBF16(out: number, w: number, x: number, rows: number, cols: number): void;
   /** x: blocks×32 f32 → out: 64 int16 per block (h then l terms), xs / xsum: one f32 per block (kernels/split.ts). */
   splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
+  /** Q8_0 blocks at w → 32 f32 each at dst (kernels/ggml.ts). */
+  dequantizeQ8_0(dst: number, w: number, blocks: number): void;
 }
 
 /**

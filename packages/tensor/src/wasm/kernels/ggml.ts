@@ -323,9 +323,31 @@ function emitQ6K(m: ModuleBuilder): void {
   });
 }
 
+/**
+ * dequantizeQ8_0(dst, w, blocks): blocks of Q8_0 at w → 32 f32 each at dst (d·q, as ggml's
+ * to_float). A prompt's product runs these rows through the f32 matmul: the conversion, once per
+ * weight, is shared by every row of the prompt, and float products need no activation split.
+ */
+function emitDequantizeQ8_0(m: ModuleBuilder): void {
+  const f = m.function('dequantizeQ8_0', [i32, i32, i32]);
+  const [dst, w, blocks] = f.params as I32[];
+  const b = f.local(i32), d = f.local(v128), q = f.local(v128);
+  f.forSteps(b, () => f.i32(0), blocks!, 1, () => {
+    halfAt(f, w!, 0); f.simd(Simd.f32x4_splat).set(d);
+    for (let g = 0; g < 4; g++) {
+      f.get(w!).simdMem(Simd.v128_load8x8_s, 2 + 8 * g).set(q);
+      for (const [half, ext] of [[0, Simd.i32x4_extend_low_i16x8_s], [1, Simd.i32x4_extend_high_i16x8_s]] as const) {
+        f.get(dst!).get(q).simd(ext).simd(Simd.f32x4_convert_i32x4_s).get(d).simd(Simd.f32x4_mul).simdMem(Simd.v128_store, 32 * g + 16 * half);
+      }
+    }
+    f.inc(w!, 34).inc(dst!, 128);
+  });
+}
+
 /** Adds every ggml block kernel to the module. */
 export function emitGgmlKernels(m: ModuleBuilder): void {
   emitQ8_0(m);
+  emitDequantizeQ8_0(m);
   emit4bit(m, GGML.Q4_0);
   emit4bit(m, GGML.Q4_1);
   emit4bit(m, GGML.IQ4_NL);
