@@ -6,7 +6,7 @@ export {
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
 export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
-  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights, modelFromFiles,
+  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights, modelFromFiles, MODEL_FOLDER_FILES,
   createState, checkStateFits, checkToken,
 } from './model.js';
 export { type PositionMode, type Positions, positionsFor, RopePositions } from './positions.js';
@@ -20,6 +20,10 @@ export { softcap, attendHeadSoftcapped } from './softcap.js';
 export { embed } from './embed.js';
 export { logitsRows } from './logits.js';
 export { prefill, type PrefillOptions } from './prefill.js';
+export {
+  SentinelStream, periodicSpans, listedSpans, MAX_SPAN_LIMIT, TEXT, OPEN, CLOSE,
+  type SentinelIds, type SpanRule, type SentinelStreamOptions, type ElementKind,
+} from './sentinel.js';
 export {
   type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoderOptions, type TokenStreamDecoder, type AddedToken,
 } from './tokenizers/types.js';

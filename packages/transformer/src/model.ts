@@ -12,7 +12,7 @@ import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
 import type { Weights } from './weights.js';
 import { modelFingerprint } from './state-io.js';
-import type { FileMap } from './files.js';
+import { readFolderFiles, type FileMap } from './files.js';
 import { hfPartsFromFiles, readHfFolder } from './hf/index.js';
 
 export interface Model {
@@ -85,12 +85,27 @@ export async function loadModel(pathOrBytes: string | BytesLike | Blob, opts: Lo
     bytes = await readFileBytes(pathOrBytes, 'model');
   } catch (err) {
     // A folder cannot be read as a file (no node:fs stat here, so browser bundles stay Node-free).
-    if (/EISDIR|Is a directory/i.test((err as Error).message)) {
-      return modelFromFiles(await readHfFolder(pathOrBytes), { ...opts, source: opts.source ?? pathOrBytes });
-    }
+    if (/EISDIR|Is a directory/i.test((err as Error).message)) return loadModelFolder(pathOrBytes, opts);
     throw err;
   }
   return modelFromBytes(bytes, { ...opts, source: opts.source ?? pathOrBytes });
+}
+
+/** Files a model folder may hold its model in, tried in this order after config.json (Hugging Face). */
+export const MODEL_FOLDER_FILES = ['model.gguf', 'model.bin'] as const;
+
+/**
+ * A folder: a Hugging Face one (config.json), else the folder's model.gguf or llama2.c model.bin
+ * (as this repo's models/ keep them). Named files only: listing a folder needs Node's fs.
+ */
+async function loadModelFolder(dir: string, opts: LoadOptions): Promise<Model> {
+  const found = await readFolderFiles(dir, ['config.json']);
+  if (found.has('config.json')) return modelFromFiles(await readHfFolder(dir), { ...opts, source: opts.source ?? dir });
+  for (const name of MODEL_FOLDER_FILES) {
+    const bytes = (await readFolderFiles(dir, [name])).get(name);
+    if (bytes) return modelFromBytes(bytes, { ...opts, source: opts.source ?? `${dir.replace(/[\\/]+$/, '')}/${name}` });
+  }
+  throw new Error(`${dir}: a folder with no model this package recognises: expected config.json (Hugging Face: config.json + model.safetensors), ${MODEL_FOLDER_FILES.join(' or ')}`);
 }
 
 export interface ModelFromWeightsOptions {

@@ -5,15 +5,15 @@
 import { wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
 
 export interface HeadView {
-  /** Positions of the entries after the step (sorted). */
-  kept: number[];
+  /** Positions of the entries after the step (sorted). Typed arrays: snapshots cross to the page often, and these clone fast. */
+  kept: Int32Array;
   /** Attention of the newest query to each kept entry (same order as kept), 0 for none. */
-  att: number[];
+  att: Float32Array;
 }
 
 export interface LayerStep {
   /** Per KV head: positions before the policy acted (includes the new entry), and their attention. */
-  before: { positions: number[]; att: number[] }[];
+  before: { positions: Int32Array; att: Float32Array }[];
   /** Per KV head: positions the policy evicted this step. */
   evicted: number[][];
 }
@@ -37,17 +37,22 @@ export class PolicyObserver {
     return wrapPolicy(this.inner, (layer, step) => this.observe(layer, step));
   }
 
+  /** Entries per KV head before the policy acted (reused). */
+  private counts = new Int32Array(0);
+
+  // Runs on every layer of every step: allocates only on recorded steps and when entries leave.
   private observe(layer: LayerCache, step: AttentionStep): void {
     const heads = layer.heads;
+    if (this.counts.length < heads.length) this.counts = new Int32Array(heads.length);
     for (let h = 0; h < heads.length; h++) {
       const head = heads[h]!;
       if (!this.prev[h] || this.prev[h]!.length < head.count) this.prev[h] = new Int32Array(Math.max(64, 2 * head.count));
       this.prev[h]!.set(head.positions.subarray(0, head.count));
+      this.counts[h] = head.count;
     }
-    const counts = heads.map((hd) => hd.count);
     const before = this.recording ? heads.map((head, h) => {
-      const positions = Array.from(head.positions.subarray(0, head.count));
-      const att = new Array<number>(head.count).fill(0);
+      const positions = head.positions.slice(0, head.count);
+      const att = new Float32Array(head.count);
       for (let g = 0; g < step.groupSize; g++) {
         const row = (h * step.groupSize + g) * step.attStride;
         for (let i = 0; i < head.count; i++) att[i]! += step.att[row + i]! / step.groupSize;
@@ -55,15 +60,17 @@ export class PolicyObserver {
       return { positions, att };
     }) : null;
     this.inner.afterAttention(layer, step);
-    const evicted = heads.map((head, h) => {
-      if (head.count >= counts[h]!) return [];
+    const evicted: number[][] | null = before ? heads.map(() => []) : null;
+    for (let h = 0; h < heads.length; h++) {
+      const head = heads[h]!, count = this.counts[h]!;
+      if (head.count >= count) continue;
       const kept = new Set(head.positions.subarray(0, head.count));
-      const gone: number[] = [];
-      for (let i = 0; i < counts[h]!; i++) if (!kept.has(this.prev[h]![i]!)) gone.push(this.prev[h]![i]!);
-      return gone;
-    });
-    for (const e of evicted) if (e.length) this.pending[step.layer]!.push(...e);
-    if (before) this.layers[step.layer] = { before, evicted };
+      for (let i = 0; i < count; i++) {
+        const p = this.prev[h]![i]!;
+        if (!kept.has(p)) { this.pending[step.layer]!.push(p); evicted?.[h]!.push(p); }
+      }
+    }
+    if (before) this.layers[step.layer] = { before, evicted: evicted! };
   }
 
   /** Evicted positions per layer since the last call (deduplicated over heads). */
@@ -71,14 +78,5 @@ export class PolicyObserver {
     const out = this.pending.map((p) => [...new Set(p)].sort((a, b) => a - b));
     this.pending = this.pending.map(() => []);
     return out;
-  }
-
-  /** The last recorded state as the page draws it: per layer, per KV head, kept positions with their attention. */
-  view(): HeadView[][] {
-    return this.layers.map((l) => l.before.map((b, h) => {
-      const gone = new Set(l.evicted[h]);
-      const pairs = b.positions.map((p, i) => [p, b.att[i]!] as const).filter(([p]) => !gone.has(p)).sort((x, y) => x[0] - y[0]);
-      return { kept: pairs.map(([p]) => p), att: pairs.map(([, a]) => a) };
-    }));
   }
 }
