@@ -236,12 +236,17 @@ export function checkStateMemory(option: string, model: Model, policy: Policy, i
   const c = model.config;
   const geometry = { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
   const bytes = stateBytes(geometry, policy);
-  const limit = inWasm ? WASM_MEMORY_BYTES : totalmem();
+  const limit = stateMemoryLimit(inWasm);
   if (bytes > limit) {
     const where = inWasm ? `the wasm backend's memory (${gib(WASM_MEMORY_BYTES)}, the model included)` : `this machine's memory (${gib(limit)})`;
     throw new RangeError(`${option} ${policy.capacity}: the state would need ${gib(bytes)} (${c.nLayers} layers × ${c.nKvHeads} KV heads × ${policy.capacity + 1} entries of ${geometry.headDim}-float keys and values), more than ${where}; give a smaller ${option}`);
   }
   return bytes;
+}
+
+/** The most memory a state can have: a wasm32 memory, or this machine's. */
+export function stateMemoryLimit(inWasm: boolean): number {
+  return inWasm ? WASM_MEMORY_BYTES : totalmem();
 }
 
 /** A wasm32 memory: 65536 pages of 64 KiB. */

@@ -48,6 +48,8 @@ export interface WasmBackend extends Backend {
   allocI8(n: number): Int8Array;
   /** Storage for ggml blocks (quant/weights.ts ggmlWeights copies a matrix's bytes here). */
   allocU8(n: number): Uint8Array;
+  /** Gives an array from alloc/allocU16/allocI8/allocU8 back to the heap's free list. */
+  free(view: ArrayBufferView): void;
   /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -113,7 +115,10 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   // Q8 matvecs round x to int16 per 32-block first (the integer dot products read these).
   let x16 = heap.i16(0), xScales = heap.f32(0);
   const activations16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
+    if (x16.length < cols) {
+      heap.free(x16); heap.free(xScales);
+      x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32));
+    }
     quantizeActivations16(x, xOff, cols, x16, xScales);
   };
   // ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block
@@ -122,6 +127,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   const splitRows = (xp: number, blocks: number): void => {
     if (xSplitScales.length < blocks) {
       const n = Math.max(blocks, 2 * xSplitScales.length);
+      heap.free(xSplit); heap.free(xSplitScales); heap.free(xSums);
       xSplit = heap.i16(64 * n); xSplitScales = heap.f32(n); xSums = heap.f32(n);
     }
     k.splitActivations(xp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, blocks);
@@ -158,9 +164,9 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   let panelF32 = heap.f32(0), panelOut = heap.f32(0);
   const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
     const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
-    if (panelF32.length < panel * cols) panelF32 = heap.f32(panel * cols);
+    if (panelF32.length < panel * cols) { heap.free(panelF32); panelF32 = heap.f32(panel * cols); }
     const threaded = pool !== null && pool.worthSplitting(panel, m * cols);
-    if (threaded && panelOut.length < m * panel) panelOut = heap.f32(m * panel);
+    if (threaded && panelOut.length < m * panel) { heap.free(panelOut); panelOut = heap.f32(m * panel); }
     for (let r0 = 0; r0 < rows; r0 += panel) {
       const n = Math.min(panel, rows - r0);
       if (type === GGML.Q8_0) k.dequantizeQ8_0(panelF32.byteOffset, wp + r0 * rowBytes, n * (cols >> 5));
@@ -219,6 +225,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
     allocU8: (n) => heap.u8(n),
+    free: (view) => heap.free(view),
 
     matvec(out, oOff, w, wOff, x, xOff, rows, cols) { denseMatvec('matvec', out, oOff, w, wOff, x, xOff, rows, cols); },
     matmulT(out, a, b, bOff, m, n, kDim) {
