@@ -2,7 +2,9 @@
 // time by ./kernels.ts, all arrays in one WebAssembly.Memory (./heap.ts). Optional worker
 // threads split large matvecs/matmuls over the same (shared) memory (../threads/pool.ts).
 import type { Backend } from '../backend.js';
-import { buildKernelModule, type KernelExports } from './kernels.js';
+import { buildKernelModule, type KernelExports, type KvAttentionKernel } from './kernels.js';
+import { attendHeadKvName, ENTRY_FORMATS } from './kernels/attention.js';
+import type { KvRows } from '../kv/rows.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
 import { quantizeActivations16 } from '../quant/weights.js';
@@ -43,6 +45,13 @@ export interface WasmBackend extends Backend {
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+  /**
+   * attendHead over keys/values stored as f16 or q8 (../kv/rows.ts), decoded in SIMD registers.
+   * false (nothing done) for a head dimension that is not a multiple of 8 or no entries: the
+   * caller (../kv/attention.ts attendHeadKv) then runs the pure-TS kernel.
+   */
+  attendHeadKv(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): boolean;
   /** Storage for fp16 bits / int8 quants in this backend's memory. */
   allocU16(n: number): Uint16Array;
   allocI8(n: number): Int8Array;
@@ -217,6 +226,15 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     else k[kernel](o, wp, xp, rows, cols);
   };
 
+  // The reduced-precision attention kernels by key type, then value type (no string building per call).
+  const kvKernels = Object.fromEntries(ENTRY_FORMATS.map((kt) => [kt, Object.fromEntries(ENTRY_FORMATS.map((vt) => [vt, (k as unknown as Record<string, KvAttentionKernel>)[attendHeadKvName(kt, vt)]!]))]));
+  /** Byte address of rows [0, count) of a KvRows (its stored array) and of its q8 scales (0 when it has none). */
+  const rowsAddr = (arg: string, rows: KvRows, count: number): number => {
+    const n = count * rows.width;
+    return rows.type === 'f32' ? addr('attendHeadKv', arg, rows.f32, 0, n) : rows.type === 'f16' ? addr('attendHeadKv', arg, rows.bits, 0, n) : addr('attendHeadKv', arg, rows.q, 0, n);
+  };
+  const scalesAddr = (arg: string, rows: KvRows, count: number): number => (rows.type === 'q8' ? addr('attendHeadKv', arg, rows.scales, 0, count * rows.blocks) : 0);
+
   const backend: WasmBackend = {
     name: 'wasm',
     heap,
@@ -247,6 +265,15 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
         addr('attendHead', 'out', out, oOff, headDim), addr('attendHead', 'q', q, qOff, headDim),
         addr('attendHead', 'keys', keys, 0, count * headDim), addr('attendHead', 'values', values, 0, count * headDim),
         count, headDim, scale, addr('attendHead', 'att', att, aOff, count));
+    },
+    attendHeadKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
+      checkDim('attendHeadKv', 'count', count); checkDim('attendHeadKv', 'headDim', headDim);
+      if (count === 0 || headDim % 8 !== 0) return false;
+      kvKernels[keys.type]![values.type]!(
+        addr('attendHeadKv', 'out', out, oOff, headDim), addr('attendHeadKv', 'q', q, qOff, headDim),
+        rowsAddr('keys', keys, count), scalesAddr('key scales', keys, count), rowsAddr('values', values, count), scalesAddr('value scales', values, count),
+        count, headDim, scale, addr('attendHeadKv', 'att', att, aOff, count));
+      return true;
     },
     swiglu(out, gate, up, n) {
       checkDim('swiglu', 'n', n);
