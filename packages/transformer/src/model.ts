@@ -35,6 +35,24 @@ export interface LoadOptions {
   backend?: Backend;
   /** Name used in error messages when loading from bytes. */
   source?: string;
+  /**
+   * Replaces the file's sliding window: W on the layers the file windows, or on every layer when
+   * it windows none (a Mistral GGUF: llama.cpp's converter writes no window); null removes every
+   * window. Default: what the file says.
+   */
+  slidingWindow?: number | null;
+}
+
+/** `config` with opts.slidingWindow applied (see LoadOptions); the same object when there is none. */
+function withSlidingWindow(config: ModelConfig, opts: LoadOptions, source: string): ModelConfig {
+  const w = opts.slidingWindow;
+  if (w === undefined) return config;
+  if (w !== null && !(Number.isInteger(w) && w > 0)) throw new RangeError(`${source}: slidingWindow must be a positive integer or null, got ${String(w)}`);
+  if (config.arch.positions.kind === 'learned' && w !== null) throw new Error(`${source}: a sliding window needs RoPE positions (the model has learned absolute positions)`);
+  const file = config.arch.slidingWindow;
+  const windowed = file?.some((x) => x !== Infinity) ? file : null;
+  const slidingWindow = w === null ? null : Array.from({ length: config.nLayers }, (_, l) => (windowed === null || windowed[l] !== Infinity ? w : Infinity));
+  return { ...config, arch: { ...config.arch, slidingWindow } };
 }
 
 /**
@@ -52,10 +70,10 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
     const { config, weights, format } = ggufModelParts(file, backend);
     // Every loader's weights pass the same shape check (modelFromWeights'), GGUF's too.
     checkWeights(config, weights, source);
-    return assemble(config, weights, backend, source, format, file.metadata);
+    return assemble(withSlidingWindow(config, opts, source), weights, backend, source, format, file.metadata);
   }
   const { config, weights, version } = parseLlama2c(data, source, (n) => backend.alloc(n));
-  return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
+  return assemble(withSlidingWindow(config, opts, source), weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
 }
 
 /**
@@ -66,7 +84,7 @@ export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<folder>';
   const { config, weights, format } = hfPartsFromFiles(files, backend, source);
-  return modelFromWeights(config, weights, { backend, source, format });
+  return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format });
 }
 
 /**
