@@ -147,6 +147,9 @@ function snapshot(r: Run): Snapshot {
 
 function start(settings: GenSettings): Run {
   if (!model || !tokenizer) throw new Error('no model loaded');
+  // A new run replaces the old one: its state's memory goes back to the heap (which may not grow).
+  run?.state.dispose();
+  run = null;
   const { state, observer } = newState(settings.policy, settings);
   const tokens = tokenizer.encode(settings.prompt);
   if (tokens.length === 0) throw new Error('the prompt encodes to no tokens');
