@@ -44,12 +44,12 @@ export {
   type GgufHeader, type GgufTensorInfo,
 } from './gguf/index.js';
 export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
-export { inspectModelBytes, inspectModelFiles, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
+export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
 export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, type GgufLayer, type GgufLinear, type GgufNorm, type GgufSlice } from './gguf/llama.js';
 export {
   parseSafetensors, isSafetensors, safetensorToFloat32, SafetensorsError, SAFETENSORS_DTYPES,
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
-  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint, writeSafetensors, type SafetensorWrite,
+  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';

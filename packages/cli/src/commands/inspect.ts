@@ -1,7 +1,8 @@
 // `msrnn inspect FILE`: what a model file holds (format, architecture, hyperparameters,
 // tokenizer, tensors) and the memory its weights and a state of capacity k take. Reads no weights.
 import type { Command } from 'commander';
-import { inspectModelBytes, inspectModelFiles, MODEL_FOLDER_FILES, readHfFolder, stateBytes, type ModelReport } from '@msrnn/transformer';
+import { inspectModelBytes, MODEL_FOLDER_FILES, readHfFolder, stateBytes, type ModelReport } from '@msrnn/transformer';
+import { inspectModelFiles } from '@msrnn/transformer/export';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCapacity } from '../options.js';
