@@ -28,8 +28,10 @@ for hp in full window:32 tova:32 h2o:32; do
     --policies "${hp%%:*}" --capacities 32 --heatmap "$out/needle-${hp/:/-k}.svg" --heatmap-policy "$hp" > /dev/null
 done
 
-# Single examples: where the fact is when the answer is asked, per policy (tables + trace heatmaps).
-for t in passkey:256 assoc:128 needle:256; do
-  msrnn recall-trace --model models/recall/model.bin --task "${t%%:*}" --size "${t##*:}" --depth 0 --capacity 32 \
-    --policies full,window,sinks,tova,h2o,snapkv --svg "$out/trace-${t%%:*}" > "$out/trace-${t%%:*}.md"
+# Single examples the full state answers: where the fact is when the answer is asked, per policy
+# (tables + trace heatmaps).
+for t in passkey:128:0.5 needle:128:0.5; do
+  IFS=: read -r task size depth <<< "$t"
+  msrnn recall-trace --model models/recall/model.bin --task "$task" --size "$size" --depth "$depth" --capacity 32 \
+    --policies full,window,sinks,tova,h2o,snapkv,pyramidkv --svg "$out/trace-$task" > "$out/trace-$task.md"
 done
