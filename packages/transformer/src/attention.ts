@@ -5,14 +5,10 @@
 //   compress — state ← policy(state, attention weights): a bounded state evicts back to capacity.
 // The layer body (step.ts) calls them in this order for each token. Allocation-free.
 import type { AttentionStep, MultiState } from '@msrnn/msrnn';
+import { attendHeadKv } from '@msrnn/tensor';
 import { headDimOf } from './config.js';
 import type { Model } from './model.js';
 import { attendHeadSoftcapped } from './softcap.js';
-
-/** dst[d..d+n) = src[s..s+n); a loop, not subarray().set(), so nothing is allocated per call. */
-export function copy(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
-}
 
 /**
  * state ← append(state, k, v): caches the new token's key and value (nKvHeads × headDim at kOff /
@@ -25,9 +21,7 @@ export function append(model: Model, state: MultiState, l: number, position: num
   model.positions.encodeNewKeys(state.positionMode, k, kOff, nKv, position);
   for (let h = 0; h < nKv; h++) {
     const head = layer.heads[h]!;
-    const slot = head.push(position);
-    copy(head.keys, slot * hd, k, kOff + h * hd, hd);
-    copy(head.values, slot * hd, v, vOff + h * hd, hd);
+    head.writeEntry(head.push(position), k, kOff + h * hd, v, vOff + h * hd);
   }
 }
 
@@ -51,8 +45,8 @@ export function attend(model: Model, state: MultiState, l: number, position: num
     for (let g = 0; g < group; g++) {
       const qh = kvh * group + g, at = qOff + qh * hd;
       pos.encodeQuery(mode, q, at, position, head);
-      if (cap === 0) B.attendHead(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, att, qh * stride);
-      else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, cap, att, qh * stride);
+      if (cap === 0) attendHeadKv(B, out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, att, qh * stride);
+      else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, cap, att, qh * stride);
     }
   }
   attention.layer = l;

@@ -2,7 +2,9 @@
 // time by ./kernels.ts, all arrays in one WebAssembly.Memory (./heap.ts). Optional worker
 // threads split large matvecs/matmuls over the same (shared) memory (../threads/pool.ts).
 import type { Backend } from '../backend.js';
-import { buildKernelModule, type KernelExports } from './kernels.js';
+import { buildKernelModule, type KernelExports, type KvAttentionKernel } from './kernels.js';
+import { attendHeadKvName, ENTRY_FORMATS } from './kernels/attention.js';
+import type { KvRows } from '../kv/rows.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
 import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
@@ -42,11 +44,20 @@ export interface WasmBackend extends Backend {
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (one matvecGgml per row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+  /**
+   * attendHead over keys/values stored as f16 or q8 (../kv/rows.ts), decoded in SIMD registers.
+   * false (nothing done) for a head dimension that is not a multiple of 8 or no entries: the
+   * caller (../kv/attention.ts attendHeadKv) then runs the pure-TS kernel.
+   */
+  attendHeadKv(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): boolean;
   /** Storage for fp16 bits / int8 quants in this backend's memory. */
   allocU16(n: number): Uint16Array;
   allocI8(n: number): Int8Array;
   /** Storage for ggml blocks (quant/weights.ts ggmlWeights copies a matrix's bytes here). */
   allocU8(n: number): Uint8Array;
+  /** Gives an array from alloc/allocU16/allocI8/allocU8 back to the heap's free list. */
+  free(view: ArrayBufferView): void;
   /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -101,19 +112,25 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   // Q8 matvecs round x to int16 per 32-block first (the integer dot products read these).
   let x16 = heap.i16(0), xScales = heap.f32(0);
   const activations16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
+    if (x16.length < cols) {
+      heap.free(x16); heap.free(xScales);
+      x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32));
+    }
     quantizeActivations16(x, xOff, cols, x16, xScales);
   };
   // ggml kernels read x as two int16 terms per value (splitActivations16) and, for the offset
   // types, Σx per 32-block (float).
   let xSplit = heap.i16(0), xSplitScales = heap.f32(0), xSums = heap.f32(0);
   const split16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (xSplit.length < 2 * cols) { xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6); }
+    if (xSplit.length < 2 * cols) {
+      heap.free(xSplit); heap.free(xSplitScales);
+      xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6);
+    }
     splitActivations16(x, xOff, cols, xSplit, xSplitScales);
   };
   const blockSums = (x: Float32Array, xOff: number, cols: number): void => {
     const blocks = cols >> 5;
-    if (xSums.length < blocks) xSums = heap.f32(Math.max(blocks, 2 * xSums.length));
+    if (xSums.length < blocks) { heap.free(xSums); xSums = heap.f32(Math.max(blocks, 2 * xSums.length)); }
     for (let b = 0; b < blocks; b++) {
       let t = 0;
       for (let c = xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;
@@ -157,6 +174,15 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     else k[kernel](o, wp, xp, rows, cols);
   };
 
+  // The reduced-precision attention kernels by key type, then value type (no string building per call).
+  const kvKernels = Object.fromEntries(ENTRY_FORMATS.map((kt) => [kt, Object.fromEntries(ENTRY_FORMATS.map((vt) => [vt, (k as unknown as Record<string, KvAttentionKernel>)[attendHeadKvName(kt, vt)]!]))]));
+  /** Byte address of rows [0, count) of a KvRows (its stored array) and of its q8 scales (0 when it has none). */
+  const rowsAddr = (arg: string, rows: KvRows, count: number): number => {
+    const n = count * rows.width;
+    return rows.type === 'f32' ? addr('attendHeadKv', arg, rows.f32, 0, n) : rows.type === 'f16' ? addr('attendHeadKv', arg, rows.bits, 0, n) : addr('attendHeadKv', arg, rows.q, 0, n);
+  };
+  const scalesAddr = (arg: string, rows: KvRows, count: number): number => (rows.type === 'q8' ? addr('attendHeadKv', arg, rows.scales, 0, count * rows.blocks) : 0);
+
   const backend: WasmBackend = {
     name: 'wasm',
     heap,
@@ -165,6 +191,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
     allocU8: (n) => heap.u8(n),
+    free: (view) => heap.free(view),
 
     matvec(out, oOff, w, wOff, x, xOff, rows, cols) { denseMatvec('matvec', out, oOff, w, wOff, x, xOff, rows, cols); },
     matmulT(out, a, b, bOff, m, n, kDim) {
@@ -186,6 +213,15 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
         addr('attendHead', 'out', out, oOff, headDim), addr('attendHead', 'q', q, qOff, headDim),
         addr('attendHead', 'keys', keys, 0, count * headDim), addr('attendHead', 'values', values, 0, count * headDim),
         count, headDim, scale, addr('attendHead', 'att', att, aOff, count));
+    },
+    attendHeadKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
+      checkDim('attendHeadKv', 'count', count); checkDim('attendHeadKv', 'headDim', headDim);
+      if (count === 0 || headDim % 8 !== 0) return false;
+      kvKernels[keys.type]![values.type]!(
+        addr('attendHeadKv', 'out', out, oOff, headDim), addr('attendHeadKv', 'q', q, qOff, headDim),
+        rowsAddr('keys', keys, count), scalesAddr('key scales', keys, count), rowsAddr('values', values, count), scalesAddr('value scales', values, count),
+        count, headDim, scale, addr('attendHeadKv', 'att', att, aOff, count));
+      return true;
     },
     swiglu(out, gate, up, n) {
       checkDim('swiglu', 'n', n);
