@@ -1,13 +1,14 @@
 // `msrnn recall-trace`: one seeded recall example under several policies: for each, whether the model
 // answered, and per layer how many KV heads still held the fact's tokens when the answer was predicted
 // (a markdown table), plus `msrnn trace`'s heatmap per policy. Where Window fails: the fact left the window.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { getPolicy, isPolicyName, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { addModelOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 import { factSurvival } from '../recall/fact-trace.js';
+import { readHaystack } from '../recall/haystack.js';
 import { makeCases, solves } from '../recall/harness.js';
 import { recallTaskNames, type RecallTaskName } from '../recall/tasks.js';
 import { summarize } from '../trace/record.js';
@@ -38,15 +39,7 @@ export function registerRecallTrace(program: Command, io: CliIo = processIo): vo
       const files = defaultModelFiles(flags);
       const model = await loadModel(files.model);
       const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn recall-trace: ${line}`));
-      const haystackPath = flags.haystack ?? new URL('../../../../../shared/text/austen_3_persuasion.txt', import.meta.url).pathname;
-      let haystack = '';
-      if (task === 'needle') {
-        try {
-          haystack = readFileSync(haystackPath, 'utf8');
-        } catch (err: any) {
-          throw new Error(`--haystack: cannot read ${haystackPath}: ${err?.code ?? err?.message ?? err}`);
-        }
-      }
+      const haystack = task === 'needle' ? readHaystack(flags.haystack) : '';
       const [c] = makeCases(tokenizer, { tasks: [task], sizes: [size], depths: [depth], perCell: 1, seed, haystack, maxTokens: model.config.seqLen });
       const rows: string[] = [];
       let head = '';
