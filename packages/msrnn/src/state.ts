@@ -228,7 +228,8 @@ export class MultiState {
         const from = src.heads[h]!;
         // Nothing evicted: the kept positions are the last `count` read, at least all the model's window shows.
         const kept = from.keptPositions();
-        if (kept[0] !== this.seen - from.count || from.count < Math.min(this.seen, src.window - 1)) {
+        const oldestKept = from.count === 0 ? this.seen : kept[0];
+        if (oldestKept !== this.seen - from.count || from.count < Math.min(this.seen, src.window - 1)) {
           throw why(`layer ${l} KV head ${h} has already evicted entries (it keeps ${from.count} of ${this.seen}), so "${policy.name}" would have kept others`);
         }
         if (from.count > dst.capacity) throw why(`layer ${l} holds ${from.count} entries, more than its capacity ${dst.capacity}`);

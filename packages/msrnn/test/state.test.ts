@@ -124,6 +124,10 @@ test('cloneWithPolicy: the entries read so far continue under another policy, on
     for (let p = 0; p < n; p++) for (const l of state.layers) for (const h of l.heads) pushTagged(h, p);
     state.seen = n;
   };
+  // An empty state (nothing read yet) continues under any policy.
+  const empty = new MultiState(geometry).cloneWithPolicy(dropOldest(4));
+  assert.is(empty.seen, 0);
+  assert.equal(empty.keptPositionsPerHead(), new MultiState(geometry).keptPositionsPerHead());
   const read = new MultiState(geometry);
   fill(read, 3);
   const bounded = read.cloneWithPolicy(dropOldest(4));
