@@ -15,8 +15,9 @@ import { GGML_WASM_KERNELS } from './kernels/ggml.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
+import type { PoolOptions } from '../threads/pool.js';
 
-export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions {
+export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions, PoolOptions {
   /**
    * Worker threads in total including the calling thread (1 = no workers). Needs shared memory;
    * in a browser the caller must itself be a Web Worker (it waits with Atomics.wait). Default 1.
@@ -110,7 +111,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, opts.createWorker ? { createWorker: opts.createWorker } : {}) : null;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, { ...(opts.createWorker ? { createWorker: opts.createWorker } : {}), alwaysShare: opts.alwaysShare === true }) : null;
   return makeBackend(heap, k, pool, threads);
 }
 
