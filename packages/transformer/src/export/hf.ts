@@ -89,6 +89,7 @@ function ropeTensors(model: Model, family: ExportFamily, put: Put): void {
 
 function gpt2Tensors(model: Model, put: Put): void {
   const c = model.config, w = model.weights, p = 'transformer.';
+  if (c.nKvHeads !== c.nHeads) throw new Error(`${model.source}: grouped-query attention (${c.nKvHeads} KV heads for ${c.nHeads}) cannot be written as a gpt2 folder (GPT-2's c_attn has one key and value per head)`);
   const ln = (name: string, n: Norm) => { put(`${name}.weight`, n.weight.slice(), [c.dim]); put(`${name}.bias`, n.bias!.slice(), [c.dim]); };
   /** Conv1D: the [out, in] rows of `parts` stacked, stored [in, out]. */
   const conv = (name: string, parts: readonly Linear[]) => {
