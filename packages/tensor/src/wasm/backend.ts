@@ -7,10 +7,11 @@ import { attendHeadKvName, ENTRY_FORMATS } from './kernels/attention.js';
 import type { KvRows } from '../kv/rows.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
-import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
+import { quantizeActivations16 } from '../quant/weights.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
-import { GGML_NEEDS_XSUM, GGML_WASM_KERNELS } from './kernels/ggml.js';
+import { dequantizeGgmlRow } from '../quant/ggml-dequant.js';
+import { GGML_WASM_KERNELS } from './kernels/ggml.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
@@ -42,7 +43,7 @@ export interface WasmBackend extends Backend {
    * for every supported type; activations rounded to int16 per 32 values (as matvecQ8).
    */
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
-  /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (one matvecGgml per row of x). */
+  /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
   /**
    * attendHead over keys/values stored as f16 or q8 (../kv/rows.ts), decoded in SIMD registers.
@@ -61,6 +62,17 @@ export interface WasmBackend extends Backend {
   /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
   dispose(): Promise<void>;
 }
+
+/** Weight bytes per panel of a batched block product: well inside a core's L2 cache. */
+const PANEL_BYTES = 192 << 10;
+/**
+ * From this many rows of x on, a block product converts the weights to f32 (once per call) and
+ * runs the f32 matmul, whose 4×2 tiles need fewer instructions per multiply-add than the blocks'
+ * two-term integer dot products. SmolLM2-135M-shaped Q4_K_M prompt, 1 thread, by CPU time (chunk
+ * rows 4 / 8 / 16 / 128): the JS-dequantized path broke even near 16 rows (16: 76 vs 62 tok/s,
+ * 128: 203 vs 62); Q8_0 converts in SIMD, so a few rows already pay.
+ */
+const VIA_F32_MIN_ROWS = 16, VIA_F32_MIN_ROWS_Q8_0 = 4;
 
 function notOwned(kernel: string, arg: string): Error {
   return new Error(`wasm backend ${kernel}: ${arg} is not in this backend's WebAssembly memory — allocate it with this backend's alloc()`);
@@ -118,24 +130,22 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     }
     quantizeActivations16(x, xOff, cols, x16, xScales);
   };
-  // ggml kernels read x as two int16 terms per value (splitActivations16) and, for the offset
-  // types, Σx per 32-block (float).
+  // ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block
+  // (kernels/split.ts): 128 bytes, one scale and one sum per block, for every row of x at once.
   let xSplit = heap.i16(0), xSplitScales = heap.f32(0), xSums = heap.f32(0);
-  const split16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (xSplit.length < 2 * cols) {
-      heap.free(xSplit); heap.free(xSplitScales);
-      xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6);
+  const splitRows = (xp: number, blocks: number): void => {
+    if (xSplitScales.length < blocks) {
+      const n = Math.max(blocks, 2 * xSplitScales.length);
+      heap.free(xSplit); heap.free(xSplitScales); heap.free(xSums);
+      xSplit = heap.i16(64 * n); xSplitScales = heap.f32(n); xSums = heap.f32(n);
     }
-    splitActivations16(x, xOff, cols, xSplit, xSplitScales);
+    k.splitActivations(xp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, blocks);
   };
-  const blockSums = (x: Float32Array, xOff: number, cols: number): void => {
-    const blocks = cols >> 5;
-    if (xSums.length < blocks) { heap.free(xSums); xSums = heap.f32(Math.max(blocks, 2 * xSums.length)); }
-    for (let b = 0; b < blocks; b++) {
-      let t = 0;
-      for (let c = xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;
-      xSums[b] = t;
-    }
+  /** The block kernel on `rows` rows from wp for the split activations of x row `i` (of `cols`). */
+  const ggmlRows = (type: number, name: string, rowBytes: number, o: number, wp: number, i: number, rows: number, cols: number): void => {
+    const b = i * (cols >> 5), x16 = xSplit.byteOffset + 128 * b, xs = xSplitScales.byteOffset + 4 * b, xsum = xSums.byteOffset + 4 * b;
+    if (pool && pool.worthSplitting(rows, cols)) pool.matvecGgml(type, rowBytes, o, wp, x16, xs, xsum, rows, cols);
+    else k[name]!(o, wp, x16, xs, xsum, rows, cols);
   };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
@@ -154,10 +164,52 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     }
     const name = GGML_WASM_KERNELS[type];
     if (name === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
-    split16(x, xOff, cols);
-    if (GGML_NEEDS_XSUM.has(type)) blockSums(x, xOff, cols);
-    if (pool && pool.worthSplitting(rows, cols)) pool.matvecGgml(type, rowBytes, o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
-    else k[name]!(o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
+    splitRows(xp, cols >> 5);
+    ggmlRows(type, name, rowBytes, o, wp, 0, rows, cols);
+  };
+  // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul (the
+  // pool's matmul writes whole rows of its out, so with threads a panel goes through panelOut).
+  // Q8_0 converts in SIMD; the other types through the exact JS dequantizer.
+  let panelF32 = heap.f32(0), panelOut = heap.f32(0);
+  const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
+    const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
+    if (panelF32.length < panel * cols) { heap.free(panelF32); panelF32 = heap.f32(panel * cols); }
+    const threaded = pool !== null && pool.worthSplitting(panel, m * cols);
+    if (threaded && panelOut.length < m * panel) { heap.free(panelOut); panelOut = heap.f32(m * panel); }
+    for (let r0 = 0; r0 < rows; r0 += panel) {
+      const n = Math.min(panel, rows - r0);
+      if (type === GGML.Q8_0) k.dequantizeQ8_0(panelF32.byteOffset, wp + r0 * rowBytes, n * (cols >> 5));
+      else for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
+      if (!threaded) { k.matmulT(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows); continue; }
+      pool.matmulT(panelOut.byteOffset, xp, panelF32.byteOffset, m, n, cols);
+      for (let i = 0; i < m; i++) for (let j = 0, d = oOff + i * rows + r0, s = i * n; j < n; j++) out[d + j] = panelOut[s + j]!;
+    }
+  };
+  /**
+   * m rows of x against the same weights: x is split once, then the rows are taken in panels of
+   * about PANEL_BYTES of weights, each panel run for every row of x while it is in cache, so
+   * the weights stream from memory once per call instead of once per row of x.
+   */
+  const matmulGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void => {
+    const kn = 'matmulGgml';
+    checkDim(kn, 'm', m); checkDim(kn, 'rows', rows);
+    const name = GGML_WASM_KERNELS[type];
+    if (name === undefined) {
+      for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
+      return;
+    }
+    supportedGgmlType(type, 'wasm backend matmulGgml');
+    const rowBytes = ggmlRowBytes(type, cols);
+    const o = addr(kn, 'out', out, oOff, m * rows);
+    const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
+    const xp = addr(kn, 'x', x, xOff, m * cols);
+    if (m >= (type === GGML.Q8_0 ? VIA_F32_MIN_ROWS_Q8_0 : VIA_F32_MIN_ROWS)) { matmulViaF32(type, out, oOff, data, dataOff, xp, m, rows, cols); return; }
+    splitRows(xp, m * (cols >> 5));
+    const panel = Math.max(8, Math.floor(PANEL_BYTES / rowBytes));
+    for (let r0 = 0; r0 < rows; r0 += panel) {
+      const n = Math.min(panel, rows - r0);
+      for (let i = 0; i < m; i++) ggmlRows(type, name, rowBytes, o + 4 * (i * rows + r0), wp + r0 * rowBytes, i, n, cols);
+    }
   };
   // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
   const checkDim = (kernel: string, name: string, v: number): void => {
@@ -245,10 +297,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       else k.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
     },
     matvecGgml,
-    matmulGgml(type, out, oOff, data, dataOff, x, xOff, m, rows, cols) {
-      checkDim('matmulGgml', 'm', m);
-      for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
-    },
+    matmulGgml,
     async dispose() { if (pool) await pool.stop(); },
   };
   return backend;
