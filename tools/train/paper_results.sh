@@ -18,3 +18,8 @@ msrnn ppl "${model[@]}" --text "$text" --chunk 2048 --chunks "$chunks" \
   --policies local,scattered,tova,h2o --capacities '' --ratios 0.03125,0.0625,0.125,0.25,0.5 \
   --title "default model, Persuasion ($chunks × 2048), ratio budgets" \
   --csv "$out/ppl-persuasion-ratio.csv" --md "$out/ppl-persuasion-ratio.md" --no-progress
+# The policies beyond the paper, same chunks (StreamingLLM re-rotates every kept key at every step: the slow one).
+msrnn ppl "${model[@]}" --text "$text" --chunk 2048 --chunks "$chunks" \
+  --policies snapkv,pyramidkv,ada_snapkv,keydiff,streamingllm --capacities 64,128,256,512,1024 \
+  --title "default model, Persuasion ($chunks × 2048), policies beyond the paper" \
+  --csv "$out/ppl-persuasion-new.csv" --md "$out/ppl-persuasion-new.md" --no-progress

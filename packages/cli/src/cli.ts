@@ -12,6 +12,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerConvert } from './commands/convert.js';
 import { registerRecallData } from './commands/recall-data.js';
 import { registerRecall } from './commands/recall.js';
+import { registerRecallTrace } from './commands/recall-trace.js';
 import { note, processIo, type CliIo } from './io.js';
 
 /** The program with every command registered, writing to io. */
@@ -36,6 +37,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerConvert(program, io);
   registerRecallData(program, io);
   registerRecall(program, io);
+  registerRecallTrace(program, io);
   return program;
 }
 

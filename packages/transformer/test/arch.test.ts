@@ -4,90 +4,19 @@
 // prefill() against the float64 reference forward in ./reference-forward.ts, on both backends.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, f32Weights, jsBackend, KvRows, type Backend, type WasmBackend } from '@msrnn/tensor';
+import { createWasmBackend, jsBackend, KvRows, type Backend, type WasmBackend } from '@msrnn/tensor';
 import {
-  architecture, createState, foldUnitOffset, gatedActivation, activation, headNorm, linear, modelFromWeights, norm, normRows,
+  architecture, createState, foldUnitOffset, gatedActivation, activation, headNorm, modelFromWeights, norm, normRows,
   prefill, quantizeModel, ropeFrequencies, RopePositions, softcap, attendHeadSoftcapped, step, LLAMA,
-  type Architecture, type LayerWeights, type Linear, type Model, type ModelConfig, type Weights,
+  type Linear, type Model, type Weights,
 } from '../src/index.js';
 import { getPolicy } from '@msrnn/policies';
 import { referenceForward, referenceInvFreq } from './reference-forward.js';
+import { BASE, LLAMA3_SCALING, randomModel, rng, rope, SHAPES } from './random-model.js';
 
 let wasm: WasmBackend;
 test.before(async () => { wasm = await createWasmBackend({ initialBytes: 8 << 20 }); });
 test.after(async () => { await wasm.dispose(); });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296 - 0.5; };
-}
-
-interface Shape {
-  arch: Partial<Architecture>;
-  headDim?: number;
-  biases?: 'qkv' | 'all';
-  qkNorm?: boolean;
-  gated?: boolean;
-  postNorms?: boolean;
-  tied?: boolean;
-}
-
-const BASE = { dim: 16, hiddenDim: 24, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 40, seqLen: 32, normEps: 1e-5 };
-
-/** A random-weight model of the given shape; every array allocated through the backend. */
-function randomModel(shape: Shape, backend: Backend, seed: number): Model {
-  const r = rng(seed), alloc = (n: number) => backend.alloc(n);
-  const arr = (n: number, scale = 1, offset = 0) => { const a = alloc(n); for (let i = 0; i < n; i++) a[i] = offset + scale * r(); return a; };
-  const config: ModelConfig = { ...BASE, sharedClassifier: shape.tied ?? false, arch: architecture(shape.arch), ...(shape.headDim ? { headDim: shape.headDim } : {}) };
-  const hd = shape.headDim ?? BASE.dim / BASE.nHeads, qDim = hd * BASE.nHeads, kvDim = hd * BASE.nKvHeads;
-  const layernorm = config.arch.norm === 'layernorm';
-  const nrm = () => norm(arr(BASE.dim, 0.4, 1), layernorm ? arr(BASE.dim, 0.2) : null);
-  const lin = (rows: number, cols: number, bias: boolean): Linear => linear(f32Weights(arr(rows * cols, 0.6), 0, rows, cols), bias ? arr(rows, 0.3) : null);
-  const qkvBias = shape.biases !== undefined, allBias = shape.biases === 'all';
-  const layers = Array.from({ length: BASE.nLayers }, (): LayerWeights => ({
-    attnNorm: nrm(),
-    q: lin(qDim, BASE.dim, qkvBias), k: lin(kvDim, BASE.dim, qkvBias), v: lin(kvDim, BASE.dim, qkvBias),
-    qNorm: shape.qkNorm ? arr(hd, 0.4, 1) : null, kNorm: shape.qkNorm ? arr(hd, 0.4, 1) : null,
-    o: lin(BASE.dim, qDim, allBias),
-    postAttnNorm: shape.postNorms ? nrm() : null,
-    ffnNorm: nrm(),
-    gate: shape.gated === false ? null : lin(BASE.hiddenDim, BASE.dim, allBias),
-    up: lin(BASE.hiddenDim, BASE.dim, allBias),
-    down: lin(BASE.dim, BASE.hiddenDim, allBias),
-    postFfnNorm: shape.postNorms ? nrm() : null,
-  }));
-  const tokenEmbedding = f32Weights(arr(BASE.vocabSize * BASE.dim), 0, BASE.vocabSize, BASE.dim);
-  const weights: Weights = {
-    tokenEmbedding,
-    positionEmbedding: config.arch.positions.kind === 'learned' ? arr(BASE.seqLen * BASE.dim, 0.5) : null,
-    layers,
-    finalNorm: nrm(),
-    classifier: shape.tied ? linear(tokenEmbedding) : lin(BASE.vocabSize, BASE.dim, false),
-  };
-  return modelFromWeights(config, weights, { backend, source: 'random' });
-}
-
-const rope = (o: Partial<Architecture['positions'] & { kind: 'rope' }>): Architecture['positions'] =>
-  ({ kind: 'rope', theta: 10000, layout: 'interleaved', rotaryDim: null, scaling: null, ...o });
-
-/** Tiny original context (8) so that the 4 pairs of a head of 8 fall in all three bands. */
-const LLAMA3_SCALING = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8 } as const;
-
-const SHAPES: Record<string, Shape> = {
-  'llama (llama2.c)': { arch: {} },
-  'qwen2: q/k/v biases, half-layout RoPE, theta 1e6': { arch: { positions: rope({ layout: 'half', theta: 1e6 }) }, biases: 'qkv', tied: true },
-  'qwen3: per-head q/k RMSNorm, head_dim apart from dim/heads': { arch: { positions: rope({ layout: 'half' }) }, qkNorm: true, headDim: 6 },
-  'gpt2: LayerNorm with bias, GELU MLP, learned positions, biases everywhere, tied': {
-    arch: { norm: 'layernorm', activation: 'gelu_tanh', positions: { kind: 'learned' } }, biases: 'all', gated: false, tied: true,
-  },
-  'gemma2: GeGLU, post norms, soft-caps, embedding scale, query_pre_attn_scalar': {
-    arch: { activation: 'gelu_tanh', positions: rope({ layout: 'half' }), embedScale: 4, attnSoftcap: 0.5, finalSoftcap: 2, queryPreAttnScalar: 20 },
-    postNorms: true, headDim: 8, tied: true,
-  },
-  'phi3: partial rotary (4 of 8 dims), half layout': { arch: { positions: rope({ layout: 'half', rotaryDim: 4 }) }, headDim: 8 },
-  'llama3 frequency scaling': { arch: { positions: rope({ scaling: LLAMA3_SCALING }) }, headDim: 8 },
-  'GGUF rope_freqs factors': { arch: { positions: rope({ scaling: { type: 'factors', factors: [1, 2, 4, 8] } }) }, headDim: 8 },
-};
 
 const TOKENS = [1, 7, 3, 22, 39, 0, 5, 5, 18, 11, 2];
 

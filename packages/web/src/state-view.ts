@@ -14,6 +14,8 @@ export class StateView {
   private evictions: { layer: number; position: number; at: number }[] = [];
   private cells: Cell[] = [];
   private dirty = false;
+  /** A frame is requested (frames are asked for only while something changed or evictions fade). */
+  private frameRequested = false;
   private cursor = -1;
   /** Frames drawn and time spent drawing (the browser test reads these). */
   readonly stats = { frames: 0, drawMs: 0, maxDrawMs: 0 };
@@ -22,11 +24,24 @@ export class StateView {
     private readonly tokenAt: (position: number) => { token: string | undefined; id: number | undefined },
     private readonly onHover: (text: string) => void) {
     canvas.addEventListener('mousemove', (e) => this.hoverAt(e.offsetX, e.offsetY));
-    window.addEventListener('resize', () => { this.dirty = true; });
+    window.addEventListener('resize', () => this.invalidate());
     canvas.addEventListener('keydown', (e) => this.key(e));
     (window as unknown as { msrnnView: StateView }).msrnnView = this;
-    const loop = () => { if (this.dirty || this.evictions.length) this.draw(); requestAnimationFrame(loop); };
-    requestAnimationFrame(loop);
+  }
+
+  /**
+   * Marks the view for redrawing at the next animation frame. An always-running frame loop would
+   * keep the compositor producing frames while nothing changes, taking CPU from the decode.
+   */
+  private invalidate(): void {
+    this.dirty = true;
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => {
+      this.frameRequested = false;
+      if (this.dirty || this.evictions.length) this.draw();
+      if (this.evictions.length) this.invalidate(); // the red marks fade out over EVICT_FADE_MS
+    });
   }
 
   update(s: Snapshot): void {
@@ -34,7 +49,7 @@ export class StateView {
     s.evicted.forEach((ps, layer) => { for (const position of ps) this.evictions.push({ layer, position, at: now }); });
     if (this.evictions.length > 4000) this.evictions.splice(0, this.evictions.length - 4000);
     this.snap = s;
-    this.dirty = true;
+    this.invalidate();
   }
 
   /** Kept entries shown per row (what the browser test checks against the capacity). */
@@ -121,7 +136,7 @@ export class StateView {
     // A snapshot may have arrived since the last frame: hit-test what it shows, not the old cells.
     if (this.dirty) this.draw();
     const i = this.cells.findIndex((c) => x >= c.x && x < c.x + Math.max(c.w, 1) && y >= c.y && y < c.y + c.h);
-    if (i >= 0) { this.cursor = i; this.dirty = true; this.onHover(this.describe(this.cells[i]!)); }
+    if (i >= 0) { this.cursor = i; this.invalidate(); this.onHover(this.describe(this.cells[i]!)); }
   }
 
   /** Arrow keys move a cursor over the entries (left/right within a row, up/down between rows). */
@@ -138,7 +153,7 @@ export class StateView {
     } else return;
     e.preventDefault();
     this.cursor = next;
-    this.dirty = true;
+    this.invalidate();
     this.onHover(this.describe(this.cells[next]!));
   }
 }

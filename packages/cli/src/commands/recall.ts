@@ -1,12 +1,13 @@
 // `msrnn recall`: what a bounded state loses on tasks that need memory. Any model × policy × capacity
 // on the seeded recall tasks (associative recall, passkey, needle in a haystack; ../recall/tasks.ts):
 // accuracy to a CSV, accuracy vs capacity per policy and a needle depth × length heatmap as SVG.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isPolicyName, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { addKvOption, addModelOptions, checkOutputFile, parseKv, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
+import { readHaystack } from '../recall/haystack.js';
 import { makeCases, runRecall, type RecallResult } from '../recall/harness.js';
 import { accuracyByCapacity, accuracySvg, heatmapSvg } from '../recall/svg.js';
 import { recallTaskNames, type RecallTaskName } from '../recall/tasks.js';
@@ -60,15 +61,7 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
       const files = defaultModelFiles(flags);
       const model = await loadModel(files.model);
       const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn recall: ${line}`));
-      const haystackPath = flags.haystack ?? new URL('../../../../../shared/text/austen_3_persuasion.txt', import.meta.url).pathname;
-      let haystack = '';
-      if (tasks.includes('needle')) {
-        try {
-          haystack = readFileSync(haystackPath, 'utf8');
-        } catch (err: any) {
-          throw new Error(`--haystack: cannot read ${haystackPath}: ${err?.code ?? err?.message ?? err}`);
-        }
-      }
+      const haystack = tasks.includes('needle') ? readHaystack(flags.haystack) : '';
       const cases = makeCases(tokenizer, { tasks, sizes, depths, perCell, seed, haystack, maxTokens: model.config.seqLen });
       note(io, `msrnn recall: ${files.model}, ${cases.length} examples × ${policies.length} policies`);
       const results = runRecall(model, cases, policies, capacities, kv);

@@ -2,7 +2,8 @@
 // layout for its family (the inverse of hf/load.ts + hf/config.ts): [out, in] matrices, q/k rows
 // in halves, phi3's fused qkv_proj / gate_up_proj, gpt2's input-major Conv1D weights under
 // "transformer.", gemma2's norms as offsets from 1. Weights in F32, F16 or BF16.
-import { GGML, quantizeGgmlMatrix } from '@msrnn/tensor';
+import { GGML } from '@msrnn/tensor';
+import { quantizeGgmlMatrix } from '@msrnn/tensor/quantize';
 import { headDimOf, rotaryDimOf } from '../config.js';
 import type { Model } from '../model.js';
 import { writeSafetensors, type SafetensorWrite } from '../safetensors/write.js';
@@ -88,6 +89,7 @@ function ropeTensors(model: Model, family: ExportFamily, put: Put): void {
 
 function gpt2Tensors(model: Model, put: Put): void {
   const c = model.config, w = model.weights, p = 'transformer.';
+  if (c.nKvHeads !== c.nHeads) throw new Error(`${model.source}: grouped-query attention (${c.nKvHeads} KV heads for ${c.nHeads}) cannot be written as a gpt2 folder (GPT-2's c_attn has one key and value per head)`);
   const ln = (name: string, n: Norm) => { put(`${name}.weight`, n.weight.slice(), [c.dim]); put(`${name}.bias`, n.bias!.slice(), [c.dim]); };
   /** Conv1D: the [out, in] rows of `parts` stacked, stored [in, out]. */
   const conv = (name: string, parts: readonly Linear[]) => {
