@@ -30,7 +30,7 @@ export interface ModelFiles {
 
 export interface ModelFlags { model?: string; tokenizer?: string }
 export interface StateFlags { sinks: string; positionMode: string; kv: string }
-export interface BackendFlags { backend: string; threads: string }
+export interface BackendFlags { backend: string; threads?: string }
 
 /** --model and --tokenizer, the same for every command that runs a model. */
 export function addModelOptions(command: Command): Command {
@@ -118,7 +118,8 @@ export function addBackendOption(command: Command, note = ''): Command {
 
 /** --backend and --threads for a command that runs one backend in this process. */
 export function addBackendOptions(command: Command): Command {
-  return addBackendOption(command).option('--threads <n>', `threads for the wasm backend, 1 to ${MAX_THREADS} (more than the cores, here ${cores()}, warns: they only wait on each other)`, '1');
+  return addBackendOption(command).option('--threads <n>', `threads for the wasm backend, 1 to ${MAX_THREADS} (default: one per core, at most ${DEFAULT_THREADS_MAX}: here ${defaultDecodeThreads()}; `
+    + `a busy machine is safe, jobs stay on one thread while sharing them does not pay; more than the cores, here ${cores()}, warns: they only wait on each other)`);
 }
 
 export function parseBackendChoice(value: string): BackendChoice {
@@ -134,6 +135,21 @@ export function cores(): number {
   return availableParallelism();
 }
 
+/**
+ * Most threads the default picks. Not measured beyond this machine's 2 cores: a decode step's jobs
+ * (a few µs to a few hundred µs each) leave little to share among more than 4.
+ */
+export const DEFAULT_THREADS_MAX = 4;
+
+/**
+ * --threads when not given: one per core, at most DEFAULT_THREADS_MAX, never more than the cores.
+ * Safe where the cores are busy: the thread pool keeps jobs on the calling thread while handing
+ * them out does not pay, and idle workers sleep (@msrnn/tensor threads/split-judge.ts, spin.ts).
+ */
+export function defaultDecodeThreads(): number {
+  return Math.max(1, Math.min(cores(), DEFAULT_THREADS_MAX));
+}
+
 /** A thread count; more threads than cores is allowed (measuring it is legitimate) but `warn`ed. */
 export function parseThreads(option: string, value: string, warn: (line: string) => void): number {
   const threads = checkThreads(integerOrRaw(value), option);
@@ -144,7 +160,10 @@ export function parseThreads(option: string, value: string, warn: (line: string)
 }
 
 export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void): Promise<BackendSelection> {
-  return selectBackend({ backend: parseBackendChoice(flags.backend), threads: parseThreads('--threads', flags.threads, warn) });
+  const backend = parseBackendChoice(flags.backend);
+  // Not given: the default rule, where there is a wasm backend to use the threads (auto falls back to one thread with its note).
+  const threads = flags.threads !== undefined ? parseThreads('--threads', flags.threads, warn) : backend === 'js' ? 1 : defaultDecodeThreads();
+  return selectBackend({ backend, threads });
 }
 
 /**

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { clockSeed, samplerSettings } from '@msrnn/transformer';
-import { numberOrRaw, integerOrRaw, parseCapacity, parseRatio, parseThreads, parseWeightType, parseBackendChoice } from '../src/options.js';
+import { numberOrRaw, integerOrRaw, parseCapacity, parseRatio, parseThreads, parseWeightType, parseBackendChoice, defaultDecodeThreads, selectBackendFor } from '../src/options.js';
 import { version } from '../src/cli.js';
 import { msrnn, repoRoot } from './run-cli.js';
 
@@ -55,7 +55,9 @@ test('--threads above the core count is allowed with a warning (and the help say
   }
   const help = await msrnn('generate', '--help');
   assert.is(help.status, 0);
-  assert.match(help.stdout.replace(/\s+/g, ' '), new RegExp(`--threads <n> threads for the wasm backend, 1 to 64 \\(more than the cores, here ${cores}, warns`));
+  const flat = help.stdout.replace(/\s+/g, ' ');
+  assert.match(flat, new RegExp(`--threads <n> threads for the wasm backend, 1 to 64 \\(default: one per core, at most 4: here ${Math.min(cores, 4)};`));
+  assert.match(flat, new RegExp(`more than the cores, here ${cores}, warns`));
 });
 
 test('sampler options: one rule each, named as the caller names them; one clock seed', async () => {
@@ -76,6 +78,22 @@ test('msrnn --version prints the package version', async () => {
   assert.is(r.status, 0);
   assert.is(r.stdout, `${version()}\n`);
   assert.is(version(), JSON.parse(readFileSync(resolve(repoRoot, 'packages/cli/package.json'), 'utf8')).version);
+});
+
+test('--threads not given: one per core, at most 4, never more than the cores; 1 on the pure-TS backend', async () => {
+  const cores = availableParallelism();
+  assert.is(defaultDecodeThreads(), Math.max(1, Math.min(cores, 4)));
+  const lines: string[] = [];
+  const js = await selectBackendFor({ backend: 'js' }, (l) => lines.push(l));
+  assert.is(js.threads, 1);
+  const auto = await selectBackendFor({ backend: 'auto' }, (l) => lines.push(l));
+  try {
+    assert.ok(auto.threads >= 1 && auto.threads <= Math.min(cores, 4), `auto picked ${auto.threads}`);
+    if (auto.backend.name === 'wasm' && !auto.note) assert.is(auto.threads, defaultDecodeThreads());
+  } finally {
+    await auto.dispose();
+  }
+  assert.equal(lines.filter((l) => /more than the/.test(l)), [], 'the default never warns');
 });
 
 test.run();

@@ -16,7 +16,7 @@ const rand = rng(0x7123);
 let one: WasmBackend, two: WasmBackend;
 test.before(async () => {
   one = await createWasmBackend({ initialBytes: 8 << 20 });
-  two = await createWasmBackend({ initialBytes: 8 << 20, threads: 2 });
+  two = await createWasmBackend({ initialBytes: 8 << 20, threads: 2, alwaysShare: true });
 });
 test.after(async () => { await two.dispose(); });
 
@@ -54,7 +54,7 @@ test('2 threads: matvec, fp16, Q8 and matmulT equal the 1-thread results', () =>
 });
 
 test('3 threads (more than this machine may have free) still give identical results, many jobs in a row', async () => {
-  const three = await createWasmBackend({ initialBytes: 8 << 20, threads: 3 });
+  const three = await createWasmBackend({ initialBytes: 8 << 20, threads: 3, alwaysShare: true });
   try {
     const rows = 515, cols = 64;
     const w = randomArray(rand, rows * cols);
@@ -85,7 +85,7 @@ test('a process that never calls dispose() still exits promptly', () => {
 test('a kernel that traps in a chunk fails the call with a clear error instead of hanging; the pool keeps working', async () => {
   const heap = new WasmHeap({ shared: true, initialBytes: 1 << 20, maximumBytes: 2 << 20 });
   const module = await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages }));
-  const pool = await ThreadPool.start(module, heap, 1);
+  const pool = await ThreadPool.start(module, heap, 1, { alwaysShare: true });
   try {
     const rows = 512, cols = 256;
     const w = heap.f32(rows * cols), x = heap.f32(cols), out = heap.f32(rows);

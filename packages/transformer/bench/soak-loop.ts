@@ -73,7 +73,21 @@ export function soak(model: Model, opts: SoakOptions, onCheckpoint: (c: Checkpoi
   return out;
 }
 
-/** (largest − smallest) / smallest of `values`: how far from flat a series is. */
+/** (largest − smallest) / smallest of `values`: how far from flat a series is, either way. */
 export function spread(values: readonly number[]): number {
   return (Math.max(...values) - Math.min(...values)) / Math.min(...values);
+}
+
+/** The largest relative rise from a value to any later one (0 when the series never rises): growth over time. */
+export function worstRise(values: readonly number[]): number {
+  let low = Infinity, worst = 0;
+  for (const v of values) { low = Math.min(low, v); worst = Math.max(worst, (v - low) / low); }
+  return worst;
+}
+
+/** The largest relative fall from a value to any later one: slowing down over time. */
+export function worstDrop(values: readonly number[]): number {
+  let high = -Infinity, worst = 0;
+  for (const v of values) { high = Math.max(high, v); worst = Math.max(worst, (high - v) / high); }
+  return worst;
 }

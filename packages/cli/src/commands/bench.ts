@@ -16,6 +16,7 @@ import type { MultiState } from '@msrnn/msrnn';
 import { parseList } from '../ppl/parse.js';
 import { addKvOption, isGgufPath, parseBackendChoice, parseKv, parseThreads } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
+import { withCompetitor } from '../bench/competitor.js';
 import { checkRandomGgufFits, ensureRandomGguf, GGUF_WEIGHTS, MODEL_SHAPES, type GgufWeights } from '../bench/random-gguf.js';
 import { measureFileInChild } from '../bench/file-measure.js';
 
@@ -34,6 +35,7 @@ interface BenchFlags {
   backend: string;
   js: boolean;
   long: boolean;
+  compete: boolean;
 }
 
 /** Largest full state the long-position comparison allocates (keys + values, all layers). */
@@ -65,9 +67,10 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .option('--bounded <k>', 'capacity of the bounded state in that comparison', '256')
     .option('--backend <name>', `backends to measure: ${BACKEND_CHOICES.join(', ')} (auto: the pure-TS one and, where it compiles, WebAssembly SIMD at each --threads)`, 'auto')
     .option('--no-js', 'skip the pure-TS backend (as --backend wasm)')
-    .option('--no-long', 'skip the long-position comparison');
+    .option('--no-long', 'skip the long-position comparison')
+    .option('--compete', 'run a competing busy process (one core) for the whole measurement: what threads give when the other core is taken', false);
   addKvOption(command)
-    .action(async (flags: BenchFlags) => { await runBench(flags, io); });
+    .action(async (flags: BenchFlags) => { await withCompetitor(flags.compete, (line) => note(io, `msrnn bench: ${line}`), () => runBench(flags, io)); });
 }
 
 function list<T extends string>(flag: string, value: string, allowed?: readonly T[]): T[] {

@@ -334,7 +334,8 @@ export function matvecWeights(backend: Backend, out: Float32Array, oOff: number,
 export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix): void {
   if (w.type === 'f32') { backend.matmulT(out, a, w.data, w.offset, m, w.rows, w.cols); return; }
   if (w.type === 'ggml' && w.ggmlType === GGML.F32) { backend.matmulT(out, a, f32View(w), 0, m, w.rows, w.cols); return; }
-  if (w.type === 'ggml' && w.ggmlType !== GGML.F32 && w.ggmlType !== GGML.F16) {
+  // Block types, and F16 where the backend has a batched path for it (wasm: via f32 panels).
+  if (w.type === 'ggml' && w.ggmlType !== GGML.F32 && (w.ggmlType !== GGML.F16 || hasGgmlKernels(backend))) {
     // One pass over the blocks for all m rows of a.
     if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
     if (hasGgmlKernels(backend)) backend.matmulGgml(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);

@@ -7,7 +7,8 @@ import { spawnKernelWorker } from '#thread-host';
 import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, JobOp, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks } from './protocol.js';
+import { CTRL_INTS, Ctrl, JobOp, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks, runChunk } from './protocol.js';
+import { SplitJudge } from './split-judge.js';
 
 /**
  * Below this many multiply-adds a job is not worth handing out (a split costs ~1.5 us of sync).
@@ -15,21 +16,27 @@ import { CTRL_INTS, Ctrl, JobOp, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks
  * a spinning worker, 7.2 us on one thread, 5.2 us on two.
  */
 const MIN_SPLIT_MACS = 50_000;
-/**
- * Spin iterations (~7 ns each, so ~30 ms) before a worker sleeps in Atomics.wait. Long on purpose:
- * with two free cores, waking a sleeping worker for each of a decode step's ~43 jobs costs more
- * than the split saves (stories15M, one process, quiet machine: 2k spins gave 1.50x one thread
- * for f32 decode and 1.09x for Q8, 200k 1.38x / 1.08x, 1M 1.54x / 1.19x, 4M 1.70x / 1.31x). The
- * price: after the last job a worker burns its core for ~30 ms, and on a machine with no free
- * core a spinning worker steals time from the caller (under load 2k spins measured best).
- * The caller waits only for chunks already running; it sleeps after CALLER_SPIN.
- */
-const WORKER_SPIN = 4_000_000;
+/** The caller spins this many iterations (~0.1 ms) on the completion count before it sleeps. */
 const CALLER_SPIN = 20_000;
+
+export interface PoolOptions {
+  /**
+   * Hand every job big enough to split to the workers, even when the caller measures that it does
+   * not pay (./split-judge.ts): for tests that must exercise the workers, and for measuring them.
+   */
+  alwaysShare?: boolean;
+}
+
+function trapped(op: number, chunk: number, chunks: number, per: number, rows: number): Error {
+  return new Error(`wasm thread pool: the kernel trapped on rows ${chunk * per}..${Math.min(rows, (chunk + 1) * per)} of a job (op ${op}); `
+    + 'run with threads: 1 to see the trap');
+}
 
 export class ThreadPool {
   private stopped = false;
   private seq = 0;
+  private readonly judge = new SplitJudge();
+  private alwaysShare = false;
 
   private constructor(
     private readonly workers: KernelWorkerHandle[],
@@ -39,7 +46,7 @@ export class ThreadPool {
   ) {}
 
   /** Starts `workers` workers over `heap`'s shared memory and waits until each is ready. */
-  static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number, opts: SpawnOptions = {}): Promise<ThreadPool> {
+  static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number, opts: SpawnOptions & PoolOptions = {}): Promise<ThreadPool> {
     if (!heap.shared) throw new Error('wasm thread pool: needs a shared WebAssembly.Memory');
     const ctrlAddr = heap.allocBytes(CTRL_INTS * 4, 64);
     const ctrl = new Int32Array(heap.buffer, ctrlAddr, CTRL_INTS);
@@ -48,7 +55,7 @@ export class ThreadPool {
     const stopped: Promise<void>[] = [];
     try {
       for (let i = 0; i < workers; i++) {
-        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, spin: WORKER_SPIN }, opts);
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr }, opts);
         list.push(w);
         let isReady!: () => void, isStopped!: () => void;
         ready.push(new Promise<void>((resolve, reject) => {
@@ -66,7 +73,9 @@ export class ThreadPool {
     // Idle workers must not keep the process alive if the owner forgets dispose().
     for (const w of list) w.unref();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    return new ThreadPool(list, stopped, ctrl, instance.exports as unknown as KernelExports);
+    const pool = new ThreadPool(list, stopped, ctrl, instance.exports as unknown as KernelExports);
+    pool.alwaysShare = opts.alwaysShare === true;
+    return pool;
   }
 
   get size(): number { return this.workers.length + 1; }
@@ -93,28 +102,38 @@ export class ThreadPool {
     const c = this.ctrl;
     const per = chunkRowsFor(splitRows, this.size);
     const chunks = Math.ceil(splitRows / per);
+    // Close the previous job's claims before its description is overwritten: a worker that saw
+    // that job late must not claim a chunk "of it" against this job's description.
+    Atomics.or(c, Ctrl.CLAIM, MAX_CHUNKS);
     c[Ctrl.OP] = op;
     c[Ctrl.CHUNK_ROWS] = per;
-    c[Ctrl.CHUNKS] = chunks;
+    Atomics.store(c, Ctrl.CHUNKS, chunks);
     c[Ctrl.ARG0] = a0; c[Ctrl.ARG0 + 1] = a1; c[Ctrl.ARG0 + 2] = a2; c[Ctrl.ARG0 + 3] = a3;
     c[Ctrl.ARG0 + 4] = a4; c[Ctrl.ARG0 + 5] = a5; c[Ctrl.ARG0 + 6] = a6; c[Ctrl.ARG0 + 7] = a7; c[Ctrl.ARG0 + 8] = a8;
+    if (!this.alwaysShare && !this.judge.share()) {
+      // Alone: the same chunks, in order, on this thread (the workers never see the job).
+      for (let i = 0; i < chunks; i++) {
+        try { runChunk(this.k, c, i); } catch { throw trapped(op, i, chunks, per, splitRows); }
+      }
+      return;
+    }
+    const t0 = performance.now();
     const seq = (this.seq = (this.seq + 1) | 0);
     const tag = seq & TAG_MASK;
     Atomics.store(c, Ctrl.COMPLETED, 0);
     Atomics.store(c, Ctrl.CLAIM, tag << CHUNK_BITS);
     Atomics.store(c, Ctrl.SEQ, seq); // publishes the plain writes above (sequentially consistent)
     if (Atomics.load(c, Ctrl.SLEEPERS) > 0) Atomics.notify(c, Ctrl.SEQ);
-    claimChunks(this.k, c, tag);
+    const mine = claimChunks(this.k, c, tag);
+    const t1 = performance.now();
     // Wait only for chunks a worker is still running.
     let spins = 0;
     for (let done = Atomics.load(c, Ctrl.COMPLETED); done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
       if (++spins > CALLER_SPIN) { Atomics.wait(c, Ctrl.COMPLETED, done, 1); spins = 0; }
     }
+    this.judge.record(performance.now() - t0, t1 - t0, mine, chunks);
     const failed = Atomics.exchange(c, Ctrl.FAILED, 0);
-    if (failed !== 0) {
-      throw new Error(`wasm thread pool: the kernel trapped on rows ${(failed - 1) * per}..${Math.min(splitRows, failed * per)} of a job (op ${op}); `
-        + 'run with threads: 1 to see the trap');
-    }
+    if (failed !== 0) throw trapped(op, failed - 1, chunks, per, splitRows);
   }
 
   /** Asks the workers to leave their loop, waits until each says so, then ends them. */

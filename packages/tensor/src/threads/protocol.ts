@@ -69,16 +69,17 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
 /**
  * Claims and runs chunks of the job tagged `tag` until none are left (or a newer job replaced it).
  * A chunk that throws (a wasm trap) is still counted as completed, so nobody waits forever, and
- * FAILED records 1 + its index for the caller to report.
+ * FAILED records 1 + its index for the caller to report. Returns how many chunks this thread ran.
  */
-export function claimChunks(k: KernelExports, ctrl: Int32Array, tag: number): void {
-  const chunks = ctrl[Ctrl.CHUNKS]!;
-  for (;;) {
+export function claimChunks(k: KernelExports, ctrl: Int32Array, tag: number): number {
+  for (let ran = 0; ; ran++) {
     const v = Atomics.load(ctrl, Ctrl.CLAIM);
-    if (v >>> CHUNK_BITS !== tag) return;
-    const i = v & MAX_CHUNKS;
-    if (i >= chunks) return;
-    if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) continue;
+    if (v >>> CHUNK_BITS !== tag) return ran;
+    // Read after the claim word, never before: a late worker that read the count of the caller's
+    // next job (written after it closed this one, see ThreadPool.run) then fails its claim below.
+    const i = v & MAX_CHUNKS, chunks = Atomics.load(ctrl, Ctrl.CHUNKS);
+    if (i >= chunks) return ran;
+    if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) { ran--; continue; }
     try {
       runChunk(k, ctrl, i);
     } catch {

@@ -15,8 +15,9 @@ import { GGML_WASM_KERNELS } from './kernels/ggml.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
+import type { PoolOptions } from '../threads/pool.js';
 
-export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions {
+export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions, PoolOptions {
   /**
    * Worker threads in total including the calling thread (1 = no workers). Needs shared memory;
    * in a browser the caller must itself be a Web Worker (it waits with Atomics.wait). Default 1.
@@ -70,9 +71,9 @@ const PANEL_BYTES = 192 << 10;
  * runs the f32 matmul, whose 4×2 tiles need fewer instructions per multiply-add than the blocks'
  * two-term integer dot products. SmolLM2-135M-shaped Q4_K_M prompt, 1 thread, by CPU time (chunk
  * rows 4 / 8 / 16 / 128): the JS-dequantized path broke even near 16 rows (16: 76 vs 62 tok/s,
- * 128: 203 vs 62); Q8_0 converts in SIMD, so a few rows already pay.
+ * 128: 203 vs 62); Q8_0 and F16 convert in SIMD, so a few rows already pay.
  */
-const VIA_F32_MIN_ROWS = 16, VIA_F32_MIN_ROWS_Q8_0 = 4;
+const VIA_F32_MIN_ROWS = 16, VIA_F32_MIN_ROWS_SIMD = 4;
 
 function notOwned(kernel: string, arg: string): Error {
   return new Error(`wasm backend ${kernel}: ${arg} is not in this backend's WebAssembly memory — allocate it with this backend's alloc()`);
@@ -110,7 +111,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, opts.createWorker ? { createWorker: opts.createWorker } : {}) : null;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, { ...(opts.createWorker ? { createWorker: opts.createWorker } : {}), alwaysShare: opts.alwaysShare === true }) : null;
   return makeBackend(heap, k, pool, threads);
 }
 
@@ -169,7 +170,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   };
   // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul (the
   // pool's matmul writes whole rows of its out, so with threads a panel goes through panelOut).
-  // Q8_0 converts in SIMD; the other types through the exact JS dequantizer.
+  // Q8_0 and F16 convert in SIMD; the other types (BF16 too) through the exact JS dequantizer.
   let panelF32 = heap.f32(0), panelOut = heap.f32(0);
   const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
     const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
@@ -179,6 +180,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     for (let r0 = 0; r0 < rows; r0 += panel) {
       const n = Math.min(panel, rows - r0);
       if (type === GGML.Q8_0) k.dequantizeQ8_0(panelF32.byteOffset, wp + r0 * rowBytes, n * (cols >> 5));
+      else if (type === GGML.F16) k.dequantizeF16(panelF32.byteOffset, wp + r0 * rowBytes, n * cols);
       else for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
       if (!threaded) { k.matmulT(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows); continue; }
       pool.matmulT(panelOut.byteOffset, xp, panelF32.byteOffset, m, n, cols);
@@ -193,17 +195,17 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   const matmulGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void => {
     const kn = 'matmulGgml';
     checkDim(kn, 'm', m); checkDim(kn, 'rows', rows);
-    const name = GGML_WASM_KERNELS[type];
-    if (name === undefined) {
-      for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
-      return;
-    }
     supportedGgmlType(type, 'wasm backend matmulGgml');
     const rowBytes = ggmlRowBytes(type, cols);
     const o = addr(kn, 'out', out, oOff, m * rows);
     const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
     const xp = addr(kn, 'x', x, xOff, m * cols);
-    if (m >= (type === GGML.Q8_0 ? VIA_F32_MIN_ROWS_Q8_0 : VIA_F32_MIN_ROWS)) { matmulViaF32(type, out, oOff, data, dataOff, xp, m, rows, cols); return; }
+    if (type !== GGML.F32 && m >= (type === GGML.Q8_0 || type === GGML.F16 ? VIA_F32_MIN_ROWS_SIMD : VIA_F32_MIN_ROWS)) { matmulViaF32(type, out, oOff, data, dataOff, xp, m, rows, cols); return; }
+    const name = GGML_WASM_KERNELS[type];
+    if (name === undefined) {
+      for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
+      return;
+    }
     splitRows(xp, m * (cols >> 5));
     const panel = Math.max(8, Math.floor(PANEL_BYTES / rowBytes));
     for (let r0 = 0; r0 < rows; r0 += panel) {

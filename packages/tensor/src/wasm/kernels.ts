@@ -33,6 +33,8 @@ export interface CoreKernelExports {
   splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
   /** Q8_0 blocks at w → 32 f32 each at dst (kernels/ggml.ts). */
   dequantizeQ8_0(dst: number, w: number, blocks: number): void;
+  /** n IEEE halves at src → n f32 at dst (kernels/ggml.ts). */
+  dequantizeF16(dst: number, src: number, n: number): void;
 }
 
 /**

@@ -33,7 +33,7 @@ export function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems
 }
 
 /** Pushes A's scalar at pA as f32. */
-function loadAScalar(f: FunctionBuilder, fmt: RowFormat, p: I32, s: Scratch): void {
+export function loadAScalar(f: FunctionBuilder, fmt: RowFormat, p: I32, s: Scratch): void {
   if (fmt === 'f32') { f.get(p).mem(Op.f32_load); return; }
   if (fmt === 'bf16') { f.get(p).mem(Op.i32_load16_u, 0, 1).i32(16).op(Op.i32_shl).op(Op.f32_reinterpret_i32); return; }
   const h = s.i('f16.s');

@@ -10,6 +10,7 @@
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Scratch, hsum, i32, v128, type I32, type V128 } from './common.js';
 import { GGML } from '../../quant/ggml-types.js';
+import { loadARow, loadAScalar } from './dot.js';
 import { IQ4_NL_LEVELS } from '../../quant/ggml-dequant.js';
 
 /** Export name of the wasm kernel for each ggml type that has one. */
@@ -344,10 +345,26 @@ function emitDequantizeQ8_0(m: ModuleBuilder): void {
   });
 }
 
+/** dequantizeF16(dst, src, n): n IEEE halves at src → n f32 at dst (the fp16 matvec's widening; finite weights). */
+function emitDequantizeF16(m: ModuleBuilder): void {
+  const f = m.function('dequantizeF16', [i32, i32, i32]);
+  const [dst, src, n] = f.params as I32[];
+  const s = new Scratch(f), i = f.local(i32);
+  f.forSteps(i, () => f.i32(0), n!, 4, () => {
+    f.get(dst!); loadARow(f, 'f16', src!, 0); f.simdMem(Simd.v128_store);
+    f.inc(dst!, 16).inc(src!, 8);
+  });
+  f.forSteps(i, () => f.get(i), n!, 1, () => {
+    f.get(dst!); loadAScalar(f, 'f16', src!, s); f.mem(Op.f32_store);
+    f.inc(dst!, 4).inc(src!, 2);
+  });
+}
+
 /** Adds every ggml block kernel to the module. */
 export function emitGgmlKernels(m: ModuleBuilder): void {
   emitQ8_0(m);
   emitDequantizeQ8_0(m);
+  emitDequantizeF16(m);
   emit4bit(m, GGML.Q4_0);
   emit4bit(m, GGML.Q4_1);
   emit4bit(m, GGML.IQ4_NL);
