@@ -52,8 +52,6 @@ export {
   readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
-export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';
 export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } from './tokenizers/load.js';
-export { chatTemplateOf, encodeChat } from './chat-prompt.js';
 export { modelFingerprint, restoreState, type RestoreOptions } from './state-io.js';
 export { HF_ARCHITECTURES, hfLayout, hfPartsFromFiles, isHfFolder, readHfFolder, type HfFamily, type HfLayout } from './hf/index.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChatTemplate, renderChat, type ChatMessage } from '../src/index.js';
+import { ChatTemplate, renderChat, type ChatMessage } from '../src/chat/index.js';
 
 interface Fixture {
   templates: Record<string, string>;

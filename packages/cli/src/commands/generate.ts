@@ -6,7 +6,8 @@ import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames, policyTable } from '@msrnn/policies';
 import type { Backend, KvType, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
-import { Sampler, SentinelStream, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
+import { encodeChat } from '@msrnn/transformer/chat';
+import { Sampler, SentinelStream, quantizeModel, createState, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
   addBackendOptions, addKvBytesOption, addModelOptions, addSlidingWindowOption, parseSlidingWindow, checkStateMemory, stateMemoryLimit, addStateOptions, parseByteSize, policyForBytes, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
