@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getPolicy } from '@msrnn/policies';
+import { KV_TYPES } from '@msrnn/tensor';
 import { createState, loadModel, parameterCount } from '@msrnn/transformer';
 import { haveShared, sharedPath } from '../../../scripts/shared-data.js';
 import { msrnn } from './run-cli.js';
@@ -30,6 +31,11 @@ if (haveShared('cli inspect', model, tokenizer, greedyPath, q4k, random256)) {
       // h2o keeps one float64 statistic per entry: --policy sizes it.
       const h2o = JSON.parse((await msrnn('inspect', model, '--json', '--capacity', String(capacity), '--policy', 'h2o')).stdout);
       assert.is(h2o.stateBytes, createState(loaded, { policy: getPolicy('h2o', { capacity }) }).bytes(), `h2o capacity ${capacity}`);
+      // Bytes per token for each KV entry type: a bounded state holds capacity + 1 of them.
+      for (const kv of KV_TYPES) {
+        const real = createState(loaded, { policy: getPolicy('window', { capacity }), kv }).bytes();
+        assert.is(report.stateBytesPerEntryByKv[kv] * (capacity + 1), real, `${kv} entries, capacity ${capacity}`);
+      }
     }
   });
 
@@ -45,6 +51,8 @@ if (haveShared('cli inspect', model, tokenizer, greedyPath, q4k, random256)) {
     assert.match(r.stdout, /\n {2}output\.weight +Q6_K +\[256, 512\]/);
     // 2 layers × 2 KV heads × (2 × 64 floats + a position) = 2064 bytes per entry; 65 slots.
     assert.match(r.stdout, /\nstate: 2,064 bytes per kept token .*; a state of capacity 64 takes 131\.0 KiB \(134,160 bytes\)\n$/);
+    // f16 rows: 2 × 64 halves; q8 rows: 64 int8 + a float32 scale per block of 32 (2 × 72 bytes).
+    assert.match(r.stdout, /\nstate: 2,064 bytes per kept token \(f32 .*; --kv f16: 1,040, q8: 592\)/);
   });
 
   test('inspect: a missing or non-model file is one clear error', async () => {

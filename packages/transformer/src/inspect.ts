@@ -1,6 +1,8 @@
 // What a model file holds, without running it: format, architecture, hyperparameters, tokenizer,
 // tensors, and the memory the model and a state of a given capacity take. Reads GGUF and llama2.c
 // files from their bytes (tensor data is never touched, so inspecting a large file is cheap).
+import { entryBytes } from '@msrnn/msrnn';
+import { KV_TYPES, type KvType } from '@msrnn/tensor';
 import { type ModelConfig, headDimOf, kvDimOf } from './config.js';
 import { parseLlama2cHeader } from './llama2c.js';
 import { describeGgufLlama, ggufArchitecture, SUPPORTED_GGUF_ARCHITECTURES } from './gguf/llama.js';
@@ -58,9 +60,15 @@ export function stateBytes(report: ModelReport, capacity: number, statsPerEntry 
   return (report.stateBytesPerEntry + c.nLayers * c.nKvHeads * 8 * statsPerEntry) * (capacity + 1);
 }
 
-/** Per entry per KV head: key and value (headDim float32 each) and an int32 position. */
-export function bytesPerEntry(c: ModelConfig): number {
-  return c.nLayers * c.nKvHeads * (2 * headDimOf(c) * 4 + 4);
+/** Bytes one kept token adds over every layer and KV head: key and value rows in `kv` and an int32 position (the state's own formula). */
+export function bytesPerEntry(c: ModelConfig, kv: KvType = 'f32'): number {
+  return c.nLayers * c.nKvHeads * entryBytes(headDimOf(c), kv);
+}
+
+/** bytesPerEntry for every KV entry type (--kv f32, f16, q8), or null where the report has no config. */
+export function bytesPerEntryByKv(report: ModelReport): Record<KvType, number> | null {
+  const c = report.config;
+  return c === null ? null : Object.fromEntries(KV_TYPES.map((kv) => [kv, bytesPerEntry(c, kv)])) as Record<KvType, number>;
 }
 
 export function inspectModelBytes(bytes: Uint8Array, source = '<bytes>'): ModelReport {

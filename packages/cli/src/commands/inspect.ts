@@ -1,7 +1,7 @@
 // `msrnn inspect FILE`: what a model file holds (format, architecture, hyperparameters,
 // tokenizer, tensors) and the memory its weights and a state of capacity k take. Reads no weights.
 import type { Command } from 'commander';
-import { inspectModelBytes, MODEL_FOLDER_FILES, readHfFolder, stateBytes, type ModelReport } from '@msrnn/transformer';
+import { bytesPerEntryByKv, inspectModelBytes, MODEL_FOLDER_FILES, readHfFolder, stateBytes, type ModelReport } from '@msrnn/transformer';
 import { inspectModelFiles } from '@msrnn/transformer/export';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ export function registerInspect(program: Command, io: CliIo = processIo): void {
       const stats = flags.policy === undefined ? 0 : statsOf(flags.policy);
       const state = capacity === null || capacity === Infinity ? null : stateBytes(report, capacity, stats);
       if (flags.json) {
-        io.stdout.write(`${JSON.stringify({ ...report, fileBytes: bytes.byteLength, capacity, policy: flags.policy ?? null, stateBytes: state })}\n`);
+        io.stdout.write(`${JSON.stringify({ ...report, stateBytesPerEntryByKv: bytesPerEntryByKv(report), fileBytes: bytes.byteLength, capacity, policy: flags.policy ?? null, stateBytes: state })}\n`);
       } else {
         io.stdout.write(formatReport(report, bytes.byteLength, capacity, state, flags.policy));
       }
@@ -92,7 +92,9 @@ export function formatReport(r: ModelReport, fileBytes: number, capacity: number
   lines.push(`parameters: ${n(r.parameters)}`);
   lines.push(`weights in memory: ${formatBytes(r.weightBytes)} (kept in the file's types)`);
   if (r.stateBytesPerEntry !== null) {
-    lines.push(`state: ${n(r.stateBytesPerEntry)} bytes per kept token (keys, values and positions of every layer and KV head)` +
+    const byKv = bytesPerEntryByKv(r);
+    const others = byKv ? `; --kv f16: ${n(byKv.f16)}, q8: ${n(byKv.q8)}` : '';
+    lines.push(`state: ${n(r.stateBytesPerEntry)} bytes per kept token (f32 keys, values and positions of every layer and KV head${others})` +
       (capacity !== null && state !== null ? `; a state of capacity ${n(capacity)}${policy ? ` under ${policy}` : ''} takes ${formatBytes(state)}` : '; an unbounded state grows by that much per token'));
   }
   return `${lines.join('\n')}\n`;

@@ -66,16 +66,21 @@ export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positi
   const vocab = model.config.vocabSize;
   // Logits at position p predict token p+1; with a prompt of P tokens the first scored target is P.
   const firstTarget = Math.max(1, run.prompt);
-  prefill(model, state, chunk.subarray(0, chunk.length - 1), {
-    onLogits(position, logits) {
-      const target = position + 1;
-      if (target < firstTarget) return;
-      const nll = tokenNll(logits, chunk[target]!, vocab);
-      if (!Number.isFinite(nll)) throw nonFiniteError('the NLL', nll, chunkIndex, position, `policy ${run.policy}${run.capacity !== null ? ` at capacity ${run.capacity}` : ''}`);
-      score.nll += nll;
-      score.predictions++;
-    },
-  });
+  try {
+    prefill(model, state, chunk.subarray(0, chunk.length - 1), {
+      onLogits(position, logits) {
+        const target = position + 1;
+        if (target < firstTarget) return;
+        const nll = tokenNll(logits, chunk[target]!, vocab);
+        if (!Number.isFinite(nll)) throw nonFiniteError('the NLL', nll, chunkIndex, position, `policy ${run.policy}${run.capacity !== null ? ` at capacity ${run.capacity}` : ''}`);
+        score.nll += nll;
+        score.predictions++;
+      },
+    });
+  } finally {
+    // A sweep scores thousands of chunks on one model: each state gives its memory back.
+    state.dispose();
+  }
   return score;
 }
 
@@ -89,16 +94,22 @@ export function scoreSentinelChunk(model: Model, run: RunSpec, chunk: Int32Array
   const score: ChunkScore = { nll: 0, predictions: 0, keptSum: 0, keptSteps: 0 };
   const stream = new SentinelStream(model, { ids: sentinel.ids, spans: spanRuleFor(sentinel.spec, chunk.length, chunkIndex), policy: makeRunPolicy(run), kv });
   const vocab = model.config.vocabSize, firstTarget = Math.max(1, run.prompt), layer0 = stream.state.layers[0]!;
+  // Buffer and state per chunk, given back after it: a sweep scores thousands of chunks on one model.
   const logitsOut = model.backend.alloc(vocab);
-  for (let i = 0; i + 1 < chunk.length; i++) {
-    const logits = stream.text(chunk[i]!, logitsOut);
-    if (i + 1 < firstTarget) continue;
-    const nll = tokenNll(logits, chunk[i + 1]!, vocab);
-    if (!Number.isFinite(nll)) throw nonFiniteError('the NLL', nll, chunkIndex, i, `${stream.state.policy.name}${run.capacity !== null ? ` at capacity ${run.capacity}` : ''}`);
-    score.nll += nll;
-    score.predictions++;
-    score.keptSum += layer0.maxCount;
-    score.keptSteps++;
+  try {
+    for (let i = 0; i + 1 < chunk.length; i++) {
+      const logits = stream.text(chunk[i]!, logitsOut);
+      if (i + 1 < firstTarget) continue;
+      const nll = tokenNll(logits, chunk[i + 1]!, vocab);
+      if (!Number.isFinite(nll)) throw nonFiniteError('the NLL', nll, chunkIndex, i, `${stream.state.policy.name}${run.capacity !== null ? ` at capacity ${run.capacity}` : ''}`);
+      score.nll += nll;
+      score.predictions++;
+      score.keptSum += layer0.maxCount;
+      score.keptSteps++;
+    }
+  } finally {
+    model.backend.free?.(logitsOut);
+    stream.state.dispose();
   }
   return score;
 }

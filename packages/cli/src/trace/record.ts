@@ -135,19 +135,29 @@ export function recordTrace(model: Model, policy: Policy, tokens: number[], posi
       },
     });
     const logits = model.backend.alloc(vocab);
-    tokens.forEach((token, i) => {
-      checkFinite(run.text(token, logits), vocab, i);
-      if (i % 64 === 63 || i === n - 1) opts.onProgress?.(i + 1, n);
-    });
-    sentinelRecord = { kinds, positions };
-    name = run.state.policy.name;
-    describe = `${run.state.policy.describe?.() ?? ''}; spans: ${opts.sentinel.spans.describe()}`;
+    try {
+      tokens.forEach((token, i) => {
+        checkFinite(run.text(token, logits), vocab, i);
+        if (i % 64 === 63 || i === n - 1) opts.onProgress?.(i + 1, n);
+      });
+      sentinelRecord = { kinds, positions };
+      name = run.state.policy.name;
+      describe = `${run.state.policy.describe?.() ?? ''}; spans: ${opts.sentinel.spans.describe()}`;
+    } finally {
+      // Given back: a caller may record many traces on one model.
+      model.backend.free?.(logits);
+      run.state.dispose();
+    }
   } else {
     const state = createState(model, { policy: recordingPolicy(policy, evicted, sink, byPosition), positionMode: policy.positionMode ?? positionMode, kv: opts.kv ?? 'f32' });
-    prefill(model, state, tokens, {
-      onLogits: (position, logits) => checkFinite(logits, vocab, position),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
+    try {
+      prefill(model, state, tokens, {
+        onLogits: (position, logits) => checkFinite(logits, vocab, position),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+    } finally {
+      state.dispose();
+    }
   }
   const b = budgetOf(policy);
   const capacity = !b ? null : b.capacity !== Infinity ? b.capacity : b.ratio !== undefined ? b.at(n - 1, Infinity) : null;
