@@ -11,7 +11,7 @@ import {
   type KvType, type WeightType,
 } from '@msrnn/tensor';
 import { capacityForBytes, checkCapacity, checkPositionMode, entryBytes, stateBytes, type Policy, type PositionMode } from '@msrnn/msrnn';
-import { checkRatio } from '@msrnn/policies';
+import { checkRatio, policyEntry } from '@msrnn/policies';
 import { embeddedTokenizer, headDimOf, isGguf, loadAnyTokenizer, loadTokenizer, MODEL_FOLDER_FILES, type Model, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -109,6 +109,16 @@ export function policyForBytes(option: string, model: Model, budget: number, kv:
   const policy = make(k), bytes = stateBytes(geometry, policy, 64, kv);
   const perToken = c.nLayers * c.nKvHeads * entryBytes(geometry.headDim, kv, spe);
   return { policy, line: `${option} ${budget}: capacity ${k} per layer (${kv} entries, ${perToken} bytes per token over ${c.nLayers} layers × ${c.nKvHeads} KV heads; state ${bytes} bytes)` };
+}
+
+/** --kv-bytes with a list of policies (ppl, recall): each must be one a capacity bounds. */
+export function checkKvBytesPolicies(policies: readonly string[]): void {
+  for (const name of policies) {
+    let entry;
+    try { entry = policyEntry(name); } catch (err: any) { throw new RangeError(`--policies: ${err?.message ?? err}`); }
+    if (entry.unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${name}" keeps every entry; pick eviction policies (--policies)`);
+    if (entry.needsRatio) throw new Error(`--kv-bytes gives a capacity, but policy "${name}" takes a ratio budget (--ratios)`);
+  }
 }
 
 /** --backend; `note` says how the command uses it (ppl: one backend per worker). */

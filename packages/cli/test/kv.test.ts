@@ -1,7 +1,7 @@
 // --kv and --kv-bytes on the commands: the capacity a byte budget allows follows the entry-size
 // formula (written out here), a q8 state saved by generate resumes as q8 token for token, and
 // every command that runs a model takes --kv and names it in its errors.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -45,6 +45,48 @@ if (haveShared('cli kv', model, tokenizer, text)) {
     const t = await msrnn('trace', ...files, '--text', text, '--tokens', '40', '--kv-bytes', '2KB');
     assert.is(t.status, 1);
     assert.match(t.stderr, /--kv-bytes 2000: too small/);
+  });
+
+  test('ppl --kv-bytes: each policy runs at the capacity the budget allows for its entries (h2o keeps a float64 more), printed; errors like generate\'s', async () => {
+    const csv = join(mkdtempSync(join(tmpdir(), 'msrnn-kv-')), 'ppl.csv');
+    const ppl = (...a: string[]) => msrnn('ppl', ...files, '--text', text, '--chunk', '48', '--chunks', '1', '--threads', '1', ...a);
+    const r = await ppl('--policies', 'window,h2o', '--kv', 'q8', '--kv-bytes', '20KB', '--csv', csv);
+    assert.is(r.status, 0, r.stderr);
+    for (const [policy, perHead] of [['window', entry.q8], ['h2o', entry.q8 + 8]] as const) {
+      const perSlot = 5 * 4 * perHead, k = Math.floor(20_000 / perSlot) - 1;
+      assert.match(r.stderr, new RegExp(`${policy}: --kv-bytes 20000: capacity ${k} per layer \\(q8 entries, ${perSlot} bytes per token`));
+      assert.match(readFileSync(csv, 'utf8'), new RegExp(`\n[^,]+,${policy},${k},`), `${policy} runs at capacity ${k}`);
+    }
+    const cases: [string[], RegExp][] = [
+      [['--kv-bytes', '20KB'], /--kv-bytes bounds the state, but policy "full" keeps every entry/],
+      [['--policies', 'tova', '--kv-bytes', '20KB', '--capacities', '8'], /give --capacities \/ --ratios or --kv-bytes, not both/],
+      [['--policies', 'tova', '--kv-bytes', '1KB'], /--kv-bytes 1000: too small/],
+    ];
+    for (const [args, pattern] of cases) {
+      const bad = await ppl(...args);
+      assert.is(bad.status, 1, args.join(' '));
+      assert.match(bad.stderr, pattern);
+    }
+  });
+
+  test('recall --kv-bytes: each policy at the capacity its entries allow, printed and in the CSV; errors name the conflict', async () => {
+    const csv = join(mkdtempSync(join(tmpdir(), 'msrnn-kv-')), 'recall.csv');
+    const recall = (...a: string[]) => msrnn('recall', ...files, '--tasks', 'assoc', '--sizes', '64', '--depths', '0', '--examples', '1', ...a);
+    const r = await recall('--policies', 'window,h2o', '--kv', 'f16', '--kv-bytes', '30KB', '--csv', csv);
+    assert.is(r.status, 0, r.stderr);
+    for (const [policy, perHead] of [['window', entry.f16], ['h2o', entry.f16 + 8]] as const) {
+      const perSlot = 5 * 4 * perHead, k = Math.floor(30_000 / perSlot) - 1;
+      assert.match(r.stderr, new RegExp(`${policy}: --kv-bytes 30000: capacity ${k} per layer \\(f16 entries, ${perSlot} bytes per token`));
+      assert.match(readFileSync(csv, 'utf8'), new RegExp(`\nassoc,${policy},${k},`), `${policy} runs at capacity ${k}`);
+    }
+    for (const [args, pattern] of [
+      [['--kv-bytes', '30KB'], /--kv-bytes bounds the state, but policy "full" keeps every entry/],
+      [['--policies', 'tova', '--kv-bytes', '30KB', '--capacities', '8'], /give --capacities or --kv-bytes, not both/],
+    ] as [string[], RegExp][]) {
+      const bad = await recall(...args);
+      assert.is(bad.status, 1, args.join(' '));
+      assert.match(bad.stderr, pattern);
+    }
   });
 
   test('a q8 state saved by generate resumes as q8 and continues token for token', async () => {

@@ -3,17 +3,17 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { policyNames, policyTable } from '@msrnn/policies';
-import { loadModel, type PositionMode } from '@msrnn/transformer';
+import { loadModel, type Model, type PositionMode } from '@msrnn/transformer';
 import { loadCorpus, type Corpus } from '../ppl/corpus.js';
 import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
-import { buildRuns, makeRunPolicy, type RunSpec } from '../ppl/runs.js';
+import { buildRuns, makeRunPolicy, type GridOptions, type RunSpec } from '../ppl/runs.js';
 import { wasmSimdUnavailableReason, type BackendChoice, type KvType } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import type { SweepInput } from '../ppl/jobs.js';
 import {
-  addBackendOption, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
+  addBackendOption, addKvBytesOption, addModelOptions, checkKvBytesPolicies, parseByteSize, policyForBytes, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, listVerb, note, processIo, type CliIo } from '../io.js';
 import { describeSentinelSpec, parseSentinelSpec, readSentinelIds, SENTINEL_HELP } from '../sentinel/spec.js';
@@ -23,7 +23,8 @@ interface PplFlags extends ModelFlags, StateFlags {
   chunk: string;
   chunks: string;
   policies: string;
-  capacities: string;
+  capacities?: string;
+  kvBytes?: string;
   ratios?: string;
   seed: string;
   prefill: string;
@@ -39,6 +40,8 @@ interface PplFlags extends ModelFlags, StateFlags {
   sentinel?: string;
 }
 
+const DEFAULT_CAPACITIES = '16,32,64,128,256';
+
 export function registerPpl(program: Command, io: CliIo = processIo): void {
   const command = program
     .command('ppl')
@@ -48,9 +51,9 @@ export function registerPpl(program: Command, io: CliIo = processIo): void {
     .option('--chunk <n>', 'tokens per chunk: BOS + n-1 text tokens (at most the model context)', '512')
     .option('--chunks <n>', 'number of chunks', '16')
     .option('--policies <list>', `comma-separated policies: ${policyNames.join(', ')}`, 'full,window,sinks,h2o,tova')
-    .option('--capacities <list>', 'comma-separated capacities k (entries kept per layer)', '16,32,64,128,256')
+    .option('--capacities <list>', `comma-separated capacities k (entries kept per layer; default ${DEFAULT_CAPACITIES})`)
     .option('--ratios <list>', `comma-separated budgets as fractions of tokens seen (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join('/')} need these)`);
-  addStateOptions(command)
+  addKvBytesOption(addStateOptions(command))
     .option('--seed <n>', 'seed of the random policies', '0')
     .option('--prefill <mode>', 'exact: per-token eviction everywhere; fast: attend the --prompt unbounded, cut to k at its last token (TOVA code)', 'exact')
     .option('--prompt <n>', 'first n tokens of each chunk are context only, not scored (0: score every prediction)', '0')
@@ -80,15 +83,19 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   const { sinks, positionMode, kv } = parseStateOptions(flags);
   const sentinelSpec = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
   if (sentinelSpec && prefillMode === 'fast') throw new RangeError('--sentinel steps every token (sentinels in between); --prefill fast does not apply');
-  const runs = buildRuns({
+  const kvBytes = flags.kvBytes !== undefined ? parseByteSize('--kv-bytes', flags.kvBytes) : undefined;
+  const grid: GridOptions = {
     policies: parseList(flags.policies),
-    capacities: parseCapacities('--capacities', flags.capacities),
+    capacities: kvBytes !== undefined ? [] : parseCapacities('--capacities', flags.capacities ?? DEFAULT_CAPACITIES),
     ratios: flags.ratios ? parseRatios('--ratios', flags.ratios) : [],
     sinks,
     seed: parseNonNegativeInt('--seed', flags.seed),
     prefill: prefillMode,
     prompt,
-  });
+  };
+  if (kvBytes !== undefined) checkKvBytesGrid(flags, grid.policies);
+  // With --kv-bytes each policy's capacity comes from the model's shape, once it is loaded.
+  let runs = kvBytes !== undefined ? [] : buildRuns(grid);
   // Each worker loads its own copy of the model: as many as there are jobs would exhaust memory.
   const threads = flags.threads ? parseThreads('--threads', flags.threads, (line) => note(io, `msrnn ppl: ${line}`)) : defaultThreads();
   const backend = parseBackendChoice(flags.backend);
@@ -98,6 +105,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 
   const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
+  if (kvBytes !== undefined) runs = budgetedRuns(model, kvBytes, kv, grid, (line) => note(io, `msrnn ppl: ${line}`));
   const sentinel = sentinelSpec ? { ids: readSentinelIds(files.model, model.config.vocabSize), spec: sentinelSpec } : undefined;
   if (sentinel) {
     for (const run of runs) {
@@ -107,7 +115,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   }
   // Every run's state must fit where the workers will hold it, checked before any sweep starts.
   const inWasm = backend !== 'js' && wasmSimdUnavailableReason() === null;
-  for (const run of runs) checkStateMemory(run.capacity !== null ? '--capacities' : '--ratios', model, makeRunPolicy(run), inWasm, kv);
+  for (const run of runs) checkStateMemory(kvBytes !== undefined ? '--kv-bytes' : run.capacity !== null ? '--capacities' : '--ratios', model, makeRunPolicy(run), inWasm, kv);
   const context = model.config.seqLen;
   if (chunkLen > context) {
     // Positions past the trained context: fine for a bounded RNN (a warning), not for a growing cache.
@@ -140,6 +148,22 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   }
   if (flags.csv) writeFileSync(flags.csv, csv);
   if (flags.md) writeFileSync(flags.md, md);
+}
+
+/** --kv-bytes replaces the capacity grid: no --capacities / --ratios, and only policies a capacity bounds. */
+function checkKvBytesGrid(flags: PplFlags, policies: string[]): void {
+  if (flags.capacities !== undefined || flags.ratios !== undefined) throw new Error('give --capacities / --ratios or --kv-bytes, not both');
+  checkKvBytesPolicies(policies);
+}
+
+/** One run per policy at the largest capacity whose state (in `kv` entries) fits `budget` bytes; each printed. */
+function budgetedRuns(model: Model, budget: number, kv: KvType, grid: GridOptions, print: (line: string) => void): RunSpec[] {
+  return grid.policies.flatMap((policy) => {
+    const base = buildRuns({ ...grid, policies: [policy], capacities: [1] })[0]!;
+    const budgeted = policyForBytes('--kv-bytes', model, budget, kv, (capacity) => makeRunPolicy({ ...base, capacity }));
+    print(`${policy}: ${budgeted.line}`);
+    return [{ ...base, capacity: budgeted.policy.capacity }];
+  });
 }
 
 /** One text through every run, with a progress bar and the timing line. */

@@ -3,9 +3,9 @@
 // accuracy to a CSV, accuracy vs capacity per policy and a needle depth × length heatmap as SVG.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isPolicyName, policyNames } from '@msrnn/policies';
+import { getPolicy, isPolicyName, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
-import { addKvOption, addModelOptions, checkOutputFile, parseKv, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
+import { addKvBytesOption, addKvOption, addModelOptions, checkKvBytesPolicies, parseByteSize, policyForBytes, checkOutputFile, parseKv, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 import { readHaystack } from '../recall/haystack.js';
 import { makeCases, runRecall, type RecallResult } from '../recall/harness.js';
@@ -13,7 +13,7 @@ import { accuracyByCapacity, accuracySvg, heatmapSvg } from '../recall/svg.js';
 import { recallTaskNames, type RecallTaskName } from '../recall/tasks.js';
 
 interface RecallFlags {
-  model?: string; tokenizer?: string; tasks: string; policies: string; capacities: string; sizes: string; depths: string;
+  model?: string; tokenizer?: string; tasks: string; policies: string; capacities?: string; kvBytes?: string; sizes: string; depths: string;
   examples: string; seed: string; haystack?: string; csv?: string; svg?: string; heatmap?: string; heatmapPolicy: string; kv: string;
 }
 
@@ -23,11 +23,13 @@ function list<T>(option: string, value: string, parse: (s: string) => T): T[] {
   return items.map(parse);
 }
 
+const DEFAULT_CAPACITIES = '16,32,64,128,256';
+
 export function registerRecall(program: Command, io: CliIo = processIo): void {
   const command = addModelOptions(program.command('recall').description('accuracy on recall tasks (assoc, passkey, needle) per policy and capacity: CSV + SVG'))
     .option('--tasks <list>', `tasks: ${recallTaskNames.join(', ')}`, recallTaskNames.join(','))
     .option('--policies <list>', `policies (full = the unbounded state): ${policyNames.join(', ')}`, 'full,window,sinks,tova,h2o')
-    .option('--capacities <list>', 'capacities for the bounded policies', '16,32,64,128,256')
+    .option('--capacities <list>', `capacities for the bounded policies (default ${DEFAULT_CAPACITIES})`)
     .option('--sizes <list>', 'example sizes in tokens (approximate)', '128,256,512')
     .option('--depths <list>', 'where the fact sits, fractions in [0, 1]', '0,0.5,1')
     .option('--examples <n>', 'examples per task, size and depth', '4')
@@ -37,7 +39,7 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
     .option('--svg <file>', 'write accuracy vs capacity per policy (one panel per task, files <file> with the task name before .svg)')
     .option('--heatmap <file>', 'write the needle depth × size heatmap of --heatmap-policy')
     .option('--heatmap-policy <p>', 'policy:capacity of the heatmap (or full)', 'full');
-  addKvOption(command)
+  addKvBytesOption(addKvOption(command))
     .action(async (flags: RecallFlags) => {
       const tasks = list('--tasks', flags.tasks, (t) => {
         if (!(recallTaskNames as readonly string[]).includes(t)) throw new Error(`--tasks: unknown task "${t}"; valid: ${recallTaskNames.join(', ')}`);
@@ -47,7 +49,10 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
         if (!isPolicyName(p)) throw new Error(`--policies: unknown policy "${p}"; valid: ${policyNames.join(', ')}`);
         return p;
       });
-      const capacities = list('--capacities', flags.capacities, (k) => parsePositiveInt('--capacities', k));
+      const kvBytes = flags.kvBytes !== undefined ? parseByteSize('--kv-bytes', flags.kvBytes) : undefined;
+      if (kvBytes !== undefined && flags.capacities !== undefined) throw new Error('give --capacities or --kv-bytes, not both');
+      if (kvBytes !== undefined) checkKvBytesPolicies(policies);
+      const capacities = list('--capacities', flags.capacities ?? DEFAULT_CAPACITIES, (k) => parsePositiveInt('--capacities', k));
       const sizes = list('--sizes', flags.sizes, (s) => parsePositiveInt('--sizes', s));
       const depths = list('--depths', flags.depths, (d) => {
         const x = Number(d);
@@ -64,7 +69,12 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
       const haystack = tasks.includes('needle') ? readHaystack(flags.haystack) : '';
       const cases = makeCases(tokenizer, { tasks, sizes, depths, perCell, seed, haystack, maxTokens: model.config.seqLen });
       note(io, `msrnn recall: ${files.model}, ${cases.length} examples × ${policies.length} policies`);
-      const results = runRecall(model, cases, policies, capacities, kv);
+      // --kv-bytes: each policy at the largest capacity whose state fits (h2o's statistics take room too).
+      const results = kvBytes === undefined ? runRecall(model, cases, policies, capacities, kv) : policies.flatMap((name) => {
+        const budgeted = policyForBytes('--kv-bytes', model, kvBytes, kv, (capacity) => getPolicy(name, { capacity }));
+        note(io, `msrnn recall: ${name}: ${budgeted.line}`);
+        return runRecall(model, cases, [name], [budgeted.policy.capacity], kv);
+      });
       const rows = ['task,policy,capacity,size,depth,solved,total,accuracy'];
       for (const r of results) rows.push([r.task, r.policy, r.capacity === Infinity ? 'full' : r.capacity, r.length, r.depth, r.solved, r.total, (r.solved / r.total).toFixed(4)].join(','));
       if (flags.csv) writeFileSync(flags.csv, rows.join('\n') + '\n');
