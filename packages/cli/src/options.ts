@@ -87,14 +87,19 @@ export function parseByteSize(option: string, value: string): number {
   return bytes;
 }
 
+/** The shape stateBytes and capacityForBytes size a state by, as createState builds it. */
+function stateGeometry(model: Model): { nLayers: number; nKvHeads: number; headDim: number } {
+  const c = model.config;
+  return { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
+}
+
 /**
  * The policy for a budget of `budget` bytes: `make(k)` with the largest capacity k whose state
  * (stateBytes, in `kv` entries) fits. A RangeError naming `option` when not even k = 1 fits. Returns
  * the policy and a line saying what the budget allows.
  */
 export function policyForBytes(option: string, model: Model, budget: number, kv: KvType, make: (capacity: number) => Policy): { policy: Policy; line: string } {
-  const c = model.config;
-  const geometry = { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
+  const c = model.config, geometry = stateGeometry(model);
   const probe = make(1);
   if (probe.capacity === Infinity) throw new RangeError(`${option} needs a policy with a fixed capacity; "${probe.name}" grows with the text`);
   const spe = probe.statsPerEntry ?? 0;
@@ -324,8 +329,7 @@ export function parseCapacity(option: string, value: string): number {
  * machine's. `option` names the flag that set the capacity. Returns the bytes it will allocate.
  */
 export function checkStateMemory(option: string, model: Model, policy: Policy, inWasm: boolean, kv: KvType = 'f32'): number {
-  const c = model.config;
-  const geometry = { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
+  const c = model.config, geometry = stateGeometry(model);
   const bytes = stateBytes(geometry, policy, 64, kv);
   const limit = stateMemoryLimit(inWasm);
   if (bytes > limit) {
