@@ -7,6 +7,7 @@ import { getPolicy, isPolicyName, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { addKvBytesOption, addKvOption, addModelOptions, checkKvBytesPolicies, parseByteSize, policyForBytes, checkOutputFile, parseKv, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
+import { parseList } from '../ppl/parse.js';
 import { readHaystack } from '../recall/haystack.js';
 import { makeCases, runRecall, type RecallResult } from '../recall/harness.js';
 import { accuracyByCapacity, accuracySvg, heatmapSvg } from '../recall/svg.js';
@@ -18,7 +19,7 @@ interface RecallFlags {
 }
 
 function list<T>(option: string, value: string, parse: (s: string) => T): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = parseList(value);
   if (items.length === 0) throw new Error(`${option}: give at least one value`);
   return items.map(parse);
 }
