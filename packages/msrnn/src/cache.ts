@@ -2,13 +2,13 @@
 // Storage is per KV head so head-wise policies can keep different positions in each head;
 // layer-wise policies evict the same slot in every head, which keeps slot i = the same
 // position in all heads of the layer. Keys and values are stored as f32, f16 or q8 (KvRows).
-import { KvRows, type KvType } from '@msrnn/tensor';
+import { KvRows, type KvAlloc, type KvFree, type KvType } from '@msrnn/tensor';
 
 /** Allocates n zeroed float32s. Backends that keep memory elsewhere (WebAssembly) supply their own. */
-export type F32Alloc = (n: number) => Float32Array;
+export type F32Alloc = KvAlloc;
 export const heapAlloc: F32Alloc = (n) => new Float32Array(n);
 /** Gives an array from the matching F32Alloc back (the wasm heap's free list); absent for the GC'd heap. */
-export type F32Free = (array: Float32Array) => void;
+export type F32Free = KvFree;
 
 export class HeadCache {
   /** Entry i's key is row i, stored in the state's KV type (f32, f16 or q8); attention reads it as stored. */

@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, jsBackend, type Backend } from '@msrnn/tensor';
+import { jsBackend } from '@msrnn/tensor';
 import { argmax, createState, describeGgufLlama, embeddedTokenizer, GgufValueType as T, headDimOf, hfLayout, modelFromBytes, parseGguf, prefill, step, type Architecture, type GgufWriteValue, type Model } from '../src/index.js';
-import { haveShared, maxAbsDiff, shared } from './shared.js';
+import { haveShared, jsAndWasm, maxAbsDiff, shared } from './shared.js';
 import { ggufFromHfFolder, gpt2TokenizerMetadata } from './gguf/from-hf.js';
 
 const folders = ['llama-tiny', 'stories260K', 'qwen2-tiny', 'qwen3-tiny', 'phi3-tiny', 'gemma2-tiny', 'gpt2-tiny'];
@@ -23,12 +23,11 @@ const folder = (n: string) => resolve(shared, 'models/hf', n);
 const fixture = (n: string) => resolve(shared, 'fixtures/hf', `${n}.json`);
 
 if (haveShared('gguf from hf', ...folders.map(folder), ...folders.map(fixture))) {
-  const wasm = await createWasmBackend({ threads: 1 });
-  test.after(async () => { await wasm.dispose(); });
+  const backends = await jsAndWasm();
   for (const name of folders) {
     const fx = JSON.parse(readFileSync(fixture(name), 'utf8'));
     const bytes = ggufFromHfFolder(folder(name), BYTE_LEVEL_PRE[name] ? gpt2TokenizerMetadata(folder(name), BYTE_LEVEL_PRE[name]!) : []);
-    for (const [backendName, backend] of [['js', jsBackend], ['wasm', wasm]] as [string, Backend][]) {
+    for (const [backendName, backend] of backends) {
       test(`${name} as GGUF on ${backendName}: greedy token for token, logits within 1e-4 of the HF reference`, () => {
         const model = modelFromBytes(bytes, { backend, source: `${name}.gguf` });
         const tokenizer = embeddedTokenizer(model);

@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, jsBackend, type Backend } from '@msrnn/tensor';
 import { argmax, createState, loadModel, prefill, step } from '../src/index.js';
-import { haveShared, maxAbsDiff, shared } from './shared.js';
+import { haveShared, jsAndWasm, maxAbsDiff, shared } from './shared.js';
 
 const names = [
   'stories260K-F32', 'stories260K-F16', 'stories260K-Q8_0', 'stories260K-Q4_0', 'stories260K-Q4_K',
@@ -20,12 +19,11 @@ const gguf = (n: string) => resolve(shared, 'models/gguf', `${n}.gguf`);
 const fixture = (n: string) => resolve(shared, 'fixtures/gguf', `${n}.json`);
 
 if (haveShared('gguf prefill', ...names.map(gguf), ...names.map(fixture))) {
-  const wasm = await createWasmBackend({ threads: 1 });
-  test.after(async () => { await wasm.dispose(); });
+  const backends = await jsAndWasm();
   for (const n of names) {
     const fx = JSON.parse(readFileSync(fixture(n), 'utf8'));
     const bytes = readFileSync(gguf(n));
-    for (const [backendName, backend] of [['js', jsBackend], ['wasm', wasm]] as [string, Backend][]) {
+    for (const [backendName, backend] of backends) {
       test(`${n} on ${backendName}: a 68-token prefill chunk gives the reference logits, the greedy tokens and step()'s logits`, async () => {
         const model = await loadModel(bytes, { backend, source: n });
         const run = fx.runs[0];

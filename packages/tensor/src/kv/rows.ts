@@ -2,7 +2,7 @@
 // (int8 per block of 32 with one f32 scale per block, the Q8 weight layout of ../quant). A state
 // keeps one KvRows for its keys and one for its values per KV head; attention reads them as they
 // are stored (./attention.ts), policies read one entry back as float32 through `read`.
-import { float16Bits, float16Table } from '../fp16.js';
+import { float16Bits, fp16ToFp32 } from '../fp16.js';
 import { Q8_BLOCK, quantizeQ8Row } from '../quant/weights.js';
 
 export type KvType = 'f32' | 'f16' | 'q8';
@@ -104,11 +104,7 @@ export class KvRows {
   read(row: number, dst: Float32Array, dOff: number): void {
     const w = this.width, o = row * w;
     if (this.type === 'f32') { for (let d = 0; d < w; d++) dst[dOff + d] = this.f32[o + d]!; return; }
-    if (this.type === 'f16') {
-      const t = float16Table();
-      for (let d = 0; d < w; d++) dst[dOff + d] = t[this.bits[o + d]!]!;
-      return;
-    }
+    if (this.type === 'f16') { fp16ToFp32(dst, dOff, this.bits, o, w); return; }
     for (let b = 0; b < this.blocks; b++) {
       const s = this.scales[row * this.blocks + b]!, c0 = b * Q8_BLOCK, c1 = Math.min(w, c0 + Q8_BLOCK);
       for (let c = c0; c < c1; c++) dst[dOff + c] = this.q[o + c]! * s;
