@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { quantizeF16, quantizeQ8 } from '../src/quant/weights.js';
-import { chunkRowsFor, MAX_CHUNKS } from '../src/threads/protocol.js';
+import { chunkRowsFor, JobOp, MatvecArg, MAX_CHUNKS, PartArg, PartKind } from '../src/threads/protocol.js';
 import { ThreadPool } from '../src/threads/pool.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { buildKernelModule } from '../src/wasm/kernels.js';
@@ -16,7 +16,7 @@ const rand = rng(0x7123);
 let one: WasmBackend, two: WasmBackend;
 test.before(async () => {
   one = await createWasmBackend({ initialBytes: 8 << 20 });
-  two = await createWasmBackend({ initialBytes: 8 << 20, threads: 2 });
+  two = await createWasmBackend({ initialBytes: 8 << 20, threads: 2, alwaysShare: true });
 });
 test.after(async () => { await two.dispose(); });
 
@@ -54,7 +54,7 @@ test('2 threads: matvec, fp16, Q8 and matmulT equal the 1-thread results', () =>
 });
 
 test('3 threads (more than this machine may have free) still give identical results, many jobs in a row', async () => {
-  const three = await createWasmBackend({ initialBytes: 8 << 20, threads: 3 });
+  const three = await createWasmBackend({ initialBytes: 8 << 20, threads: 3, alwaysShare: true });
   try {
     const rows = 515, cols = 64;
     const w = randomArray(rand, rows * cols);
@@ -85,15 +85,22 @@ test('a process that never calls dispose() still exits promptly', () => {
 test('a kernel that traps in a chunk fails the call with a clear error instead of hanging; the pool keeps working', async () => {
   const heap = new WasmHeap({ shared: true, initialBytes: 1 << 20, maximumBytes: 2 << 20 });
   const module = await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages }));
-  const pool = await ThreadPool.start(module, heap, 1);
+  const pool = await ThreadPool.start(module, heap, 1, { alwaysShare: true });
   try {
     const rows = 512, cols = 256;
     const w = heap.f32(rows * cols), x = heap.f32(cols), out = heap.f32(rows);
     w.fill(1); x.fill(1);
     // Weights "at" 1.5 MiB: past the 1 MiB memory, so the later rows' loads trap.
     const bogus = heap.capacityBytes + (1 << 19) - rows * cols * 4;
-    assert.throws(() => pool.matvec('matvec', out.byteOffset, bogus, x.byteOffset, rows, cols), /wasm thread pool: the kernel trapped on rows \d+\.\.\d+/);
-    pool.matvec('matvec', out.byteOffset, w.byteOffset, x.byteOffset, rows, cols);
+    const matvec = (wAddr: number): void => {
+      const a = pool.args, per = chunkRowsFor(rows, pool.size), part = MatvecArg.PART0;
+      a[MatvecArg.PARTS] = 1; a[MatvecArg.COLS] = cols; a[MatvecArg.X] = x.byteOffset;
+      a[part + PartArg.KIND] = PartKind.F32; a[part + PartArg.OUT] = out.byteOffset; a[part + PartArg.W] = wAddr;
+      a[part + PartArg.ROWS] = rows; a[part + PartArg.FIRST_CHUNK] = 0;
+      pool.run(JobOp.Matvecs, Math.ceil(rows / per), per);
+    };
+    assert.throws(() => matvec(bogus), /wasm thread pool: the kernel trapped in chunk \d+ of \d+ \(rows \d+\.\./);
+    matvec(w.byteOffset);
     assert.is(out[rows - 1], cols);
   } finally {
     await pool.stop();

@@ -45,16 +45,22 @@ export function attend(model: Model, state: MultiState, l: number, position: num
   const layer = state.layers[l]!, hd = headDimOf(c), nKv = c.nKvHeads, group = c.nHeads / nKv;
   const scale = 1 / Math.sqrt(c.arch.queryPreAttnScalar ?? hd), cap = c.arch.attnSoftcap;
   const stride = model.scratch.attFor(layer.maxCount), att = model.scratch.att;
+  // A backend that can (wasm with threads) runs a layer's heads as one job split over its threads.
+  const defer = cap === 0 && B.deferAttendHead !== undefined;
   for (let kvh = 0; kvh < nKv; kvh++) {
     const head = layer.heads[kvh]!;
     const keys = pos.attentionKeys(mode, head);
     for (let g = 0; g < group; g++) {
       const qh = kvh * group + g, at = qOff + qh * hd;
       pos.encodeQuery(mode, q, at, position, head);
-      if (cap === 0) B.attendHead(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, att, qh * stride);
+      if (defer) B.deferAttendHead!(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, att, qh * stride);
+      else if (cap === 0) B.attendHead(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, att, qh * stride);
       else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, cap, att, qh * stride);
     }
+    // Re-indexed keys are rotated into one scratch that the next KV head overwrites.
+    if (defer && mode === 'reindex') B.runDeferredHeads!();
   }
+  if (defer) B.runDeferredHeads!();
   attention.layer = l;
   attention.position = position;
   attention.att = att;

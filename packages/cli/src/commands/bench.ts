@@ -3,6 +3,7 @@
 // so the ratios compare like with like on a machine that others may be loading.
 // Models: llama2.c files with random weights in the TinyStories shapes
 // (scripts/make-random-models.ts writes them; speed depends only on the shapes).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -26,6 +27,7 @@ interface BenchFlags {
   backend: string;
   js: boolean;
   long: boolean;
+  compete: boolean;
 }
 
 /** Largest full state the long-position comparison allocates (keys + values, all layers). */
@@ -43,7 +45,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .command('bench')
     .description('speed: decode tok/s per backend × threads × weights, prefill, matmul GFLOP/s, long-position full vs bounded state')
     .option('--models <dir>', 'folder with random-stories<shape>.bin (node scripts/run-ts.mjs scripts/make-random-models.ts writes them)', '.bench/models')
-    .option('--shapes <list>', 'model shapes: 15M, 42M, 110M (comma-separated)', '15M')
+    .option('--shapes <list>', 'model shapes: 15M, 42M, 110M (TinyStories), 135M (SmolLM2-135M) (comma-separated)', '15M')
     .option('--model <file>', 'measure this model file (GGUF or llama2.c) instead of --models/--shapes; a GGUF file runs in its own weight types')
     .option('--threads <list>', 'wasm thread counts to measure (comma-separated)', '1,2')
     .option('--weights <list>', 'weight types for both backends: f32, f16, q8', 'f32,f16,q8')
@@ -53,6 +55,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .option('--backend <name>', `backends to measure: ${BACKEND_CHOICES.join(', ')} (auto: the pure-TS one and, where it compiles, WebAssembly SIMD at each --threads)`, 'auto')
     .option('--no-js', 'skip the pure-TS backend (as --backend wasm)')
     .option('--no-long', 'skip the long-position comparison')
+    .option('--compete', 'run a competing busy process for the whole measurement (what threads give on a machine whose other core is busy)', false)
     .action(async (flags: BenchFlags) => { await runBench(flags, io); });
 }
 
@@ -139,7 +142,7 @@ interface Row { shape: string; what: string; backend: string; threads: number; w
 
 async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   const dir = resolve(flags.models);
-  const shapes = list('--shapes', flags.shapes, ['15M', '42M', '110M'] as const);
+  const shapes = list('--shapes', flags.shapes, ['15M', '42M', '110M', '135M'] as const);
   const threadCounts = list('--threads', flags.threads).map((t) => parseThreads('--threads', t, (line) => note(io, `msrnn bench: ${line}`)));
   const backendChoice = parseBackendChoice(flags.backend);
   const measureJs = flags.js && backendChoice !== 'wasm';
@@ -166,72 +169,82 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
     note(io, `  ${r.shape} ${r.what} ${r.backend}×${r.threads} ${r.weights}: ${r.value.toFixed(r.unit === 'x' ? 3 : 1)} ${r.unit}`);
   };
 
-  const targets = flags.model !== undefined ? [{ shape: basename(flags.model), file: flags.model }] : shapes.map((shape) => ({ shape, file: resolve(dir, `random-stories${shape}.bin`) }));
-  for (const { shape, file } of targets) {
-    if (!existsSync(file)) {
-      throw new Error(flags.model !== undefined ? `--model ${file} does not exist` : `${file} does not exist; write it with: node scripts/run-ts.mjs scripts/make-random-models.ts ${flags.models} ${shape}`);
-    }
-    note(io, `msrnn bench: ${shape} (${file})`);
-    const configs: { name: string; threads: number; backend: Backend; wasm?: WasmBackend }[] = [];
-    if (measureJs) configs.push({ name: 'js', threads: 1, backend: jsBackend });
-    if (measureWasm) for (const t of threadCounts) {
-      const wasm = await createWasmBackend({ threads: t });
-      configs.push({ name: 'wasm', threads: t, backend: wasm, wasm });
-    }
-    try {
-      // Decode configurations are measured in ROUNDS interleaved rounds and each keeps its best
-      // round: on a shared machine a burst of someone else's load then hits every configuration
-      // alike instead of one of them.
-      const decode = new Map<string, number>();
-      const runs: { key: string; cfg: (typeof configs)[number]; wt: WeightType; model: Model }[] = [];
-      const long: { what: string; model: Model; state: MultiState; best: number }[] = [];
-      for (const cfg of configs) {
-        const base = await loadModel(file, { backend: cfg.backend, source: `random ${shape}` });
-        const c = base.config;
-        checkLongStateFits(flags, c, longPos);
+  const competitor = flags.compete ? startCompetitor(io) : null;
+  try {
+    await measureAll();
+  } finally {
+    competitor?.kill();
+  }
+
+  async function measureAll(): Promise<void> {
+    const targets = flags.model !== undefined ? [{ shape: basename(flags.model), file: flags.model }] : shapes.map((shape) => ({ shape, file: resolve(dir, `random-stories${shape}.bin`) }));
+    for (const { shape, file } of targets) {
+      if (!existsSync(file)) {
+        throw new Error(flags.model !== undefined ? `--model ${file} does not exist` : `${file} does not exist; write it with: node scripts/run-ts.mjs scripts/make-random-models.ts ${flags.models} ${shape}`);
+      }
+      note(io, `msrnn bench: ${shape} (${file})`);
+      const configs: { name: string; threads: number; backend: Backend; wasm?: WasmBackend }[] = [];
+      if (measureJs) configs.push({ name: 'js', threads: 1, backend: jsBackend });
+      if (measureWasm) for (const t of threadCounts) {
+        const wasm = await createWasmBackend({ threads: t });
+        configs.push({ name: 'wasm', threads: t, backend: wasm, wasm });
+      }
+      try {
+        // Decode configurations are measured in ROUNDS interleaved rounds and each keeps its best
+        // round: on a shared machine a burst of someone else's load then hits every configuration
+        // alike instead of one of them.
+        const decode = new Map<string, number>();
+        const runs: { key: string; cfg: (typeof configs)[number]; wt: WeightType; model: Model }[] = [];
+        const long: { what: string; model: Model; state: MultiState; best: number }[] = [];
+        for (const cfg of configs) {
+          const base = await loadModel(file, { backend: cfg.backend, source: `random ${shape}` });
+          const c = base.config;
+          checkLongStateFits(flags, c, longPos);
+          for (const wt of weightTypes) {
+            runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model: quantizeModel(base, wt) });
+          }
+          // Prefill: 64 prompt tokens in one chunk (matmuls), f32 weights.
+          const prompt = Array.from({ length: 64 }, (_, i) => (i * 37) % Math.min(1000, c.vocabSize - 2) + 2);
+          const p = rate(seconds, () => { prefill(base, createState(base), prompt, { chunkSize: 64 }); }) * prompt.length;
+          add({ shape, what: 'prefill', backend: cfg.name, threads: cfg.threads, weights: label('f32'), value: p, unit: 'tok/s' });
+          const g = matmulGflops(cfg.backend, 64, c.hiddenDim, c.dim, seconds);
+          add({ shape, what: `matmul 64×${c.hiddenDim}×${c.dim}`, backend: cfg.name, threads: cfg.threads, weights: 'f32', value: g, unit: 'GFLOP/s' });
+          if (flags.long && cfg.threads === 1) {
+            const full = syntheticState(base, longPos, longPos, Infinity);
+            const bLong = syntheticState(base, longPos, bounded, bounded);
+            const bShort = syntheticState(base, 2 * bounded, bounded, bounded);
+            // A bounded state never grows, so decoding on from the same state keeps it comparable;
+            // the full state grows by a few hundred entries over the measurement (~3% at 8192).
+            long.push({ what: `${cfg.name} full`, model: base, state: full, best: 0 });
+            long.push({ what: `${cfg.name} bounded long`, model: base, state: bLong, best: 0 });
+            long.push({ what: `${cfg.name} bounded short`, model: base, state: bShort, best: 0 });
+          }
+        }
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS)));
+          for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.state, seconds / ROUNDS));
+        }
+        for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: label(r.wt), value: decode.get(r.key)!, unit: 'tok/s' });
+        for (let i = 0; i < long.length; i += 3) {
+          const [full, bLong, bShort] = [long[i]!, long[i + 1]!, long[i + 2]!];
+          const name = full.what.split(' ')[0]!;
+          add({ shape, what: `decode @${longPos} full state`, backend: name, threads: 1, weights: label('f32'), value: full.best, unit: 'tok/s' });
+          add({ shape, what: `decode @${longPos} bounded ${bounded}`, backend: name, threads: 1, weights: label('f32'), value: bLong.best, unit: 'tok/s' });
+          add({ shape, what: `decode @${2 * bounded} bounded ${bounded}`, backend: name, threads: 1, weights: label('f32'), value: bShort.best, unit: 'tok/s' });
+          add({ shape, what: `bounded @${longPos} / bounded @${2 * bounded}`, backend: name, threads: 1, weights: '-', value: bLong.best / bShort.best, unit: 'x' });
+          add({ shape, what: `bounded @${longPos} / full @${longPos}`, backend: name, threads: 1, weights: '-', value: bLong.best / full.best, unit: 'x' });
+        }
         for (const wt of weightTypes) {
-          runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model: quantizeModel(base, wt) });
+          const one = decode.get(`wasm1${wt}`), two = decode.get(`wasm2${wt}`);
+          if (one && two) add({ shape, what: 'decode 2 threads / 1 thread', backend: 'wasm', threads: 2, weights: label(wt), value: two / one, unit: 'x' });
+          const js = decode.get('js1f32');
+          if (one && js && wt === 'f32') add({ shape, what: 'decode wasm / js', backend: 'wasm', threads: 1, weights: label('f32'), value: one / js, unit: 'x' });
         }
-        // Prefill: 64 prompt tokens in one chunk (matmuls), f32 weights.
-        const prompt = Array.from({ length: 64 }, (_, i) => (i * 37) % Math.min(1000, c.vocabSize - 2) + 2);
-        const p = rate(seconds, () => { prefill(base, createState(base), prompt, { chunkSize: 64 }); }) * prompt.length;
-        add({ shape, what: 'prefill', backend: cfg.name, threads: cfg.threads, weights: label('f32'), value: p, unit: 'tok/s' });
-        const g = matmulGflops(cfg.backend, 64, c.hiddenDim, c.dim, seconds);
-        add({ shape, what: `matmul 64×${c.hiddenDim}×${c.dim}`, backend: cfg.name, threads: cfg.threads, weights: 'f32', value: g, unit: 'GFLOP/s' });
-        if (flags.long && cfg.threads === 1) {
-          const full = syntheticState(base, longPos, longPos, Infinity);
-          const bLong = syntheticState(base, longPos, bounded, bounded);
-          const bShort = syntheticState(base, 2 * bounded, bounded, bounded);
-          // A bounded state never grows, so decoding on from the same state keeps it comparable;
-          // the full state grows by a few hundred entries over the measurement (~3% at 8192).
-          long.push({ what: `${cfg.name} full`, model: base, state: full, best: 0 });
-          long.push({ what: `${cfg.name} bounded long`, model: base, state: bLong, best: 0 });
-          long.push({ what: `${cfg.name} bounded short`, model: base, state: bShort, best: 0 });
-        }
+      } finally {
+        for (const cfg of configs) await cfg.wasm?.dispose();
       }
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS)));
-        for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.state, seconds / ROUNDS));
-      }
-      for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: label(r.wt), value: decode.get(r.key)!, unit: 'tok/s' });
-      for (let i = 0; i < long.length; i += 3) {
-        const [full, bLong, bShort] = [long[i]!, long[i + 1]!, long[i + 2]!];
-        const name = full.what.split(' ')[0]!;
-        add({ shape, what: `decode @${longPos} full state`, backend: name, threads: 1, weights: label('f32'), value: full.best, unit: 'tok/s' });
-        add({ shape, what: `decode @${longPos} bounded ${bounded}`, backend: name, threads: 1, weights: label('f32'), value: bLong.best, unit: 'tok/s' });
-        add({ shape, what: `decode @${2 * bounded} bounded ${bounded}`, backend: name, threads: 1, weights: label('f32'), value: bShort.best, unit: 'tok/s' });
-        add({ shape, what: `bounded @${longPos} / bounded @${2 * bounded}`, backend: name, threads: 1, weights: '-', value: bLong.best / bShort.best, unit: 'x' });
-        add({ shape, what: `bounded @${longPos} / full @${longPos}`, backend: name, threads: 1, weights: '-', value: bLong.best / full.best, unit: 'x' });
-      }
-      for (const wt of weightTypes) {
-        const one = decode.get(`wasm1${wt}`), two = decode.get(`wasm2${wt}`);
-        if (one && two) add({ shape, what: 'decode 2 threads / 1 thread', backend: 'wasm', threads: 2, weights: label(wt), value: two / one, unit: 'x' });
-        const js = decode.get('js1f32');
-        if (one && js && wt === 'f32') add({ shape, what: 'decode wasm / js', backend: 'wasm', threads: 1, weights: label('f32'), value: one / js, unit: 'x' });
-      }
-    } finally {
-      for (const cfg of configs) await cfg.wasm?.dispose();
     }
+
   }
 
   print(io, `| shape | measurement | backend | threads | weights | value |`);
@@ -242,5 +255,13 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   print(io, `\ntargets: wasm 1 thread >= ${TARGETS.wasm1} tok/s (15M); 2 threads >= ${TARGETS.twoThreadSpeedup}x; js >= ${TARGETS.jsDecode} tok/s; `
     + `bounded @${longPos} >= ${TARGETS.boundedFlatness}x its speed @${2 * bounded}; matmul >= ${TARGETS.matmulGflops} GFLOP/s`);
   const load = (await import('node:os')).loadavg()[0]!;
-  print(io, `machine: ${(await import('node:os')).cpus().length} cores, load average ${load.toFixed(1)} at the end of the run (numbers are only comparable within one run)`);
+  print(io, `machine: ${(await import('node:os')).cpus().length} cores, load average ${load.toFixed(1)} at the end of the run${competitor ? ', with a competing busy process' : ''} (numbers are only comparable within one run)`);
+}
+
+/** A child process that keeps one core busy until killed (a plain JS loop: no memory traffic). */
+function startCompetitor(io: CliIo): ChildProcess {
+  const child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  child.on('error', (err) => note(io, `msrnn bench: the competing process failed: ${err.message}`));
+  note(io, `msrnn bench: competing busy process started (pid ${child.pid})`);
+  return child;
 }

@@ -1,39 +1,66 @@
 // The body of a kernel worker, the same on every host (worker_threads or Web Workers): instantiate
-// the kernel module over the shared memory, then loop: spin briefly on the job counter (low latency
-// between the many small matvecs of a decode step), sleep in Atomics.wait when idle, claim and run
+// the kernel module over the shared memory, then loop: spin on the job counter for as long as
+// spinning has been paying (./spin.ts learns it), sleep in Atomics.wait otherwise, claim and run
 // chunks of each job. It blocks its thread until told to stop, so it never returns to an event loop.
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, TAG_MASK, claimChunks } from './protocol.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './protocol.js';
+import { PREEMPTED_MS, SpinBudget } from './spin.js';
 
 /** What a worker is started with (as workerData, or as the first message of a Web Worker). */
-export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; spin: number }
+export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number }
 
 /** Messages a worker sends its pool: 'ready' once it watches the job counter, 'stopped' as it ends. */
 export type KernelWorkerMessage = 'ready' | 'stopped';
+
+/** Spin iterations between two clock reads (a read costs ~30 ns, an iteration ~5 ns). */
+const CLOCK_EVERY = 64;
+
+/**
+ * Waits until the job counter differs from `seen` and returns it: spins for `budget.ms`, then
+ * sleeps. Tells `budget` whether the spin was preempted and how long a job took to come after a sleep.
+ */
+function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget): number {
+  const start = performance.now();
+  let last = start, preempted = false;
+  const deadline = start + budget.ms;
+  for (let spins = 1; ; spins++) {
+    const seq = Atomics.load(ctrl, Ctrl.SEQ);
+    if (seq !== seen) return seq;
+    if (spins % CLOCK_EVERY === 0) {
+      const now = performance.now();
+      if (now - last > PREEMPTED_MS) { preempted = true; budget.preempted(); break; }
+      if (now >= deadline) break;
+      last = now;
+    }
+  }
+  for (;;) {
+    // Bounded: a worker blocked in Atomics.wait cannot be terminated, so it wakes now and then
+    // and the process can exit even if the owner never called dispose().
+    Atomics.add(ctrl, Ctrl.SLEEPERS, 1);
+    Atomics.wait(ctrl, Ctrl.SEQ, seen, 100);
+    Atomics.sub(ctrl, Ctrl.SLEEPERS, 1);
+    const seq = Atomics.load(ctrl, Ctrl.SEQ);
+    if (seq !== seen) {
+      if (!preempted) budget.sleptThrough(performance.now() - start);
+      return seq;
+    }
+  }
+}
 
 export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWorkerMessage) => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const k = instance.exports as unknown as KernelExports;
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlAddr, CTRL_INTS);
+  const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
+  const budget = new SpinBudget();
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
   let seen = Atomics.load(ctrl, Ctrl.SEQ);
   post('ready');
   for (;;) {
-    let seq = Atomics.load(ctrl, Ctrl.SEQ);
-    for (let spins = 0; seq === seen; seq = Atomics.load(ctrl, Ctrl.SEQ)) {
-      if (++spins > init.spin) {
-        // Bounded: a worker blocked in Atomics.wait cannot be terminated, so it wakes now and then
-        // and the process can exit even if the owner never called dispose().
-        Atomics.add(ctrl, Ctrl.SLEEPERS, 1);
-        Atomics.wait(ctrl, Ctrl.SEQ, seen, 100);
-        Atomics.sub(ctrl, Ctrl.SLEEPERS, 1);
-        spins = 0;
-      }
-    }
-    seen = seq;
+    seen = nextJob(ctrl, seen, budget);
     if (Atomics.load(ctrl, Ctrl.STOP) !== 0) break;
-    claimChunks(k, ctrl, seq & TAG_MASK);
+    claimChunks(k, ctrl, table, seen & TAG_MASK);
   }
   post('stopped');
 }

@@ -5,15 +5,18 @@ import type { Backend } from '../backend.js';
 import { buildKernelModule, type KernelExports } from './kernels.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
-import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
-import { GGML_NEEDS_XSUM, GGML_WASM_KERNELS } from './kernels/ggml.js';
+import { GGML_WASM_KERNELS } from './kernels/ggml.js';
+import { JobRunner, type PartKindId } from './jobs.js';
+import type { WeightMatrix } from '../quant/weights.js';
+import { JobOp, PartKind, chunkRowsFor } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
+import type { PoolOptions } from '../threads/pool.js';
 
-export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions {
+export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions, PoolOptions {
   /**
    * Worker threads in total including the calling thread (1 = no workers). Needs shared memory;
    * in a browser the caller must itself be a Web Worker (it waits with Atomics.wait). Default 1.
@@ -42,6 +45,21 @@ export interface WasmBackend extends Backend {
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (one matvecGgml per row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+  /**
+   * out_i[0 .. w_i.rows) = W_i · x[xOff ..] for up to three matrices that read the same x (q/k/v,
+   * gate/up), as one job: the activations are rounded once for the quantized kernels and, with
+   * threads, the workers are called once instead of per matrix. Returns false (computing nothing)
+   * for a weight type it has no kernel for; matvecWeightsShared then falls back to one call each.
+   */
+  matvecsShared(x: Float32Array, xOff: number, out0: Float32Array, w0: WeightMatrix, out1: Float32Array, w1: WeightMatrix,
+    out2: Float32Array | null, w2: WeightMatrix | null): boolean;
+  /**
+   * attendHead's contract, but the head may run later: at the next runDeferredHeads, which runs
+   * all deferred heads at once (split over the threads). Inputs and outputs must stay untouched until then.
+   */
+  deferAttendHead(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: Float32Array, values: Float32Array,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): void;
+  runDeferredHeads(): void;
   /** Storage for fp16 bits / int8 quants in this backend's memory. */
   allocU16(n: number): Uint16Array;
   allocI8(n: number): Int8Array;
@@ -87,7 +105,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, opts.createWorker ? { createWorker: opts.createWorker } : {}) : null;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, { ...(opts.createWorker ? { createWorker: opts.createWorker } : {}), alwaysShare: opts.alwaysShare === true }) : null;
   return makeBackend(heap, k, pool, threads);
 }
 
@@ -98,27 +116,12 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     if (!(off >= 0 && off + n <= v.length)) throw outOfRange(kernel, arg, off, n, v.length);
     return v.byteOffset + off * v.BYTES_PER_ELEMENT;
   };
-  // Q8 matvecs round x to int16 per 32-block first (the integer dot products read these).
-  let x16 = heap.i16(0), xScales = heap.f32(0);
-  const activations16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (x16.length < cols) { x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32)); }
-    quantizeActivations16(x, xOff, cols, x16, xScales);
-  };
-  // ggml kernels read x as two int16 terms per value (splitActivations16) and, for the offset
-  // types, Σx per 32-block (float).
-  let xSplit = heap.i16(0), xSplitScales = heap.f32(0), xSums = heap.f32(0);
-  const split16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (xSplit.length < 2 * cols) { xSplit = heap.i16(Math.max(2 * cols, 2 * xSplit.length)); xSplitScales = heap.f32(xSplit.length >> 6); }
-    splitActivations16(x, xOff, cols, xSplit, xSplitScales);
-  };
-  const blockSums = (x: Float32Array, xOff: number, cols: number): void => {
-    const blocks = cols >> 5;
-    if (xSums.length < blocks) xSums = heap.f32(Math.max(blocks, 2 * xSums.length));
-    for (let b = 0; b < blocks; b++) {
-      let t = 0;
-      for (let c = xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;
-      xSums[b] = t;
-    }
+  const jobs = new JobRunner(heap, k, pool);
+  /** One matvec as a one-part job (rounding x first where the kernel needs it). */
+  const single = (kind: PartKindId, o: number, wp: number, aux: number, x: Float32Array, xOff: number, xp: number, rows: number, cols: number): void => {
+    jobs.beginMatvecs(x, xOff, xp, cols);
+    jobs.addPart(kind, o, wp, aux, rows);
+    jobs.runMatvecs();
   };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
@@ -130,17 +133,11 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const xp = addr(kn, 'x', x, xOff, cols);
     if (type === GGML.F32 || type === GGML.F16 || type === GGML.BF16) {
       if (wp % (type === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend matvecGgml: ${info.name} rows at byte address ${wp} are misaligned`);
-      const name = type === GGML.F32 ? 'matvec' : type === GGML.F16 ? 'matvecF16' : 'matvecBF16';
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvec(name, o, wp, xp, rows, cols);
-      else k[name](o, wp, xp, rows, cols);
+      single(type === GGML.F32 ? PartKind.F32 : type === GGML.F16 ? PartKind.F16 : PartKind.BF16, o, wp, 0, x, xOff, xp, rows, cols);
       return;
     }
-    const name = GGML_WASM_KERNELS[type];
-    if (name === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
-    split16(x, xOff, cols);
-    if (GGML_NEEDS_XSUM.has(type)) blockSums(x, xOff, cols);
-    if (pool && pool.worthSplitting(rows, cols)) pool.matvecGgml(type, rowBytes, o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
-    else k[name]!(o, wp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, rows, cols);
+    if (GGML_WASM_KERNELS[type] === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
+    single(PartKind.Ggml, o, wp, type, x, xOff, xp, rows, cols);
   };
   // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
   const checkDim = (kernel: string, name: string, v: number): void => {
@@ -153,8 +150,38 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const o = addr(kernel, 'out', out, oOff, rows);
     const wp = addr(kernel, 'w', w, wOff, rows * cols);
     const xp = addr(kernel, 'x', x, xOff, cols);
-    if (pool && pool.worthSplitting(rows, cols)) pool.matvec(kernel, o, wp, xp, rows, cols);
-    else k[kernel](o, wp, xp, rows, cols);
+    single(kernel === 'matvec' ? PartKind.F32 : PartKind.F16, o, wp, 0, x, xOff, xp, rows, cols);
+  };
+
+  /** attendHead's checks, then the head runs now or is deferred to runDeferredHeads. */
+  const head = (kn: string, out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: Float32Array, values: Float32Array,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number, defer: boolean): void => {
+    checkDim(kn, 'count', count); checkDim(kn, 'headDim', headDim);
+    if (count === 0) throw new RangeError(`wasm backend ${kn}: count must be >= 1 (softmax over no entries)`);
+    const o = addr(kn, 'out', out, oOff, headDim), qp = addr(kn, 'q', q, qOff, headDim);
+    const kp = addr(kn, 'keys', keys, 0, count * headDim), vp = addr(kn, 'values', values, 0, count * headDim);
+    const ap = addr(kn, 'att', att, aOff, count);
+    if (defer) jobs.deferHead(o, qp, kp, vp, count, headDim, scale, ap);
+    else k.attendHead(o, qp, kp, vp, count, headDim, scale, ap);
+  };
+  /** Whether matvecsShared runs this matrix with a SIMD kernel of its own. */
+  const hasKernel = (w: WeightMatrix): boolean => w.type !== 'ggml' || w.ggmlType === GGML.F32 || w.ggmlType === GGML.F16
+    || w.ggmlType === GGML.BF16 || GGML_WASM_KERNELS[w.ggmlType] !== undefined;
+  /** Adds matrix w (all its rows, into out[0 ..]) to the Matvecs job being described. */
+  const addWeights = (out: Float32Array, w: WeightMatrix, outName: string, wName: string): void => {
+    const kn = 'matvecsShared', rows = w.rows, n = rows * w.cols;
+    const o = addr(kn, outName, out, 0, rows);
+    switch (w.type) {
+      case 'f32': jobs.addPart(PartKind.F32, o, addr(kn, wName, w.data, w.offset, n), 0, rows); return;
+      case 'f16': jobs.addPart(PartKind.F16, o, addr(kn, wName, w.bits, 0, n), 0, rows); return;
+      case 'q8': jobs.addPart(PartKind.Q8, o, addr(kn, wName, w.q, 0, n), addr(kn, `${wName} scales`, w.scales, 0, rows * Math.ceil(w.cols / 32)), rows); return;
+      case 'ggml': {
+        const wp = addr(kn, wName, w.data, 0, rows * w.rowBytes), t = w.ggmlType;
+        const kind = t === GGML.F32 ? PartKind.F32 : t === GGML.F16 ? PartKind.F16 : t === GGML.BF16 ? PartKind.BF16 : PartKind.Ggml;
+        if (kind !== PartKind.Ggml && wp % (t === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend ${kn}: ${wName}'s rows at byte address ${wp} are misaligned`);
+        jobs.addPart(kind, o, wp, kind === PartKind.Ggml ? t : 0, rows);
+      }
+    }
   };
 
   const backend: WasmBackend = {
@@ -172,20 +199,34 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const o = addr('matmulT', 'out', out, 0, m * n);
       const ap = addr('matmulT', 'a', a, 0, m * kDim);
       const bp = addr('matmulT', 'b', b, bOff, n * kDim);
-      if (pool && pool.worthSplitting(n, m * kDim)) pool.matmulT(o, ap, bp, m, n, kDim);
-      else k.matmulT(o, ap, bp, m, n, kDim, n);
+      if (pool && pool.worthSplitting(n, m * kDim)) {
+        const a = pool.args;
+        a[0] = o; a[1] = ap; a[2] = bp; a[3] = m; a[4] = n; a[5] = kDim;
+        const per = chunkRowsFor(n, pool.size);
+        pool.run(JobOp.MatmulT, Math.ceil(n / per), per);
+      } else k.matmulT(o, ap, bp, m, n, kDim, n);
     },
     rmsnorm(out, oOff, x, xOff, w, n, eps) {
       checkDim('rmsnorm', 'n', n);
       k.rmsnorm(addr('rmsnorm', 'out', out, oOff, n), addr('rmsnorm', 'x', x, xOff, n), addr('rmsnorm', 'w', w, 0, n), n, eps);
     },
     attendHead(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
-      checkDim('attendHead', 'count', count); checkDim('attendHead', 'headDim', headDim);
-      if (count === 0) throw new RangeError('wasm backend attendHead: count must be >= 1 (softmax over no entries)');
-      k.attendHead(
-        addr('attendHead', 'out', out, oOff, headDim), addr('attendHead', 'q', q, qOff, headDim),
-        addr('attendHead', 'keys', keys, 0, count * headDim), addr('attendHead', 'values', values, 0, count * headDim),
-        count, headDim, scale, addr('attendHead', 'att', att, aOff, count));
+      head('attendHead', out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, false);
+    },
+    deferAttendHead(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
+      head('deferAttendHead', out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, true);
+    },
+    runDeferredHeads() { jobs.runDeferredHeads(); },
+    matvecsShared(x, xOff, out0, w0, out1, w1, out2, w2) {
+      const cols = w0.cols;
+      if (w1.cols !== cols || (w2 !== null && w2.cols !== cols)) throw new RangeError(`wasm backend matvecsShared: the matrices have ${w0.cols}, ${w1.cols}${w2 ? `, ${w2.cols}` : ''} columns; they must read the same x`);
+      if ((w2 === null) !== (out2 === null)) throw new RangeError('wasm backend matvecsShared: out2 and w2 go together');
+      if (!hasKernel(w0) || !hasKernel(w1) || (w2 !== null && !hasKernel(w2))) return false;
+      jobs.beginMatvecs(x, xOff, addr('matvecsShared', 'x', x, xOff, cols), cols);
+      addWeights(out0, w0, 'out0', 'w0'); addWeights(out1, w1, 'out1', 'w1');
+      if (w2 !== null) addWeights(out2!, w2, 'out2', 'w2');
+      jobs.runMatvecs();
+      return true;
     },
     swiglu(out, gate, up, n) {
       checkDim('swiglu', 'n', n);
@@ -203,10 +244,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const blocks = Math.ceil(cols / 32);
       const sp = addr('matvecQ8', 'scales', scales, sOff, rows * blocks);
       const o = addr('matvecQ8', 'out', out, oOff, rows);
-      addr('matvecQ8', 'x', x, xOff, cols);
-      activations16(x, xOff, cols);
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
-      else k.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
+      single(PartKind.Q8, o, qp, sp, x, xOff, addr('matvecQ8', 'x', x, xOff, cols), rows, cols);
     },
     matvecGgml,
     matmulGgml(type, out, oOff, data, dataOff, x, xOff, m, rows, cols) {

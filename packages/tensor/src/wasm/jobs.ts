@@ -1,0 +1,149 @@
+// Builds the backend's jobs (threads/protocol.ts) and runs them: on the thread pool when one is
+// there and the job is big enough, else directly on this thread through the same per-part code,
+// so 1, 2 or 3 threads compute every output row with the same kernel call on the same inputs
+// (bit-identical results).
+//  - Matvecs: up to three matvecs over the same input (q/k/v, gate/up) as one job — one rounding
+//    of the activations for the quantized kernels and one round trip to the workers instead of
+//    one per matrix.
+//  - AttendHeads: the heads of a layer's attention, deferred by the caller and then run as one
+//    job, one head per chunk, so attention is split over the threads too.
+import type { ThreadPool } from '../threads/pool.js';
+import {
+  AttendArg, HEAD_ARGS, JOB_ARGS, JobOp, MatvecArg, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
+  chunkRowsFor, floatToSlot, runHead, runMatvecRows,
+} from '../threads/protocol.js';
+import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
+import { GGML_NEEDS_XSUM } from './kernels/ggml.js';
+import type { WasmHeap } from './heap.js';
+import type { KernelExports } from './kernels.js';
+
+export type PartKindId = (typeof PartKind)[keyof typeof PartKind];
+
+export class JobRunner {
+  /** The job's arguments: the pool's control block when there is one, else a local block. */
+  private readonly args: Int32Array;
+  private readonly table: Int32Array;
+  // Activations for the quantized kernels (grown on demand; never shrunk).
+  private x16: Int16Array;
+  private xs: Float32Array;
+  private split: Int16Array;
+  private splitScales: Float32Array;
+  private sums: Float32Array;
+  // The Matvecs job being described.
+  private parts = 0;
+  private rows = 0;
+  private x: Float32Array;
+  private xOff = 0;
+  private needQ8 = false;
+  private needSplit = false;
+  private needSums = false;
+  // Deferred attention heads (their addresses are rows of `table`).
+  private heads = 0;
+  private headMacs = 0;
+  private headDim = 0;
+  private scale = 0;
+
+  constructor(private readonly heap: WasmHeap, private readonly k: KernelExports, private readonly pool: ThreadPool | null) {
+    this.args = pool ? pool.args : new Int32Array(JOB_ARGS);
+    this.table = pool ? pool.table : new Int32Array(0);
+    this.x16 = heap.i16(0); this.split = heap.i16(0);
+    this.xs = this.splitScales = this.sums = this.x = heap.f32(0);
+  }
+
+  /** Starts a Matvecs job over x[xOff .. xOff + cols) (x at byte address xAddr). */
+  beginMatvecs(x: Float32Array, xOff: number, xAddr: number, cols: number): void {
+    const a = this.args;
+    a[MatvecArg.COLS] = cols;
+    a[MatvecArg.X] = xAddr;
+    this.x = x; this.xOff = xOff;
+    this.parts = 0; this.rows = 0;
+    this.needQ8 = false; this.needSplit = false; this.needSums = false;
+  }
+
+  /** Adds a part: `rows` rows of weights at byte address w (aux: Q8 scales address, or the ggml type). */
+  addPart(kind: PartKindId, out: number, w: number, aux: number, rows: number): void {
+    if (this.parts === MAX_PARTS) throw new Error(`wasm backend: a matvec job has at most ${MAX_PARTS} parts`);
+    const at = MatvecArg.PART0 + this.parts * PART_ARGS, a = this.args;
+    a[at + PartArg.KIND] = kind; a[at + PartArg.OUT] = out; a[at + PartArg.W] = w; a[at + PartArg.AUX] = aux; a[at + PartArg.ROWS] = rows;
+    this.parts++;
+    this.rows += rows;
+    if (kind === PartKind.Q8) this.needQ8 = true;
+    if (kind === PartKind.Ggml) { this.needSplit = true; if (GGML_NEEDS_XSUM.has(aux)) this.needSums = true; }
+  }
+
+  /** Rounds the activations the parts need (once for all parts), then runs the job. */
+  runMatvecs(): void {
+    const a = this.args, cols = a[MatvecArg.COLS]!;
+    a[MatvecArg.PARTS] = this.parts;
+    if (this.needQ8) this.roundQ8(cols);
+    if (this.needSplit) this.splitGgml(cols);
+    const pool = this.pool;
+    if (pool && pool.worthSplitting(this.rows, cols)) {
+      const per = chunkRowsFor(this.rows, pool.size);
+      let chunks = 0;
+      for (let p = 0; p < this.parts; p++) {
+        const at = MatvecArg.PART0 + p * PART_ARGS;
+        a[at + PartArg.FIRST_CHUNK] = chunks;
+        chunks += Math.ceil(a[at + PartArg.ROWS]! / per);
+      }
+      pool.run(JobOp.Matvecs, chunks, per);
+    } else {
+      for (let p = 0; p < this.parts; p++) runMatvecRows(this.k, a, 0, p, 0, a[MatvecArg.PART0 + p * PART_ARGS + PartArg.ROWS]!);
+    }
+  }
+
+  private roundQ8(cols: number): void {
+    if (this.x16.length < cols) { this.x16 = this.heap.i16(Math.max(cols, 2 * this.x16.length)); this.xs = this.heap.f32(Math.ceil(this.x16.length / 32)); }
+    quantizeActivations16(this.x, this.xOff, cols, this.x16, this.xs);
+    this.args[MatvecArg.Q8_X16] = this.x16.byteOffset;
+    this.args[MatvecArg.Q8_XS] = this.xs.byteOffset;
+  }
+
+  /** ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block. */
+  private splitGgml(cols: number): void {
+    if (this.split.length < 2 * cols) { this.split = this.heap.i16(Math.max(2 * cols, 2 * this.split.length)); this.splitScales = this.heap.f32(this.split.length >> 6); }
+    splitActivations16(this.x, this.xOff, cols, this.split, this.splitScales);
+    const blocks = cols >> 5, x = this.x;
+    if (this.needSums) {
+      if (this.sums.length < blocks) this.sums = this.heap.f32(Math.max(blocks, 2 * this.sums.length));
+      for (let b = 0; b < blocks; b++) {
+        let t = 0;
+        for (let c = this.xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;
+        this.sums[b] = t;
+      }
+    }
+    this.args[MatvecArg.GGML_X16] = this.split.byteOffset;
+    this.args[MatvecArg.GGML_XS] = this.splitScales.byteOffset;
+    this.args[MatvecArg.GGML_XSUM] = this.sums.byteOffset;
+  }
+
+  /**
+   * One attention head, run now (no pool) or at runDeferredHeads (with one). Addresses are byte
+   * addresses already checked by the backend.
+   */
+  deferHead(out: number, q: number, keys: number, values: number, count: number, headDim: number, scale: number, att: number): void {
+    if (!this.pool) { this.k.attendHead(out, q, keys, values, count, headDim, scale, att); return; }
+    if (this.heads > 0 && (headDim !== this.headDim || scale !== this.scale || this.heads === MAX_HEADS)) this.runDeferredHeads();
+    const t = this.heads * HEAD_ARGS, tb = this.table;
+    tb[t] = out; tb[t + 1] = q; tb[t + 2] = keys; tb[t + 3] = values; tb[t + 4] = count; tb[t + 5] = att;
+    this.heads++;
+    this.headMacs += 2 * count * headDim;
+    this.headDim = headDim;
+    this.scale = scale;
+  }
+
+  /** Runs the deferred heads, one per chunk (a single head runs here, without a round trip). */
+  runDeferredHeads(): void {
+    const n = this.heads;
+    if (n === 0) return;
+    this.heads = 0;
+    const a = this.args;
+    a[AttendArg.HEADS] = n;
+    a[AttendArg.HEAD_DIM] = this.headDim;
+    a[AttendArg.SCALE] = floatToSlot(this.scale);
+    // A short context's heads cost less than a round trip: run them here.
+    if (n === 1 || !this.pool!.worthSplittingMacs(this.headMacs)) for (let h = 0; h < n; h++) runHead(this.k, a, 0, this.table, h);
+    else this.pool!.run(JobOp.AttendHeads, n, 1);
+    this.headMacs = 0;
+  }
+}
