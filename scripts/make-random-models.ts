@@ -11,8 +11,6 @@ const BENCH_SHAPES: Record<string, Shape> = {
   '15M': { dim: 288, nLayers: 6, nHeads: 6, nKvHeads: 6, hiddenDim: 768, vocabSize: 32000, seqLen: 256 },
   '42M': { dim: 512, nLayers: 8, nHeads: 8, nKvHeads: 8, hiddenDim: 1376, vocabSize: 32000, seqLen: 1024 },
   '110M': { dim: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, hiddenDim: 2048, vocabSize: 32000, seqLen: 1024 },
-  // SmolLM2-135M's shape (grouped-query attention, 49152 vocabulary, tied classifier).
-  '135M': { dim: 576, nLayers: 30, nHeads: 9, nKvHeads: 3, hiddenDim: 1536, vocabSize: 49152, seqLen: 2048 },
 };
 
 function randomModelPath(dir: string, name: string): string { return resolve(dir, `random-stories${name}.bin`); }

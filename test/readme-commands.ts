@@ -122,6 +122,9 @@ export function shellQuote(word: string): string {
  * chunks, steps and seconds get small and shape lists keep their first shape, so the whole
  * README runs in seconds while each command keeps its options and code path.
  */
+/** A --shapes list of bench's GGUF shapes only. */
+const GGUF_SHAPE_LIST = /^(smollm2-135m|qwen2\.5-0\.5b|tinyllama-1\.1b)(,(smollm2-135m|qwen2\.5-0\.5b|tinyllama-1\.1b))*$/;
+
 export function shrink(args: string[]): string[] {
   const out = [...args];
   const cap = (flag: string, most: number) => {
@@ -138,9 +141,17 @@ export function shrink(args: string[]): string[] {
   cap('--rounds', 2);
   if (command === 'ppl') { ensure('--chunks', '1'); ensure('--chunk', '128'); }
   if (command === 'trace') ensure('--tokens', '128');
-  if (command === 'bench') { ensure('--seconds', '0.01'); ensure('--long-position', '1024'); ensure('--bounded', '64'); }
-  // Model shapes (bench --shapes, make-random-models' positional list): the smallest, 15M, only.
+  if (command === 'bench') { ensure('--seconds', '0.01'); ensure('--long-position', '1024'); ensure('--bounded', '64'); cap('--prompt', 16); }
+  // Model shapes (bench --shapes, make-random-models' positional list): the smallest, 15M, only;
+  // the GGUF shapes: SmolLM2-135M in its smallest file (q4_k_m), on one thread.
   for (let i = 0; i < out.length; i++) if (/^\d+M(,\d+M)*$/.test(out[i]!)) out[i] = '15M';
+  const shapes = out.indexOf('--shapes');
+  if (command === 'bench' && shapes >= 0 && GGUF_SHAPE_LIST.test(out[shapes + 1] ?? '')) {
+    out[shapes + 1] = 'smollm2-135m';
+    const set = (flag: string, value: string) => { const i = out.indexOf(flag); if (i < 0) out.push(flag, value); else out[i + 1] = value; };
+    set('--weights', 'q4_k_m');
+    set('--threads', '1');
+  }
   return out;
 }
 

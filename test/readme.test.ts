@@ -53,6 +53,8 @@ test('README helpers: shell words, comments, && lists, shrinking', () => {
   assert.equal(shrink(['generate', '--steps', '5']), ['generate', '--steps', '5']);
   assert.equal(shrink(['ppl', '--chunks', '16']), ['ppl', '--chunks', '1', '--chunk', '128']);
   assert.equal(shrink(['bench', '--shapes', '42M,110M']), ['bench', '--shapes', '15M', '--seconds', '0.01', '--long-position', '1024', '--bounded', '64']);
+  assert.equal(shrink(['bench', '--shapes', 'qwen2.5-0.5b,smollm2-135m', '--weights', 'q8,f16', '--prompt', '512']),
+    ['bench', '--shapes', 'smollm2-135m', '--weights', 'q4_k_m', '--prompt', '16', '--seconds', '0.01', '--long-position', '1024', '--bounded', '64', '--threads', '1']);
   assert.equal(shrinkScript('x.bench.ts', []), ['--time', '5']);
   assert.equal(shrinkScript('x.bench.ts', ['--time', '300', '--rounds', '9']), ['--time', '5', '--rounds', '2']);
 });

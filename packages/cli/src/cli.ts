@@ -10,7 +10,6 @@ import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRecallData } from './commands/recall-data.js';
-import { registerSentinel } from './commands/sentinel.js';
 import { registerRecall } from './commands/recall.js';
 import { note, processIo, type CliIo } from './io.js';
 
@@ -34,7 +33,6 @@ export function createProgram(io: CliIo = processIo): Command {
   registerBench(program, io);
   registerInspect(program, io);
   registerRecallData(program, io);
-  registerSentinel(program, io);
   registerRecall(program, io);
   return program;
 }

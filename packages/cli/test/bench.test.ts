@@ -41,7 +41,12 @@ test('bad options are one clear error each, before any measurement', async () =>
   await fails(['--threads', '99'], /--threads must be an integer from 1 to 64, got 99/);
   await fails(['--threads', '1,abc'], /--threads must be an integer from 1 to 64, got "abc"/);
   await fails(['--weights', 'q4'], /--weights: "q4" is not one of f32, f16, q8/);
-  await fails(['--shapes', '7B'], /--shapes: "7B" is not one of 15M, 42M, 110M, 135M/);
+  await fails(['--shapes', '7B'], /--shapes: "7B" is not one of 15M, 42M, 110M/);
+  await fails(['--shapes', 'smollm2-135m', '--weights', 'q4'], /--weights: "q4" is not one of f32, f16, q8, q4_k_m/);
+  await fails(['--shapes', '15M', '--weights', 'q4_k_m'], /--weights: "q4_k_m" is not one of f32, f16, q8/);
+  await fails(['--shapes', 'smollm2-135m', '--prompt', '0'], /--prompt must be a positive integer, got "0"/);
+  // 1.1B parameters × 4 bytes: over what the loader reads, refused before a byte is written.
+  await fails(['--shapes', 'tinyllama-1.1b', '--weights', 'f32', '--models', join(tmpdir(), 'no-such-folder')], /tinyllama-1\.1b in f32 would be a 4\.4 GB file; the GGUF loader reads at most 2 GiB/);
   await fails(['--long-position', '100', '--bounded', '256'], /--bounded 256 must be at most half of --long-position 100/);
   await fails(['--models', join(tmpdir(), 'no-such-folder')], /random-stories15M\.bin does not exist; write it with/);
   // 2 layers × 8 KV floats × 2 (keys, values) × 4 bytes = 128 bytes per position: 2^25 positions is 4 GiB.

@@ -5,3 +5,4 @@ export {
   STATE_MAGIC, STATE_FORMAT_VERSION, StateFileError, decodeState, encodeState, fnv1a, policySpecOf, recordPolicySpec,
   type DecodedState, type ModelFingerprint, type PolicySpec, type SavedHead, type StateHeader,
 } from './state-file.js';
+export { SentinelCompression, type Span } from './sentinel.js';

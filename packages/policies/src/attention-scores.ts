@@ -3,15 +3,16 @@
 import type { AttentionStep } from '@msrnn/msrnn';
 
 /**
- * out[i] = Σ att[q*stride + i] for query heads q in [qFrom, qTo), i < count (adds into out
- * when `accumulate`). All those heads must read the same KV head or share aligned slots.
+ * out[i·outStride] = Σ att[q*stride + i] for query heads q in [qFrom, qTo), i < count (adds into
+ * out when `accumulate`). All those heads must read the same KV head or share aligned slots.
+ * outStride > 1 writes one statistic of a head's per-entry stats (HeadCache.statsPerEntry apart).
  */
-export function sumAttention(step: AttentionStep, qFrom: number, qTo: number, count: number, out: Float64Array, accumulate: boolean): void {
+export function sumAttention(step: AttentionStep, qFrom: number, qTo: number, count: number, out: Float64Array, accumulate: boolean, outStride = 1): void {
   const att = step.att, stride = step.attStride;
-  if (!accumulate) out.fill(0, 0, count);
+  if (!accumulate) for (let i = 0; i < count; i++) out[i * outStride] = 0;
   for (let q = qFrom; q < qTo; q++) {
     const base = q * stride;
-    for (let i = 0; i < count; i++) out[i]! += att[base + i]!;
+    for (let i = 0; i < count; i++) out[i * outStride]! += att[base + i]!;
   }
 }
 

@@ -8,10 +8,13 @@ import type { Protection } from './evict.js';
 import type { PolicyOptions } from './options.js';
 import { scored, type Scorer } from './scored-policy.js';
 
-/** A loop rather than out.set(stats.subarray(...)): runs per layer per token, so no view is allocated. */
+/**
+ * A loop rather than out.set(stats.subarray(...)): runs per layer per token, so no view is allocated.
+ * H2O's sum is the entry's first statistic; the stride is the state's (a wrapper may keep more).
+ */
 function copyStats(layer: LayerCache, kvHead: number, out: Float64Array): void {
-  const head = layer.heads[kvHead]!, stats = head.stats;
-  for (let i = 0; i < head.count; i++) out[i] = stats[i]!;
+  const head = layer.heads[kvHead]!, stats = head.stats, stride = head.statsPerEntry;
+  for (let i = 0; i < head.count; i++) out[i] = stats[i * stride]!;
 }
 
 /** `recentFraction` of the budget (rounded down) is the protected recent window. */
@@ -23,13 +26,13 @@ export function h2oScorer(layerWise: boolean, recentFraction: number): Scorer {
       if (layerWise) {
         // Slots are aligned across heads, so head 0's stats stand for the layer.
         const head = layer.heads[0]!;
-        sumAttention(step, 0, step.nHeads, head.count, head.stats, true);
+        sumAttention(step, 0, step.nHeads, head.count, head.stats, true, head.statsPerEntry);
         return;
       }
       const g = step.groupSize;
       for (let h = 0; h < layer.heads.length; h++) {
         const head = layer.heads[h]!;
-        sumAttention(step, h * g, h * g + g, head.count, head.stats, true);
+        sumAttention(step, h * g, h * g + g, head.count, head.stats, true, head.statsPerEntry);
       }
     },
     score: (layer, kvHead, _step, out) => copyStats(layer, layerWise ? 0 : kvHead, out),

@@ -5,4 +5,4 @@ export { type PolicyOptions } from './options.js';
 export { ScoredPolicy, budgetOf, scored, type BudgetedPolicy, type Scorer } from './scored-policy.js';
 export { getPolicy, isPolicyName, policyEntry, policyNames, policyTable, type PolicyEntry } from './registry.js';
 export { uniform } from './hash.js';
-export { chooseSpans, SentinelCompression, MAX_SPAN_DEFAULT, type Span, type SentinelPhase } from './sentinel.js';
+export { chooseSpans, MAX_SPAN_DEFAULT } from './sentinel.js';

@@ -13,11 +13,11 @@ export const knormScorer: Scorer = {
       const hd = head.headDim, keys = head.keys;
       let s = 0;
       for (let d = slot * hd, end = d + hd; d < end; d++) s += keys[d]! * keys[d]!;
-      head.stats[slot] = s;
+      head.stats[slot * head.statsPerEntry] = s; // the state's stride: a wrapper may keep more statistics
     }
   },
   score(layer, kvHead, _step, out) {
     const head = layer.heads[kvHead]!;
-    for (let i = 0; i < head.count; i++) out[i] = -head.stats[i]!;
+    for (let i = 0, stride = head.statsPerEntry; i < head.count; i++) out[i] = -head.stats[i * stride]!;
   },
 };

@@ -1,16 +1,10 @@
-// Ren et al. 2023, context compression with sentinel tokens: `… a b <CL> s1 … sn <CR> c …`. A model
-// fine-tuned with their attention mask (tools/train/finetune.py) lets no later token see the span or
-// its <CL> once <CR> has attended them, so after <CR> the state may drop them: <CR>'s key/value is
-// the compressed span. This file holds the two pieces that do not need a model: the paper's seeded
-// span rule (the same draws as tools/train/masks.py, through the same hash) and the eviction
-// component. The driver that inserts the sentinels (positions not advancing) is in @msrnn/cli.
-import type { AttentionStep, LayerCache, Policy } from '@msrnn/msrnn';
+// Ren et al. 2023, context compression with sentinel tokens: the paper's seeded span rule (the same
+// draws as tools/train/masks.py, through the same hash). The eviction component is
+// SentinelCompression in @msrnn/msrnn; the driver that inserts <CL>/<CR> is in @msrnn/transformer.
+import type { Span } from '@msrnn/msrnn';
 import { uniform } from './hash.js';
 
 export const MAX_SPAN_DEFAULT = 25;
-
-/** A compressed span over text indices [start, start + length). */
-export interface Span { start: number; length: number }
 
 function checkSpanArgs(nText: number, ratio: number, maxSpan: number): void {
   if (!Number.isInteger(nText) || nText < 1) throw new RangeError(`sentinel spans: text length must be a positive integer, got ${String(nText)}`);
@@ -49,43 +43,4 @@ export function chooseSpans(nText: number, ratio: number, maxSpan: number, seed:
     if (i + 1 < n) start += lengths[i]! + 1 + (cuts[i + 1]! - cuts[i]!);
   }
   return spans;
-}
-
-export type SentinelPhase = 'text' | 'open' | 'close';
-
-/**
- * The eviction half of sentinel compression, as a policy of an unbounded state: it keeps every
- * entry except closed spans. The driver announces each token's kind (`phase`) before stepping it;
- * at <CL> the new entry's slot is noted per layer, at <CR> every entry from that slot up to (not
- * including) <CR>'s own leaves every head. Nothing else evicts, so a span's entries are exactly
- * the slots appended since its <CL>. Unlike the stateless policies this object holds the open
- * span, so it belongs to one sequence (the driver creates one per state).
- */
-export class SentinelCompression implements Policy {
-  readonly name = 'sentinel';
-  readonly capacity = Infinity;
-  readonly statsPerEntry = 0;
-  phase: SentinelPhase = 'text';
-  private readonly openSlot: Int32Array;
-
-  constructor(nLayers: number) {
-    this.openSlot = new Int32Array(nLayers).fill(-1);
-  }
-
-  afterAttention(layer: LayerCache, _step: AttentionStep): void {
-    const head = layer.heads[0]!;
-    if (this.phase === 'open') {
-      this.openSlot[layer.index] = head.count - 1;
-    } else if (this.phase === 'close') {
-      const from = this.openSlot[layer.index]!;
-      if (from < 0) throw new Error(`sentinel compression: <CR> in layer ${layer.index} without an open span`);
-      // Highest slot first: each swap-remove moves <CR> (the last entry) down into the hole.
-      for (let i = head.count - 2; i >= from; i--) layer.evictSlotAllHeads(i);
-      this.openSlot[layer.index] = -1;
-    }
-  }
-
-  describe(): string {
-    return 'sentinel compression (spans evicted after their <CR>)';
-  }
 }

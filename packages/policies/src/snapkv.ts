@@ -36,22 +36,22 @@ export function snapKvScorer({ window, kernel }: SnapKvParams): Scorer {
     observe(layer: LayerCache, step: AttentionStep): void {
       const ring = step.position % window, g = step.groupSize, att = step.att, stride = step.attStride;
       for (let h = 0; h < layer.heads.length; h++) {
-        const head = layer.heads[h]!, stats = head.stats;
+        const head = layer.heads[h]!, stats = head.stats, entryStride = head.statsPerEntry;
         for (let i = 0; i < head.count; i++) {
           let s = 0;
           for (let q = h * g; q < h * g + g; q++) s += att[q * stride + i]!;
-          stats[i * window + ring] = s;
+          stats[i * entryStride + ring] = s;
         }
       }
     },
     score(layer, kvHead, step, out) {
-      const head = layer.heads[kvHead]!, n = head.count, stats = head.stats, positions = head.positions;
+      const head = layer.heads[kvHead]!, n = head.count, stats = head.stats, positions = head.positions, entryStride = head.statsPerEntry;
       if (raw.length < n) { raw = new Float64Array(n * 2); order = new Int32Array(n * 2); }
       // Sum of the observation window, oldest query first.
       const first = Math.max(0, step.position - window + 1);
       for (let i = 0; i < n; i++) {
         let s = 0;
-        for (let t = first; t <= step.position; t++) s += stats[i * window + (t % window)]!;
+        for (let t = first; t <= step.position; t++) s += stats[i * entryStride + (t % window)]!;
         raw[i] = s;
       }
       // Slots by position (insertion sort: no allocation; n is a budget, small), then a max over

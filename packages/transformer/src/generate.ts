@@ -4,6 +4,7 @@ import type { MultiState } from '@msrnn/msrnn';
 import type { Model } from './model.js';
 import { prefill, type PrefillOptions } from './prefill.js';
 import { Sampler, type SamplerOptions } from './sampler.js';
+import type { SentinelStream } from './sentinel.js';
 import { step } from './step.js';
 import type { Tokenizer } from './tokenizers/types.js';
 
@@ -23,6 +24,11 @@ export interface GenerateOptions extends SamplerOptions {
   logitsOut?: Float32Array;
   /** Passed to the prompt's prefill (chunk size, progress). */
   prefill?: Pick<PrefillOptions, 'chunkSize' | 'onProgress'>;
+  /**
+   * Sentinel compression: every token (prompt and sampled) goes through this stream, which inserts
+   * <CL>/<CR> by its span rule; `state` must be its state. The prompt is stepped, not prefilled.
+   */
+  sentinels?: SentinelStream;
 }
 
 export interface GeneratedPiece {
@@ -47,9 +53,16 @@ export async function* generate(
   const logitsBuf = opts.logitsOut ?? model.backend.alloc(model.config.vocabSize); // kernels write it: must live in the backend's memory
   if (logitsBuf.length < model.config.vocabSize) throw new RangeError(`generate: logitsOut holds ${logitsBuf.length} floats, needs ${model.config.vocabSize}`);
   let logits = logitsBuf;
+  const sentinels = opts.sentinels;
+  if (sentinels && sentinels.state !== state) throw new RangeError('generate: with sentinels, the state must be the sentinel stream\'s (stream.state)');
+  // One step of the text: through the sentinel stream when there is one.
+  const feed = sentinels ? (token: number) => sentinels.text(token, logitsBuf) : (token: number) => step(model, state, token, logitsBuf);
   if (opts.startLogits) {
     if (opts.startLogits.length !== model.config.vocabSize) throw new RangeError(`generate: startLogits has ${opts.startLogits.length} floats, the vocabulary ${model.config.vocabSize}`);
     logitsBuf.set(opts.startLogits);
+  } else if (sentinels) {
+    for (let i = 0; i < promptTokens.length; i++) logits = feed(promptTokens[i]!);
+    opts.prefill?.onProgress?.(promptTokens.length, promptTokens.length);
   } else {
     logits = prefill(model, state, promptTokens, { ...opts.prefill, logitsOut: logitsBuf });
   }
@@ -58,7 +71,7 @@ export async function* generate(
     const token = sampler.sample(logits);
     if (stopAtEnd && tokenizer.stopIds.has(token)) break;
     // Feed the token before yielding so the state always holds the whole text seen so far.
-    logits = step(model, state, token, logitsBuf);
+    logits = feed(token);
     yield { token, text: decoder.push(token) };
   }
 }

@@ -21,6 +21,10 @@ export { embed } from './embed.js';
 export { logitsRows } from './logits.js';
 export { prefill, type PrefillOptions } from './prefill.js';
 export {
+  SentinelStream, periodicSpans, listedSpans, MAX_SPAN_LIMIT, TEXT, OPEN, CLOSE,
+  type SentinelIds, type SpanRule, type SentinelStreamOptions, type ElementKind,
+} from './sentinel.js';
+export {
   type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoderOptions, type TokenStreamDecoder, type AddedToken,
 } from './tokenizers/types.js';
 export {
@@ -33,8 +37,9 @@ export { type BytesLike } from './bytes.js';
 export { HfTokenizer, type HfTokenizerOptions, hfTokenizerFromFiles, loadHfTokenizer, HF_TOKENIZER_FILES } from './tokenizers/hf.js';
 export { type FileMap } from './files.js';
 export {
-  parseGguf, isGguf, writeGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
+  parseGguf, isGguf, writeGguf, ggufHeader, ggufPadding, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
+  type GgufHeader, type GgufTensorInfo,
 } from './gguf/index.js';
 export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
 export { inspectModelBytes, stateBytes, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
@@ -42,7 +47,7 @@ export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, 
 export {
   parseSafetensors, isSafetensors, safetensorToFloat32, SafetensorsError, SAFETENSORS_DTYPES,
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
-  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
+  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint, writeSafetensors, type SafetensorWrite,
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   loadSafetensorsFolder, parseSafetensors, readSafetensorsFiles, safetensorToFloat32, SafetensorsError,
+  type SafetensorWrite,
 } from '../src/index.js';
 import { f32, sampleSafetensors, u16, writeSafetensors } from './safetensors/build.js';
 import { haveShared, paths, shared } from './shared.js';
@@ -44,7 +45,7 @@ test('tensors are views into the given bytes (no copy), also at a non-zero byteO
 });
 
 /** Rewrites the header JSON of a valid file (keeping it a multiple of 8 long). */
-function withHeader(edit: (h: Record<string, any>) => void, tensors = { x: { dtype: 'F32', shape: [2], bytes: f32([1, 2]) }, y: { dtype: 'F16', shape: [2], bytes: u16([1, 2]) } }): Uint8Array {
+function withHeader(edit: (h: Record<string, any>) => void, tensors: Record<string, SafetensorWrite> = { x: { dtype: 'F32', shape: [2], bytes: f32([1, 2]) }, y: { dtype: 'F16', shape: [2], bytes: u16([1, 2]) } }): Uint8Array {
   const file = writeSafetensors(tensors);
   const n = Number(new DataView(file.buffer).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + n)));
@@ -173,5 +174,17 @@ if (haveShared('safetensors', paths.hfModels, paths.hfFixtures, paths.model)) {
     for (let i = 0; i < bits.length; i++) assert.is(wide[i], (bits[i]! << 16) >>> 0);
   });
 }
+
+test('writeSafetensors: the data starts 8-aligned, parses back to the same tensors, and bad input is a clear error', () => {
+  const file = sampleSafetensors();
+  const n = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
+  assert.is((8 + n) % 8, 0);
+  const back = parseSafetensors(file);
+  assert.equal({ ...back.metadata }, { format: 'pt' });
+  assert.equal(back.tensors.map((t) => [t.name, t.dtype, t.shape]), [['a.weight', 'F32', [2, 3]], ['b.half', 'F16', [4]], ['c.bf16', 'BF16', [2, 1]], ['empty', 'F32', [0, 5]]]);
+  assert.equal(Array.from(back.tensorsByName.get('b.half')!.data), [0x3c00, 0xc000, 0x7bff, 0x0001]);
+  assert.throws(() => writeSafetensors({ a: { dtype: 'F32', shape: [3], bytes: f32([1, 2]) } }), /tensor a \(F32 \[3\]\) needs 12 bytes, got 8/);
+  assert.throws(() => writeSafetensors({ a: { dtype: 'I64' as 'F32', shape: [1], bytes: new Uint8Array(8) } }), /dtype I64 \(writable: F32, F16, BF16\)/);
+});
 
 test.run();

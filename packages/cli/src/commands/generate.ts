@@ -6,13 +6,14 @@ import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames, policyTable } from '@msrnn/policies';
 import type { Backend, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
-import { Sampler, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
+import { Sampler, SentinelStream, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
   addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
 import { looksBinary } from '../ppl/corpus.js';
+import { describeSentinelSpec, parseSentinelSpec, readSentinelIds, SENTINEL_HELP, spanRuleFor, type SentinelSpec } from '../sentinel/spec.js';
 
 interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   prompt: string;
@@ -33,6 +34,7 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   system?: string;
   saveState?: string;
   resume?: string;
+  sentinel?: string;
 }
 
 /** Tokens of context a saved run keeps for the text decoder (a leading space after the last token). */
@@ -55,7 +57,8 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
     .option('--seed <n>', 'RNG seed (positive integer); default: from the clock (printed)')
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'full')
     .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
-    .option('--ratio <r>', `budget as a fraction of the tokens seen, in (0, 1] (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join(' and ')} need it)`);
+    .option('--ratio <r>', `budget as a fraction of the tokens seen, in (0, 1] (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join(' and ')} need it)`)
+    .option('--sentinel <spec>', `${SENTINEL_HELP}; composes with --policy (spans leave first, then its budget)`);
   addStateOptions(command)
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64');
   addBackendOptions(command)
@@ -91,13 +94,15 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
     seed,
   });
 
+  const sentinel = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
+  if (sentinel && (flags.resume !== undefined || flags.saveState !== undefined)) throw new Error('--sentinel: --save-state / --resume do not keep the sentinel stream (its open span); run without them');
   const prompt = readPrompt(flags, io);
   if (flags.resume !== undefined && (prompt !== '' || flags.chat)) throw new Error('--resume continues the saved text: give no --prompt, --prompt-file or --chat');
   if (!flags.chat && flags.system !== undefined) throw new Error('--system needs --chat');
   const files = defaultModelFiles(flags);
   const selection = await selectBackendFor(flags, (line) => note(io, `msrnn generate: ${line}`));
   try {
-    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy, weights });
+    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy, weights, sentinel });
   } finally {
     await selection.dispose();
   }
@@ -105,7 +110,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
 
 interface Settings {
   prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
-  positionMode: PositionMode; policy: Policy; weights: WeightType;
+  positionMode: PositionMode; policy: Policy; weights: WeightType; sentinel: SentinelSpec | null;
 }
 
 async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
@@ -133,7 +138,15 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   if (resumed && (!saved?.sampler || typeof saved.logits !== 'string' || !Array.isArray(saved.context))) {
     throw new Error(`--resume ${flags.resume}: the state was not saved by msrnn generate --save-state (no sampler, logits or context)`);
   }
-  const state = resumed ? resumed.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
+  const messages = [...(flags.system !== undefined ? [{ role: 'system', content: flags.system }] : []), { role: 'user', content: prompt }];
+  const promptTokens = resumed ? saved!.context! : flags.chat ? encodeChat(model, tokenizer, messages).tokens : tokenizer.encode(prompt);
+  // Sentinel compression: spans from its rule over prompt + new tokens; the policy's budget applies after them.
+  const sentinels = settings.sentinel
+    ? new SentinelStream(model, {
+      ids: readSentinelIds(files.model, c.vocabSize), spans: spanRuleFor(settings.sentinel, promptTokens.length + steps), policy, positionMode: policy.positionMode ?? positionMode,
+    })
+    : undefined;
+  const state = resumed ? resumed.state : sentinels ? sentinels.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
   const sampling = saved?.sampler ?? { temperature, topP, topK, seed };
   const sampler = new Sampler(c.vocabSize, sampling);
   if (saved?.sampler) sampler.rng.setState(saved.sampler.rng);
@@ -145,12 +158,10 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   }
   if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy and sampling settings are used`);
   note(io, 
-    `state: policy ${policy.name}${policy.describe?.() ? ` (${policy.describe()})` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), positions ${state.positionMode}; ` +
+    `state: policy ${state.policy.name}${state.policy.describe?.() ? ` (${state.policy.describe()})` : ''}${settings.sentinel ? `, ${describeSentinelSpec(settings.sentinel)}` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), positions ${state.positionMode}; ` +
     `seed ${sampling.seed}, temperature ${sampling.temperature}, top-p ${sampling.topP}, top-k ${sampling.topK}`,
   );
 
-  const messages = [...(flags.system !== undefined ? [{ role: 'system', content: flags.system }] : []), { role: 'user', content: prompt }];
-  const promptTokens = resumed ? saved!.context! : flags.chat ? encodeChat(model, tokenizer, messages).tokens : tokenizer.encode(prompt);
   // A chat prints the reply only; plain generation echoes the prompt it continues.
   const echo = flags.chat ? '' : prompt;
   const longest = promptTokens.length + steps;
@@ -176,7 +187,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   let generated = 0;
   const logitsOut = model.backend.alloc(c.vocabSize);
   for await (const piece of generate(model, tokenizer, state, promptTokens, {
-    maxNewTokens: steps, sampler, logitsOut, ...(startLogits ? { startLogits } : {}),
+    maxNewTokens: steps, sampler, logitsOut, ...(startLogits ? { startLogits } : {}), ...(sentinels ? { sentinels } : {}),
     prefill: { chunkSize, onProgress: (done) => bar?.update(done) },
   })) {
     if (generated === 0) {
@@ -212,10 +223,11 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     note(io, `saved state: ${flags.saveState} (${bytes.length} bytes, ${state.seen} tokens seen)`);
   }
   note(io, `state: ${state.bytes()} bytes after ${count(state.seen, 'token')} (${stateSummary(state.layers[0]!.maxCount, state.capacity)})`);
+  if (sentinels) note(io, `sentinel: ${count(sentinels.spansClosed, 'span')} compressed${sentinels.spanOpen ? ', one still open' : ''}, ${state.layers[0]!.maxCount} entries kept per layer for ${count(sentinels.textSeen, 'text token')}`);
   if (json) {
     io.stdout.write(`${JSON.stringify({
       model: files.model, format: model.format, backend: backend.name,
-      policy: policy.name, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode,
+      policy: state.policy.name, sentinel: settings.sentinel ? describeSentinelSpec(settings.sentinel) : null, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode,
       seed, temperature, top_p: topP, top_k: topK,
       prompt, prompt_tokens: promptTokens, generated_tokens: generatedTokens, text,
       timings: {

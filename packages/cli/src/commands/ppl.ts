@@ -11,10 +11,12 @@ import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, makeRunPolicy, type RunSpec } from '../ppl/runs.js';
 import { wasmSimdUnavailableReason, type BackendChoice } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
+import type { SweepInput } from '../ppl/jobs.js';
 import {
   addBackendOption, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseBackendChoice, parseNonNegativeInt, parsePositiveInt, parseStateOptions, parseThreads, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, listVerb, note, processIo, type CliIo } from '../io.js';
+import { describeSentinelSpec, parseSentinelSpec, readSentinelIds, SENTINEL_HELP } from '../sentinel/spec.js';
 
 interface PplFlags extends ModelFlags, StateFlags {
   text: string[];
@@ -34,6 +36,7 @@ interface PplFlags extends ModelFlags, StateFlags {
   plotPolicies?: string;
   title?: string;
   progress: boolean;
+  sentinel?: string;
 }
 
 export function registerPpl(program: Command, io: CliIo = processIo): void {
@@ -51,7 +54,8 @@ export function registerPpl(program: Command, io: CliIo = processIo): void {
     .option('--seed <n>', 'seed of the random policies', '0')
     .option('--prefill <mode>', 'exact: per-token eviction everywhere; fast: attend the --prompt unbounded, cut to k at its last token (TOVA code)', 'exact')
     .option('--prompt <n>', 'first n tokens of each chunk are context only, not scored (0: score every prediction)', '0')
-    .option('--threads <n>', `worker threads (default: all cores, here ${defaultThreads()})`);
+    .option('--threads <n>', `worker threads (default: all cores, here ${defaultThreads()})`)
+    .option('--sentinel <spec>', `${SENTINEL_HELP}; in every run, before its policy's budget; only text tokens are scored`);
   addBackendOption(command, '; one single-threaded backend per worker')
     .option('--csv <file>', 'write one CSV row per run (text,policy,capacity,ratio,budget,prefill,prompt,ppl,mean_nll,predictions,mean_kept,chunk_nll)')
     .option('--md <file>', 'write the markdown table')
@@ -74,6 +78,8 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   if (prefillMode === 'fast' && prompt === 0) throw new RangeError('--prefill fast needs --prompt N (the prompt that is attended in full, then cut)');
   if (prompt >= chunkLen) throw new RangeError(`--prompt ${prompt} leaves nothing to score in chunks of ${chunkLen}`);
   const { sinks, positionMode } = parseStateOptions(flags);
+  const sentinelSpec = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
+  if (sentinelSpec && prefillMode === 'fast') throw new RangeError('--sentinel steps every token (sentinels in between); --prefill fast does not apply');
   const runs = buildRuns({
     policies: parseList(flags.policies),
     capacities: parseCapacities('--capacities', flags.capacities),
@@ -92,6 +98,13 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 
   const files = defaultModelFiles(flags);
   const model = await loadModel(files.model);
+  const sentinel = sentinelSpec ? { ids: readSentinelIds(files.model, model.config.vocabSize), spec: sentinelSpec } : undefined;
+  if (sentinel) {
+    for (const run of runs) {
+      const mode = makeRunPolicy(run).positionMode ?? positionMode;
+      if (mode !== 'absolute') throw new RangeError(`--sentinel needs position mode "absolute" (sentinels take the position of the token before them); ${run.policy} runs in "${mode}"`);
+    }
+  }
   // Every run's state must fit where the workers will hold it, checked before any sweep starts.
   const inWasm = backend !== 'js' && wasmSimdUnavailableReason() === null;
   for (const run of runs) checkStateMemory(run.capacity !== null ? '--capacities' : '--ratios', model, makeRunPolicy(run), inWasm);
@@ -111,8 +124,9 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   let csv = '', md = '';
   for (const corpus of corpora) {
     for (const w of corpus.warnings) note(io, `msrnn ppl: warning: ${w}`);
-    const title = flags.title ? (several ? `${flags.title}, ${corpus.name}` : flags.title) : corpus.name;
-    const results = await sweepOne(flags, io, files, corpus, runs, positionMode, backend, threads);
+    const name = sentinelSpec ? `${corpus.name}, ${describeSentinelSpec(sentinelSpec)}` : corpus.name;
+    const title = flags.title ? (several ? `${flags.title}, ${name}` : flags.title) : name;
+    const results = await sweepOne(flags, io, files, corpus, runs, positionMode, backend, threads, sentinel);
     const table = toMarkdown(title, results);
     io.stdout.write((md ? '\n' : '') + table);
     md += (md ? '\n' : '') + table;
@@ -131,6 +145,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 /** One text through every run, with a progress bar and the timing line. */
 async function sweepOne(
   flags: PplFlags, io: CliIo, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], positionMode: PositionMode, backend: BackendChoice, threads: number,
+  sentinel: SweepInput['sentinel'],
 ): Promise<RunResult[]> {
   const jobs = runs.length * corpus.chunks.length;
   const used = Math.min(threads, jobs);
@@ -141,7 +156,7 @@ async function sweepOne(
     : null;
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   bar?.start(jobs, 0);
-  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode, backend }, {
+  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode, backend, ...(sentinel ? { sentinel } : {}) }, {
     threads,
     onProgress: (done) => bar?.update(done),
   }).finally(() => bar?.stop());

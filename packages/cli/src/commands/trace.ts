@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { getPolicy, policyNames } from '@msrnn/policies';
+import { getPolicy, policyEntry, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
@@ -13,6 +13,7 @@ import {
 import { count, note, print, processIo, type CliIo } from '../io.js';
 import { pieceLifetimes, recordTrace, summarize, type PieceLifetime, type Trace } from '../trace/record.js';
 import { columnWidth, firstTokenText, traceSvg } from '../trace/svg.js';
+import { parseSentinelSpec, readSentinelIds, SENTINEL_HELP, spanRuleFor } from '../sentinel/spec.js';
 
 interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   text: string;
@@ -24,6 +25,7 @@ interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   json?: string;
   svg?: string;
   progress: boolean;
+  sentinel?: string;
 }
 
 export function registerTrace(program: Command, io: CliIo = processIo): void {
@@ -35,7 +37,8 @@ export function registerTrace(program: Command, io: CliIo = processIo): void {
     .option('--tokens <n>', 'tokens to run, BOS included (default: the model context)')
     .option('--policy <name>', `compression policy: ${policyNames.join(', ')}`, 'tova')
     .option('--capacity <k>', 'entries kept per layer: a positive integer or Infinity (default 32 unless --ratio is given)')
-    .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)');
+    .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)')
+    .option('--sentinel <spec>', `${SENTINEL_HELP}; spans leave first, then the policy's budget; the trace numbers stream elements (text, <CL>, <CR>)`);
   addStateOptions(command)
     .option('--seed <n>', 'seed of the random policies', '0')
     .option('--json <file>', 'write the trace: tokens, pieces, evictedAt[layer][kvHead][position] (-1 = kept), summary')
@@ -49,7 +52,9 @@ export function registerTrace(program: Command, io: CliIo = processIo): void {
 
 async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const ratio = flags.ratio !== undefined ? parseRatio('--ratio', flags.ratio) : undefined;
-  const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined ? 32 : undefined;
+  // A default budget for the policies that take one (not `full`, e.g. with --sentinel alone).
+  const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined && !policyEntry(flags.policy).unbounded ? 32 : undefined;
+  const sentinelSpec = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
   const { sinks, positionMode } = parseStateOptions(flags);
   const policy = getPolicy(flags.policy, {
     ...(capacity !== undefined ? { capacity } : {}),
@@ -72,6 +77,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const tokenizer = await loadTokenizerFor(files, model, (line) => note(io, `msrnn trace: ${line}`));
   const corpus = loadCorpus(flags.text, tokenizer, nTokens, 1);
   const tokens = Array.from(corpus.chunks[0]!);
+  const sentinel = sentinelSpec ? { ids: readSentinelIds(files.model, model.config.vocabSize), spans: spanRuleFor(sentinelSpec, tokens.length) } : undefined;
   for (const w of corpus.warnings) note(io, `msrnn trace: warning: ${w}`);
 
   checkStateMemory(flags.ratio !== undefined && flags.capacity === undefined ? '--ratio' : '--capacity', model, policy, 'heap' in selection.backend);
@@ -81,27 +87,32 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   bar?.start(tokens.length, 0);
   let trace: Trace;
   try {
-    trace = recordTrace(model, policy, tokens, positionMode, { onProgress: (done) => bar?.update(done) });
+    trace = recordTrace(model, policy, tokens, positionMode, {
+      onProgress: (done) => bar?.update(done),
+      ...(sentinel ? { sentinel } : {}),
+    });
   } finally {
     bar?.stop();
   }
   const summary = summarize(trace);
-  const title = `${policy.name}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${count(tokens.length, 'token')}`;
+  const title = `${trace.policy}${trace.describe ? ` (${trace.describe})` : ''} on ${corpus.name}, ${count(tokens.length, 'token')}`;
+  // Under sentinel compression entries are stream elements: text shows its position, <CR> as [position].
+  const entryLabel = (e: number) => (trace.kinds === undefined ? String(e) : trace.kinds[e] === 0 ? String(trace.positions![e]) : trace.kinds[e] === 2 ? `[${trace.positions![e]}]` : `<CL>${trace.positions![e]}`);
   print(io, title);
   print(io, '| layer | first token | attention on it while cached (uniform would be) | recent-k share (mean over steps ≥ k) | at the end | kept at the end (KV head 0) |');
   print(io, '|---:|---|---:|---:|---:|---|');
   for (const s of summary) {
     const firstText = firstTokenText(s.firstTokenEvictedAt);
-    const kept = s.keptFinal.length > 24 ? `${s.keptFinal.slice(0, 24).join(' ')} … (${s.keptFinal.length})` : s.keptFinal.join(' ');
+    const kept = s.keptFinal.length > 24 ? `${s.keptFinal.slice(0, 24).map(entryLabel).join(' ')} … (${s.keptFinal.length})` : s.keptFinal.map(entryLabel).join(' ');
     const a = trace.firstTokenAttention[s.layer]!;
     const att = a.steps > 0 ? `${a.mean.toFixed(3)} (${a.uniform.toFixed(3)})` : '—';
     print(io, `| ${s.layer} | ${firstText} | ${att} | ${(100 * s.recentShareMean).toFixed(1)}% | ${(100 * s.recentShareFinal).toFixed(1)}% | ${kept} |`);
   }
-  const pieces = tokens.map((t, i) => tokenizer.tokenText(t, i > 0 ? tokens[i - 1]! : undefined));
+  const pieces = trace.tokens.map((t, i) => tokenizer.tokenText(t, i > 0 ? trace.tokens[i - 1]! : undefined));
   const lifetimes = trace.capacity !== null ? pieceLifetimes(trace, pieces) : null;
   if (lifetimes && lifetimes.pieces.length > 0) {
     const show = (l: PieceLifetime) => `${JSON.stringify(l.piece)} ${l.meanSteps.toFixed(1)} (×${l.occurrences})`;
-    print(io, `\nsteps in the state per token piece (positions < ${tokens.length - 2 * trace.capacity!}, pieces seen ≥ 3 times; mean over all: ${lifetimes.overall.toFixed(1)}):`);
+    print(io, `\nsteps in the state per token piece (${trace.kinds ? 'stream elements' : 'positions'} < ${trace.tokens.length - 2 * trace.capacity!}, pieces seen ≥ 3 times; mean over all: ${lifetimes.overall.toFixed(1)}):`);
     print(io, `  longest:  ${lifetimes.pieces.slice(0, 8).map(show).join(', ')}`);
     print(io, `  shortest: ${lifetimes.pieces.slice(-8).reverse().map(show).join(', ')}`);
   }
@@ -109,8 +120,8 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
     writeFileSync(flags.json, JSON.stringify({ ...trace, model: files.model.split(/[\\/]/).pop(), text: corpus.name, pieces, summary, lifetimes }) + '\n');
   }
   if (flags.svg) {
-    const width = columnWidth(tokens.length);
-    if (width > 1) note(io, `msrnn trace: the heatmap is thinned to ${Math.ceil(tokens.length / width)} columns of ${width} positions (a screen shows no more; the JSON has every position)`);
+    const width = columnWidth(trace.tokens.length);
+    if (width > 1) note(io, `msrnn trace: the heatmap is thinned to ${Math.ceil(trace.tokens.length / width)} columns of ${width} positions (a screen shows no more; the JSON has every position)`);
     writeFileSync(flags.svg, traceSvg(trace, summary, title));
   }
 }

@@ -4,7 +4,8 @@
 // uses the bounded state as it stood after token t — the paper's evaluation.
 import { wrapPolicy, type Policy } from '@msrnn/msrnn';
 import { selectBackend } from '@msrnn/tensor';
-import { createState, loadModel, prefill, type Model, type PositionMode } from '@msrnn/transformer';
+import { createState, loadModel, prefill, SentinelStream, type Model, type PositionMode } from '@msrnn/transformer';
+import { spanRuleFor } from '../sentinel/spec.js';
 import type { SweepInput } from './jobs.js';
 import { makeRunPolicy, type RunSpec } from './runs.js';
 
@@ -44,8 +45,9 @@ export async function loadSweepModel(input: SweepInput): Promise<Model> {
 
 /** Job j of a sweep: run floor(j / chunks) on chunk j % chunks. */
 export function scoreJob(model: Model, input: SweepInput, job: number): ChunkScore {
-  const n = input.chunks.length;
-  return scoreChunk(model, input.runs[Math.floor(job / n)]!, input.chunks[job % n]!, input.positionMode, job % n);
+  const n = input.chunks.length, run = input.runs[Math.floor(job / n)]!, chunk = input.chunks[job % n]!;
+  if (input.sentinel) return scoreSentinelChunk(model, run, chunk, input.sentinel, job % n);
+  return scoreChunk(model, run, chunk, input.positionMode, job % n);
 }
 
 /**
@@ -74,5 +76,29 @@ export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positi
       score.predictions++;
     },
   });
+  return score;
+}
+
+/**
+ * The paper's protocol under sentinel compression (then the run's policy): text token i is scored
+ * from the element just before it in the stream (a text token, <CL> or <CR>); sentinels are never
+ * scored. Chunk c draws the ratio rule's spans from stream c, as tools/train/finetune.py evaluates.
+ * The state size is counted at each scored prediction (entries the prediction attended).
+ */
+export function scoreSentinelChunk(model: Model, run: RunSpec, chunk: Int32Array, sentinel: NonNullable<SweepInput['sentinel']>, chunkIndex = 0): ChunkScore {
+  const score: ChunkScore = { nll: 0, predictions: 0, keptSum: 0, keptSteps: 0 };
+  const stream = new SentinelStream(model, { ids: sentinel.ids, spans: spanRuleFor(sentinel.spec, chunk.length, chunkIndex), policy: makeRunPolicy(run) });
+  const vocab = model.config.vocabSize, firstTarget = Math.max(1, run.prompt), layer0 = stream.state.layers[0]!;
+  const logitsOut = model.backend.alloc(vocab);
+  for (let i = 0; i + 1 < chunk.length; i++) {
+    const logits = stream.text(chunk[i]!, logitsOut);
+    if (i + 1 < firstTarget) continue;
+    const nll = tokenNll(logits, chunk[i + 1]!, vocab);
+    if (!Number.isFinite(nll)) throw nonFiniteError('the NLL', nll, chunkIndex, i, `${stream.state.policy.name}${run.capacity !== null ? ` at capacity ${run.capacity}` : ''}`);
+    score.nll += nll;
+    score.predictions++;
+    score.keptSum += layer0.maxCount;
+    score.keptSteps++;
+  }
   return score;
 }

@@ -1,5 +1,6 @@
 // What crosses to a worker thread: plain data only (paths, token chunks, run specs).
-import type { PositionMode } from '@msrnn/transformer';
+import type { PositionMode, SentinelIds } from '@msrnn/transformer';
+import type { SentinelSpec } from '../sentinel/spec.js';
 import type { BackendChoice } from '@msrnn/tensor';
 import type { ChunkScore } from './evaluate.js';
 import type { RunSpec } from './runs.js';
@@ -11,6 +12,8 @@ export interface SweepInput {
   positionMode: PositionMode;
   /** Kernels each model copy runs on (one backend per worker; --threads counts workers). */
   backend?: BackendChoice;
+  /** Sentinel compression in every run (--sentinel): the model's <CL>/<CR> and the span rule. */
+  sentinel?: { ids: SentinelIds; spec: SentinelSpec };
 }
 
 /** Job j is run floor(j / chunks) on chunk j % chunks. */

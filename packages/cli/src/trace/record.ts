@@ -1,46 +1,67 @@
 // Which original positions each layer keeps over time (the paper's §7.3 analysis). Entries only
-// ever leave a multi-state, so the whole history is one number per (layer, KV head, position):
-// the step at which the entry was evicted (-1: still kept at the end). Position p is in the state
-// after steps p .. evictedAt-1.
-import { wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
+// ever leave a multi-state, so the whole history is one number per (layer, KV head, entry): the
+// step at which the entry was evicted (-1: still kept at the end). Entry p is in the state after
+// steps p .. evictedAt-1. Without sentinels entry = step = position; under sentinel compression
+// they are stream indices (text tokens, <CL> and <CR>: `kinds`, `positions` say which is which).
+import { wrapPolicy, type AttentionStep, type HeadCache, type LayerCache, type Policy, type SentinelCompression } from '@msrnn/msrnn';
 import { budgetOf } from '@msrnn/policies';
-import { createState, prefill, type Model, type PositionMode } from '@msrnn/transformer';
+import { createState, prefill, SentinelStream, type ElementKind, type Model, type PositionMode, type SentinelIds, type SpanRule } from '@msrnn/transformer';
 
 export interface Trace {
   policy: string;
   describe: string;
   /** Budget k used for the "most recent k" share (the capacity; for ratio budgets, the final budget). */
   capacity: number | null;
+  /** The stream: the text, with <CL>/<CR> ids where sentinels were inserted. */
   tokens: number[];
   nLayers: number;
   nKvHeads: number;
-  /** evictedAt[layer][kvHead][position]: step that evicted it, or -1 if kept to the end. */
+  /** evictedAt[layer][kvHead][entry]: step that evicted it, or -1 if kept to the end. */
   evictedAt: number[][][];
   /**
-   * Attention sink check, per layer, over steps 1.. while position 0 is cached: the mean weight the
-   * new query puts on position 0 (averaged over query heads), and what a uniform spread would give.
+   * Attention sink check, per layer, over steps 1.. while the first entry is cached: the mean weight
+   * the new query puts on it (averaged over query heads), and what a uniform spread would give.
    */
   firstTokenAttention: { mean: number; uniform: number; steps: number }[];
+  /** Sentinel compression only: per stream element, its kind (0 text, 1 <CL>, 2 <CR>) and position. */
+  kinds?: ElementKind[];
+  positions?: number[];
 }
 
 /** Running sums behind Trace.firstTokenAttention. */
 interface SinkSums { weight: Float64Array; uniform: Float64Array; steps: Int32Array }
 
-/** Wraps a policy and notes, after each call, which positions left each head. */
-function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: number, sink: SinkSums): Policy {
+/** How entries and steps are numbered: by position, or by stream index under sentinel compression. */
+interface EntryIds {
+  /** The entry at `slot` (not the one appended this step, whose id is `current`). */
+  of(head: HeadCache, slot: number): number;
+  /** The id of the element this layer step appended. */
+  current(layer: LayerCache, step: AttentionStep): number;
+}
+
+const byPosition: EntryIds = { of: (head, slot) => head.positions[slot]!, current: (_layer, step) => step.position };
+
+function byStreamIndex(compression: SentinelCompression): EntryIds {
+  return { of: (head, slot) => compression.streamIndexOf(head, slot), current: (layer) => compression.nextIndex(layer.index) };
+}
+
+/** Wraps a policy and notes, after each call, which entries left each head. */
+function recordingPolicy(inner: Policy, evictedAt: number[][][], sink: SinkSums, ids: EntryIds): Policy {
   let before = new Int32Array(64);
-  // mark[p] === stamp: position p is still in the head being checked (no per-call allocation).
-  const mark = new Int32Array(nPositions);
+  // mark[id] === stamp: entry id is still in the head being checked (no per-call allocation).
+  let mark = new Int32Array(64);
   let stamp = 0;
   return wrapPolicy(inner, (layer, step) => {
-    noteFirstTokenAttention(layer, step, sink);
+    const now = ids.current(layer, step);
+    if (mark.length <= now) { const grown = new Int32Array(2 * (now + 1)); grown.set(mark); mark = grown; }
+    noteFirstTokenAttention(layer, step, sink, ids);
     let total = 0;
     for (const h of layer.heads) total += h.count + 1;
     if (before.length < total) before = new Int32Array(total * 2);
     let o = 0;
     for (const h of layer.heads) {
       before[o++] = h.count;
-      for (let i = 0; i < h.count; i++) before[o++] = h.positions[i]!;
+      for (let i = 0; i < h.count; i++) before[o++] = i === h.count - 1 ? now : ids.of(h, i);
     }
     inner.afterAttention(layer, step);
     o = 0;
@@ -48,10 +69,10 @@ function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: n
       const h = layer.heads[hi]!, n = before[o++]!;
       if (h.count !== n) {
         stamp++;
-        for (let i = 0; i < h.count; i++) mark[h.positions[i]!] = stamp;
+        for (let i = 0; i < h.count; i++) mark[ids.of(h, i)] = stamp;
         for (let i = 0; i < n; i++) {
-          const p = before[o + i]!;
-          if (mark[p] !== stamp) evictedAt[layer.index]![hi]![p] = step.position;
+          const e = before[o + i]!;
+          if (mark[e] !== stamp) evictedAt[layer.index]![hi]![e] = now;
         }
       }
       o += n;
@@ -59,12 +80,14 @@ function recordingPolicy(inner: Policy, evictedAt: Int32Array[][], nPositions: n
   });
 }
 
-function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: SinkSums): void {
-  if (step.position === 0) return; // the first token attending to itself says nothing
+function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: SinkSums, ids: EntryIds): void {
+  if (ids.current(layer, step) === 0) return; // the first token attending to itself says nothing
   let w = 0, u = 0;
   for (let q = 0; q < step.nHeads; q++) {
     const head = layer.heads[Math.floor(q / step.groupSize)]!;
-    const slot = head.slotOf(0);
+    // The first entry is never the one appended this step (the last slot), so that one is not looked at.
+    let slot = -1;
+    for (let i = 0; i < head.count - 1 && slot < 0; i++) if (ids.of(head, i) === 0) slot = i;
     if (slot < 0) return;
     w += step.att[q * step.attStride + slot]!;
     u += 1 / head.count;
@@ -77,40 +100,68 @@ function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: S
 export interface TraceOptions {
   /** Called as tokens are consumed (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
+  /** Sentinel compression before the policy: the model's <CL>/<CR> and the span rule. */
+  sentinel?: { ids: SentinelIds; spans: SpanRule };
+}
+
+/** NaN is an error, never a result: a trace of a model that produces non-finite logits stops. */
+function checkFinite(logits: Float32Array, vocab: number, position: number): void {
+  for (let i = 0; i < vocab; i++) {
+    if (!Number.isFinite(logits[i]!)) {
+      throw new RangeError(`logit ${i} is ${logits[i]} at chunk 0, position ${position}: the model produced non-finite logits (corrupt or overflowing weights?)`);
+    }
+  }
 }
 
 export function recordTrace(model: Model, policy: Policy, tokens: number[], positionMode: PositionMode = 'absolute', opts: TraceOptions = {}): Trace {
-  const c = model.config, n = tokens.length;
-  const evicted = Array.from({ length: c.nLayers }, () => Array.from({ length: c.nKvHeads }, () => new Int32Array(n).fill(-1)));
+  const c = model.config, n = tokens.length, vocab = c.vocabSize;
   const sink: SinkSums = { weight: new Float64Array(c.nLayers), uniform: new Float64Array(c.nLayers), steps: new Int32Array(c.nLayers) };
-  const state = createState(model, { policy: recordingPolicy(policy, evicted, n, sink), positionMode: policy.positionMode ?? positionMode });
-  const vocab = c.vocabSize;
-  prefill(model, state, tokens, {
-    // NaN is an error, never a result: a trace of a model that produces non-finite logits stops.
-    onLogits(position, logits) {
-      for (let i = 0; i < vocab; i++) {
-        if (!Number.isFinite(logits[i]!)) {
-          throw new RangeError(`logit ${i} is ${logits[i]} at chunk 0, position ${position}: the model produced non-finite logits (corrupt or overflowing weights?)`);
-        }
-      }
-    },
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
+  // Without sentinels there is one entry per token; with them the stream grows as elements arrive.
+  const evicted: number[][][] = Array.from({ length: c.nLayers }, () => Array.from({ length: c.nKvHeads }, () => (opts.sentinel ? [] : new Array<number>(n).fill(-1))));
+  let stream = tokens, describe = policy.describe?.() ?? '', name = policy.name;
+  let sentinelRecord: Pick<Trace, 'kinds' | 'positions'> = {};
+  if (opts.sentinel) {
+    const kinds: ElementKind[] = [], positions: number[] = [];
+    stream = [];
+    const run = new SentinelStream(model, {
+      ...opts.sentinel, policy,
+      wrap: (compression) => recordingPolicy(compression, evicted, sink, byStreamIndex(compression)),
+      onElement(token, kind, position) {
+        stream.push(token); kinds.push(kind); positions.push(position);
+        for (const layer of evicted) for (const head of layer) head.push(-1);
+      },
+    });
+    const logits = model.backend.alloc(vocab);
+    tokens.forEach((token, i) => {
+      checkFinite(run.text(token, logits), vocab, i);
+      if (i % 64 === 63 || i === n - 1) opts.onProgress?.(i + 1, n);
+    });
+    sentinelRecord = { kinds, positions };
+    name = run.state.policy.name;
+    describe = `${run.state.policy.describe?.() ?? ''}; spans: ${opts.sentinel.spans.describe()}`;
+  } else {
+    const state = createState(model, { policy: recordingPolicy(policy, evicted, sink, byPosition), positionMode: policy.positionMode ?? positionMode });
+    prefill(model, state, tokens, {
+      onLogits: (position, logits) => checkFinite(logits, vocab, position),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+  }
   const b = budgetOf(policy);
   const capacity = !b ? null : b.capacity !== Infinity ? b.capacity : b.ratio !== undefined ? b.at(n - 1, Infinity) : null;
   return {
-    policy: policy.name,
-    describe: policy.describe?.() ?? '',
+    policy: name,
+    describe,
     capacity,
-    tokens,
+    tokens: stream,
     nLayers: c.nLayers,
     nKvHeads: c.nKvHeads,
-    evictedAt: evicted.map((l) => l.map((h) => Array.from(h))),
+    evictedAt: evicted,
     firstTokenAttention: Array.from(sink.steps, (steps, l) => ({
       mean: steps > 0 ? sink.weight[l]! / steps : 0,
       uniform: steps > 0 ? sink.uniform[l]! / steps : 0,
       steps,
     })),
+    ...sentinelRecord,
   };
 }
 

@@ -1,7 +1,9 @@
 // The trace as a heatmap, one panel per layer: x = original position, y = step (time runs down).
 // An entry lives from the step it entered (its own position) to the step that evicted it, so each
 // (head, position) is ONE vertical bar: a few thousand rects instead of a steps × positions grid.
-// Head-wise policies draw each KV head at 1/heads opacity, so darker = kept in more heads.
+// Head-wise policies draw each KV head at 1/heads opacity, so darker = kept in more heads. Under
+// sentinel compression x is the stream (text, <CL>, <CR>): a band above each panel marks every
+// compressed span from its <CL> to its <CR>, and the sentinels' own bars are coloured.
 import type { LayerSummary, Trace } from './record.js';
 
 function esc(s: string): string {
@@ -28,6 +30,18 @@ export function firstTokenText(evictedAt: number[]): string {
  */
 export const MAX_COLUMNS = 440;
 const QUANTILES = 4;
+const SPAN_COLOR = '#e08a00', CL_COLOR = '#c0392b';
+
+/** [<CL> index, <CR> index] of every closed span of a sentinel trace. */
+function spansOf(kinds: readonly number[]): [number, number][] {
+  const spans: [number, number][] = [];
+  let open = -1;
+  kinds.forEach((k, i) => {
+    if (k === 1) open = i;
+    else if (k === 2 && open >= 0) { spans.push([open, i]); open = -1; }
+  });
+  return spans;
+}
 
 /** Positions per heatmap column for a trace of n tokens (1: exact). */
 export function columnWidth(n: number): number {
@@ -43,7 +57,9 @@ export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): 
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${L}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  out.push(`<text x="${L}" y="34">x: original position 0..${n - 1}; y: step 0..${n - 1} (time runs down); dark = entry in the state after that step${width > 1 ? `; columns of ${width} positions, shade = share kept` : ''}</text>`);
+  const kinds = trace.kinds;
+  const xName = kinds ? 'stream element (text, <CL>, <CR>)' : 'original position';
+  out.push(`<text x="${L}" y="34">x: ${esc(xName)} 0..${n - 1}; y: step 0..${n - 1} (time runs down); dark = entry in the state after that step${width > 1 ? `; columns of ${width} positions, shade = share kept` : ''}${kinds ? '; orange band: a compressed span, <CR> orange, <CL> red' : ''}</text>`);
   for (let l = 0; l < trace.nLayers; l++) {
     const x0 = L + l * (panel + gap);
     const heads = headsAgree(trace, l) ? [0] : trace.evictedAt[l]!.map((_, h) => h);
@@ -51,6 +67,9 @@ export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): 
     out.push(`<g transform="translate(${x0} ${T})">`);
     out.push(`<rect width="${panel}" height="${panel}" fill="#f4f4f4" stroke="#999"/>`);
     out.push(`<path d="M0 0 L${panel} ${panel}" stroke="#ccc" stroke-width="0.5"/>`);
+    if (kinds) {
+      for (const [a, b] of spansOf(kinds)) out.push(`<rect x="${(a * s).toFixed(2)}" y="-7" width="${Math.max(1, (b - a + 1) * s).toFixed(2)}" height="4" fill="${SPAN_COLOR}"/>`);
+    }
     // Bars in position units (integers), scaled once by the group: keeps the file small.
     out.push(`<g fill="#1f3b73" fill-opacity="${opacity}" transform="scale(${s.toFixed(6)})">`);
     for (const h of heads) {
@@ -58,7 +77,8 @@ export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): 
       if (width === 1) {
         for (let p = 0; p < n; p++) {
           const end = ev[p]! < 0 ? n : ev[p]!;
-          if (end > p) out.push(`<rect x="${p}" y="${p}" width="1" height="${end - p}"/>`);
+          const colour = kinds?.[p] === 2 ? ` fill="${SPAN_COLOR}"` : kinds?.[p] === 1 ? ` fill="${CL_COLOR}"` : '';
+          if (end > p) out.push(`<rect x="${p}" y="${p}" width="1" height="${end - p}"${colour}/>`);
         }
         continue;
       }

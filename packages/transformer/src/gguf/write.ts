@@ -82,8 +82,23 @@ function writeValue(s: ByteSink, type: GgufValueType, v: GgufValue): void {
   }
 }
 
-/** A GGUF v3 file; `general.alignment`, if among the metadata, must be a UINT32 and is honoured. */
-export function writeGguf(metadata: readonly GgufWriteValue[], tensors: readonly GgufWriteTensor[], version: 2 | 3 = 3): Uint8Array {
+/** A tensor's entry in the header: everything but its bytes. */
+export type GgufTensorInfo = Omit<GgufWriteTensor, 'data'>;
+
+export interface GgufHeader {
+  /** Magic, version, metadata and tensor infos, padded to the alignment: the data starts right after. */
+  bytes: Uint8Array;
+  alignment: number;
+  /** Exact byte size of each tensor's data, in order (each is then padded to the alignment). */
+  dataBytes: number[];
+}
+
+/**
+ * The part of a GGUF file before the tensor data, so that large files can be written piece by
+ * piece (header, then each tensor's bytes padded to `alignment`) without holding them in memory.
+ * `general.alignment`, if among the metadata, must be a UINT32 and is honoured.
+ */
+export function ggufHeader(metadata: readonly GgufWriteValue[], tensors: readonly GgufTensorInfo[], version: 2 | 3 = 3): GgufHeader {
   const alignEntry = metadata.find(([k]) => k === 'general.alignment');
   // (A malformed alignment entry is written as given, for tests, and the data uses the default.)
   const alignment = alignEntry && alignEntry[1] === GgufValueType.UINT32 && (alignEntry[2] as number) > 0 ? (alignEntry[2] as number) : GGUF_DEFAULT_ALIGNMENT;
@@ -98,25 +113,42 @@ export function writeGguf(metadata: readonly GgufWriteValue[], tensors: readonly
     writeValue(s, type, value);
   }
   let offset = 0;
-  const offsets: number[] = [];
+  const dataBytes: number[] = [];
   for (const t of tensors) {
     const type = typeof t.type === 'string' ? GGML_TYPES.find((g) => g.name === t.type) : t.type;
     if (!type) throw new Error(`writeGguf: unknown ggml type ${String(t.type)} for tensor ${t.name}`);
     const elements = t.dims.reduce((a, b) => a * b, 1);
     const expected = (elements / type.blockSize) * type.blockBytes;
-    if (t.data.byteLength !== expected) throw new Error(`writeGguf: tensor ${t.name} (${type.name} ${t.dims.join('×')}) needs ${expected} bytes, got ${t.data.byteLength}`);
     s.string(t.name);
     s.u32(t.dims.length);
     for (const d of t.dims) s.u64(d);
     s.u32(type.id);
     s.u64(offset);
-    offsets.push(offset);
+    dataBytes.push(expected);
     offset += Math.ceil(expected / alignment) * alignment;
   }
   s.padTo(alignment);
-  tensors.forEach((t) => {
-    s.bytes(t.data);
-    s.padTo(alignment);
+  return { bytes: s.result(), alignment, dataBytes };
+}
+
+/** Zero bytes that pad `n` bytes of data up to `alignment`. */
+export function ggufPadding(n: number, alignment: number): Uint8Array {
+  return new Uint8Array((alignment - (n % alignment)) % alignment);
+}
+
+/** A GGUF v3 file in memory; `general.alignment`, if among the metadata, must be a UINT32 and is honoured. */
+export function writeGguf(metadata: readonly GgufWriteValue[], tensors: readonly GgufWriteTensor[], version: 2 | 3 = 3): Uint8Array {
+  const header = ggufHeader(metadata, tensors, version);
+  tensors.forEach((t, i) => {
+    if (t.data.byteLength !== header.dataBytes[i]) throw new Error(`writeGguf: tensor ${t.name} (${typeof t.type === 'string' ? t.type : t.type.name} ${t.dims.join('×')}) needs ${header.dataBytes[i]} bytes, got ${t.data.byteLength}`);
   });
-  return s.result();
+  const total = header.bytes.length + header.dataBytes.reduce((a, n) => a + Math.ceil(n / header.alignment) * header.alignment, 0);
+  const out = new Uint8Array(total);
+  out.set(header.bytes);
+  let at = header.bytes.length;
+  tensors.forEach((t) => {
+    out.set(t.data, at);
+    at += Math.ceil(t.data.byteLength / header.alignment) * header.alignment;
+  });
+  return out;
 }

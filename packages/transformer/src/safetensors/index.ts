@@ -5,3 +5,4 @@ export {
 export {
   readSafetensorsFiles, loadSafetensorsFolder, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, type SafetensorsCheckpoint,
 } from './folder.js';
+export { writeSafetensors, type SafetensorWrite } from './write.js';

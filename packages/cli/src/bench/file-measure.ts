@@ -1,0 +1,127 @@
+// One model file measured in a process of its own (so resident memory is this model's alone):
+// load time, resident memory after load and after the prompt, prompt tok/s (one prefill of the
+// prompt per thread count) and decode tok/s per thread count, in interleaved rounds.
+import { fork } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
+import { createState, loadModel, prefill, step, type Model } from '@msrnn/transformer';
+
+export interface FileMeasureOptions {
+  file: string;
+  threads: number[];
+  seconds: number;
+  promptTokens: number;
+  rounds: number;
+}
+
+export interface FileMeasurement {
+  fileBytes: number;
+  format: string;
+  loadSeconds: number;
+  /** Resident set before the load (runtime + backend), after it, and after the prompt (bytes); the peak until then. */
+  rssBefore: number; rssLoaded: number; rssAfterPrompt: number; rssPeak: number;
+  /** KV state after the prompt (bytes, keys + values of every layer). */
+  stateBytes: number;
+  /** By thread count: prompt tok/s (wall and CPU time of this process) and decode tok/s (best round). */
+  prompt: Record<number, { wall: number; cpu: number }>;
+  decode: Record<number, { wall: number; cpu: number }>;
+}
+
+/** The fixed pseudo-random tokens that drive a measurement (ids within the first 1000). */
+export function benchTokens(model: Model, n: number, seed = 0): number[] {
+  const top = Math.min(1000, model.config.vocabSize - 2);
+  return Array.from({ length: n }, (_, i) => ((i + seed) * 37) % top + 2);
+}
+
+/** Resident bytes after a full collection; V8 returns freed array buffers shortly after it, so wait a little. */
+async function rss(): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  await new Promise((done) => setTimeout(done, 200));
+  gc?.();
+  return process.memoryUsage().rss;
+}
+
+/** Seconds of wall and CPU (user + system of this process, every thread) that `fn` took. */
+function timed(fn: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  fn();
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+}
+
+export async function measureFile(o: FileMeasureOptions): Promise<FileMeasurement> {
+  const backends: WasmBackend[] = [];
+  try {
+    const first = await createWasmBackend({ threads: o.threads[0]! });
+    backends.push(first);
+    const rssBefore = await rss();
+    const t0 = performance.now();
+    const model = await loadModel(o.file, { backend: first });
+    const loadSeconds = (performance.now() - t0) / 1000;
+    const rssLoaded = await rss();
+    const prompt = benchTokens(model, o.promptTokens);
+    const c = model.config;
+    const models = [model];
+    for (const t of o.threads.slice(1)) {
+      const b = await createWasmBackend({ threads: t });
+      backends.push(b);
+    }
+    const result: FileMeasurement = {
+      fileBytes: statSync(o.file).size, format: model.format, loadSeconds, rssBefore, rssLoaded, rssAfterPrompt: 0, rssPeak: 0,
+      stateBytes: o.promptTokens * c.nLayers * c.nKvHeads * (c.headDim ?? c.dim / c.nHeads) * 2 * 4, prompt: {}, decode: {},
+    };
+    // The prompt on the first thread count, then the resident set (before any other copy loads).
+    const state = createState(model);
+    const p = timed(() => { prefill(model, state, prompt); });
+    result.prompt[o.threads[0]!] = { wall: o.promptTokens / p.wall, cpu: o.promptTokens / p.cpu };
+    result.rssAfterPrompt = await rss();
+    result.rssPeak = process.resourceUsage().maxRSS * 1024;
+    for (let i = 1; i < o.threads.length; i++) {
+      const m = await loadModel(o.file, { backend: backends[i]! });
+      models.push(m);
+      const pi = timed(() => { prefill(m, createState(m), prompt); });
+      result.prompt[o.threads[i]!] = { wall: o.promptTokens / pi.wall, cpu: o.promptTokens / pi.cpu };
+    }
+    // Decode from a short context, thread counts alternating round by round (best round kept).
+    const states = models.map((m) => { const s = createState(m); prefill(m, s, benchTokens(m, 8, 1)); return s; });
+    let token = 3;
+    for (let round = 0; round < o.rounds; round++) {
+      models.forEach((m, i) => {
+        let n = 0;
+        const budget = (o.seconds / o.rounds) * 1000;
+        const t = timed(() => {
+          const t0 = performance.now();
+          do { step(m, states[i]!, token); token = (token * 7 + 13) % 1000 + 2; n++; } while (performance.now() - t0 < budget);
+        });
+        const th = o.threads[i]!, best = result.decode[th];
+        const wall = n / t.wall, cpu = n / t.cpu;
+        if (!best || wall > best.wall) result.decode[th] = { wall, cpu: Math.max(cpu, best?.cpu ?? 0) };
+      });
+    }
+    return result;
+  } finally {
+    for (const b of backends) await b.dispose();
+  }
+}
+
+/** This folder's child entry, as source (.ts under tsx) or built (.js). */
+function childEntry(): string {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`./file-child.${ext}`, import.meta.url));
+}
+
+/** measureFile in a fresh Node process (with the same loader flags, plus --expose-gc). */
+export function measureFileInChild(o: FileMeasureOptions): Promise<FileMeasurement> {
+  return new Promise((done, fail) => {
+    const child = fork(childEntry(), [JSON.stringify(o)], { execArgv: [...process.execArgv, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: FileMeasurement | undefined, error: string | undefined;
+    child.on('message', (m: { result?: FileMeasurement; error?: string }) => { result = m.result; error = m.error; });
+    child.on('error', fail);
+    child.on('exit', (code) => {
+      if (result) done(result);
+      else fail(new Error(`measuring ${o.file}: ${error ?? `the measuring process exited with code ${code}`}`));
+    });
+  });
+}
