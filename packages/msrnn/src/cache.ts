@@ -94,8 +94,12 @@ export class HeadCache {
     return this.keys.byteLength + this.values.byteLength + this.positions.byteLength + this.stats.byteLength;
   }
 
+  /**
+   * Copies src's entries into this head. The statistics are copied when both keep the same number
+   * per entry; a head whose policy keeps none (MultiState.cloneWithPolicy) copies none.
+   */
   copyFrom(src: HeadCache): void {
-    this.reserve(src.slots);
+    this.reserve(src.count);
     this.keys.set(src.keys.subarray(0, src.count * this.headDim));
     this.values.set(src.values.subarray(0, src.count * this.headDim));
     this.positions.set(src.positions.subarray(0, src.count));

@@ -145,6 +145,36 @@ export class MultiState {
   }
 
   /**
+   * A deep copy that continues under another policy: how two policies branch from one read of a
+   * prompt. Exact — the copy is the state `policy` itself would have reached — only while nothing
+   * has been evicted yet (every entry read is kept, apart from what the model's sliding window
+   * hides) and `policy` keeps no per-entry statistics (those come from the steps it saw); anything
+   * else throws, saying which. The copy's capacity is `policy`'s.
+   */
+  cloneWithPolicy(policy: Policy, alloc?: F32Alloc): MultiState {
+    if (policy === this.policy) return this.clone(alloc);
+    const why = (reason: string) => new Error(`cannot continue this state (policy "${this.policy.name}") under policy "${policy.name}": ${reason}`);
+    if ((policy.statsPerEntry ?? 0) > 0) throw why(`it keeps per-entry statistics (${policy.statsPerEntry} per entry) that only reading the tokens under it gathers`);
+    const c = new MultiState(this.geometry, { policy, positionMode: this.positionMode, windows: this.windows, alloc: alloc ?? this.alloc });
+    for (let l = 0; l < this.layers.length; l++) {
+      const src = this.layers[l]!, dst = c.layers[l]!;
+      for (let h = 0; h < src.heads.length; h++) {
+        const from = src.heads[h]!;
+        // Nothing evicted: the kept positions are the last `count` read, at least all the model's window shows.
+        const kept = from.keptPositions();
+        if (kept[0] !== this.seen - from.count || from.count < Math.min(this.seen, src.window - 1)) {
+          throw why(`layer ${l} KV head ${h} has already evicted entries (it keeps ${from.count} of ${this.seen}), so "${policy.name}" would have kept others`);
+        }
+        if (from.count > dst.capacity) throw why(`layer ${l} holds ${from.count} entries, more than its capacity ${dst.capacity}`);
+        dst.heads[h]!.copyFrom(from);
+      }
+    }
+    c.seen = this.seen;
+    c.fingerprint = this.fingerprint;
+    return c;
+  }
+
+  /**
    * The state as bytes (format in state-file.ts): restoreState(model, bytes) in @msrnn/transformer
    * makes an identical state. `meta` travels with it (e.g. the sampler's RNG state).
    */

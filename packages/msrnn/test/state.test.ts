@@ -119,6 +119,31 @@ test('clone is deep: branches diverge without affecting each other; options carr
   for (const l of copy.layers) for (const h of l.heads) assertConsistent(h);
 });
 
+test('cloneWithPolicy: the entries read so far continue under another policy, only while nothing was evicted', () => {
+  const fill = (state: MultiState, n: number) => {
+    for (let p = 0; p < n; p++) for (const l of state.layers) for (const h of l.heads) pushTagged(h, p);
+    state.seen = n;
+  };
+  const read = new MultiState(geometry);
+  fill(read, 3);
+  const bounded = read.cloneWithPolicy(dropOldest(4));
+  assert.is(bounded.capacity, 4);
+  assert.is(bounded.seen, 3);
+  assert.equal(bounded.keptPositionsPerHead(), read.keptPositionsPerHead());
+  for (const l of bounded.layers) for (const h of l.heads) assertConsistent(h);
+  // A bounded state allocates its k + 1 slots once, whatever the source had.
+  assert.is(bounded.bytes(), new MultiState(geometry, { policy: dropOldest(4) }).bytes());
+  pushTagged(bounded.layers[0]!.heads[0]!, 7);
+  assert.equal(read.keptPositionsPerHead()[0]![0], [0, 1, 2], 'the source is untouched');
+  // Refused: more entries than the new capacity, entries already evicted, a policy with statistics.
+  assert.throws(() => read.cloneWithPolicy(dropOldest(2)), /layer 0 holds 3 entries, more than its capacity 2/);
+  const evicted = new MultiState(geometry, { policy: dropOldest(2) });
+  fill(evicted, 3);
+  for (const l of evicted.layers) evicted.policy.afterAttention(l, noStep);
+  assert.throws(() => evicted.cloneWithPolicy(keepAll), /layer 0 KV head 0 has already evicted entries \(it keeps 2 of 3\)/);
+  assert.throws(() => read.cloneWithPolicy({ ...dropOldest(4), name: 'stats', statsPerEntry: 1 }), /policy "stats": it keeps per-entry statistics/);
+});
+
 test("the state's capacity is its policy's, validated; geometry checked", () => {
   assert.is(checkCapacity(Infinity), Infinity);
   assert.is(checkCapacity(1), 1);

@@ -1,8 +1,10 @@
-// Model formats the page can open, one entry each: a new format (GGUF, a Hugging Face folder) is
-// one more entry in FORMATS. Each takes the dropped/picked/fetched files by name and returns a
-// model and its tokenizer.
+// Model formats the page can open, one entry each: a new format is one more entry in FORMATS.
+// Each takes the dropped/picked/fetched files by name and returns a model and its tokenizer.
 import type { Backend } from '@msrnn/tensor';
-import { embeddedTokenizer, isGguf, modelFromBytes, tokenizerFromBytes, type Model, type Tokenizer } from '@msrnn/transformer';
+import {
+  embeddedTokenizer, hfTokenizerFromFiles, isGguf, modelFromBytes, modelFromFiles, tokenizerFromBytes, HF_TOKENIZER_FILES,
+  type Model, type Tokenizer,
+} from '@msrnn/transformer';
 
 export type Files = Map<string, Uint8Array>;
 export interface Loaded { model: Model; tokenizer: Tokenizer; format: string }
@@ -11,7 +13,8 @@ export interface ModelFormat {
   name: string;
   /** Whether these files are this format (cheap: names and magic bytes). */
   detect(files: Files): boolean;
-  load(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array): Loaded;
+  /** `source`: the name a folder goes by (its directory name) in messages; single files use their own. */
+  load(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array, source?: string): Loaded;
 }
 
 const isGgufBytes = (b: Uint8Array) => b.length >= 4 && b[0] === 0x47 && b[1] === 0x47 && b[2] === 0x55 && b[3] === 0x46;
@@ -48,11 +51,41 @@ const gguf: ModelFormat = {
   },
 };
 
-export const FORMATS: ModelFormat[] = [gguf, llama2c];
+/**
+ * A Hugging Face folder (picked as a folder, dropped, or its files picked together): config.json,
+ * model.safetensors or the index and its shards, tokenizer.json (+ tokenizer_config.json,
+ * generation_config.json): the library's modelFromFiles / hfTokenizerFromFiles.
+ */
+const hfFolder: ModelFormat = {
+  name: 'Hugging Face folder',
+  detect: (files) => files.has('config.json'),
+  load(files, backend, _fallback, source = '<folder>') {
+    const model = modelFromFiles(files, { backend, source });
+    if (!files.has('tokenizer.json')) throw new Error(`${source}: the folder has no tokenizer.json (pick the whole model folder)`);
+    return { model, tokenizer: hfTokenizerFromFiles(files, source), format: 'Hugging Face folder' };
+  },
+};
 
-export function loadFiles(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array): Loaded {
+export const FORMATS: ModelFormat[] = [gguf, hfFolder, llama2c];
+
+/** The files of a Hugging Face folder the loader reads; anything else in the folder is never read. */
+const isHfFile = (name: string) => name === 'config.json' || (HF_TOKENIZER_FILES as readonly string[]).includes(name) || /\.safetensors(\.index\.json)?$/.test(name);
+
+/**
+ * Which of the picked or dropped files to read (names only, before reading any bytes): a folder
+ * with config.json is a Hugging Face folder, and only its model and tokenizer files are read (a
+ * folder may also hold READMEs, other weight formats, images); otherwise every file is read.
+ */
+export function filesToRead(names: readonly string[]): string[] {
+  if (names.length === 0) throw new Error('no files given');
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new Error(`two files are named ${JSON.stringify(dup)}: pick one model folder (its own files, not its subfolders)`);
+  return names.includes('config.json') ? names.filter(isHfFile) : [...names];
+}
+
+export function loadFiles(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array, source?: string): Loaded {
   if (files.size === 0) throw new Error('no files given');
   const format = FORMATS.find((f) => f.detect(files));
   if (!format) throw new Error(`not a model format the page knows (${FORMATS.map((f) => f.name).join(', ')}): ${[...files.keys()].join(', ')}`);
-  return format.load(files, backend, fallbackTokenizer);
+  return format.load(files, backend, fallbackTokenizer, source);
 }

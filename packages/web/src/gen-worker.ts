@@ -5,7 +5,8 @@ import { selectBackend, type BackendSelection } from '@msrnn/tensor';
 import type { MultiState } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { createState, prefill, Sampler, step, type Model, type Tokenizer, type TokenStreamDecoder } from '@msrnn/transformer';
-import { loadFiles } from './formats.js';
+import { comparePolicies } from './compare.js';
+import { filesToRead, loadFiles } from './formats.js';
 import { PolicyObserver } from './observer.js';
 import type { FromWorker, GenSettings, Snapshot, TeachLayer, ToWorker } from './protocol.js';
 
@@ -15,6 +16,8 @@ let sel: BackendSelection | null = null;
 let model: Model | null = null;
 let tokenizer: Tokenizer | null = null;
 let defaultTokenizer: Uint8Array | undefined;
+/** The comparison's logits, in the backend's memory (allocated once per model: the wasm heap never shrinks). */
+let logitsOut: Float32Array | undefined;
 
 interface Run {
   state: MultiState; observer: PolicyObserver; sampler: Sampler; decoder: TokenStreamDecoder;
@@ -26,12 +29,9 @@ let run: Run | null = null;
 let stopRequested = false;
 let busy = false;
 
-/** Fetches with a progress report (Content-Length when the server sends it). */
-async function fetchBytes(url: string, phase: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
-  const total = Number(res.headers.get('content-length') ?? 0);
-  const reader = res.body.getReader();
+/** Reads a stream to its end, reporting each chunk (`onChunk(bytes so far)`). */
+async function readStream(stream: ReadableStream<Uint8Array>, onChunk: (loaded: number) => void): Promise<Uint8Array> {
+  const reader = stream.getReader();
   const parts: Uint8Array[] = [];
   let loaded = 0;
   for (;;) {
@@ -39,7 +39,7 @@ async function fetchBytes(url: string, phase: string): Promise<Uint8Array> {
     if (done) break;
     parts.push(value);
     loaded += value.length;
-    post({ type: 'progress', phase, loaded, total });
+    onChunk(loaded);
   }
   const out = new Uint8Array(loaded);
   let at = 0;
@@ -47,11 +47,33 @@ async function fetchBytes(url: string, phase: string): Promise<Uint8Array> {
   return out;
 }
 
+/** Fetches with a progress report (Content-Length when the server sends it). */
+async function fetchBytes(url: string, phase: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
+  const total = Number(res.headers.get('content-length') ?? 0);
+  return readStream(res.body, (loaded) => post({ type: 'progress', phase, loaded, total }));
+}
+
+/** Reads the picked/dropped files the format needs (filesToRead), one progress bar over all their bytes. */
+async function readPicked(picked: File[]): Promise<Map<string, Uint8Array>> {
+  const wanted = new Set(filesToRead(picked.map((f) => f.name)));
+  const chosen = picked.filter((f) => wanted.has(f.name));
+  const total = chosen.reduce((n, f) => n + f.size, 0);
+  const files = new Map<string, Uint8Array>();
+  let before = 0;
+  for (const f of chosen) {
+    files.set(f.name, await readStream(f.stream(), (loaded) => post({ type: 'progress', phase: f.name, loaded: before + loaded, total })));
+    before += f.size;
+  }
+  return files;
+}
+
 async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   run = null;
   if (sel) { await sel.dispose(); sel = null; }
-  const files = new Map<string, Uint8Array>();
-  if (msg.files) for (const [name, bytes] of msg.files) files.set(name, bytes);
+  let files = new Map<string, Uint8Array>();
+  if (msg.files) files = await readPicked(msg.files);
   else {
     files.set('model.bin', await fetchBytes('models/default/model.bin', 'model'));
     defaultTokenizer = await fetchBytes('models/default/tokenizer.bin', 'tokenizer');
@@ -64,8 +86,9 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
     backend: msg.backend, threads: msg.threads, initialBytes: heapBytes,
     createWorker: () => new Worker(new URL('./kernel-worker.js', import.meta.url), { type: 'module' }),
   });
-  const loaded = loadFiles(files, sel.backend, defaultTokenizer);
+  const loaded = loadFiles(files, sel.backend, defaultTokenizer, msg.source);
   model = loaded.model;
+  logitsOut = undefined;
   tokenizer = loaded.tokenizer;
   const c = model.config;
   post({
@@ -126,6 +149,14 @@ function start(settings: GenSettings): Run {
   return r;
 }
 
+// A message to itself is a task with no minimum delay: setTimeout(0), nested, waits at least 4 ms
+// (HTML's timer clamping), which every ~30 ms would cost the decode about a tenth of its time.
+const yieldChannel = new MessageChannel();
+/** Lets queued messages ('stop') run, then continues. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resume) => { yieldChannel.port1.onmessage = () => resume(); yieldChannel.port2.postMessage(null); });
+}
+
 /** Generates `steps` tokens, posting batches about every 30 ms and yielding so 'stop' gets through. */
 async function generate(r: Run, steps: number): Promise<void> {
   stopRequested = false;
@@ -156,7 +187,7 @@ async function generate(r: Run, steps: number): Promise<void> {
     made++;
     if (due) {
       flush();
-      await new Promise((res) => setTimeout(res, 0));
+      await yieldToEvents();
       if (stopRequested) { reason = 'stopped'; break; }
     }
   }
@@ -190,32 +221,15 @@ function hashBits(v: Float32Array): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** Log-probability of `token` under `logits` (log-softmax, computed stably). */
-function logProb(logits: Float32Array, token: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
-  let z = 0;
-  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i]! - max);
-  return logits[token]! - max - Math.log(z);
-}
-
-/**
- * Two policies from the same prompt: the prompt is run once per policy into its own state (a
- * policy's per-entry statistics belong to its state), then both read the same reference text.
- */
-function compare(settings: GenSettings, policyB: string, reference: string): void {
+/** Two policies from one read of the prompt (compare.ts), greedy or sampled as the settings say. */
+async function compare(settings: GenSettings, policyB: string, reference: string): Promise<void> {
   if (!model || !tokenizer) throw new Error('no model loaded');
-  const prompt = tokenizer.encode(settings.prompt);
-  const ref = tokenizer.encode(reference, { bos: false });
-  if (ref.length === 0) throw new Error('the reference text encodes to no tokens');
-  const side = (name: string) => {
-    const { state } = newState(name, settings);
-    let logits = prefill(model!, state, prompt);
-    const logprobs: number[] = [];
-    for (const t of ref) { logprobs.push(logProb(logits, t)); logits = step(model!, state, t); }
-    return { policy: name, logprobs };
-  };
-  post({ type: 'compare', tokens: ref.map((t, i) => tokenizer!.tokenText(t, i > 0 ? ref[i - 1] : prompt.at(-1))), a: side(settings.policy), b: side(policyB) });
+  logitsOut ??= model.backend.alloc(model.config.vocabSize);
+  const r = await comparePolicies(model, tokenizer, policyFor(settings.policy, settings), policyFor(policyB, settings), {
+    prompt: settings.prompt, reference, steps: settings.steps, logitsOut,
+    sampling: { temperature: settings.temperature, topP: settings.topP, seed: settings.seed },
+  });
+  post({ type: 'compare', ...r });
 }
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
@@ -230,7 +244,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       case 'continue': if (!run) throw new Error('nothing to continue: generate first'); await generate(run, msg.steps); break;
       case 'teach-start': run = start(msg.settings); post({ type: 'done', reason: 'prompt read; step through it', generated: 0, logitsHash: hashBits(run.logits) }); break;
       case 'teach-step': if (!run) throw new Error('start teaching mode first'); teachStep(run); break;
-      case 'compare': compare(msg.settings, msg.policyB, msg.reference); break;
+      case 'compare': await compare(msg.settings, msg.policyB, msg.reference); break;
     }
   } catch (err) {
     post({ type: 'error', message: (err as Error).message ?? String(err) });

@@ -5,6 +5,7 @@ import { drawCompare } from './compare-plot.js';
 import type { FromWorker, GenSettings, ModelInfo, Snapshot, ToWorker } from './protocol.js';
 import { StateView } from './state-view.js';
 import { renderTeach } from './teach.js';
+import { pickedFromDrop, pickedFromInput, type Picked } from './pick.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const worker = new Worker(new URL('./gen-worker.js', import.meta.url), { type: 'module' });
@@ -23,6 +24,8 @@ const page = {
   logitsHash: '',
   teachSteps: 0,
   error: '',
+  /** The last loading progress with a known total (bytes read of the files being loaded). */
+  progress: null as { phase: string; loaded: number; total: number } | null,
   snapshot: null as Snapshot | null,
   compare: null as Extract<FromWorker, { type: 'compare' }> | null,
 };
@@ -61,13 +64,15 @@ function setRunning(running: boolean): void {
   $<HTMLButtonElement>('compare').disabled = running;
 }
 
-let lastFiles: [string, Uint8Array][] | null = null;
-function load(files: [string, Uint8Array][] | null): void {
-  lastFiles = files;
+let lastPicked: Picked | null = null;
+/** Loads what was picked (null: the default model); the worker reads the files' bytes. */
+function load(picked: Picked | null): void {
+  lastPicked = picked;
   page.info = null;
+  page.error = '';
   setRunning(true);
-  $('status').textContent = files ? `Loading ${files.map(([n]) => n).join(' + ')}…` : 'Loading the default model…';
-  send({ type: 'load', files, backend: $<HTMLSelectElement>('backend').value as 'auto', threads: num('threads') });
+  $('status').textContent = picked ? `Loading ${picked.folder ?? picked.files.map((f) => f.name).join(' + ')}…` : 'Loading the default model…';
+  send({ type: 'load', files: picked?.files ?? null, source: picked?.folder, backend: $<HTMLSelectElement>('backend').value as 'auto', threads: num('threads') });
 }
 
 const output = $('output');
@@ -91,7 +96,7 @@ $('form').addEventListener('submit', (e) => {
 });
 $('stop').addEventListener('click', () => send({ type: 'stop' }));
 $('continue').addEventListener('click', () => { setRunning(true); send({ type: 'continue', steps: num('steps') }); });
-for (const id of ['backend', 'threads']) $(id).addEventListener('change', () => load(lastFiles));
+for (const id of ['backend', 'threads']) $(id).addEventListener('change', () => load(lastPicked));
 $('teach-start').addEventListener('click', () => {
   resetText();
   page.teachSteps = 0;
@@ -107,16 +112,19 @@ $('compare-form').addEventListener('submit', (e) => {
   send({ type: 'compare', settings: settings(), policyB: $<HTMLSelectElement>('policyB').value, reference: $<HTMLTextAreaElement>('reference').value });
 });
 
-// Open a model: the file picker, or files dropped anywhere on the page.
-async function openFiles(list: FileList | null): Promise<void> {
-  if (!list || list.length === 0) return;
-  const files = await Promise.all(Array.from(list).map(async (f) => [f.name, new Uint8Array(await f.arrayBuffer())] as [string, Uint8Array]));
-  load(files);
+// Open a model: the file pickers (files, or a folder), or files / a folder dropped anywhere on the page.
+function showError(message: string): void {
+  page.error = message;
+  setRunning(false);
+  $('status').textContent = `Error: ${message}`;
 }
-$<HTMLInputElement>('file').addEventListener('change', (e) => openFiles((e.target as HTMLInputElement).files));
+function open(picked: Promise<Picked | null> | Picked | null): void {
+  Promise.resolve(picked).then((p) => { if (p) load(p); }, (err: Error) => showError(err.message));
+}
+for (const id of ['file', 'folder']) $<HTMLInputElement>(id).addEventListener('change', (e) => open(pickedFromInput((e.target as HTMLInputElement).files)));
 document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
 document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
-document.addEventListener('drop', (e) => { e.preventDefault(); document.body.classList.remove('dragging'); openFiles(e.dataTransfer?.files ?? null); });
+document.addEventListener('drop', (e) => { e.preventDefault(); document.body.classList.remove('dragging'); open(pickedFromDrop(e.dataTransfer)); });
 
 const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
@@ -133,7 +141,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case 'progress': {
       const p = $<HTMLProgressElement>('progress');
-      if (m.total > 0) { p.max = m.total; p.value = m.loaded; } else p.removeAttribute('value');
+      if (m.total > 0) { p.max = m.total; p.value = m.loaded; page.progress = { phase: m.phase, loaded: m.loaded, total: m.total }; } else p.removeAttribute('value');
       $('status').textContent = `Loading ${m.phase}… ${m.total > 0 ? `${Math.round((100 * m.loaded) / m.total)}%` : ''}`;
       break;
     }
@@ -176,12 +184,15 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case 'compare':
       page.compare = m;
       setRunning(false);
-      $('compare-summary').textContent = drawCompare($<HTMLCanvasElement>('compare-plot'), m);
+      for (const [id, side] of [['a', m.a], ['b', m.b]] as const) {
+        $(`side-${id}-title`).textContent = `${id.toUpperCase()}: ${side.policy}${side.shared ? (id === 'b' ? ' (continues from the prompt state A read)' : '') : ' (read the prompt itself)'}`;
+        $(`side-${id}`).textContent = side.text;
+      }
+      $('compare-summary').textContent = drawCompare($<HTMLCanvasElement>('compare-plot'), m) + (m.b.note ? `. ${m.b.note}.` : '');
+      $('status').textContent = `Compared ${m.a.policy} and ${m.b.policy} (results below)`;
       break;
     case 'error':
-      page.error = m.message;
-      setRunning(false);
-      $('status').textContent = `Error: ${m.message}`;
+      showError(m.message);
       break;
   }
 };

@@ -37,14 +37,19 @@ export class PolicyObserver {
     return wrapPolicy(this.inner, (layer, step) => this.observe(layer, step));
   }
 
+  /** Entries per KV head before the policy acted (reused). */
+  private counts = new Int32Array(0);
+
+  // Runs on every layer of every step: allocates only on recorded steps and when entries leave.
   private observe(layer: LayerCache, step: AttentionStep): void {
     const heads = layer.heads;
+    if (this.counts.length < heads.length) this.counts = new Int32Array(heads.length);
     for (let h = 0; h < heads.length; h++) {
       const head = heads[h]!;
       if (!this.prev[h] || this.prev[h]!.length < head.count) this.prev[h] = new Int32Array(Math.max(64, 2 * head.count));
       this.prev[h]!.set(head.positions.subarray(0, head.count));
+      this.counts[h] = head.count;
     }
-    const counts = heads.map((hd) => hd.count);
     const before = this.recording ? heads.map((head, h) => {
       const positions = Array.from(head.positions.subarray(0, head.count));
       const att = new Array<number>(head.count).fill(0);
@@ -55,15 +60,17 @@ export class PolicyObserver {
       return { positions, att };
     }) : null;
     this.inner.afterAttention(layer, step);
-    const evicted = heads.map((head, h) => {
-      if (head.count >= counts[h]!) return [];
+    const evicted: number[][] | null = before ? heads.map(() => []) : null;
+    for (let h = 0; h < heads.length; h++) {
+      const head = heads[h]!, count = this.counts[h]!;
+      if (head.count >= count) continue;
       const kept = new Set(head.positions.subarray(0, head.count));
-      const gone: number[] = [];
-      for (let i = 0; i < counts[h]!; i++) if (!kept.has(this.prev[h]![i]!)) gone.push(this.prev[h]![i]!);
-      return gone;
-    });
-    for (const e of evicted) if (e.length) this.pending[step.layer]!.push(...e);
-    if (before) this.layers[step.layer] = { before, evicted };
+      for (let i = 0; i < count; i++) {
+        const p = this.prev[h]![i]!;
+        if (!kept.has(p)) { this.pending[step.layer]!.push(p); evicted?.[h]!.push(p); }
+      }
+    }
+    if (before) this.layers[step.layer] = { before, evicted: evicted! };
   }
 
   /** Evicted positions per layer since the last call (deduplicated over heads). */

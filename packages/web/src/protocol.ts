@@ -1,4 +1,5 @@
 // Messages between the page (main.ts) and its generation worker (gen-worker.ts).
+import type { CompareResult } from './compare.js';
 import type { HeadView } from './observer.js';
 
 export interface GenSettings {
@@ -15,7 +16,8 @@ export interface GenSettings {
 }
 
 export type ToWorker =
-  | { type: 'load'; files: [string, Uint8Array][] | null; backend: 'auto' | 'wasm' | 'js'; threads: number }
+  /** files: picked or dropped (null: the default model); source: the folder's name when a folder was picked or dropped. */
+  | { type: 'load'; files: File[] | null; source?: string; backend: 'auto' | 'wasm' | 'js'; threads: number }
   | { type: 'generate'; settings: GenSettings }
   | { type: 'continue'; steps: number }
   | { type: 'stop' }
@@ -54,5 +56,5 @@ export type FromWorker =
   | { type: 'tokens'; start: number; tokens: number[]; pieces: string[]; text: string; tokPerS: number; stateBytes: number; unboundedBytes: number; snapshot: Snapshot; prompt: boolean }
   | { type: 'done'; reason: string; generated: number; /** FNV-1a of the last logits' bits: equal means bit-identical. */ logitsHash: string }
   | { type: 'teach'; position: number; token: number; piece: string; text: string; layers: TeachLayer[]; snapshot: Snapshot; stateBytes: number; unboundedBytes: number }
-  | { type: 'compare'; tokens: string[]; a: { policy: string; logprobs: number[] }; b: { policy: string; logprobs: number[] } }
+  | ({ type: 'compare' } & CompareResult)
   | { type: 'error'; message: string };

@@ -112,7 +112,14 @@ export class StateView {
       + ` · age ${age} · attention ${cell.att.toFixed(3)}`;
   }
 
+  /** Whether the newest snapshot is drawn (the cells under the pointer are the ones shown). */
+  get drawn(): boolean {
+    return !this.dirty && this.cells.length > 0;
+  }
+
   private hoverAt(x: number, y: number): void {
+    // A snapshot may have arrived since the last frame: hit-test what it shows, not the old cells.
+    if (this.dirty) this.draw();
     const i = this.cells.findIndex((c) => x >= c.x && x < c.x + Math.max(c.w, 1) && y >= c.y && y < c.y + c.h);
     if (i >= 0) { this.cursor = i; this.dirty = true; this.onHover(this.describe(this.cells[i]!)); }
   }

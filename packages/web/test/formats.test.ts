@@ -1,19 +1,20 @@
 // The page's model formats (src/formats.ts), in Node: a llama2.c pair in any order, a lone llama2.c
 // model with the default tokenizer, a GGUF file with its own tokenizer — each generates the
 // stories260K greedy fixture; unknown or incomplete input is a clear error.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsBackend } from '@msrnn/tensor';
 import { argmax, createState, prefill, step } from '@msrnn/transformer';
 import { haveShared, paths, shared } from '../../transformer/test/shared.js';
-import { loadFiles, type Loaded } from '../src/formats.js';
+import { filesToRead, loadFiles, type Loaded } from '../src/formats.js';
 
 const ggufPath = resolve(shared, 'models/gguf/stories260K-F32.gguf');
 const greedyPath = resolve(paths.fixtures, 'greedy.json');
+const hfFolder = resolve(paths.hfModels, 'stories260K');
 
-if (haveShared('formats', paths.model, paths.tokenizer, ggufPath, greedyPath)) {
+if (haveShared('formats', paths.model, paths.tokenizer, ggufPath, greedyPath, hfFolder)) {
   const run0 = JSON.parse(readFileSync(greedyPath, 'utf8')).runs[0];
   const model = new Uint8Array(readFileSync(paths.model)), tok = new Uint8Array(readFileSync(paths.tokenizer));
   const greedy = ({ model: m, tokenizer }: Loaded) => {
@@ -44,6 +45,34 @@ if (haveShared('formats', paths.model, paths.tokenizer, ggufPath, greedyPath)) {
     const loaded = loadFiles(new Map([['stories260K-F32.gguf', new Uint8Array(readFileSync(ggufPath))]]), jsBackend);
     assert.is(loaded.format, 'GGUF');
     greedy(loaded);
+  });
+
+  /** The folder as the page gets it: every file's name and bytes (filesToRead picks what is read). */
+  const folderFiles = (extra: [string, Uint8Array][] = []) => {
+    const all = new Map<string, Uint8Array>([...readdirSync(hfFolder).map((n) => [n, new Uint8Array(readFileSync(resolve(hfFolder, n)))] as [string, Uint8Array]), ...extra]);
+    return new Map(filesToRead([...all.keys()]).map((n) => [n, all.get(n)!]));
+  };
+
+  test('Hugging Face folder (stories260K as HF): its own tokenizer.json, the greedy fixture; only model and tokenizer files are read', () => {
+    const files = folderFiles([['README.md', new TextEncoder().encode('# notes')], ['pytorch_model.bin', model]]);
+    assert.equal([...files.keys()].sort(), ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    const loaded = loadFiles(files, jsBackend, tok, 'stories260K');
+    assert.is(loaded.format, 'Hugging Face folder');
+    assert.is(loaded.model.source, 'stories260K');
+    greedy(loaded);
+  });
+
+  test('Hugging Face folder, bad input: truncated weights, no tokenizer.json, broken config.json, the same name twice', () => {
+    const files = folderFiles();
+    const cut = new Map(files).set('model.safetensors', files.get('model.safetensors')!.subarray(0, 5000));
+    assert.throws(() => loadFiles(cut, jsBackend, undefined, 'stories260K'), /stories260K\/model\.safetensors/);
+    const noTok = new Map(files);
+    noTok.delete('tokenizer.json');
+    assert.throws(() => loadFiles(noTok, jsBackend, undefined, 'stories260K'), /stories260K: the folder has no tokenizer\.json/);
+    const badJson = new Map(files).set('config.json', new TextEncoder().encode('{"model_type": "llama",'));
+    assert.throws(() => loadFiles(badJson, jsBackend, undefined, 'stories260K'), /stories260K\/config\.json: invalid JSON/);
+    assert.throws(() => filesToRead(['config.json', 'model.safetensors', 'config.json']), /two files are named "config\.json"/);
+    assert.throws(() => filesToRead([]), /no files given/);
   });
 
   test('bad input: no files, three files, a text file', () => {

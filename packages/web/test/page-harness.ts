@@ -1,0 +1,73 @@
+// The page under test: built, served on localhost with and without COOP/COEP, opened in Debian's
+// Chromium (playwright-core); helpers to open it with settings, pick model files or a folder,
+// and run a generation. Shared by the page and speed tests.
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Page } from 'playwright-core';
+import { buildPage } from '../build.js';
+import { servePage } from '../serve.js';
+import { CHROMIUM, launchChromium } from './chromium.js';
+
+/** False (after registering a test that fails in CI and warns locally) when Debian's chromium is missing. */
+export function haveChromium(suite: string): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  test(`${suite}: chromium`, () => {
+    if (process.env.CI) assert.unreachable(`${CHROMIUM} is missing (.ci/run installs Debian's chromium)`);
+    console.warn(`${suite} tests SKIPPED: ${CHROMIUM} missing (apt-get install chromium)`);
+  });
+  return false;
+}
+
+export interface Harness {
+  isolatedUrl: string;
+  plainUrl: string;
+  /** Uncaught errors of every page opened. */
+  errors: string[];
+  open(base: string, params: Record<string, string | number>, pick?: { files?: string[]; folder?: string; source: string }): Promise<Page>;
+  generate(page: Page): Promise<{ tokens: number[]; hash: string; tokPerS: number }>;
+  close(): Promise<void>;
+}
+
+/** Builds and serves the page, launches Chromium. */
+export async function startHarness(): Promise<Harness> {
+  const dist = await buildPage();
+  const servers: Server[] = [];
+  const urls: string[] = [];
+  for (const isolated of [true, false]) {
+    const server = await servePage({ dir: dist, port: 0, isolated });
+    servers.push(server);
+    urls.push(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+  }
+  const chromium = await launchChromium();
+  const errors: string[] = [];
+  return {
+    isolatedUrl: urls[0]!, plainUrl: urls[1]!, errors,
+    /** Opens the page with `params` (URL query: control values); with `pick`, loads those files or that folder and waits until loaded. */
+    async open(base, params, pick) {
+      const page = await chromium.context.newPage();
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`);
+      await page.waitForFunction(() => (window as any).msrnnPage.info !== null || (window as any).msrnnPage.error, null, { timeout: 60_000 });
+      if (!pick) return page;
+      if (pick.folder) await page.setInputFiles('#folder', pick.folder);
+      else await page.setInputFiles('#file', pick.files!);
+      await page.waitForFunction((s) => (window as any).msrnnPage.info?.source === s || (window as any).msrnnPage.error, pick.source, { timeout: 120_000 });
+      assert.is(await page.evaluate(() => (window as any).msrnnPage.error), '', 'page error while loading');
+      return page;
+    },
+    async generate(page) {
+      const before = await page.evaluate(() => (window as any).msrnnPage.done);
+      await page.click('#generate');
+      await page.waitForFunction((n) => (window as any).msrnnPage.done > n || (window as any).msrnnPage.error, before, { timeout: 120_000 });
+      const r = await page.evaluate(() => { const p = (window as any).msrnnPage; return { tokens: p.generated, hash: p.logitsHash, error: p.error, stats: document.getElementById('stats')!.textContent }; });
+      assert.is(r.error, '', 'page error while generating');
+      return { tokens: r.tokens, hash: r.hash, tokPerS: Number(/([\d.]+) tok\/s/.exec(r.stats ?? '')?.[1] ?? NaN) };
+    },
+    async close() {
+      await chromium.close();
+      for (const s of servers) s.close();
+    },
+  };
+}
