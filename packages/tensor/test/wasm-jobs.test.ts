@@ -97,6 +97,21 @@ test('deferred attention heads (one job over the threads) equal attendHead one b
   assert.throws(() => b.deferAttendHead(b.alloc(4), 0, new Float32Array(4), 0, b.alloc(4), b.alloc(4), 1, 4, 1, b.alloc(1), 0), /q is not in this backend's WebAssembly memory/);
 });
 
+test('jobs of different sizes back to back on 3 threads: a worker that comes late to one job never runs a chunk of it against the next', () => {
+  const b = backends[2]!, ref = backends[0]!, cols = 64;
+  const sizes = [96, 1536, 40, 3072];
+  const mats = sizes.map((rows) => ({ rows, values: randomArray(rand, rows * cols) }));
+  const x = randomArray(rand, cols);
+  const expected = mats.map((m) => { const o = ref.alloc(m.rows); ref.matvec(o, 0, copyInto(ref, m.values), 0, copyInto(ref, x), 0, m.rows, cols); return Float32Array.from(o); });
+  const ws = mats.map((m) => copyInto(b, m.values)), outs = mats.map((m) => b.alloc(m.rows)), xb = copyInto(b, x);
+  for (let rep = 0; rep < 400; rep++) {
+    const i = rep % sizes.length, rows = sizes[i]!;
+    outs[i]!.fill(NaN);
+    b.matvec(outs[i]!, 0, ws[i]!, 0, xb, 0, rows, cols);
+    assertClose(outs[i]!, expected[i]!, `job ${rep} (${rows} rows)`, 0, 0);
+  }
+});
+
 test('spin budget: shrinks when the OS preempts the spin, grows when a job came soon after sleeping, within bounds', () => {
   const s = new SpinBudget();
   assert.is(s.ms, SPIN_START_MS);

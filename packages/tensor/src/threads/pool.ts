@@ -7,7 +7,7 @@ import { spawnKernelWorker } from '#thread-host';
 import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, TAG_MASK, CHUNK_BITS, claimChunks, runChunk } from './protocol.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks, runChunk } from './protocol.js';
 import { SplitJudge } from './split-judge.js';
 
 /**
@@ -98,9 +98,12 @@ export class ThreadPool {
    */
   run(op: number, chunks: number, chunkRows: number): void {
     const c = this.ctrl;
+    // Close the previous job's claims before its description is overwritten: a worker that saw
+    // that job late must not claim a chunk "of it" against this job's description.
+    Atomics.or(c, Ctrl.CLAIM, MAX_CHUNKS);
     c[Ctrl.OP] = op;
     c[Ctrl.CHUNK_ROWS] = chunkRows;
-    c[Ctrl.CHUNKS] = chunks;
+    Atomics.store(c, Ctrl.CHUNKS, chunks);
     if (!this.alwaysShare && !this.judge.share()) {
       // Alone: the same chunks, in order, on this thread (the workers never see the job).
       for (let i = 0; i < chunks; i++) {

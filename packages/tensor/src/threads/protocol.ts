@@ -114,11 +114,12 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, 
  * FAILED records 1 + its index for the caller to report. Returns how many chunks this thread ran.
  */
 export function claimChunks(k: KernelExports, ctrl: Int32Array, table: Int32Array, tag: number): number {
-  const chunks = ctrl[Ctrl.CHUNKS]!;
   for (let ran = 0; ; ran++) {
     const v = Atomics.load(ctrl, Ctrl.CLAIM);
     if (v >>> CHUNK_BITS !== tag) return ran;
-    const i = v & MAX_CHUNKS;
+    // Read after the claim word, never before: a late worker that read the count of the caller's
+    // next job (written after it closed this one, see ThreadPool.run) then fails its claim below.
+    const i = v & MAX_CHUNKS, chunks = Atomics.load(ctrl, Ctrl.CHUNKS);
     if (i >= chunks) return ran;
     if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) { ran--; continue; }
     try {
