@@ -9,6 +9,7 @@ import { registerPpl } from './commands/ppl.js';
 import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerConvert } from './commands/convert.js';
 import { registerRecallData } from './commands/recall-data.js';
 import { registerRecall } from './commands/recall.js';
 import { note, processIo, type CliIo } from './io.js';
@@ -32,6 +33,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerTrace(program, io);
   registerBench(program, io);
   registerInspect(program, io);
+  registerConvert(program, io);
   registerRecallData(program, io);
   registerRecall(program, io);
   return program;

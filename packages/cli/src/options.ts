@@ -11,7 +11,7 @@ import {
 } from '@msrnn/tensor';
 import { checkCapacity, checkPositionMode, stateBytes, type Policy, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio } from '@msrnn/policies';
-import { embeddedTokenizer, headDimOf, isGguf, loadAnyTokenizer, loadTokenizer, type Model, type Tokenizer } from '@msrnn/transformer';
+import { embeddedTokenizer, headDimOf, isGguf, loadAnyTokenizer, loadTokenizer, MODEL_FOLDER_FILES, type Model, type Tokenizer } from '@msrnn/transformer';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -34,7 +34,7 @@ export interface BackendFlags { backend: string; threads: string }
 /** --model and --tokenizer, the same for every command that runs a model. */
 export function addModelOptions(command: Command): Command {
   return command
-    .option('--model <file>', 'GGUF file or llama2.c checkpoint (v0 or v1 fp32); default: models/default/model.bin, else ../shared/models/stories260K.bin')
+    .option('--model <path>', 'GGUF file, llama2.c checkpoint (v0 or v1 fp32), Hugging Face folder, or a folder holding model.gguf / model.bin; default: models/default/model.bin, else ../shared/models/stories260K.bin')
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin, a Hugging Face tokenizer.json or its folder, or a GGUF file\'s vocabulary (default: the one a GGUF model carries; else the llama2.c tokenizer beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
 }
 
@@ -90,6 +90,12 @@ export function selectBackendFor(flags: BackendFlags, warn: (line: string) => vo
  * for this project) when present, else ../shared/models/stories260K.bin with tok512.bin.
  */
 export function defaultModelFiles(flags: ModelFlags): ModelFiles {
+  // A folder without config.json holding model.gguf or a llama2.c model.bin (models/default): that file.
+  if (flags.model && statSync(flags.model, { throwIfNoEntry: false })?.isDirectory() && !existsSync(join(flags.model, 'config.json'))) {
+    const inside = MODEL_FOLDER_FILES.map((n) => join(flags.model!, n)).find((p) => existsSync(p));
+    if (!inside) throw new Error(`--model ${flags.model}: a folder with no config.json (Hugging Face), ${MODEL_FOLDER_FILES.join(' or ')}`);
+    return defaultModelFiles({ ...flags, model: inside });
+  }
   let files: ModelFiles;
   if (flags.model && isGgufPath(flags.model)) {
     files = { model: flags.model, tokenizer: flags.tokenizer ?? null, origin: 'given', tokenizerInferred: false, tokenizerCandidates: [] };
@@ -230,12 +236,17 @@ export function checkStateMemory(option: string, model: Model, policy: Policy, i
   const c = model.config;
   const geometry = { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
   const bytes = stateBytes(geometry, policy);
-  const limit = inWasm ? WASM_MEMORY_BYTES : totalmem();
+  const limit = stateMemoryLimit(inWasm);
   if (bytes > limit) {
     const where = inWasm ? `the wasm backend's memory (${gib(WASM_MEMORY_BYTES)}, the model included)` : `this machine's memory (${gib(limit)})`;
     throw new RangeError(`${option} ${policy.capacity}: the state would need ${gib(bytes)} (${c.nLayers} layers × ${c.nKvHeads} KV heads × ${policy.capacity + 1} entries of ${geometry.headDim}-float keys and values), more than ${where}; give a smaller ${option}`);
   }
   return bytes;
+}
+
+/** The most memory a state can have: a wasm32 memory, or this machine's. */
+export function stateMemoryLimit(inWasm: boolean): number {
+  return inWasm ? WASM_MEMORY_BYTES : totalmem();
 }
 
 /** A wasm32 memory: 65536 pages of 64 KiB. */

@@ -6,6 +6,8 @@
 /** Allocates n zeroed float32s. Backends that keep memory elsewhere (WebAssembly) supply their own. */
 export type F32Alloc = (n: number) => Float32Array;
 export const heapAlloc: F32Alloc = (n) => new Float32Array(n);
+/** Gives an array from the matching F32Alloc back (the wasm heap's free list); absent for the GC'd heap. */
+export type F32Free = (array: Float32Array) => void;
 
 export class HeadCache {
   /** Entry i's key is keys[i*headDim .. (i+1)*headDim). */
@@ -23,6 +25,7 @@ export class HeadCache {
     readonly statsPerEntry: number,
     slots: number,
     private readonly alloc: F32Alloc,
+    private readonly free?: F32Free,
   ) {
     this.keys = alloc(slots * headDim);
     this.values = alloc(slots * headDim);
@@ -42,6 +45,7 @@ export class HeadCache {
     positions.set(this.positions.subarray(0, this.count));
     const stats = new Float64Array(slots * this.statsPerEntry);
     stats.set(this.stats.subarray(0, this.count * this.statsPerEntry));
+    this.free?.(this.keys); this.free?.(this.values);
     this.keys = keys; this.values = values; this.positions = positions; this.stats = stats;
   }
 
@@ -94,6 +98,14 @@ export class HeadCache {
     return this.keys.byteLength + this.values.byteLength + this.positions.byteLength + this.stats.byteLength;
   }
 
+  /** Gives the storage back and leaves the head empty, with no slots (MultiState.dispose). */
+  release(): void {
+    this.free?.(this.keys); this.free?.(this.values);
+    this.keys = new Float32Array(0); this.values = new Float32Array(0);
+    this.positions = new Int32Array(0); this.stats = new Float64Array(0);
+    this.count = 0;
+  }
+
   /**
    * Copies src's entries into this head. The statistics are copied when both keep the same number
    * per entry; a head whose policy keeps none (MultiState.cloneWithPolicy) copies none.
@@ -122,9 +134,10 @@ export class LayerCache {
     alloc: F32Alloc,
     /** The model's sliding window on this layer (key j visible from query i when i − W < j ≤ i); Infinity = global. */
     readonly window = Infinity,
+    free?: F32Free,
   ) {
     this.heads = [];
-    for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc));
+    for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc, free));
   }
 
   /** Most entries any head holds (equal in every head for layer-wise policies). */

@@ -1,4 +1,5 @@
-export { HeadCache, LayerCache, heapAlloc, type F32Alloc } from './cache.js';
+export { HeadCache, LayerCache, heapAlloc, type F32Alloc, type F32Free } from './cache.js';
+export { DisposedError } from './disposed.js';
 export { checkCapacity, keepAll, wrapPolicy, type AttentionStep, type Policy, type PositionMode } from './policy.js';
 export { MultiState, POSITION_MODES, checkPositionMode, stateBytes, MAX_ARRAY_ELEMENTS, type StateGeometry, type StateOptions } from './state.js';
 export {

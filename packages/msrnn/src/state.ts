@@ -1,7 +1,8 @@
 // The hidden state of a transformer viewed as an RNN: one multi-state (LayerCache) per layer,
 // plus the number of tokens consumed. Bounded (capacity k) and unbounded (capacity Infinity)
 // states are the same type on the same code path; only the policy and the storage policy differ.
-import { heapAlloc, LayerCache, type F32Alloc } from './cache.js';
+import { heapAlloc, LayerCache, type F32Alloc, type F32Free } from './cache.js';
+import { DisposedError } from './disposed.js';
 import { checkCapacity, keepAll, type Policy, type PositionMode } from './policy.js';
 import { encodeState, type ModelFingerprint } from './state-file.js';
 
@@ -26,6 +27,8 @@ export interface StateOptions {
   initialSlots?: number;
   /** Where key/value storage lives (plain heap by default; a WebAssembly heap for the wasm backend). */
   alloc?: F32Alloc;
+  /** Gives `alloc`'s arrays back (the wasm heap's free list): dispose() and growth call it. Absent: the GC reclaims them. */
+  free?: F32Free;
   /** How keys are stored with respect to position; default the policy's, else 'absolute'. */
   positionMode?: PositionMode;
   /**
@@ -64,12 +67,14 @@ export class MultiState {
   readonly positionMode: PositionMode;
   /** The allocator key/value storage came from; clones use it too unless told otherwise. */
   readonly alloc: F32Alloc;
+  readonly free: F32Free | undefined;
   /** The model's per-layer sliding windows (see StateOptions.windows). */
   readonly windows: readonly number[];
   /** Tokens consumed so far = absolute position of the next token. */
   seen = 0;
   /** The model this state belongs to (createState sets it; computed on first save); save() writes it so a restore can check. */
   fingerprint: (() => ModelFingerprint) | undefined;
+  private isDisposed = false;
 
   constructor(readonly geometry: StateGeometry, opts: StateOptions = {}) {
     if ('capacity' in opts) {
@@ -98,6 +103,7 @@ export class MultiState {
     }
     const alloc = opts.alloc ?? heapAlloc;
     this.alloc = alloc;
+    this.free = opts.free;
     const windows = opts.windows ?? [];
     if (windows.length > geometry.nLayers) throw new RangeError(`windows: ${windows.length} given, the state has ${geometry.nLayers} layers`);
     windows.forEach((w, l) => {
@@ -111,7 +117,7 @@ export class MultiState {
       if (slots * Math.max(geometry.headDim, statsPerEntry) > MAX_ARRAY_ELEMENTS) {
         throw new RangeError(`policy "${policy.name}": capacity ${k} is too large: each KV head would hold ${slots} × ${geometry.headDim} floats of keys, more than one array holds (${MAX_ARRAY_ELEMENTS}); the state would need ${(stateBytes(geometry, policy, initialSlots) / 2 ** 30).toFixed(1)} GiB`);
       }
-      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity));
+      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity, opts.free));
     }
   }
 
@@ -126,14 +132,39 @@ export class MultiState {
     return b;
   }
 
-  /** Deep copy, for branching (beam search, speculative continuations, what-if runs). */
-  clone(alloc?: F32Alloc): MultiState {
+  /** Whether dispose() was called. */
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /**
+   * Gives the key/value storage back (to the wasm heap's free list, where the state lives in wasm
+   * memory). Using the state afterwards (step, save, clone) throws a DisposedError. Idempotent.
+   */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    for (const l of this.layers) for (const h of l.heads) h.release();
+  }
+
+  /** Throws a DisposedError if the state was disposed; `what` names the use. */
+  checkNotDisposed(what: string): void {
+    if (this.isDisposed) throw new DisposedError(`${what}: the state was disposed (its memory was given back); create or restore a new one`);
+  }
+
+  /**
+   * Deep copy, for branching (beam search, speculative continuations, what-if runs). Storage comes
+   * from `alloc` when given (given back through `free`), else from this state's allocator.
+   */
+  clone(alloc?: F32Alloc, free?: F32Free): MultiState {
+    this.checkNotDisposed('state.clone');
     const c = new MultiState(this.geometry, {
       policy: this.policy,
       positionMode: this.positionMode,
       windows: this.windows,
       initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,
       alloc: alloc ?? this.alloc,
+      free: alloc ? free : this.free,
     });
     c.seen = this.seen;
     c.fingerprint = this.fingerprint;
@@ -151,11 +182,12 @@ export class MultiState {
    * hides) and `policy` keeps no per-entry statistics (those come from the steps it saw); anything
    * else throws, saying which. The copy's capacity is `policy`'s.
    */
-  cloneWithPolicy(policy: Policy, alloc?: F32Alloc): MultiState {
-    if (policy === this.policy) return this.clone(alloc);
+  cloneWithPolicy(policy: Policy, alloc?: F32Alloc, free?: F32Free): MultiState {
+    this.checkNotDisposed('state.cloneWithPolicy');
+    if (policy === this.policy) return this.clone(alloc, free);
     const why = (reason: string) => new Error(`cannot continue this state (policy "${this.policy.name}") under policy "${policy.name}": ${reason}`);
     if ((policy.statsPerEntry ?? 0) > 0) throw why(`it keeps per-entry statistics (${policy.statsPerEntry} per entry) that only reading the tokens under it gathers`);
-    const c = new MultiState(this.geometry, { policy, positionMode: this.positionMode, windows: this.windows, alloc: alloc ?? this.alloc });
+    const c = new MultiState(this.geometry, { policy, positionMode: this.positionMode, windows: this.windows, alloc: alloc ?? this.alloc, free: alloc ? free : this.free });
     for (let l = 0; l < this.layers.length; l++) {
       const src = this.layers[l]!, dst = c.layers[l]!;
       for (let h = 0; h < src.heads.length; h++) {
@@ -179,6 +211,7 @@ export class MultiState {
    * makes an identical state. `meta` travels with it (e.g. the sampler's RNG state).
    */
   save(meta: Record<string, unknown> = {}): Uint8Array {
+    this.checkNotDisposed('state.save');
     if (!this.fingerprint) throw new Error('state.save: the state has no model fingerprint (make it with createState(model, ...))');
     return encodeState(this, this.fingerprint(), meta);
   }

@@ -72,7 +72,7 @@ function matrices(b: WasmBackend, id: number, R: number, C: number, stream: bool
 
 for (const { rows: R, cols: C, stream } of shapes) {
   for (const t of types) {
-    // Fresh backends per case (the wasm heap never frees): f32 and this type on one thread, this type on two.
+    // Fresh backends per case (dropped with their matrices): f32 and this type on one thread, this type on two.
     const b1 = await createWasmBackend({ initialBytes: 64 << 20 });
     const b2 = two ? await createWasmBackend({ threads: 2, initialBytes: 64 << 20 }) : null;
     const f32 = matrices(b1, 0, R, C, stream, 1), w1 = matrices(b1, t.id, R, C, stream, 2), w2 = b2 ? matrices(b2, t.id, R, C, stream, 2) : [];

@@ -6,6 +6,11 @@ export interface Backend {
   readonly name: string;
   /** Zeroed float32 storage usable by this backend's kernels. */
   alloc(n: number): Float32Array;
+  /**
+   * Gives back an array this backend's alloc (or allocU16/I8/U8) returned, whole; it must not be
+   * used afterwards. Backends whose arrays the garbage collector reclaims leave it out.
+   */
+  free?(view: ArrayBufferView): void;
 
   /** out[oOff + r] = Σ_c w[wOff + r*cols + c] · x[xOff + c], r < rows. */
   matvec(out: Float32Array, oOff: number, w: Float32Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;

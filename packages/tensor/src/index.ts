@@ -2,6 +2,7 @@
 // and edge runtimes forbid); ndarray conversion lives in the separate './interop' entry.
 export type { Backend } from './backend.js';
 export { jsBackend } from './js-backend.js';
+export { Allocations, type AllocatingBackend } from './allocations.js';
 export { Tensor, contiguousStrides, shapeSize, fmtShape, forEachOffset, requireContiguous, type Shape } from './tensor.js';
 export * from './ops/index.js';
 /** Unchecked offset-based kernels (output first, no allocation): `raw.matvec(out, 0, w, 0, x, 0, rows, cols)`. */

@@ -1,5 +1,6 @@
 // Model hyperparameters and the sanity checks every loader runs before allocating anything.
 import type { Architecture } from './arch.js';
+import { ModelFileError } from './file-errors.js';
 
 export interface ModelConfig {
   /** Residual stream width. */
@@ -51,7 +52,7 @@ const MAX_SEQ = 1 << 24;
 /** Throws a clear error (prefixed with `source`, e.g. the file name) if the config is not a sane LLaMA geometry. */
 export function validateConfig(c: ModelConfig, source: string): void {
   const fail = (what: string): never => {
-    throw new Error(`${source}: invalid model header: ${what}`);
+    throw new ModelFileError(`${source}: invalid model header: ${what}`);
   };
   const positiveInt = (name: 'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'vocabSize' | 'seqLen' | 'headDim', max: number): void => {
     const v = c[name] as number;

@@ -67,11 +67,16 @@ export async function* generate(
     logits = prefill(model, state, promptTokens, { ...opts.prefill, logitsOut: logitsBuf });
   }
   const decoder = tokenizer.createStreamDecoder({ prefix: promptTokens });
-  for (let i = 0; i < maxNew; i++) {
-    const token = sampler.sample(logits);
-    if (stopAtEnd && tokenizer.stopIds.has(token)) break;
-    // Feed the token before yielding so the state always holds the whole text seen so far.
-    logits = feed(token);
-    yield { token, text: decoder.push(token) };
+  try {
+    for (let i = 0; i < maxNew; i++) {
+      const token = sampler.sample(logits);
+      if (stopAtEnd && tokenizer.stopIds.has(token)) break;
+      // Feed the token before yielding so the state always holds the whole text seen so far.
+      logits = feed(token);
+      yield { token, text: decoder.push(token) };
+    }
+  } finally {
+    // A buffer made here goes back when the generation ends or is abandoned (wasm heap's free list).
+    if (opts.logitsOut === undefined) model.backend.free?.(logitsBuf);
   }
 }

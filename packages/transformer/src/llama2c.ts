@@ -5,6 +5,7 @@
 import { f32Weights } from '@msrnn/tensor';
 import { LLAMA } from './arch.js';
 import { recognizeOtherFormat } from './bytes.js';
+import { ModelFileError } from './file-errors.js';
 import { kvDimOf, validateConfig, type ModelConfig } from './config.js';
 import { linear, norm, type LayerWeights, type Weights } from './weights.js';
 
@@ -18,8 +19,6 @@ export interface ParsedCheckpoint {
   config: ModelConfig;
   version: Llama2cVersion;
   weights: Weights;
-  /** The single allocation every weight is a view into. */
-  storage: Float32Array;
 }
 
 /** A llama2.c layer as the file names its tensors (run.c's TransformerWeights), as float32 views. */
@@ -30,7 +29,6 @@ interface Llama2cLayer {
 type LayerTensorName = keyof Llama2cLayer;
 
 interface Llama2cViews {
-  storage: Float32Array;
   tokenEmbedding: Float32Array;
   layers: Llama2cLayer[];
   finalNorm: Float32Array;
@@ -52,27 +50,23 @@ function llama2cParameterCount(c: ModelConfig): number {
   return c.vocabSize * c.dim * (c.sharedClassifier ? 1 : 2) + c.nLayers * per + c.dim;
 }
 
-/** Allocates the storage once (through `alloc`) and carves out zeroed views for every tensor. */
+/**
+ * One `alloc` allocation per tensor (not one for all): a quantized model can then give back the
+ * float32 originals it replaced (quantize.ts).
+ */
 function allocateViews(c: ModelConfig, alloc: (n: number) => Float32Array): Llama2cViews {
-  const storage = alloc(llama2cParameterCount(c));
-  let at = 0;
-  const take = (n: number): Float32Array => {
-    const v = storage.subarray(at, at + n);
-    at += n;
-    return v;
-  };
   const sizes = layerTensorSizes(c);
-  const tokenEmbedding = take(c.vocabSize * c.dim);
+  const tokenEmbedding = alloc(c.vocabSize * c.dim);
   const layers: Llama2cLayer[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     layers.push({
-      attNorm: take(sizes.attNorm), wq: take(sizes.wq), wk: take(sizes.wk), wv: take(sizes.wv), wo: take(sizes.wo),
-      ffnNorm: take(sizes.ffnNorm), w1: take(sizes.w1), w2: take(sizes.w2), w3: take(sizes.w3),
+      attNorm: alloc(sizes.attNorm), wq: alloc(sizes.wq), wk: alloc(sizes.wk), wv: alloc(sizes.wv), wo: alloc(sizes.wo),
+      ffnNorm: alloc(sizes.ffnNorm), w1: alloc(sizes.w1), w2: alloc(sizes.w2), w3: alloc(sizes.w3),
     });
   }
-  const finalNorm = take(c.dim);
-  const classifier = c.sharedClassifier ? tokenEmbedding : take(c.vocabSize * c.dim);
-  return { storage, tokenEmbedding, layers, finalNorm, classifier };
+  const finalNorm = alloc(c.dim);
+  const classifier = c.sharedClassifier ? tokenEmbedding : alloc(c.vocabSize * c.dim);
+  return { tokenEmbedding, layers, finalNorm, classifier };
 }
 
 /** The roles of run.c's tensors: w1 = gate, w3 = up, w2 = down; no biases; RMSNorm weights. */
@@ -107,7 +101,7 @@ interface HeaderInfo {
 
 function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
   if (bytes.byteLength < V0_HEADER_BYTES) {
-    throw new Error(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c checkpoint`);
+    throw new ModelFileError(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c checkpoint`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const i32 = (at: number): number => dv.getInt32(at, true);
@@ -118,17 +112,17 @@ function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
   const common = { normEps: 1e-5, arch: LLAMA };
 
   if (dv.getUint32(0, true) === LLAMA2C_MAGIC) {
-    if (bytes.byteLength < V1_HEADER_BYTES) throw new Error(`${source}: truncated version-1 header (${bytes.byteLength} bytes < 256)`);
+    if (bytes.byteLength < V1_HEADER_BYTES) throw new ModelFileError(`${source}: truncated version-1 header (${bytes.byteLength} bytes < 256)`);
     const version = i32(4);
     if (version !== 1) {
-      throw new Error(`${source}: llama2.c checkpoint version ${version} is not supported (only legacy v0 and fp32 v1; v2 is int8-quantized)`);
+      throw new ModelFileError(`${source}: llama2.c checkpoint version ${version} is not supported (only legacy v0 and fp32 v1; v2 is int8-quantized)`);
     }
     const p = params(8);
     const flag = bytes[8 + 28]!;
-    if (flag > 1) throw new Error(`${source}: invalid model header: shared_classifier flag must be 0 or 1, got ${flag}`);
+    if (flag > 1) throw new ModelFileError(`${source}: invalid model header: shared_classifier flag must be 0 or 1, got ${flag}`);
     // export.py pads the header with zeros to 256 bytes: anything else there is not its file.
     for (let i = 8 + 29; i < V1_HEADER_BYTES; i++) {
-      if (bytes[i] !== 0) throw new Error(`${source}: invalid model header: byte ${i} of the version-1 header is padding and must be 0, got ${bytes[i]}`);
+      if (bytes[i] !== 0) throw new ModelFileError(`${source}: invalid model header: byte ${i} of the version-1 header is padding and must be 0, got ${bytes[i]}`);
     }
     return { config: { ...p, sharedClassifier: flag === 1, ...common }, version: 1, headerBytes: V1_HEADER_BYTES };
   }
@@ -186,13 +180,13 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config:
     validateConfig(info.config, source);
   } catch (err: any) {
     const other = recognizeOtherFormat(bytes);
-    if (other) throw new Error(`${source}: it looks like ${other}, not a llama2.c checkpoint (${String(err?.message).replace(`${source}: `, '')})`);
+    if (other) throw new ModelFileError(`${source}: it looks like ${other}, not a llama2.c checkpoint (${String(err?.message).replace(`${source}: `, '')})`);
     throw err;
   }
   const expected = expectedFileBytes(info);
   if (bytes.byteLength !== expected) {
     const c = info.config;
-    throw new Error(
+    throw new ModelFileError(
       `${source}: file size ${bytes.byteLength} bytes does not match the llama2.c v${info.version} header ` +
       `(dim ${c.dim}, hidden ${c.hiddenDim}, layers ${c.nLayers}, heads ${c.nHeads}/${c.nKvHeads}, vocab ${c.vocabSize}, ` +
       `seq_len ${c.seqLen}, ${c.sharedClassifier ? 'tied' : 'untied'} classifier), which implies ${expected} bytes` +
@@ -202,7 +196,7 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config:
   return info;
 }
 
-/** Parses and validates a llama2.c checkpoint; weights are copied into ONE `alloc` allocation. */
+/** Parses and validates a llama2.c checkpoint; each weight is copied into its own `alloc` allocation. */
 export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
   const info = parseLlama2cHeader(bytes, source);
   if (!littleEndianHost) throw new Error(`${source}: llama2.c checkpoints are little-endian; this host is big-endian`);
@@ -215,7 +209,7 @@ export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: numbe
   }
   checkFinite(views, source);
   if (info.version === 0) checkRopeTables(bytes, info, source);
-  return { config: info.config, version: info.version, weights: toWeights(info.config, views), storage: views.storage };
+  return { config: info.config, version: info.version, weights: toWeights(info.config, views) };
 }
 
 /**
@@ -248,7 +242,7 @@ function checkRopeTables(bytes: Uint8Array, info: HeaderInfo, source: string): v
     const other = c.dim / heads;
     if (heads === c.nHeads || !Number.isInteger(other) || other % 2 !== 0) continue;
     if (matches(other)) {
-      throw new Error(`${source}: invalid model header: n_heads ${c.nHeads} (head dim ${hd}) does not match the RoPE tables the file stores, which are for head dim ${other} (n_heads ${heads}); was the header edited?`);
+      throw new ModelFileError(`${source}: invalid model header: n_heads ${c.nHeads} (head dim ${hd}) does not match the RoPE tables the file stores, which are for head dim ${other} (n_heads ${heads}); was the header edited?`);
     }
   }
 }
@@ -258,16 +252,12 @@ function checkRopeTables(bytes: Uint8Array, info: HeaderInfo, source: string): v
  * perplexity of NaN), far from its cause; one pass at load names the file and the tensor instead.
  */
 function checkFinite(w: Llama2cViews, source: string): void {
-  const s = w.storage;
-  let bad = -1;
-  for (let i = 0; i < s.length; i++) {
-    const v = s[i]!;
-    if (v - v !== 0) { bad = i; break; } // NaN - NaN and Inf - Inf are NaN
-  }
-  if (bad < 0) return;
   const named: [string, Float32Array][] = [['token embedding', w.tokenEmbedding], ['final norm', w.finalNorm], ['classifier', w.classifier]];
   w.layers.forEach((layer, l) => { for (const [k, v] of Object.entries(layer)) named.push([`layer ${l} ${k}`, v]); });
-  const at = s.byteOffset + bad * 4;
-  const [name, view] = named.find(([, v]) => at >= v.byteOffset && at < v.byteOffset + v.byteLength)!;
-  throw new Error(`${source}: weight ${name}[${(at - view.byteOffset) / 4}] is ${s[bad]} — the file is corrupt`);
+  for (const [name, v] of named) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if (x - x !== 0) throw new ModelFileError(`${source}: weight ${name}[${i}] is ${x} — the file is corrupt`); // NaN - NaN and Inf - Inf are NaN
+    }
+  }
 }

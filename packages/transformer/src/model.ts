@@ -1,5 +1,5 @@
-// A loaded model: config, weights (one backend allocation) and the backend whose kernels run it.
-import { jsBackend, type Backend } from '@msrnn/tensor';
+// A loaded model: config, weights (allocated through the backend, given back by dispose) and the backend whose kernels run it.
+import { Allocations, jsBackend, type Backend } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
 import { headDimOf, validateConfig, type ModelConfig } from './config.js';
 import { checkWeights } from './check-weights.js';
@@ -12,8 +12,9 @@ import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
 import type { Weights } from './weights.js';
 import { modelFingerprint } from './state-io.js';
-import type { FileMap } from './files.js';
+import { readFolderFiles, type FileMap } from './files.js';
 import { hfPartsFromFiles, readHfFolder } from './hf/index.js';
+import { LoadedModel } from './loaded-model.js';
 
 export interface Model {
   readonly config: ModelConfig;
@@ -28,6 +29,18 @@ export interface Model {
   readonly positions: Positions;
   /** The file's metadata when it has any (GGUF: hyperparameters, tokenizer.ggml.*, chat template); else null. */
   readonly metadata: GgufMetadata | null;
+  /** The arrays the model took from its backend (weights, working buffers): what dispose() gives back. */
+  readonly allocations: Allocations;
+  /** Whether the model was disposed (or quantizeModel took its memory over): it can no longer run. */
+  readonly disposed: boolean;
+  /**
+   * Gives the model's memory back to its backend (on wasm, to the heap's free list, where the next
+   * model or state reuses it). Any later use throws a DisposedError. States made from the model
+   * own their memory separately: dispose them with state.dispose(). Idempotent.
+   */
+  dispose(): void;
+  /** Throws a DisposedError naming `what` (the call) if the model was disposed. */
+  checkNotDisposed(what: string): void;
 }
 
 export interface LoadOptions {
@@ -47,15 +60,28 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<bytes>';
   const data = asBytes(bytes, `model ${source}`);
-  if (isGguf(data)) {
-    const file = parseGguf(data, source);
-    const { config, weights, format } = ggufModelParts(file, backend);
-    // Every loader's weights pass the same shape check (modelFromWeights'), GGUF's too.
-    checkWeights(config, weights, source);
-    return assemble(config, weights, backend, source, format, file.metadata);
+  return owningAllocations(backend, (allocations) => {
+    if (isGguf(data)) {
+      const file = parseGguf(data, source);
+      const { config, weights, format } = ggufModelParts(file, allocations);
+      // Every loader's weights pass the same shape check (modelFromWeights'), GGUF's too.
+      checkWeights(config, weights, source);
+      return assemble(config, weights, backend, allocations, source, format, file.metadata);
+    }
+    const { config, weights, version } = parseLlama2c(data, source, (n) => allocations.alloc(n));
+    return assemble(config, weights, backend, allocations, source, `llama2.c v${version satisfies Llama2cVersion}`);
+  });
+}
+
+/** Runs a loader with fresh Allocations; if it throws, what it allocated is given back. */
+function owningAllocations(backend: Backend, load: (allocations: Allocations) => Model): Model {
+  const allocations = new Allocations(backend);
+  try {
+    return load(allocations);
+  } catch (err) {
+    allocations.releaseAll();
+    throw err;
   }
-  const { config, weights, version } = parseLlama2c(data, source, (n) => backend.alloc(n));
-  return assemble(config, weights, backend, source, `llama2.c v${version satisfies Llama2cVersion}`);
 }
 
 /**
@@ -65,8 +91,10 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
 export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<folder>';
-  const { config, weights, format } = hfPartsFromFiles(files, backend, source);
-  return modelFromWeights(config, weights, { backend, source, format });
+  return owningAllocations(backend, (allocations) => {
+    const { config, weights, format } = hfPartsFromFiles(files, allocations, source);
+    return modelFromWeights(config, weights, { backend, source, format, allocations });
+  });
 }
 
 /**
@@ -85,12 +113,27 @@ export async function loadModel(pathOrBytes: string | BytesLike | Blob, opts: Lo
     bytes = await readFileBytes(pathOrBytes, 'model');
   } catch (err) {
     // A folder cannot be read as a file (no node:fs stat here, so browser bundles stay Node-free).
-    if (/EISDIR|Is a directory/i.test((err as Error).message)) {
-      return modelFromFiles(await readHfFolder(pathOrBytes), { ...opts, source: opts.source ?? pathOrBytes });
-    }
+    if (/EISDIR|Is a directory/i.test((err as Error).message)) return loadModelFolder(pathOrBytes, opts);
     throw err;
   }
   return modelFromBytes(bytes, { ...opts, source: opts.source ?? pathOrBytes });
+}
+
+/** Files a model folder may hold its model in, tried in this order after config.json (Hugging Face). */
+export const MODEL_FOLDER_FILES = ['model.gguf', 'model.bin'] as const;
+
+/**
+ * A folder: a Hugging Face one (config.json), else the folder's model.gguf or llama2.c model.bin
+ * (as this repo's models/ keep them). Named files only: listing a folder needs Node's fs.
+ */
+async function loadModelFolder(dir: string, opts: LoadOptions): Promise<Model> {
+  const found = await readFolderFiles(dir, ['config.json']);
+  if (found.has('config.json')) return modelFromFiles(await readHfFolder(dir), { ...opts, source: opts.source ?? dir });
+  for (const name of MODEL_FOLDER_FILES) {
+    const bytes = (await readFolderFiles(dir, [name])).get(name);
+    if (bytes) return modelFromBytes(bytes, { ...opts, source: opts.source ?? `${dir.replace(/[\\/]+$/, '')}/${name}` });
+  }
+  throw new Error(`${dir}: a folder with no model this package recognises: expected config.json (Hugging Face: config.json + model.safetensors), ${MODEL_FOLDER_FILES.join(' or ')}`);
 }
 
 export interface ModelFromWeightsOptions {
@@ -100,6 +143,8 @@ export interface ModelFromWeightsOptions {
   source?: string;
   /** e.g. "GGUF v3 (llama)". */
   format?: string;
+  /** The allocations `weights` came from: the model takes them over and dispose() gives them back. */
+  allocations?: Allocations;
 }
 
 /**
@@ -111,16 +156,18 @@ export function modelFromWeights(config: ModelConfig, weights: Weights, opts: Mo
   const source = opts.source ?? '<weights>';
   validateConfig(config, source);
   checkWeights(config, weights, source);
-  return assemble(config, weights, opts.backend ?? jsBackend, source, opts.format ?? 'weights');
+  const backend = opts.backend ?? jsBackend;
+  return assemble(config, weights, backend, opts.allocations ?? new Allocations(backend), source, opts.format ?? 'weights');
 }
 
-function assemble(config: ModelConfig, weights: Weights, backend: Backend, source: string, format: string, metadata: GgufMetadata | null = null): Model {
-  const alloc = (n: number) => backend.alloc(n);
-  return {
-    config, weights, backend, source, format, metadata,
-    scratch: new Scratch(config, alloc),
-    positions: positionsFor(config, alloc),
-  };
+function assemble(config: ModelConfig, weights: Weights, backend: Backend, allocations: Allocations, source: string, format: string, metadata: GgufMetadata | null = null): Model {
+  const alloc = (n: number) => allocations.alloc(n);
+  const free = (a: Float32Array) => allocations.release(a);
+  return new LoadedModel({
+    config, weights, backend, source, format, metadata, allocations,
+    scratch: new Scratch(config, alloc, free),
+    positions: positionsFor(config, alloc, free),
+  });
 }
 
 export interface CreateStateOptions {
@@ -134,11 +181,15 @@ export interface CreateStateOptions {
 
 /** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */
 export function createState(model: Model, opts: CreateStateOptions = {}): MultiState {
-  const c = model.config;
+  model.checkNotDisposed('createState');
+  const c = model.config, backend = model.backend;
   const state = new MultiState(
     { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) },
     // Unknown options (a `capacity`, which now comes from the policy) reach MultiState's check.
-    { ...opts, alloc: (n) => model.backend.alloc(n), ...(c.arch.slidingWindow ? { windows: c.arch.slidingWindow } : {}) },
+    {
+      ...opts, alloc: (n) => backend.alloc(n), free: backend.free ? (a) => backend.free!(a) : undefined,
+      ...(c.arch.slidingWindow ? { windows: c.arch.slidingWindow } : {}),
+    },
   );
   state.fingerprint = () => modelFingerprint(model);
   // Whether asked for or the policy's default (StreamingLLM's), re-indexing needs rotated positions.
@@ -146,6 +197,13 @@ export function createState(model: Model, opts: CreateStateOptions = {}): MultiS
     throw new Error(`position mode "reindex" re-rotates keys by rank and needs RoPE; ${model.source} has learned absolute positions (use "absolute")`);
   }
   return state;
+}
+
+/** Throws a DisposedError if the model or the state was disposed, else checkStateFits. */
+export function checkRunnable(model: Model, state: MultiState, what: string): void {
+  model.checkNotDisposed(what);
+  state.checkNotDisposed(what);
+  checkStateFits(model, state);
 }
 
 /** Throws unless `state` was made for a model of this geometry. */

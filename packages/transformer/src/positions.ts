@@ -27,10 +27,10 @@ export interface Positions {
 }
 
 /** The Positions of a model's architecture (allocating through `alloc`). */
-export function positionsFor(c: ModelConfig, alloc: (n: number) => Float32Array): Positions {
+export function positionsFor(c: ModelConfig, alloc: (n: number) => Float32Array, free: (a: Float32Array) => void = () => {}): Positions {
   const p = c.arch.positions;
   if (p.kind === 'learned') return LEARNED;
-  return new RopePositions(headDimOf(c), rotaryDimOf(c), p.layout, ropeFrequencies(rotaryDimOf(c), p.theta, p.scaling), alloc);
+  return new RopePositions(headDimOf(c), rotaryDimOf(c), p.layout, ropeFrequencies(rotaryDimOf(c), p.theta, p.scaling), alloc, free);
 }
 
 /** Learned absolute positions were added to the input (see embed.ts): q and k are used as they are. */
@@ -62,7 +62,8 @@ export class RopePositions implements Positions {
   private order = new Float64Array(0);
 
   constructor(readonly headDim: number, readonly rotaryDim: number, readonly layout: raw.RopeLayout,
-    private readonly invFreq: Float64Array, private readonly alloc: (n: number) => Float32Array) {
+    private readonly invFreq: Float64Array, private readonly alloc: (n: number) => Float32Array,
+    private readonly free: (a: Float32Array) => void = () => {}) {
     this.pairs = rotaryDim / 2;
     if (invFreq.length !== this.pairs) throw new RangeError(`RopePositions: ${invFreq.length} frequencies for ${this.pairs} rotated pairs`);
     this.cos1 = new Float32Array(this.pairs);
@@ -93,7 +94,10 @@ export class RopePositions implements Positions {
     const n = head.count, hd = this.headDim;
     if (n > 1048576) throw new RangeError(`reindex position mode supports at most 1048576 cached entries per head, got ${n}`);
     this.ensureTable(n);
-    if (this.rotatedKeys.length < n * hd) this.rotatedKeys = this.alloc(Math.max(n * hd, 2 * this.rotatedKeys.length));
+    if (this.rotatedKeys.length < n * hd) {
+      this.free(this.rotatedKeys);
+      this.rotatedKeys = this.alloc(Math.max(n * hd, 2 * this.rotatedKeys.length));
+    }
     if (this.order.length < n) this.order = new Float64Array(Math.max(n, 2 * this.order.length));
     // Rank entries by position without a comparator: encode (position, slot) in one exact double.
     // Sort the whole scratch (unused tail = +Infinity) rather than a fresh subarray view.

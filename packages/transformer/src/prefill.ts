@@ -9,7 +9,7 @@
 import type { MultiState } from '@msrnn/msrnn';
 import { embed } from './embed.js';
 import { logitsRows } from './logits.js';
-import { checkStateFits, checkTokens, type Model } from './model.js';
+import { checkRunnable, checkTokens, type Model } from './model.js';
 import type { RowBuffers } from './scratch.js';
 import { layer } from './step.js';
 
@@ -34,7 +34,7 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
   const n = tokens.length;
   if (n === 0) throw new RangeError('prefill: no tokens given');
   checkTokens(model, tokens, 'prefill');
-  checkStateFits(model, state);
+  checkRunnable(model, state, 'prefill');
   const chunkSize = opts.chunkSize ?? 64;
   if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`prefill: chunkSize must be a positive integer, got ${chunkSize}`);
   const c = model.config;

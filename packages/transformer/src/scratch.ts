@@ -4,6 +4,8 @@
 import { kvDimOf, qDimOf, type ModelConfig } from './config.js';
 
 type Alloc = (n: number) => Float32Array;
+/** Gives back a buffer the Alloc made (replaced by a larger one). */
+type Free = (a: Float32Array) => void;
 
 /** Buffers holding `rows` tokens at once (rows = 1 for step, the chunk size for prefill). */
 export class RowBuffers {
@@ -33,6 +35,10 @@ export class RowBuffers {
     this.hb = alloc(rows * c.hiddenDim);
     this.hb2 = alloc(rows * c.hiddenDim);
   }
+
+  freeWith(free: Free): void {
+    for (const a of [this.x, this.xb, this.xb2, this.q, this.k, this.v, this.hb, this.hb2]) free(a);
+  }
 }
 
 export class Scratch {
@@ -45,7 +51,7 @@ export class Scratch {
   private chunk: RowBuffers | null = null;
   private chunkLogits: Float32Array | null = null;
 
-  constructor(private readonly config: ModelConfig, private readonly alloc: Alloc) {
+  constructor(private readonly config: ModelConfig, private readonly alloc: Alloc, private readonly free: Free = () => {}) {
     this.one = new RowBuffers(1, config, alloc);
     this.logits = alloc(config.vocabSize);
     this.att = alloc(0);
@@ -55,6 +61,7 @@ export class Scratch {
   attFor(entries: number): number {
     if (entries > this.attStride) {
       const stride = Math.max(entries, 2 * this.attStride, 16);
+      this.free(this.att);
       this.att = this.alloc(this.config.nHeads * stride);
       this.attStride = stride;
     }
@@ -64,6 +71,8 @@ export class Scratch {
   /** Chunk buffers for prefill (allocated once, at the largest chunk size requested). */
   chunkBuffers(rows: number): RowBuffers {
     if (!this.chunk || this.chunk.rows < rows) {
+      if (this.chunk) this.chunk.freeWith(this.free);
+      if (this.chunkLogits) this.free(this.chunkLogits);
       this.chunk = new RowBuffers(rows, this.config, this.alloc);
       this.chunkLogits = null;
     }
@@ -73,6 +82,7 @@ export class Scratch {
   /** rows × vocab logits for prefill callers that want every position's logits. */
   chunkLogitsBuffer(rows: number): Float32Array {
     if (!this.chunkLogits || this.chunkLogits.length < rows * this.config.vocabSize) {
+      if (this.chunkLogits) this.free(this.chunkLogits);
       this.chunkLogits = this.alloc(rows * this.config.vocabSize);
     }
     return this.chunkLogits;

@@ -1,28 +1,34 @@
 // Save and restore of a multi-state against the model it belongs to: the fingerprint (shape and a
 // hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
 // again from its saved request and copies the entries into the backend's memory.
-import { decodeState, fnv1a, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
+import { decodeState, fnv1a, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { headDimOf } from './config.js';
 import { createState, type Model } from './model.js';
 
 const fingerprints = new WeakMap<Model, ModelFingerprint>();
 
-/** Every typed array reachable from the weights, in key order (each once). */
-function weightArrays(value: unknown, out: ArrayBufferView[], seen: Set<unknown>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  if (ArrayBuffer.isView(value)) { out.push(value); return; }
-  if (Array.isArray(value)) { for (const v of value) weightArrays(v, out, seen); return; }
-  for (const k of Object.keys(value).sort()) weightArrays((value as Record<string, unknown>)[k], out, seen);
+/** Every typed array reachable from `weights`, in key order (each once). */
+export function weightArrays(weights: unknown): ArrayBufferView[] {
+  const out: ArrayBufferView[] = [], seen = new Set<unknown>();
+  const walk = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || seen.has(value)) return;
+    seen.add(value);
+    if (ArrayBuffer.isView(value)) { out.push(value); return; }
+    if (Array.isArray(value)) { for (const v of value) walk(v); return; }
+    for (const k of Object.keys(value).sort()) walk((value as Record<string, unknown>)[k]);
+  };
+  walk(weights);
+  return out;
 }
 
 /** The model's shape and an FNV-1a hash of every weight byte; computed once per model. */
 export function modelFingerprint(model: Model): ModelFingerprint {
   let f = fingerprints.get(model);
   if (!f) {
-    const arrays: ArrayBufferView[] = [];
-    weightArrays(model.weights, arrays, new Set());
+    // Hashing a disposed model's arrays would hash whatever now lives in its old memory.
+    model.checkNotDisposed('modelFingerprint');
+    const arrays = weightArrays(model.weights);
     let h = 0x811c9dc5;
     for (const a of arrays) h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h);
     const c = model.config;
@@ -38,6 +44,17 @@ export function modelFingerprint(model: Model): ModelFingerprint {
 export interface RestoreOptions {
   /** Name used in error messages (a file name). */
   source?: string;
+  /**
+   * Most bytes the restored state may allocate. A bounded state allocates its whole capacity
+   * whatever the file holds, so a small file can ask for a huge state; the default, 16 × the
+   * file's size + 64 MiB, refuses that unless you raise it here.
+   */
+  maxStateBytes?: number;
+}
+
+/** restoreState's default allocation limit for a file of `fileBytes`. */
+export function defaultMaxStateBytes(fileBytes: number): number {
+  return 16 * fileBytes + 64 * 2 ** 20;
 }
 
 /**
@@ -47,8 +64,10 @@ export interface RestoreOptions {
  */
 export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptions = {}): { state: MultiState; meta: Record<string, unknown> } {
   const source = opts.source ?? '<state>';
+  model.checkNotDisposed('restoreState');
   const { header, layers } = decodeState(bytes, source);
-  const fail = (what: string): never => { throw new StateFileError(`saved state ${source}: ${what}`); };
+  let created: MultiState | undefined; // given back if the file is refused after it was made
+  const fail = (what: string): never => { created?.dispose(); throw new StateFileError(`saved state ${source}: ${what}`); };
   const mine = modelFingerprint(model), theirs = header.model;
   for (const k of ['nLayers', 'nKvHeads', 'headDim', 'dim', 'nHeads', 'vocabSize'] as const) {
     if (theirs[k] !== mine[k]) fail(`belongs to a different model: ${k} ${String(theirs[k])}, but ${model.source} has ${mine[k]}`);
@@ -63,10 +82,21 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
     return fail(`cannot make its policy again: ${(e as Error).message}`);
   }
   const windows = header.windows;
-  const state = createState(model, {
-    policy, positionMode: header.positionMode,
-    initialSlots: Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length))),
-  });
+  const initialSlots = Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length)));
+  const limit = opts.maxStateBytes ?? defaultMaxStateBytes(bytes.length);
+  let state: MultiState;
+  try {
+    const need = stateBytes({ nLayers: mine.nLayers, nKvHeads: mine.nKvHeads, headDim: mine.headDim }, policy, initialSlots);
+    if (need > limit) {
+      fail(`its policy "${spec.name}" (capacity ${policy.capacity}) needs a ${mib(need)} state, more than maxStateBytes ${mib(limit)} `
+        + `(by default 16 × the file + 64 MiB); pass a larger maxStateBytes if the state is meant to be that large`);
+    }
+    state = createState(model, { policy, positionMode: header.positionMode, initialSlots });
+  } catch (e) {
+    if (e instanceof StateFileError) throw e;
+    return fail(`cannot make its state again: ${(e as Error).message}`);
+  }
+  created = state;
   if ((policy.statsPerEntry ?? 0) !== header.statsPerEntry) fail(`policy "${spec.name}" keeps ${policy.statsPerEntry ?? 0} statistics per entry, the file ${header.statsPerEntry}`);
   state.layers.forEach((layer, l) => {
     const cap = layer.capacity === Infinity ? null : layer.capacity;
@@ -87,4 +117,8 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
   });
   state.seen = header.seen;
   return { state, meta: header.meta ?? {} };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -8,7 +8,7 @@ import { kvDimOf, qDimOf } from './config.js';
 import { embed } from './embed.js';
 import { linearRows, linearRowsShared } from './linear.js';
 import { logitsRows } from './logits.js';
-import { checkStateFits, checkToken, type Model } from './model.js';
+import { checkRunnable, checkToken, type Model } from './model.js';
 import { headNorm, normRows } from './norm.js';
 import type { RowBuffers } from './scratch.js';
 
@@ -19,7 +19,7 @@ import type { RowBuffers } from './scratch.js';
  */
 export function step(model: Model, state: MultiState, token: number, logitsOut?: Float32Array): Float32Array {
   checkToken(model, token);
-  checkStateFits(model, state);
+  checkRunnable(model, state, 'step');
   const c = model.config, r = model.scratch.one;
   const logits = logitsOut ?? model.scratch.logits;
   if (logits.length < c.vocabSize) throw new RangeError(`logitsOut holds ${logits.length} floats, needs ${c.vocabSize}`);

@@ -7,25 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsBackend, type WeightMatrix } from '@msrnn/tensor';
 import {
-  createState, loadModel, loadTokenizer, modelFromBytes, parameterCount, prefill, step, tokenizerFromBytes, LLAMA2C_MAGIC, type Model,
+  createState, loadModel, loadTokenizer, modelFromBytes, parameterCount, prefill, step, tokenizerFromBytes, type Model,
 } from '../src/index.js';
 import { haveShared, paths } from './shared.js';
-
-interface Geometry { dim: number; hidden: number; layers: number; heads: number; kvHeads: number; vocab: number; seqLen: number }
-const tiny: Geometry = { dim: 16, hidden: 24, layers: 2, heads: 4, kvHeads: 2, vocab: 300, seqLen: 32 };
-
-/** Named random tensors of a tiny model, written below in each format's own order. */
-function randomTensors(g: Geometry, seed: number): Record<string, Float32Array[]> {
-  let s = seed;
-  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5);
-  const kv = (g.dim / g.heads) * g.kvHeads;
-  const per = (n: number) => Array.from({ length: g.layers }, () => rnd(n));
-  return {
-    emb: [rnd(g.vocab * g.dim)], attNorm: per(g.dim), wq: per(g.dim * g.dim), wk: per(kv * g.dim), wv: per(kv * g.dim),
-    wo: per(g.dim * g.dim), ffnNorm: per(g.dim), w1: per(g.hidden * g.dim), w2: per(g.dim * g.hidden), w3: per(g.hidden * g.dim),
-    final: [rnd(g.dim)], cls: [rnd(g.vocab * g.dim)],
-  };
-}
+import { randomTensors, tiny, writeV0, writeV1 } from './llama2c/build.js';
 
 /** The float32 arrays of every tensor of a llama2.c-loaded model, in a fixed order (each an f32 view). */
 function tensorViews(m: Model): Float32Array[] {
@@ -43,37 +28,6 @@ function tensorViews(m: Model): Float32Array[] {
   return views;
 }
 const allFloats = (m: Model): number[] => tensorViews(m).flatMap((v) => Array.from(v));
-
-function concat(parts: (Uint8Array | Float32Array)[]): Uint8Array {
-  const bytes = parts.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
-  const out = new Uint8Array(bytes.reduce((a, b) => a + b.length, 0));
-  let at = 0;
-  for (const b of bytes) { out.set(b, at); at += b.length; }
-  return out;
-}
-
-function header(g: Geometry, vocabField: number): Uint8Array {
-  return new Uint8Array(Int32Array.of(g.dim, g.hidden, g.layers, g.heads, g.kvHeads, vocabField, g.seqLen).buffer);
-}
-
-/** run.c's legacy layout: negative vocab_size = untied classifier after the RoPE tables. */
-function writeV0(g: Geometry, t: Record<string, Float32Array[]>, tied: boolean): Uint8Array {
-  const rope = new Float32Array(g.seqLen * (g.dim / g.heads)); // freq_cis_real + imag, ignored by the loader
-  return concat([header(g, tied ? g.vocab : -g.vocab), ...t.emb!, ...t.attNorm!, ...t.wq!, ...t.wk!, ...t.wv!, ...t.wo!, ...t.ffnNorm!,
-    ...t.w1!, ...t.w2!, ...t.w3!, ...t.final!, rope, ...(tied ? [] : t.cls!)]);
-}
-
-/** export.py version1_export: magic, version, params, shared flag, padded to 256 bytes. */
-function writeV1(g: Geometry, t: Record<string, Float32Array[]>, tied: boolean): Uint8Array {
-  const head = new Uint8Array(256);
-  const dv = new DataView(head.buffer);
-  dv.setUint32(0, LLAMA2C_MAGIC, true);
-  dv.setInt32(4, 1, true);
-  head.set(header(g, g.vocab), 8);
-  head[36] = tied ? 1 : 0;
-  return concat([head, ...t.attNorm!, ...t.ffnNorm!, ...t.final!, ...t.emb!, ...t.wq!, ...t.wk!, ...t.wv!, ...t.wo!,
-    ...t.w1!, ...t.w2!, ...t.w3!, ...(tied ? [] : t.cls!)]);
-}
 
 const throwsWith = (fn: () => unknown, ...fragments: string[]): void => {
   try { fn(); } catch (err: any) {
@@ -103,14 +57,15 @@ for (const tied of [true, false]) {
   });
 }
 
-test('weights live in one allocation made through the backend', () => {
-  const calls: number[] = [];
-  const backend = { ...jsBackend, alloc: (n: number) => { calls.push(n); return new Float32Array(n); } };
+test('every tensor is its own allocation made through the backend (so a quantized model can free the f32 originals)', () => {
+  const calls: Float32Array[] = [];
+  const backend = { ...jsBackend, alloc: (n: number) => { const a = new Float32Array(n); calls.push(a); return a; } };
   const t = randomTensors(tiny, 3);
   const m = modelFromBytes(writeV0(tiny, t, true), { backend });
-  const views = tensorViews(m);
-  assert.is(calls[0], parameterCount(m.weights), 'one allocation of every parameter');
-  for (const v of views) assert.is(v.buffer, views[0]!.buffer);
+  const views = [...new Map(tensorViews(m).map((v) => [v.buffer, v])).values()]; // the tied classifier is the embedding
+  for (const v of views) assert.ok(calls.some((a) => a.buffer === v.buffer && a.length === v.length), 'a tensor that is not a whole allocation');
+  assert.is(views.length, 2 + tiny.layers * 9, 'embedding, final norm and 9 tensors per layer, each on its own');
+  assert.is(calls.slice(0, views.length).reduce((n, a) => n + a.length, 0), parameterCount(m.weights), 'the weights take exactly the parameters');
   const before = calls.length;
   const state = createState(m);
   assert.ok(calls.length > before, 'state storage is allocated through the backend too');

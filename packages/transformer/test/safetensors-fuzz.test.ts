@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { parseSafetensors, SafetensorsError, type SafetensorsFile } from '../src/index.js';
+import { parseSafetensors, SafetensorsError } from '../src/index.js';
+import { applyEdits, byteEdits, expectOwnError, hostileJson } from './fuzz.js';
 import { sampleSafetensors } from './safetensors/build.js';
 
 const valid = sampleSafetensors();
@@ -14,16 +15,8 @@ const header = JSON.parse(new TextDecoder().decode(valid.subarray(8, 8 + headerL
 const data = valid.subarray(8 + headerLength);
 
 function check(bytes: Uint8Array): void {
-  const start = performance.now();
-  let file: SafetensorsFile;
-  try {
-    file = parseSafetensors(bytes, 'fuzz');
-  } catch (err) {
-    if (!(err instanceof SafetensorsError)) throw new Error(`not a SafetensorsError: ${(err as Error)?.stack ?? err}`);
-    return;
-  } finally {
-    assert.ok(performance.now() - start < 1000, 'parse took over a second');
-  }
+  const file = expectOwnError(() => parseSafetensors(bytes, 'fuzz'), [SafetensorsError]);
+  if (file === undefined) return;
   let total = 0;
   for (const t of file.tensors) {
     assert.ok(t.bytes.buffer === bytes.buffer, `${t.name} is not a view of the file`);
@@ -46,32 +39,19 @@ const withHeaderText = (text: string, lengthOverride?: bigint): Uint8Array => {
 test('the valid sample parses', () => check(valid));
 
 test('random byte mutations and truncations', () => {
-  fc.assert(fc.property(
-    fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
-    fc.nat(valid.length),
-    (edits, cut) => {
-      const bytes = valid.slice(0, Math.max(cut, 1));
-      for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value;
-      check(bytes);
-    },
-  ), { seed: 42, numRuns: 2000 });
+  fc.assert(fc.property(byteEdits(valid.length, 8), fc.nat(valid.length), (edits, cut) => {
+    check(applyEdits(valid.subarray(0, Math.max(cut, 1)), edits));
+  }), { seed: 42, numRuns: 2000 });
 });
 
 test('absurd header lengths', () => {
   fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (n) => check(withHeaderText(JSON.stringify(header), n))), { seed: 7, numRuns: 500 });
 });
 
-const hostile = fc.oneof(
-  fc.constantFrom(-1, 1.5, 2 ** 53, 2 ** 64, 1e308, NaN, null, 'F32', 'x', true, [], {}, [0], [0, 0, 0], [-4, 4], [4, 0]),
-  fc.array(fc.oneof(fc.nat(64), fc.constant(2 ** 40), fc.constant(-1)), { maxLength: 4 }),
-  fc.constantFrom('F32', 'F16', 'BF16', 'F64', 'I8', 'f32', ''),
-  fc.nat(100),
-);
-
 test('header JSON with tensor fields replaced by hostile values', () => {
   const names = Object.keys(header).filter((k) => k !== '__metadata__');
   fc.assert(fc.property(
-    fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom('dtype', 'shape', 'data_offsets', '__entry__'), hostile), { minLength: 1, maxLength: 4 }),
+    fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom('dtype', 'shape', 'data_offsets', '__entry__'), hostileJson), { minLength: 1, maxLength: 4 }),
     (edits) => {
       const h = structuredClone(header);
       for (const [name, field, value] of edits) {

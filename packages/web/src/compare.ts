@@ -59,10 +59,12 @@ export async function comparePolicies(model: Model, tokenizer: Tokenizer, a: Pol
     const tokens: number[] = [];
     let text = '';
     const sampler = new Sampler(vocab, opts.sampling);
-    for await (const piece of generate(model, tokenizer, from.state.clone(), prompt, { maxNewTokens: opts.steps, sampler, startLogits: from.logits, logitsOut: opts.logitsOut })) {
+    const branch = from.state.clone();
+    for await (const piece of generate(model, tokenizer, branch, prompt, { maxNewTokens: opts.steps, sampler, startLogits: from.logits, logitsOut: opts.logitsOut })) {
       tokens.push(piece.token);
       text += piece.text;
     }
+    branch.dispose(); // the page's wasm heap may not grow: every state goes back when done
     // The reference, read from the prompt's state (this side's own: the generation ran on a clone).
     const logprobs: number[] = [];
     let logits = from.logits;
@@ -70,6 +72,7 @@ export async function comparePolicies(model: Model, tokenizer: Tokenizer, a: Pol
       logprobs.push(logProb(logits, t));
       logits = step(model, from.state, t, opts.logitsOut);
     }
+    from.state.dispose();
     return { policy: policy.name, shared, note: why, tokens, text, logprobs };
   };
   return {

@@ -119,21 +119,37 @@ function unboundedBytes(seen: number): number {
   return seen * c.nLayers * c.nKvHeads * (2 * (c.dim / c.nHeads) * 4 + 4);
 }
 
-/** The state now (kept positions), with the attention of the last recorded step where it applies. */
+/** Attention by position of the last recorded step (reused, zero between snapshots). */
+let attByPosition = new Float32Array(0);
+const samePositions = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((p, i) => p === b[i]);
+
+/**
+ * The state now (kept positions), with the attention of the last recorded step where it applies.
+ * Built every ~30 ms while generating, so in typed arrays, without maps or strings.
+ */
 function snapshot(r: Run): Snapshot {
-  const recorded = r.observer.view();
-  const layers = r.state.keptPositionsPerHead().map((heads, l) => heads.map((kept, h) => {
-    const v = recorded[l]?.[h];
-    const att = new Map(v ? v.kept.map((p, i) => [p, v.att[i]!] as const) : []);
-    return { kept, att: kept.map((p) => att.get(p) ?? 0) };
+  if (attByPosition.length < r.state.seen) attByPosition = new Float32Array(2 * r.state.seen);
+  const layers = r.state.layers.map((layer, l) => layer.heads.map((head, h) => {
+    const kept = head.positions.slice(0, head.count).sort();
+    const att = new Float32Array(kept.length);
+    const recorded = r.observer.layers[l]?.before[h];
+    if (recorded) {
+      recorded.positions.forEach((p, i) => { attByPosition[p] = recorded.att[i]!; });
+      kept.forEach((p, i) => { att[i] = attByPosition[p]!; });
+      for (const p of recorded.positions) attByPosition[p] = 0;
+    }
+    return { kept, att };
   }));
   // Head-wise policies show one row per KV head, from the first step their heads keep different entries on.
-  r.headWise ||= layers.some((heads) => heads.some((h) => h.kept.join() !== heads[0]!.kept.join()));
+  r.headWise ||= layers.some((heads) => heads.some((h) => !samePositions(h.kept, heads[0]!.kept)));
   return { seen: r.state.seen, capacity: r.state.capacity, headWise: r.headWise, layers, evicted: r.observer.takeEvictions() };
 }
 
 function start(settings: GenSettings): Run {
   if (!model || !tokenizer) throw new Error('no model loaded');
+  // A new run replaces the old one: its state's memory goes back to the heap (which may not grow).
+  run?.state.dispose();
+  run = null;
   const { state, observer } = newState(settings.policy, settings);
   const tokens = tokenizer.encode(settings.prompt);
   if (tokens.length === 0) throw new Error('the prompt encodes to no tokens');
@@ -207,7 +223,7 @@ function teachStep(r: Run): void {
   const after = r.state.keptPositionsPerHead().map((heads) => heads[0]!);
   const layers: TeachLayer[] = r.observer.layers.map((l, i) => {
     // KV head 0's view (the teaching panel shows one head per layer)
-    const pairs = l.before[0]!.positions.map((p, j) => [p, l.before[0]!.att[j]!] as const).sort((a, b) => a[0] - b[0]);
+    const pairs = Array.from(l.before[0]!.positions, (p, j) => [p, l.before[0]!.att[j]!] as const).sort((a, b) => a[0] - b[0]);
     return { before: before[i]!, attended: pairs.map(([p]) => p), attention: pairs.map(([, a]) => a), newEntry: position, evicted: l.evicted[0]!, after: after[i]! };
   });
   post({ type: 'teach', position, token, piece, text, layers, snapshot: snapshot(r), stateBytes: r.state.bytes(), unboundedBytes: unboundedBytes(r.state.seen) });

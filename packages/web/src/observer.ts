@@ -5,15 +5,15 @@
 import { wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
 
 export interface HeadView {
-  /** Positions of the entries after the step (sorted). */
-  kept: number[];
+  /** Positions of the entries after the step (sorted). Typed arrays: snapshots cross to the page often, and these clone fast. */
+  kept: Int32Array;
   /** Attention of the newest query to each kept entry (same order as kept), 0 for none. */
-  att: number[];
+  att: Float32Array;
 }
 
 export interface LayerStep {
   /** Per KV head: positions before the policy acted (includes the new entry), and their attention. */
-  before: { positions: number[]; att: number[] }[];
+  before: { positions: Int32Array; att: Float32Array }[];
   /** Per KV head: positions the policy evicted this step. */
   evicted: number[][];
 }
@@ -51,8 +51,8 @@ export class PolicyObserver {
       this.counts[h] = head.count;
     }
     const before = this.recording ? heads.map((head, h) => {
-      const positions = Array.from(head.positions.subarray(0, head.count));
-      const att = new Array<number>(head.count).fill(0);
+      const positions = head.positions.slice(0, head.count);
+      const att = new Float32Array(head.count);
       for (let g = 0; g < step.groupSize; g++) {
         const row = (h * step.groupSize + g) * step.attStride;
         for (let i = 0; i < head.count; i++) att[i]! += step.att[row + i]! / step.groupSize;
@@ -78,14 +78,5 @@ export class PolicyObserver {
     const out = this.pending.map((p) => [...new Set(p)].sort((a, b) => a - b));
     this.pending = this.pending.map(() => []);
     return out;
-  }
-
-  /** The last recorded state as the page draws it: per layer, per KV head, kept positions with their attention. */
-  view(): HeadView[][] {
-    return this.layers.map((l) => l.before.map((b, h) => {
-      const gone = new Set(l.evicted[h]);
-      const pairs = b.positions.map((p, i) => [p, b.att[i]!] as const).filter(([p]) => !gone.has(p)).sort((x, y) => x[0] - y[0]);
-      return { kept: pairs.map(([p]) => p), att: pairs.map(([, a]) => a) };
-    }));
   }
 }

@@ -75,7 +75,7 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     assert.equal(h.errors, []);
   });
 
-  test('a Hugging Face folder picked with the folder input (stories260K as HF): the CLI\'s greedy tokens, a progress bar over the files read; a broken folder is an error in the page', async () => {
+  test('a Hugging Face folder picked with the folder input (stories260K as HF): the CLI\'s greedy tokens, a progress bar over the files read; a broken folder is an error in the page; its files dropped on the page load too', async () => {
     const page = await open(h.isolatedUrl, { threads: 2, backend: 'wasm', policy: 'full' }, { folder: hfFolder, source: 'stories260K' });
     const info = await page.evaluate(() => (window as any).msrnnPage.info);
     assert.is(info.format, 'Hugging Face folder');
@@ -98,6 +98,18 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     assert.match(await page.textContent('#status') ?? '', /^Error: .*stories260K-broken\/model\.safetensors/);
     rmSync(broken, { recursive: true, force: true });
     await page.close();
+    // The same folder's files dropped on the page (a synthetic drop of File objects): the same tokens.
+    const dropped = await open(h.isolatedUrl, { threads: 1, backend: 'wasm', policy: 'full' }, null);
+    const files = modelFiles.map((f) => ({ name: f, base64: readFileSync(join(hfFolder, f)).toString('base64') }));
+    await dropped.evaluate((fs) => {
+      const data = new DataTransfer();
+      for (const f of fs) data.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, files);
+    await dropped.waitForFunction(() => (window as any).msrnnPage.info?.format === 'Hugging Face folder' || (window as any).msrnnPage.error, null, { timeout: 60_000 });
+    assert.is(await dropped.evaluate(() => (window as any).msrnnPage.error), '');
+    assert.equal((await generate(dropped)).tokens, expectedHf.generated_tokens, 'dropped files');
+    await dropped.close();
     assert.equal(h.errors, []);
   });
 

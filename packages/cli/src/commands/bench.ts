@@ -217,7 +217,9 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
         const c = base.config;
         checkLongStateFits(flags, c, longPos);
         for (const wt of weightTypes) {
-          runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model: quantizeModel(base, wt) });
+          // quantizeModel takes its input's memory over: each weight type quantizes its own copy.
+          const model = wt === 'f32' ? base : quantizeModel(await loadModel(file, { backend: cfg.backend, source: `random ${shape}` }), wt);
+          runs.push({ key: `${cfg.name}${cfg.threads}${wt}`, cfg, wt, model });
         }
         // Prefill: 64 prompt tokens in one chunk (matmuls), f32 weights.
         const prompt = Array.from({ length: 64 }, (_, i) => (i * 37) % Math.min(1000, c.vocabSize - 2) + 2);

@@ -8,7 +8,7 @@ import type { Backend, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { Sampler, SentinelStream, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
+  addBackendOptions, addModelOptions, checkStateMemory, stateMemoryLimit, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
@@ -132,7 +132,8 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   if (flags.resume !== undefined) {
     let bytes: Uint8Array;
     try { bytes = readFileSync(flags.resume); } catch (err: any) { throw new Error(`--resume ${flags.resume}: ${err?.code ?? err?.message ?? err}`); }
-    resumed = restoreState(model, bytes, { source: flags.resume });
+    // The user asked for this state: allow it up to the memory a state can have (as --capacity is checked).
+    resumed = restoreState(model, bytes, { source: flags.resume, maxStateBytes: stateMemoryLimit('heap' in backend) });
   }
   const saved = resumed?.meta as undefined | { sampler?: { temperature: number; topP: number; topK: number; seed: number; rng: string }; logits?: string; context?: number[] };
   if (resumed && (!saved?.sampler || typeof saved.logits !== 'string' || !Array.isArray(saved.context))) {

@@ -65,6 +65,8 @@ export interface WasmBackend extends Backend {
   allocI8(n: number): Int8Array;
   /** Storage for ggml blocks (quant/weights.ts ggmlWeights copies a matrix's bytes here). */
   allocU8(n: number): Uint8Array;
+  /** Gives an array from alloc/allocU16/allocI8/allocU8 back to the heap's free list. */
+  free(view: ArrayBufferView): void;
   /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -192,6 +194,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
     allocU8: (n) => heap.u8(n),
+    free: (view) => heap.free(view),
 
     matvec(out, oOff, w, wOff, x, xOff, rows, cols) { denseMatvec('matvec', out, oOff, w, wOff, x, xOff, rows, cols); },
     matmulT(out, a, b, bOff, m, n, kDim) {

@@ -1,4 +1,6 @@
-// One WebAssembly.Memory with a bump allocator handing out typed-array views.
+// One WebAssembly.Memory handing out typed-array views: a bump pointer for fresh memory plus a
+// free list (./free-list.ts) of what models and states gave back, so loading and disposing models
+// in a loop reuses the same bytes instead of growing the memory until it fails.
 //
 // Memory growth and views, by design:
 // - Shared memory (the default where SharedArrayBuffer exists, e.g. Node): growing a shared
@@ -7,10 +9,14 @@
 // - Non-shared memory (browsers without cross-origin isolation): growth would detach every view
 //   the model holds, so the heap never grows; it reserves `initialBytes` (default 256 MiB) up front
 //   and `alloc` fails with a clear error beyond that. Untouched pages cost no physical memory.
-// Nothing is ever freed: an unbounded state that doubles leaves its old storage behind (at most
-// as much again as it finally holds). Bounded states are allocated once.
+// A WebAssembly.Memory never shrinks: freed bytes are reused by later allocations, not returned
+// to the operating system. Freed bytes are zeroed at once, so every allocation starts zeroed.
+
+import { alignUp, FreeList } from './free-list.js';
 
 const PAGE = 65536;
+/** Allocation granule: every size is rounded up to it (and v128 loads want 16-byte alignment). */
+const GRANULE = 16;
 const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
 
 export interface WasmHeapOptions {
@@ -46,6 +52,10 @@ export class WasmHeap {
   /** Every buffer object this memory has exposed (a shared memory exposes a new one per growth). */
   private readonly buffers: ArrayBufferLike[] = [];
   private top = 64; // address 0..63 stays unused so a zero address is never a valid allocation
+  /** Reserved bytes of every live allocation, by address. */
+  private readonly live = new Map<number, number>();
+  private readonly freeRanges = new FreeList();
+  private liveBytes = 0;
 
   constructor(opts: WasmHeapOptions = {}) {
     this.shared = opts.shared ?? sharedMemoryAvailable();
@@ -65,15 +75,54 @@ export class WasmHeap {
 
   get capacityBytes(): number { return this.buffer.byteLength; }
 
+  /** Bytes held by live allocations (rounded up to 16 each). */
+  get usedBytes(): number { return this.liveBytes; }
+
+  /** End of the highest allocation ever made and not given back: the part of the memory in use. */
+  get highWaterBytes(): number { return this.top; }
+
   /** Reserves `bytes` (aligned to `align`, default 16 for v128 loads) and returns its byte address. */
-  allocBytes(bytes: number, align = 16): number {
+  allocBytes(bytes: number, align = GRANULE): number {
     if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`wasm heap: cannot allocate ${bytes} bytes`);
-    const start = Math.ceil(this.top / align) * align;
-    // 16 bytes of slack past every allocation so a vector load at the last element stays in memory.
-    const end = start + bytes + 16;
-    if (end > this.buffer.byteLength) this.grow(end);
-    this.top = start + bytes;
+    const size = Math.max(GRANULE, alignUp(bytes, GRANULE)); // never 0: each allocation has its own address
+    let start = this.freeRanges.take(size, align);
+    if (start < 0) {
+      start = alignUp(this.top, align);
+      // 16 bytes of slack past the top so a vector load at the last element stays in memory.
+      const end = start + size + 16;
+      if (end > this.buffer.byteLength) this.grow(end);
+      if (start > this.top) this.freeRanges.add(this.top, start);
+      this.top = start + size;
+    }
+    this.live.set(start, size);
+    this.liveBytes += size;
     return start;
+  }
+
+  /**
+   * Gives back the allocation starting at `address` (from allocBytes). Every view of it must no
+   * longer be used: its bytes are zeroed and handed to later allocations.
+   */
+  freeBytes(address: number): void {
+    const size = this.live.get(address);
+    if (size === undefined) throw new Error(`wasm heap: no live allocation starts at byte ${address} (freed twice, or a view into the middle of one)`);
+    this.live.delete(address);
+    this.liveBytes -= size;
+    new Uint8Array(this.buffer, address, size).fill(0);
+    if (address + size === this.top) {
+      this.top = address;
+      while (this.freeRanges.lastEnd === this.top) this.top = this.freeRanges.popLast();
+    } else {
+      this.freeRanges.add(address, address + size);
+    }
+  }
+
+  /** Gives back an array from f32/u16/i8/u8 (the whole array, not a subarray of it). */
+  free(view: ArrayBufferView): void {
+    if (!this.owns(view)) throw new Error('wasm heap: cannot free an array that is not in this heap');
+    const size = this.live.get(view.byteOffset);
+    if (size !== undefined && view.byteLength > size) throw new Error(`wasm heap: the array at byte ${view.byteOffset} is longer (${view.byteLength} bytes) than its allocation (${size})`);
+    this.freeBytes(view.byteOffset);
   }
 
   // (allocate first: it may grow the memory, which changes this.buffer)

@@ -46,8 +46,8 @@ export class JobRunner {
   constructor(private readonly heap: WasmHeap, private readonly k: KernelExports, private readonly pool: ThreadPool | null) {
     this.args = pool ? pool.args : new Int32Array(JOB_ARGS);
     this.table = pool ? pool.table : new Int32Array(0);
-    this.x16 = heap.i16(0); this.split = heap.i16(0);
-    this.xs = this.splitScales = this.sums = this.x = heap.f32(0);
+    this.x16 = this.split = new Int16Array(0);
+    this.xs = this.splitScales = this.sums = this.x = new Float32Array(0);
   }
 
   /** Starts a Matvecs job over x[xOff .. xOff + cols) (x at byte address xAddr). */
@@ -71,6 +71,9 @@ export class JobRunner {
     if (kind === PartKind.Ggml) { this.needSplit = true; if (GGML_NEEDS_XSUM.has(aux)) this.needSums = true; }
   }
 
+  /** Gives a grown-out-of buffer back (the empty ones of the start were never allocated bytes). */
+  private release(a: Int16Array | Float32Array): void { if (a.length > 0) this.heap.free(a); }
+
   /** Rounds the activations the parts need (once for all parts), then runs the job. */
   runMatvecs(): void {
     const a = this.args, cols = a[MatvecArg.COLS]!;
@@ -93,7 +96,10 @@ export class JobRunner {
   }
 
   private roundQ8(cols: number): void {
-    if (this.x16.length < cols) { this.x16 = this.heap.i16(Math.max(cols, 2 * this.x16.length)); this.xs = this.heap.f32(Math.ceil(this.x16.length / 32)); }
+    if (this.x16.length < cols) {
+      this.release(this.x16); this.release(this.xs);
+      this.x16 = this.heap.i16(Math.max(cols, 2 * this.x16.length)); this.xs = this.heap.f32(Math.ceil(this.x16.length / 32));
+    }
     quantizeActivations16(this.x, this.xOff, cols, this.x16, this.xs);
     this.args[MatvecArg.Q8_X16] = this.x16.byteOffset;
     this.args[MatvecArg.Q8_XS] = this.xs.byteOffset;
@@ -101,11 +107,14 @@ export class JobRunner {
 
   /** ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block. */
   private splitGgml(cols: number): void {
-    if (this.split.length < 2 * cols) { this.split = this.heap.i16(Math.max(2 * cols, 2 * this.split.length)); this.splitScales = this.heap.f32(this.split.length >> 6); }
+    if (this.split.length < 2 * cols) {
+      this.release(this.split); this.release(this.splitScales);
+      this.split = this.heap.i16(Math.max(2 * cols, 2 * this.split.length)); this.splitScales = this.heap.f32(this.split.length >> 6);
+    }
     splitActivations16(this.x, this.xOff, cols, this.split, this.splitScales);
     const blocks = cols >> 5, x = this.x;
     if (this.needSums) {
-      if (this.sums.length < blocks) this.sums = this.heap.f32(Math.max(blocks, 2 * this.sums.length));
+      if (this.sums.length < blocks) { this.release(this.sums); this.sums = this.heap.f32(Math.max(blocks, 2 * this.sums.length)); }
       for (let b = 0; b < blocks; b++) {
         let t = 0;
         for (let c = this.xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;

@@ -16,7 +16,7 @@
 import { supportedGgmlType } from '@msrnn/tensor';
 import { architecture, type Activation, type Architecture, type NormKind, type RopeScaling } from '../arch.js';
 import { validateConfig, type ModelConfig } from '../config.js';
-import type { GgufMetadata } from './metadata.js';
+import { describeType, GgufValueType, type GgufArray, type GgufMetadata } from './metadata.js';
 import type { GgufFile, GgufTensor } from './parse.js';
 
 /** What one GGUF `general.architecture` is, as a mapping onto the one layer body. */
@@ -35,20 +35,25 @@ interface GgufArchitectureSpec {
   qkNorm: boolean;
   /** post_attention_norm / post_ffw_norm (gemma2). */
   postNorms: boolean;
-  /** Which layers use `attention.sliding_window`: every one (phi3, when > 0) or the even ones (gemma2); none otherwise. */
+  /**
+   * Which layers use `attention.sliding_window` (when present and > 0): every one, or the even ones
+   * (gemma2, where llama.cpp also defaults it to 4096); `attention.sliding_window_pattern` (one
+   * bool per layer) overrides the rule. llama.cpp's converter writes no window for Mistral (as
+   * llama): such a file runs with full attention unless the loader is given one (slidingWindow).
+   */
   window: 'none' | 'all' | 'even';
   /** Fields llama.cpp takes from other keys or derives from the architecture. */
   extra?: (m: GgufMetadata, key: (k: string) => string, sizes: { dim: number; nHeads: number; nLayers: number; headDim: number }) => Partial<Architecture>;
 }
 
-const ROPE_MODEL = { norm: 'rmsnorm', activation: 'silu', fusedQkv: false, ffn: 'gate', biases: [], qkNorm: false, postNorms: false, window: 'none' } as const;
+const ROPE_MODEL = { norm: 'rmsnorm', activation: 'silu', fusedQkv: false, ffn: 'gate', biases: [], qkNorm: false, postNorms: false, window: 'all' } as const;
 
 /** general.architecture → its mapping (llama.cpp's llama-arch.cpp / llama-model.cpp). */
 const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitectureSpec>> = {
   llama: { ...ROPE_MODEL, positions: 'interleaved' },
   qwen2: { ...ROPE_MODEL, positions: 'half', biases: ['attn_q', 'attn_k', 'attn_v'] },
   qwen3: { ...ROPE_MODEL, positions: 'half', qkNorm: true },
-  phi3: { ...ROPE_MODEL, positions: 'half', fusedQkv: true, ffn: 'fused', window: 'all' },
+  phi3: { ...ROPE_MODEL, positions: 'half', fusedQkv: true, ffn: 'fused' },
   gemma2: {
     ...ROPE_MODEL, positions: 'half', activation: 'gelu_tanh', postNorms: true, window: 'even',
     extra: (m, key, s) => ({
@@ -152,7 +157,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
         kind: 'rope', theta, layout: spec.positions, rotaryDim: rotaryDim === headDim ? null : rotaryDim,
         scaling: readRopeScaling(file, key, rotaryDim, used, fail),
       },
-      slidingWindow: windowed > 0 ? Array.from({ length: nLayers }, (_, l) => (spec.window === 'all' || l % 2 === 0 ? windowed : Infinity)) : null,
+      slidingWindow: windowed > 0 ? windowPattern(m, key, spec.window, nLayers).map((on) => (on ? windowed : Infinity)) : null,
       ...spec.extra?.(m, key, { dim, nHeads, nLayers, headDim }),
     }),
   };
@@ -251,4 +256,15 @@ function readRopeScaling(file: GgufFile, key: (k: string) => string, rotaryDim: 
     return factor === 1 ? null : { type: 'factors', factors: new Float64Array(rotaryDim / 2).fill(factor) };
   }
   return fail(`${key('rope.scaling.type')} "${type}" is not supported (supported: none, linear, and llama3's rope_freqs tensor)`);
+}
+
+/** Which layers are windowed: `attention.sliding_window_pattern` when present, else the architecture's rule. */
+function windowPattern(m: GgufMetadata, key: (k: string) => string, rule: 'none' | 'all' | 'even', nLayers: number): boolean[] {
+  const name = key('attention.sliding_window_pattern'), e = m.get(name);
+  if (e === undefined) return Array.from({ length: nLayers }, (_, l) => rule === 'all' || l % 2 === 0);
+  const a = e.type === GgufValueType.ARRAY ? (e.value as GgufArray) : undefined;
+  if (!a || a.elementType !== GgufValueType.BOOL || a.values.length !== nLayers) {
+    throw new Error(`${m.source}: GGUF metadata ${name} should be an array of ${nLayers} bools (one per layer), got ${describeType(e)}${a ? ` of ${a.values.length}` : ''}`);
+  }
+  return [...(a.values as boolean[])];
 }

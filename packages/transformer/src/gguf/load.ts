@@ -2,7 +2,7 @@
 // stay in the file's types (ggml blocks, used in place by the weight dispatch): on the js backend
 // they are views of the caller's bytes; the wasm backend copies them once into its memory, where
 // its kernels read. Norm weights are small and become float32 in the backend's memory.
-import { dequantizeGgmlRow, ggmlWeights, type Backend, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
+import { dequantizeGgmlRow, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import type { ModelConfig } from '../config.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import { describeGgufLlama, type GgufLinear, type GgufNorm } from './llama.js';
@@ -15,9 +15,9 @@ export interface GgufModelParts {
   format: string;
 }
 
-export function ggufModelParts(file: GgufFile, backend: Backend): GgufModelParts {
+/** `mem` is the backend's storage (a backend, or the Allocations a model will own). */
+export function ggufModelParts(file: GgufFile, mem: QuantAlloc): GgufModelParts {
   const layout = describeGgufLlama(file);
-  const mem = backend as Backend & QuantAlloc;
   const source = file.source;
 
   /** Rows of a matrix: ggml rows are whole blocks, so a row range is a byte range. */
@@ -34,7 +34,7 @@ export function ggufModelParts(file: GgufFile, backend: Backend): GgufModelParts
   const vector = (t: GgufTensor): Float32Array => {
     const done = vectors.get(t);
     if (done) return done;
-    const out = backend.alloc(t.elements);
+    const out = mem.alloc(t.elements);
     dequantizeGgmlRow(t.type.id, t.data, 0, t.elements, out, 0);
     for (let i = 0; i < out.length; i++) {
       if (!Number.isFinite(out[i]!)) throw new Error(`${source}: tensor ${t.name}[${i}] is ${out[i]} — the file is corrupt`);

@@ -1,6 +1,6 @@
 // Hugging Face folders: config.json + model.safetensors (or shards through the index) → a Model.
 // From a map of file name → bytes (browsers: fetch or <input type=file>) or a folder path (Node, Deno, Bun).
-import type { Backend } from '@msrnn/tensor';
+import type { QuantAlloc } from '@msrnn/tensor';
 import { jsonFile, readFolderFiles, type FileMap } from '../files.js';
 import { readSafetensorsFiles, SAFETENSORS_INDEX, SAFETENSORS_SINGLE } from '../safetensors/folder.js';
 import { hfLayout } from './config.js';
@@ -15,11 +15,11 @@ export function isHfFolder(files: FileMap): boolean {
 }
 
 /** Config and weights of a folder given as name → bytes. */
-export function hfPartsFromFiles(files: FileMap, backend: Backend, source = '<folder>'): HfModelParts {
+export function hfPartsFromFiles(files: FileMap, mem: QuantAlloc, source = '<folder>'): HfModelParts {
   const json = jsonFile(files, 'config.json', source);
   if (json === undefined) throw new Error(`${source}: not a Hugging Face model folder (no config.json)`);
   const layout = hfLayout(json, `${source}/config.json`);
-  return hfModelParts(layout, readSafetensorsFiles(files, source), backend);
+  return hfModelParts(layout, readSafetensorsFiles(files, source), mem);
 }
 
 /** Reads config.json, the index and every shard it names (or model.safetensors) from a folder. */

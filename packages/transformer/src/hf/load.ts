@@ -3,7 +3,7 @@
 // them), F32 as f32 (views on the js backend, one copy in wasm memory). Load-time mappings, not
 // runtime branches: fused qkv / gate_up rows are split into row ranges; GPT-2's input-major Conv1D
 // matrices are transposed (to f32); gemma's `(1 + w)` norms are folded into the weight.
-import { f32Weights, GGML, ggmlWeights, type Backend, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
+import { f32Weights, GGML, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from '../config.js';
 import { foldUnitOffset } from '../norm.js';
 import { safetensorToFloat32, type SafetensorsTensor } from '../safetensors/parse.js';
@@ -18,8 +18,9 @@ export interface HfModelParts {
   format: string;
 }
 
-export function hfModelParts(layout: HfLayout, ckpt: SafetensorsCheckpoint, backend: Backend): HfModelParts {
-  const t = new TensorReader(ckpt, backend);
+/** `mem` is the backend's storage (a backend, or the Allocations a model will own). */
+export function hfModelParts(layout: HfLayout, ckpt: SafetensorsCheckpoint, mem: QuantAlloc): HfModelParts {
+  const t = new TensorReader(ckpt, mem);
   const weights = layout.family === 'gpt2' ? gpt2Weights(layout.config, t) : ropeWeights(layout, t);
   t.checkAllUsed();
   return { config: layout.config, weights, format: `Hugging Face ${layout.family} (safetensors${ckpt.files.length > 1 ? `, ${ckpt.files.length} shards` : ''}: ${t.dtypeSummary()})` };
@@ -28,10 +29,7 @@ export function hfModelParts(layout: HfLayout, ckpt: SafetensorsCheckpoint, back
 /** Named tensors with shape checks; remembers which were used so a leftover (a wrong mapping) is an error. */
 class TensorReader {
   private readonly used = new Set<string>();
-  private readonly mem: Backend & QuantAlloc;
-  constructor(private readonly ckpt: SafetensorsCheckpoint, private readonly backend: Backend) {
-    this.mem = backend as Backend & QuantAlloc;
-  }
+  constructor(private readonly ckpt: SafetensorsCheckpoint, private readonly mem: QuantAlloc) {}
 
   /** GPT-2 checkpoints saved from GPT2LMHeadModel prefix every name with "transformer.". */
   resolve(name: string): string | undefined {
@@ -56,7 +54,7 @@ class TensorReader {
   /** A float32 vector in the backend's memory (norms, biases, the position table). */
   vector(name: string, n: number | readonly number[]): Float32Array {
     const t = this.get(name, typeof n === 'number' ? [n] : n);
-    const out = this.backend.alloc(t.elements);
+    const out = this.mem.alloc(t.elements);
     out.set(safetensorToFloat32(t));
     for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) throw new Error(`${this.ckpt.source}: tensor ${name}[${i}] is ${out[i]} — the file is corrupt`);
     return out;
@@ -72,7 +70,7 @@ class TensorReader {
     if (t.dtype === 'F32') {
       const src = t.data as Float32Array;
       if (!this.mem.allocU8) return f32Weights(src, row0 * cols, rows, cols); // js: a view of the file
-      const copy = this.backend.alloc(rows * cols);
+      const copy = this.mem.alloc(rows * cols);
       copy.set(src.subarray(row0 * cols, (row0 + rows) * cols));
       return f32Weights(copy, 0, rows, cols);
     }
@@ -86,7 +84,7 @@ class TensorReader {
   transposed(name: string, shape: readonly [number, number], c0 = 0, cols = shape[1]): WeightMatrix {
     const src = safetensorToFloat32(this.get(name, shape));
     const rowsIn = shape[0], width = shape[1];
-    const out = this.backend.alloc(cols * rowsIn);
+    const out = this.mem.alloc(cols * rowsIn);
     for (let i = 0; i < rowsIn; i++) for (let j = 0; j < cols; j++) out[j * rowsIn + i] = src[i * width + c0 + j]!;
     return f32Weights(out, 0, cols, rowsIn);
   }

@@ -39,6 +39,22 @@ const PRE_TOKENIZERS: Record<string, PreTokenizerSpec> = {
   'smollm': { pre: { type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, byteLevel(true)] } },
 };
 export const SUPPORTED_GGUF_PRE_TOKENIZERS = Object.keys(PRE_TOKENIZERS);
+
+/**
+ * JSON with object keys sorted, so two specs compare equal whatever order their keys were written
+ * in; trim_offsets is left out (it moves offsets, never ids).
+ */
+const canonical = (v: unknown): string => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x)
+  ? Object.fromEntries(Object.entries(x).filter(([k]) => k !== 'trim_offsets').sort(([a], [b]) => (a < b ? -1 : 1)))
+  : x));
+
+/** The tokenizer.ggml.pre name whose pre-tokenizer and normalizer are these (a tokenizer.json's), if any. */
+export function ggufPreTokenizerName(preTokenizer: unknown, normalizer: unknown): string | undefined {
+  return Object.keys(PRE_TOKENIZERS).find((name) => {
+    const spec = PRE_TOKENIZERS[name]!;
+    return canonical(spec.pre) === canonical(preTokenizer) && canonical(spec.normalizer ?? null) === canonical(normalizer ?? null) && !spec.ignoreMerges;
+  });
+}
 export const SUPPORTED_GGUF_TOKENIZER_MODELS = ['llama', 'gpt2'];
 
 /** Token texts llama.cpp treats as end of generation when present (end-of-turn markers). */

@@ -40,6 +40,8 @@ export class HfTokenizer implements Tokenizer {
   readonly source: string;
   /** tokenizer_config.json's chat_template (the "default" one of a named list), if any: render with ChatTemplate. */
   readonly chatTemplate: string | undefined;
+  /** The tokenizer.json object it was built from (what a converter writes back out). */
+  readonly json: Readonly<Record<string, any>>;
   private readonly lib: HfLibTokenizer;
   private readonly tokens: (string | undefined)[];
   private readonly ids: Map<string, number>;
@@ -50,7 +52,7 @@ export class HfTokenizer implements Tokenizer {
   constructor(json: unknown, opts: HfTokenizerOptions = {}) {
     const source = this.source = opts.source ?? '<tokenizer.json>';
     if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TypeError(`${source}: tokenizer.json must be a JSON object`);
-    const spec = json as Record<string, any>;
+    const spec = this.json = json as Record<string, any>;
     const model = spec.model;
     if (model === null || typeof model !== 'object') throw new Error(`${source}: tokenizer.json has no "model" object`);
     if (spec.added_tokens !== undefined && !Array.isArray(spec.added_tokens)) throw new Error(`${source}: "added_tokens" must be a list`);

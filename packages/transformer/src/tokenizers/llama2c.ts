@@ -3,6 +3,7 @@
 // Pieces are handled as "binary strings" (one char per byte) so a Map finds byte sequences that
 // are not valid UTF-8 on their own.
 import { asBytes, readFileBytes, recognizeOtherFormat, type BytesLike } from '../bytes.js';
+import { TokenizerFileError } from '../file-errors.js';
 import {
   checkEncodeArgs, checkTokenId, checkTokenIds, type AddedToken, type DecodeOptions, type EncodeOptions,
   type StreamDecoderOptions, type Tokenizer, type TokenStreamDecoder,
@@ -86,7 +87,7 @@ export class Llama2cTokenizer implements Tokenizer {
     if (text.length > 0) {
       const initial: number[] = [];
       const space = this.idOf.get(' ');
-      if (space === undefined) throw new Error(`${this.source}: the vocabulary has no " " piece for the dummy prefix`);
+      if (space === undefined) throw new TokenizerFileError(`${this.source}: the vocabulary has no " " piece for the dummy prefix`);
       initial.push(space);
       this.pushCodePoints(new TextEncoder().encode(text), initial);
       for (const id of this.mergePairs(initial)) out.push(id);
@@ -228,45 +229,45 @@ export function tokenizerFromBytes(input: BytesLike, options: TokenizerBytesOpti
   }
   const bytes = asBytes(input, `tokenizer ${source}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 4) throw new Error(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c tokenizer`);
+  if (bytes.byteLength < 4) throw new TokenizerFileError(`${source}: file too small (${bytes.byteLength} bytes) to be a llama2.c tokenizer`);
   const maxTokenLength = dv.getInt32(0, true);
   if (maxTokenLength <= 0 || maxTokenLength > MAX_PIECE_BYTES) {
     const reason = `invalid tokenizer header: max_token_length ${maxTokenLength} is not in 1..${MAX_PIECE_BYTES}`;
     const other = recognizeOtherFormat(bytes);
-    throw new Error(other ? `${source}: it looks like ${other}, not a llama2.c tokenizer.bin (${reason})` : `${source}: ${reason}`);
+    throw new TokenizerFileError(other ? `${source}: it looks like ${other}, not a llama2.c tokenizer.bin (${reason})` : `${source}: ${reason}`);
   }
   const pieces: string[] = [];
   const scores: number[] = [];
   let at = 4;
   // Bytes after exactly the model's vocabulary of whole pieces that do not form another piece are
   // "trailing bytes", not a truncation (the format has no piece count: only the model knows it).
-  const trailing = (): Error => new Error(`${source}: ${bytes.byteLength - at} trailing bytes after the ${pieces.length} pieces of the model's vocabulary (byte ${at} on); the file has extra bytes at its end`);
+  const trailing = (): Error => new TokenizerFileError(`${source}: ${bytes.byteLength - at} trailing bytes after the ${pieces.length} pieces of the model's vocabulary (byte ${at} on); the file has extra bytes at its end`);
   while (at < bytes.byteLength) {
     if (at + 8 > bytes.byteLength) {
       if (pieces.length === vocabSize) throw trailing();
-      throw new Error(`${source}: ${bytes.byteLength - at} bytes at byte ${at}, after ${pieces.length} whole pieces, are too few for another piece's score and length: truncated, or trailing bytes at the end`);
+      throw new TokenizerFileError(`${source}: ${bytes.byteLength - at} bytes at byte ${at}, after ${pieces.length} whole pieces, are too few for another piece's score and length: truncated, or trailing bytes at the end`);
     }
     const score = dv.getFloat32(at, true);
     const len = dv.getInt32(at + 4, true);
     if (len < 0 || len > maxTokenLength) {
       if (pieces.length === vocabSize) throw trailing();
-      throw new Error(`${source}: piece ${pieces.length} at byte ${at} has length ${len}, outside 0..max_token_length ${maxTokenLength}`);
+      throw new TokenizerFileError(`${source}: piece ${pieces.length} at byte ${at} has length ${len}, outside 0..max_token_length ${maxTokenLength}`);
     }
-    if (!Number.isFinite(score)) throw new Error(`${source}: piece ${pieces.length} at byte ${at} has a non-finite score`);
+    if (!Number.isFinite(score)) throw new TokenizerFileError(`${source}: piece ${pieces.length} at byte ${at} has a non-finite score`);
     at += 8;
     if (at + len > bytes.byteLength) {
       if (pieces.length === vocabSize) { at -= 8; throw trailing(); }
-      throw new Error(`${source}: truncated in piece ${pieces.length} (needs ${len} bytes at ${at})`);
+      throw new TokenizerFileError(`${source}: truncated in piece ${pieces.length} (needs ${len} bytes at ${at})`);
     }
     pieces.push(bytesToBinary(bytes.subarray(at, at + len)));
     scores.push(score);
     at += len;
   }
   if (pieces.length < BYTE_TOKEN_OFFSET + 256) {
-    throw new Error(`${source}: only ${pieces.length} pieces; a llama2.c tokenizer has at least 259 (specials + 256 byte tokens)`);
+    throw new TokenizerFileError(`${source}: only ${pieces.length} pieces; a llama2.c tokenizer has at least 259 (specials + 256 byte tokens)`);
   }
   if (vocabSize !== undefined && pieces.length !== vocabSize) {
-    throw new Error(`${source}: has ${pieces.length} pieces but the model's vocabulary size is ${vocabSize}`);
+    throw new TokenizerFileError(`${source}: has ${pieces.length} pieces but the model's vocabulary size is ${vocabSize}`);
   }
   return new Llama2cTokenizer(pieces, Float32Array.from(scores), maxTokenLength, source);
 }
