@@ -7,9 +7,10 @@ import { availableParallelism, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  BACKEND_CHOICES, checkBackendChoice, checkThreads, checkWeightType, selectBackend, MAX_THREADS, type BackendChoice, type BackendSelection, type WeightType,
+  BACKEND_CHOICES, KV_TYPES, checkBackendChoice, checkKvType, checkThreads, checkWeightType, selectBackend, MAX_THREADS, type BackendChoice, type BackendSelection,
+  type KvType, type WeightType,
 } from '@msrnn/tensor';
-import { checkCapacity, checkPositionMode, stateBytes, type Policy, type PositionMode } from '@msrnn/msrnn';
+import { capacityForBytes, checkCapacity, checkPositionMode, entryBytes, stateBytes, type Policy, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio } from '@msrnn/policies';
 import { embeddedTokenizer, headDimOf, isGguf, loadAnyTokenizer, loadTokenizer, MODEL_FOLDER_FILES, type Model, type Tokenizer } from '@msrnn/transformer';
 
@@ -28,7 +29,7 @@ export interface ModelFiles {
 }
 
 export interface ModelFlags { model?: string; tokenizer?: string }
-export interface StateFlags { sinks: string; positionMode: string }
+export interface StateFlags { sinks: string; positionMode: string; kv: string }
 export interface BackendFlags { backend: string; threads: string }
 
 /** --model and --tokenizer, the same for every command that runs a model. */
@@ -38,15 +39,64 @@ export function addModelOptions(command: Command): Command {
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin, a Hugging Face tokenizer.json or its folder, or a GGUF file\'s vocabulary (default: the one a GGUF model carries; else the llama2.c tokenizer beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
 }
 
-/** The state options every policy-running command shares: --sinks and --position-mode. */
+/** The state options every policy-running command shares: --sinks, --position-mode and --kv. */
 export function addStateOptions(command: Command): Command {
-  return command
+  return addKvOption(command
     .option('--sinks <n>', 'sinks policy: first positions always kept', '4')
-    .option('--position-mode <mode>', 'absolute (keys at original positions, TOVA) or reindex (StreamingLLM)', 'absolute');
+    .option('--position-mode <mode>', 'absolute (keys at original positions, TOVA) or reindex (StreamingLLM)', 'absolute'));
 }
 
-export function parseStateOptions(flags: StateFlags): { sinks: number; positionMode: PositionMode } {
-  return { sinks: parseNonNegativeInt('--sinks', flags.sinks), positionMode: checkPositionMode(flags.positionMode, '--position-mode') };
+export function parseStateOptions(flags: StateFlags): { sinks: number; positionMode: PositionMode; kv: KvType } {
+  return { sinks: parseNonNegativeInt('--sinks', flags.sinks), positionMode: checkPositionMode(flags.positionMode, '--position-mode'), kv: parseKv(flags.kv) };
+}
+
+/** --kv: how the state stores keys and values (every command that runs a model). */
+export function addKvOption(command: Command): Command {
+  return command.option('--kv <type>', `key/value entries: ${KV_TYPES.join(', ')} (f16: half the bytes; q8: int8 blocks of 32 with a scale, about a quarter)`, 'f32');
+}
+
+export function parseKv(value: string): KvType {
+  return checkKvType(value, '--kv');
+}
+
+/** --kv-bytes: a state budget in bytes instead of --capacity (commands that run one capacity). */
+export function addKvBytesOption(command: Command): Command {
+  return command.option('--kv-bytes <size>', 'state budget instead of --capacity: the largest capacity whose state fits (e.g. 4MB, 512KiB; printed)');
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
+
+/** A size: a number of bytes with an optional unit (KB, MB, GB decimal; KiB, MiB, GiB binary). */
+export function parseByteSize(option: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(bytes > 0)) throw new RangeError(`${option}: "${value}" is not a size (a positive number of bytes, optionally with B, KB, MB, GB, KiB, MiB or GiB)`);
+  return bytes;
+}
+
+/**
+ * The policy for a budget of `budget` bytes: `make(k)` with the largest capacity k whose state
+ * (stateBytes, in `kv` entries) fits. A RangeError naming `option` when not even k = 1 fits. Returns
+ * the policy and a line saying what the budget allows.
+ */
+export function policyForBytes(option: string, model: Model, budget: number, kv: KvType, make: (capacity: number) => Policy): { policy: Policy; line: string } {
+  const c = model.config;
+  const geometry = { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
+  const probe = make(1);
+  if (probe.capacity === Infinity) throw new RangeError(`${option} needs a policy with a fixed capacity; "${probe.name}" grows with the text`);
+  const spe = probe.statsPerEntry ?? 0;
+  let k = capacityForBytes(geometry, budget, kv, spe, option);
+  // Per-layer schedules (pyramidkv) may spend more than k + 1 slots on some layers: search down to what fits.
+  if (stateBytes(geometry, make(k), 64, kv) > budget) {
+    let lo = 1, hi = k;
+    while (lo < hi) { const mid = Math.ceil((lo + hi) / 2); if (stateBytes(geometry, make(mid), 64, kv) <= budget) lo = mid; else hi = mid - 1; }
+    if (stateBytes(geometry, make(lo), 64, kv) > budget) throw new RangeError(`${option} ${budget}: too small for policy "${probe.name}" even at capacity 1`);
+    k = lo;
+  }
+  const policy = make(k), bytes = stateBytes(geometry, policy, 64, kv);
+  const perToken = c.nLayers * c.nKvHeads * entryBytes(geometry.headDim, kv, spe);
+  return { policy, line: `${option} ${budget}: capacity ${k} per layer (${kv} entries, ${perToken} bytes per token over ${c.nLayers} layers × ${c.nKvHeads} KV heads; state ${bytes} bytes)` };
 }
 
 /** --backend; `note` says how the command uses it (ppl: one backend per worker). */
@@ -232,14 +282,14 @@ export function parseCapacity(option: string, value: string): number {
  * the wasm backend's memory (at most 4 GiB: a 32-bit address space, the model included) or this
  * machine's. `option` names the flag that set the capacity. Returns the bytes it will allocate.
  */
-export function checkStateMemory(option: string, model: Model, policy: Policy, inWasm: boolean): number {
+export function checkStateMemory(option: string, model: Model, policy: Policy, inWasm: boolean, kv: KvType = 'f32'): number {
   const c = model.config;
   const geometry = { nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c) };
-  const bytes = stateBytes(geometry, policy);
+  const bytes = stateBytes(geometry, policy, 64, kv);
   const limit = stateMemoryLimit(inWasm);
   if (bytes > limit) {
     const where = inWasm ? `the wasm backend's memory (${gib(WASM_MEMORY_BYTES)}, the model included)` : `this machine's memory (${gib(limit)})`;
-    throw new RangeError(`${option} ${policy.capacity}: the state would need ${gib(bytes)} (${c.nLayers} layers × ${c.nKvHeads} KV heads × ${policy.capacity + 1} entries of ${geometry.headDim}-float keys and values), more than ${where}; give a smaller ${option}`);
+    throw new RangeError(`${option} ${policy.capacity}: the state would need ${gib(bytes)} (${c.nLayers} layers × ${c.nKvHeads} KV heads × ${policy.capacity + 1} entries of ${geometry.headDim}-value ${kv} keys and values), more than ${where}; give a smaller ${option}`);
   }
   return bytes;
 }

@@ -160,7 +160,7 @@ if (haveShared('cli defects: capacity', modelPath, tokPath)) {
     const common = ['--model', modelPath, '--tokenizer', tokPath, '--policy', 'window', '--steps', '2', '--temperature', '0'];
     const wasm = await msrnn('generate', ...common, '--capacity', '1000000000', '--backend', 'wasm');
     assert.is(wasm.status, 1);
-    assert.match(wasm.stderr, /^msrnn: --capacity 1000000000: the state would need 1266\.6 GiB \(5 layers × 4 KV heads × 1000000001 entries of 8-float keys and values\), more than the wasm backend's memory \(4\.0 GiB, the model included\); give a smaller --capacity$/m);
+    assert.match(wasm.stderr, /^msrnn: --capacity 1000000000: the state would need 1266\.6 GiB \(5 layers × 4 KV heads × 1000000001 entries of 8-value f32 keys and values\), more than the wasm backend's memory \(4\.0 GiB, the model included\); give a smaller --capacity$/m);
     const js = await msrnn('generate', ...common, '--capacity', '100000000', '--backend', 'js');
     assert.is(js.status, 1);
     assert.match(js.stderr, /^msrnn: --capacity 100000000: the state would need 126\.7 GiB .*more than this machine's memory/m);

@@ -1,7 +1,8 @@
 // The multi-state of one layer: for each KV head, a set of (key, value, position, stats) entries.
 // Storage is per KV head so head-wise policies can keep different positions in each head;
 // layer-wise policies evict the same slot in every head, which keeps slot i = the same
-// position in all heads of the layer.
+// position in all heads of the layer. Keys and values are stored as f32, f16 or q8 (KvRows).
+import { KvRows, type KvType } from '@msrnn/tensor';
 
 /** Allocates n zeroed float32s. Backends that keep memory elsewhere (WebAssembly) supply their own. */
 export type F32Alloc = (n: number) => Float32Array;
@@ -10,9 +11,9 @@ export const heapAlloc: F32Alloc = (n) => new Float32Array(n);
 export type F32Free = (array: Float32Array) => void;
 
 export class HeadCache {
-  /** Entry i's key is keys[i*headDim .. (i+1)*headDim). */
-  keys: Float32Array;
-  values: Float32Array;
+  /** Entry i's key is row i, stored in the state's KV type (f32, f16 or q8); attention reads it as stored. */
+  readonly keyRows: KvRows;
+  readonly valueRows: KvRows;
   /** Original absolute position of each entry. */
   positions: Int32Array;
   /** Per-entry statistics kept by the policy (e.g. H2O's accumulated attention), statsPerEntry per entry. */
@@ -24,29 +25,56 @@ export class HeadCache {
     readonly headDim: number,
     readonly statsPerEntry: number,
     slots: number,
-    private readonly alloc: F32Alloc,
-    private readonly free?: F32Free,
+    alloc: F32Alloc,
+    free?: F32Free,
+    /** How keys and values are stored. */
+    readonly kv: KvType = 'f32',
   ) {
-    this.keys = alloc(slots * headDim);
-    this.values = alloc(slots * headDim);
+    this.keyRows = new KvRows(kv, headDim, slots, alloc, free);
+    this.valueRows = new KvRows(kv, headDim, slots, alloc, free);
     this.positions = new Int32Array(slots);
     this.stats = new Float64Array(slots * statsPerEntry);
+  }
+
+  /** Entry i's key is keys[i*headDim .. (i+1)*headDim) — f32 states only; any state: readKey. */
+  get keys(): Float32Array {
+    return this.f32Rows(this.keyRows, 'keys', 'readKey');
+  }
+
+  get values(): Float32Array {
+    return this.f32Rows(this.valueRows, 'values', 'readValue');
+  }
+
+  private f32Rows(rows: KvRows, what: string, reader: string): Float32Array {
+    if (rows.type !== 'f32') throw new TypeError(`HeadCache.${what}: this state stores ${rows.type} entries, not float32; read one entry with ${reader}(slot, out, offset)`);
+    return rows.f32;
+  }
+
+  /** out[off .. off+headDim) = entry `slot`'s key as float32 (dequantized: what attention sees). */
+  readKey(slot: number, out: Float32Array, off: number): void {
+    this.keyRows.read(slot, out, off);
+  }
+
+  readValue(slot: number, out: Float32Array, off: number): void {
+    this.valueRows.read(slot, out, off);
+  }
+
+  /** Stores the new entry's key and value (headDim floats each) in slot `slot`, rounded to the state's KV type. */
+  writeEntry(slot: number, k: Float32Array, kOff: number, v: Float32Array, vOff: number): void {
+    this.keyRows.write(slot, k, kOff);
+    this.valueRows.write(slot, v, vOff);
   }
 
   /** Grows storage to at least `slots` entries, copying live entries. Never called on a bounded state after creation. */
   private reserve(slots: number): void {
     if (slots <= this.slots) return;
-    const hd = this.headDim;
-    const keys = this.alloc(slots * hd);
-    const values = this.alloc(slots * hd);
-    keys.set(this.keys.subarray(0, this.count * hd));
-    values.set(this.values.subarray(0, this.count * hd));
+    this.keyRows.grow(slots, this.count);
+    this.valueRows.grow(slots, this.count);
     const positions = new Int32Array(slots);
     positions.set(this.positions.subarray(0, this.count));
     const stats = new Float64Array(slots * this.statsPerEntry);
     stats.set(this.stats.subarray(0, this.count * this.statsPerEntry));
-    this.free?.(this.keys); this.free?.(this.values);
-    this.keys = keys; this.values = values; this.positions = positions; this.stats = stats;
+    this.positions = positions; this.stats = stats;
   }
 
   /** Allocated entries (every per-entry array is sized for this many). */
@@ -72,9 +100,8 @@ export class HeadCache {
     const last = this.count - 1;
     if (slot < 0 || slot > last) throw new RangeError(`evict: slot ${slot} out of range [0, ${this.count})`);
     if (slot !== last) {
-      const hd = this.headDim;
-      this.keys.copyWithin(slot * hd, last * hd, last * hd + hd);
-      this.values.copyWithin(slot * hd, last * hd, last * hd + hd);
+      this.keyRows.move(slot, last);
+      this.valueRows.move(slot, last);
       this.positions[slot] = this.positions[last]!;
       const s = this.statsPerEntry;
       if (s > 0) this.stats.copyWithin(slot * s, last * s, last * s + s);
@@ -95,13 +122,12 @@ export class HeadCache {
   }
 
   bytes(): number {
-    return this.keys.byteLength + this.values.byteLength + this.positions.byteLength + this.stats.byteLength;
+    return this.keyRows.byteLength + this.valueRows.byteLength + this.positions.byteLength + this.stats.byteLength;
   }
 
   /** Gives the storage back and leaves the head empty, with no slots (MultiState.dispose). */
   release(): void {
-    this.free?.(this.keys); this.free?.(this.values);
-    this.keys = new Float32Array(0); this.values = new Float32Array(0);
+    this.keyRows.release(); this.valueRows.release();
     this.positions = new Int32Array(0); this.stats = new Float64Array(0);
     this.count = 0;
   }
@@ -112,8 +138,8 @@ export class HeadCache {
    */
   copyFrom(src: HeadCache): void {
     this.reserve(src.count);
-    this.keys.set(src.keys.subarray(0, src.count * this.headDim));
-    this.values.set(src.values.subarray(0, src.count * this.headDim));
+    this.keyRows.copyFrom(src.keyRows, src.count);
+    this.valueRows.copyFrom(src.valueRows, src.count);
     this.positions.set(src.positions.subarray(0, src.count));
     this.stats.set(src.stats.subarray(0, src.count * this.statsPerEntry));
     this.count = src.count;
@@ -135,9 +161,11 @@ export class LayerCache {
     /** The model's sliding window on this layer (key j visible from query i when i − W < j ≤ i); Infinity = global. */
     readonly window = Infinity,
     free?: F32Free,
+    /** How keys and values are stored. */
+    readonly kv: KvType = 'f32',
   ) {
     this.heads = [];
-    for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc, free));
+    for (let h = 0; h < nKvHeads; h++) this.heads.push(new HeadCache(headDim, statsPerEntry, initialSlots, alloc, free, kv));
   }
 
   /** Most entries any head holds (equal in every head for layer-wise policies). */

@@ -2,14 +2,17 @@
 // so a run can stop, move to another machine, and continue token for token. Layout (little-endian):
 //   magic "MSRNNST\0" · u32 format version · f64 tokens seen · u32 header length · header (UTF-8 JSON: model
 //   fingerprint, policy name and options, position mode, capacities, windows, caller's
-//   metadata) · per layer, per KV head: u32 count, count i32 positions, count·headDim f32 keys,
-//   count·headDim f32 values, count·statsPerEntry f64 stats · u32 FNV-1a checksum of all before it.
+//   metadata, KV type) · per layer, per KV head: u32 count, count i32 positions, the keys as stored,
+//   the values as stored, count·statsPerEntry f64 stats · u32 FNV-1a checksum of all before it.
+//   Keys/values as stored (KvRows.storedBytes): f32 count·headDim f32; f16 count·headDim half bits;
+//   q8 count·headDim int8 then count·ceil(headDim/32) f32 scales. Version 1 (f32 only) still reads.
 // Only live entries are written, so a bounded state past k tokens has a constant size (see README).
+import { checkKvType, kvRowBytes, type KvType } from '@msrnn/tensor';
 import type { MultiState } from './state.js';
 import type { Policy, PositionMode } from './policy.js';
 
 export const STATE_MAGIC = 'MSRNNST\0';
-export const STATE_FORMAT_VERSION = 1;
+export const STATE_FORMAT_VERSION = 2;
 /** Bytes before the JSON header: magic, version, tokens seen, header length. */
 const HEADER_START = 8 + 4 + 8 + 4;
 
@@ -45,6 +48,8 @@ export interface StateHeader {
   nKvHeads: number;
   headDim: number;
   statsPerEntry: number;
+  /** How keys and values are stored (absent in version 1 files: f32). */
+  kv: KvType;
   /** Whatever the caller saved with the state (e.g. the sampler's RNG state). */
   meta: Record<string, unknown>;
 }
@@ -95,13 +100,14 @@ export function encodeState(state: MultiState, model: ModelFingerprint, meta: Re
   const header: StateHeader = {
     model, policy, positionMode: state.positionMode, capacity: finite(state.capacity),
     layerCapacities: state.layers.map((l) => finite(l.capacity)), windows: state.layers.map(windowOf),
-    seen: state.seen, nLayers: g.nLayers, nKvHeads: g.nKvHeads, headDim: g.headDim, statsPerEntry: spe, meta,
+    seen: state.seen, nLayers: g.nLayers, nKvHeads: g.nKvHeads, headDim: g.headDim, statsPerEntry: spe, kv: state.kv, meta,
   };
   // Tokens seen are binary (not JSON digits) so a bounded state's file keeps one size forever.
   const { seen, ...inJson } = header;
   const json = new TextEncoder().encode(JSON.stringify(inJson));
   let size = HEADER_START + json.length + 4;
-  for (const l of state.layers) for (const h of l.heads) size += 4 + h.count * (4 + 8 * g.headDim + 8 * spe);
+  const rowBytes = kvRowBytes(state.kv, g.headDim);
+  for (const l of state.layers) for (const h of l.heads) size += 4 + h.count * (4 + 2 * rowBytes + 8 * spe);
   const out = new Uint8Array(size), dv = new DataView(out.buffer);
   let o = 0;
   for (let i = 0; i < 8; i++) out[o++] = STATE_MAGIC.charCodeAt(i);
@@ -109,14 +115,14 @@ export function encodeState(state: MultiState, model: ModelFingerprint, meta: Re
   dv.setFloat64(o, seen, true); o += 8;
   dv.setUint32(o, json.length, true); o += 4;
   out.set(json, o); o += json.length;
-  const put = (a: Int32Array | Float32Array | Float64Array) => { out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o); o += a.byteLength; };
+  const put = (a: ArrayBufferView) => { out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o); o += a.byteLength; };
   for (const l of state.layers) {
     for (const h of l.heads) {
       dv.setUint32(o, h.count, true); o += 4;
       // Copies out of wherever storage lives (a WebAssembly heap for the wasm backend).
       put(h.positions.subarray(0, h.count));
-      put(h.keys.subarray(0, h.count * g.headDim));
-      put(h.values.subarray(0, h.count * g.headDim));
+      for (const b of h.keyRows.storedBytes(h.count)) put(b);
+      for (const b of h.valueRows.storedBytes(h.count)) put(b);
       put(h.stats.subarray(0, h.count * spe));
     }
   }
@@ -124,11 +130,11 @@ export function encodeState(state: MultiState, model: ModelFingerprint, meta: Re
   return out;
 }
 
-/** One head's saved entries, copied out of the file (aligned). */
+/** One head's saved entries, copied out of the file (aligned); keys and values as stored (the header's kv type). */
 export interface SavedHead {
   positions: Int32Array;
-  keys: Float32Array;
-  values: Float32Array;
+  keys: Uint8Array;
+  values: Uint8Array;
   stats: Float64Array;
 }
 
@@ -170,6 +176,9 @@ export function decodeState(bytes: Uint8Array, source = '<state>'): DecodedState
   if (!header.model || typeof header.model.weightsHash !== 'string') fail('header has no model fingerprint');
   if (!Array.isArray(header.layerCapacities) || header.layerCapacities.length !== nLayers) fail(`header layerCapacities must list ${nLayers} layers`);
   if (!Array.isArray(header.windows) || header.windows.length !== nLayers) fail(`header windows must list ${nLayers} layers`);
+  if (version === 1) header.kv = 'f32';
+  try { checkKvType(header.kv, 'header field kv'); } catch (e) { fail((e as Error).message); }
+  const rowBytes = kvRowBytes(header.kv, headDim);
   let o = HEADER_START + jsonLength;
   const end = bytes.length - 4;
   const take = (n: number, what: string): Uint8Array => {
@@ -186,11 +195,11 @@ export function decodeState(bytes: Uint8Array, source = '<state>'): DecodedState
       const count = dv.getUint32(o, true); o += 4;
       const cap = header.layerCapacities[l];
       if (cap !== null && count > (cap as number)) fail(`${where} holds ${count} entries, more than its capacity ${String(cap)}`);
-      if (count * (4 + 8 * headDim + 8 * spe) > end - o) fail(`truncated: ${where} claims ${count} entries`);
+      if (count * (4 + 2 * rowBytes + 8 * spe) > end - o) fail(`truncated: ${where} claims ${count} entries`);
       heads.push({
         positions: new Int32Array(take(count * 4, where).buffer),
-        keys: new Float32Array(take(count * headDim * 4, where).buffer),
-        values: new Float32Array(take(count * headDim * 4, where).buffer),
+        keys: take(count * rowBytes, where),
+        values: take(count * rowBytes, where),
         stats: new Float64Array(take(count * spe * 8, where).buffer),
       });
     }

@@ -1,6 +1,7 @@
 // The hidden state of a transformer viewed as an RNN: one multi-state (LayerCache) per layer,
 // plus the number of tokens consumed. Bounded (capacity k) and unbounded (capacity Infinity)
 // states are the same type on the same code path; only the policy and the storage policy differ.
+import { checkKvType, kvRowBytes, type KvType } from '@msrnn/tensor';
 import { heapAlloc, LayerCache, type F32Alloc, type F32Free } from './cache.js';
 import { DisposedError } from './disposed.js';
 import { checkCapacity, keepAll, type Policy, type PositionMode } from './policy.js';
@@ -36,6 +37,11 @@ export interface StateOptions {
    * the entries its next query cannot see, on top of the policy. Infinity (or absent) = global.
    */
   windows?: readonly number[];
+  /**
+   * How keys and values are stored: 'f32' (default), 'f16' (IEEE half) or 'q8' (int8 per block of 32
+   * with one f32 scale per block). Attention reads them as stored; policies see them dequantized.
+   */
+  kv?: KvType;
 }
 
 /** Most elements one typed array holds (V8's limit; a larger request is a raw "Invalid typed array length"). */
@@ -48,16 +54,39 @@ function layerSlots(policy: Policy, capacity: number, l: number, nLayers: number
 }
 
 /**
+ * Bytes one entry takes in one KV head: key and value rows in the KV type (kvRowBytes: f32 4·headDim,
+ * f16 2·headDim, q8 headDim + 4·ceil(headDim/32) each), a 4-byte position and the policy's 8-byte
+ * statistics. A state holds nLayers × nKvHeads × (k + 1) of them when bounded at k.
+ */
+export function entryBytes(headDim: number, kv: KvType = 'f32', statsPerEntry = 0): number {
+  return 2 * kvRowBytes(kv, headDim) + 4 + 8 * statsPerEntry;
+}
+
+/**
  * Bytes a new state of this geometry under `policy` allocates (keys, values, positions and the
  * policy's per-entry statistics), computed without allocating: what `state.bytes()` will report
  * right after createState. Callers check it against the memory they have before creating.
  */
-export function stateBytes(geometry: StateGeometry, policy: Policy = keepAll, initialSlots = 64): number {
+export function stateBytes(geometry: StateGeometry, policy: Policy = keepAll, initialSlots = 64, kv: KvType = 'f32'): number {
   const capacity = checkCapacity(policy.capacity, `policy "${policy.name}": capacity`);
-  const perEntry = 2 * geometry.headDim * 4 + 4 + (policy.statsPerEntry ?? 0) * 8;
+  const perEntry = entryBytes(geometry.headDim, checkKvType(kv), policy.statsPerEntry ?? 0);
   let bytes = 0;
   for (let l = 0; l < geometry.nLayers; l++) bytes += geometry.nKvHeads * layerSlots(policy, capacity, l, geometry.nLayers, initialSlots).slots * perEntry;
   return bytes;
+}
+
+/**
+ * The largest capacity k whose bounded state (nLayers × nKvHeads × (k + 1) entries, see entryBytes)
+ * fits in `budget` bytes; a RangeError naming `what` when not even k = 1 fits.
+ */
+export function capacityForBytes(geometry: StateGeometry, budget: number, kv: KvType = 'f32', statsPerEntry = 0, what = 'kv bytes'): number {
+  if (!(Number.isFinite(budget) && budget > 0)) throw new RangeError(`${what} must be a positive number of bytes, got ${String(budget)}`);
+  const perSlot = geometry.nLayers * geometry.nKvHeads * entryBytes(geometry.headDim, checkKvType(kv), statsPerEntry);
+  const k = Math.floor(budget / perSlot) - 1;
+  if (k < 1) {
+    throw new RangeError(`${what} ${budget}: too small for a bounded state: capacity 1 needs ${2 * perSlot} bytes (2 slots × ${geometry.nLayers} layers × ${geometry.nKvHeads} KV heads × ${perSlot / (geometry.nLayers * geometry.nKvHeads)} bytes per ${kv} entry)`);
+  }
+  return k;
 }
 
 export class MultiState {
@@ -65,6 +94,8 @@ export class MultiState {
   readonly capacity: number;
   readonly policy: Policy;
   readonly positionMode: PositionMode;
+  /** How keys and values are stored (f32, f16 or q8). */
+  readonly kv: KvType;
   /** The allocator key/value storage came from; clones use it too unless told otherwise. */
   readonly alloc: F32Alloc;
   readonly free: F32Free | undefined;
@@ -103,6 +134,8 @@ export class MultiState {
     }
     const alloc = opts.alloc ?? heapAlloc;
     this.alloc = alloc;
+    const kv = checkKvType(opts.kv ?? 'f32', 'state option kv');
+    this.kv = kv;
     this.free = opts.free;
     const windows = opts.windows ?? [];
     if (windows.length > geometry.nLayers) throw new RangeError(`windows: ${windows.length} given, the state has ${geometry.nLayers} layers`);
@@ -115,9 +148,9 @@ export class MultiState {
       const { k, slots } = layerSlots(policy, capacity, l, geometry.nLayers, initialSlots);
       // Refused before any allocation, in words, instead of a raw "Invalid typed array length".
       if (slots * Math.max(geometry.headDim, statsPerEntry) > MAX_ARRAY_ELEMENTS) {
-        throw new RangeError(`policy "${policy.name}": capacity ${k} is too large: each KV head would hold ${slots} × ${geometry.headDim} floats of keys, more than one array holds (${MAX_ARRAY_ELEMENTS}); the state would need ${(stateBytes(geometry, policy, initialSlots) / 2 ** 30).toFixed(1)} GiB`);
+        throw new RangeError(`policy "${policy.name}": capacity ${k} is too large: each KV head would hold ${slots} × ${geometry.headDim} floats of keys, more than one array holds (${MAX_ARRAY_ELEMENTS}); the state would need ${(stateBytes(geometry, policy, initialSlots, kv) / 2 ** 30).toFixed(1)} GiB`);
       }
-      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity, opts.free));
+      this.layers.push(new LayerCache(l, geometry.nKvHeads, geometry.headDim, k, statsPerEntry, slots, alloc, windows[l] ?? Infinity, opts.free, kv));
     }
   }
 
@@ -164,6 +197,7 @@ export class MultiState {
       windows: this.windows,
       initialSlots: this.layers[0]?.heads[0]?.slots ?? 1,
       alloc: alloc ?? this.alloc,
+      kv: this.kv,
       free: alloc ? free : this.free,
     });
     c.seen = this.seen;
@@ -187,7 +221,7 @@ export class MultiState {
     if (policy === this.policy) return this.clone(alloc, free);
     const why = (reason: string) => new Error(`cannot continue this state (policy "${this.policy.name}") under policy "${policy.name}": ${reason}`);
     if ((policy.statsPerEntry ?? 0) > 0) throw why(`it keeps per-entry statistics (${policy.statsPerEntry} per entry) that only reading the tokens under it gathers`);
-    const c = new MultiState(this.geometry, { policy, positionMode: this.positionMode, windows: this.windows, alloc: alloc ?? this.alloc, free: alloc ? free : this.free });
+    const c = new MultiState(this.geometry, { policy, positionMode: this.positionMode, windows: this.windows, alloc: alloc ?? this.alloc, free: alloc ? free : this.free, kv: this.kv });
     for (let l = 0; l < this.layers.length; l++) {
       const src = this.layers[l]!, dst = c.layers[l]!;
       for (let h = 0; h < src.heads.length; h++) {

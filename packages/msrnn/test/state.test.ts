@@ -3,7 +3,7 @@
 // plain list bookkeeping. The real policies live (and are tested) in @msrnn/policies.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkCapacity, HeadCache, keepAll, MultiState, wrapPolicy, type AttentionStep, type F32Alloc, type Policy } from '../src/index.js';
+import { capacityForBytes, checkCapacity, entryBytes, HeadCache, keepAll, MultiState, stateBytes, wrapPolicy, type AttentionStep, type F32Alloc, type Policy } from '../src/index.js';
 
 const geometry = { nLayers: 2, nKvHeads: 3, headDim: 4 };
 const noStep: AttentionStep = { layer: 0, position: 0, att: new Float32Array(0), attStride: 0, nHeads: 3, groupSize: 1 };
@@ -201,6 +201,52 @@ test('wrapPolicy replaces afterAttention and keeps every other field, getters in
   state.policy.afterAttention(state.layers[0]!, noStep);
   assert.is(seen, 1);
   assert.is(inner.calls, 1);
+});
+
+test('kv types: bytes per entry follow the formula (2 rows + 4-byte position + 8 bytes per statistic); clone keeps the type', () => {
+  const g = { nLayers: 2, nKvHeads: 3, headDim: 64 };
+  // f32: 2·64·4 + 4; f16: 2·64·2 + 4; q8: 2·(64 + 2 scales·4) + 4.
+  assert.equal((['f32', 'f16', 'q8'] as const).map((kv) => entryBytes(64, kv)), [516, 260, 148]);
+  for (const kv of ['f32', 'f16', 'q8'] as const) {
+    const policy = { ...dropOldest(5), statsPerEntry: 2 };
+    const s = new MultiState(g, { policy, kv });
+    assert.is(s.kv, kv);
+    // Bounded at 5: 6 slots per head, every layer and head.
+    assert.is(s.bytes(), 2 * 3 * 6 * entryBytes(64, kv, 2), `${kv}: allocated bytes`);
+    assert.is(stateBytes(g, policy, 64, kv), s.bytes(), `${kv}: stateBytes agrees before allocating`);
+    const key = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) * 3);
+    const head = s.layers[1]!.heads[2]!;
+    head.writeEntry(head.push(7), key, 0, key, 0);
+    const back = new Float32Array(64);
+    s.clone().layers[1]!.heads[2]!.readKey(0, back, 0);
+    const err = Math.max(...Array.from(back, (v, i) => Math.abs(v - key[i]!)));
+    assert.ok(err <= (kv === 'f32' ? 0 : kv === 'f16' ? 3 / 1024 : 3 / 254 + 1e-7), `${kv}: clone reads the key back within the type's rounding (${err})`);
+    assert.is(s.clone().kv, kv);
+    const read = new MultiState(g, { kv });
+    for (const l of read.layers) for (const h of l.heads) h.writeEntry(h.push(0), key, 0, key, 0);
+    read.seen = 1;
+    const branched = read.cloneWithPolicy(dropOldest(3)), got = new Float32Array(64), want = new Float32Array(64);
+    assert.is(branched.kv, kv, `${kv}: cloneWithPolicy keeps the type`);
+    branched.layers[1]!.heads[2]!.readKey(0, got, 0);
+    read.layers[1]!.heads[2]!.readKey(0, want, 0);
+    assert.equal(got, want, `${kv}: cloneWithPolicy copies the entries as stored`);
+    if (kv !== 'f32') assert.throws(() => head.keys, new RegExp(`stores ${kv} entries, not float32; read one entry with readKey`));
+  }
+  assert.throws(() => new MultiState(g, { kv: 'int4' as never }), /state option kv must be one of f32, f16, q8, got "int4"/);
+});
+
+test('capacityForBytes: the largest k whose k + 1 slots fit the budget; too small a budget names what one entry costs', () => {
+  const g = { nLayers: 2, nKvHeads: 3, headDim: 64 };
+  for (const kv of ['f32', 'f16', 'q8'] as const) {
+    for (const budget of [10_000, 100_000, 4_000_000]) {
+      const k = capacityForBytes(g, budget, kv, 1);
+      const policy = { ...dropOldest(k), statsPerEntry: 1 };
+      assert.ok(stateBytes(g, policy, 64, kv) <= budget, `${kv} ${budget}: k ${k} fits`);
+      assert.ok(stateBytes(g, { ...dropOldest(k + 1), statsPerEntry: 1 }, 64, kv) > budget, `${kv} ${budget}: k + 1 does not`);
+    }
+  }
+  assert.throws(() => capacityForBytes(g, 1000, 'f32', 0, '--kv-bytes'), /--kv-bytes 1000: too small for a bounded state: capacity 1 needs 6192 bytes/);
+  assert.throws(() => capacityForBytes(g, Number.NaN, 'f32', 0, '--kv-bytes'), /--kv-bytes must be a positive number of bytes, got NaN/);
 });
 
 test.run();

@@ -24,14 +24,6 @@ export interface Backend {
    */
   attendHead(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: Float32Array, values: Float32Array,
     count: number, headDim: number, scale: number, att: Float32Array, aOff: number): void;
-  /**
-   * Optional (the wasm backend): attendHead, but the head may run later, at the next
-   * runDeferredHeads, which runs every deferred head at once (split over threads). The caller
-   * leaves the inputs and outputs alone until then.
-   */
-  deferAttendHead?(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: Float32Array, values: Float32Array,
-    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): void;
-  runDeferredHeads?(): void;
   /** out[i] = silu(gate[i]) · up[i], i < n (SwiGLU). out may alias gate. */
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void;
   /** out[i] = a[i] + b[i] (residual). out may alias a. */

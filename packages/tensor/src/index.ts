@@ -11,3 +11,5 @@ export { fp16ToFp32, fp32ToFp16, decodeFloat16, encodeFloat16, float16Bits, floa
 // WebAssembly SIMD backend, backend selection, worker threads, reduced-precision weights.
 export * from './wasm/index.js';
 export * from './quant/index.js';
+// Cached key/value entries in f32, f16 or q8 and the attention that reads them as stored.
+export * from './kv/index.js';

@@ -5,14 +5,10 @@
 //   compress — state ← policy(state, attention weights): a bounded state evicts back to capacity.
 // The layer body (step.ts) calls them in this order for each token. Allocation-free.
 import type { AttentionStep, MultiState } from '@msrnn/msrnn';
+import { deferAttendHeadKv, runDeferredHeads } from '@msrnn/tensor';
 import { headDimOf } from './config.js';
 import type { Model } from './model.js';
 import { attendHeadSoftcapped } from './softcap.js';
-
-/** dst[d..d+n) = src[s..s+n); a loop, not subarray().set(), so nothing is allocated per call. */
-export function copy(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
-}
 
 /**
  * state ← append(state, k, v): caches the new token's key and value (nKvHeads × headDim at kOff /
@@ -25,9 +21,7 @@ export function append(model: Model, state: MultiState, l: number, position: num
   model.positions.encodeNewKeys(state.positionMode, k, kOff, nKv, position);
   for (let h = 0; h < nKv; h++) {
     const head = layer.heads[h]!;
-    const slot = head.push(position);
-    copy(head.keys, slot * hd, k, kOff + h * hd, hd);
-    copy(head.values, slot * hd, v, vOff + h * hd, hd);
+    head.writeEntry(head.push(position), k, kOff + h * hd, v, vOff + h * hd);
   }
 }
 
@@ -46,21 +40,19 @@ export function attend(model: Model, state: MultiState, l: number, position: num
   const scale = 1 / Math.sqrt(c.arch.queryPreAttnScalar ?? hd), cap = c.arch.attnSoftcap;
   const stride = model.scratch.attFor(layer.maxCount), att = model.scratch.att;
   // A backend that can (wasm with threads) runs a layer's heads as one job split over its threads.
-  const defer = cap === 0 && B.deferAttendHead !== undefined;
   for (let kvh = 0; kvh < nKv; kvh++) {
     const head = layer.heads[kvh]!;
     const keys = pos.attentionKeys(mode, head);
     for (let g = 0; g < group; g++) {
       const qh = kvh * group + g, at = qOff + qh * hd;
       pos.encodeQuery(mode, q, at, position, head);
-      if (defer) B.deferAttendHead!(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, att, qh * stride);
-      else if (cap === 0) B.attendHead(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, att, qh * stride);
-      else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.values, head.count, hd, scale, cap, att, qh * stride);
+      if (cap === 0) deferAttendHeadKv(B, out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, att, qh * stride);
+      else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, cap, att, qh * stride);
     }
     // Re-indexed keys are rotated into one scratch that the next KV head overwrites.
-    if (defer && mode === 'reindex') B.runDeferredHeads!();
+    if (mode === 'reindex') runDeferredHeads(B);
   }
-  if (defer) B.runDeferredHeads!();
+  runDeferredHeads(B);
   attention.layer = l;
   attention.position = position;
   attention.att = att;

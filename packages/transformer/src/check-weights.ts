@@ -2,10 +2,11 @@
 import type { WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from './config.js';
 import type { Linear, Norm, Weights } from './weights.js';
+import { ModelFileError } from './file-errors.js';
 
 /** Throws an error naming the first tensor whose shape does not fit `c`. */
 export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
-  const fail = (what: string): never => { throw new Error(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new ModelFileError(`${source}: ${what}`); };
   const matrix = (name: string, m: WeightMatrix, rows: number, cols: number): void => {
     if (m.rows !== rows || m.cols !== cols) fail(`${name} is ${m.rows}×${m.cols}, the config needs ${rows}×${cols}`);
   };

@@ -3,7 +3,11 @@
 // file's name and says what is wrong. GGUF and safetensors have their own (GgufError,
 // SafetensorsError, with the byte offset); saved states StateFileError (@msrnn/msrnn).
 
-/** A llama2.c checkpoint, or a model header any loader validates, that cannot be used. */
+/**
+ * A model file whose contents make no usable model: a llama2.c checkpoint's header or weights, a
+ * GGUF file's metadata or tensors that describe no supported model, weights that do not fit the
+ * config (any loader's shape check).
+ */
 export class ModelFileError extends Error {
   override name = 'ModelFileError';
 }

@@ -1,5 +1,5 @@
 // A loaded model: config, weights (allocated through the backend, given back by dispose) and the backend whose kernels run it.
-import { Allocations, jsBackend, type Backend } from '@msrnn/tensor';
+import { Allocations, jsBackend, type Backend, type KvType } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
 import { headDimOf, validateConfig, type ModelConfig } from './config.js';
 import { checkWeights } from './check-weights.js';
@@ -177,6 +177,8 @@ export interface CreateStateOptions {
   positionMode?: PositionMode;
   /** Initial slots of an unbounded state (it doubles when full). */
   initialSlots?: number;
+  /** How keys and values are stored: 'f32' (default), 'f16' or 'q8' (int8 blocks of 32 with a scale). */
+  kv?: KvType;
 }
 
 /** A fresh (empty) multi-state for `model`, its storage allocated through the model's backend. */

@@ -10,7 +10,7 @@
 // absolute positions (gpt2) add them to the input instead; their keys carry their own position
 // and cannot be re-indexed.
 import type { HeadCache, PositionMode } from '@msrnn/msrnn';
-import { raw } from '@msrnn/tensor';
+import { KvRows, raw } from '@msrnn/tensor';
 import { headDimOf, rotaryDimOf, type ModelConfig } from './config.js';
 import { ropeFrequencies } from './rope-frequencies.js';
 
@@ -22,8 +22,8 @@ export interface Positions {
   encodeNewKeys(mode: PositionMode, k: Float32Array, off: number, nKvHeads: number, position: number): void;
   /** Prepares one query head for attention against `head` (which already holds the new entry). */
   encodeQuery(mode: PositionMode, q: Float32Array, off: number, position: number, head: HeadCache): void;
-  /** The keys a query attends to: the cache itself, or (reindex) a copy rotated at each entry's rank. */
-  attentionKeys(mode: PositionMode, head: HeadCache): Float32Array;
+  /** The keys a query attends to: the cache's own rows, or (reindex) f32 copies rotated at each entry's rank. */
+  attentionKeys(mode: PositionMode, head: HeadCache): KvRows;
 }
 
 /** The Positions of a model's architecture (allocating through `alloc`). */
@@ -39,7 +39,7 @@ const LEARNED: Positions = {
   encodeQuery() {},
   attentionKeys(mode, head) {
     if (mode === 'reindex') throw new Error('reindex position mode needs RoPE; this model has learned absolute positions');
-    return head.keys;
+    return head.keyRows;
   },
 };
 
@@ -57,8 +57,8 @@ export class RopePositions implements Positions {
   private cosTable = new Float32Array(0);
   private sinTable = new Float32Array(0);
   private tableRows = 0;
-  /** Re-indexed keys of one KV head, and the sort scratch for ranking entries. */
-  private rotatedKeys: Float32Array;
+  /** Re-indexed keys of one KV head (f32, dequantized from the stored type), and the sort scratch for ranking entries. */
+  private rotatedKeys: KvRows;
   private order = new Float64Array(0);
 
   constructor(readonly headDim: number, readonly rotaryDim: number, readonly layout: raw.RopeLayout,
@@ -68,7 +68,7 @@ export class RopePositions implements Positions {
     if (invFreq.length !== this.pairs) throw new RangeError(`RopePositions: ${invFreq.length} frequencies for ${this.pairs} rotated pairs`);
     this.cos1 = new Float32Array(this.pairs);
     this.sin1 = new Float32Array(this.pairs);
-    this.rotatedKeys = alloc(0);
+    this.rotatedKeys = new KvRows('f32', headDim, 0, alloc, free);
   }
 
   /** Rotates `nHeads` heads of `vec` at `position` (plain RoPE). */
@@ -89,15 +89,12 @@ export class RopePositions implements Positions {
     this.rotate(q, off, 1, mode === 'absolute' ? position : head.count - 1);
   }
 
-  attentionKeys(mode: PositionMode, head: HeadCache): Float32Array {
-    if (mode === 'absolute') return head.keys;
+  attentionKeys(mode: PositionMode, head: HeadCache): KvRows {
+    if (mode === 'absolute') return head.keyRows;
     const n = head.count, hd = this.headDim;
     if (n > 1048576) throw new RangeError(`reindex position mode supports at most 1048576 cached entries per head, got ${n}`);
     this.ensureTable(n);
-    if (this.rotatedKeys.length < n * hd) {
-      this.free(this.rotatedKeys);
-      this.rotatedKeys = this.alloc(Math.max(n * hd, 2 * this.rotatedKeys.length));
-    }
+    if (this.rotatedKeys.rows < n) this.rotatedKeys.grow(Math.max(n, 2 * this.rotatedKeys.rows), 0);
     if (this.order.length < n) this.order = new Float64Array(Math.max(n, 2 * this.order.length));
     // Rank entries by position without a comparator: encode (position, slot) in one exact double.
     // Sort the whole scratch (unused tail = +Infinity) rather than a fresh subarray view.
@@ -105,12 +102,14 @@ export class RopePositions implements Positions {
     for (let i = 0; i < n; i++) order[i] = head.positions[i]! * 1048576 + i;
     order.fill(Infinity, n);
     order.sort();
-    const out = this.rotatedKeys;
+    const out = this.rotatedKeys.f32;
     for (let rank = 0; rank < n; rank++) {
       const slot = order[rank]! % 1048576;
-      raw.rotateHeads(out, slot * hd, head.keys, slot * hd, 1, hd, this.rotaryDim, this.layout, this.cosTable, this.sinTable, rank * this.pairs);
+      // Stored keys of any type come back as f32 here, then rotate in place.
+      head.readKey(slot, out, slot * hd);
+      raw.rotateHeads(out, slot * hd, out, slot * hd, 1, hd, this.rotaryDim, this.layout, this.cosTable, this.sinTable, rank * this.pairs);
     }
-    return out;
+    return this.rotatedKeys;
   }
 
   private ensureTable(rows: number): void {

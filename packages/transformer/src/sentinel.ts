@@ -4,6 +4,7 @@
 // attended them, before any capacity bound composed with it. A model fine-tuned for it
 // (tools/train/finetune.py --method sentinel) names its two ids in the model.json beside it.
 import { SentinelCompression, type MultiState, type Policy, type PositionMode, type Span } from '@msrnn/msrnn';
+import type { KvType } from '@msrnn/tensor';
 import { createState, type Model } from './model.js';
 import { step } from './step.js';
 
@@ -67,6 +68,8 @@ export interface SentinelStreamOptions {
   wrap?: (compression: SentinelCompression) => Policy;
   /** Called for each element before it is stepped: its token, kind and position. */
   onElement?: (token: number, kind: ElementKind, position: number) => void;
+  /** How the state stores keys and values (default f32). */
+  kv?: KvType;
 }
 
 /**
@@ -93,7 +96,7 @@ export class SentinelStream {
     const mode = opts.positionMode ?? opts.policy?.positionMode ?? 'absolute';
     if (mode !== 'absolute') throw new RangeError(`sentinel compression needs position mode "absolute" (sentinels take the position of the token before them), got "${mode}"`);
     this.compression = new SentinelCompression(model.config.nLayers, opts.policy);
-    this.state = createState(model, { policy: opts.wrap ? opts.wrap(this.compression) : this.compression, positionMode: 'absolute' });
+    this.state = createState(model, { policy: opts.wrap ? opts.wrap(this.compression) : this.compression, positionMode: 'absolute', kv: opts.kv ?? 'f32' });
   }
 
   get spanOpen(): boolean {

@@ -1,6 +1,7 @@
 // Save and restore of a multi-state against the model it belongs to: the fingerprint (shape and a
 // hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
 // again from its saved request and copies the entries into the backend's memory.
+import { kvRowBytes, type KvRows } from '@msrnn/tensor';
 import { decodeState, fnv1a, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { headDimOf } from './config.js';
@@ -39,6 +40,12 @@ export function modelFingerprint(model: Model): ModelFingerprint {
     fingerprints.set(model, f);
   }
   return f;
+}
+
+/** Copies the stored bytes of n rows (as KvRows.storedBytes lays them out) into `rows`. */
+function restoreRows(rows: KvRows, n: number, bytes: Uint8Array): void {
+  let o = 0;
+  for (const part of rows.storedBytes(n)) { part.set(bytes.subarray(o, o + part.length)); o += part.length; }
 }
 
 export interface RestoreOptions {
@@ -86,12 +93,12 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
   const limit = opts.maxStateBytes ?? defaultMaxStateBytes(bytes.length);
   let state: MultiState;
   try {
-    const need = stateBytes({ nLayers: mine.nLayers, nKvHeads: mine.nKvHeads, headDim: mine.headDim }, policy, initialSlots);
+    const need = stateBytes({ nLayers: mine.nLayers, nKvHeads: mine.nKvHeads, headDim: mine.headDim }, policy, initialSlots, header.kv);
     if (need > limit) {
       fail(`its policy "${spec.name}" (capacity ${policy.capacity}) needs a ${mib(need)} state, more than maxStateBytes ${mib(limit)} `
         + `(by default 16 × the file + 64 MiB); pass a larger maxStateBytes if the state is meant to be that large`);
     }
-    state = createState(model, { policy, positionMode: header.positionMode, initialSlots });
+    state = createState(model, { policy, positionMode: header.positionMode, kv: header.kv, initialSlots });
   } catch (e) {
     if (e instanceof StateFileError) throw e;
     return fail(`cannot make its state again: ${(e as Error).message}`);
@@ -109,10 +116,10 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
       const n = saved.positions.length, hd = head.headDim;
       for (let i = 0; i < n; i++) head.push(saved.positions[i]!);
       // Copies into wherever storage lives (a WebAssembly heap for the wasm backend).
-      head.keys.set(saved.keys, 0);
-      head.values.set(saved.values, 0);
+      restoreRows(head.keyRows, n, saved.keys);
+      restoreRows(head.valueRows, n, saved.values);
       head.stats.set(saved.stats, 0);
-      if (head.count !== n || saved.keys.length !== n * hd) fail(`layer ${l} head ${h}: entry count mismatch`);
+      if (head.count !== n || saved.keys.length !== n * kvRowBytes(head.kv, hd)) fail(`layer ${l} head ${h}: entry count mismatch`);
     });
   });
   state.seen = header.seen;

@@ -4,7 +4,7 @@
 // prefill() against the float64 reference forward in ./reference-forward.ts, on both backends.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, f32Weights, jsBackend, type Backend, type WasmBackend } from '@msrnn/tensor';
+import { createWasmBackend, f32Weights, jsBackend, KvRows, type Backend, type WasmBackend } from '@msrnn/tensor';
 import {
   architecture, createState, foldUnitOffset, gatedActivation, activation, headNorm, linear, modelFromWeights, norm, normRows,
   prefill, quantizeModel, ropeFrequencies, RopePositions, softcap, attendHeadSoftcapped, step, LLAMA,
@@ -119,6 +119,48 @@ for (const [name, shape] of Object.entries(SHAPES)) {
   });
 }
 
+/** x rounded to the nearest IEEE half (ties to even) by its spacing: 2^(e−10) at exponent e, 2^−24 below 2^−14; saturating at 65504. */
+function roundHalf(x: number): number {
+  const a = Math.abs(Math.fround(x));
+  if (a === 0) return 0;
+  const ulp = 2 ** (Math.max(Math.floor(Math.log2(a)), -14) - 10);
+  const t = a / ulp, f = Math.floor(t);
+  const n = t - f > 0.5 || (t - f === 0.5 && f % 2 === 1) ? f + 1 : f;
+  return Math.sign(x) * Math.min(n * ulp, 65504);
+}
+
+/** How a KV cache of each type stores one head vector, written here independently of src: half rounding, and Q8_0 by its definition. */
+const STORE_ENTRY: Record<'f16' | 'q8', (v: number[]) => number[]> = {
+  f16: (v) => v.map(roundHalf),
+  q8: (v) => v.map((x, i) => {
+    const block = v.slice(i - (i % 32), i - (i % 32) + 32).map((y) => Math.fround(y));
+    const d = Math.fround(Math.max(...block.map(Math.abs)) / 127);
+    const t = d === 0 ? 0 : Math.fround(x) / d;
+    return Math.fround(Math.sign(t) * Math.floor(Math.abs(t) + 0.5) * d);
+  }),
+};
+
+for (const [name, shape] of Object.entries(SHAPES)) {
+  test(`${name}: f16 and q8 KV entries: step equals the float64 reference forward with its keys and values rounded the same way, on js and wasm`, () => {
+    for (const kv of ['f16', 'q8'] as const) {
+      for (const backend of [jsBackend, wasm] as Backend[]) {
+        const model = randomModel(shape, backend, 11);
+        const ref = referenceForward(model.config, model.weights, TOKENS, STORE_ENTRY[kv]);
+        const exact = referenceForward(model.config, model.weights, TOKENS);
+        const state = createState(model, { kv });
+        let worst = 0, rounding = 0;
+        TOKENS.forEach((t, p) => {
+          const logits = step(model, state, t);
+          worst = Math.max(worst, maxRelErr(logits, ref[p]!));
+          rounding = Math.max(rounding, maxRelErr(ref[p]!, exact[p]!));
+        });
+        // A float32 key one ulp from a rounding boundary may round the other way than the float64 one: far under the rounding's own effect.
+        assert.ok(worst < 1e-4 && worst < rounding / 10, `${backend.name} ${kv}: relative error ${worst} vs the rounding's own ${rounding}`);
+      }
+    }
+  });
+}
+
 test('q8 weights run in place on every architecture shape (close to f32, not equal)', () => {
   for (const shape of Object.values(SHAPES)) {
     // quantizeModel takes its input's memory over: quantize a second copy of the same random model.
@@ -225,14 +267,16 @@ test('soft-capped attention head: equals the formula, and a huge cap equals the 
   const q = Float32Array.from({ length: hd }, () => 4 * r()), keys = Float32Array.from({ length: count * hd }, () => 4 * r());
   const values = Float32Array.from({ length: count * hd }, () => r());
   const out = new Float32Array(hd), att = new Float32Array(count);
-  attendHeadSoftcapped(out, 0, q, 0, keys, values, count, hd, 0.5, 1.5, att, 0);
+  const rowsOf = (a: Float32Array) => { const rows = new KvRows('f32', hd, count, (n) => new Float32Array(n)); rows.f32.set(a); return rows; };
+  const keyRows = rowsOf(keys), valueRows = rowsOf(values);
+  attendHeadSoftcapped(out, 0, q, 0, keyRows, valueRows, count, hd, 0.5, 1.5, att, 0);
   const s = Array.from({ length: count }, (_, i) => 1.5 * Math.tanh((0.5 * keys.subarray(i * hd, i * hd + hd).reduce((a, k, d) => a + k * q[d]!, 0)) / 1.5));
   const e = s.map((v) => Math.exp(v - Math.max(...s))), z = e.reduce((a, v) => a + v, 0);
   e.forEach((v, i) => assert.ok(Math.abs(att[i]! - v / z) < 1e-6, `weight ${i}`));
   for (let d = 0; d < hd; d++) assert.ok(Math.abs(out[d]! - e.reduce((a, v, i) => a + (v / z) * values[i * hd + d]!, 0)) < 1e-6, `out ${d}`);
   const plainOut = new Float32Array(hd), plainAtt = new Float32Array(count);
   jsBackend.attendHead(plainOut, 0, q, 0, keys, values, count, hd, 0.5, plainAtt, 0);
-  attendHeadSoftcapped(out, 0, q, 0, keys, values, count, hd, 0.5, 1e9, att, 0);
+  attendHeadSoftcapped(out, 0, q, 0, keyRows, valueRows, count, hd, 0.5, 1e9, att, 0);
   for (let d = 0; d < hd; d++) assert.ok(Math.abs(out[d]! - plainOut[d]!) < 1e-6);
 });
 

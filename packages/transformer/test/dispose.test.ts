@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DisposedError } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
-import { createWasmBackend, jsBackend, type Backend, type WasmBackend } from '@msrnn/tensor';
+import { KV_TYPES, createWasmBackend, jsBackend, type Backend, type WasmBackend } from '@msrnn/tensor';
 import {
   createState, modelFingerprint, modelFromBytes, modelFromFiles, prefill, quantizeModel, readHfFolder, restoreState, step, type Model,
 } from '../src/index.js';
@@ -82,21 +82,22 @@ if (haveShared('dispose', paths.model, q8Gguf, hfFolder)) {
     }
   });
 
-  test('states created, grown and disposed 100 times (unbounded and bounded): the heap does not grow', async () => {
+  test('states created, grown and disposed 100 times (unbounded and bounded, f32/f16/q8 entries): the heap does not grow', async () => {
     const wasm = await createWasmBackend();
     try {
       const model = modelFromBytes(readFileSync(paths.model), { backend: wasm });
       const cycle = (i: number): void => {
         // keep-all with 4 initial slots doubles 3 times over 40 tokens; the old storage must go back too.
-        const state = createState(model, i % 2 ? { initialSlots: 4 } : { policy: getPolicy('h2o', { capacity: 16 }) });
+        const kv = KV_TYPES[i % 3]!;
+        const state = createState(model, i % 2 ? { initialSlots: 4, kv } : { policy: getPolicy('h2o', { capacity: 16 }), kv });
         prefill(model, state, Array.from({ length: 40 }, (_, t) => (t * 13 + i) % 500 + 2));
         const copy = state.clone();
         state.dispose();
         copy.dispose();
       };
-      cycle(0); cycle(1);
+      for (let i = 0; i < 6; i++) cycle(i); // every kv type, bounded and unbounded
       const after = footprint(wasm);
-      for (let i = 2; i < 100; i++) cycle(i);
+      for (let i = 6; i < 100; i++) cycle(i);
       assert.equal(footprint(wasm), after);
       model.dispose();
     } finally {

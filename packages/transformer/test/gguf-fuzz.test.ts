@@ -10,6 +10,7 @@ import { describeGgufLlama } from '../src/gguf/llama.js';
 import { inspectModelBytes } from '../src/inspect.js';
 import { sampleFile, tensorFieldOffsets, tinyLlamaGguf } from './gguf/build.js';
 import { modelFromBytes } from '../src/model.js';
+import { ModelFileError } from '../src/file-errors.js';
 import { absurdU64, applyEdits, byteEdits, expectOwnError } from './fuzz.js';
 
 const valid = sampleFile();
@@ -115,16 +116,14 @@ test('mutations confined to the header and metadata (where the structure is)', (
   fc.assert(fc.property(byteEdits(metaEnd, 4), (edits) => check(applyEdits(valid, edits))), { seed: 1012, numRuns: 1500 });
 });
 
-test('a mutated llama model file loads or fails with an error naming the file', () => {
+test('a mutated llama model file loads or fails with a GgufError or ModelFileError naming the file', () => {
   const model = tinyLlamaGguf({ dim: 32, hidden: 64, heads: 4, kvHeads: 2, vocab: 300, tied: false });
   const structureEnd = parseGguf(model).dataOffset;
   const fields = [...u64Fields(model), ...u32Fields(model)];
   const load = (f: Uint8Array): void => {
-    try {
-      modelFromBytes(f, { source: 'fuzz' });
-    } catch (err) {
-      assert.ok(err instanceof Error && err.message.startsWith('fuzz: '), (err as Error)?.stack ?? String(err));
-    }
+    expectOwnError(() => modelFromBytes(f, { source: 'fuzz' }), [GgufError, ModelFileError], {
+      onError: (err) => assert.ok(err.message.startsWith('fuzz: '), err.message),
+    });
   };
   fc.assert(fc.property(byteEdits(structureEnd, 4), (edits) => load(applyEdits(model, edits))), { seed: 1016, numRuns: 400 });
   fc.assert(fc.property(fc.constantFrom(...fields), fc.bigInt({ min: 0n, max: 2n ** 40n }), (at, v) => {

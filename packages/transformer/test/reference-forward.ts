@@ -76,8 +76,11 @@ function rmsHead(c: ModelConfig, w: Float32Array | null, v: number[]): number[] 
   return v.map((x, i) => (x / Math.sqrt(ms + c.normEps)) * w[i]!);
 }
 
-/** Logits at every position of `tokens` (plain arrays of float64). */
-export function referenceForward(c: ModelConfig, w: Weights, tokens: number[]): number[][] {
+/**
+ * Logits at every position of `tokens` (plain arrays of float64). `storeEntry` rounds each cached
+ * key and value head vector as a reduced-precision KV cache would store it (default: kept exact).
+ */
+export function referenceForward(c: ModelConfig, w: Weights, tokens: number[], storeEntry: (v: number[]) => number[] = (v) => v): number[][] {
   const a = c.arch, dim = c.dim, hd = c.headDim ?? dim / c.nHeads, group = c.nHeads / c.nKvHeads;
   const emb = f32(w.tokenEmbedding);
   let xs = tokens.map((t, p) => Array.from({ length: dim }, (_, i) =>
@@ -88,8 +91,8 @@ export function referenceForward(c: ModelConfig, w: Weights, tokens: number[]): 
     xs.forEach((x, p) => {
       const h = applyNorm(c, L.attnNorm, x);
       const q = heads(applyLinear(L.q, h), c.nHeads, hd).map((v) => rotateHead(c, rmsHead(c, L.qNorm, v), p));
-      K.push(heads(applyLinear(L.k, h), c.nKvHeads, hd).map((v) => rotateHead(c, rmsHead(c, L.kNorm, v), p)));
-      V.push(heads(applyLinear(L.v, h), c.nKvHeads, hd));
+      K.push(heads(applyLinear(L.k, h), c.nKvHeads, hd).map((v) => storeEntry(rotateHead(c, rmsHead(c, L.kNorm, v), p))));
+      V.push(heads(applyLinear(L.v, h), c.nKvHeads, hd).map(storeEntry));
       const scale = 1 / Math.sqrt(a.queryPreAttnScalar ?? hd);
       const attnOut: number[] = [];
       for (let qh = 0; qh < c.nHeads; qh++) {

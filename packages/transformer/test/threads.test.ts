@@ -5,7 +5,7 @@
 // positions, and a bounded one in re-indexed positions (whose keys are rotated per KV head).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, f32Weights, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { createWasmBackend, f32Weights, type Backend, type KvType, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
 import { architecture, createState, linear, modelFromWeights, norm, prefill, quantizeModel, step, type Model, type ModelConfig } from '../src/index.js';
 
@@ -34,9 +34,9 @@ function randomModel(backend: Backend): Model {
 }
 
 /** Greedy-free decode: a fixed token sequence; every step's logits concatenated. */
-function decode(model: Model, type: WeightType, bounded: boolean): Float32Array {
+function decode(model: Model, type: WeightType, bounded: boolean, kv: KvType = 'f32'): Float32Array {
   const m = quantizeModel(model, type);
-  const state = bounded ? createState(m, { policy: getPolicy('window', { capacity: 128 }), positionMode: 'reindex' }) : createState(m);
+  const state = bounded ? createState(m, { policy: getPolicy('window', { capacity: 128 }), positionMode: 'reindex', kv }) : createState(m, { kv });
   prefill(m, state, [1, 2, 3, 4]);
   const steps = 140, out = new Float32Array(steps * C.vocabSize);
   for (let i = 0; i < steps; i++) out.set(step(m, state, (i * 37 + 5) % C.vocabSize), i * C.vocabSize);
@@ -59,6 +59,19 @@ test('2 and 3 threads decode to the 1-thread logits bit for bit (f32, fp16, Q8; 
         const got = decode(randomModel(backends[t]!), type, bounded);
         const bad = got.findIndex((v, i) => v !== ref[i]);
         assert.is(bad, -1, `${type} ${bounded ? 'bounded' : 'full'} on ${backends[t]!.threads} threads: logit ${bad} is ${got[bad]}, 1 thread gave ${ref[bad]}`);
+      }
+    }
+  }
+});
+
+test('keys and values stored as f16 or q8: 2 and 3 threads decode to the 1-thread logits bit for bit', () => {
+  for (const kv of ['f16', 'q8'] as const) {
+    for (const bounded of [false, true]) {
+      const ref = decode(randomModel(backends[0]!), 'f32', bounded, kv);
+      for (let t = 1; t < backends.length; t++) {
+        const got = decode(randomModel(backends[t]!), 'f32', bounded, kv);
+        const bad = got.findIndex((v, i) => v !== ref[i]);
+        assert.is(bad, -1, `kv ${kv} ${bounded ? 'bounded' : 'full'} on ${backends[t]!.threads} threads: logit ${bad} is ${got[bad]}, 1 thread gave ${ref[bad]}`);
       }
     }
   }

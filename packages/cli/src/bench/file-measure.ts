@@ -5,6 +5,7 @@ import { fork } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
+import type { KvType } from '@msrnn/tensor';
 import { createState, loadModel, prefill, step, type Model } from '@msrnn/transformer';
 
 export interface FileMeasureOptions {
@@ -13,6 +14,8 @@ export interface FileMeasureOptions {
   seconds: number;
   promptTokens: number;
   rounds: number;
+  /** How the states store keys and values (default f32). */
+  kv?: KvType;
 }
 
 export interface FileMeasurement {
@@ -73,7 +76,7 @@ export async function measureFile(o: FileMeasureOptions): Promise<FileMeasuremen
       stateBytes: o.promptTokens * c.nLayers * c.nKvHeads * (c.headDim ?? c.dim / c.nHeads) * 2 * 4, prompt: {}, decode: {},
     };
     // The prompt on the first thread count, then the resident set (before any other copy loads).
-    const state = createState(model);
+    const state = createState(model, { kv: o.kv ?? 'f32' });
     const p = timed(() => { prefill(model, state, prompt); });
     result.prompt[o.threads[0]!] = { wall: o.promptTokens / p.wall, cpu: o.promptTokens / p.cpu };
     result.rssAfterPrompt = await rss();
@@ -81,11 +84,11 @@ export async function measureFile(o: FileMeasureOptions): Promise<FileMeasuremen
     for (let i = 1; i < o.threads.length; i++) {
       const m = await loadModel(o.file, { backend: backends[i]! });
       models.push(m);
-      const pi = timed(() => { prefill(m, createState(m), prompt); });
+      const pi = timed(() => { prefill(m, createState(m, { kv: o.kv ?? 'f32' }), prompt); });
       result.prompt[o.threads[i]!] = { wall: o.promptTokens / pi.wall, cpu: o.promptTokens / pi.cpu };
     }
     // Decode from a short context, thread counts alternating round by round (best round kept).
-    const states = models.map((m) => { const s = createState(m); prefill(m, s, benchTokens(m, 8, 1)); return s; });
+    const states = models.map((m) => { const s = createState(m, { kv: o.kv ?? 'f32' }); prefill(m, s, benchTokens(m, 8, 1)); return s; });
     let token = 3;
     for (let round = 0; round < o.rounds; round++) {
       models.forEach((m, i) => {

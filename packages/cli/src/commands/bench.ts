@@ -9,12 +9,12 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, createWasmBackend, jsBackend, wasmSimdUnavailableReason, type Backend, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { BACKEND_CHOICES, createWasmBackend, jsBackend, wasmSimdUnavailableReason, type Backend, type KvType, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
 import { parseList } from '../ppl/parse.js';
-import { isGgufPath, parseBackendChoice, parseThreads } from '../options.js';
+import { addKvOption, isGgufPath, parseBackendChoice, parseKv, parseThreads } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 import { withCompetitor } from '../bench/competitor.js';
 import { checkRandomGgufFits, ensureRandomGguf, GGUF_WEIGHTS, MODEL_SHAPES, type GgufWeights } from '../bench/random-gguf.js';
@@ -22,6 +22,7 @@ import { measureFileInChild } from '../bench/file-measure.js';
 
 interface BenchFlags {
   model?: string;
+  kv: string;
   models: string;
   shapes: string;
   threads: string;
@@ -51,7 +52,7 @@ const TARGETS = {
 };
 
 export function registerBench(program: Command, io: CliIo = processIo): void {
-  program
+  const command = program
     .command('bench')
     .description('speed: decode tok/s per backend × threads × weights, prefill, matmul GFLOP/s, long-position full vs bounded state')
     .option('--models <dir>', 'folder with random-stories<shape>.bin (node scripts/run-ts.mjs scripts/make-random-models.ts writes them)', '.bench/models')
@@ -67,7 +68,8 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .option('--backend <name>', `backends to measure: ${BACKEND_CHOICES.join(', ')} (auto: the pure-TS one and, where it compiles, WebAssembly SIMD at each --threads)`, 'auto')
     .option('--no-js', 'skip the pure-TS backend (as --backend wasm)')
     .option('--no-long', 'skip the long-position comparison')
-    .option('--compete', 'run a competing busy process (one core) for the whole measurement: what threads give when the other core is taken', false)
+    .option('--compete', 'run a competing busy process (one core) for the whole measurement: what threads give when the other core is taken', false);
+  addKvOption(command)
     .action(async (flags: BenchFlags) => { await withCompetitor(flags.compete, (line) => note(io, `msrnn bench: ${line}`), () => runBench(flags, io)); });
 }
 
@@ -110,26 +112,26 @@ function nextToken(model: Model, token: number): number {
 }
 
 /** Decode tokens/s from a state that has seen a short prompt. */
-function decodeRate(model: Model, seconds: number): number {
-  const state = createState(model);
+function decodeRate(model: Model, seconds: number, kv: KvType): number {
+  const state = createState(model, { kv });
   prefill(model, state, [1, 400, 500, 600, 700, 800, 900, 1000].map((t) => t % model.config.vocabSize));
   let token = 1;
   return rate(seconds, () => { step(model, state, token); token = nextToken(model, token); });
 }
 
 /** A state positioned at `position` holding `entries` entries per head (random keys/values, positions position-entries..position-1). */
-function syntheticState(model: Model, position: number, entries: number, capacity: number): MultiState {
+function syntheticState(model: Model, position: number, entries: number, capacity: number, kv: KvType): MultiState {
   const state = capacity === Infinity
-    ? createState(model, { initialSlots: entries + 64 })
-    : createState(model, { policy: getPolicy('window', { capacity }) });
+    ? createState(model, { initialSlots: entries + 64, kv })
+    : createState(model, { policy: getPolicy('window', { capacity }), kv });
   let seed = 12345;
   const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff - 0.5; };
+  const hd = state.geometry.headDim, k = new Float32Array(hd), v = new Float32Array(hd);
   for (const layer of state.layers) {
     for (const head of layer.heads) {
-      const hd = head.headDim;
       for (let i = 0; i < entries; i++) {
-        const slot = head.push(position - entries + i);
-        for (let d = 0; d < hd; d++) { head.keys[slot * hd + d] = rnd(); head.values[slot * hd + d] = rnd(); }
+        for (let d = 0; d < hd; d++) { k[d] = rnd(); v[d] = rnd(); }
+        head.writeEntry(head.push(position - entries + i), k, 0, v, 0);
       }
     }
   }
@@ -184,6 +186,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   if (ggufShapes.length > 0 && backendChoice === 'js') throw new Error(`--shapes ${ggufShapes.join(',')}: the GGUF shapes are measured on the wasm backend only`);
   const label = (wt: WeightType): WeightType | 'file' => (asStored ? 'file' : wt);
   const seconds = positiveNumber('--seconds', flags.seconds);
+  const kv = parseKv(flags.kv);
   const longPos = positiveNumber('--long-position', flags.longPosition, true);
   const bounded = positiveNumber('--bounded', flags.bounded, true);
   if (bounded * 2 > longPos) throw new Error(`--bounded ${bounded} must be at most half of --long-position ${longPos}`);
@@ -198,7 +201,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
     if (!existsSync(file)) {
       throw new Error(flags.model !== undefined ? `--model ${file} does not exist` : `${file} does not exist; write it with: node scripts/run-ts.mjs scripts/make-random-models.ts ${flags.models} ${shape}`);
     }
-    note(io, `msrnn bench: ${shape} (${file})`);
+    note(io, `msrnn bench: ${shape} (${file}), ${kv} KV entries`);
     const configs: { name: string; threads: number; backend: Backend; wasm?: WasmBackend }[] = [];
     if (measureJs) configs.push({ name: 'js', threads: 1, backend: jsBackend });
     if (measureWasm) for (const t of threadCounts) {
@@ -228,9 +231,9 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
         const g = matmulGflops(cfg.backend, 64, c.hiddenDim, c.dim, seconds);
         add({ shape, what: `matmul 64×${c.hiddenDim}×${c.dim}`, backend: cfg.name, threads: cfg.threads, weights: 'f32', value: g, unit: 'GFLOP/s' });
         if (flags.long && cfg.threads === 1) {
-          const full = syntheticState(base, longPos, longPos, Infinity);
-          const bLong = syntheticState(base, longPos, bounded, bounded);
-          const bShort = syntheticState(base, 2 * bounded, bounded, bounded);
+          const full = syntheticState(base, longPos, longPos, Infinity, kv);
+          const bLong = syntheticState(base, longPos, bounded, bounded, kv);
+          const bShort = syntheticState(base, 2 * bounded, bounded, bounded, kv);
           // A bounded state never grows, so decoding on from the same state keeps it comparable;
           // the full state grows by a few hundred entries over the measurement (~3% at 8192).
           long.push({ what: `${cfg.name} full`, model: base, state: full, best: 0 });
@@ -239,7 +242,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
         }
       }
       for (let round = 0; round < ROUNDS; round++) {
-        for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS)));
+        for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS, kv)));
         for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.state, seconds / ROUNDS));
       }
       for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: label(r.wt), value: decode.get(r.key)!, unit: 'tok/s' });
@@ -266,7 +269,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   if (flags.model === undefined) {
     for (const shape of ggufShapes) {
       if (!measureWasm) throw new Error(`--shapes ${shape}: the GGUF shapes are measured on the wasm backend only`);
-      for (const weights of ggufWeights) await benchGgufShape(io, dir, shape, weights, threadCounts, seconds, promptTokens, add);
+      for (const weights of ggufWeights) await benchGgufShape(io, dir, shape, weights, threadCounts, seconds, promptTokens, kv, add);
     }
   }
 
@@ -292,10 +295,10 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
 
 /** One GGUF shape in one weight mix: the file (written when missing), measured in a child process. */
 async function benchGgufShape(io: CliIo, dir: string, shape: string, weights: GgufWeights, threads: number[],
-  seconds: number, promptTokens: number, add: (r: Row) => void): Promise<void> {
+  seconds: number, promptTokens: number, kv: KvType, add: (r: Row) => void): Promise<void> {
   const file = ensureRandomGguf(dir, shape, weights, (line) => note(io, `msrnn bench: ${line}`));
   note(io, `msrnn bench: ${shape} ${weights} (${file}), measured in a separate process`);
-  const m = await measureFileInChild({ file, threads, seconds, promptTokens, rounds: ROUNDS });
+  const m = await measureFileInChild({ file, threads, seconds, promptTokens, rounds: ROUNDS, kv });
   const row = (what: string, t: number, value: number, unit: string) => add({ shape, what, backend: 'wasm', threads: t, weights, value, unit });
   const MB = 1e6;
   row('file size', threads[0]!, m.fileBytes / MB, 'MB');

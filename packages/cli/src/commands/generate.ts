@@ -4,11 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames, policyTable } from '@msrnn/policies';
-import type { Backend, WeightType } from '@msrnn/tensor';
+import type { Backend, KvType, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { Sampler, SentinelStream, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addModelOptions, checkStateMemory, stateMemoryLimit, addStateOptions, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
+  addBackendOptions, addKvBytesOption, addModelOptions, checkStateMemory, stateMemoryLimit, addStateOptions, parseByteSize, policyForBytes, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
@@ -25,6 +25,7 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   seed?: string;
   policy: string;
   capacity?: string;
+  kvBytes?: string;
   ratio?: string;
   chunkSize: string;
   weights: string;
@@ -59,7 +60,7 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
     .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
     .option('--ratio <r>', `budget as a fraction of the tokens seen, in (0, 1] (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join(' and ')} need it)`)
     .option('--sentinel <spec>', `${SENTINEL_HELP}; composes with --policy (spans leave first, then its budget)`);
-  addStateOptions(command)
+  addKvBytesOption(addStateOptions(command))
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64');
   addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
@@ -85,14 +86,19 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   }, { temperature: '--temperature', topP: '--top-p', topK: '--top-k', seed: '--seed' });
   const weights = parseWeightType('--weights', flags.weights);
   const chunkSize = parsePositiveInt('--chunk-size', flags.chunkSize);
-  const { sinks, positionMode } = parseStateOptions(flags);
+  const { sinks, positionMode, kv } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
-  const policy = getPolicy(flags.policy, {
-    ...(capacity !== undefined ? { capacity } : {}),
+  const kvBytes = flags.kvBytes === undefined ? undefined : parseByteSize('--kv-bytes', flags.kvBytes);
+  if (kvBytes !== undefined && capacity !== undefined) throw new Error('give --capacity or --kv-bytes, not both');
+  if (kvBytes !== undefined && policyTable.find((e) => e.name === flags.policy)?.unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${flags.policy}" keeps every entry; pick an eviction policy`);
+  const makePolicy = (k: number | undefined) => getPolicy(flags.policy, {
+    ...(k !== undefined ? { capacity: k } : {}),
     sinks,
     ...(flags.ratio !== undefined ? { ratio: parseRatio('--ratio', flags.ratio) } : {}),
     seed,
   });
+  // Checked now, before the model loads; with --kv-bytes the capacity comes from the model's shape.
+  const policy = makePolicy(kvBytes !== undefined ? 1 : capacity);
 
   const sentinel = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
   if (sentinel && (flags.resume !== undefined || flags.saveState !== undefined)) throw new Error('--sentinel: --save-state / --resume do not keep the sentinel stream (its open span); run without them');
@@ -102,7 +108,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
   const files = defaultModelFiles(flags);
   const selection = await selectBackendFor(flags, (line) => note(io, `msrnn generate: ${line}`));
   try {
-    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy, weights, sentinel });
+    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, kv, policy, makePolicy, kvBytes, weights, sentinel });
   } finally {
     await selection.dispose();
   }
@@ -110,11 +116,14 @@ async function runGenerate(flags: GenerateFlags, io: CliIo): Promise<void> {
 
 interface Settings {
   prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
-  positionMode: PositionMode; policy: Policy; weights: WeightType; sentinel: SentinelSpec | null;
+  positionMode: PositionMode; kv: KvType; policy: Policy; weights: WeightType; sentinel: SentinelSpec | null;
+  /** With --kv-bytes: the budget, and the policy at a given capacity. */
+  kvBytes: number | undefined; makePolicy: (capacity: number) => Policy;
 }
 
 async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
-  const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, policy } = settings;
+  const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, kv } = settings;
+  let policy = settings.policy;
   if (selectionNote) note(io, selectionNote);
   const loaded = await loadModel(files.model, { backend });
   if (settings.weights !== 'f32' && loaded.metadata !== null) {
@@ -127,7 +136,12 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   note(io, 
     `model: ${files.model} (${files.origin}; ${model.format}, ${backend.name} backend, dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize})`,
   );
-  checkStateMemory('--capacity', model, policy, 'heap' in backend);
+  if (settings.kvBytes !== undefined) {
+    const budgeted = policyForBytes('--kv-bytes', model, settings.kvBytes, kv, settings.makePolicy);
+    policy = budgeted.policy;
+    note(io, budgeted.line);
+  }
+  checkStateMemory(settings.kvBytes !== undefined ? '--kv-bytes' : '--capacity', model, policy, 'heap' in backend, kv);
   let resumed: ReturnType<typeof restoreState> | undefined;
   if (flags.resume !== undefined) {
     let bytes: Uint8Array;
@@ -144,10 +158,10 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   // Sentinel compression: spans from its rule over prompt + new tokens; the policy's budget applies after them.
   const sentinels = settings.sentinel
     ? new SentinelStream(model, {
-      ids: readSentinelIds(files.model, c.vocabSize), spans: spanRuleFor(settings.sentinel, promptTokens.length + steps), policy, positionMode: policy.positionMode ?? positionMode,
+      ids: readSentinelIds(files.model, c.vocabSize), spans: spanRuleFor(settings.sentinel, promptTokens.length + steps), policy, positionMode: policy.positionMode ?? positionMode, kv,
     })
     : undefined;
-  const state = resumed ? resumed.state : sentinels ? sentinels.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode });
+  const state = resumed ? resumed.state : sentinels ? sentinels.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode, kv });
   const sampling = saved?.sampler ?? { temperature, topP, topK, seed };
   const sampler = new Sampler(c.vocabSize, sampling);
   if (saved?.sampler) sampler.rng.setState(saved.sampler.rng);
@@ -157,9 +171,9 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     if (raw.length !== c.vocabSize * 4) throw new Error(`--resume ${flags.resume}: saved logits hold ${raw.length / 4} floats, the vocabulary ${c.vocabSize}`);
     startLogits = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
   }
-  if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy and sampling settings are used`);
+  if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy, kv type and sampling settings are used`);
   note(io, 
-    `state: policy ${state.policy.name}${state.policy.describe?.() ? ` (${state.policy.describe()})` : ''}${settings.sentinel ? `, ${describeSentinelSpec(settings.sentinel)}` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), positions ${state.positionMode}; ` +
+    `state: policy ${state.policy.name}${state.policy.describe?.() ? ` (${state.policy.describe()})` : ''}${settings.sentinel ? `, ${describeSentinelSpec(settings.sentinel)}` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), kv ${state.kv}, positions ${state.positionMode}; ` +
     `seed ${sampling.seed}, temperature ${sampling.temperature}, top-p ${sampling.topP}, top-k ${sampling.topK}`,
   );
 
@@ -228,7 +242,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   if (json) {
     io.stdout.write(`${JSON.stringify({
       model: files.model, format: model.format, backend: backend.name,
-      policy: state.policy.name, sentinel: settings.sentinel ? describeSentinelSpec(settings.sentinel) : null, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode,
+      policy: state.policy.name, sentinel: settings.sentinel ? describeSentinelSpec(settings.sentinel) : null, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode, kv: state.kv,
       seed, temperature, top_p: topP, top_k: topK,
       prompt, prompt_tokens: promptTokens, generated_tokens: generatedTokens, text,
       timings: {

@@ -9,7 +9,7 @@ import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, makeRunPolicy, type RunSpec } from '../ppl/runs.js';
-import { wasmSimdUnavailableReason, type BackendChoice } from '@msrnn/tensor';
+import { wasmSimdUnavailableReason, type BackendChoice, type KvType } from '@msrnn/tensor';
 import { defaultThreads, runSweep, type RunResult } from '../ppl/sweep.js';
 import type { SweepInput } from '../ppl/jobs.js';
 import {
@@ -77,7 +77,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   const prompt = parseNonNegativeInt('--prompt', flags.prompt);
   if (prefillMode === 'fast' && prompt === 0) throw new RangeError('--prefill fast needs --prompt N (the prompt that is attended in full, then cut)');
   if (prompt >= chunkLen) throw new RangeError(`--prompt ${prompt} leaves nothing to score in chunks of ${chunkLen}`);
-  const { sinks, positionMode } = parseStateOptions(flags);
+  const { sinks, positionMode, kv } = parseStateOptions(flags);
   const sentinelSpec = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
   if (sentinelSpec && prefillMode === 'fast') throw new RangeError('--sentinel steps every token (sentinels in between); --prefill fast does not apply');
   const runs = buildRuns({
@@ -107,7 +107,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
   }
   // Every run's state must fit where the workers will hold it, checked before any sweep starts.
   const inWasm = backend !== 'js' && wasmSimdUnavailableReason() === null;
-  for (const run of runs) checkStateMemory(run.capacity !== null ? '--capacities' : '--ratios', model, makeRunPolicy(run), inWasm);
+  for (const run of runs) checkStateMemory(run.capacity !== null ? '--capacities' : '--ratios', model, makeRunPolicy(run), inWasm, kv);
   const context = model.config.seqLen;
   if (chunkLen > context) {
     // Positions past the trained context: fine for a bounded RNN (a warning), not for a growing cache.
@@ -126,7 +126,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
     for (const w of corpus.warnings) note(io, `msrnn ppl: warning: ${w}`);
     const name = sentinelSpec ? `${corpus.name}, ${describeSentinelSpec(sentinelSpec)}` : corpus.name;
     const title = flags.title ? (several ? `${flags.title}, ${name}` : flags.title) : name;
-    const results = await sweepOne(flags, io, files, corpus, runs, positionMode, backend, threads, sentinel);
+    const results = await sweepOne(flags, io, files, corpus, runs, { positionMode, kv }, backend, threads, sentinel);
     const table = toMarkdown(title, results);
     io.stdout.write((md ? '\n' : '') + table);
     md += (md ? '\n' : '') + table;
@@ -144,19 +144,19 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 
 /** One text through every run, with a progress bar and the timing line. */
 async function sweepOne(
-  flags: PplFlags, io: CliIo, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], positionMode: PositionMode, backend: BackendChoice, threads: number,
+  flags: PplFlags, io: CliIo, files: { model: string; origin: string }, corpus: Corpus, runs: RunSpec[], state: { positionMode: PositionMode; kv: KvType }, backend: BackendChoice, threads: number,
   sentinel: SweepInput['sentinel'],
 ): Promise<RunResult[]> {
   const jobs = runs.length * corpus.chunks.length;
   const used = Math.min(threads, jobs);
   const tokens = corpus.chunks.reduce((s, c) => s + c.length - 1, 0) * runs.length;
-  note(io, `msrnn ppl: ${corpus.name}: model ${files.model} (${files.origin}); ${count(corpus.chunks.length, 'chunk')} × ${count(runs.length, 'run')} (${count(tokens, 'token')}) on ${count(used, 'thread')}`);
+  note(io, `msrnn ppl: ${corpus.name}: model ${files.model} (${files.origin}); ${count(corpus.chunks.length, 'chunk')} × ${count(runs.length, 'run')} (${count(tokens, 'token')}, ${state.kv} KV entries) on ${count(used, 'thread')}`);
   const bar = flags.progress && io.stderr.isTTY
     ? new SingleBar({ format: 'ppl [{bar}] {percentage}% | {value}/{total} chunk runs | ETA {eta_formatted}', stream: io.stderr as NodeJS.WritableStream, etaBuffer: 50 })
     : null;
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   bar?.start(jobs, 0);
-  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, positionMode, backend, ...(sentinel ? { sentinel } : {}) }, {
+  const results = await runSweep({ modelPath: files.model, chunks: corpus.chunks, runs, ...state, backend, ...(sentinel ? { sentinel } : {}) }, {
     threads,
     onProgress: (done) => bar?.update(done),
   }).finally(() => bar?.stop());

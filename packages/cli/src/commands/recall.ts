@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isPolicyName, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
-import { addModelOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
+import { addKvOption, addModelOptions, checkOutputFile, parseKv, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 import { makeCases, runRecall, type RecallResult } from '../recall/harness.js';
 import { accuracyByCapacity, accuracySvg, heatmapSvg } from '../recall/svg.js';
@@ -13,7 +13,7 @@ import { recallTaskNames, type RecallTaskName } from '../recall/tasks.js';
 
 interface RecallFlags {
   model?: string; tokenizer?: string; tasks: string; policies: string; capacities: string; sizes: string; depths: string;
-  examples: string; seed: string; haystack?: string; csv?: string; svg?: string; heatmap?: string; heatmapPolicy: string;
+  examples: string; seed: string; haystack?: string; csv?: string; svg?: string; heatmap?: string; heatmapPolicy: string; kv: string;
 }
 
 function list<T>(option: string, value: string, parse: (s: string) => T): T[] {
@@ -23,7 +23,7 @@ function list<T>(option: string, value: string, parse: (s: string) => T): T[] {
 }
 
 export function registerRecall(program: Command, io: CliIo = processIo): void {
-  addModelOptions(program.command('recall').description('accuracy on recall tasks (assoc, passkey, needle) per policy and capacity: CSV + SVG'))
+  const command = addModelOptions(program.command('recall').description('accuracy on recall tasks (assoc, passkey, needle) per policy and capacity: CSV + SVG'))
     .option('--tasks <list>', `tasks: ${recallTaskNames.join(', ')}`, recallTaskNames.join(','))
     .option('--policies <list>', `policies (full = the unbounded state): ${policyNames.join(', ')}`, 'full,window,sinks,tova,h2o')
     .option('--capacities <list>', 'capacities for the bounded policies', '16,32,64,128,256')
@@ -35,7 +35,8 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
     .option('--csv <file>', 'write one row per task, policy, capacity, size and depth')
     .option('--svg <file>', 'write accuracy vs capacity per policy (one panel per task, files <file> with the task name before .svg)')
     .option('--heatmap <file>', 'write the needle depth × size heatmap of --heatmap-policy')
-    .option('--heatmap-policy <p>', 'policy:capacity of the heatmap (or full)', 'full')
+    .option('--heatmap-policy <p>', 'policy:capacity of the heatmap (or full)', 'full');
+  addKvOption(command)
     .action(async (flags: RecallFlags) => {
       const tasks = list('--tasks', flags.tasks, (t) => {
         if (!(recallTaskNames as readonly string[]).includes(t)) throw new Error(`--tasks: unknown task "${t}"; valid: ${recallTaskNames.join(', ')}`);
@@ -54,6 +55,7 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
       });
       const perCell = parsePositiveInt('--examples', flags.examples);
       const seed = parseNonNegativeInt('--seed', flags.seed);
+      const kv = parseKv(flags.kv);
       for (const [o, f] of [['--csv', flags.csv], ['--svg', flags.svg], ['--heatmap', flags.heatmap]] as const) checkOutputFile(o, f);
       const files = defaultModelFiles(flags);
       const model = await loadModel(files.model);
@@ -69,7 +71,7 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
       }
       const cases = makeCases(tokenizer, { tasks, sizes, depths, perCell, seed, haystack, maxTokens: model.config.seqLen });
       note(io, `msrnn recall: ${files.model}, ${cases.length} examples × ${policies.length} policies`);
-      const results = runRecall(model, cases, policies, capacities);
+      const results = runRecall(model, cases, policies, capacities, kv);
       const rows = ['task,policy,capacity,size,depth,solved,total,accuracy'];
       for (const r of results) rows.push([r.task, r.policy, r.capacity === Infinity ? 'full' : r.capacity, r.length, r.depth, r.solved, r.total, (r.solved / r.total).toFixed(4)].join(','));
       if (flags.csv) writeFileSync(flags.csv, rows.join('\n') + '\n');

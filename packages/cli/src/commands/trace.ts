@@ -7,7 +7,7 @@ import { getPolicy, policyEntry, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
-  addBackendOptions, addModelOptions, checkStateMemory, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
+  addBackendOptions, addKvBytesOption, addModelOptions, checkStateMemory, parseByteSize, policyForBytes, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, print, processIo, type CliIo } from '../io.js';
@@ -20,6 +20,7 @@ interface TraceFlags extends ModelFlags, StateFlags, BackendFlags {
   tokens?: string;
   policy: string;
   capacity?: string;
+  kvBytes?: string;
   ratio?: string;
   seed: string;
   json?: string;
@@ -39,7 +40,7 @@ export function registerTrace(program: Command, io: CliIo = processIo): void {
     .option('--capacity <k>', 'entries kept per layer: a positive integer or Infinity (default 32 unless --ratio is given)')
     .option('--ratio <r>', 'budget as a fraction of tokens seen (instead of, or on top of, --capacity)')
     .option('--sentinel <spec>', `${SENTINEL_HELP}; spans leave first, then the policy's budget; the trace numbers stream elements (text, <CL>, <CR>)`);
-  addStateOptions(command)
+  addKvBytesOption(addStateOptions(command))
     .option('--seed <n>', 'seed of the random policies', '0')
     .option('--json <file>', 'write the trace: tokens, pieces, evictedAt[layer][kvHead][position] (-1 = kept), summary')
     .option('--svg <file>', 'write the heatmap (layer panels × position × step)');
@@ -52,16 +53,21 @@ export function registerTrace(program: Command, io: CliIo = processIo): void {
 
 async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const ratio = flags.ratio !== undefined ? parseRatio('--ratio', flags.ratio) : undefined;
+  const kvBytes = flags.kvBytes !== undefined ? parseByteSize('--kv-bytes', flags.kvBytes) : undefined;
+  if (kvBytes !== undefined && (flags.capacity !== undefined || ratio !== undefined)) throw new Error('give --capacity / --ratio or --kv-bytes, not both');
+  if (kvBytes !== undefined && policyEntry(flags.policy).unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${flags.policy}" keeps every entry; pick an eviction policy`);
   // A default budget for the policies that take one (not `full`, e.g. with --sentinel alone).
   const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined && !policyEntry(flags.policy).unbounded ? 32 : undefined;
   const sentinelSpec = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
-  const { sinks, positionMode } = parseStateOptions(flags);
-  const policy = getPolicy(flags.policy, {
-    ...(capacity !== undefined ? { capacity } : {}),
+  const { sinks, positionMode, kv } = parseStateOptions(flags);
+  const makePolicy = (k: number | undefined) => getPolicy(flags.policy, {
+    ...(k !== undefined ? { capacity: k } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
     sinks,
     seed: parseNonNegativeInt('--seed', flags.seed),
   });
+  // Checked before the model loads; with --kv-bytes the capacity comes from the model's shape.
+  let policy = makePolicy(capacity);
   checkOutputFile('--json', flags.json);
   checkOutputFile('--svg', flags.svg);
   const files = defaultModelFiles(flags);
@@ -80,7 +86,13 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const sentinel = sentinelSpec ? { ids: readSentinelIds(files.model, model.config.vocabSize), spans: spanRuleFor(sentinelSpec, tokens.length) } : undefined;
   for (const w of corpus.warnings) note(io, `msrnn trace: warning: ${w}`);
 
-  checkStateMemory(flags.ratio !== undefined && flags.capacity === undefined ? '--ratio' : '--capacity', model, policy, 'heap' in selection.backend);
+  if (kvBytes !== undefined) {
+    const budgeted = policyForBytes('--kv-bytes', model, kvBytes, kv, makePolicy);
+    policy = budgeted.policy;
+    note(io, `msrnn trace: ${budgeted.line}`);
+  }
+  const capacityFlag = kvBytes !== undefined ? '--kv-bytes' : flags.ratio !== undefined && flags.capacity === undefined ? '--ratio' : '--capacity';
+  checkStateMemory(capacityFlag, model, policy, 'heap' in selection.backend, kv);
   const bar = flags.progress && io.stderr.isTTY
     ? new SingleBar({ format: 'trace [{bar}] {value}/{total} tokens | ETA {eta_formatted}', stream: io.stderr as NodeJS.WritableStream, etaBuffer: 20 })
     : null;
@@ -88,6 +100,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   let trace: Trace;
   try {
     trace = recordTrace(model, policy, tokens, positionMode, {
+      kv,
       onProgress: (done) => bar?.update(done),
       ...(sentinel ? { sentinel } : {}),
     });

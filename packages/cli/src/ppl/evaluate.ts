@@ -3,7 +3,7 @@
 // and eviction token by token (only the projections are batched), so the prediction of token t+1
 // uses the bounded state as it stood after token t — the paper's evaluation.
 import { wrapPolicy, type Policy } from '@msrnn/msrnn';
-import { selectBackend } from '@msrnn/tensor';
+import { selectBackend, type KvType } from '@msrnn/tensor';
 import { createState, loadModel, prefill, SentinelStream, type Model, type PositionMode } from '@msrnn/transformer';
 import { spanRuleFor } from '../sentinel/spec.js';
 import type { SweepInput } from './jobs.js';
@@ -46,8 +46,8 @@ export async function loadSweepModel(input: SweepInput): Promise<Model> {
 /** Job j of a sweep: run floor(j / chunks) on chunk j % chunks. */
 export function scoreJob(model: Model, input: SweepInput, job: number): ChunkScore {
   const n = input.chunks.length, run = input.runs[Math.floor(job / n)]!, chunk = input.chunks[job % n]!;
-  if (input.sentinel) return scoreSentinelChunk(model, run, chunk, input.sentinel, job % n);
-  return scoreChunk(model, run, chunk, input.positionMode, job % n);
+  if (input.sentinel) return scoreSentinelChunk(model, run, chunk, input.sentinel, job % n, input.kv ?? 'f32');
+  return scoreChunk(model, run, chunk, input.positionMode, job % n, input.kv ?? 'f32');
 }
 
 /**
@@ -58,11 +58,11 @@ export function nonFiniteError(what: string, value: number, chunk: number, posit
   return new RangeError(`${what} is ${value} at chunk ${chunk}, position ${position} (${runName}): the model produced non-finite logits (corrupt or overflowing weights?)`);
 }
 
-export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positionMode: PositionMode = 'absolute', chunkIndex = 0): ChunkScore {
+export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positionMode: PositionMode = 'absolute', chunkIndex = 0, kv: KvType = 'f32'): ChunkScore {
   const score: ChunkScore = { nll: 0, predictions: 0, keptSum: 0, keptSteps: 0 };
   const policy = makeRunPolicy(run);
   // A policy that fixes its position mode (StreamingLLM re-indexes) keeps it; the others take the sweep's.
-  const state = createState(model, { policy: countingPolicy(policy, score), positionMode: policy.positionMode ?? positionMode });
+  const state = createState(model, { policy: countingPolicy(policy, score), positionMode: policy.positionMode ?? positionMode, kv });
   const vocab = model.config.vocabSize;
   // Logits at position p predict token p+1; with a prompt of P tokens the first scored target is P.
   const firstTarget = Math.max(1, run.prompt);
@@ -85,9 +85,9 @@ export function scoreChunk(model: Model, run: RunSpec, chunk: Int32Array, positi
  * scored. Chunk c draws the ratio rule's spans from stream c, as tools/train/finetune.py evaluates.
  * The state size is counted at each scored prediction (entries the prediction attended).
  */
-export function scoreSentinelChunk(model: Model, run: RunSpec, chunk: Int32Array, sentinel: NonNullable<SweepInput['sentinel']>, chunkIndex = 0): ChunkScore {
+export function scoreSentinelChunk(model: Model, run: RunSpec, chunk: Int32Array, sentinel: NonNullable<SweepInput['sentinel']>, chunkIndex = 0, kv: KvType = 'f32'): ChunkScore {
   const score: ChunkScore = { nll: 0, predictions: 0, keptSum: 0, keptSteps: 0 };
-  const stream = new SentinelStream(model, { ids: sentinel.ids, spans: spanRuleFor(sentinel.spec, chunk.length, chunkIndex), policy: makeRunPolicy(run) });
+  const stream = new SentinelStream(model, { ids: sentinel.ids, spans: spanRuleFor(sentinel.spec, chunk.length, chunkIndex), policy: makeRunPolicy(run), kv });
   const vocab = model.config.vocabSize, firstTarget = Math.max(1, run.prompt), layer0 = stream.state.layers[0]!;
   const logitsOut = model.backend.alloc(vocab);
   for (let i = 0; i + 1 < chunk.length; i++) {

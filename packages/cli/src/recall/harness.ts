@@ -3,6 +3,7 @@
 // measures it), with the state bounded by the policy all along (exact per-token eviction).
 import type { Policy } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
+import type { KvType } from '@msrnn/tensor';
 import { argmax, createState, prefill, type Model, type Tokenizer } from '@msrnn/transformer';
 import { encodeExample, type EncodedExample } from './encode.js';
 import { assocExample, needleExample, passkeyExample, TaskRng, type RecallExample, type RecallTaskName } from './tasks.js';
@@ -34,9 +35,9 @@ export function makeCases(tokenizer: Tokenizer, opts: { tasks: RecallTaskName[];
 }
 
 /** True when the model, under `policy`, predicts every answer token of the case. */
-export function solves(model: Model, policy: Policy, c: RecallCase): boolean {
+export function solves(model: Model, policy: Policy, c: RecallCase, kv: KvType = 'f32'): boolean {
   const { ids, answerFrom } = c.encoded;
-  const state = createState(model, { policy });
+  const state = createState(model, { policy, kv });
   let ok = true;
   prefill(model, state, ids.slice(0, ids.length - 1), {
     onLogits(position, logits) {
@@ -49,7 +50,7 @@ export function solves(model: Model, policy: Policy, c: RecallCase): boolean {
 export interface RecallResult { task: RecallTaskName; policy: string; capacity: number; length: number; depth: number; solved: number; total: number }
 
 /** Every case under every policy × capacity (the full cache once), grouped by task, size and depth. */
-export function runRecall(model: Model, cases: RecallCase[], policies: string[], capacities: number[]): RecallResult[] {
+export function runRecall(model: Model, cases: RecallCase[], policies: string[], capacities: number[], kv: KvType = 'f32'): RecallResult[] {
   const results = new Map<string, RecallResult>();
   const runs: [string, number][] = [];
   for (const p of policies) {
@@ -63,7 +64,7 @@ export function runRecall(model: Model, cases: RecallCase[], policies: string[],
       let r = results.get(key);
       if (!r) results.set(key, r = { task: c.task, policy: name, capacity, length: c.length, depth: c.depth, solved: 0, total: 0 });
       r.total++;
-      if (solves(model, policy, c)) r.solved++;
+      if (solves(model, policy, c, kv)) r.solved++;
     }
   }
   return [...results.values()];

@@ -5,6 +5,7 @@
 // they are stream indices (text tokens, <CL> and <CR>: `kinds`, `positions` say which is which).
 import { wrapPolicy, type AttentionStep, type HeadCache, type LayerCache, type Policy, type SentinelCompression } from '@msrnn/msrnn';
 import { budgetOf } from '@msrnn/policies';
+import type { KvType } from '@msrnn/tensor';
 import { createState, prefill, SentinelStream, type ElementKind, type Model, type PositionMode, type SentinelIds, type SpanRule } from '@msrnn/transformer';
 
 export interface Trace {
@@ -98,6 +99,8 @@ function noteFirstTokenAttention(layer: LayerCache, step: AttentionStep, sink: S
 }
 
 export interface TraceOptions {
+  /** How the state stores keys and values (default f32). */
+  kv?: KvType;
   /** Called as tokens are consumed (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
   /** Sentinel compression before the policy: the model's <CL>/<CR> and the span rule. */
@@ -124,7 +127,7 @@ export function recordTrace(model: Model, policy: Policy, tokens: number[], posi
     const kinds: ElementKind[] = [], positions: number[] = [];
     stream = [];
     const run = new SentinelStream(model, {
-      ...opts.sentinel, policy,
+      ...opts.sentinel, policy, kv: opts.kv ?? 'f32',
       wrap: (compression) => recordingPolicy(compression, evicted, sink, byStreamIndex(compression)),
       onElement(token, kind, position) {
         stream.push(token); kinds.push(kind); positions.push(position);
@@ -140,7 +143,7 @@ export function recordTrace(model: Model, policy: Policy, tokens: number[], posi
     name = run.state.policy.name;
     describe = `${run.state.policy.describe?.() ?? ''}; spans: ${opts.sentinel.spans.describe()}`;
   } else {
-    const state = createState(model, { policy: recordingPolicy(policy, evicted, sink, byPosition), positionMode: policy.positionMode ?? positionMode });
+    const state = createState(model, { policy: recordingPolicy(policy, evicted, sink, byPosition), positionMode: policy.positionMode ?? positionMode, kv: opts.kv ?? 'f32' });
     prefill(model, state, tokens, {
       onLogits: (position, logits) => checkFinite(logits, vocab, position),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

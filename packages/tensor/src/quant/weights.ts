@@ -73,19 +73,24 @@ export function quantizeQ8(src: Float32Array, offset: number, rows: number, cols
   const blocks = Math.ceil(cols / Q8_BLOCK);
   const q = mem?.allocI8 ? mem.allocI8(rows * cols) : new Int8Array(rows * cols);
   const scales = mem ? mem.alloc(rows * blocks) : new Float32Array(rows * blocks);
-  for (let r = 0; r < rows; r++) {
-    for (let b = 0; b < blocks; b++) {
-      const c0 = b * Q8_BLOCK, c1 = Math.min(cols, c0 + Q8_BLOCK);
-      const base = offset + r * cols;
-      let amax = 0;
-      for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(src[base + c]!));
-      const scale = Math.fround(amax / 127);
-      scales[r * blocks + b] = scale;
-      const inv = scale === 0 ? 0 : 1 / scale;
-      for (let c = c0; c < c1; c++) q[r * cols + c] = Math.max(-127, Math.min(127, Math.round(src[base + c]! * inv)));
-    }
-  }
+  for (let r = 0; r < rows; r++) quantizeQ8Row(q, r * cols, scales, r * blocks, src, offset + r * cols, cols);
   return { type: 'q8', rows, cols, q, scales };
+}
+
+/**
+ * One row of Q8 (the layout above): q[qOff + c] and, per block b of 32, scales[sOff + b] from
+ * src[srcOff .. srcOff + cols). Allocation-free: cached KV entries are quantized one row per token.
+ */
+export function quantizeQ8Row(q: Int8Array, qOff: number, scales: Float32Array, sOff: number, src: Float32Array, srcOff: number, cols: number): void {
+  for (let b = 0, blocks = Math.ceil(cols / Q8_BLOCK); b < blocks; b++) {
+    const c0 = b * Q8_BLOCK, c1 = Math.min(cols, c0 + Q8_BLOCK);
+    let amax = 0;
+    for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(src[srcOff + c]!));
+    const scale = Math.fround(amax / 127);
+    scales[sOff + b] = scale;
+    const inv = scale === 0 ? 0 : 1 / scale;
+    for (let c = c0; c < c1; c++) q[qOff + c] = Math.max(-127, Math.min(127, Math.round(src[srcOff + c]! * inv)));
+  }
 }
 
 /**

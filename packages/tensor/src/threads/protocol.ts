@@ -2,7 +2,8 @@
 // block in the shared wasm memory. A job's rows are cut into chunks that every thread (caller
 // included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
-import type { KernelExports } from '../wasm/kernels.js';
+import type { KernelExports, KvAttentionKernel } from '../wasm/kernels.js';
+import { attendHeadKvName, ENTRY_FORMATS, type EntryFormat } from '../wasm/kernels/attention.js';
 import { GGML_WASM_KERNELS } from '../wasm/kernels/ggml.js';
 import { ggmlRowBytes } from '../quant/ggml-types.js';
 
@@ -38,12 +39,19 @@ export const PartKind = { F32: 1, F16: 2, BF16: 3, Q8: 4, Ggml: 5 } as const;
 /**
  * An AttendHeads job: one attention head per chunk. Arguments: 0 heads, 1 headDim, 2 scale (f32
  * bits); the heads' byte addresses are rows of the head table (a second shared Int32Array beside
- * the control block): per head HEAD_ARGS ints (out, q, keys, values, count, att).
+ * the control block): per head HEAD_ARGS ints (out, q, keys, key scales, values, value scales,
+ * count, att, kernel). Scales are 0 unless the entries are q8; kernel indexes HEAD_KERNELS.
  */
-export const HEAD_ARGS = 6;
+export const HEAD_ARGS = 9;
 export const MAX_HEADS = 256;
 export const HEAD_TABLE_INTS = MAX_HEADS * HEAD_ARGS;
 export const AttendArg = { HEADS: 0, HEAD_DIM: 1, SCALE: 2 } as const;
+/** The head kernels by (key type, value type) index kt·3 + vt over ENTRY_FORMATS: 0 (f32, f32) is attendHead. */
+export const HEAD_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENTRY_FORMATS.map((vt) => (kt === 'f32' && vt === 'f32' ? 'attendHead' : attendHeadKvName(kt, vt))));
+/** The HEAD_KERNELS index of keys stored as `kt` and values as `vt`. */
+export function headKernel(kt: EntryFormat, vt: EntryFormat): number {
+  return ENTRY_FORMATS.indexOf(kt) * ENTRY_FORMATS.length + ENTRY_FORMATS.indexOf(vt);
+}
 
 /** Rows per chunk for `rows` rows over `threads` threads: about 4 chunks per thread, whole 4-row tiles. */
 export function chunkRowsFor(rows: number, threads: number): number {
@@ -79,8 +87,9 @@ export function runMatvecRows(k: KernelExports, c: Int32Array, base: number, p: 
 
 /** Head h of the AttendHeads job described at args[base ..], its addresses in row h of `table`. */
 export function runHead(k: KernelExports, c: Int32Array, base: number, table: Int32Array, h: number): void {
-  const t = h * HEAD_ARGS;
-  k.attendHead(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 3]!, table[t + 4]!, c[base + AttendArg.HEAD_DIM]!, slotToFloat(c[base + AttendArg.SCALE]!), table[t + 5]!);
+  const t = h * HEAD_ARGS, kernel = table[t + 8]!, hd = c[base + AttendArg.HEAD_DIM]!, scale = slotToFloat(c[base + AttendArg.SCALE]!);
+  if (kernel === 0) { k.attendHead(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 4]!, table[t + 6]!, hd, scale, table[t + 7]!); return; }
+  (k[HEAD_KERNELS[kernel]!] as unknown as KvAttentionKernel)(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 3]!, table[t + 4]!, table[t + 5]!, table[t + 6]!, hd, scale, table[t + 7]!);
 }
 
 /** Runs chunk `i` of the job described in `ctrl` (and `table`). Arguments are byte addresses and counts. */

@@ -2,7 +2,9 @@
 // time by ./kernels.ts, all arrays in one WebAssembly.Memory (./heap.ts). Optional worker
 // threads split large matvecs/matmuls over the same (shared) memory (../threads/pool.ts).
 import type { Backend } from '../backend.js';
-import { buildKernelModule, type KernelExports } from './kernels.js';
+import { buildKernelModule, type KernelExports, type KvAttentionKernel } from './kernels.js';
+import { attendHeadKvName, ENTRY_FORMATS } from './kernels/attention.js';
+import type { KvRows } from '../kv/rows.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
@@ -10,7 +12,7 @@ import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
 import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
-import { JobOp, PartKind, chunkRowsFor } from '../threads/protocol.js';
+import { JobOp, PartKind, chunkRowsFor, headKernel } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
@@ -59,7 +61,20 @@ export interface WasmBackend extends Backend {
    */
   deferAttendHead(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: Float32Array, values: Float32Array,
     count: number, headDim: number, scale: number, att: Float32Array, aOff: number): void;
+  /**
+   * attendHeadKv's contract (false: nothing done, the same shapes it refuses), deferred as
+   * deferAttendHead is: the head runs at the next runDeferredHeads with the others.
+   */
+  deferAttendHeadKv(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): boolean;
   runDeferredHeads(): void;
+  /**
+   * attendHead over keys/values stored as f16 or q8 (../kv/rows.ts), decoded in SIMD registers.
+   * false (nothing done) for a head dimension that is not a multiple of 8 or no entries: the
+   * caller (../kv/attention.ts attendHeadKv) then runs the pure-TS kernel.
+   */
+  attendHeadKv(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): boolean;
   /** Storage for fp16 bits / int8 quants in this backend's memory. */
   allocU16(n: number): Uint16Array;
   allocI8(n: number): Int8Array;
@@ -163,7 +178,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const o = addr(kn, 'out', out, oOff, headDim), qp = addr(kn, 'q', q, qOff, headDim);
     const kp = addr(kn, 'keys', keys, 0, count * headDim), vp = addr(kn, 'values', values, 0, count * headDim);
     const ap = addr(kn, 'att', att, aOff, count);
-    if (defer) jobs.deferHead(o, qp, kp, vp, count, headDim, scale, ap);
+    if (defer) jobs.deferHead(o, qp, kp, 0, vp, 0, count, headDim, scale, ap, 0);
     else k.attendHead(o, qp, kp, vp, count, headDim, scale, ap);
   };
   /** Whether matvecsShared runs this matrix with a SIMD kernel of its own. */
@@ -184,6 +199,28 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
         jobs.addPart(kind, o, wp, kind === PartKind.Ggml ? t : 0, rows);
       }
     }
+  };
+
+  // The reduced-precision attention kernels by key type, then value type (no string building per call).
+  const kvKernels = Object.fromEntries(ENTRY_FORMATS.map((kt) => [kt, Object.fromEntries(ENTRY_FORMATS.map((vt) => [vt, (k as unknown as Record<string, KvAttentionKernel>)[attendHeadKvName(kt, vt)]!]))]));
+  /** Byte address of rows [0, count) of a KvRows (its stored array) and of its q8 scales (0 when it has none). */
+  const rowsAddr = (arg: string, rows: KvRows, count: number): number => {
+    const n = count * rows.width;
+    return rows.type === 'f32' ? addr('attendHeadKv', arg, rows.f32, 0, n) : rows.type === 'f16' ? addr('attendHeadKv', arg, rows.bits, 0, n) : addr('attendHeadKv', arg, rows.q, 0, n);
+  };
+  const scalesAddr = (arg: string, rows: KvRows, count: number): number => (rows.type === 'q8' ? addr('attendHeadKv', arg, rows.scales, 0, count * rows.blocks) : 0);
+
+  /** attendHeadKv's checks, then the head runs now or is deferred; false for a shape the kernels do not take. */
+  const headKv = (out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number, defer: boolean): boolean => {
+    checkDim('attendHeadKv', 'count', count); checkDim('attendHeadKv', 'headDim', headDim);
+    if (count === 0 || headDim % 8 !== 0) return false;
+    const o = addr('attendHeadKv', 'out', out, oOff, headDim), qp = addr('attendHeadKv', 'q', q, qOff, headDim);
+    const kp = rowsAddr('keys', keys, count), ks = scalesAddr('key scales', keys, count);
+    const vp = rowsAddr('values', values, count), vs = scalesAddr('value scales', values, count), ap = addr('attendHeadKv', 'att', att, aOff, count);
+    if (defer) jobs.deferHead(o, qp, kp, ks, vp, vs, count, headDim, scale, ap, headKernel(keys.type, values.type));
+    else kvKernels[keys.type]![values.type]!(o, qp, kp, ks, vp, vs, count, headDim, scale, ap);
+    return true;
   };
 
   const backend: WasmBackend = {
@@ -230,6 +267,16 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       if (w2 !== null) addWeights(out2!, w2, 'out2', 'w2');
       jobs.runMatvecs();
       return true;
+    },
+    attendHeadKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
+      return headKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, false);
+    },
+    deferAttendHeadKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
+      if (keys.type === 'f32' && values.type === 'f32') {
+        head('deferAttendHeadKv', out, oOff, q, qOff, keys.f32, values.f32, count, headDim, scale, att, aOff, true);
+        return true;
+      }
+      return headKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, true);
     },
     swiglu(out, gate, up, n) {
       checkDim('swiglu', 'n', n);

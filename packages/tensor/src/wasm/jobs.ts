@@ -9,13 +9,13 @@
 //    job, one head per chunk, so attention is split over the threads too.
 import type { ThreadPool } from '../threads/pool.js';
 import {
-  AttendArg, HEAD_ARGS, JOB_ARGS, JobOp, MatvecArg, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
+  AttendArg, HEAD_ARGS, HEAD_KERNELS, JOB_ARGS, JobOp, MatvecArg, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
   chunkRowsFor, floatToSlot, runHead, runMatvecRows,
 } from '../threads/protocol.js';
 import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
 import { GGML_NEEDS_XSUM } from './kernels/ggml.js';
 import type { WasmHeap } from './heap.js';
-import type { KernelExports } from './kernels.js';
+import type { KernelExports, KvAttentionKernel } from './kernels.js';
 
 export type PartKindId = (typeof PartKind)[keyof typeof PartKind];
 
@@ -127,14 +127,20 @@ export class JobRunner {
   }
 
   /**
-   * One attention head, run now (no pool) or at runDeferredHeads (with one). Addresses are byte
-   * addresses already checked by the backend.
+   * One attention head, run now (no pool) or at runDeferredHeads (with one): kernel indexes
+   * HEAD_KERNELS (0: attendHead over f32 entries, whose scale addresses are unused). Addresses are
+   * byte addresses already checked by the backend.
    */
-  deferHead(out: number, q: number, keys: number, values: number, count: number, headDim: number, scale: number, att: number): void {
-    if (!this.pool) { this.k.attendHead(out, q, keys, values, count, headDim, scale, att); return; }
+  deferHead(out: number, q: number, keys: number, keyScales: number, values: number, valueScales: number, count: number, headDim: number, scale: number, att: number, kernel: number): void {
+    if (!this.pool) {
+      if (kernel === 0) this.k.attendHead(out, q, keys, values, count, headDim, scale, att);
+      else (this.k[HEAD_KERNELS[kernel]!] as unknown as KvAttentionKernel)(out, q, keys, keyScales, values, valueScales, count, headDim, scale, att);
+      return;
+    }
     if (this.heads > 0 && (headDim !== this.headDim || scale !== this.scale || this.heads === MAX_HEADS)) this.runDeferredHeads();
     const t = this.heads * HEAD_ARGS, tb = this.table;
-    tb[t] = out; tb[t + 1] = q; tb[t + 2] = keys; tb[t + 3] = values; tb[t + 4] = count; tb[t + 5] = att;
+    tb[t] = out; tb[t + 1] = q; tb[t + 2] = keys; tb[t + 3] = keyScales; tb[t + 4] = values; tb[t + 5] = valueScales;
+    tb[t + 6] = count; tb[t + 7] = att; tb[t + 8] = kernel;
     this.heads++;
     this.headMacs += 2 * count * headDim;
     this.headDim = headDim;

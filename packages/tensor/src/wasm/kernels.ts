@@ -5,7 +5,7 @@ import { ModuleBuilder } from './emitter.js';
 import { emitAdd, emitRmsnorm, emitSwiglu } from './kernels/elementwise.js';
 import { emitMatmulT, emitMatvec } from './kernels/dot.js';
 import { emitMatvecQ8 } from './kernels/q8.js';
-import { emitAttendHead } from './kernels/attention.js';
+import { ENTRY_FORMATS, emitAttendHead, emitAttendHeadKv } from './kernels/attention.js';
 import { emitGgmlKernels } from './kernels/ggml.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
@@ -35,6 +35,9 @@ export interface CoreKernelExports {
  * x16/xs as for matvecQ8; xsum: Σx per block of 32 (f32).
  */
 export type GgmlKernel = (out: number, w: number, x16: number, xs: number, xsum: number, rows: number, cols: number) => void;
+/** attendHeadKv_<keys>_<values> (kernels/attention.ts): kScales / vScales are q8's block scales (else unused). */
+export type KvAttentionKernel = (out: number, q: number, keys: number, kScales: number, values: number, vScales: number,
+  count: number, headDim: number, scale: number, att: number) => void;
 export type KernelExports = CoreKernelExports & Record<string, GgmlKernel>;
 
 /** The complete kernel module's bytes, importing memory as env.memory with the given limits. */
@@ -46,6 +49,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitMatvec(m, 'matvec', 'f32');
   emitMatmulT(m);
   emitAttendHead(m);
+  for (const k of ENTRY_FORMATS) for (const v of ENTRY_FORMATS) if (k !== 'f32' || v !== 'f32') emitAttendHeadKv(m, k, v);
   emitMatvec(m, 'matvecF16', 'f16');
   emitMatvecQ8(m);
   emitMatvec(m, 'matvecBF16', 'bf16');

@@ -18,6 +18,7 @@ import { architecture, type Activation, type Architecture, type NormKind, type R
 import { validateConfig, type ModelConfig } from '../config.js';
 import { describeType, GgufValueType, type GgufArray, type GgufMetadata } from './metadata.js';
 import type { GgufFile, GgufTensor } from './parse.js';
+import { ModelFileError } from '../file-errors.js';
 
 /** What one GGUF `general.architecture` is, as a mapping onto the one layer body. */
 interface GgufArchitectureSpec {
@@ -124,9 +125,9 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
   const arch = ggufArchitecture(file);
   const spec = GGUF_ARCHITECTURES[arch];
   if (spec === undefined) {
-    throw new Error(`${source}: GGUF architecture "${arch}" is not supported (supported: ${SUPPORTED_GGUF_ARCHITECTURES.join(', ')})`);
+    throw new ModelFileError(`${source}: GGUF architecture "${arch}" is not supported (supported: ${SUPPORTED_GGUF_ARCHITECTURES.join(', ')})`);
   }
-  const fail = (what: string): never => { throw new Error(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new ModelFileError(`${source}: ${what}`); };
   const key = (k: string) => `${arch}.${k}`;
   const dim = m.integer(key('embedding_length'));
   const nHeads = m.integer(key('attention.head_count'));
@@ -264,7 +265,7 @@ function windowPattern(m: GgufMetadata, key: (k: string) => string, rule: 'none'
   if (e === undefined) return Array.from({ length: nLayers }, (_, l) => rule === 'all' || l % 2 === 0);
   const a = e.type === GgufValueType.ARRAY ? (e.value as GgufArray) : undefined;
   if (!a || a.elementType !== GgufValueType.BOOL || a.values.length !== nLayers) {
-    throw new Error(`${m.source}: GGUF metadata ${name} should be an array of ${nLayers} bools (one per layer), got ${describeType(e)}${a ? ` of ${a.values.length}` : ''}`);
+    throw new ModelFileError(`${m.source}: GGUF metadata ${name} should be an array of ${nLayers} bools (one per layer), got ${describeType(e)}${a ? ` of ${a.values.length}` : ''}`);
   }
   return [...(a.values as boolean[])];
 }

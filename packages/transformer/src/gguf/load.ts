@@ -7,6 +7,7 @@ import type { ModelConfig } from '../config.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import { describeGgufLlama, type GgufLinear, type GgufNorm } from './llama.js';
 import type { GgufFile, GgufTensor } from './parse.js';
+import { ModelFileError } from '../file-errors.js';
 
 export interface GgufModelParts {
   config: ModelConfig;
@@ -37,7 +38,7 @@ export function ggufModelParts(file: GgufFile, mem: QuantAlloc): GgufModelParts 
     const out = mem.alloc(t.elements);
     dequantizeGgmlRow(t.type.id, t.data, 0, t.elements, out, 0);
     for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i]!)) throw new Error(`${source}: tensor ${t.name}[${i}] is ${out[i]} — the file is corrupt`);
+      if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${source}: tensor ${t.name}[${i}] is ${out[i]} — the file is corrupt`);
     }
     vectors.set(t, out);
     return out;

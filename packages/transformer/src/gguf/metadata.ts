@@ -1,6 +1,7 @@
 // GGUF metadata: typed key/value pairs. Numeric arrays become typed arrays, strings JS strings;
 // 64-bit integers stay bigint (a u64 can exceed 2^53) until an accessor converts them with a check.
 import { Cursor } from './cursor.js';
+import { ModelFileError } from '../file-errors.js';
 
 /** GGUF metadata value types, numbered as in the file. */
 export enum GgufValueType {
@@ -127,8 +128,8 @@ export class GgufMetadata {
   keys(): IterableIterator<string> { return this.entries.keys(); }
 
   private fail(key: string, e: GgufEntry | undefined, wanted: string): never {
-    if (!e) throw new Error(`${this.source}: GGUF metadata has no ${key} (${wanted})`);
-    throw new Error(`${this.source}: GGUF metadata ${key} (at byte ${e.offset}) should be ${wanted}, got ${describeType(e)}`);
+    if (!e) throw new ModelFileError(`${this.source}: GGUF metadata has no ${key} (${wanted})`);
+    throw new ModelFileError(`${this.source}: GGUF metadata ${key} (at byte ${e.offset}) should be ${wanted}, got ${describeType(e)}`);
   }
 
   /** Any numeric key as a JS number (a 64-bit integer must be below 2^53). */

@@ -3,6 +3,7 @@
 // config fields of the one layer body (arch.ts), never a second forward pass.
 import { architecture, type Architecture, type RopeScaling } from '../arch.js';
 import type { ModelConfig } from '../config.js';
+import { ModelFileError } from '../file-errors.js';
 
 export type HfFamily = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gpt2' | 'phi3' | 'gemma2';
 
@@ -40,24 +41,24 @@ class Fields {
     const v = this.json[name];
     if (v === undefined || v === null) {
       if (fallback !== undefined) return fallback;
-      throw new Error(`${this.where}: missing "${name}"`);
+      throw new ModelFileError(`${this.where}: missing "${name}"`);
     }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`${this.where}: "${name}" must be a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ModelFileError(`${this.where}: "${name}" must be a positive integer, got ${JSON.stringify(v)}`);
     return v;
   }
   num(name: string, fallback?: number): number {
     const v = this.json[name];
     if (v === undefined || v === null) {
       if (fallback !== undefined) return fallback;
-      throw new Error(`${this.where}: missing "${name}"`);
+      throw new ModelFileError(`${this.where}: missing "${name}"`);
     }
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${this.where}: "${name}" must be a finite number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelFileError(`${this.where}: "${name}" must be a finite number, got ${JSON.stringify(v)}`);
     return v;
   }
   bool(name: string, fallback: boolean): boolean {
     const v = this.json[name];
     if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') throw new Error(`${this.where}: "${name}" must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') throw new ModelFileError(`${this.where}: "${name}" must be true or false, got ${JSON.stringify(v)}`);
     return v;
   }
   /** An id or a list of ids (eos_token_id may be either). */
@@ -65,21 +66,21 @@ class Fields {
     const v = this.json[name];
     if (v === undefined || v === null) return [];
     const list = Array.isArray(v) ? v : [v];
-    for (const id of list) if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new Error(`${this.where}: "${name}" must be token ids, got ${JSON.stringify(v)}`);
+    for (const id of list) if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new ModelFileError(`${this.where}: "${name}" must be token ids, got ${JSON.stringify(v)}`);
     return list as number[];
   }
 }
 
 /** Maps a parsed config.json onto ModelConfig; an unknown model_type lists the supported ones. */
 export function hfLayout(json: unknown, where: string): HfLayout {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${where}: config.json must be a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelFileError(`${where}: config.json must be a JSON object`);
   const f = new Fields(json as Json, where);
   const modelType = f.raw('model_type');
   const entry = typeof modelType === 'string' ? HF_ARCHITECTURES[modelType] : undefined;
   if (entry === undefined) {
     const archs = f.raw('architectures');
     const supported = Object.entries(HF_ARCHITECTURES).map(([t, e]) => `${t} (${e.cls})`).join(', ');
-    throw new Error(`${where}: model_type ${JSON.stringify(modelType)}${Array.isArray(archs) ? ` (architectures ${JSON.stringify(archs)})` : ''} is not supported; supported: ${supported}`);
+    throw new ModelFileError(`${where}: model_type ${JSON.stringify(modelType)}${Array.isArray(archs) ? ` (architectures ${JSON.stringify(archs)})` : ''} is not supported; supported: ${supported}`);
   }
   const family = entry.family;
   const config = family === 'gpt2' ? gpt2Config(f) : ropeModelConfig(f, family, where);
@@ -101,7 +102,7 @@ function ropeModelConfig(f: Fields, family: HfFamily, where: string): ModelConfi
   const headDim = f.has('head_dim') ? f.int('head_dim') : family === 'qwen3' ? 128 : undefined;
   const hd = headDim ?? dim / nHeads;
   const partial = family === 'phi3' ? f.num('partial_rotary_factor', 1) : 1;
-  if (!(partial > 0 && partial <= 1)) throw new Error(`${where}: "partial_rotary_factor" must be in (0, 1], got ${partial}`);
+  if (!(partial > 0 && partial <= 1)) throw new ModelFileError(`${where}: "partial_rotary_factor" must be in (0, 1], got ${partial}`);
   const rotaryDim = partial === 1 ? null : Math.trunc(hd * partial);
   const gemma = family === 'gemma2';
   const arch: Partial<Architecture> = {
@@ -122,7 +123,7 @@ function ropeModelConfig(f: Fields, family: HfFamily, where: string): ModelConfi
   const activation = f.raw(gemma ? 'hidden_activation' : 'hidden_act');
   const expected = gemma ? ['gelu_pytorch_tanh', 'gelu_tanh'] : ['silu'];
   if (activation !== undefined && activation !== null && !expected.includes(activation as string)) {
-    throw new Error(`${where}: "${gemma ? 'hidden_activation' : 'hidden_act'}" ${JSON.stringify(activation)} is not supported for ${family} (expected ${expected.join(' or ')})`);
+    throw new ModelFileError(`${where}: "${gemma ? 'hidden_activation' : 'hidden_act'}" ${JSON.stringify(activation)} is not supported for ${family} (expected ${expected.join(' or ')})`);
   }
   return {
     dim, hiddenDim: f.int('intermediate_size'), nLayers, nHeads, nKvHeads: f.int('num_key_value_heads', nHeads),
@@ -138,11 +139,11 @@ function ropeModelConfig(f: Fields, family: HfFamily, where: string): ModelConfi
 function ropeScaling(f: Fields, where: string): RopeScaling | null {
   const s = f.raw('rope_scaling');
   if (s === undefined || s === null) return null;
-  if (typeof s !== 'object' || Array.isArray(s)) throw new Error(`${where}: "rope_scaling" must be an object or null`);
+  if (typeof s !== 'object' || Array.isArray(s)) throw new ModelFileError(`${where}: "rope_scaling" must be an object or null`);
   const g = new Fields(s as Json, `${where}: rope_scaling`);
   const type = (s as Json).rope_type ?? (s as Json).type;
   if (type === 'default') return null;
-  if (type !== 'llama3') throw new Error(`${where}: rope_scaling type ${JSON.stringify(type)} is not supported (supported: llama3, default)`);
+  if (type !== 'llama3') throw new ModelFileError(`${where}: rope_scaling type ${JSON.stringify(type)} is not supported (supported: llama3, default)`);
   return {
     type: 'llama3', factor: g.num('factor'), lowFreqFactor: g.num('low_freq_factor'), highFreqFactor: g.num('high_freq_factor'),
     originalMaxPositions: g.int('original_max_position_embeddings'),
@@ -159,11 +160,11 @@ function slidingWindows(f: Fields, family: HfFamily, nLayers: number, where: str
   const W = f.int('sliding_window');
   const types = f.raw('layer_types');
   if (Array.isArray(types)) {
-    if (types.length !== nLayers) throw new Error(`${where}: "layer_types" lists ${types.length} layers, the model has ${nLayers}`);
+    if (types.length !== nLayers) throw new ModelFileError(`${where}: "layer_types" lists ${types.length} layers, the model has ${nLayers}`);
     return types.map((t, l) => {
       if (t === 'sliding_attention') return W;
       if (t === 'full_attention') return Infinity;
-      throw new Error(`${where}: layer_types[${l}] = ${JSON.stringify(t)} (expected "sliding_attention" or "full_attention")`);
+      throw new ModelFileError(`${where}: layer_types[${l}] = ${JSON.stringify(t)} (expected "sliding_attention" or "full_attention")`);
     });
   }
   const all = (rule: (l: number) => boolean): number[] => Array.from({ length: nLayers }, (_, l) => (rule(l) ? W : Infinity));

@@ -4,12 +4,13 @@
 // runtime branches: fused qkv / gate_up rows are split into row ranges; GPT-2's input-major Conv1D
 // matrices are transposed (to f32); gemma's `(1 + w)` norms are folded into the weight.
 import { f32Weights, GGML, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
-import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from '../config.js';
+import { headDimOf, kvDimOf, qDimOf, validateConfig, type ModelConfig } from '../config.js';
 import { foldUnitOffset } from '../norm.js';
 import { safetensorToFloat32, type SafetensorsTensor } from '../safetensors/parse.js';
 import type { SafetensorsCheckpoint } from '../safetensors/folder.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import type { HfLayout } from './config.js';
+import { ModelFileError } from '../file-errors.js';
 
 export interface HfModelParts {
   config: ModelConfig;
@@ -20,6 +21,8 @@ export interface HfModelParts {
 
 /** `mem` is the backend's storage (a backend, or the Allocations a model will own). */
 export function hfModelParts(layout: HfLayout, ckpt: SafetensorsCheckpoint, mem: QuantAlloc): HfModelParts {
+  // Before any tensor is read: a config.json claiming 2^64 layers is refused here, in words.
+  validateConfig(layout.config, ckpt.source);
   const t = new TensorReader(ckpt, mem);
   const weights = layout.family === 'gpt2' ? gpt2Weights(layout.config, t) : ropeWeights(layout, t);
   t.checkAllUsed();
@@ -42,10 +45,10 @@ class TensorReader {
   }
   get(name: string, shape: readonly number[]): SafetensorsTensor {
     const key = this.resolve(name);
-    if (key === undefined) throw new Error(`${this.ckpt.source}: tensor ${name} is missing`);
+    if (key === undefined) throw new ModelFileError(`${this.ckpt.source}: tensor ${name} is missing`);
     const t = this.ckpt.tensors.get(key)!;
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`${this.ckpt.source}: tensor ${key} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+      throw new ModelFileError(`${this.ckpt.source}: tensor ${key} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
     this.used.add(key);
     return t;
@@ -56,7 +59,7 @@ class TensorReader {
     const t = this.get(name, typeof n === 'number' ? [n] : n);
     const out = this.mem.alloc(t.elements);
     out.set(safetensorToFloat32(t));
-    for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) throw new Error(`${this.ckpt.source}: tensor ${name}[${i}] is ${out[i]} — the file is corrupt`);
+    for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${this.ckpt.source}: tensor ${name}[${i}] is ${out[i]} — the file is corrupt`);
     return out;
   }
   optionalVector(name: string, n: number): Float32Array | null {
@@ -91,7 +94,7 @@ class TensorReader {
 
   checkAllUsed(): void {
     const left = [...this.ckpt.tensors.keys()].filter((k) => !this.used.has(k) && !IGNORED.test(k));
-    if (left.length > 0) throw new Error(`${this.ckpt.source}: tensors not used by this architecture: ${left.slice(0, 5).join(', ')}${left.length > 5 ? ` and ${left.length - 5} more` : ''}`);
+    if (left.length > 0) throw new ModelFileError(`${this.ckpt.source}: tensors not used by this architecture: ${left.slice(0, 5).join(', ')}${left.length > 5 ? ` and ${left.length - 5} more` : ''}`);
   }
 
   dtypeSummary(): string {
@@ -151,7 +154,7 @@ function ropeWeights(layout: HfLayout, t: TensorReader): Weights {
   });
   const tokenEmbedding = t.matrix('model.embed_tokens.weight', [c.vocabSize, dim]);
   const classifier = c.sharedClassifier || !t.has('lm_head.weight') ? tokenEmbedding : t.matrix('lm_head.weight', [c.vocabSize, dim]);
-  if (!c.sharedClassifier && classifier === tokenEmbedding) throw new Error(`tie_word_embeddings is false but there is no lm_head.weight`);
+  if (!c.sharedClassifier && classifier === tokenEmbedding) throw new ModelFileError(`tie_word_embeddings is false but there is no lm_head.weight`);
   return { tokenEmbedding, positionEmbedding: null, layers, finalNorm: rms('model.norm.weight'), classifier: linear(classifier) };
 }
 

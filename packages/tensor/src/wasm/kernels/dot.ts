@@ -19,7 +19,7 @@ interface DotTile {
 }
 
 /** Pushes A's 4 lanes at pA + offset as f32x4 (dequantising fp16 on the fly). */
-function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: number): void {
+export function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems: number): void {
   if (fmt === 'f32') { f.get(p).simdMem(Simd.v128_load, offsetElems * 4); return; }
   // bf16 is the top half of an f32: zero-extend and shift into place.
   if (fmt === 'bf16') { f.get(p).simdMem(Simd.v128_load16x4_u, offsetElems * 2).i32(16).simd(Simd.i32x4_shl); return; }

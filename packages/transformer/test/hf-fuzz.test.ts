@@ -1,0 +1,38 @@
+// Fuzzing the Hugging Face folder loader's config.json (fast-check, fixed seed): each field of a
+// real tiny llama folder's config replaced by hostile values (wrong types, huge, negative,
+// fractional, null), the folder then loaded. Every outcome is a model or a ModelFileError /
+// SafetensorsError naming the folder, within a time limit, and nothing allocated beyond twice the
+// folder's bytes (counted through the backend's allocator).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { jsBackend, type Backend } from '@msrnn/tensor';
+import { ModelFileError, modelFromFiles, readHfFolder, SafetensorsError } from '../src/index.js';
+import { expectOwnError, hostileJson } from './fuzz.js';
+import { haveShared, shared } from './shared.js';
+import { resolve } from 'node:path';
+
+const folder = resolve(shared, 'models/hf/llama-tiny');
+
+if (haveShared('hf-fuzz', folder)) {
+  test('config.json with hostile values in every field: a model or a ModelFileError / SafetensorsError, allocation bounded', async () => {
+    const files = await readHfFolder(folder);
+    const config = JSON.parse(new TextDecoder().decode(files.get('config.json')!)) as Record<string, unknown>;
+    const folderBytes = [...files.values()].reduce((n, b) => n + b.length, 0);
+    const extra = ['rope_scaling', 'layer_types', 'sliding_window', 'head_dim', 'partial_rotary_factor']; // fields other families read
+    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom(...Object.keys(config), ...extra), hostileJson), { minLength: 1, maxLength: 3 }), (edits) => {
+      const c = { ...config };
+      for (const [key, value] of edits) c[key] = value;
+      const mutated = new Map(files);
+      mutated.set('config.json', new TextEncoder().encode(JSON.stringify(c)));
+      let allocated = 0;
+      const backend: Backend = { ...jsBackend, alloc: (n) => { allocated += 4 * n; return new Float32Array(n); } };
+      expectOwnError(() => modelFromFiles(mutated, { backend, source: 'fuzz-folder' }), [ModelFileError, SafetensorsError], {
+        onError: (err) => assert.match(err.message, /fuzz-folder/),
+      });
+      assert.ok(allocated <= 2 * folderBytes, `a ${folderBytes}-byte folder allocated ${allocated} bytes`);
+    }), { seed: 1420, numRuns: 250 });
+  });
+}
+
+test.run();
