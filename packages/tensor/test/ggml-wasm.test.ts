@@ -5,9 +5,11 @@
 // step per value, times Σ|w|) plus float32 accumulation — not a loose constant.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, dequantizeRow, ggmlRowBytes, ggmlTypeInfo, ggmlWeights, matmulWeights, matvecWeights, type WasmBackend } from '../src/index.js';
+import { GGML, createWasmBackend, dequantizeRow, ggmlRowBytes, ggmlTypeInfo, ggmlWeights, matmulWeights, matvecWeights, type WasmBackend } from '../src/index.js';
 import { rng } from './helpers.js';
 import { KERNEL_TYPES, dequantizeMatrix, randomGgmlMatrix, referenceProduct, typeName } from './ggml-helpers.js';
+import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
+import { splitActivations16 } from '../src/quant/weights.js';
 
 const rand = rng(0x3a5d);
 let one: WasmBackend, two: WasmBackend;
@@ -100,6 +102,62 @@ test('wasm matvecGgml: clear errors for data outside wasm memory and out-of-rang
   const inHeap = one.allocU8(bytes.length);
   assert.throws(() => one.matvecGgml(8, out, 0, inHeap, 0, x, 0, 3, 64), /data\[0 \.\. 204\) is outside its length 136/);
   assert.throws(() => one.matvecGgml(10, out, 0, inHeap, 0, x, 0, 2, 256), /Q2_K \(id 10\) is not supported/);
+});
+
+
+for (const type of KERNEL_TYPES) {
+  test(`wasm backend: ${typeName(type)} products of 9 and 17 rows over several panels (F32, and block types from 16 rows (Q8_0 from 4): through the f32 matmul, within float rounding; else one matvec per row, bit for bit), 2 threads = 1`, () => {
+    const bs = ggmlTypeInfo(type).blockSize, cols = bs === 1 ? 64 : bs === 256 ? 512 : 96;
+    const rows = 1031; // several panels
+    const bytes = randomGgmlMatrix(rand, type, rows, cols);
+    const w = ggmlWeights(type, rows, cols, bytes, one), w2 = ggmlWeights(type, rows, cols, bytes, two);
+    const wf = dequantizeMatrix(type, bytes, 0, rows, cols);
+    for (const m of [9, 17]) {
+      const viaF32 = type === GGML.F32 || (bs !== 1 && m >= (type === GGML.Q8_0 ? 4 : 16)), what = `${typeName(type)} m=${m}`;
+      const x = one.alloc(m * cols);
+      for (let i = 0; i < x.length; i++) x[i] = (rand() * 2 - 1) * 3;
+      const batched = one.alloc(m * rows), single = one.alloc(m * rows);
+      matmulWeights(one, batched, x, m, w);
+      for (let i = 0; i < m; i++) matvecWeights(one, single, i * rows, w, x, i * cols);
+      for (let i = 0; i < m * rows && !viaF32; i++) {
+        if (!Object.is(batched[i], single[i])) assert.unreachable(`${what} [${i}]: batched ${batched[i]} vs matvec ${single[i]}`);
+      }
+      const ref = referenceProduct(wf, x, m, rows, cols);
+      check(batched, ref.out, tolerances(wf, x, m, rows, cols, ref.scale, bs !== 1 && !viaF32), `${what} batched`);
+      const x2 = two.alloc(m * cols), batched2 = two.alloc(m * rows);
+      x2.set(x);
+      matmulWeights(two, batched2, x2, m, w2);
+      assert.equal(Array.from(batched2), Array.from(batched), `${what}: 2 threads = 1 thread`);
+    }
+  });
+}
+
+test('wasm splitActivations: the same block scales as splitActivations16, h + l/65534 within float32 rounding of x, block sums', async () => {
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const { instance } = await WebAssembly.instantiate(buildKernelModule({ initialPages: 2, shared: false }), { env: { memory } });
+  const k = instance.exports as unknown as KernelExports;
+  const blocks = 6, cols = 32 * blocks, xAt = 0, outAt = 4096, xsAt = 8192, sumAt = 9216;
+  const x = new Float32Array(memory.buffer, xAt, cols);
+  for (let i = 0; i < cols; i++) x[i] = (rand() * 2 - 1) * 10 ** (Math.floor(i / 32) - 2); // blocks of very different scales
+  x.fill(0, 64, 96); // block 2 all zero
+  x[100] = 7.5; x[101] = -7.5; // ties at the block's largest value
+  k.splitActivations(xAt, outAt, xsAt, sumAt, blocks);
+  const got = new Int16Array(memory.buffer, outAt, 64 * blocks), xs = new Float32Array(memory.buffer, xsAt, blocks), sums = new Float32Array(memory.buffer, sumAt, blocks);
+  const ref = new Int16Array(64 * blocks), refXs = new Float32Array(blocks);
+  splitActivations16(x, 0, cols, ref, refXs);
+  assert.equal(Array.from(xs), Array.from(refXs), 'block scales');
+  for (let b = 0; b < blocks; b++) {
+    let amax = 0, sum = 0;
+    for (let c = 32 * b; c < 32 * b + 32; c++) { amax = Math.max(amax, Math.abs(x[c]!)); sum += x[c]!; }
+    for (let c = 0; c < 32; c++) {
+      const v = x[32 * b + c]!, back = xs[b]! * (got[64 * b + c]! + got[64 * b + 32 + c]! / 65534);
+      // Half a residual step plus the float32 rounding of x/scale (2^-24 relative, up to 32767 h steps).
+      assert.ok(Math.abs(back - v) <= amax * (1 / 32767 / 65534 / 2 + 2 ** -23) + 1e-30, `block ${b} value ${c}: ${back} vs ${v}`);
+      assert.ok(Math.abs(got[64 * b + c]! - ref[64 * b + c]!) <= 1, `block ${b} value ${c}: h ${got[64 * b + c]} vs ${ref[64 * b + c]}`);
+    }
+    assert.ok(Math.abs(sums[b]! - sum) <= 32 * 2 ** -23 * amax * 32 + 1e-30, `block ${b} sum ${sums[b]} vs ${sum}`);
+  }
+  assert.ok(got.subarray(128, 192).every((v) => v === 0), 'a zero block splits to zeros');
 });
 
 test.run();

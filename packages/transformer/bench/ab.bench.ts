@@ -3,7 +3,7 @@
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
-//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--rounds N] [--tokens N] [--time MS]
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--rounds N] [--tokens N] [--time MS]
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
 // on first use). Prints tok/s per configuration (best round) and new/old.
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '7' },
-    tokens: { type: 'string', default: '128' }, weights: { type: 'string', default: 'f32,q8' },
+    tokens: { type: 'string', default: '128' }, weights: { type: 'string', default: 'f32,q8' }, backends: { type: 'string', default: 'js,wasm' },
     // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
     // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
     time: { type: 'string' },
@@ -71,7 +71,8 @@ function opened(side: Side, modelPath: string, backendName: 'js' | 'wasm', weigh
 const configs: Make[] = [];
 for (const modelPath of models) {
   const short = modelPath.split('/').pop()!;
-  for (const backendName of ['js', 'wasm'] as const) {
+  for (const backendName of values.backends!.split(',') as ('js' | 'wasm')[]) {
+    if (backendName !== 'js' && backendName !== 'wasm') throw new RangeError(`--backends: "${backendName}" is not js or wasm`);
     const open = (side: Side, weights: 'f32' | 'f16' | 'q8') => opened(side, modelPath, backendName, weights);
     for (const weights of values.weights!.split(',') as ('f32' | 'f16' | 'q8')[]) {
       if (backendName === 'js' && weights !== 'f32') continue;

@@ -14,7 +14,11 @@ import type { RowBuffers } from './scratch.js';
 import { layer } from './step.js';
 
 export interface PrefillOptions {
-  /** Tokens per matmul chunk (default 64). */
+  /**
+   * Tokens per matmul chunk (default 128). A block-quantized matrix is converted to f32 once per
+   * chunk for the f32 matmul, so longer chunks spread that cost: SmolLM2-135M-shaped Q4_K_M, 512-token
+   * prompt, 1 thread, by CPU time: 138 tok/s at 64, 166 at 128, 186 at 512 (Q8_0: ~200 at each).
+   */
   chunkSize?: number;
   /** Called with each position's logits (valid only during the call). Costs a classifier matmul per chunk. */
   onLogits?: (position: number, logits: Float32Array) => void;
@@ -35,7 +39,7 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
   if (n === 0) throw new RangeError('prefill: no tokens given');
   checkTokens(model, tokens, 'prefill');
   checkRunnable(model, state, 'prefill');
-  const chunkSize = opts.chunkSize ?? 64;
+  const chunkSize = opts.chunkSize ?? 128;
   if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`prefill: chunkSize must be a positive integer, got ${chunkSize}`);
   const c = model.config;
   const logits = opts.logitsOut ?? model.scratch.logits;

@@ -349,12 +349,14 @@ export function matvecWeightsShared(backend: Backend, x: Float32Array, xOff: num
 
 /**
  * out[i*w.rows + j] = W[j] · a[i*w.cols ..], i < m: the matmul over rows of a chunk (prefill) for
- * any weight type. f32 runs the backend's matmulT (wasm SIMD, threads); other types run one
+ * any weight type. f32 (and GGUF's F32) runs the backend's matmulT (wasm SIMD, threads); ggml block types
+ * run the backend's matmulGgml (wasm: see matmulGgml there; js: each block read once); other types run one
  * matvecWeights per row of `a` — correct for every type matvecWeights knows, so a new type needs
  * no case here unless it has a faster matrix-matrix kernel.
  */
 export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix): void {
   if (w.type === 'f32') { backend.matmulT(out, a, w.data, w.offset, m, w.rows, w.cols); return; }
+  if (w.type === 'ggml' && w.ggmlType === GGML.F32) { backend.matmulT(out, a, f32View(w), 0, m, w.rows, w.cols); return; }
   if (w.type === 'ggml' && w.ggmlType !== GGML.F32 && w.ggmlType !== GGML.F16) {
     // One pass over the blocks for all m rows of a.
     if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);

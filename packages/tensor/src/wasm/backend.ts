@@ -9,6 +9,7 @@ import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
+import { dequantizeGgmlRow } from '../quant/ggml-dequant.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
 import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
@@ -45,7 +46,7 @@ export interface WasmBackend extends Backend {
    * for every supported type; activations rounded to int16 per 32 values (as matvecQ8).
    */
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
-  /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (one matvecGgml per row of x). */
+  /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
   /**
    * out_i[0 .. w_i.rows) = W_i · x[xOff ..] for up to three matrices that read the same x (q/k/v,
@@ -85,6 +86,17 @@ export interface WasmBackend extends Backend {
   /** Stops the worker threads (if any). The backend must not be used afterwards. Idempotent. */
   dispose(): Promise<void>;
 }
+
+/** Weight bytes per panel of a batched block product: well inside a core's L2 cache. */
+const PANEL_BYTES = 192 << 10;
+/**
+ * From this many rows of x on, a block product converts the weights to f32 (once per call) and
+ * runs the f32 matmul, whose 4×2 tiles need fewer instructions per multiply-add than the blocks'
+ * two-term integer dot products. SmolLM2-135M-shaped Q4_K_M prompt, 1 thread, by CPU time (chunk
+ * rows 4 / 8 / 16 / 128): the JS-dequantized path broke even near 16 rows (16: 76 vs 62 tok/s,
+ * 128: 203 vs 62); Q8_0 converts in SIMD, so a few rows already pay.
+ */
+const VIA_F32_MIN_ROWS = 16, VIA_F32_MIN_ROWS_Q8_0 = 4;
 
 function notOwned(kernel: string, arg: string): Error {
   return new Error(`wasm backend ${kernel}: ${arg} is not in this backend's WebAssembly memory — allocate it with this backend's alloc()`);
@@ -140,6 +152,15 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     jobs.addPart(kind, o, wp, aux, rows);
     jobs.runMatvecs();
   };
+  /** out (ldo n) = a (m×kDim) · bᵀ (n×kDim rows), split over b's rows when the pool takes it. */
+  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number): void => {
+    if (pool && pool.worthSplitting(n, m * kDim)) {
+      const a = pool.args;
+      a[0] = o; a[1] = ap; a[2] = bp; a[3] = m; a[4] = n; a[5] = kDim;
+      const per = chunkRowsFor(n, pool.size);
+      pool.run(JobOp.MatmulT, Math.ceil(n / per), per);
+    } else k.matmulT(o, ap, bp, m, n, kDim, n);
+  };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
     checkDim(kn, 'rows', rows);
@@ -155,6 +176,50 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     }
     if (GGML_WASM_KERNELS[type] === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
     single(PartKind.Ggml, o, wp, type, x, xOff, xp, rows, cols);
+  };
+  // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul (the
+  // pool's matmul writes whole rows of its out, so with threads a panel goes through panelOut).
+  // Q8_0 converts in SIMD; the other types through the exact JS dequantizer.
+  let panelF32 = heap.f32(0), panelOut = heap.f32(0);
+  const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
+    const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
+    if (panelF32.length < panel * cols) { heap.free(panelF32); panelF32 = heap.f32(panel * cols); }
+    const threaded = pool !== null && pool.worthSplitting(panel, m * cols);
+    if (threaded && panelOut.length < m * panel) { heap.free(panelOut); panelOut = heap.f32(m * panel); }
+    for (let r0 = 0; r0 < rows; r0 += panel) {
+      const n = Math.min(panel, rows - r0);
+      if (type === GGML.Q8_0) k.dequantizeQ8_0(panelF32.byteOffset, wp + r0 * rowBytes, n * (cols >> 5));
+      else for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
+      if (!threaded) { k.matmulT(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows); continue; }
+      matmulTJob(panelOut.byteOffset, xp, panelF32.byteOffset, m, n, cols);
+      for (let i = 0; i < m; i++) for (let j = 0, d = oOff + i * rows + r0, s = i * n; j < n; j++) out[d + j] = panelOut[s + j]!;
+    }
+  };
+  /**
+   * m rows of x against the same weights: x is split once, then the rows are taken in panels of
+   * about PANEL_BYTES of weights, each panel run for every row of x while it is in cache, so
+   * the weights stream from memory once per call instead of once per row of x.
+   */
+  const matmulGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void => {
+    const kn = 'matmulGgml';
+    checkDim(kn, 'm', m); checkDim(kn, 'rows', rows);
+    const name = GGML_WASM_KERNELS[type];
+    if (name === undefined) {
+      for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
+      return;
+    }
+    supportedGgmlType(type, 'wasm backend matmulGgml');
+    const rowBytes = ggmlRowBytes(type, cols);
+    const o = addr(kn, 'out', out, oOff, m * rows);
+    const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
+    const xp = addr(kn, 'x', x, xOff, m * cols);
+    if (m >= (type === GGML.Q8_0 ? VIA_F32_MIN_ROWS_Q8_0 : VIA_F32_MIN_ROWS)) { matmulViaF32(type, out, oOff, data, dataOff, xp, m, rows, cols); return; }
+    jobs.splitRows(xp, m * (cols >> 5));
+    const panel = Math.max(8, Math.floor(PANEL_BYTES / rowBytes));
+    for (let r0 = 0; r0 < rows; r0 += panel) {
+      const n = Math.min(panel, rows - r0);
+      for (let i = 0; i < m; i++) jobs.runSplitRows(type, o + 4 * (i * rows + r0), wp + r0 * rowBytes, i, n, cols);
+    }
   };
   // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
   const checkDim = (kernel: string, name: string, v: number): void => {
@@ -239,12 +304,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const o = addr('matmulT', 'out', out, 0, m * n);
       const ap = addr('matmulT', 'a', a, 0, m * kDim);
       const bp = addr('matmulT', 'b', b, bOff, n * kDim);
-      if (pool && pool.worthSplitting(n, m * kDim)) {
-        const a = pool.args;
-        a[0] = o; a[1] = ap; a[2] = bp; a[3] = m; a[4] = n; a[5] = kDim;
-        const per = chunkRowsFor(n, pool.size);
-        pool.run(JobOp.MatmulT, Math.ceil(n / per), per);
-      } else k.matmulT(o, ap, bp, m, n, kDim, n);
+      matmulTJob(o, ap, bp, m, n, kDim);
     },
     rmsnorm(out, oOff, x, xOff, w, n, eps) {
       checkDim('rmsnorm', 'n', n);
@@ -297,10 +357,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       single(PartKind.Q8, o, qp, sp, x, xOff, addr('matvecQ8', 'x', x, xOff, cols), rows, cols);
     },
     matvecGgml,
-    matmulGgml(type, out, oOff, data, dataOff, x, xOff, m, rows, cols) {
-      checkDim('matmulGgml', 'm', m);
-      for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
-    },
+    matmulGgml,
     async dispose() { if (pool) await pool.stop(); },
   };
   return backend;

@@ -12,8 +12,7 @@ import {
   AttendArg, HEAD_ARGS, HEAD_KERNELS, JOB_ARGS, JobOp, MatvecArg, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
   chunkRowsFor, floatToSlot, runHead, runMatvecRows,
 } from '../threads/protocol.js';
-import { quantizeActivations16, splitActivations16 } from '../quant/weights.js';
-import { GGML_NEEDS_XSUM } from './kernels/ggml.js';
+import { quantizeActivations16 } from '../quant/weights.js';
 import type { WasmHeap } from './heap.js';
 import type { KernelExports, KvAttentionKernel } from './kernels.js';
 
@@ -36,7 +35,6 @@ export class JobRunner {
   private xOff = 0;
   private needQ8 = false;
   private needSplit = false;
-  private needSums = false;
   // Deferred attention heads (their addresses are rows of `table`).
   private heads = 0;
   private headMacs = 0;
@@ -57,7 +55,7 @@ export class JobRunner {
     a[MatvecArg.X] = xAddr;
     this.x = x; this.xOff = xOff;
     this.parts = 0; this.rows = 0;
-    this.needQ8 = false; this.needSplit = false; this.needSums = false;
+    this.needQ8 = false; this.needSplit = false;
   }
 
   /** Adds a part: `rows` rows of weights at byte address w (aux: Q8 scales address, or the ggml type). */
@@ -68,7 +66,7 @@ export class JobRunner {
     this.parts++;
     this.rows += rows;
     if (kind === PartKind.Q8) this.needQ8 = true;
-    if (kind === PartKind.Ggml) { this.needSplit = true; if (GGML_NEEDS_XSUM.has(aux)) this.needSums = true; }
+    if (kind === PartKind.Ggml) this.needSplit = true;
   }
 
   /** Gives a grown-out-of buffer back (the empty ones of the start were never allocated bytes). */
@@ -79,7 +77,7 @@ export class JobRunner {
     const a = this.args, cols = a[MatvecArg.COLS]!;
     a[MatvecArg.PARTS] = this.parts;
     if (this.needQ8) this.roundQ8(cols);
-    if (this.needSplit) this.splitGgml(cols);
+    if (this.needSplit) { this.splitRows(this.args[MatvecArg.X]!, cols >> 5); this.setSplit(0); }
     const pool = this.pool;
     if (pool && pool.worthSplitting(this.rows, cols)) {
       const per = chunkRowsFor(this.rows, pool.size);
@@ -105,25 +103,35 @@ export class JobRunner {
     this.args[MatvecArg.Q8_XS] = this.xs.byteOffset;
   }
 
-  /** ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block. */
-  private splitGgml(cols: number): void {
-    if (this.split.length < 2 * cols) {
-      this.release(this.split); this.release(this.splitScales);
-      this.split = this.heap.i16(Math.max(2 * cols, 2 * this.split.length)); this.splitScales = this.heap.f32(this.split.length >> 6);
+  /**
+   * ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block,
+   * 128 bytes + one scale + one sum per block (kernels/split.ts, in SIMD): `blocks` blocks from
+   * byte address xp (several rows of x for a prompt).
+   */
+  splitRows(xp: number, blocks: number): void {
+    if (this.splitScales.length < blocks) {
+      const n = Math.max(blocks, 2 * this.splitScales.length);
+      this.release(this.split); this.release(this.splitScales); this.release(this.sums);
+      this.split = this.heap.i16(64 * n); this.splitScales = this.heap.f32(n); this.sums = this.heap.f32(n);
     }
-    splitActivations16(this.x, this.xOff, cols, this.split, this.splitScales);
-    const blocks = cols >> 5, x = this.x;
-    if (this.needSums) {
-      if (this.sums.length < blocks) { this.release(this.sums); this.sums = this.heap.f32(Math.max(blocks, 2 * this.sums.length)); }
-      for (let b = 0; b < blocks; b++) {
-        let t = 0;
-        for (let c = this.xOff + 32 * b, e = c + 32; c < e; c++) t += x[c]!;
-        this.sums[b] = t;
-      }
-    }
-    this.args[MatvecArg.GGML_X16] = this.split.byteOffset;
-    this.args[MatvecArg.GGML_XS] = this.splitScales.byteOffset;
-    this.args[MatvecArg.GGML_XSUM] = this.sums.byteOffset;
+    this.k.splitActivations(xp, this.split.byteOffset, this.splitScales.byteOffset, this.sums.byteOffset, blocks);
+  }
+
+  /** `rows` rows of ggml type `type` from wp against row i of the x last split (splitRows), as a one-part job. */
+  runSplitRows(type: number, out: number, wp: number, i: number, rows: number, cols: number): void {
+    const b = i * (cols >> 5), a = this.args;
+    this.parts = 0; this.rows = 0; this.needQ8 = false; this.needSplit = false;
+    a[MatvecArg.COLS] = cols;
+    this.addPart(PartKind.Ggml, out, wp, type, rows);
+    this.needSplit = false; // already split
+    this.setSplit(b);
+    this.runMatvecs();
+  }
+
+  private setSplit(block: number): void {
+    this.args[MatvecArg.GGML_X16] = this.split.byteOffset + 128 * block;
+    this.args[MatvecArg.GGML_XS] = this.splitScales.byteOffset + 4 * block;
+    this.args[MatvecArg.GGML_XSUM] = this.sums.byteOffset + 4 * block;
   }
 
   /**

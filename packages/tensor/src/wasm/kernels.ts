@@ -7,6 +7,7 @@ import { emitMatmulT, emitMatvec } from './kernels/dot.js';
 import { emitMatvecQ8 } from './kernels/q8.js';
 import { ENTRY_FORMATS, emitAttendHead, emitAttendHeadKv } from './kernels/attention.js';
 import { emitGgmlKernels } from './kernels/ggml.js';
+import { emitSplitActivations } from './kernels/split.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
 
@@ -28,6 +29,10 @@ export interface CoreKernelExports {
   matvecQ8(out: number, q: number, scales: number, x16: number, xs: number, rows: number, cols: number): void;
   /** w: rows×cols bfloat16 (u16, the top half of an f32). */
   matvecBF16(out: number, w: number, x: number, rows: number, cols: number): void;
+  /** x: blocks×32 f32 → out: 64 int16 per block (h then l terms), xs / xsum: one f32 per block (kernels/split.ts). */
+  splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
+  /** Q8_0 blocks at w → 32 f32 each at dst (kernels/ggml.ts). */
+  dequantizeQ8_0(dst: number, w: number, blocks: number): void;
 }
 
 /**
@@ -54,5 +59,6 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitMatvecQ8(m);
   emitMatvec(m, 'matvecBF16', 'bf16');
   emitGgmlKernels(m);
+  emitSplitActivations(m);
   return m.encode();
 }

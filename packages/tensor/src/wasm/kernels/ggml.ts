@@ -1,6 +1,6 @@
 // Matvecs on ggml's quantized blocks (layouts in ../../quant/ggml-dequant.ts). Every kernel has
 // the signature (out, w, x16, xs, xsum, rows, cols): w is row 0's blocks; x16 the activations as
-// two int16 terms per value, x ≈ xs[b]·(h + l/65534) (quant/weights.ts splitActivations16: 128
+// two int16 terms per value, x ≈ xs[b]·(h + l/65534) (kernels/split.ts, as quant/weights.ts splitActivations16: 128
 // bytes per block of 32, the 32 h then the 32 l); xsum[b] the float sum of x over block b (for the
 // types whose values carry an offset, w = d·q − m). One int16 term alone (error 1/65534 of the
 // block's largest |x|) moved the shared fixtures' logits by 1–2e-3; two terms leave ~1e-9, so the
@@ -18,9 +18,6 @@ export const GGML_WASM_KERNELS: Readonly<Record<number, string>> = Object.freeze
   [GGML.Q5_1]: 'matvecQ5_1', [GGML.IQ4_NL]: 'matvecIQ4_NL', [GGML.Q4_K]: 'matvecQ4_K', [GGML.Q5_K]: 'matvecQ5_K',
   [GGML.Q6_K]: 'matvecQ6_K',
 });
-
-/** Types whose kernels read xsum (their values have a per-block offset). */
-export const GGML_NEEDS_XSUM: ReadonlySet<number> = new Set([GGML.Q4_1, GGML.Q5_1, GGML.Q4_K, GGML.Q5_K]);
 
 // Constants as v128.const (V8 materializes those without the scalar → vector splat).
 const splat8 = (f: FunctionBuilder, b: number) => f.v128bytes(Array(16).fill(b) as number[]);
@@ -326,9 +323,31 @@ function emitQ6K(m: ModuleBuilder): void {
   });
 }
 
+/**
+ * dequantizeQ8_0(dst, w, blocks): blocks of Q8_0 at w → 32 f32 each at dst (d·q, as ggml's
+ * to_float). A prompt's product runs these rows through the f32 matmul: the conversion, once per
+ * weight, is shared by every row of the prompt, and float products need no activation split.
+ */
+function emitDequantizeQ8_0(m: ModuleBuilder): void {
+  const f = m.function('dequantizeQ8_0', [i32, i32, i32]);
+  const [dst, w, blocks] = f.params as I32[];
+  const b = f.local(i32), d = f.local(v128), q = f.local(v128);
+  f.forSteps(b, () => f.i32(0), blocks!, 1, () => {
+    halfAt(f, w!, 0); f.simd(Simd.f32x4_splat).set(d);
+    for (let g = 0; g < 4; g++) {
+      f.get(w!).simdMem(Simd.v128_load8x8_s, 2 + 8 * g).set(q);
+      for (const [half, ext] of [[0, Simd.i32x4_extend_low_i16x8_s], [1, Simd.i32x4_extend_high_i16x8_s]] as const) {
+        f.get(dst!).get(q).simd(ext).simd(Simd.f32x4_convert_i32x4_s).get(d).simd(Simd.f32x4_mul).simdMem(Simd.v128_store, 32 * g + 16 * half);
+      }
+    }
+    f.inc(w!, 34).inc(dst!, 128);
+  });
+}
+
 /** Adds every ggml block kernel to the module. */
 export function emitGgmlKernels(m: ModuleBuilder): void {
   emitQ8_0(m);
+  emitDequantizeQ8_0(m);
   emit4bit(m, GGML.Q4_0);
   emit4bit(m, GGML.Q4_1);
   emit4bit(m, GGML.IQ4_NL);
