@@ -39,6 +39,18 @@ export function addModelOptions(command: Command): Command {
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin, a Hugging Face tokenizer.json or its folder, or a GGUF file\'s vocabulary (default: the one a GGUF model carries; else the llama2.c tokenizer beside --model that fits its vocabulary: tok<vocab>.bin, tokenizer.bin, tok*.bin; or the default model\'s)');
 }
 
+/** --sliding-window: replaces the model file's window (a Mistral GGUF has none: llama.cpp's converter drops it). */
+export function addSlidingWindowOption(command: Command): Command {
+  return command.option('--sliding-window <n>', 'the model\'s own sliding window: W on the layers the file windows (every layer when it windows none, as a Mistral GGUF), or "none"; default: what the file says');
+}
+
+/** The LoadOptions a --sliding-window value asks for (none when the flag is absent). */
+export function parseSlidingWindow(value: string | undefined): { slidingWindow?: number | null } {
+  if (value === undefined) return {};
+  if (/^\s*none\s*$/i.test(value)) return { slidingWindow: null };
+  return { slidingWindow: parsePositiveInt('--sliding-window', value) };
+}
+
 /** The state options every policy-running command shares: --sinks, --position-mode and --kv. */
 export function addStateOptions(command: Command): Command {
   return addKvOption(command

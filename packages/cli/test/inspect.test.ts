@@ -1,6 +1,8 @@
 // `msrnn inspect` (GGUF and llama2.c; the state size it reports equals a real state's) and
 // `msrnn generate --json` (one object whose token ids equal the run.c greedy fixture).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getPolicy } from '@msrnn/policies';
@@ -52,6 +54,37 @@ if (haveShared('cli inspect', model, tokenizer, greedyPath, q4k, random256)) {
     const text = await msrnn('inspect', greedyPath);
     assert.is(text.status, 1);
     assert.match(text.stderr, /greedy\.json: it looks like a text file, not a llama2\.c checkpoint/);
+  });
+
+  test('inspect a Hugging Face folder: format, architecture, config, tokenizer.json, tensors as [in, out]; the state size equals a real state', async () => {
+    const folder = sharedPath('models/hf/mistral-tiny');
+    const r = await msrnn('inspect', folder, '--capacity', '16');
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^folder: .*mistral-tiny \(Hugging Face folder \(safetensors, 2 shards: F16 ×21\), /);
+    assert.match(r.stdout, /\narchitecture: mistral\n/);
+    assert.match(r.stdout, /\n {2}sliding_window = 16\n/);
+    assert.match(r.stdout, /\ntokenizer: tokenizer\.json \(BPE with byte fallback\), 512 tokens, pre-tokenizer Metaspace, \d+ merges\n {2}special: bos 1 "<s>", eos 2 "<\/s>", unknown 0 "<unk>"\n/);
+    assert.match(r.stdout, /\n {2}model\.layers\.0\.mlp\.down_proj\.weight +F16 +\[160, 64\] +20,480 bytes\n/);
+    const report = JSON.parse((await msrnn('inspect', folder, '--capacity', '16', '--json')).stdout);
+    const loaded = await loadModel(folder);
+    assert.is(report.parameters, parameterCount(loaded.weights));
+    assert.is(report.stateBytes, createState(loaded, { policy: getPolicy('window', { capacity: 16 }) }).bytes());
+  });
+
+  test('generate --sliding-window: a Mistral GGUF written without its window (as llama.cpp does) gets it back', async () => {
+    const folder = sharedPath('models/hf/mistral-tiny');
+    const prompt = 'Hello there, this prompt runs well past a window of sixteen tokens';
+    const args = ['--prompt', prompt, '--steps', '12', '--temperature', '0', '--json'];
+    const reference = JSON.parse((await msrnn('generate', '--model', folder, ...args)).stdout);
+    const dir = mkdtempSync(join(tmpdir(), 'msrnn-window-'));
+    const gguf = join(dir, 'mistral.gguf');
+    assert.is((await msrnn('convert', '--model', folder, '--sliding-window', 'none', '--to', gguf)).status, 0);
+    const windowless = JSON.parse((await msrnn('generate', '--model', gguf, '--tokenizer', folder, ...args)).stdout);
+    const restored = JSON.parse((await msrnn('generate', '--model', gguf, '--tokenizer', folder, '--sliding-window', '16', ...args)).stdout);
+    assert.equal(restored.generated_tokens, reference.generated_tokens);
+    assert.not.equal(windowless.generated_tokens, reference.generated_tokens);
+    const bad = await msrnn('generate', '--model', gguf, '--tokenizer', folder, '--sliding-window', '0', ...args);
+    assert.match(bad.stderr, /--sliding-window: "0" is not a positive integer/);
   });
 
   test('generate --json: one object; token ids equal the greedy fixture (run.c)', async () => {

@@ -5,7 +5,8 @@
 // at data_offset + offset (no GGUF reader needed).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GGML, GGML_TYPES, QUANTIZABLE_GGML_TYPES, bfloat16Bits, dequantizeGgmlRow, quantizeGgmlMatrix, quantizeGgmlRow } from '../src/index.js';
+import { GGML, GGML_TYPES, dequantizeGgmlRow } from '../src/index.js';
+import { QUANTIZABLE_GGML_TYPES, bfloat16Bits, quantizeGgmlMatrix, quantizeGgmlRow } from '../src/quant/ggml-quantize.js';
 import { haveShared, readSharedBytes, readSharedJson } from './shared.js';
 
 interface FixtureTensor { name: string; type: string; ne: number[]; offset: number; nbytes: number }

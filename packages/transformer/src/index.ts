@@ -49,7 +49,7 @@ export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, 
 export {
   parseSafetensors, isSafetensors, safetensorToFloat32, SafetensorsError, SAFETENSORS_DTYPES,
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
-  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint, writeSafetensors, type SafetensorWrite,
+  readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { ChatTemplate, renderChat, type ChatMessage, type ChatRenderOptions } from './tokenizers/chat.js';

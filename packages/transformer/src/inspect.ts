@@ -59,7 +59,7 @@ export function stateBytes(report: ModelReport, capacity: number, statsPerEntry 
 }
 
 /** Per entry per KV head: key and value (headDim float32 each) and an int32 position. */
-function bytesPerEntry(c: ModelConfig): number {
+export function bytesPerEntry(c: ModelConfig): number {
   return c.nLayers * c.nKvHeads * (2 * headDimOf(c) * 4 + 4);
 }
 

@@ -10,6 +10,9 @@ import { kvDimOf, validateConfig, type ModelConfig } from './config.js';
 import { linear, norm, type LayerWeights, type Weights } from './weights.js';
 
 export const LLAMA2C_MAGIC = 0x616b3432; // "ak42" little-endian
+
+/** What loadModel reads, for errors about bytes that are none of them. */
+export const RECOGNISED_FORMATS = 'recognised model formats: GGUF v2/v3 (magic "GGUF"), llama2.c checkpoints (v1 with magic "ak42", or the legacy v0 header) and Hugging Face folders (config.json + model.safetensors)';
 const V0_HEADER_BYTES = 7 * 4;
 const V1_HEADER_BYTES = 256;
 
@@ -180,7 +183,10 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config:
     validateConfig(info.config, source);
   } catch (err: any) {
     const other = recognizeOtherFormat(bytes);
-    if (other) throw new ModelFileError(`${source}: it looks like ${other}, not a llama2.c checkpoint (${String(err?.message).replace(`${source}: `, '')})`);
+    const folder = other === 'a safetensors file' ? 'load the Hugging Face folder it belongs to (config.json beside it); ' : '';
+    if (other) throw new ModelFileError(`${source}: it looks like ${other}, not a llama2.c checkpoint (${String(err?.message).replace(`${source}: `, '')}); ${folder}${RECOGNISED_FORMATS}`);
+    // Without the v1 magic the bytes may be no llama2.c file at all: say what else would load.
+    if (bytes.byteLength >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) !== LLAMA2C_MAGIC) throw new ModelFileError(`${String(err?.message)}; ${RECOGNISED_FORMATS}`);
     throw err;
   }
   const expected = expectedFileBytes(info);

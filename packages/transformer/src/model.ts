@@ -48,6 +48,24 @@ export interface LoadOptions {
   backend?: Backend;
   /** Name used in error messages when loading from bytes. */
   source?: string;
+  /**
+   * Replaces the file's sliding window: W on the layers the file windows, or on every layer when
+   * it windows none (a Mistral GGUF: llama.cpp's converter writes no window); null removes every
+   * window. Default: what the file says.
+   */
+  slidingWindow?: number | null;
+}
+
+/** `config` with opts.slidingWindow applied (see LoadOptions); the same object when there is none. */
+function withSlidingWindow(config: ModelConfig, opts: LoadOptions, source: string): ModelConfig {
+  const w = opts.slidingWindow;
+  if (w === undefined) return config;
+  if (w !== null && !(Number.isInteger(w) && w > 0)) throw new RangeError(`${source}: slidingWindow must be a positive integer or null, got ${String(w)}`);
+  if (config.arch.positions.kind === 'learned' && w !== null) throw new Error(`${source}: a sliding window needs RoPE positions (the model has learned absolute positions)`);
+  const file = config.arch.slidingWindow;
+  const windowed = file?.some((x) => x !== Infinity) ? file : null;
+  const slidingWindow = w === null ? null : Array.from({ length: config.nLayers }, (_, l) => (windowed === null || windowed[l] !== Infinity ? w : Infinity));
+  return { ...config, arch: { ...config.arch, slidingWindow } };
 }
 
 /**
@@ -66,10 +84,10 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
       const { config, weights, format } = ggufModelParts(file, allocations);
       // Every loader's weights pass the same shape check (modelFromWeights'), GGUF's too.
       checkWeights(config, weights, source);
-      return assemble(config, weights, backend, allocations, source, format, file.metadata);
+      return assemble(withSlidingWindow(config, opts, source), weights, backend, allocations, source, format, file.metadata);
     }
     const { config, weights, version } = parseLlama2c(data, source, (n) => allocations.alloc(n));
-    return assemble(config, weights, backend, allocations, source, `llama2.c v${version satisfies Llama2cVersion}`);
+    return assemble(withSlidingWindow(config, opts, source), weights, backend, allocations, source, `llama2.c v${version satisfies Llama2cVersion}`);
   });
 }
 
@@ -93,7 +111,7 @@ export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
   const source = opts.source ?? '<folder>';
   return owningAllocations(backend, (allocations) => {
     const { config, weights, format } = hfPartsFromFiles(files, allocations, source);
-    return modelFromWeights(config, weights, { backend, source, format, allocations });
+    return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
   });
 }
 

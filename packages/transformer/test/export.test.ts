@@ -25,6 +25,11 @@ const HF = ['llama-tiny', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gpt2-tiny
 const hfFolder = (n: string) => resolve(shared, 'models/hf', n);
 const hfFixture = (n: string) => resolve(shared, 'fixtures/hf', `${n}.json`);
 
+async function rejects(p: Promise<unknown>, message: RegExp): Promise<void> {
+  try { await p; } catch (err) { assert.match((err as Error).message, message); return; }
+  assert.unreachable(`expected an error matching ${message}`);
+}
+
 interface Run { prompt_tokens: number[]; generated_tokens: number[]; logits: Record<string, number[]> }
 
 /** Greedy continuation and logits of `model` against a fixture's runs; returns the worst |logit diff|. */
@@ -133,6 +138,24 @@ if (haveShared('export: hf models', ...HF.map(hfFolder), ...HF.map(hfFixture))) 
       else assert.match(g.reason, /encode differently/, name); // mistral's Metaspace: leading spaces differ from GGUF llama's
     }
     assert.equal(written, ['llama-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gpt2-tiny', 'phi3-tiny', 'gemma2-tiny']);
+  });
+
+  test('a Mistral GGUF without a window (as llama.cpp writes it) matches the reference only with slidingWindow given', async () => {
+    const runs = (JSON.parse(readFileSync(hfFixture('mistral-tiny'), 'utf8')) as { runs: Run[] }).runs;
+    const unwindowed = await loadModel(hfFolder('mistral-tiny'), { slidingWindow: null });
+    const bytes = modelToGguf(unwindowed).bytes;
+    assert.not.ok(parseGguf(bytes, 'm').metadata.has('llama.attention.sliding_window'));
+    // Without the window the runs, longer than 16 tokens, leave the reference.
+    let left = false;
+    try { checkRuns(modelFromBytes(bytes, { source: 'no window' }), runs, 'no window'); } catch { left = true; }
+    assert.ok(left, 'without its window the model should leave the reference');
+    assert.ok(checkRuns(modelFromBytes(bytes, { source: 'window 16', slidingWindow: 16 }), runs, 'window 16') < 1e-4);
+    // gemma2: the override changes W on its windowed (even) layers only.
+    const gemma = await loadModel(hfFolder('gemma2-tiny'), { slidingWindow: 4 });
+    assert.equal(gemma.config.arch.slidingWindow, [4, Infinity, 4, Infinity].slice(0, gemma.config.nLayers));
+    await rejects(loadModel(hfFolder('gemma2-tiny'), { slidingWindow: 0 }), /slidingWindow must be a positive integer or null, got 0/);
+    await rejects(loadModel(hfFolder('gpt2-tiny'), { slidingWindow: 8 }), /a sliding window needs RoPE positions/);
+    await rejects(loadModel(resolve(shared, 'fixtures')), /a folder with no model this package recognises: expected config\.json \(Hugging Face: config\.json \+ model\.safetensors\), model\.gguf or model\.bin/);
   });
 
   test('mistral as GGUF keeps its window (llama.attention.sliding_window); features a target cannot hold are clear errors', async () => {

@@ -124,8 +124,11 @@ test('a file of another kind (PNG, zip, text, SentencePiece) is named as such, w
   throwsWith(() => modelFromBytes(withMagic('PK\x03\x04'), { source: 'm.pt' }), 'a zip archive');
   throwsWith(() => modelFromBytes(new TextEncoder().encode('# un README à lire\n'.repeat(40)), { source: 'README.md' }), 'README.md: it looks like a text file');
   throwsWith(() => tokenizerFromBytes(withMagic('\x0a\x85\x02\x0a'), 'tokenizer.model'), 'tokenizer.model: it looks like a protobuf file (a SentencePiece tokenizer.model?), not a llama2.c tokenizer.bin');
-  // Random bytes look like nothing in particular: the plain header error stays.
-  throwsWith(() => modelFromBytes(withMagic(''), { source: 'junk.bin' }), 'junk.bin: invalid model header');
+  // Random bytes look like nothing in particular: the header error, then what would load.
+  throwsWith(() => modelFromBytes(withMagic(''), { source: 'junk.bin' }), 'junk.bin: invalid model header', 'recognised model formats: GGUF v2/v3 (magic "GGUF"), llama2.c checkpoints (v1 with magic "ak42", or the legacy v0 header) and Hugging Face folders (config.json + model.safetensors)');
+  const safetensors = new Uint8Array(64).fill(0x20);
+  safetensors.set([48, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]);
+  throwsWith(() => modelFromBytes(safetensors, { source: 'model.safetensors' }), 'model.safetensors: it looks like a safetensors file', 'load the Hugging Face folder it belongs to (config.json beside it)');
 });
 
 test('bytes may be a Uint8Array or an ArrayBuffer; anything else is a TypeError', async () => {

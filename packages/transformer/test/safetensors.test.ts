@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   loadSafetensorsFolder, parseSafetensors, readSafetensorsFiles, safetensorToFloat32, SafetensorsError,
-  type SafetensorWrite,
 } from '../src/index.js';
+import type { SafetensorWrite } from '../src/safetensors/write.js';
 import { f32, sampleSafetensors, u16, writeSafetensors } from './safetensors/build.js';
 import { haveShared, paths, shared } from './shared.js';
 

@@ -9,10 +9,10 @@ import {
   compareLogits, ggufExportType, ggufTokenizerEntries, LOGIT_TOLERANCE, modelToGguf, modelToHfFiles, modelToLlama2c, tokenizerGgufMetadata,
   tokenizerHfFiles, verificationTokens, withinTolerance, type LogitComparison,
 } from '@msrnn/transformer/export';
-import { addModelOptions, defaultModelFiles, loadTokenizerFor, parsePositiveInt, type ModelFlags } from '../options.js';
+import { addModelOptions, addSlidingWindowOption, defaultModelFiles, loadTokenizerFor, parsePositiveInt, parseSlidingWindow, type ModelFlags } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 
-interface ConvertFlags extends ModelFlags { to: string; format?: string; type: string; force: boolean; tokens: string; json: boolean }
+interface ConvertFlags extends ModelFlags { slidingWindow?: string; to: string; format?: string; type: string; force: boolean; tokens: string; json: boolean }
 
 const FORMATS = ['gguf', 'hf', 'llama2c'] as const;
 type Format = (typeof FORMATS)[number];
@@ -21,7 +21,7 @@ export function registerConvert(program: Command, io: CliIo = processIo): void {
   const command = program
     .command('convert')
     .description('write a model as GGUF, a Hugging Face folder or a llama2.c checkpoint, then load it back and compare logits with the source');
-  addModelOptions(command)
+  addSlidingWindowOption(addModelOptions(command))
     .requiredOption('--to <path>', 'output: a .gguf file, a .bin llama2.c checkpoint, or a folder (Hugging Face: config.json, model.safetensors, tokenizer.json)')
     .option('--format <name>', `output format when --to does not say: ${FORMATS.join(', ')}`)
     .option('--type <name>', 'weight type: GGUF F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; a folder F32, F16, BF16; llama2.c F32', 'F32')
@@ -31,7 +31,7 @@ export function registerConvert(program: Command, io: CliIo = processIo): void {
     .action(async (flags: ConvertFlags) => {
       const format = outputFormat(flags);
       const files = defaultModelFiles(flags);
-      const model = await loadModel(files.model);
+      const model = await loadModel(files.model, parseSlidingWindow(flags.slidingWindow));
       const tokenizer = files.tokenizer === null && model.metadata === null ? null : await loadTokenizerFor(files, model, (l) => note(io, l));
       const notes: string[] = [];
       const type = flags.type.toUpperCase();

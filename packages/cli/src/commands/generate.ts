@@ -8,7 +8,7 @@ import type { Backend, KvType, WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { Sampler, SentinelStream, quantizeModel, createState, encodeChat, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addKvBytesOption, addModelOptions, checkStateMemory, stateMemoryLimit, addStateOptions, parseByteSize, policyForBytes, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
+  addBackendOptions, addKvBytesOption, addModelOptions, addSlidingWindowOption, parseSlidingWindow, checkStateMemory, stateMemoryLimit, addStateOptions, parseByteSize, policyForBytes, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
@@ -16,6 +16,7 @@ import { looksBinary } from '../ppl/corpus.js';
 import { describeSentinelSpec, parseSentinelSpec, readSentinelIds, SENTINEL_HELP, spanRuleFor, type SentinelSpec } from '../sentinel/spec.js';
 
 interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
+  slidingWindow?: string;
   prompt: string;
   promptFile?: string;
   steps: string;
@@ -60,7 +61,7 @@ export function registerGenerate(program: Command, io: CliIo = processIo): void 
     .option('--capacity <k>', 'entries kept per layer (positive integer) or Infinity; required by every policy but full')
     .option('--ratio <r>', `budget as a fraction of the tokens seen, in (0, 1] (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join(' and ')} need it)`)
     .option('--sentinel <spec>', `${SENTINEL_HELP}; composes with --policy (spans leave first, then its budget)`);
-  addKvBytesOption(addStateOptions(command))
+  addSlidingWindowOption(addKvBytesOption(addStateOptions(command)))
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64');
   addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
@@ -125,7 +126,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
   const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, kv } = settings;
   let policy = settings.policy;
   if (selectionNote) note(io, selectionNote);
-  const loaded = await loadModel(files.model, { backend });
+  const loaded = await loadModel(files.model, { backend, ...parseSlidingWindow(flags.slidingWindow) });
   if (settings.weights !== 'f32' && loaded.metadata !== null) {
     // --weights converts float32 matrices; a GGUF file's already have their types.
     note(io, `msrnn generate: warning: --weights ${settings.weights} is ignored: ${files.model} runs in its own types (${loaded.format})`);

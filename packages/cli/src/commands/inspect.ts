@@ -1,8 +1,10 @@
 // `msrnn inspect FILE`: what a model file holds (format, architecture, hyperparameters,
 // tokenizer, tensors) and the memory its weights and a state of capacity k take. Reads no weights.
 import type { Command } from 'commander';
-import { inspectModelBytes, stateBytes, type ModelReport } from '@msrnn/transformer';
-import { readFileSync } from 'node:fs';
+import { inspectModelBytes, MODEL_FOLDER_FILES, readHfFolder, stateBytes, type ModelReport } from '@msrnn/transformer';
+import { inspectModelFiles } from '@msrnn/transformer/export';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseCapacity } from '../options.js';
 import { processIo, type CliIo } from '../io.js';
 import { getPolicy, policyEntry, policyNames } from '@msrnn/policies';
@@ -12,19 +14,14 @@ interface InspectFlags { capacity?: string; policy?: string; json: boolean }
 export function registerInspect(program: Command, io: CliIo = processIo): void {
   program
     .command('inspect')
-    .description('show what a model file (GGUF or llama2.c) holds and the memory it and a state take')
-    .argument('<file>', 'model file (GGUF or llama2.c checkpoint)')
+    .description('show what a model (GGUF, llama2.c, Hugging Face folder) holds and the memory it and a state take')
+    .argument('<path>', 'model file (GGUF or llama2.c checkpoint) or folder (Hugging Face, or one holding model.gguf / model.bin)')
     .option('--capacity <k>', 'state capacity to size (default: the model\'s trained context length)')
     .option('--policy <name>', `size the state for this policy (per-entry statistics: h2o, knorm): ${policyNames.join(', ')}`)
     .option('--json', 'print one JSON object instead of text', false)
-    .action((file: string, flags: InspectFlags) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = readFileSync(file);
-      } catch (err: any) {
-        throw new Error(`cannot read model file ${file}: ${err?.code ?? err?.message ?? err}`);
-      }
-      const report = inspectModelBytes(bytes, file);
+    .action(async (path: string, flags: InspectFlags) => {
+      const { report, byteLength } = await inspectPath(path);
+      const bytes = { byteLength };
       const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : report.config?.seqLen ?? null;
       const stats = flags.policy === undefined ? 0 : statsOf(flags.policy);
       const state = capacity === null || capacity === Infinity ? null : stateBytes(report, capacity, stats);
@@ -34,6 +31,27 @@ export function registerInspect(program: Command, io: CliIo = processIo): void {
         io.stdout.write(formatReport(report, bytes.byteLength, capacity, state, flags.policy));
       }
     });
+}
+
+/** A model file, a Hugging Face folder (its safetensors, config and tokenizer files), or a folder's model.gguf / model.bin. */
+async function inspectPath(path: string): Promise<{ report: ModelReport; byteLength: number }> {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    if (existsSync(join(path, 'config.json'))) {
+      const files = await readHfFolder(path);
+      for (const name of ['tokenizer.json', 'tokenizer_config.json']) if (existsSync(join(path, name))) files.set(name, readFileSync(join(path, name)));
+      return { report: inspectModelFiles(files, path), byteLength: [...files.values()].reduce((n, b) => n + b.byteLength, 0) };
+    }
+    const inside = MODEL_FOLDER_FILES.map((n) => join(path, n)).find((p) => existsSync(p));
+    if (!inside) throw new Error(`${path}: a folder with no config.json (Hugging Face), ${MODEL_FOLDER_FILES.join(' or ')}`);
+    return inspectPath(inside);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err: any) {
+    throw new Error(`cannot read model file ${path}: ${err?.code ?? err?.message ?? err}`);
+  }
+  return { report: inspectModelBytes(bytes, path), byteLength: bytes.byteLength };
 }
 
 /** Per-entry statistics the policy keeps (h2o's accumulated attention, …), each a float64. */
@@ -54,7 +72,7 @@ function formatBytes(b: number): string {
 
 export function formatReport(r: ModelReport, fileBytes: number, capacity: number | null, state: number | null, policy?: string): string {
   const lines: string[] = [];
-  lines.push(`file: ${r.source} (${r.format}, ${formatBytes(fileBytes)})`);
+  lines.push(`${r.format.startsWith('Hugging Face') ? 'folder' : 'file'}: ${r.source} (${r.format}, ${formatBytes(fileBytes)})`);
   lines.push(`architecture: ${r.architecture}${r.name ? ` "${r.name}"` : ''}${r.supported ? '' : ` — cannot run: ${r.unsupportedReason}`}`);
   lines.push('hyperparameters:');
   for (const [k, v] of Object.entries(r.hyperparameters)) lines.push(`  ${k} = ${v}`);

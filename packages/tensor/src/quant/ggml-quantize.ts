@@ -2,7 +2,8 @@
 // reference quantizers' arithmetic (ggml-quants.c quantize_row_*_ref, and ggml's fp32 → f16/bf16
 // conversions), every value computed in float32 in ggml's order (Math.fround after each step), so
 // the bytes equal what ggml_quantize_chunk writes without an importance matrix (checked byte for
-// byte against ggml-written GGUF files in the tests). Used to write GGUF files.
+// byte against ggml-written GGUF files in the tests). Used to write GGUF files; a separate entry
+// (@msrnn/tensor/quantize), so pages that only run models do not bundle it.
 import { float16Bits } from '../fp16.js';
 import { GGML, ggmlRowBytes, ggmlTypeInfo } from './ggml-types.js';
 

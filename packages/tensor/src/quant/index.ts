@@ -6,4 +6,3 @@ export {
 export { dequantizeGgmlRow, IQ4_NL_LEVELS } from './ggml-dequant.js';
 export { type GgmlTypeInfo, GGML_TYPES, GGML, SUPPORTED_GGML_TYPES, ggmlTypeInfo, supportedGgmlType, ggmlRowBytes } from './ggml-types.js';
 export { matvecGgmlJs, matmulGgmlJs } from './ggml-matvec-js.js';
-export { QUANTIZABLE_GGML_TYPES, quantizeGgmlRow, quantizeGgmlMatrix, bfloat16Bits } from './ggml-quantize.js';

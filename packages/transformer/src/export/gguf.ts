@@ -4,7 +4,8 @@
 // model holds them), Llama 3 rope scaling as the rope_freqs tensor. Matrices are written in the
 // asked ggml type by ggml's own quantization rules (quantizeGgmlRow); a matrix whose rows are not
 // whole blocks falls back to F16, as in ggml's files; norms and biases stay F32.
-import { GGML_TYPES, QUANTIZABLE_GGML_TYPES, dequantizeGgmlRow, quantizeGgmlMatrix, type GgmlTypeInfo, type WeightMatrix } from '@msrnn/tensor';
+import { GGML_TYPES, dequantizeGgmlRow, type GgmlTypeInfo, type WeightMatrix } from '@msrnn/tensor';
+import { QUANTIZABLE_GGML_TYPES, quantizeGgmlMatrix } from '@msrnn/tensor/quantize';
 import { headDimOf, rotaryDimOf } from '../config.js';
 import { writeGguf, type GgufWriteTensor, type GgufWriteValue } from '../gguf/write.js';
 import { GgufValueType as T } from '../gguf/metadata.js';

@@ -2,7 +2,8 @@
 // layout for its family (the inverse of hf/load.ts + hf/config.ts): [out, in] matrices, q/k rows
 // in halves, phi3's fused qkv_proj / gate_up_proj, gpt2's input-major Conv1D weights under
 // "transformer.", gemma2's norms as offsets from 1. Weights in F32, F16 or BF16.
-import { GGML, quantizeGgmlMatrix } from '@msrnn/tensor';
+import { GGML } from '@msrnn/tensor';
+import { quantizeGgmlMatrix } from '@msrnn/tensor/quantize';
 import { headDimOf, rotaryDimOf } from '../config.js';
 import type { Model } from '../model.js';
 import { writeSafetensors, type SafetensorWrite } from '../safetensors/write.js';

@@ -1,5 +1,5 @@
 // Writing models out (msrnn convert): GGUF, Hugging Face folders, llama2.c checkpoints, tokenizers,
-// and the logit check of a written model. A separate entry (@msrnn/transformer/export) so pages
+// and the logit check of a written model; also inspecting a Hugging Face folder (msrnn inspect). A separate entry (@msrnn/transformer/export) so pages
 // that only run models do not bundle the writers.
 export { exportFamily, checkExpressible, type ExportFamily } from './family.js';
 export { modelToGguf, ggufExportType, type GgufExport, type GgufExportOptions } from './gguf.js';
@@ -8,3 +8,5 @@ export { modelToLlama2c } from './llama2c.js';
 export { tokenizerGgufMetadata, tokenizerHfFiles, ggufTokenizerEntries, type TokenizerExport } from './tokenizer.js';
 export { compareLogits, verificationTokens, withinTolerance, LOGIT_TOLERANCE, type LogitComparison } from './verify.js';
 export { matrixFloat32, reorderRopeRows } from './tensors.js';
+export { writeSafetensors, type SafetensorWrite } from '../safetensors/write.js';
+export { inspectModelFiles } from '../inspect-folder.js';

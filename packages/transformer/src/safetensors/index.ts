@@ -5,4 +5,3 @@ export {
 export {
   readSafetensorsFiles, loadSafetensorsFolder, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, type SafetensorsCheckpoint,
 } from './folder.js';
-export { writeSafetensors, type SafetensorWrite } from './write.js';

@@ -1,5 +1,5 @@
 // Small safetensors files for tests, written by the library's own writer (src/safetensors/write.ts).
-import { writeSafetensors } from '../../src/index.js';
+import { writeSafetensors } from '../../src/safetensors/write.js';
 
 export { writeSafetensors };
 
