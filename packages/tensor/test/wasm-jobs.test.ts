@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
-import { GGML, ggmlWeights, matvecWeights, matvecWeightsShared, quantizeF16, quantizeQ8, type WeightMatrix } from '../src/index.js';
+import { GGML, KvRows, ggmlWeights, matvecWeights, matvecWeightsShared, quantizeF16, quantizeQ8, type WeightMatrix } from '../src/index.js';
 import { jsBackend } from '../src/js-backend.js';
 import { SpinBudget, SPIN_MAX_MS, SPIN_MIN_MS, SPIN_START_MS } from '../src/threads/spin.js';
 import { SplitJudge } from '../src/threads/split-judge.js';
@@ -79,13 +79,14 @@ test('deferred attention heads (one job over the threads) equal attendHead one b
     const ref = backends[0]!;
     const refOut = ref.alloc(heads * hd), refAtt = ref.alloc(heads * count);
     const rq = copyInto(ref, q), rk = keys.map((k) => copyInto(ref, k)), rv = values.map((v) => copyInto(ref, v));
+    const rows = (b: WasmBackend, src: Float32Array): KvRows => { const r = new KvRows('f32', hd, count, (n) => b.alloc(n)); r.f32.set(src); return r; };
     for (let h = 0; h < heads; h++) ref.attendHead(refOut, h * hd, rq, h * hd, rk[Math.floor(h / group)]!, rv[Math.floor(h / group)]!, count, hd, scale, refAtt, h * count);
     for (const b of backends) {
       const out = b.alloc(heads * hd), att = b.alloc(heads * count);
-      const bq = copyInto(b, q), bk = keys.map((k) => copyInto(b, k)), bv = values.map((v) => copyInto(b, v));
+      const bq = copyInto(b, q), bk = keys.map((k) => rows(b, k)), bv = values.map((v) => rows(b, v));
       for (let rep = 0; rep < 3; rep++) {
         out.fill(0); att.fill(0);
-        for (let h = 0; h < heads; h++) b.deferAttendHead(out, h * hd, bq, h * hd, bk[Math.floor(h / group)]!, bv[Math.floor(h / group)]!, count, hd, scale, att, h * count);
+        for (let h = 0; h < heads; h++) assert.ok(b.deferAttendHeadKv(out, h * hd, bq, h * hd, bk[Math.floor(h / group)]!, bv[Math.floor(h / group)]!, count, hd, scale, att, h * count));
         b.runDeferredHeads();
         assertClose(out, refOut, `${heads} heads × ${count}, ${b.threads} threads: out`, 0, 0);
         assertClose(att, refAtt, `${heads} heads × ${count}, ${b.threads} threads: att`, 0, 0);
@@ -93,8 +94,9 @@ test('deferred attention heads (one job over the threads) equal attendHead one b
     }
   }
   const b = backends[1]!;
-  assert.throws(() => b.deferAttendHead(b.alloc(4), 0, b.alloc(4), 0, b.alloc(4), b.alloc(4), 0, 4, 1, b.alloc(1), 0), /deferAttendHead: count must be >= 1/);
-  assert.throws(() => b.deferAttendHead(b.alloc(4), 0, new Float32Array(4), 0, b.alloc(4), b.alloc(4), 1, 4, 1, b.alloc(1), 0), /q is not in this backend's WebAssembly memory/);
+  const one = (): KvRows => new KvRows('f32', 4, 1, (n) => b.alloc(n));
+  assert.throws(() => b.deferAttendHeadKv(b.alloc(4), 0, b.alloc(4), 0, one(), one(), 0, 4, 1, b.alloc(1), 0), /deferAttendHeadKv: count must be >= 1/);
+  assert.throws(() => b.deferAttendHeadKv(b.alloc(4), 0, new Float32Array(4), 0, one(), one(), 1, 4, 1, b.alloc(1), 0), /q is not in this backend's WebAssembly memory/);
 });
 
 test('jobs of different sizes back to back on 3 threads: a worker that comes late to one job never runs a chunk of it against the next', () => {

@@ -13,7 +13,7 @@ import { ggmlRowBytes } from '../quant/ggml-types.js';
  * once per job, then only read), CLAIM, and COMPLETED/FAILED/SLEEPERS — so the claims and
  * completions that bounce between cores do not also evict the description every thread reads.
  */
-export const Ctrl = { SEQ: 0, OP: 1, STOP: 2, CHUNKS: 3, CHUNK_ROWS: 4, ARG0: 5, CLAIM: 32, COMPLETED: 48, FAILED: 49, SLEEPERS: 50 } as const;
+export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50 }
 export const CTRL_INTS = 64;
 /** Argument slots of a job: ARG0 .. CLAIM-1. */
 export const JOB_ARGS = Ctrl.CLAIM - Ctrl.ARG0;
@@ -21,7 +21,7 @@ export const CHUNK_BITS = 12;
 export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
 export const TAG_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 
-export const JobOp = { Matvecs: 1, MatmulT: 2, AttendHeads: 3 } as const;
+export enum JobOp { Matvecs = 1, MatmulT = 2, AttendHeads = 3 }
 
 /**
  * A Matvecs job: up to MAX_PARTS matvecs that read the same input x (q/k/v, or gate/up), each
@@ -31,10 +31,10 @@ export const JobOp = { Matvecs: 1, MatmulT: 2, AttendHeads: 3 } as const;
  */
 export const MAX_PARTS = 3;
 export const PART_ARGS = 6;
-export const MatvecArg = { PARTS: 0, COLS: 1, X: 2, Q8_X16: 3, Q8_XS: 4, GGML_X16: 5, GGML_XS: 6, GGML_XSUM: 7, PART0: 8 } as const;
-export const PartArg = { KIND: 0, OUT: 1, W: 2, AUX: 3, ROWS: 4, FIRST_CHUNK: 5 } as const;
+export enum MatvecArg { PARTS = 0, COLS = 1, X = 2, Q8_X16 = 3, Q8_XS = 4, GGML_X16 = 5, GGML_XS = 6, GGML_XSUM = 7, PART0 = 8 }
+export enum PartArg { KIND = 0, OUT = 1, W = 2, AUX = 3, ROWS = 4, FIRST_CHUNK = 5 }
 /** What a part's weights are: which kernel runs it and which activations it reads. */
-export const PartKind = { F32: 1, F16: 2, BF16: 3, Q8: 4, Ggml: 5 } as const;
+export enum PartKind { F32 = 1, F16 = 2, BF16 = 3, Q8 = 4, Ggml = 5 }
 
 /**
  * An AttendHeads job: one attention head per chunk. Arguments: 0 heads, 1 headDim, 2 scale (f32
@@ -45,7 +45,7 @@ export const PartKind = { F32: 1, F16: 2, BF16: 3, Q8: 4, Ggml: 5 } as const;
 export const HEAD_ARGS = 9;
 export const MAX_HEADS = 256;
 export const HEAD_TABLE_INTS = MAX_HEADS * HEAD_ARGS;
-export const AttendArg = { HEADS: 0, HEAD_DIM: 1, SCALE: 2 } as const;
+export enum AttendArg { HEADS = 0, HEAD_DIM = 1, SCALE = 2 }
 /** The head kernels by (key type, value type) index kt·3 + vt over ENTRY_FORMATS: 0 (f32, f32) is attendHead. */
 export const HEAD_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENTRY_FORMATS.map((vt) => (kt === 'f32' && vt === 'f32' ? 'attendHead' : attendHeadKvName(kt, vt))));
 /** The HEAD_KERNELS index of keys stored as `kt` and values as `vt`. */

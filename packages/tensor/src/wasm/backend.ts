@@ -57,14 +57,9 @@ export interface WasmBackend extends Backend {
   matvecsShared(x: Float32Array, xOff: number, out0: Float32Array, w0: WeightMatrix, out1: Float32Array, w1: WeightMatrix,
     out2: Float32Array | null, w2: WeightMatrix | null): boolean;
   /**
-   * attendHead's contract, but the head may run later: at the next runDeferredHeads, which runs
-   * all deferred heads at once (split over the threads). Inputs and outputs must stay untouched until then.
-   */
-  deferAttendHead(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: Float32Array, values: Float32Array,
-    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): void;
-  /**
-   * attendHeadKv's contract (false: nothing done, the same shapes it refuses), deferred as
-   * deferAttendHead is: the head runs at the next runDeferredHeads with the others.
+   * attendHeadKv's contract (false: nothing done, the same shapes it refuses), but the head may run
+   * later: at the next runDeferredHeads, which runs all deferred heads at once (split over the
+   * threads). Inputs and outputs must stay untouched until then.
    */
   deferAttendHeadKv(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
     count: number, headDim: number, scale: number, att: Float32Array, aOff: number): boolean;
@@ -312,9 +307,6 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     },
     attendHead(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
       head('attendHead', out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, false);
-    },
-    deferAttendHead(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
-      head('deferAttendHead', out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, true);
     },
     runDeferredHeads() { jobs.runDeferredHeads(); },
     matvecsShared(x, xOff, out0, w0, out1, w1, out2, w2) {
