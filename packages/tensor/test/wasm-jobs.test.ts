@@ -1,14 +1,12 @@
 // The fused jobs and the thread pool's learning: several matvecs over one input as one job
 // (matvecsShared) and a layer's attention heads as one job (deferAttendHead + runDeferredHeads)
 // give, on 1, 2 and 3 threads, exactly the bits of one plain call each on one thread — for f32,
-// fp16, Q8 and ggml block weights; and the spin budget / split judge react as designed.
+// fp16, Q8 and ggml block weights (the pool's own behaviour: wasm-pool-learning.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { GGML, KvRows, ggmlWeights, matvecWeights, matvecWeightsShared, quantizeF16, quantizeQ8, type WeightMatrix } from '../src/index.js';
 import { jsBackend } from '../src/js-backend.js';
-import { SpinBudget, SPIN_MAX_MS, SPIN_MIN_MS, SPIN_START_MS } from '../src/threads/spin.js';
-import { SplitJudge } from '../src/threads/split-judge.js';
 import { assertClose, copyInto, randomArray, rng } from './helpers.js';
 import { randomGgmlMatrix } from './ggml-helpers.js';
 
@@ -97,58 +95,6 @@ test('deferred attention heads (one job over the threads) equal attendHead one b
   const one = (): KvRows => new KvRows('f32', 4, 1, (n) => b.alloc(n));
   assert.throws(() => b.deferAttendHeadKv(b.alloc(4), 0, b.alloc(4), 0, one(), one(), 0, 4, 1, b.alloc(1), 0), /deferAttendHeadKv: count must be >= 1/);
   assert.throws(() => b.deferAttendHeadKv(b.alloc(4), 0, new Float32Array(4), 0, one(), one(), 1, 4, 1, b.alloc(1), 0), /q is not in this backend's WebAssembly memory/);
-});
-
-test('jobs of different sizes back to back on 3 threads: a worker that comes late to one job never runs a chunk of it against the next', () => {
-  const b = backends[2]!, ref = backends[0]!, cols = 64;
-  const sizes = [96, 1536, 40, 3072];
-  const mats = sizes.map((rows) => ({ rows, values: randomArray(rand, rows * cols) }));
-  const x = randomArray(rand, cols);
-  const expected = mats.map((m) => { const o = ref.alloc(m.rows); ref.matvec(o, 0, copyInto(ref, m.values), 0, copyInto(ref, x), 0, m.rows, cols); return Float32Array.from(o); });
-  const ws = mats.map((m) => copyInto(b, m.values)), outs = mats.map((m) => b.alloc(m.rows)), xb = copyInto(b, x);
-  for (let rep = 0; rep < 400; rep++) {
-    const i = rep % sizes.length, rows = sizes[i]!;
-    outs[i]!.fill(NaN);
-    b.matvec(outs[i]!, 0, ws[i]!, 0, xb, 0, rows, cols);
-    assertClose(outs[i]!, expected[i]!, `job ${rep} (${rows} rows)`, 0, 0);
-  }
-});
-
-test('spin budget: shrinks when the OS preempts the spin, grows when a job came soon after sleeping, within bounds', () => {
-  const s = new SpinBudget();
-  assert.is(s.ms, SPIN_START_MS);
-  s.preempted();
-  assert.is(s.ms, SPIN_START_MS / 4);
-  for (let i = 0; i < 20; i++) s.preempted();
-  assert.is(s.ms, SPIN_MIN_MS);
-  s.sleptThrough(0.01);
-  assert.is(s.ms, 2 * SPIN_MIN_MS);
-  s.sleptThrough(3);
-  assert.is(s.ms, 6);
-  s.sleptThrough(10 * SPIN_MAX_MS); // a pause far longer than any spin: spinning would not have caught it
-  assert.is(s.ms, 6);
-  for (let i = 0; i < 20; i++) s.sleptThrough(SPIN_MAX_MS * 0.9);
-  assert.is(s.ms, SPIN_MAX_MS);
-});
-
-test('split judge: shares while sharing pays; after a window that did not pay, runs alone for a backoff that doubles, then re-checks', () => {
-  const j = new SplitJudge();
-  const window = (pays: boolean) => {
-    for (let i = 0; i < 32; i++) { assert.ok(j.share()); j.record(pays ? 6 : 12, 5, 1, 2); } // alone ≈ 10 ms per job
-  };
-  const aloneFor = (): number => { let n = 0; while (!j.share()) n++; return n; };
-  window(true);
-  assert.ok(j.share(), 'a paying window keeps sharing');
-  j.record(6, 5, 1, 2);
-  for (let i = 0; i < 31; i++) { j.share(); j.record(12, 5, 1, 2); } // completes a window that does not pay
-  assert.is(aloneFor(), 256);
-  window(false);
-  assert.is(aloneFor(), 512);
-  window(true);
-  window(false);
-  assert.is(aloneFor(), 256, 'a paying window resets the backoff');
-  for (let i = 0; i < 40; i++) { j.share(); j.record(1, 0, 0, 4); } // jobs the workers ran entirely say nothing
-  assert.ok(j.share());
 });
 
 test.run();

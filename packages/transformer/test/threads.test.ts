@@ -1,11 +1,12 @@
 // Decoding on 2 and 3 wasm threads gives the 1-thread logits bit for bit: the layer body's fused
 // jobs (q/k/v as one, gate/up as one) and attention split over heads change who computes a row,
 // never how. A model big enough that every projection and (after ~100 tokens) every layer's
-// attention is handed to the workers; f32, fp16 and Q8 weights; a full state in absolute
+// attention is handed to the workers; f32, fp16, Q8 and ggml block (Q8_0, Q4_0, Q5_0) weights; a full state in absolute
 // positions, and a bounded one in re-indexed positions (whose keys are rotated per KV head).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, f32Weights, type Backend, type KvType, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { GGML, createWasmBackend, f32Weights, ggmlWeights, type Backend, type KvType, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { quantizeGgmlMatrix } from '@msrnn/tensor/quantize';
 import { getPolicy } from '@msrnn/policies';
 import { architecture, createState, linear, modelFromWeights, norm, prefill, quantizeModel, step, type Model, type ModelConfig } from '../src/index.js';
 
@@ -16,11 +17,15 @@ function rng(seed: number): () => number {
   return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296 - 0.5; };
 }
 
-function randomModel(backend: Backend): Model {
+/** Projections in `ggmlType` blocks (written by the project's ggml quantizer) instead of f32 when given. */
+function randomModel(backend: Backend, ggmlType: number | null = null): Model {
   const r = rng(7), arr = (n: number, scale: number, offset = 0) => { const a = backend.alloc(n); for (let i = 0; i < n; i++) a[i] = offset + scale * r(); return a; };
   const config: ModelConfig = { ...C, sharedClassifier: false, arch: architecture({}) };
   const kv = (C.dim / C.nHeads) * C.nKvHeads;
-  const lin = (rows: number, cols: number) => linear(f32Weights(arr(rows * cols, 0.25), 0, rows, cols));
+  const lin = (rows: number, cols: number) => {
+    const values = arr(rows * cols, 0.25);
+    return linear(ggmlType === null ? f32Weights(values, 0, rows, cols) : ggmlWeights(ggmlType, rows, cols, quantizeGgmlMatrix(ggmlType, values, 0, rows, cols), backend));
+  };
   const layers = Array.from({ length: C.nLayers }, () => ({
     attnNorm: norm(arr(C.dim, 0.2, 1)), q: lin(C.dim, C.dim), k: lin(kv, C.dim), v: lin(kv, C.dim), qNorm: null, kNorm: null,
     o: lin(C.dim, C.dim), postAttnNorm: null, ffnNorm: norm(arr(C.dim, 0.2, 1)),
@@ -60,6 +65,18 @@ test('2 and 3 threads decode to the 1-thread logits bit for bit (f32, fp16, Q8; 
         const bad = got.findIndex((v, i) => v !== ref[i]);
         assert.is(bad, -1, `${type} ${bounded ? 'bounded' : 'full'} on ${backends[t]!.threads} threads: logit ${bad} is ${got[bad]}, 1 thread gave ${ref[bad]}`);
       }
+    }
+  }
+});
+
+test('ggml block weights (Q8_0, Q4_0, Q5_0): 2 and 3 threads decode to the 1-thread logits bit for bit', () => {
+  for (const t of [GGML.Q8_0, GGML.Q4_0, GGML.Q5_0]) {
+    const ref = decode(randomModel(backends[0]!, t), 'f32', false);
+    assert.ok(ref.every(Number.isFinite), 'finite logits');
+    for (let i = 1; i < backends.length; i++) {
+      const got = decode(randomModel(backends[i]!, t), 'f32', false);
+      const bad = got.findIndex((v, j) => v !== ref[j]);
+      assert.is(bad, -1, `ggml type ${t} on ${backends[i]!.threads} threads: logit ${bad} is ${got[bad]}, 1 thread gave ${ref[bad]}`);
     }
   }
 });
