@@ -5,7 +5,7 @@
 // (default 32), then the data. Everything is checked against the file before it is trusted;
 // parseGguf's tensors are views into the caller's bytes, never copies; parseGgufIndex reads the
 // header alone (from a prefix of the file, for a streaming load).
-import { Cursor, GgufError } from './cursor.js';
+import { Cursor, GgufError, PrefixTooShort } from './cursor.js';
 import { GGML_TYPES, type GgmlTypeInfo } from '@msrnn/tensor';
 import { GgufMetadata, GgufValueType, describeType, readValue, readValueType, type GgufEntry } from './metadata.js';
 
@@ -73,6 +73,7 @@ export function parseGguf(bytes: Uint8Array, source = '<bytes>'): GgufFile {
 export function parseGgufIndex(bytes: Uint8Array, fileSize: number, source = '<bytes>'): GgufIndex {
   const c: Cursor = new Cursor(bytes, source, fileSize);
   if (fileSize < 4) c.fail('magic', `file is only ${fileSize} bytes`);
+  if (bytes.byteLength < 4) throw new PrefixTooShort(4);
   if (!isGguf(bytes)) c.fail('magic', `expected "GGUF", got ${JSON.stringify(String.fromCharCode(...bytes.subarray(0, 4)))}`);
   c.at = 4;
   const version = c.u32('version');

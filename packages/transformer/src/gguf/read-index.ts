@@ -17,8 +17,9 @@ export interface GgufIndexRead {
   tensorData: (t: GgufTensorEntry) => Uint8Array;
 }
 
-export async function readGgufIndex(file: ByteSource): Promise<GgufIndexRead> {
-  let n = Math.min(file.size, FIRST_PREFIX_BYTES);
+/** `firstRead`: bytes read first (tests make it small to take the longer-prefix path). */
+export async function readGgufIndex(file: ByteSource, firstRead = FIRST_PREFIX_BYTES): Promise<GgufIndexRead> {
+  let n = Math.min(file.size, firstRead);
   let index: GgufIndex;
   for (;;) {
     try {
