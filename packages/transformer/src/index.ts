@@ -6,7 +6,7 @@ export {
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
 export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
-  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromSource, modelFromWeights, modelFromFiles, MODEL_FOLDER_FILES,
+  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, loadModelFiles, modelFromBytes, modelFromSource, modelFromWeights, modelFromFiles, MODEL_FOLDER_FILES,
   createState, checkStateFits, checkToken,
 } from './model.js';
 export { type PositionMode, type Positions, positionsFor, RopePositions } from './positions.js';

@@ -7,7 +7,7 @@ import { LLAMA2C_HEADER_BYTES, llama2cParts, parseLlama2cHeader, type Llama2cVer
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
 import { asBytes, openFileSource, type BytesLike } from './bytes.js';
-import { blobSource, bytesSource, readBytes, renamed, type ByteSource } from './byte-source.js';
+import { blobSource, bytesSource, isByteSource, readBytes, renamed, type ByteSource } from './byte-source.js';
 import { isGguf, parseGgufIndex, type GgufIndex, type GgufTensorEntry } from './gguf/parse.js';
 import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
@@ -17,7 +17,8 @@ import { checkRoom } from './memory-room.js';
 import type { Weights } from './weights.js';
 import { modelFingerprint } from './state-io.js';
 import { readFolderFiles, type FileMap } from './files.js';
-import { hfPartsFromFiles, readHfFolder } from './hf/index.js';
+import { hfPartsFromFiles, hfPartsFromSources, hfShardNames } from './hf/index.js';
+import { SAFETENSORS_INDEX } from './safetensors/folder.js';
 import { LoadedModel } from './loaded-model.js';
 
 export interface Model {
@@ -154,9 +155,69 @@ export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<folder>';
   return owningAllocations(backend, (allocations) => {
-    const { config, weights, format } = hfPartsFromFiles(files, allocations, source);
+    const plan = new ReadPlan();
+    const { config, weights, format } = hfPartsFromFiles(files, allocations, plan, source, (bytes) => checkRoom(backend, bytes, source));
+    plan.runSync();
     return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
   });
+}
+
+/**
+ * A Hugging Face folder on disk (Node, Deno, Bun): config.json and the index are read whole, the
+ * safetensors as byte sources (headers first, then each tensor straight into place).
+ */
+async function loadHfFolder(dir: string, json: Map<string, Uint8Array>, opts: LoadOptions): Promise<Model> {
+  const backend = opts.backend ?? jsBackend;
+  const source = opts.source ?? dir;
+  const shards = new Map<string, Awaited<ReturnType<typeof openFileSource>>>();
+  try {
+    for (const name of hfShardNames(json, dir)) {
+      const file = await openOptional(`${dir.replace(/[\\/]+$/, '')}/${name}`);
+      if (file) shards.set(name, file);
+    }
+    return await modelFromFolderSources(json, shards, { ...opts, source });
+  } finally {
+    for (const file of shards.values()) file.close();
+  }
+}
+
+/**
+ * A Hugging Face folder given as file name → bytes, Blob (a browser's picked or dropped files)
+ * or ByteSource: config.json and model.safetensors.index.json are read whole, the safetensors as
+ * sources (headers first, then each tensor straight into the backend's memory), so a folder loads
+ * in about its size in memory, not twice it.
+ */
+export async function loadModelFiles(files: ReadonlyMap<string, BytesLike | Blob | ByteSource>, opts: LoadOptions = {}): Promise<Model> {
+  const source = opts.source ?? '<folder>';
+  const json = new Map<string, Uint8Array>(), shards = new Map<string, ByteSource>();
+  for (const [name, value] of files) {
+    const file = isByteSource(value) ? value
+      : typeof Blob !== 'undefined' && value instanceof Blob ? blobSource(value, `${source}/${name}`)
+        : bytesSource(asBytes(value, `${source}/${name}`), `${source}/${name}`);
+    if (name.endsWith('.json')) json.set(name, await readBytes(file, 0, file.size));
+    else shards.set(name, file);
+  }
+  return modelFromFolderSources(json, shards, { ...opts, source });
+}
+
+async function modelFromFolderSources(json: ReadonlyMap<string, Uint8Array>, shards: ReadonlyMap<string, ByteSource>, opts: LoadOptions & { source: string }): Promise<Model> {
+  const backend = opts.backend ?? jsBackend, source = opts.source;
+  return owningAllocations(backend, async (allocations) => {
+    const plan = new ReadPlan();
+    const { config, weights, format } = await hfPartsFromSources(json, shards, allocations, plan, source, (bytes) => checkRoom(backend, bytes, source));
+    await plan.run();
+    return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
+  });
+}
+
+/** A model file opened as a byte source, or null when there is no such file. */
+async function openOptional(path: string): Promise<Awaited<ReturnType<typeof openFileSource>> | null> {
+  try {
+    return await openFileSource(path, 'model');
+  } catch (err) {
+    if (/ENOENT|NotFound/.test((err as Error).message)) return null;
+    throw err;
+  }
 }
 
 /**
@@ -191,17 +252,11 @@ export const MODEL_FOLDER_FILES = ['model.gguf', 'model.bin'] as const;
  * (as this repo's models/ keep them). Named files only: listing a folder needs Node's fs.
  */
 async function loadModelFolder(dir: string, opts: LoadOptions): Promise<Model> {
-  const found = await readFolderFiles(dir, ['config.json']);
-  if (found.has('config.json')) return modelFromFiles(await readHfFolder(dir), { ...opts, source: opts.source ?? dir });
+  const found = await readFolderFiles(dir, ['config.json', SAFETENSORS_INDEX]);
+  if (found.has('config.json')) return loadHfFolder(dir, found, opts);
   for (const name of MODEL_FOLDER_FILES) {
-    const path = `${dir.replace(/[\\/]+$/, '')}/${name}`;
-    let file;
-    try {
-      file = await openFileSource(path, 'model');
-    } catch (err) {
-      if (/ENOENT|NotFound/.test((err as Error).message)) continue;
-      throw err;
-    }
+    const file = await openOptional(`${dir.replace(/[\\/]+$/, '')}/${name}`);
+    if (!file) continue;
     try {
       return await modelFromSource(file, opts);
     } finally {

@@ -24,6 +24,8 @@ export interface FileMeasurement {
   loadSeconds: number;
   /** Resident set before the load (runtime + backend), after it, and after the prompt (bytes); the peak until then. */
   rssBefore: number; rssLoaded: number; rssAfterPrompt: number; rssPeak: number;
+  /** The peak resident set once the model was loaded, before the prompt ran (bytes). */
+  rssPeakLoaded: number;
   /** KV state after the prompt (bytes, keys + values of every layer). */
   stateBytes: number;
   /** By thread count: prompt tok/s (wall and CPU time of this process) and decode tok/s (best round). */
@@ -63,6 +65,7 @@ export async function measureFile(o: FileMeasureOptions): Promise<FileMeasuremen
     const t0 = performance.now();
     const model = await loadModel(o.file, { backend: first });
     const loadSeconds = (performance.now() - t0) / 1000;
+    const rssPeakLoaded = process.resourceUsage().maxRSS * 1024;
     const rssLoaded = await rss();
     const prompt = benchTokens(model, o.promptTokens);
     const c = model.config;
@@ -72,7 +75,7 @@ export async function measureFile(o: FileMeasureOptions): Promise<FileMeasuremen
       backends.push(b);
     }
     const result: FileMeasurement = {
-      fileBytes: statSync(o.file).size, format: model.format, loadSeconds, rssBefore, rssLoaded, rssAfterPrompt: 0, rssPeak: 0,
+      fileBytes: statSync(o.file).size, format: model.format, loadSeconds, rssBefore, rssLoaded, rssAfterPrompt: 0, rssPeak: 0, rssPeakLoaded,
       stateBytes: o.promptTokens * c.nLayers * c.nKvHeads * (c.headDim ?? c.dim / c.nHeads) * 2 * 4, prompt: {}, decode: {},
     };
     // The prompt on the first thread count, then the resident set (before any other copy loads).

@@ -307,6 +307,7 @@ async function benchGgufShape(io: CliIo, dir: string, shape: string, weights: Gg
   row('resident after load', threads[0]!, m.rssLoaded / MB, 'MB');
   row(`resident after ${promptTokens}-token prompt`, threads[0]!, m.rssAfterPrompt / MB, 'MB');
   row(`resident growth over file + state (${(m.stateBytes / MB).toFixed(1)} MB)`, threads[0]!, (m.rssAfterPrompt - m.rssBefore - m.fileBytes - m.stateBytes) / MB, 'MB');
+  row('peak resident during the load', threads[0]!, m.rssPeakLoaded / MB, 'MB');
   row('peak resident', threads[0]!, m.rssPeak / MB, 'MB');
   // The issue's budget: file + state + 64 MB over what the runtime held before the load.
   row(`peak growth over file + state (${(m.stateBytes / MB).toFixed(1)} MB)`, threads[0]!, (m.rssPeak - m.rssBefore - m.fileBytes - m.stateBytes) / MB, 'MB');
