@@ -57,21 +57,17 @@ export function isByteSource(x: unknown): x is ByteSource {
 /** Most bytes one read asks for: bounds a Blob slice's temporary copy and stays far below Node's 2 GiB per read. */
 export const READ_CHUNK_BYTES = 16 << 20;
 
-/** Fills `into` from `offset` in chunks of at most READ_CHUNK_BYTES. */
-export async function readChunked(source: ByteSource, offset: number, into: Uint8Array): Promise<void> {
+/** Fills `into` from `offset` in chunks of at most `chunk` bytes. */
+export async function readChunked(source: ByteSource, offset: number, into: Uint8Array, chunk = READ_CHUNK_BYTES): Promise<void> {
   checkRange(source, offset, into.length);
-  for (let at = 0; at < into.length; at += READ_CHUNK_BYTES) {
-    await source.read(offset + at, into.subarray(at, Math.min(into.length, at + READ_CHUNK_BYTES)));
-  }
+  for (let at = 0; at < into.length; at += chunk) await source.read(offset + at, into.subarray(at, Math.min(into.length, at + chunk)));
 }
 
 /** readChunked, synchronously (the source must have readSync). */
-export function readChunkedSync(source: ByteSource, offset: number, into: Uint8Array): void {
+export function readChunkedSync(source: ByteSource, offset: number, into: Uint8Array, chunk = READ_CHUNK_BYTES): void {
   checkRange(source, offset, into.length);
   if (!source.readSync) throw new Error(`${source.name}: this source reads only asynchronously; load it with loadModel`);
-  for (let at = 0; at < into.length; at += READ_CHUNK_BYTES) {
-    source.readSync(offset + at, into.subarray(at, Math.min(into.length, at + READ_CHUNK_BYTES)));
-  }
+  for (let at = 0; at < into.length; at += chunk) source.readSync(offset + at, into.subarray(at, Math.min(into.length, at + chunk)));
 }
 
 /** Bytes [offset, offset + n) of `source`: a view when it is in memory, else a fresh array read in chunks. */
