@@ -2,6 +2,7 @@
 // Chosen by the package's "#read-file" import conditions, so browser bundles never see node:fs.
 import { closeSync, fstatSync, openSync, readSync as readAt } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import type { ByteSource } from './byte-source.js';
 
 /** Reads a whole file; a failure names the file and `what` it was meant to be. */
 export async function readFileBytes(path: string, what: string): Promise<Uint8Array> {
@@ -23,14 +24,8 @@ export async function readOptionalFileBytes(path: string, what: string): Promise
   }
 }
 
-/** A file opened for reads at offsets (a ByteSource; see ../byte-source.ts); close() when done. */
-export interface FileByteSource {
-  readonly name: string;
-  readonly size: number;
-  read(offset: number, into: Uint8Array): Promise<void>;
-  readSync(offset: number, into: Uint8Array): void;
-  close(): void;
-}
+/** A file opened for reads at offsets (see ../byte-source.ts); close() when done. */
+export type FileByteSource = ByteSource & { close(): void };
 
 /** Opens a file as a byte source; a failure (no such file, a folder: EISDIR) names the file and `what` it was meant to be. */
 export async function openFileSource(path: string, what: string): Promise<FileByteSource> {

@@ -1,6 +1,6 @@
 // Reading a model or tokenizer from a path where there is no node:fs: Deno and Bun through their
 // own file APIs; browsers and edge workers have no file paths, so the error says what to pass.
-import { blobSource, bytesSource } from './byte-source.js';
+import { blobSource, bytesSource, type ByteSource } from './byte-source.js';
 
 interface DenoFs { readFile(path: string): Promise<Uint8Array> }
 interface BunFs { file(path: string): { arrayBuffer(): Promise<ArrayBuffer> } }
@@ -32,15 +32,8 @@ export async function readOptionalFileBytes(path: string, what: string): Promise
   }
 }
 
-/** A file opened for reads at offsets (a ByteSource; see ../byte-source.ts); close() when done. */
-export interface FileByteSource {
-  readonly name: string;
-  readonly size: number;
-  read(offset: number, into: Uint8Array): Promise<void>;
-  readSync?(offset: number, into: Uint8Array): void;
-  readonly bytes?: Uint8Array;
-  close(): void;
-}
+/** A file opened for reads at offsets (see ../byte-source.ts); close() when done. */
+export type FileByteSource = ByteSource & { close(): void };
 
 /**
  * Opens a file as a byte source: Bun's file is a Blob (read by slices); Deno's is read whole
