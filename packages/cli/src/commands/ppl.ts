@@ -5,7 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { policyNames, policyTable } from '@msrnn/policies';
 import { loadModel, type Model, type PositionMode } from '@msrnn/transformer';
 import { loadCorpus, type Corpus } from '../ppl/corpus.js';
-import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
+import { DEFAULT_CAPACITIES, parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, makeRunPolicy, type GridOptions, type RunSpec } from '../ppl/runs.js';
@@ -39,8 +39,6 @@ interface PplFlags extends ModelFlags, StateFlags {
   progress: boolean;
   sentinel?: string;
 }
-
-const DEFAULT_CAPACITIES = '16,32,64,128,256';
 
 export function registerPpl(program: Command, io: CliIo = processIo): void {
   const command = program
