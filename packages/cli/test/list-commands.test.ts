@@ -33,4 +33,25 @@ test('ppl and recall without --capacities both sweep 16, 32, 64, 128, 256', asyn
   }
 });
 
+test('--kv-bytes refuses a policy it cannot bound with the same error in generate, trace, ppl and recall', async () => {
+  const commands: Record<string, (policy: string) => string[]> = {
+    generate: (p) => ['generate', ...model, '--prompt', 'x', '--policy', p],
+    trace: (p) => ['trace', ...model, '--text', 'x.txt', '--policy', p],
+    ppl: (p) => ['ppl', ...model, '--text', 'x.txt', '--policies', `window,${p}`],
+    recall: (p) => ['recall', ...model, '--policies', `window,${p}`],
+  };
+  for (const [policy, error] of [
+    ['full', 'msrnn: --kv-bytes bounds the state, but policy "full" keeps every entry; pick an eviction policy\n'],
+    ['local', 'msrnn: --kv-bytes gives a capacity, but policy "local" takes a ratio budget (a share of the tokens seen); pick one with a capacity\n'],
+  ] as const) {
+    for (const [name, args] of Object.entries(commands)) {
+      const r = await msrnn(...args(policy), '--kv-bytes', '4MB');
+      assert.is(r.status, 1, `${name} --policy ${policy}`);
+      assert.is(r.stderr, error, `${name} --policy ${policy}`);
+    }
+  }
+  const unknown = await msrnn(...commands.generate!('fifo'), '--kv-bytes', '4MB');
+  assert.match(unknown.stderr, /^msrnn: --policy: unknown policy "fifo"/);
+});
+
 test.run();

@@ -9,7 +9,7 @@ import type { Policy } from '@msrnn/msrnn';
 import { encodeChat } from '@msrnn/transformer/chat';
 import { Sampler, SentinelStream, quantizeModel, createState, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
 import {
-  addBackendOptions, addKvBytesOption, addModelOptions, addSlidingWindowOption, parseSlidingWindow, checkStateMemory, stateMemoryLimit, addStateOptions, parseByteSize, policyForBytes, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
+  addBackendOptions, addKvBytesOption, addModelOptions, checkKvBytesPolicies, addSlidingWindowOption, parseSlidingWindow, checkStateMemory, stateMemoryLimit, addStateOptions, parseByteSize, policyForBytes, defaultModelFiles, integerOrRaw, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parseNumber, parsePositiveInt, parseRatio, parseWeightType,
   parseStateOptions, selectBackendFor, type BackendFlags, type ModelFiles, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
@@ -96,7 +96,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo, select: typeof selec
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
   const kvBytes = flags.kvBytes === undefined ? undefined : parseByteSize('--kv-bytes', flags.kvBytes);
   if (kvBytes !== undefined && capacity !== undefined) throw new Error('give --capacity or --kv-bytes, not both');
-  if (kvBytes !== undefined && policyTable.find((e) => e.name === flags.policy)?.unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${flags.policy}" keeps every entry; pick an eviction policy`);
+  if (kvBytes !== undefined) checkKvBytesPolicies('--policy', [flags.policy]);
   const makePolicy = (k: number | undefined) => getPolicy(flags.policy, {
     ...(k !== undefined ? { capacity: k } : {}),
     sinks,

@@ -151,7 +151,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 /** --kv-bytes replaces the capacity grid: no --capacities / --ratios, and only policies a capacity bounds. */
 function checkKvBytesGrid(flags: PplFlags, policies: string[]): void {
   if (flags.capacities !== undefined || flags.ratios !== undefined) throw new Error('give --capacities / --ratios or --kv-bytes, not both');
-  checkKvBytesPolicies(policies);
+  checkKvBytesPolicies('--policies', policies);
 }
 
 /** One run per policy at the largest capacity whose state (in `kv` entries) fits `budget` bytes; each printed. */

@@ -50,7 +50,7 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
       });
       const kvBytes = flags.kvBytes !== undefined ? parseByteSize('--kv-bytes', flags.kvBytes) : undefined;
       if (kvBytes !== undefined && flags.capacities !== undefined) throw new Error('give --capacities or --kv-bytes, not both');
-      if (kvBytes !== undefined) checkKvBytesPolicies(policies);
+      if (kvBytes !== undefined) checkKvBytesPolicies('--policies', policies);
       const capacities = list('--capacities', flags.capacities ?? DEFAULT_CAPACITIES, (k) => parsePositiveInt('--capacities', k));
       const sizes = list('--sizes', flags.sizes, (s) => parsePositiveInt('--sizes', s));
       const depths = list('--depths', flags.depths, (d) => {
