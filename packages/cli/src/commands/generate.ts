@@ -14,7 +14,7 @@ import {
 } from '../options.js';
 import { count, note, processIo, type CliIo } from '../io.js';
 import { looksBinary } from '../ppl/corpus.js';
-import { describeSentinelSpec, parseSentinelSpec, readSentinelIds, SENTINEL_HELP, spanRuleFor, type SentinelSpec } from '../sentinel/spec.js';
+import { describeSentinelSpec, everySpecOf, parseSentinelSpec, readSentinelIds, SENTINEL_HELP, spanRuleFor, type SentinelSpec } from '../sentinel/spec.js';
 
 interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   slidingWindow?: string;
@@ -75,7 +75,7 @@ export function registerGenerate(program: Command, io: CliIo = processIo, select
     .option('--chat', 'the prompt is a user message, formatted by the model\'s own chat template (GGUF tokenizer.chat_template); prints the reply', false)
     .option('--system <text>', 'with --chat: a system message before the user\'s')
     .option('--save-state <file>', 'after generating, write the state, the last logits and the sampler\'s RNG state to FILE (continue with --resume)')
-    .option('--resume <file>', 'continue a run saved with --save-state, token for token: its policy, sampling settings and RNG state are used (no --prompt)')
+    .option('--resume <file>', 'continue a run saved with --save-state, token for token: its policy, sentinel stream (if any), sampling settings and RNG state are used (no --prompt)')
     .action(async (flags: GenerateFlags) => {
       await runGenerate(flags, io, select);
     });
@@ -107,7 +107,10 @@ async function runGenerate(flags: GenerateFlags, io: CliIo, select: typeof selec
   const policy = makePolicy(kvBytes !== undefined ? 1 : capacity);
 
   const sentinel = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;
-  if (sentinel && (flags.resume !== undefined || flags.saveState !== undefined)) throw new Error('--sentinel: --save-state / --resume do not keep the sentinel stream (its open span); run without them');
+  if (sentinel && flags.resume !== undefined) throw new Error('--resume continues the saved run with its own sentinel stream, if it had one: give no --sentinel');
+  if (sentinel?.rule === 'ratio' && flags.saveState !== undefined) {
+    throw new Error('--save-state: --sentinel ratio=R draws its spans for this run\'s length, so the run could not continue past it; use --sentinel every=N, whose rule goes on');
+  }
   const prompt = readPrompt(flags, io);
   if (flags.resume !== undefined && (prompt !== '' || flags.chat)) throw new Error('--resume continues the saved text: give no --prompt, --prompt-file or --chat');
   if (!flags.chat && flags.system !== undefined) throw new Error('--system needs --chat');
@@ -167,13 +170,15 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     const messages = [...(flags.system !== undefined ? [{ role: 'system', content: flags.system }] : []), { role: 'user', content: prompt }];
     const promptTokens = resumed ? saved!.context! : flags.chat ? encodeChat(model, tokenizer, messages).tokens : tokenizer.encode(prompt);
     // Sentinel compression: spans from its rule over prompt + new tokens; the policy's budget applies after them.
-    const sentinels = settings.sentinel
+    const sentinels = resumed ? resumed.sentinels : settings.sentinel
       ? new SentinelStream(model, {
         ids: readSentinelIds(files.model, c.vocabSize), spans: spanRuleFor(settings.sentinel, promptTokens.length + steps), policy, positionMode: policy.positionMode ?? positionMode, kv,
       })
       : undefined;
     const state = resumed ? resumed.state : sentinels ? sentinels.state : createState(model, { policy, positionMode: policy.positionMode ?? positionMode, kv });
     if (!resumed) taken.push(state);
+    // A resumed run reports its saved stream's rule.
+    const sentinelSpec = settings.sentinel ?? (sentinels ? everySpecOf(sentinels.spans) : null);
     const sampling = saved?.sampler ?? { temperature, topP, topK, seed };
     const sampler = new Sampler(c.vocabSize, sampling);
     if (saved?.sampler) sampler.rng.setState(saved.sampler.rng);
@@ -183,9 +188,9 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
       if (raw.length !== c.vocabSize * 4) throw new Error(`--resume ${flags.resume}: saved logits hold ${raw.length / 4} floats, the vocabulary ${c.vocabSize}`);
       startLogits = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
     }
-    if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy, kv type and sampling settings are used`);
+    if (resumed) note(io, `resumed ${flags.resume}: ${state.seen} tokens seen; its policy, kv type${sentinels ? ', sentinel stream' : ''} and sampling settings are used`);
     note(io,
-      `state: policy ${state.policy.name}${state.policy.describe?.() ? ` (${state.policy.describe()})` : ''}${settings.sentinel ? `, ${describeSentinelSpec(settings.sentinel)}` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), kv ${state.kv}, positions ${state.positionMode}; ` +
+      `state: policy ${state.policy.name}${state.policy.describe?.() ? ` (${state.policy.describe()})` : ''}${sentinelSpec ? `, ${describeSentinelSpec(sentinelSpec)}` : ''}, capacity ${state.capacity} (${state.bytes()} bytes allocated${state.bounded ? ', never more' : ', growing as needed'}), kv ${state.kv}, positions ${state.positionMode}; ` +
       `seed ${sampling.seed}, temperature ${sampling.temperature}, top-p ${sampling.topP}, top-k ${sampling.topK}`,
     );
 
@@ -242,7 +247,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     );
     if (flags.saveState !== undefined) {
       const context = [...promptTokens, ...generatedTokens].slice(-RESUME_CONTEXT);
-      const bytes = state.save({
+      const bytes = (sentinels ?? state).save({
         sampler: { ...sampling, rng: sampler.rng.getState() },
         logits: Buffer.from(logitsOut.buffer, logitsOut.byteOffset, c.vocabSize * 4).toString('base64'),
         context,
@@ -255,7 +260,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     if (json) {
       io.stdout.write(`${JSON.stringify({
         model: files.model, format: model.format, backend: backend.name,
-        policy: state.policy.name, sentinel: settings.sentinel ? describeSentinelSpec(settings.sentinel) : null, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode, kv: state.kv,
+        policy: state.policy.name, sentinel: sentinelSpec ? describeSentinelSpec(sentinelSpec) : null, capacity: state.capacity === Infinity ? 'Infinity' : state.capacity, position_mode: positionMode, kv: state.kv,
         seed, temperature, top_p: topP, top_k: topK,
         prompt, prompt_tokens: promptTokens, generated_tokens: generatedTokens, text,
         timings: {
