@@ -185,6 +185,9 @@ export class ModuleBuilder {
   /** v128 globals by their bytes: constants that kernels only read (mutable, so TurboFan cannot fold them back into constants). */
   private readonly vectorGlobals = new Map<string, number>();
 
+  /** Active data segments: bytes the module writes into the memory at instantiation. */
+  private readonly segments: { address: number; bytes: Uint8Array }[] = [];
+
   constructor(private readonly memory: MemoryImport) {
     if (memory.shared && memory.maximumPages === undefined) throw new Error('a shared wasm memory needs maximumPages');
   }
@@ -208,6 +211,9 @@ export class ModuleBuilder {
     if (index === undefined) { index = this.vectorGlobals.size; this.vectorGlobals.set(key, index); }
     return index;
   }
+
+  /** Writes `bytes` at `address` of the memory whenever the module is instantiated. */
+  data(address: number, bytes: Uint8Array): void { this.segments.push({ address, bytes }); }
 
   encode(): Uint8Array<ArrayBuffer> {
     const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -259,6 +265,16 @@ export class ModuleBuilder {
     uleb(this.functions.length, code);
     for (const f of this.functions) for (const b of f.encode()) code.push(b);
     section(10, code);
+
+    if (this.segments.length > 0) {
+      const data: number[] = [];
+      uleb(this.segments.length, data);
+      for (const { address, bytes } of this.segments) {
+        data.push(0x00, Op.i32_const); sleb(address, data); data.push(Op.end); // memory 0, offset expression
+        uleb(bytes.length, data); for (const b of bytes) data.push(b);
+      }
+      section(11, data);
+    }
     return new Uint8Array(out);
   }
 }

@@ -6,12 +6,16 @@
 // block's largest |x|) moved the shared fixtures' logits by 1–2e-3; two terms leave ~1e-9, so the
 // result is float accuracy. The quants are unpacked to int16 lanes once and multiplied with
 // i32x4.dot_i16x8_s against both terms, so each 32-value dot product is exact integer arithmetic;
-// one float multiply-add per block (or per 4 sub-blocks) applies the scales.
+// one float multiply-add per 4 blocks (or per 4 sub-blocks) applies the scales.
+// What bounds their speed is the count of vector instructions per value (loads and scalar work
+// run beside them): constants live in locals read before the loops (Constants), nibbles go
+// straight into i16 lanes, and Q5's 5th bits come from a table instead of vector bit tricks.
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, Scratch, f32, hsum, i32, v128, type F32, type I32, type V128 } from './common.js';
 import { GGML } from '../../quant/ggml-types.js';
 import { loadARow, loadAScalar } from './dot.js';
 import { IQ4_NL_LEVELS } from '../../quant/ggml-dequant.js';
+import { FIVE_BIT_WORDS_ADDR, fiveBitWords } from '../low-memory.js';
 
 /** Export name of the wasm kernel for each ggml type that has one. */
 export const GGML_WASM_KERNELS: Readonly<Record<number, string>> = Object.freeze({
@@ -246,26 +250,7 @@ function nibbleWords(l: RowLoop, off: number, low4: V128, t: readonly [V128, V12
   ];
 }
 
-/**
- * Bytes 0xFF where bit i of the u32 at pw + off is set: lanes 0..15 → lo (bits 0..15), hi (bits 16..31).
- * Byte k of the word is spread over lanes 8k..8k+7 by self-unpacks (one instruction each in V8,
- * where a general shuffle rebuilds its mask every time), then each lane tests its own bit.
- */
-function bitMasks(l: RowLoop, off: number, bitOfLane: V128, lo: V128, hi: V128): void {
-  const { f, s } = l, h = s.v('bits.h');
-  const unpack = (lanes: number[]) => f.get(h).get(h).shuffle(lanes).set(h);
-  f.get(l.pw).simdMem(Simd.v128_load32_zero, l.wOff + off).set(h); // b0 b1 b2 b3 0 …
-  unpack([0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]); // b0 b0 b1 b1 b2 b2 b3 b3 …
-  unpack([0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23]); // b0×4 b1×4 b2×4 b3×4
-  for (const [dst, lanes] of [[lo, lanes32([0, 4, 1, 5])], [hi, lanes32([2, 6, 3, 7])]] as const) {
-    f.get(h).get(h).shuffle(lanes).get(bitOfLane).simd(Simd.v128_and).get(bitOfLane).simd(Simd.i8x16_eq).set(dst);
-  }
-}
-
 type Block32Kernel = (c: Constants, f: FunctionBuilder, s: Scratch) => Block32;
-
-/** Bit (i mod 8) in byte lane i: bitMasks' per-lane test. */
-const LANE_BITS = [1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128];
 
 const q8_0: Block32Kernel = (_c, f) => ({
   dOff: 0,
@@ -298,22 +283,23 @@ const iq4nl: Block32Kernel = (c, f, s) => {
   };
 };
 
-/** Q5_0 (q − 16) and Q5_1 (q, plus an offset): u32 of 5th bits, then 16 bytes of nibbles. */
+/**
+ * Q5_0 (q − 16) and Q5_1 (q, plus an offset): u32 of 5th bits, then 16 bytes of nibbles. The
+ * nibbles go straight to i16 lanes (nibbleWords) and each qh byte adds its eight 5th-bit words
+ * from a table in low memory (low-memory.ts): one load and one add per 8 values.
+ */
 const fiveBit = (type: number): Block32Kernel => (c, f, s) => {
   const one = type === GGML.Q5_1, hOff = one ? 4 : 2;
-  const low4 = c.i8(0x0f), bit4 = c.i8(0x10), laneBits = c.bytes(LANE_BITS);
-  const lo = s.v('lo'), hi = s.v('hi'), ml = s.v('ml'), mh = s.v('mh');
+  const low4 = c.i16(0x0f), t = [s.v('t0'), s.v('t1')] as const;
   return {
-    dOff: 0, mOff: one ? 2 : undefined,
+    // Q5_1 takes its dot products on q − 16 too: d·q + m = d·(q − 16) + m + 16·d.
+    dOff: 0, mOff: one ? 2 : undefined, shift: one ? -16 : undefined,
     dot: (l, isum, isumL) => {
-      nibbles(l, hOff + 4, low4, lo, hi);
-      bitMasks(l, hOff, laneBits, ml, mh);
-      for (const [v, mk] of [[lo, ml], [hi, mh]] as const) {
-        // Q5_1: q = nibble | 16·bit. Q5_0: q − 16 = nibble − 16·(1 − bit) = nibble − (16 & ~mask).
-        if (one) f.get(v).get(mk).get(bit4).simd(Simd.v128_and).simd(Simd.v128_or).set(v);
-        else f.get(v).get(bit4).get(mk).simd(Simd.v128_andnot).simd(Simd.i8x16_sub).set(v);
-      }
-      dotI16(f, s, isum, isumL, l.px, l.xOff, 0, quarters(f, lo, hi, !one));
+      const words = nibbleWords(l, hOff + 4, low4, t).map((push, k) => () => {
+        push();
+        f.get(l.pw).mem(Op.i32_load8_u, l.wOff + hOff + k, 0).i32(4).op(Op.i32_shl).simdMem(Simd.v128_load, FIVE_BIT_WORDS_ADDR, 4).simd(Simd.i16x8_add);
+      });
+      dotI16(f, s, isum, isumL, l.px, l.xOff, 0, words);
     },
   };
 };
@@ -481,6 +467,7 @@ function emitDequantizeF16(m: ModuleBuilder): void {
 
 /** Adds every ggml block kernel to the module. */
 export function emitGgmlKernels(m: ModuleBuilder): void {
+  m.data(FIVE_BIT_WORDS_ADDR, fiveBitWords());
   const b32 = (type: number, blockBytes: number, k: Block32Kernel) => emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 5, blockBytes, fourAtATime(k));
   const b256 = (type: number, blockBytes: number, k: BlockKernel) => emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 8, blockBytes, oneByOne(k));
   b32(GGML.Q8_0, 34, q8_0);
