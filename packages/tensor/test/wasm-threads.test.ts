@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { quantizeF16, quantizeQ8 } from '../src/quant/weights.js';
-import { chunkRowsFor, MAX_CHUNKS } from '../src/threads/protocol.js';
+import { chunkRowsFor, JobOp, MatvecArg, MAX_CHUNKS, PartArg, PartKind } from '../src/threads/protocol.js';
 import { ThreadPool } from '../src/threads/pool.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { buildKernelModule } from '../src/wasm/kernels.js';
@@ -92,8 +92,15 @@ test('a kernel that traps in a chunk fails the call with a clear error instead o
     w.fill(1); x.fill(1);
     // Weights "at" 1.5 MiB: past the 1 MiB memory, so the later rows' loads trap.
     const bogus = heap.capacityBytes + (1 << 19) - rows * cols * 4;
-    assert.throws(() => pool.matvec('matvec', out.byteOffset, bogus, x.byteOffset, rows, cols), /wasm thread pool: the kernel trapped on rows \d+\.\.\d+/);
-    pool.matvec('matvec', out.byteOffset, w.byteOffset, x.byteOffset, rows, cols);
+    const matvec = (wAddr: number): void => {
+      const a = pool.args, per = chunkRowsFor(rows, pool.size), part = MatvecArg.PART0;
+      a[MatvecArg.PARTS] = 1; a[MatvecArg.COLS] = cols; a[MatvecArg.X] = x.byteOffset;
+      a[part + PartArg.KIND] = PartKind.F32; a[part + PartArg.OUT] = out.byteOffset; a[part + PartArg.W] = wAddr;
+      a[part + PartArg.ROWS] = rows; a[part + PartArg.FIRST_CHUNK] = 0;
+      pool.run(JobOp.Matvecs, Math.ceil(rows / per), per);
+    };
+    assert.throws(() => matvec(bogus), /wasm thread pool: the kernel trapped in chunk \d+ of \d+ \(rows \d+\.\./);
+    matvec(w.byteOffset);
     assert.is(out[rows - 1], cols);
   } finally {
     await pool.stop();

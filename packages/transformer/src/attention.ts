@@ -5,7 +5,7 @@
 //   compress — state ← policy(state, attention weights): a bounded state evicts back to capacity.
 // The layer body (step.ts) calls them in this order for each token. Allocation-free.
 import type { AttentionStep, MultiState } from '@msrnn/msrnn';
-import { attendHeadKv } from '@msrnn/tensor';
+import { deferAttendHeadKv, runDeferredHeads } from '@msrnn/tensor';
 import { headDimOf } from './config.js';
 import type { Model } from './model.js';
 import { attendHeadSoftcapped } from './softcap.js';
@@ -39,16 +39,20 @@ export function attend(model: Model, state: MultiState, l: number, position: num
   const layer = state.layers[l]!, hd = headDimOf(c), nKv = c.nKvHeads, group = c.nHeads / nKv;
   const scale = 1 / Math.sqrt(c.arch.queryPreAttnScalar ?? hd), cap = c.arch.attnSoftcap;
   const stride = model.scratch.attFor(layer.maxCount), att = model.scratch.att;
+  // A backend that can (wasm with threads) runs a layer's heads as one job split over its threads.
   for (let kvh = 0; kvh < nKv; kvh++) {
     const head = layer.heads[kvh]!;
     const keys = pos.attentionKeys(mode, head);
     for (let g = 0; g < group; g++) {
       const qh = kvh * group + g, at = qOff + qh * hd;
       pos.encodeQuery(mode, q, at, position, head);
-      if (cap === 0) attendHeadKv(B, out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, att, qh * stride);
+      if (cap === 0) deferAttendHeadKv(B, out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, att, qh * stride);
       else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, cap, att, qh * stride);
     }
+    // Re-indexed keys are rotated into one scratch that the next KV head overwrites.
+    if (mode === 'reindex') runDeferredHeads(B);
   }
+  runDeferredHeads(B);
   attention.layer = l;
   attention.position = position;
   attention.att = att;

@@ -6,7 +6,7 @@ import { activation, gatedActivation } from './activation.js';
 import { append, attend, compress } from './attention.js';
 import { kvDimOf, qDimOf } from './config.js';
 import { embed } from './embed.js';
-import { linearRows } from './linear.js';
+import { linearRows, linearRowsShared } from './linear.js';
 import { logitsRows } from './logits.js';
 import { checkRunnable, checkToken, type Model } from './model.js';
 import { headNorm, normRows } from './norm.js';
@@ -42,9 +42,7 @@ export function layer(model: Model, state: MultiState, l: number, r: RowBuffers,
 
   // Attention block: x += o(attention(norm(x))).
   normRows(model, r.xb, r.x, t, L.attnNorm);
-  linearRows(B, r.q, r.xb, t, L.q);
-  linearRows(B, r.k, r.xb, t, L.k);
-  linearRows(B, r.v, r.xb, t, L.v);
+  linearRowsShared(B, r.xb, t, r.q, L.q, r.k, L.k, r.v, L.v);
   if (L.qNorm !== null) headNorm(model, r.q, 0, t * c.nHeads, L.qNorm);
   if (L.kNorm !== null) headNorm(model, r.k, 0, t * c.nKvHeads, L.kNorm);
   for (let i = 0; i < t; i++) {
@@ -61,8 +59,7 @@ export function layer(model: Model, state: MultiState, l: number, r: RowBuffers,
   normRows(model, r.xb, r.x, t, L.ffnNorm);
   const hidden = t * c.hiddenDim, act = c.arch.activation;
   if (L.gate !== null) {
-    linearRows(B, r.hb, r.xb, t, L.gate);
-    linearRows(B, r.hb2, r.xb, t, L.up);
+    linearRowsShared(B, r.xb, t, r.hb, L.gate, r.hb2, L.up);
     gatedActivation(B, act, r.hb, r.hb, r.hb2, hidden);
   } else {
     linearRows(B, r.hb, r.xb, t, L.up);

@@ -35,6 +35,35 @@ export function attendHeadKv(backend: Backend, out: Float32Array, oOff: number, 
   attendHeadKvJs(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff);
 }
 
+/** A backend that can defer heads and run a layer's heads as one job over its threads (the wasm backend). */
+interface DeferredHeads {
+  deferAttendHeadKv(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): boolean;
+  runDeferredHeads(): void;
+}
+
+function defers(b: Backend): b is Backend & DeferredHeads {
+  return typeof (b as Partial<DeferredHeads>).deferAttendHeadKv === 'function';
+}
+
+/**
+ * attendHeadKv, but the head may run later, at the next runDeferredHeads(backend), together with
+ * the other deferred heads (the wasm backend splits them over its threads, one head per chunk;
+ * every head runs the same kernel call as attendHeadKv, so the numbers are the same). Inputs and
+ * outputs must stay untouched until then. Where the backend cannot defer, the head runs now.
+ */
+export function deferAttendHeadKv(backend: Backend, out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+  count: number, headDim: number, scale: number, att: Float32Array, aOff: number): void {
+  if (keys.width !== headDim || values.width !== headDim) throw new RangeError(`deferAttendHeadKv: rows of ${keys.width} keys / ${values.width} values for head dim ${headDim}`);
+  if (defers(backend) && backend.deferAttendHeadKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff)) return;
+  attendHeadKv(backend, out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff);
+}
+
+/** Runs the heads deferAttendHeadKv left for later (nothing where the backend does not defer). */
+export function runDeferredHeads(backend: Backend): void {
+  if (defers(backend)) backend.runDeferredHeads();
+}
+
 /** The pure-TS attendHeadKv (what a backend without the kernel runs); f32 entries give raw.attendHead's bits. */
 export function attendHeadKvJs(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
   count: number, headDim: number, scale: number, att: Float32Array, aOff: number): void {

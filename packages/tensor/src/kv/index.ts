@@ -1,2 +1,2 @@
 export { KV_TYPES, KvRows, checkKvType, kvRowBytes, type KvAlloc, type KvFree, type KvType } from './rows.js';
-export { attendHeadKv, attendHeadKvJs, kvScores, kvWeightedSum, type KvAttentionKernel } from './attention.js';
+export { attendHeadKv, attendHeadKvJs, deferAttendHeadKv, runDeferredHeads, kvScores, kvWeightedSum, type KvAttentionKernel } from './attention.js';

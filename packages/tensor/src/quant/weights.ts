@@ -324,6 +324,29 @@ export function matvecWeights(backend: Backend, out: Float32Array, oOff: number,
   }
 }
 
+/** A backend that can run several matvecs over the same input as one job (the wasm backend). */
+interface SharedInputKernels {
+  matvecsShared(x: Float32Array, xOff: number, out0: Float32Array, w0: WeightMatrix, out1: Float32Array, w1: WeightMatrix,
+    out2: Float32Array | null, w2: WeightMatrix | null): boolean;
+}
+
+/**
+ * out_i[0 .. W_i.rows) = W_i · x[xOff ..] for two or three matrices that read the same x (q/k/v,
+ * gate/up). The same numbers as one matvecWeights per matrix; a backend that can (wasm) runs them
+ * as one job: one rounding of x for the quantized kernels, one round trip to its threads.
+ */
+export function matvecWeightsShared(backend: Backend, x: Float32Array, xOff: number, out0: Float32Array, w0: WeightMatrix,
+  out1: Float32Array, w1: WeightMatrix, out2: Float32Array | null = null, w2: WeightMatrix | null = null): void {
+  const b = backend as Backend & Partial<SharedInputKernels>;
+  if (typeof b.matvecsShared === 'function' && b.matvecsShared(x, xOff, out0, w0, out1, w1, out2, w2)) return;
+  matvecWeights(backend, out0, 0, w0, x, xOff);
+  matvecWeights(backend, out1, 0, w1, x, xOff);
+  if (w2 !== null) {
+    if (out2 === null) throw new RangeError('matvecWeightsShared: w2 without out2');
+    matvecWeights(backend, out2, 0, w2, x, xOff);
+  }
+}
+
 /**
  * out[i*w.rows + j] = W[j] · a[i*w.cols ..], i < m: the matmul over rows of a chunk (prefill) for
  * any weight type. f32 (and GGUF's F32) runs the backend's matmulT (wasm SIMD, threads); ggml block types

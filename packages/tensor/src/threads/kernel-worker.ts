@@ -3,11 +3,11 @@
 // spinning has been paying (./spin.ts learns it), sleep in Atomics.wait otherwise, claim and run
 // chunks of each job. It blocks its thread until told to stop, so it never returns to an event loop.
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, TAG_MASK, claimChunks } from './protocol.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './protocol.js';
 import { PREEMPTED_MS, SpinBudget } from './spin.js';
 
 /** What a worker is started with (as workerData, or as the first message of a Web Worker). */
-export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number }
+export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number }
 
 /** Messages a worker sends its pool: 'ready' once it watches the job counter, 'stopped' as it ends. */
 export type KernelWorkerMessage = 'ready' | 'stopped';
@@ -51,6 +51,7 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const k = instance.exports as unknown as KernelExports;
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlAddr, CTRL_INTS);
+  const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
   const budget = new SpinBudget();
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
@@ -59,7 +60,7 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   for (;;) {
     seen = nextJob(ctrl, seen, budget);
     if (Atomics.load(ctrl, Ctrl.STOP) !== 0) break;
-    claimChunks(k, ctrl, seen & TAG_MASK);
+    claimChunks(k, ctrl, table, seen & TAG_MASK);
   }
   post('stopped');
 }

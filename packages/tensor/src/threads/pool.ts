@@ -7,7 +7,7 @@ import { spawnKernelWorker } from '#thread-host';
 import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, JobOp, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, chunkRowsFor, claimChunks, runChunk } from './protocol.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks, runChunk } from './protocol.js';
 import { SplitJudge } from './split-judge.js';
 
 /**
@@ -19,17 +19,17 @@ const MIN_SPLIT_MACS = 50_000;
 /** The caller spins this many iterations (~0.1 ms) on the completion count before it sleeps. */
 const CALLER_SPIN = 20_000;
 
+function trapped(op: number, chunk: number, chunks: number, chunkRows: number): Error {
+  return new Error(`wasm thread pool: the kernel trapped in chunk ${chunk} of ${chunks} (rows ${chunk * chunkRows}.. of a job, op ${op}); `
+    + 'run with threads: 1 to see the trap');
+}
+
 export interface PoolOptions {
   /**
    * Hand every job big enough to split to the workers, even when the caller measures that it does
    * not pay (./split-judge.ts): for tests that must exercise the workers, and for measuring them.
    */
   alwaysShare?: boolean;
-}
-
-function trapped(op: number, chunk: number, chunks: number, per: number, rows: number): Error {
-  return new Error(`wasm thread pool: the kernel trapped on rows ${chunk * per}..${Math.min(rows, (chunk + 1) * per)} of a job (op ${op}); `
-    + 'run with threads: 1 to see the trap');
 }
 
 export class ThreadPool {
@@ -42,20 +42,29 @@ export class ThreadPool {
     private readonly workers: KernelWorkerHandle[],
     private readonly stopped_: Promise<void>[],
     private readonly ctrl: Int32Array,
+    /** Rows of per-head addresses for AttendHeads jobs (protocol.ts). */
+    readonly table: Int32Array,
     private readonly k: KernelExports,
-  ) {}
+  ) {
+    this.args = ctrl.subarray(Ctrl.ARG0, Ctrl.ARG0 + JOB_ARGS);
+  }
+
+  /** The next job's arguments (protocol.ts lays them out per op): write them, then call run(). */
+  readonly args: Int32Array;
 
   /** Starts `workers` workers over `heap`'s shared memory and waits until each is ready. */
   static async start(module: WebAssembly.Module, heap: WasmHeap, workers: number, opts: SpawnOptions & PoolOptions = {}): Promise<ThreadPool> {
     if (!heap.shared) throw new Error('wasm thread pool: needs a shared WebAssembly.Memory');
     const ctrlAddr = heap.allocBytes(CTRL_INTS * 4, 64);
     const ctrl = new Int32Array(heap.buffer, ctrlAddr, CTRL_INTS);
+    const tableAddr = heap.allocBytes(HEAD_TABLE_INTS * 4, 64);
+    const table = new Int32Array(heap.buffer, tableAddr, HEAD_TABLE_INTS);
     const list: KernelWorkerHandle[] = [];
     const ready: Promise<void>[] = [];
     const stopped: Promise<void>[] = [];
     try {
       for (let i = 0; i < workers; i++) {
-        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr }, opts);
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr }, opts);
         list.push(w);
         let isReady!: () => void, isStopped!: () => void;
         ready.push(new Promise<void>((resolve, reject) => {
@@ -73,47 +82,32 @@ export class ThreadPool {
     // Idle workers must not keep the process alive if the owner forgets dispose().
     for (const w of list) w.unref();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    const pool = new ThreadPool(list, stopped, ctrl, instance.exports as unknown as KernelExports);
+    const pool = new ThreadPool(list, stopped, ctrl, table, instance.exports as unknown as KernelExports);
     pool.alwaysShare = opts.alwaysShare === true;
     return pool;
   }
 
   get size(): number { return this.workers.length + 1; }
 
-  worthSplitting(rows: number, cols: number): boolean { return !this.stopped && rows >= 8 && rows * cols >= MIN_SPLIT_MACS; }
+  worthSplitting(rows: number, cols: number): boolean { return rows >= 8 && this.worthSplittingMacs(rows * cols); }
+  worthSplittingMacs(macs: number): boolean { return !this.stopped && macs >= MIN_SPLIT_MACS; }
 
-  matvec(kernel: 'matvec' | 'matvecF16' | 'matvecBF16', out: number, w: number, x: number, rows: number, cols: number): void {
-    this.run(kernel === 'matvec' ? JobOp.Matvec : kernel === 'matvecF16' ? JobOp.MatvecF16 : JobOp.MatvecBF16, rows, out, w, x, rows, cols, 0, 0);
-  }
-  /** A ggml block kernel (kernels/ggml.ts) for `type`, split by rows of `rowBytes` bytes. */
-  matvecGgml(type: number, rowBytes: number, out: number, w: number, x16: number, xs: number, xsum: number, rows: number, cols: number): void {
-    this.run(JobOp.MatvecGgml, rows, out, w, x16, xs, xsum, rows, cols, type, rowBytes);
-  }
-  matvecQ8(out: number, q: number, scales: number, x16: number, xScales: number, rows: number, cols: number): void {
-    this.run(JobOp.MatvecQ8, rows, out, q, scales, x16, xScales, rows, cols);
-  }
-  /** Split over n (the rows of B). */
-  matmulT(out: number, a: number, b: number, m: number, n: number, k: number): void {
-    this.run(JobOp.MatmulT, n, out, a, b, m, n, k, 0);
-  }
-
-  /** The job's arguments as fixed parameters (unused ones 0): a rest array would allocate per job. */
-  private run(op: number, splitRows: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7 = 0, a8 = 0): void {
+  /**
+   * Runs the job whose arguments are in `args` as `chunks` chunks of `chunkRows` rows, on this
+   * thread and the workers; returns when every chunk is done. Throws if a chunk trapped.
+   */
+  run(op: number, chunks: number, chunkRows: number): void {
     const c = this.ctrl;
-    const per = chunkRowsFor(splitRows, this.size);
-    const chunks = Math.ceil(splitRows / per);
     // Close the previous job's claims before its description is overwritten: a worker that saw
     // that job late must not claim a chunk "of it" against this job's description.
     Atomics.or(c, Ctrl.CLAIM, MAX_CHUNKS);
     c[Ctrl.OP] = op;
-    c[Ctrl.CHUNK_ROWS] = per;
+    c[Ctrl.CHUNK_ROWS] = chunkRows;
     Atomics.store(c, Ctrl.CHUNKS, chunks);
-    c[Ctrl.ARG0] = a0; c[Ctrl.ARG0 + 1] = a1; c[Ctrl.ARG0 + 2] = a2; c[Ctrl.ARG0 + 3] = a3;
-    c[Ctrl.ARG0 + 4] = a4; c[Ctrl.ARG0 + 5] = a5; c[Ctrl.ARG0 + 6] = a6; c[Ctrl.ARG0 + 7] = a7; c[Ctrl.ARG0 + 8] = a8;
     if (!this.alwaysShare && !this.judge.share()) {
       // Alone: the same chunks, in order, on this thread (the workers never see the job).
       for (let i = 0; i < chunks; i++) {
-        try { runChunk(this.k, c, i); } catch { throw trapped(op, i, chunks, per, splitRows); }
+        try { runChunk(this.k, c, this.table, i); } catch { throw trapped(op, i, chunks, chunkRows); }
       }
       return;
     }
@@ -124,7 +118,7 @@ export class ThreadPool {
     Atomics.store(c, Ctrl.CLAIM, tag << CHUNK_BITS);
     Atomics.store(c, Ctrl.SEQ, seq); // publishes the plain writes above (sequentially consistent)
     if (Atomics.load(c, Ctrl.SLEEPERS) > 0) Atomics.notify(c, Ctrl.SEQ);
-    const mine = claimChunks(this.k, c, tag);
+    const mine = claimChunks(this.k, c, this.table, tag);
     const t1 = performance.now();
     // Wait only for chunks a worker is still running.
     let spins = 0;
@@ -133,7 +127,7 @@ export class ThreadPool {
     }
     this.judge.record(performance.now() - t0, t1 - t0, mine, chunks);
     const failed = Atomics.exchange(c, Ctrl.FAILED, 0);
-    if (failed !== 0) throw trapped(op, failed - 1, chunks, per, splitRows);
+    if (failed !== 0) throw trapped(op, failed - 1, chunks, chunkRows);
   }
 
   /** Asks the workers to leave their loop, waits until each says so, then ends them. */

@@ -2,22 +2,56 @@
 // block in the shared wasm memory. A job's rows are cut into chunks that every thread (caller
 // included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
-import type { KernelExports } from '../wasm/kernels.js';
+import type { KernelExports, KvAttentionKernel } from '../wasm/kernels.js';
+import { attendHeadKvName, ENTRY_FORMATS, type EntryFormat } from '../wasm/kernels/attention.js';
 import { GGML_WASM_KERNELS } from '../wasm/kernels/ggml.js';
+import { ggmlRowBytes } from '../quant/ggml-types.js';
 
 /**
  * Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker
- * claiming from a newer job. Three 64-byte cache lines: the job description (written once per job,
- * then only read), CLAIM, and COMPLETED/FAILED — so the claims and completions that bounce between
- * cores do not also evict the job description every thread reads for each chunk.
+ * claiming from a newer job. Four 64-byte cache lines: the job description (two lines, written
+ * once per job, then only read), CLAIM, and COMPLETED/FAILED/SLEEPERS — so the claims and
+ * completions that bounce between cores do not also evict the description every thread reads.
  */
-export const Ctrl = { SEQ: 0, OP: 1, STOP: 2, CHUNKS: 3, CHUNK_ROWS: 4, ARG0: 5, SLEEPERS: 15, CLAIM: 16, COMPLETED: 32, FAILED: 33 } as const;
-export const CTRL_INTS = 48;
+export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50 }
+export const CTRL_INTS = 64;
+/** Argument slots of a job: ARG0 .. CLAIM-1. */
+export const JOB_ARGS = Ctrl.CLAIM - Ctrl.ARG0;
 export const CHUNK_BITS = 12;
 export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
 export const TAG_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 
-export const JobOp = { Matvec: 1, MatvecF16: 2, MatvecQ8: 3, MatmulT: 4, MatvecBF16: 5, MatvecGgml: 6 } as const;
+export enum JobOp { Matvecs = 1, MatmulT = 2, AttendHeads = 3 }
+
+/**
+ * A Matvecs job: up to MAX_PARTS matvecs that read the same input x (q/k/v, or gate/up), each
+ * part its own weights and output, chunked as one list of rows. Arguments (at ARG0): 0 parts,
+ * 1 cols, 2 x (f32), 3 x16 and 4 xs (x rounded for Q8 parts), 5 x16, 6 xs and 7 xsum (x split for
+ * ggml parts), then per part p at 8 + 6p: kind, out, w, aux (Q8: scales; ggml: type), rows, first chunk.
+ */
+export const MAX_PARTS = 3;
+export const PART_ARGS = 6;
+export enum MatvecArg { PARTS = 0, COLS = 1, X = 2, Q8_X16 = 3, Q8_XS = 4, GGML_X16 = 5, GGML_XS = 6, GGML_XSUM = 7, PART0 = 8 }
+export enum PartArg { KIND = 0, OUT = 1, W = 2, AUX = 3, ROWS = 4, FIRST_CHUNK = 5 }
+/** What a part's weights are: which kernel runs it and which activations it reads. */
+export enum PartKind { F32 = 1, F16 = 2, BF16 = 3, Q8 = 4, Ggml = 5 }
+
+/**
+ * An AttendHeads job: one attention head per chunk. Arguments: 0 heads, 1 headDim, 2 scale (f32
+ * bits); the heads' byte addresses are rows of the head table (a second shared Int32Array beside
+ * the control block): per head HEAD_ARGS ints (out, q, keys, key scales, values, value scales,
+ * count, att, kernel). Scales are 0 unless the entries are q8; kernel indexes HEAD_KERNELS.
+ */
+export const HEAD_ARGS = 9;
+export const MAX_HEADS = 256;
+export const HEAD_TABLE_INTS = MAX_HEADS * HEAD_ARGS;
+export enum AttendArg { HEADS = 0, HEAD_DIM = 1, SCALE = 2 }
+/** The head kernels by (key type, value type) index kt·3 + vt over ENTRY_FORMATS: 0 (f32, f32) is attendHead. */
+export const HEAD_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENTRY_FORMATS.map((vt) => (kt === 'f32' && vt === 'f32' ? 'attendHead' : attendHeadKvName(kt, vt))));
+/** The HEAD_KERNELS index of keys stored as `kt` and values as `vt`. */
+export function headKernel(kt: EntryFormat, vt: EntryFormat): number {
+  return ENTRY_FORMATS.indexOf(kt) * ENTRY_FORMATS.length + ENTRY_FORMATS.indexOf(vt);
+}
 
 /** Rows per chunk for `rows` rows over `threads` threads: about 4 chunks per thread, whole 4-row tiles. */
 export function chunkRowsFor(rows: number, threads: number): number {
@@ -25,42 +59,59 @@ export function chunkRowsFor(rows: number, threads: number): number {
   return Math.ceil(per / 4) * 4;
 }
 
-/** Runs chunk `i` of the job described in `ctrl`. Arguments are byte addresses and counts. */
-export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
+const f32Bits = new Float32Array(1), i32Bits = new Int32Array(f32Bits.buffer);
+/** An f32 carried in an int slot. */
+export function floatToSlot(v: number): number { f32Bits[0] = v; return i32Bits[0]!; }
+export function slotToFloat(v: number): number { i32Bits[0] = v; return f32Bits[0]!; }
+
+/** Rows [s, e) of matvec part `p` of the job described at args[base ..]. */
+export function runMatvecRows(k: KernelExports, c: Int32Array, base: number, p: number, s: number, e: number): void {
+  const at = base + MatvecArg.PART0 + p * PART_ARGS, cols = c[base + MatvecArg.COLS]!;
+  const out = c[at + PartArg.OUT]! + 4 * s, w = c[at + PartArg.W]!, x = c[base + MatvecArg.X]!;
+  switch (c[at + PartArg.KIND]) {
+    case PartKind.F32: k.matvec(out, w + 4 * s * cols, x, e - s, cols); return;
+    case PartKind.F16: k.matvecF16(out, w + 2 * s * cols, x, e - s, cols); return;
+    case PartKind.BF16: k.matvecBF16(out, w + 2 * s * cols, x, e - s, cols); return;
+    case PartKind.Q8:
+      k.matvecQ8(out, w + s * cols, c[at + PartArg.AUX]! + 4 * s * Math.ceil(cols / 32), c[base + MatvecArg.Q8_X16]!, c[base + MatvecArg.Q8_XS]!, e - s, cols);
+      return;
+    case PartKind.Ggml: {
+      const type = c[at + PartArg.AUX]!;
+      k[GGML_WASM_KERNELS[type]!]!(out, w + s * ggmlRowBytes(type, cols), c[base + MatvecArg.GGML_X16]!, c[base + MatvecArg.GGML_XS]!, c[base + MatvecArg.GGML_XSUM]!, e - s, cols);
+      return;
+    }
+    default:
+      throw new Error(`wasm thread pool: unknown matvec part kind ${c[at + PartArg.KIND]}`);
+  }
+}
+
+/** Head h of the AttendHeads job described at args[base ..], its addresses in row h of `table`. */
+export function runHead(k: KernelExports, c: Int32Array, base: number, table: Int32Array, h: number): void {
+  const t = h * HEAD_ARGS, kernel = table[t + 8]!, hd = c[base + AttendArg.HEAD_DIM]!, scale = slotToFloat(c[base + AttendArg.SCALE]!);
+  if (kernel === 0) { k.attendHead(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 4]!, table[t + 6]!, hd, scale, table[t + 7]!); return; }
+  (k[HEAD_KERNELS[kernel]!] as unknown as KvAttentionKernel)(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 3]!, table[t + 4]!, table[t + 5]!, table[t + 6]!, hd, scale, table[t + 7]!);
+}
+
+/** Runs chunk `i` of the job described in `ctrl` (and `table`). Arguments are byte addresses and counts. */
+export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, i: number): void {
   const a = Ctrl.ARG0, per = ctrl[Ctrl.CHUNK_ROWS]!;
-  const s = i * per;
   switch (ctrl[Ctrl.OP]) {
-    case JobOp.Matvec:
-    case JobOp.MatvecF16:
-    case JobOp.MatvecBF16: {
-      // args: out, w, x, rows, cols (a weight row is cols f32, fp16 or bf16 values)
-      const e = Math.min(ctrl[a + 3]!, s + per), cols = ctrl[a + 4]!;
-      const op = ctrl[Ctrl.OP];
-      const kernel = op === JobOp.Matvec ? k.matvec : op === JobOp.MatvecF16 ? k.matvecF16 : k.matvecBF16;
-      kernel(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols * (op === JobOp.Matvec ? 4 : 2), ctrl[a + 2]!, e - s, cols);
-      return;
-    }
-    case JobOp.MatvecGgml: {
-      // args: out, w, x16, xs, xsum, rows, cols, ggml type, row bytes
-      const e = Math.min(ctrl[a + 5]!, s + per);
-      const kernel = k[GGML_WASM_KERNELS[ctrl[a + 7]!]!]!;
-      kernel(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * ctrl[a + 8]!, ctrl[a + 2]!, ctrl[a + 3]!, ctrl[a + 4]!, e - s, ctrl[a + 6]!);
-      return;
-    }
-    case JobOp.MatvecQ8: {
-      // args: out, q, scales, x16, xScales, rows, cols
-      const e = Math.min(ctrl[a + 5]!, s + per);
-      const cols = ctrl[a + 6]!;
-      k.matvecQ8(ctrl[a]! + 4 * s, ctrl[a + 1]! + s * cols, ctrl[a + 2]! + 4 * s * Math.ceil(cols / 32), ctrl[a + 3]!, ctrl[a + 4]!, e - s, cols);
+    case JobOp.Matvecs: {
+      let p = ctrl[a + MatvecArg.PARTS]! - 1;
+      while (p > 0 && ctrl[a + MatvecArg.PART0 + p * PART_ARGS + PartArg.FIRST_CHUNK]! > i) p--;
+      const at = a + MatvecArg.PART0 + p * PART_ARGS;
+      const s = (i - ctrl[at + PartArg.FIRST_CHUNK]!) * per;
+      runMatvecRows(k, ctrl, a, p, s, Math.min(ctrl[at + PartArg.ROWS]!, s + per));
       return;
     }
     case JobOp.MatmulT: {
       // args: out, a, b, m, n, k — split over the rows of B (columns of out) so each thread streams its own part of the weights.
-      const n = ctrl[a + 4]!, kd = ctrl[a + 5]!;
+      const s = i * per, n = ctrl[a + 4]!, kd = ctrl[a + 5]!;
       const e = Math.min(n, s + per);
       k.matmulT(ctrl[a]! + 4 * s, ctrl[a + 1]!, ctrl[a + 2]! + 4 * s * kd, ctrl[a + 3]!, e - s, kd, n);
       return;
     }
+    case JobOp.AttendHeads: runHead(k, ctrl, a, table, i); return;
     default:
       throw new Error(`wasm thread pool: unknown job op ${ctrl[Ctrl.OP]}`);
   }
@@ -71,7 +122,7 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, i: number): void {
  * A chunk that throws (a wasm trap) is still counted as completed, so nobody waits forever, and
  * FAILED records 1 + its index for the caller to report. Returns how many chunks this thread ran.
  */
-export function claimChunks(k: KernelExports, ctrl: Int32Array, tag: number): number {
+export function claimChunks(k: KernelExports, ctrl: Int32Array, table: Int32Array, tag: number): number {
   for (let ran = 0; ; ran++) {
     const v = Atomics.load(ctrl, Ctrl.CLAIM);
     if (v >>> CHUNK_BITS !== tag) return ran;
@@ -81,7 +132,7 @@ export function claimChunks(k: KernelExports, ctrl: Int32Array, tag: number): nu
     if (i >= chunks) return ran;
     if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) { ran--; continue; }
     try {
-      runChunk(k, ctrl, i);
+      runChunk(k, ctrl, table, i);
     } catch {
       Atomics.store(ctrl, Ctrl.FAILED, i + 1);
     }

@@ -7,11 +7,13 @@ import { attendHeadKvName, ENTRY_FORMATS } from './kernels/attention.js';
 import type { KvRows } from '../kv/rows.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
-import { quantizeActivations16 } from '../quant/weights.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
 import { dequantizeGgmlRow } from '../quant/ggml-dequant.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
+import { JobRunner, type PartKindId } from './jobs.js';
+import type { WeightMatrix } from '../quant/weights.js';
+import { JobOp, PartKind, chunkRowsFor, headKernel } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
@@ -46,6 +48,22 @@ export interface WasmBackend extends Backend {
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+  /**
+   * out_i[0 .. w_i.rows) = W_i · x[xOff ..] for up to three matrices that read the same x (q/k/v,
+   * gate/up), as one job: the activations are rounded once for the quantized kernels and, with
+   * threads, the workers are called once instead of per matrix. Returns false (computing nothing)
+   * for a weight type it has no kernel for; matvecWeightsShared then falls back to one call each.
+   */
+  matvecsShared(x: Float32Array, xOff: number, out0: Float32Array, w0: WeightMatrix, out1: Float32Array, w1: WeightMatrix,
+    out2: Float32Array | null, w2: WeightMatrix | null): boolean;
+  /**
+   * attendHeadKv's contract (false: nothing done, the same shapes it refuses), but the head may run
+   * later: at the next runDeferredHeads, which runs all deferred heads at once (split over the
+   * threads). Inputs and outputs must stay untouched until then.
+   */
+  deferAttendHeadKv(out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number): boolean;
+  runDeferredHeads(): void;
   /**
    * attendHead over keys/values stored as f16 or q8 (../kv/rows.ts), decoded in SIMD registers.
    * false (nothing done) for a head dimension that is not a multiple of 8 or no entries: the
@@ -122,31 +140,21 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     if (!(off >= 0 && off + n <= v.length)) throw outOfRange(kernel, arg, off, n, v.length);
     return v.byteOffset + off * v.BYTES_PER_ELEMENT;
   };
-  // Q8 matvecs round x to int16 per 32-block first (the integer dot products read these).
-  let x16 = heap.i16(0), xScales = heap.f32(0);
-  const activations16 = (x: Float32Array, xOff: number, cols: number): void => {
-    if (x16.length < cols) {
-      heap.free(x16); heap.free(xScales);
-      x16 = heap.i16(Math.max(cols, 2 * x16.length)); xScales = heap.f32(Math.ceil(x16.length / 32));
-    }
-    quantizeActivations16(x, xOff, cols, x16, xScales);
+  const jobs = new JobRunner(heap, k, pool);
+  /** One matvec as a one-part job (rounding x first where the kernel needs it). */
+  const single = (kind: PartKindId, o: number, wp: number, aux: number, x: Float32Array, xOff: number, xp: number, rows: number, cols: number): void => {
+    jobs.beginMatvecs(x, xOff, xp, cols);
+    jobs.addPart(kind, o, wp, aux, rows);
+    jobs.runMatvecs();
   };
-  // ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block
-  // (kernels/split.ts): 128 bytes, one scale and one sum per block, for every row of x at once.
-  let xSplit = heap.i16(0), xSplitScales = heap.f32(0), xSums = heap.f32(0);
-  const splitRows = (xp: number, blocks: number): void => {
-    if (xSplitScales.length < blocks) {
-      const n = Math.max(blocks, 2 * xSplitScales.length);
-      heap.free(xSplit); heap.free(xSplitScales); heap.free(xSums);
-      xSplit = heap.i16(64 * n); xSplitScales = heap.f32(n); xSums = heap.f32(n);
-    }
-    k.splitActivations(xp, xSplit.byteOffset, xSplitScales.byteOffset, xSums.byteOffset, blocks);
-  };
-  /** The block kernel on `rows` rows from wp for the split activations of x row `i` (of `cols`). */
-  const ggmlRows = (type: number, name: string, rowBytes: number, o: number, wp: number, i: number, rows: number, cols: number): void => {
-    const b = i * (cols >> 5), x16 = xSplit.byteOffset + 128 * b, xs = xSplitScales.byteOffset + 4 * b, xsum = xSums.byteOffset + 4 * b;
-    if (pool && pool.worthSplitting(rows, cols)) pool.matvecGgml(type, rowBytes, o, wp, x16, xs, xsum, rows, cols);
-    else k[name]!(o, wp, x16, xs, xsum, rows, cols);
+  /** out (ldo n) = a (m×kDim) · bᵀ (n×kDim rows), split over b's rows when the pool takes it. */
+  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number): void => {
+    if (pool && pool.worthSplitting(n, m * kDim)) {
+      const a = pool.args;
+      a[0] = o; a[1] = ap; a[2] = bp; a[3] = m; a[4] = n; a[5] = kDim;
+      const per = chunkRowsFor(n, pool.size);
+      pool.run(JobOp.MatmulT, Math.ceil(n / per), per);
+    } else k.matmulT(o, ap, bp, m, n, kDim, n);
   };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
@@ -158,15 +166,11 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const xp = addr(kn, 'x', x, xOff, cols);
     if (type === GGML.F32 || type === GGML.F16 || type === GGML.BF16) {
       if (wp % (type === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend matvecGgml: ${info.name} rows at byte address ${wp} are misaligned`);
-      const name = type === GGML.F32 ? 'matvec' : type === GGML.F16 ? 'matvecF16' : 'matvecBF16';
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvec(name, o, wp, xp, rows, cols);
-      else k[name](o, wp, xp, rows, cols);
+      single(type === GGML.F32 ? PartKind.F32 : type === GGML.F16 ? PartKind.F16 : PartKind.BF16, o, wp, 0, x, xOff, xp, rows, cols);
       return;
     }
-    const name = GGML_WASM_KERNELS[type];
-    if (name === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
-    splitRows(xp, cols >> 5);
-    ggmlRows(type, name, rowBytes, o, wp, 0, rows, cols);
+    if (GGML_WASM_KERNELS[type] === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
+    single(PartKind.Ggml, o, wp, type, x, xOff, xp, rows, cols);
   };
   // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul (the
   // pool's matmul writes whole rows of its out, so with threads a panel goes through panelOut).
@@ -183,7 +187,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       else if (type === GGML.F16) k.dequantizeF16(panelF32.byteOffset, wp + r0 * rowBytes, n * cols);
       else for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
       if (!threaded) { k.matmulT(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows); continue; }
-      pool.matmulT(panelOut.byteOffset, xp, panelF32.byteOffset, m, n, cols);
+      matmulTJob(panelOut.byteOffset, xp, panelF32.byteOffset, m, n, cols);
       for (let i = 0; i < m; i++) for (let j = 0, d = oOff + i * rows + r0, s = i * n; j < n; j++) out[d + j] = panelOut[s + j]!;
     }
   };
@@ -206,11 +210,11 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
       return;
     }
-    splitRows(xp, m * (cols >> 5));
+    jobs.splitRows(xp, m * (cols >> 5));
     const panel = Math.max(8, Math.floor(PANEL_BYTES / rowBytes));
     for (let r0 = 0; r0 < rows; r0 += panel) {
       const n = Math.min(panel, rows - r0);
-      for (let i = 0; i < m; i++) ggmlRows(type, name, rowBytes, o + 4 * (i * rows + r0), wp + r0 * rowBytes, i, n, cols);
+      for (let i = 0; i < m; i++) jobs.runSplitRows(type, o + 4 * (i * rows + r0), wp + r0 * rowBytes, i, n, cols);
     }
   };
   // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
@@ -224,8 +228,38 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const o = addr(kernel, 'out', out, oOff, rows);
     const wp = addr(kernel, 'w', w, wOff, rows * cols);
     const xp = addr(kernel, 'x', x, xOff, cols);
-    if (pool && pool.worthSplitting(rows, cols)) pool.matvec(kernel, o, wp, xp, rows, cols);
-    else k[kernel](o, wp, xp, rows, cols);
+    single(kernel === 'matvec' ? PartKind.F32 : PartKind.F16, o, wp, 0, x, xOff, xp, rows, cols);
+  };
+
+  /** attendHead's checks, then the head runs now or is deferred to runDeferredHeads. */
+  const head = (kn: string, out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: Float32Array, values: Float32Array,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number, defer: boolean): void => {
+    checkDim(kn, 'count', count); checkDim(kn, 'headDim', headDim);
+    if (count === 0) throw new RangeError(`wasm backend ${kn}: count must be >= 1 (softmax over no entries)`);
+    const o = addr(kn, 'out', out, oOff, headDim), qp = addr(kn, 'q', q, qOff, headDim);
+    const kp = addr(kn, 'keys', keys, 0, count * headDim), vp = addr(kn, 'values', values, 0, count * headDim);
+    const ap = addr(kn, 'att', att, aOff, count);
+    if (defer) jobs.deferHead(o, qp, kp, 0, vp, 0, count, headDim, scale, ap, 0);
+    else k.attendHead(o, qp, kp, vp, count, headDim, scale, ap);
+  };
+  /** Whether matvecsShared runs this matrix with a SIMD kernel of its own. */
+  const hasKernel = (w: WeightMatrix): boolean => w.type !== 'ggml' || w.ggmlType === GGML.F32 || w.ggmlType === GGML.F16
+    || w.ggmlType === GGML.BF16 || GGML_WASM_KERNELS[w.ggmlType] !== undefined;
+  /** Adds matrix w (all its rows, into out[0 ..]) to the Matvecs job being described. */
+  const addWeights = (out: Float32Array, w: WeightMatrix, outName: string, wName: string): void => {
+    const kn = 'matvecsShared', rows = w.rows, n = rows * w.cols;
+    const o = addr(kn, outName, out, 0, rows);
+    switch (w.type) {
+      case 'f32': jobs.addPart(PartKind.F32, o, addr(kn, wName, w.data, w.offset, n), 0, rows); return;
+      case 'f16': jobs.addPart(PartKind.F16, o, addr(kn, wName, w.bits, 0, n), 0, rows); return;
+      case 'q8': jobs.addPart(PartKind.Q8, o, addr(kn, wName, w.q, 0, n), addr(kn, `${wName} scales`, w.scales, 0, rows * Math.ceil(w.cols / 32)), rows); return;
+      case 'ggml': {
+        const wp = addr(kn, wName, w.data, 0, rows * w.rowBytes), t = w.ggmlType;
+        const kind = t === GGML.F32 ? PartKind.F32 : t === GGML.F16 ? PartKind.F16 : t === GGML.BF16 ? PartKind.BF16 : PartKind.Ggml;
+        if (kind !== PartKind.Ggml && wp % (t === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend ${kn}: ${wName}'s rows at byte address ${wp} are misaligned`);
+        jobs.addPart(kind, o, wp, kind === PartKind.Ggml ? t : 0, rows);
+      }
+    }
   };
 
   // The reduced-precision attention kernels by key type, then value type (no string building per call).
@@ -236,6 +270,19 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     return rows.type === 'f32' ? addr('attendHeadKv', arg, rows.f32, 0, n) : rows.type === 'f16' ? addr('attendHeadKv', arg, rows.bits, 0, n) : addr('attendHeadKv', arg, rows.q, 0, n);
   };
   const scalesAddr = (arg: string, rows: KvRows, count: number): number => (rows.type === 'q8' ? addr('attendHeadKv', arg, rows.scales, 0, count * rows.blocks) : 0);
+
+  /** attendHeadKv's checks, then the head runs now or is deferred; false for a shape the kernels do not take. */
+  const headKv = (out: Float32Array, oOff: number, q: Float32Array, qOff: number, keys: KvRows, values: KvRows,
+    count: number, headDim: number, scale: number, att: Float32Array, aOff: number, defer: boolean): boolean => {
+    checkDim('attendHeadKv', 'count', count); checkDim('attendHeadKv', 'headDim', headDim);
+    if (count === 0 || headDim % 8 !== 0) return false;
+    const o = addr('attendHeadKv', 'out', out, oOff, headDim), qp = addr('attendHeadKv', 'q', q, qOff, headDim);
+    const kp = rowsAddr('keys', keys, count), ks = scalesAddr('key scales', keys, count);
+    const vp = rowsAddr('values', values, count), vs = scalesAddr('value scales', values, count), ap = addr('attendHeadKv', 'att', att, aOff, count);
+    if (defer) jobs.deferHead(o, qp, kp, ks, vp, vs, count, headDim, scale, ap, headKernel(keys.type, values.type));
+    else kvKernels[keys.type]![values.type]!(o, qp, kp, ks, vp, vs, count, headDim, scale, ap);
+    return true;
+  };
 
   const backend: WasmBackend = {
     name: 'wasm',
@@ -253,29 +300,36 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const o = addr('matmulT', 'out', out, 0, m * n);
       const ap = addr('matmulT', 'a', a, 0, m * kDim);
       const bp = addr('matmulT', 'b', b, bOff, n * kDim);
-      if (pool && pool.worthSplitting(n, m * kDim)) pool.matmulT(o, ap, bp, m, n, kDim);
-      else k.matmulT(o, ap, bp, m, n, kDim, n);
+      matmulTJob(o, ap, bp, m, n, kDim);
     },
     rmsnorm(out, oOff, x, xOff, w, n, eps) {
       checkDim('rmsnorm', 'n', n);
       k.rmsnorm(addr('rmsnorm', 'out', out, oOff, n), addr('rmsnorm', 'x', x, xOff, n), addr('rmsnorm', 'w', w, 0, n), n, eps);
     },
     attendHead(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
-      checkDim('attendHead', 'count', count); checkDim('attendHead', 'headDim', headDim);
-      if (count === 0) throw new RangeError('wasm backend attendHead: count must be >= 1 (softmax over no entries)');
-      k.attendHead(
-        addr('attendHead', 'out', out, oOff, headDim), addr('attendHead', 'q', q, qOff, headDim),
-        addr('attendHead', 'keys', keys, 0, count * headDim), addr('attendHead', 'values', values, 0, count * headDim),
-        count, headDim, scale, addr('attendHead', 'att', att, aOff, count));
+      head('attendHead', out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, false);
+    },
+    runDeferredHeads() { jobs.runDeferredHeads(); },
+    matvecsShared(x, xOff, out0, w0, out1, w1, out2, w2) {
+      const cols = w0.cols;
+      if (w1.cols !== cols || (w2 !== null && w2.cols !== cols)) throw new RangeError(`wasm backend matvecsShared: the matrices have ${w0.cols}, ${w1.cols}${w2 ? `, ${w2.cols}` : ''} columns; they must read the same x`);
+      if ((w2 === null) !== (out2 === null)) throw new RangeError('wasm backend matvecsShared: out2 and w2 go together');
+      if (!hasKernel(w0) || !hasKernel(w1) || (w2 !== null && !hasKernel(w2))) return false;
+      jobs.beginMatvecs(x, xOff, addr('matvecsShared', 'x', x, xOff, cols), cols);
+      addWeights(out0, w0, 'out0', 'w0'); addWeights(out1, w1, 'out1', 'w1');
+      if (w2 !== null) addWeights(out2!, w2, 'out2', 'w2');
+      jobs.runMatvecs();
+      return true;
     },
     attendHeadKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
-      checkDim('attendHeadKv', 'count', count); checkDim('attendHeadKv', 'headDim', headDim);
-      if (count === 0 || headDim % 8 !== 0) return false;
-      kvKernels[keys.type]![values.type]!(
-        addr('attendHeadKv', 'out', out, oOff, headDim), addr('attendHeadKv', 'q', q, qOff, headDim),
-        rowsAddr('keys', keys, count), scalesAddr('key scales', keys, count), rowsAddr('values', values, count), scalesAddr('value scales', values, count),
-        count, headDim, scale, addr('attendHeadKv', 'att', att, aOff, count));
-      return true;
+      return headKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, false);
+    },
+    deferAttendHeadKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff) {
+      if (keys.type === 'f32' && values.type === 'f32') {
+        head('deferAttendHeadKv', out, oOff, q, qOff, keys.f32, values.f32, count, headDim, scale, att, aOff, true);
+        return true;
+      }
+      return headKv(out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff, true);
     },
     swiglu(out, gate, up, n) {
       checkDim('swiglu', 'n', n);
@@ -293,10 +347,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const blocks = Math.ceil(cols / 32);
       const sp = addr('matvecQ8', 'scales', scales, sOff, rows * blocks);
       const o = addr('matvecQ8', 'out', out, oOff, rows);
-      addr('matvecQ8', 'x', x, xOff, cols);
-      activations16(x, xOff, cols);
-      if (pool && pool.worthSplitting(rows, cols)) pool.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
-      else k.matvecQ8(o, qp, sp, x16.byteOffset, xScales.byteOffset, rows, cols);
+      single(PartKind.Q8, o, qp, sp, x, xOff, addr('matvecQ8', 'x', x, xOff, cols), rows, cols);
     },
     matvecGgml,
     matmulGgml,

@@ -1,0 +1,177 @@
+// Builds the backend's jobs (threads/protocol.ts) and runs them: on the thread pool when one is
+// there and the job is big enough, else directly on this thread through the same per-part code,
+// so 1, 2 or 3 threads compute every output row with the same kernel call on the same inputs
+// (bit-identical results).
+//  - Matvecs: up to three matvecs over the same input (q/k/v, gate/up) as one job — one rounding
+//    of the activations for the quantized kernels and one round trip to the workers instead of
+//    one per matrix.
+//  - AttendHeads: the heads of a layer's attention, deferred by the caller and then run as one
+//    job, one head per chunk, so attention is split over the threads too.
+import type { ThreadPool } from '../threads/pool.js';
+import {
+  AttendArg, HEAD_ARGS, HEAD_KERNELS, JOB_ARGS, JobOp, MatvecArg, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
+  chunkRowsFor, floatToSlot, runHead, runMatvecRows,
+} from '../threads/protocol.js';
+import { quantizeActivations16 } from '../quant/weights.js';
+import type { WasmHeap } from './heap.js';
+import type { KernelExports, KvAttentionKernel } from './kernels.js';
+
+export type PartKindId = PartKind;
+
+export class JobRunner {
+  /** The job's arguments: the pool's control block when there is one, else a local block. */
+  readonly #args: Int32Array;
+  readonly #table: Int32Array;
+  // Activations for the quantized kernels (grown on demand; never shrunk).
+  #x16: Int16Array;
+  #xs: Float32Array;
+  #split: Int16Array;
+  #splitScales: Float32Array;
+  #sums: Float32Array;
+  // The Matvecs job being described.
+  #parts = 0;
+  #rows = 0;
+  #x: Float32Array;
+  #xOff = 0;
+  #needQ8 = false;
+  #needSplit = false;
+  // Deferred attention heads (their addresses are rows of `table`).
+  #heads = 0;
+  #headMacs = 0;
+  #headDim = 0;
+  #scale = 0;
+
+  readonly #heap: WasmHeap;
+  readonly #k: KernelExports;
+  readonly #pool: ThreadPool | null;
+
+  constructor(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null) {
+    this.#heap = heap; this.#k = k; this.#pool = pool;
+    this.#args = pool ? pool.args : new Int32Array(JOB_ARGS);
+    this.#table = pool ? pool.table : new Int32Array(0);
+    this.#x16 = this.#split = new Int16Array(0);
+    this.#xs = this.#splitScales = this.#sums = this.#x = new Float32Array(0);
+  }
+
+  /** Starts a Matvecs job over x[xOff .. xOff + cols) (x at byte address xAddr). */
+  beginMatvecs(x: Float32Array, xOff: number, xAddr: number, cols: number): void {
+    const a = this.#args;
+    a[MatvecArg.COLS] = cols;
+    a[MatvecArg.X] = xAddr;
+    this.#x = x; this.#xOff = xOff;
+    this.#parts = 0; this.#rows = 0;
+    this.#needQ8 = false; this.#needSplit = false;
+  }
+
+  /** Adds a part: `rows` rows of weights at byte address w (aux: Q8 scales address, or the ggml type). */
+  addPart(kind: PartKindId, out: number, w: number, aux: number, rows: number): void {
+    if (this.#parts === MAX_PARTS) throw new Error(`wasm backend: a matvec job has at most ${MAX_PARTS} parts`);
+    const at = MatvecArg.PART0 + this.#parts * PART_ARGS, a = this.#args;
+    a[at + PartArg.KIND] = kind; a[at + PartArg.OUT] = out; a[at + PartArg.W] = w; a[at + PartArg.AUX] = aux; a[at + PartArg.ROWS] = rows;
+    this.#parts++;
+    this.#rows += rows;
+    if (kind === PartKind.Q8) this.#needQ8 = true;
+    if (kind === PartKind.Ggml) this.#needSplit = true;
+  }
+
+  /** Gives a grown-out-of buffer back (the empty ones of the start were never allocated bytes). */
+  #release(a: Int16Array | Float32Array): void { if (a.length > 0) this.#heap.free(a); }
+
+  /** Rounds the activations the parts need (once for all parts), then runs the job. */
+  runMatvecs(): void {
+    const a = this.#args, cols = a[MatvecArg.COLS]!;
+    a[MatvecArg.PARTS] = this.#parts;
+    if (this.#needQ8) this.#roundQ8(cols);
+    if (this.#needSplit) { this.splitRows(this.#args[MatvecArg.X]!, cols >> 5); this.#setSplit(0); }
+    const pool = this.#pool;
+    if (pool && pool.worthSplitting(this.#rows, cols)) {
+      const per = chunkRowsFor(this.#rows, pool.size);
+      let chunks = 0;
+      for (let p = 0; p < this.#parts; p++) {
+        const at = MatvecArg.PART0 + p * PART_ARGS;
+        a[at + PartArg.FIRST_CHUNK] = chunks;
+        chunks += Math.ceil(a[at + PartArg.ROWS]! / per);
+      }
+      pool.run(JobOp.Matvecs, chunks, per);
+    } else {
+      for (let p = 0; p < this.#parts; p++) runMatvecRows(this.#k, a, 0, p, 0, a[MatvecArg.PART0 + p * PART_ARGS + PartArg.ROWS]!);
+    }
+  }
+
+  #roundQ8(cols: number): void {
+    if (this.#x16.length < cols) {
+      this.#release(this.#x16); this.#release(this.#xs);
+      this.#x16 = this.#heap.i16(Math.max(cols, 2 * this.#x16.length)); this.#xs = this.#heap.f32(Math.ceil(this.#x16.length / 32));
+    }
+    quantizeActivations16(this.#x, this.#xOff, cols, this.#x16, this.#xs);
+    this.#args[MatvecArg.Q8_X16] = this.#x16.byteOffset;
+    this.#args[MatvecArg.Q8_XS] = this.#xs.byteOffset;
+  }
+
+  /**
+   * ggml kernels read x as two int16 terms per value and, for the offset types, Σx per 32-block,
+   * 128 bytes + one scale + one sum per block (kernels/split.ts, in SIMD): `blocks` blocks from
+   * byte address xp (several rows of x for a prompt).
+   */
+  splitRows(xp: number, blocks: number): void {
+    if (this.#splitScales.length < blocks) {
+      const n = Math.max(blocks, 2 * this.#splitScales.length);
+      this.#release(this.#split); this.#release(this.#splitScales); this.#release(this.#sums);
+      this.#split = this.#heap.i16(64 * n); this.#splitScales = this.#heap.f32(n); this.#sums = this.#heap.f32(n);
+    }
+    this.#k.splitActivations(xp, this.#split.byteOffset, this.#splitScales.byteOffset, this.#sums.byteOffset, blocks);
+  }
+
+  /** `rows` rows of ggml type `type` from wp against row i of the x last split (splitRows), as a one-part job. */
+  runSplitRows(type: number, out: number, wp: number, i: number, rows: number, cols: number): void {
+    const b = i * (cols >> 5), a = this.#args;
+    this.#parts = 0; this.#rows = 0; this.#needQ8 = false; this.#needSplit = false;
+    a[MatvecArg.COLS] = cols;
+    this.addPart(PartKind.Ggml, out, wp, type, rows);
+    this.#needSplit = false; // already split
+    this.#setSplit(b);
+    this.runMatvecs();
+  }
+
+  #setSplit(block: number): void {
+    this.#args[MatvecArg.GGML_X16] = this.#split.byteOffset + 128 * block;
+    this.#args[MatvecArg.GGML_XS] = this.#splitScales.byteOffset + 4 * block;
+    this.#args[MatvecArg.GGML_XSUM] = this.#sums.byteOffset + 4 * block;
+  }
+
+  /**
+   * One attention head, run now (no pool) or at runDeferredHeads (with one): kernel indexes
+   * HEAD_KERNELS (0: attendHead over f32 entries, whose scale addresses are unused). Addresses are
+   * byte addresses already checked by the backend.
+   */
+  deferHead(out: number, q: number, keys: number, keyScales: number, values: number, valueScales: number, count: number, headDim: number, scale: number, att: number, kernel: number): void {
+    if (!this.#pool) {
+      if (kernel === 0) this.#k.attendHead(out, q, keys, values, count, headDim, scale, att);
+      else (this.#k[HEAD_KERNELS[kernel]!] as unknown as KvAttentionKernel)(out, q, keys, keyScales, values, valueScales, count, headDim, scale, att);
+      return;
+    }
+    if (this.#heads > 0 && (headDim !== this.#headDim || scale !== this.#scale || this.#heads === MAX_HEADS)) this.runDeferredHeads();
+    const t = this.#heads * HEAD_ARGS, tb = this.#table;
+    tb[t] = out; tb[t + 1] = q; tb[t + 2] = keys; tb[t + 3] = keyScales; tb[t + 4] = values; tb[t + 5] = valueScales;
+    tb[t + 6] = count; tb[t + 7] = att; tb[t + 8] = kernel;
+    this.#heads++;
+    this.#headMacs += 2 * count * headDim;
+    this.#headDim = headDim;
+    this.#scale = scale;
+  }
+
+  /** Runs the deferred heads, one per chunk (a single head runs here, without a round trip). */
+  runDeferredHeads(): void {
+    const n = this.#heads;
+    if (n === 0) return;
+    this.#heads = 0;
+    const a = this.#args;
+    a[AttendArg.HEADS] = n;
+    a[AttendArg.HEAD_DIM] = this.#headDim;
+    a[AttendArg.SCALE] = floatToSlot(this.#scale);
+    // A short context's heads cost less than a round trip: run them here.
+    if (n === 1 || !this.#pool!.worthSplittingMacs(this.#headMacs)) for (let h = 0; h < n; h++) runHead(this.#k, a, 0, this.#table, h);
+    else this.#pool!.run(JobOp.AttendHeads, n, 1);
+    this.#headMacs = 0;
+  }
+}
