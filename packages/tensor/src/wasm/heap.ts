@@ -84,7 +84,7 @@ export class WasmHeap {
    * non-shared memory: its fixed size), less what live allocations hold. Loaders compare a model's
    * size with it before allocating anything.
    */
-  get roomBytes(): number { return this.maximumPages * PAGE - this.liveBytes - 64; }
+  get roomBytes(): number { return this.maximumPages * PAGE - this.liveBytes - RESERVED_LOW_BYTES; }
 
   /** End of the highest allocation ever made and not given back: the part of the memory in use. */
   get highWaterBytes(): number { return this.top; }
