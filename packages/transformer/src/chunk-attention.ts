@@ -34,9 +34,10 @@ export function attendChunk(model: Model, state: MultiState, l: number, r: RowBu
 /** Token i of the chunk through the state one at a time (`encoded`: its key and query were rotated already). */
 function attendOne(model: Model, state: MultiState, l: number, r: RowBuffers, i: number, encoded: boolean): void {
   const kvDim = kvDimOf(model.config), qDim = qDimOf(model.config), position = state.seen + i;
-  if (encoded) storeEntries(state, l, position, r.k, i * kvDim, r.v, i * kvDim);
-  else append(model, state, l, position, r.k, i * kvDim, r.v, i * kvDim);
-  compress(state, l, attend(model, state, l, position, r.q, i * qDim, r.xb2, i * qDim, encoded));
+  if (!encoded) append(model, state, l, position, r.k, i * kvDim, r.v, i * kvDim);           // state ← append(state, k, v)
+  else storeEntries(state, l, position, r.k, i * kvDim, r.v, i * kvDim);                    // (the same, key rotated already)
+  const attention = attend(model, state, l, position, r.q, i * qDim, r.xb2, i * qDim, encoded); // out ← attend(q, state)
+  compress(state, l, attention);                                                                // state ← compress(state, attention)
 }
 
 /**
