@@ -73,7 +73,7 @@ export function parseKv(value: string): KvType {
 
 /** --kv-bytes: a state budget in bytes instead of --capacity (commands that run one capacity). */
 export function addKvBytesOption(command: Command): Command {
-  return command.option('--kv-bytes <size>', 'state budget instead of --capacity: the largest capacity whose state fits (e.g. 4MB, 512KiB; printed)');
+  return command.option('--kv-bytes <size>', 'state budget instead of a capacity: the largest capacity whose state fits (e.g. 4MB, 512KiB; printed)');
 }
 
 const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
@@ -116,13 +116,17 @@ export function policyForBytes(option: string, model: Model, budget: number, kv:
   return { policy, line: `${option} ${budget}: capacity ${k} per layer (${kv} entries, ${perToken} bytes per token over ${c.nLayers} layers × ${c.nKvHeads} KV heads; state ${bytes} bytes)` };
 }
 
-/** --kv-bytes with a list of policies (ppl, recall): each must be one a capacity bounds. */
-export function checkKvBytesPolicies(policies: readonly string[]): void {
+/**
+ * --kv-bytes turns a byte budget into a capacity, so every policy `option` (--policy, --policies)
+ * names must be one a capacity bounds: not one that keeps every entry, nor one with a ratio budget.
+ * One check and the same words in every command that takes --kv-bytes; `option` only prefixes an unknown name.
+ */
+export function checkKvBytesPolicies(option: '--policy' | '--policies', policies: readonly string[]): void {
   for (const name of policies) {
     let entry;
-    try { entry = policyEntry(name); } catch (err: any) { throw new RangeError(`--policies: ${err?.message ?? err}`); }
-    if (entry.unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${name}" keeps every entry; pick eviction policies (--policies)`);
-    if (entry.needsRatio) throw new Error(`--kv-bytes gives a capacity, but policy "${name}" takes a ratio budget (--ratios)`);
+    try { entry = policyEntry(name); } catch (err: any) { throw new RangeError(`${option}: ${err?.message ?? err}`); }
+    if (entry.unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${name}" keeps every entry; pick an eviction policy`);
+    if (entry.needsRatio) throw new Error(`--kv-bytes gives a capacity, but policy "${name}" takes a ratio budget (a share of the tokens seen); pick one with a capacity`);
   }
 }
 

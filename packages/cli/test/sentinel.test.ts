@@ -262,6 +262,25 @@ test('msrnn generate --sentinel: spans compress the state, composes with --polic
   assert.is(out.generated_tokens.length, 60);
 });
 
+test('msrnn generate --sentinel --save-state, then --resume: the same tokens as one run, with a span open at the save', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'msrnn-sentinel-resume-'));
+  try {
+    const file = join(dir, 'run.state');
+    const sampled = ['--model', sentinelModel, '--json', '--temperature', '0.8', '--seed', '7'];
+    const run = [...sampled, '--prompt', 'It was a', '--sentinel', 'every=6,span=4', '--policy', 'h2o', '--capacity', '12'];
+    const whole = JSON.parse((await msrnnOk('generate', ...run, '--steps', '40')).stdout);
+    const first = await msrnnOk('generate', ...run, '--steps', '13', '--save-state', file);
+    assert.match(first.stderr, /sentinel: \d+ spans compressed, one still open/, 'the save point is inside a span');
+    const rest = await msrnnOk('generate', ...sampled, '--resume', file, '--steps', '27');
+    assert.match(rest.stderr, /its policy, kv type, sentinel stream and sampling settings are used/);
+    const [a, b] = [JSON.parse(first.stdout), JSON.parse(rest.stdout)];
+    assert.equal([...a.generated_tokens, ...b.generated_tokens], whole.generated_tokens);
+    assert.equal([b.policy, b.sentinel, b.state_entries_per_layer], [whole.policy, whole.sentinel, whole.state_entries_per_layer]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('msrnn trace --sentinel: the stream, every span and its <CL> evicted at its <CR>, span bands in the heatmap', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'msrnn-sentinel-trace-'));
   try {
@@ -295,7 +314,8 @@ test('msrnn generate / ppl / trace --sentinel: clear errors', async () => {
   assert.match(noSentinels.stderr, /has no sentinel tokens <CL>\/<CR>/);
   assert.match((await msrnn('generate', '--model', sentinelModel, '--sentinel', 'ratio=1')).stderr, /--sentinel: ratio \(the compressed share of the text\) must be in \(0, 1\)/);
   assert.match((await msrnn('generate', '--model', sentinelModel, '--sentinel', 'ratio=0.5,max-span=1')).stderr, /--sentinel: max-span must be an integer in \[2, 1024\]/);
-  assert.match((await msrnn('generate', '--model', sentinelModel, '--sentinel', 'every=4', '--save-state', 'x.state')).stderr, /--save-state \/ --resume do not keep the sentinel stream/);
+  assert.match((await msrnn('generate', '--model', sentinelModel, '--sentinel', 'ratio=0.5', '--save-state', 'x.state')).stderr, /--save-state: --sentinel ratio=R draws its spans for this run's length, so the run could not continue past it; use --sentinel every=N/);
+  assert.match((await msrnn('generate', '--model', sentinelModel, '--sentinel', 'every=4', '--resume', 'x.state')).stderr, /--resume continues the saved run with its own sentinel stream, if it had one: give no --sentinel/);
   assert.match((await msrnn('generate', '--model', sentinelModel, '--sentinel', 'every=4', '--position-mode', 'reindex')).stderr, /needs position mode "absolute"/);
   assert.match((await msrnn('ppl', '--model', sentinelModel, '--text', 'x.txt', '--sentinel', 'every=4', '--prefill', 'fast', '--prompt', '8')).stderr, /--prefill fast does not apply/);
   assert.match((await msrnn('ppl', '--model', resolve(root, 'models/default/model.bin'), '--text', resolve(root, 'README.md'), '--sentinel', 'every=4', '--chunks', '1', '--chunk', '16')).stderr, /has no sentinel tokens <CL>\/<CR>/);

@@ -14,6 +14,15 @@ import { keepAll, type AttentionStep, type Policy, type PositionMode } from './p
 /** A compressed span over text indices [start, start + length). */
 export interface Span { start: number; length: number }
 
+/** What a SentinelCompression holds besides its entries' statistics: a saved state carries it (format 3). */
+export interface SentinelCompressionSnapshot {
+  /** Per layer: the stream index of the entry the layer appends next. */
+  appended: number[];
+  /** Stream index of the open span's <CL>, and of its <CR> once close() was called; -1: none. */
+  openIndex: number;
+  closeIndex: number;
+}
+
 /**
  * Sentinel compression composed with `inner` (default keep-all). It belongs to one sequence: it
  * counts the entries each layer has appended (the stream index of the next one) and holds the open
@@ -63,6 +72,25 @@ export class SentinelCompression implements Policy {
   }
 
   get spanOpen(): boolean { return this.openIndex >= 0 && this.closeIndex < 0; }
+
+  /** The counters a saved state needs to continue (see restore). */
+  snapshot(): SentinelCompressionSnapshot {
+    return { appended: Array.from(this.appended), openIndex: this.openIndex, closeIndex: this.closeIndex };
+  }
+
+  /** Continues from a snapshot (of a state whose entries are restored with it); a RangeError names a field that cannot be one. */
+  restore(saved: SentinelCompressionSnapshot): void {
+    const { appended, openIndex, closeIndex } = saved;
+    const nLayers = this.appended.length, index = (v: unknown) => Number.isInteger(v) && (v as number) >= -1 && (v as number) <= 2 ** 31 - 1;
+    if (!Array.isArray(appended) || appended.length !== nLayers || !appended.every((a) => index(a) && a >= 0)) {
+      throw new RangeError(`sentinel compression: appended must list ${nLayers} stream indices (non-negative integers), got ${JSON.stringify(appended)}`);
+    }
+    if (!index(openIndex) || !index(closeIndex)) throw new RangeError(`sentinel compression: openIndex and closeIndex must be stream indices or -1, got ${String(openIndex)}, ${String(closeIndex)}`);
+    if ((openIndex < 0 && closeIndex >= 0) || (closeIndex >= 0 && closeIndex < openIndex)) throw new RangeError(`sentinel compression: a span cannot close (${closeIndex}) before it opens (${openIndex})`);
+    this.appended.set(appended);
+    this.openIndex = openIndex;
+    this.closeIndex = closeIndex;
+  }
 
   /** Stream index of the element layer `layer` takes now: its newest entry's, until this policy's afterAttention tags it. */
   nextIndex(layer: number): number { return this.appended[layer]!; }

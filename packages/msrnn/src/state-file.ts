@@ -6,13 +6,19 @@
 //   the values as stored, count·statsPerEntry f64 stats · u32 FNV-1a checksum of all before it.
 //   Keys/values as stored (KvRows.storedBytes): f32 count·headDim f32; f16 count·headDim half bits;
 //   q8 count·headDim int8 then count·ceil(headDim/32) f32 scales. Version 1 (f32 only) still reads.
+// Version 3 adds the header field `sentinel` (a state under sentinel compression: its compression's
+// counters and its stream's fields); a file is written with the lowest version that holds it, so a
+// state without sentinels stays version 2 and older readers still read it.
 // Only live entries are written, so a bounded state past k tokens has a constant size (see README).
 import { checkKvType, kvRowBytes, type KvType } from '@msrnn/tensor';
 import type { MultiState } from './state.js';
 import type { Policy, PositionMode } from './policy.js';
+import { SentinelCompression, type SentinelCompressionSnapshot } from './sentinel.js';
 
 export const STATE_MAGIC = 'MSRNNST\0';
-export const STATE_FORMAT_VERSION = 2;
+export const STATE_FORMAT_VERSION = 3;
+/** The version of a file without sentinel fields. */
+const PLAIN_FORMAT_VERSION = 2;
 /** Bytes before the JSON header: magic, version, tokens seen, header length. */
 const HEADER_START = 8 + 4 + 8 + 4;
 
@@ -52,6 +58,14 @@ export interface StateHeader {
   kv: KvType;
   /** Whatever the caller saved with the state (e.g. the sampler's RNG state). */
   meta: Record<string, unknown>;
+  /** Version 3, a state under sentinel compression (`policy` is then the budget composed with it). */
+  sentinel?: SavedSentinel;
+}
+
+/** A sentinel-compressed state's own fields: its compression's counters and the numbers of the stream driving it. */
+export interface SavedSentinel extends SentinelCompressionSnapshot {
+  /** The driver's fields (SentinelStream in @msrnn/transformer checks them when it restores). */
+  stream: Record<string, number>;
 }
 
 /** A saved state that cannot be read: the message names what is wrong. */
@@ -90,9 +104,16 @@ function finite(n: number): number | null {
   return n === Infinity ? null : n;
 }
 
-/** Serializes `state` (see the layout above). `model` is the fingerprint of the model it ran on. */
-export function encodeState(state: MultiState, model: ModelFingerprint, meta: Record<string, unknown> = {}): Uint8Array {
-  const policy = policySpecOf(state.policy);
+/**
+ * Serializes `state` (see the layout above). `model` is the fingerprint of the model it ran on. A
+ * state under sentinel compression needs `stream`, the fields of the stream driving it: its driver
+ * (SentinelStream.save in @msrnn/transformer) saves it.
+ */
+export function encodeState(state: MultiState, model: ModelFingerprint, meta: Record<string, unknown> = {}, stream?: Record<string, number>): Uint8Array {
+  // instanceof sees through wrapPolicy's wrappers (their prototype is the policy).
+  const compression = state.policy instanceof SentinelCompression ? state.policy : null;
+  if (compression && !stream) throw new StateFileError('state.save: the state is under sentinel compression; save it with the stream that drives it (SentinelStream.save), which keeps its span rule and counters');
+  const policy = policySpecOf(compression ? compression.inner : state.policy);
   if (!policy) {
     throw new StateFileError(`state.save: policy "${state.policy.name}" was not made by getPolicy (@msrnn/policies), so a restore could not make it again`);
   }
@@ -101,6 +122,7 @@ export function encodeState(state: MultiState, model: ModelFingerprint, meta: Re
     model, policy, positionMode: state.positionMode, capacity: finite(state.capacity),
     layerCapacities: state.layers.map((l) => finite(l.capacity)), windows: state.layers.map(windowOf),
     seen: state.seen, nLayers: g.nLayers, nKvHeads: g.nKvHeads, headDim: g.headDim, statsPerEntry: spe, kv: state.kv, meta,
+    ...(compression ? { sentinel: { ...compression.snapshot(), stream: stream! } } : {}),
   };
   // Tokens seen are binary (not JSON digits) so a bounded state's file keeps one size forever.
   const { seen, ...inJson } = header;
@@ -111,7 +133,7 @@ export function encodeState(state: MultiState, model: ModelFingerprint, meta: Re
   const out = new Uint8Array(size), dv = new DataView(out.buffer);
   let o = 0;
   for (let i = 0; i < 8; i++) out[o++] = STATE_MAGIC.charCodeAt(i);
-  dv.setUint32(o, STATE_FORMAT_VERSION, true); o += 4;
+  dv.setUint32(o, compression ? STATE_FORMAT_VERSION : PLAIN_FORMAT_VERSION, true); o += 4;
   dv.setFloat64(o, seen, true); o += 8;
   dv.setUint32(o, json.length, true); o += 4;
   out.set(json, o); o += json.length;
@@ -177,6 +199,8 @@ export function decodeState(bytes: Uint8Array, source = '<state>'): DecodedState
   if (!Array.isArray(header.layerCapacities) || header.layerCapacities.length !== nLayers) fail(`header layerCapacities must list ${nLayers} layers`);
   if (!Array.isArray(header.windows) || header.windows.length !== nLayers) fail(`header windows must list ${nLayers} layers`);
   if (version === 1) header.kv = 'f32';
+  if (version < 3) delete header.sentinel;
+  else if (header.sentinel !== undefined) checkSavedSentinel(header.sentinel, nLayers, spe, fail);
   try { checkKvType(header.kv, 'header field kv'); } catch (e) { fail((e as Error).message); }
   const rowBytes = kvRowBytes(header.kv, headDim);
   let o = HEADER_START + jsonLength;
@@ -207,4 +231,13 @@ export function decodeState(bytes: Uint8Array, source = '<state>'): DecodedState
   }
   if (o !== end) fail(`${end - o} trailing bytes after the last layer`);
   return { header, layers };
+}
+
+/** The shape of a header's sentinel field (the compression checks its values when it restores them). */
+function checkSavedSentinel(saved: unknown, nLayers: number, statsPerEntry: number, fail: (what: string) => never): void {
+  const s = saved as Partial<SavedSentinel> | null;
+  if (s === null || typeof s !== 'object' || !Array.isArray(s.appended) || s.appended.length !== nLayers) fail(`header field sentinel must hold appended for ${nLayers} layers`);
+  if (typeof s!.stream !== 'object' || s!.stream === null || !Object.values(s!.stream).every((v) => typeof v === 'number')) fail('header field sentinel.stream must be an object of numbers');
+  // The compression keeps each entry's stream index as one statistic after the budget's own.
+  if (statsPerEntry < 1) fail('a sentinel state keeps at least one statistic per entry (its stream index), the header says 0');
 }

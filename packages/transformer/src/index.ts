@@ -53,5 +53,5 @@ export {
 } from './safetensors/index.js';
 export { embeddedTokenizer } from './embedded-tokenizer.js';
 export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } from './tokenizers/load.js';
-export { modelFingerprint, restoreState, type RestoreOptions } from './state-io.js';
+export { modelFingerprint, restoreState, type RestoreOptions, type RestoredState } from './state-io.js';
 export { HF_ARCHITECTURES, hfLayout, hfPartsFromFiles, isHfFolder, readHfFolder, type HfFamily, type HfLayout } from './hf/index.js';

@@ -3,9 +3,10 @@
 // the state's SentinelCompression (@msrnn/msrnn) evicts each span with its <CL> once <CR> has
 // attended them, before any capacity bound composed with it. A model fine-tuned for it
 // (tools/train/finetune.py --method sentinel) names its two ids in the model.json beside it.
-import { SentinelCompression, type MultiState, type Policy, type PositionMode, type Span } from '@msrnn/msrnn';
+import { encodeState, SentinelCompression, StateFileError, type MultiState, type Policy, type PositionMode, type SavedSentinel, type Span } from '@msrnn/msrnn';
 import type { KvType } from '@msrnn/tensor';
 import { createState, type Model } from './model.js';
+import { modelFingerprint } from './state-io.js';
 import { step } from './step.js';
 
 export interface SentinelIds { cl: number; cr: number }
@@ -15,6 +16,8 @@ export interface SpanRule {
   spanAt(textIndex: number): number;
   /** One line for reports. */
   describe(): string;
+  /** periodicSpans' parameters: the rule a saved stream makes again (a listed rule ends with its list, so it cannot continue). */
+  readonly periodic?: { every: number; length: number };
 }
 
 /** Longest span any rule accepts (the paper uses 25). */
@@ -40,6 +43,7 @@ export function periodicSpans(every: number, length = every - 1): SpanRule {
   return {
     spanAt: (i) => (i >= 1 && (i - 1) % every === offset ? length : 0),
     describe: () => `every ${every} tokens the last ${length}`,
+    periodic: { every, length },
   };
 }
 
@@ -70,6 +74,8 @@ export interface SentinelStreamOptions {
   onElement?: (token: number, kind: ElementKind, position: number) => void;
   /** How the state stores keys and values (default f32). */
   kv?: KvType;
+  /** Entry slots an unbounded state allocates at first (restoreState passes the saved count). */
+  initialSlots?: number;
 }
 
 /**
@@ -96,11 +102,56 @@ export class SentinelStream {
     const mode = opts.positionMode ?? opts.policy?.positionMode ?? 'absolute';
     if (mode !== 'absolute') throw new RangeError(`sentinel compression needs position mode "absolute" (sentinels take the position of the token before them), got "${mode}"`);
     this.compression = new SentinelCompression(model.config.nLayers, opts.policy);
-    this.state = createState(model, { policy: opts.wrap ? opts.wrap(this.compression) : this.compression, positionMode: 'absolute', kv: opts.kv ?? 'f32' });
+    this.state = createState(model, {
+      policy: opts.wrap ? opts.wrap(this.compression) : this.compression, positionMode: 'absolute', kv: opts.kv ?? 'f32',
+      ...(opts.initialSlots !== undefined ? { initialSlots: opts.initialSlots } : {}),
+    });
   }
 
   get spanOpen(): boolean {
     return this.closeAfter >= 0;
+  }
+
+  get spans(): SpanRule {
+    return this.opts.spans;
+  }
+
+  /**
+   * The state, its compression and this stream's place in the text as bytes: restoreState(model,
+   * bytes) returns the stream again (`sentinels`), and feeding it the same tokens continues token
+   * for token. Only a periodic span rule can be saved: a listed one was chosen for a text of known length.
+   */
+  save(meta: Record<string, unknown> = {}): Uint8Array {
+    this.state.checkNotDisposed('SentinelStream.save');
+    const periodic = this.opts.spans.periodic;
+    if (!periodic) {
+      throw new StateFileError(`SentinelStream.save: its spans (${this.opts.spans.describe()}) were chosen for a text of known length, so the stream cannot continue past it; a periodic rule (periodicSpans) can be saved`);
+    }
+    const { cl, cr } = this.opts.ids;
+    return encodeState(this.state, modelFingerprint(this.model), meta, {
+      cl, cr, every: periodic.every, length: periodic.length, textSeen: this.textSeen, spansClosed: this.spansClosed, closeAfter: this.closeAfter,
+    });
+  }
+
+  /** Continues from a saved stream's fields (restoreState fills the state's entries). */
+  private resume(saved: SavedSentinel): void {
+    const { textSeen, spansClosed, closeAfter } = saved.stream;
+    const count = (v: unknown, min = 0) => Number.isInteger(v) && (v as number) >= min && (v as number) <= Number.MAX_SAFE_INTEGER;
+    if (!count(textSeen) || !count(spansClosed) || !count(closeAfter, -1) || (closeAfter! >= 0 && closeAfter! < textSeen!)) {
+      throw new RangeError(`sentinel stream: textSeen ${String(textSeen)}, spansClosed ${String(spansClosed)}, closeAfter ${String(closeAfter)} are not a stream's counters`);
+    }
+    this.compression.restore(saved);
+    this.textSeen = textSeen!;
+    this.spansClosed = spansClosed!;
+    this.closeAfter = closeAfter!;
+  }
+
+  /** The stream a saved state (its header's sentinel field) was driven by, with an empty state to fill; `policy` is the budget composed with it. */
+  static resumed(model: Model, saved: SavedSentinel, opts: { policy: Policy; kv: KvType; initialSlots: number }): SentinelStream {
+    const { cl, cr, every, length } = saved.stream;
+    const stream = new SentinelStream(model, { ids: { cl: cl!, cr: cr! }, spans: periodicSpans(every!, length!), ...opts });
+    stream.resume(saved);
+    return stream;
   }
 
   /** Steps text token `token` and the sentinels after it; returns the logits predicting the next text token. */

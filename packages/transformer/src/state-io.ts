@@ -2,10 +2,11 @@
 // hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
 // again from its saved request and copies the entries into the backend's memory.
 import { kvRowBytes, type KvRows } from '@msrnn/tensor';
-import { decodeState, fnv1a, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
+import { decodeState, fnv1a, SentinelCompression, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { headDimOf } from './config.js';
 import { createState, type Model } from './model.js';
+import { SentinelStream } from './sentinel.js';
 
 const fingerprints = new WeakMap<Model, ModelFingerprint>();
 
@@ -64,12 +65,24 @@ export function defaultMaxStateBytes(fileBytes: number): number {
   return 16 * fileBytes + 64 * 2 ** 20;
 }
 
+/** What restoreState returns. */
+export interface RestoredState {
+  state: MultiState;
+  /** What was saved with it. */
+  meta: Record<string, unknown>;
+  /**
+   * A state saved by SentinelStream.save: its stream (`state` is sentinels.state). Feed the text
+   * through it; stepping the state directly would insert no sentinels.
+   */
+  sentinels?: SentinelStream;
+}
+
 /**
  * A state identical to the one saved in `bytes` (entries, statistics, tokens seen, policy), its
  * storage in `model`'s backend memory. A state saved with another model, a corrupt, truncated or
- * newer file each throws a StateFileError naming what is wrong. `meta` is what was saved with it.
+ * newer file each throws a StateFileError naming what is wrong.
  */
-export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptions = {}): { state: MultiState; meta: Record<string, unknown> } {
+export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptions = {}): RestoredState {
   const source = opts.source ?? '<state>';
   model.checkNotDisposed('restoreState');
   const { header, layers } = decodeState(bytes, source);
@@ -88,23 +101,31 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
   } catch (e) {
     return fail(`cannot make its policy again: ${(e as Error).message}`);
   }
-  const windows = header.windows;
+  const windows = header.windows, saved = header.sentinel;
   const initialSlots = Math.max(1, ...layers.flatMap((l) => l.map((h) => h.positions.length)));
   const limit = opts.maxStateBytes ?? defaultMaxStateBytes(bytes.length);
-  let state: MultiState;
+  // Under sentinel compression the saved policy is the budget composed with it.
+  const runs = saved ? new SentinelCompression(mine.nLayers, policy) : policy;
+  let state: MultiState, sentinels: SentinelStream | undefined;
   try {
-    const need = stateBytes({ nLayers: mine.nLayers, nKvHeads: mine.nKvHeads, headDim: mine.headDim }, policy, initialSlots, header.kv);
+    const need = stateBytes({ nLayers: mine.nLayers, nKvHeads: mine.nKvHeads, headDim: mine.headDim }, runs, initialSlots, header.kv);
     if (need > limit) {
       fail(`its policy "${spec.name}" (capacity ${policy.capacity}) needs a ${mib(need)} state, more than maxStateBytes ${mib(limit)} `
         + `(by default 16 × the file + 64 MiB); pass a larger maxStateBytes if the state is meant to be that large`);
     }
-    state = createState(model, { policy, positionMode: header.positionMode, kv: header.kv, initialSlots });
+    if (saved) {
+      if (header.positionMode !== 'absolute') fail(`a sentinel state runs in position mode "absolute", the file says "${header.positionMode}"`);
+      sentinels = SentinelStream.resumed(model, saved, { policy, kv: header.kv, initialSlots });
+      state = sentinels.state;
+    } else {
+      state = createState(model, { policy, positionMode: header.positionMode, kv: header.kv, initialSlots });
+    }
   } catch (e) {
     if (e instanceof StateFileError) throw e;
     return fail(`cannot make its state again: ${(e as Error).message}`);
   }
   created = state;
-  if ((policy.statsPerEntry ?? 0) !== header.statsPerEntry) fail(`policy "${spec.name}" keeps ${policy.statsPerEntry ?? 0} statistics per entry, the file ${header.statsPerEntry}`);
+  if ((runs.statsPerEntry ?? 0) !== header.statsPerEntry) fail(`policy "${runs.name}" keeps ${runs.statsPerEntry ?? 0} statistics per entry, the file ${header.statsPerEntry}`);
   state.layers.forEach((layer, l) => {
     const cap = layer.capacity === Infinity ? null : layer.capacity;
     if (cap !== header.layerCapacities[l]) fail(`layer ${l} capacity ${String(header.layerCapacities[l])} differs from its policy's ${String(cap)}`);
@@ -123,7 +144,7 @@ export function restoreState(model: Model, bytes: Uint8Array, opts: RestoreOptio
     });
   });
   state.seen = header.seen;
-  return { state, meta: header.meta ?? {} };
+  return { state, meta: header.meta ?? {}, ...(sentinels ? { sentinels } : {}) };
 }
 
 function mib(bytes: number): string {

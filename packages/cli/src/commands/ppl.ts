@@ -5,7 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { policyNames, policyTable } from '@msrnn/policies';
 import { loadModel, type Model, type PositionMode } from '@msrnn/transformer';
 import { loadCorpus, type Corpus } from '../ppl/corpus.js';
-import { parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
+import { DEFAULT_CAPACITIES, parseCapacities, parseList, parseRatios } from '../ppl/parse.js';
 import { toSvg } from '../ppl/plot.js';
 import { toCsv, toMarkdown } from '../ppl/report.js';
 import { buildRuns, makeRunPolicy, type GridOptions, type RunSpec } from '../ppl/runs.js';
@@ -39,8 +39,6 @@ interface PplFlags extends ModelFlags, StateFlags {
   progress: boolean;
   sentinel?: string;
 }
-
-const DEFAULT_CAPACITIES = '16,32,64,128,256';
 
 export function registerPpl(program: Command, io: CliIo = processIo): void {
   const command = program
@@ -153,7 +151,7 @@ async function runPpl(flags: PplFlags, io: CliIo): Promise<void> {
 /** --kv-bytes replaces the capacity grid: no --capacities / --ratios, and only policies a capacity bounds. */
 function checkKvBytesGrid(flags: PplFlags, policies: string[]): void {
   if (flags.capacities !== undefined || flags.ratios !== undefined) throw new Error('give --capacities / --ratios or --kv-bytes, not both');
-  checkKvBytesPolicies(policies);
+  checkKvBytesPolicies('--policies', policies);
 }
 
 /** One run per policy at the largest capacity whose state (in `kv` entries) fits `budget` bytes; each printed. */

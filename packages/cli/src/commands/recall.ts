@@ -7,7 +7,7 @@ import { getPolicy, isPolicyName, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { addKvBytesOption, addKvOption, addModelOptions, checkKvBytesPolicies, parseByteSize, policyForBytes, checkOutputFile, parseKv, defaultModelFiles, loadTokenizerFor, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
-import { parseList } from '../ppl/parse.js';
+import { DEFAULT_CAPACITIES, parseList } from '../ppl/parse.js';
 import { readHaystack } from '../recall/haystack.js';
 import { makeCases, runRecall, type RecallResult } from '../recall/harness.js';
 import { accuracyByCapacity, accuracySvg, heatmapSvg } from '../recall/svg.js';
@@ -23,8 +23,6 @@ function list<T>(option: string, value: string, parse: (s: string) => T): T[] {
   if (items.length === 0) throw new Error(`${option}: give at least one value`);
   return items.map(parse);
 }
-
-const DEFAULT_CAPACITIES = '16,32,64,128,256';
 
 export function registerRecall(program: Command, io: CliIo = processIo): void {
   const command = addModelOptions(program.command('recall').description('accuracy on recall tasks (assoc, passkey, needle) per policy and capacity: CSV + SVG'))
@@ -52,7 +50,7 @@ export function registerRecall(program: Command, io: CliIo = processIo): void {
       });
       const kvBytes = flags.kvBytes !== undefined ? parseByteSize('--kv-bytes', flags.kvBytes) : undefined;
       if (kvBytes !== undefined && flags.capacities !== undefined) throw new Error('give --capacities or --kv-bytes, not both');
-      if (kvBytes !== undefined) checkKvBytesPolicies(policies);
+      if (kvBytes !== undefined) checkKvBytesPolicies('--policies', policies);
       const capacities = list('--capacities', flags.capacities ?? DEFAULT_CAPACITIES, (k) => parsePositiveInt('--capacities', k));
       const sizes = list('--sizes', flags.sizes, (s) => parsePositiveInt('--sizes', s));
       const depths = list('--depths', flags.depths, (d) => {

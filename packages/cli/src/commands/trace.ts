@@ -7,7 +7,7 @@ import { getPolicy, policyEntry, policyNames } from '@msrnn/policies';
 import { loadModel } from '@msrnn/transformer';
 import { loadCorpus } from '../ppl/corpus.js';
 import {
-  addBackendOptions, addKvBytesOption, addModelOptions, checkStateMemory, parseByteSize, policyForBytes, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
+  addBackendOptions, addKvBytesOption, addModelOptions, checkKvBytesPolicies, checkStateMemory, parseByteSize, policyForBytes, addStateOptions, checkOutputFile, defaultModelFiles, loadTokenizerFor, parseCapacity, parseNonNegativeInt, parsePositiveInt, parseRatio, parseStateOptions,
   selectBackendFor, type BackendFlags, type ModelFlags, type StateFlags,
 } from '../options.js';
 import { count, note, print, processIo, type CliIo } from '../io.js';
@@ -55,7 +55,7 @@ async function runTrace(flags: TraceFlags, io: CliIo): Promise<void> {
   const ratio = flags.ratio !== undefined ? parseRatio('--ratio', flags.ratio) : undefined;
   const kvBytes = flags.kvBytes !== undefined ? parseByteSize('--kv-bytes', flags.kvBytes) : undefined;
   if (kvBytes !== undefined && (flags.capacity !== undefined || ratio !== undefined)) throw new Error('give --capacity / --ratio or --kv-bytes, not both');
-  if (kvBytes !== undefined && policyEntry(flags.policy).unbounded) throw new Error(`--kv-bytes bounds the state, but policy "${flags.policy}" keeps every entry; pick an eviction policy`);
+  if (kvBytes !== undefined) checkKvBytesPolicies('--policy', [flags.policy]);
   // A default budget for the policies that take one (not `full`, e.g. with --sentinel alone).
   const capacity = flags.capacity !== undefined ? parseCapacity('--capacity', flags.capacity) : ratio === undefined && !policyEntry(flags.policy).unbounded ? 32 : undefined;
   const sentinelSpec = flags.sentinel !== undefined ? parseSentinelSpec('--sentinel', flags.sentinel) : null;

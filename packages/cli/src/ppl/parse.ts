@@ -1,6 +1,9 @@
 // Parsers for list options: every bad value names its option and what is wrong.
 import { parsePositiveInt, parseRatio } from '../options.js';
 
+/** The capacities ppl and recall sweep when --capacities is not given. */
+export const DEFAULT_CAPACITIES = '16,32,64,128,256';
+
 export function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }

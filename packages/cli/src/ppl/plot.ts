@@ -1,12 +1,7 @@
 // Perplexity vs capacity, one line per policy, log axes (the paper's Figure 3), as hand-written
 // SVG: no plotting dependency, and the file diffs and renders anywhere (GitHub included).
+import { esc, PALETTE, svgStart } from '../svg.js';
 import type { RunResult } from './sweep.js';
-
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
-
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
 
 /** Axis ticks: 1-2-5 per decade over wide ranges; round linear steps when the range is under a decade. */
 function logTicks(lo: number, hi: number): number[] {
@@ -43,9 +38,7 @@ export function toSvg(title: string, results: RunResult[], hidden: string[] = []
   const yLo = Math.min(...ppls) / 1.05, yHi = Math.max(...ppls) * 1.05;
   const x = (c: number) => L + ((Math.log(c) - Math.log(xLo)) / (Math.log(xHi) - Math.log(xLo))) * (W - L - R);
   const y = (p: number) => T + (1 - (Math.log(p) - Math.log(yLo)) / (Math.log(yHi) - Math.log(yLo))) * (H - T - B);
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  const out = svgStart(W, H, 12);
   out.push(`<text x="${L}" y="22" font-size="14" font-weight="bold">${esc(title)}</text>`);
   // Axes, grid and ticks.
   out.push(`<g stroke="#ddd">`);

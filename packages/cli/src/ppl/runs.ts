@@ -23,14 +23,11 @@ export function budgetLabel(r: RunSpec): string {
   return r.ratio !== null ? `r=${r.ratio}` : String(r.capacity);
 }
 
-export interface GridOptions {
+/** The grid: policies × budgets, with the settings every run shares. */
+export interface GridOptions extends Pick<RunSpec, 'sinks' | 'seed' | 'prefill' | 'prompt'> {
   policies: string[];
   capacities: number[];
   ratios: number[];
-  sinks: number;
-  seed: number;
-  prefill: 'exact' | 'fast';
-  prompt: number;
 }
 
 /** Runs for every policy × budget, validated up front (a bad name or budget fails before any work). */

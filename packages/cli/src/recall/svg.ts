@@ -1,9 +1,8 @@
 // Hand-written SVG of recall results: accuracy vs capacity (one line per policy, the full cache as a
 // dashed level) and a depth × length heatmap for one policy and capacity.
+import { esc, PALETTE, svgStart } from '../svg.js';
 import type { RecallResult } from './harness.js';
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** Accuracy pooled over sizes and depths, per policy and capacity, for one task. */
 export function accuracyByCapacity(results: RecallResult[], task: string): Map<string, Map<number, number>> {
@@ -25,8 +24,7 @@ export function accuracySvg(title: string, acc: Map<string, Map<number, number>>
   const lo = Math.log2(ks[0]!), hi = Math.max(Math.log2(ks.at(-1)!), lo + 1);
   const x = (k: number) => L + (W - L - R) * (Math.log2(k) - lo) / (hi - lo);
   const y = (a: number) => H - B - (H - T - B) * a;
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${L}" y="20" font-size="13">${esc(title)}</text>`,
+  const out = [...svgStart(W, H, 11), `<text x="${L}" y="20" font-size="13">${esc(title)}</text>`,
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`, `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
     `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">capacity (entries per layer)</text>`,
     `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">accuracy</text>`];
@@ -53,8 +51,7 @@ export function heatmapSvg(title: string, results: RecallResult[]): string {
   const depths = [...new Set(results.map((r) => r.depth))].sort((a, b) => a - b);
   const cell = 54, L = 70, T = 40;
   const W = L + cell * lengths.length + 20, H = T + cell * depths.length + 50;
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="10" y="20" font-size="13">${esc(title)}</text>`];
+  const out = [...svgStart(W, H, 11), `<text x="10" y="20" font-size="13">${esc(title)}</text>`];
   depths.forEach((d, i) => {
     out.push(`<text x="${L - 6}" y="${T + cell * i + cell / 2}" text-anchor="end" dominant-baseline="middle">depth ${d}</text>`);
     lengths.forEach((n, j) => {

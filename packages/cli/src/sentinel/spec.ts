@@ -62,6 +62,11 @@ export function spanRuleFor(spec: SentinelSpec, nText: number, stream = 0): Span
   return listedSpans(chooseSpans(nText, spec.ratio, spec.maxSpan, spec.seed, stream), describeSentinelSpec(spec));
 }
 
+/** The every=N,span=L spec of a periodic rule (a saved stream's; only those can be saved), else null. */
+export function everySpecOf(spans: SpanRule): SentinelSpec | null {
+  return spans.periodic ? { rule: 'every', every: spans.periodic.every, span: spans.periodic.length } : null;
+}
+
 /** Sentinel ids from the model.json beside a model file (or in a model folder); a clear error when there are none. */
 export function readSentinelIds(modelPath: string, vocabSize: number): SentinelIds {
   const folder = existsSync(modelPath) && statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);

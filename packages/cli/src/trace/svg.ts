@@ -4,11 +4,8 @@
 // Head-wise policies draw each KV head at 1/heads opacity, so darker = kept in more heads. Under
 // sentinel compression x is the stream (text, <CL>, <CR>): a band above each panel marks every
 // compressed span from its <CL> to its <CR>, and the sentinels' own bars are coloured.
+import { esc, svgStart } from '../svg.js';
 import type { LayerSummary, Trace } from './record.js';
-
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
 
 function headsAgree(trace: Trace, layer: number): boolean {
   const h0 = trace.evictedAt[layer]![0]!;
@@ -53,9 +50,7 @@ export function traceSvg(trace: Trace, summary: LayerSummary[], title: string): 
   const s = panel / n;
   const width = columnWidth(n);
   const W = L + trace.nLayers * (panel + gap), H = T + panel + Bot;
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  const out = svgStart(W, H, 11);
   out.push(`<text x="${L}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`);
   const kinds = trace.kinds;
   const xName = kinds ? 'stream element (text, <CL>, <CR>)' : 'original position';
