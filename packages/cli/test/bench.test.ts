@@ -46,7 +46,7 @@ test('bad options are one clear error each, before any measurement', async () =>
   await fails(['--shapes', '15M', '--weights', 'q4_k_m'], /--weights: "q4_k_m" is not one of f32, f16, q8/);
   await fails(['--shapes', 'smollm2-135m', '--prompt', '0'], /--prompt must be a positive integer, got "0"/);
   // 1.1B parameters × 4 bytes: over what the loader reads, refused before a byte is written.
-  await fails(['--shapes', 'tinyllama-1.1b', '--weights', 'f32', '--models', join(tmpdir(), 'no-such-folder')], /tinyllama-1\.1b in f32 would be a 4\.4 GB file; the GGUF loader reads at most 2 GiB/);
+  await fails(['--shapes', 'tinyllama-1.1b', '--weights', 'f32', '--models', join(tmpdir(), 'no-such-folder')], /tinyllama-1\.1b in f32 would be a 4\.4 GB file; the wasm heap holds at most 4 GiB/);
   await fails(['--long-position', '100', '--bounded', '256'], /--bounded 256 must be at most half of --long-position 100/);
   await fails(['--models', join(tmpdir(), 'no-such-folder')], /random-stories15M\.bin does not exist; write it with/);
   // 2 layers × 8 KV floats × 2 (keys, values) × 4 bytes = 128 bytes per position: 2^25 positions is 4 GiB.

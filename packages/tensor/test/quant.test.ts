@@ -7,6 +7,7 @@ import {
 import { float16BitsToNumber } from '../src/fp16.js';
 import { jsBackend } from '../src/js-backend.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
+import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
 import { ODD_SIZES, assertClose, copyInto, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x9a17);
@@ -43,6 +44,29 @@ test('int16 activation rounding: within half a step of each block scale, zero bl
     assert.ok(Math.abs(x16[c]! * s - x[3 + c]!) <= s / 2 + 1e-6 * Math.abs(x[3 + c]!), `x[${c}]`);
     assert.ok(Math.abs(x16[c]!) <= 32767);
   }
+});
+
+test('wasm roundActivations: the block scales of quantizeActivations16 bit for bit, each int16 within 1 of its float64 rounding and within half a step (plus float32 rounding) of x', async () => {
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const { instance } = await WebAssembly.instantiate(buildKernelModule({ initialPages: 2, shared: false }), { env: { memory } });
+  const k = instance.exports as unknown as KernelExports;
+  const blocks = 6, cols = 32 * blocks, xAt = 4, x16At = 4096 + 2, xsAt = 8192; // unaligned on purpose
+  const x = new Float32Array(memory.buffer, xAt, cols);
+  for (let i = 0; i < cols; i++) x[i] = (rand() * 2 - 1) * 10 ** (Math.floor(i / 32) - 2); // blocks of very different scales
+  x.fill(0, 64, 96); // block 2 all zero
+  x[100] = 12.5; x[101] = -12.5; // the block's largest |x| (its others are under 10), both signs
+  k.roundActivations(xAt, x16At, xsAt, blocks);
+  const got = new Int16Array(memory.buffer, x16At, cols), xs = new Float32Array(memory.buffer, xsAt, blocks);
+  const ref = new Int16Array(cols), refXs = new Float32Array(blocks);
+  quantizeActivations16(x, 0, cols, ref, refXs);
+  assert.equal(Array.from(xs), Array.from(refXs), 'block scales');
+  for (let c = 0; c < cols; c++) {
+    const s = xs[c >> 5]!;
+    assert.ok(Math.abs(got[c]! - ref[c]!) <= 1, `x[${c}]: ${got[c]} vs ${ref[c]}`);
+    assert.ok(Math.abs(got[c]! * s - x[c]!) <= s / 2 + 2 ** -23 * 32767 * s + 1e-30, `x[${c}] = ${x[c]} rounds to ${got[c]} × ${s}`);
+  }
+  assert.is(got[100], 32767); assert.is(got[101], -32767);
+  assert.ok(got.subarray(64, 96).every((v) => v === 0), 'a zero block rounds to zeros');
 });
 
 test('wasm fp16 and Q8 matvecs match the TypeScript references on odd shapes', () => {

@@ -3,9 +3,10 @@
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
-//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--rounds N] [--tokens N] [--chunk N] [--time MS]
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS]
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
-// on first use). Prints tok/s per configuration (best round) and new/old.
+// on first use). Prints tok/s per configuration (best round) and new/old; with several --threads,
+// also each side's wasm rate at every thread count over its rate at the first.
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
   options: {
     old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '7' },
     tokens: { type: 'string', default: '128' }, chunk: { type: 'string', default: '64' }, weights: { type: 'string', default: 'f32,q8' }, backends: { type: 'string', default: 'js,wasm' },
+    threads: { type: 'string', default: '1' },
     // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
     // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
     time: { type: 'string' },
@@ -29,6 +31,8 @@ const rounds = Number(values.rounds), tokens = smoke ? Math.min(16, Number(value
 for (const [flag, v] of [['--rounds', rounds], ['--tokens', tokens], ['--chunk', chunk], ['--time', budgetMs]] as const) {
   if (!(v > 0) || (flag !== '--time' && !Number.isInteger(v))) throw new RangeError(`${flag} must be a positive ${flag === '--time' ? 'number' : 'integer'}, got ${v}`);
 }
+const threadCounts = values.threads!.split(',').map(Number);
+for (const t of threadCounts) if (!(Number.isInteger(t) && t >= 1 && t <= 16)) throw new RangeError(`--threads: "${values.threads}" must list whole thread counts from 1 to 16`);
 for (const m of models) if (!existsSync(m)) throw new Error(`model ${m} not found (scripts/make-random-models.ts writes the random ones)`);
 
 // The old tree imports @msrnn/* by name: point those names at its own packages, and its
@@ -58,11 +62,11 @@ interface Case { label: string; run: () => void; best: number; bestCpu: number; 
 type Make = (side: Side) => Promise<Case>;
 // Each (side, model, backend, weights) is loaded once and shared by the cases that use it.
 const loaded = new Map<string, Promise<import('../src/index.js').Model>>();
-function opened(side: Side, modelPath: string, backendName: 'js' | 'wasm', weights: 'f32' | 'f16' | 'q8') {
-  const key = [side.name, modelPath, backendName, weights].join('|');
+function opened(side: Side, modelPath: string, backendName: 'js' | 'wasm', threads: number, weights: 'f32' | 'f16' | 'q8') {
+  const key = [side.name, modelPath, backendName, threads, weights].join('|');
   if (!loaded.has(key)) {
     loaded.set(key, (async () => {
-      const backend = backendName === 'js' ? side.tensor.jsBackend : await side.tensor.createWasmBackend();
+      const backend = backendName === 'js' ? side.tensor.jsBackend : await side.tensor.createWasmBackend({ threads });
       return side.api.quantizeModel(await side.api.loadModel(modelPath, { backend }), weights);
     })());
   }
@@ -73,29 +77,32 @@ for (const modelPath of models) {
   const short = modelPath.split('/').pop()!;
   for (const backendName of values.backends!.split(',') as ('js' | 'wasm')[]) {
     if (backendName !== 'js' && backendName !== 'wasm') throw new RangeError(`--backends: "${backendName}" is not js or wasm`);
-    const open = (side: Side, weights: 'f32' | 'f16' | 'q8') => opened(side, modelPath, backendName, weights);
-    for (const weights of values.weights!.split(',') as ('f32' | 'f16' | 'q8')[]) {
-      if (backendName === 'js' && weights !== 'f32') continue;
+    for (const threads of backendName === 'js' ? [1] : threadCounts) {
+      const open = (side: Side, weights: 'f32' | 'f16' | 'q8') => opened(side, modelPath, backendName, threads, weights);
+      const on = backendName === 'js' ? 'js' : `wasm×${threads}`;
+      for (const weights of values.weights!.split(',') as ('f32' | 'f16' | 'q8')[]) {
+        if (backendName === 'js' && weights !== 'f32') continue;
+        configs.push(async (side) => {
+          const model = await open(side, weights);
+          return {
+            label: `${short} ${on} ${weights}: step ×${tokens}`, best: Infinity, bestCpu: Infinity, spent: 0,
+            run: () => {
+              const state = side.api.createState(model);
+              let token = 1;
+              for (let i = 0; i < tokens; i++) token = side.api.argmax(side.api.step(model, state, token));
+            },
+          };
+        });
+      }
       configs.push(async (side) => {
-        const model = await open(side, weights);
+        const model = await open(side, 'f32');
+        const prompt = Array.from({ length: tokens }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
         return {
-          label: `${short} ${backendName} ${weights}: step ×${tokens}`, best: Infinity, bestCpu: Infinity, spent: 0,
-          run: () => {
-            const state = side.api.createState(model);
-            let token = 1;
-            for (let i = 0; i < tokens; i++) token = side.api.argmax(side.api.step(model, state, token));
-          },
+          label: `${short} ${on} f32: prefill ${tokens}, chunk ${chunk}`, best: Infinity, bestCpu: Infinity, spent: 0,
+          run: () => { side.api.prefill(model, side.api.createState(model), prompt, { chunkSize: chunk }); },
         };
       });
     }
-    configs.push(async (side) => {
-      const model = await open(side, 'f32');
-      const prompt = Array.from({ length: tokens }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
-      return {
-        label: `${short} ${backendName} f32: prefill ${tokens}, chunk ${chunk}`, best: Infinity, bestCpu: Infinity, spent: 0,
-        run: () => { side.api.prefill(model, side.api.createState(model), prompt, { chunkSize: chunk }); },
-      };
-    });
   }
 }
 const cases: Case[][] = [];
@@ -107,6 +114,9 @@ for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? pair : [...pair].reverse(); // alternate which side goes first
     for (const c of order) {
       if (c.spent > budgetMs) continue;
+      // An idle worker spins up to 20 ms (src/threads/spin.ts) before it sleeps: let it, so no
+      // case (and no CPU-time rate: this process's CPU time counts every thread) pays for the last.
+      if (threadCounts.some((t) => t > 1)) await new Promise((done) => setTimeout(done, 30));
       const t0 = performance.now(), cpu0 = process.cpuUsage();
       c.run();
       c.best = Math.min(c.best, performance.now() - t0);
@@ -124,4 +134,14 @@ const tps = (ms: number): number => (tokens / ms) * 1000;
 for (const [o, n] of cases) {
   const cols = [tps(o!.best), tps(n!.best), tps(n!.best) / tps(o!.best), tps(o!.bestCpu), tps(n!.bestCpu), tps(n!.bestCpu) / tps(o!.bestCpu)];
   console.log(`${o!.label.padEnd(50)} ${cols.map((v, i) => (i % 3 === 2 ? v.toFixed(3).padStart(6) : v.toFixed(0).padStart(9))).join(' ')}`);
+}
+if (threadCounts.length > 1) {
+  // Thread scaling within each side: the wasm case at each thread count over the same case at the first.
+  console.log(`\nthreads: each side's rate over its rate at ${threadCounts[0]} thread(s) (wall; CPU time counts every thread, so it is not a scaling measure)`);
+  const first = `wasm×${threadCounts[0]} `;
+  for (const [o, n] of cases) {
+    if (!o!.label.includes('wasm×') || o!.label.includes(first)) continue;
+    const base = cases.find(([b]) => b!.label === o!.label.replace(/wasm×\d+ /, first))!;
+    console.log(`${o!.label.padEnd(50)} old ${(base[0]!.best / o!.best).toFixed(3).padStart(6)}  new ${(base[1]!.best / n!.best).toFixed(3).padStart(6)}`);
+  }
 }

@@ -6,7 +6,7 @@ export {
 export { type Weights, type LayerWeights, type Linear, type Norm, linear, norm, parameterCount } from './weights.js';
 export { LLAMA2C_MAGIC, parseLlama2c, parseLlama2cHeader, type Llama2cVersion, type ParsedCheckpoint } from './llama2c.js';
 export {
-  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, modelFromBytes, modelFromWeights, modelFromFiles, MODEL_FOLDER_FILES,
+  type Model, type LoadOptions, type CreateStateOptions, type ModelFromWeightsOptions, loadModel, loadModelFiles, modelFromBytes, modelFromSource, modelFromWeights, modelFromFiles, MODEL_FOLDER_FILES,
   createState, checkStateFits, checkToken,
 } from './model.js';
 export { type PositionMode, type Positions, positionsFor, RopePositions } from './positions.js';
@@ -34,6 +34,7 @@ export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerO
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
+export { blobSource, bytesSource, type ByteSource } from './byte-source.js';
 export { ModelFileError, TokenizerFileError } from './file-errors.js';
 export { DisposedError } from '@msrnn/msrnn';
 export { HfTokenizer, type HfTokenizerOptions, hfTokenizerFromFiles, loadHfTokenizer, HF_TOKENIZER_FILES } from './tokenizers/hf.js';

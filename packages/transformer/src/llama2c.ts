@@ -5,6 +5,8 @@
 import { f32Weights } from '@msrnn/tensor';
 import { LLAMA } from './arch.js';
 import { recognizeOtherFormat } from './bytes.js';
+import { bytesSource, type ByteSource } from './byte-source.js';
+import { ReadPlan } from './read-plan.js';
 import { ModelFileError } from './file-errors.js';
 import { kvDimOf, validateConfig, type ModelConfig } from './config.js';
 import { linear, norm, type LayerWeights, type Weights } from './weights.js';
@@ -15,6 +17,8 @@ export const LLAMA2C_MAGIC = 0x616b3432; // "ak42" little-endian
 export const RECOGNISED_FORMATS = 'recognised model formats: GGUF v2/v3 (magic "GGUF"), llama2.c checkpoints (v1 with magic "ak42", or the legacy v0 header) and Hugging Face folders (config.json + model.safetensors)';
 const V0_HEADER_BYTES = 7 * 4;
 const V1_HEADER_BYTES = 256;
+/** Bytes a loader reads to parse the header (either version) and to recognise other formats. */
+export const LLAMA2C_HEADER_BYTES = V1_HEADER_BYTES;
 
 export type Llama2cVersion = 0 | 1;
 
@@ -175,8 +179,11 @@ function expectedFileBytes(info: HeaderInfo): number {
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** The validated header of a llama2.c checkpoint (geometry sane, file size as implied); reads no weights. */
-export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config: ModelConfig; version: Llama2cVersion; headerBytes: number } {
+/**
+ * The validated header of a llama2.c checkpoint of `fileSize` bytes (geometry sane, file size as
+ * implied) from its first bytes (at least LLAMA2C_HEADER_BYTES of them, or the whole file); reads no weights.
+ */
+export function parseLlama2cHeader(bytes: Uint8Array, source: string, fileSize = bytes.byteLength): { config: ModelConfig; version: Llama2cVersion; headerBytes: number } {
   let info: HeaderInfo;
   try {
     info = readHeader(bytes, source);
@@ -190,13 +197,13 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config:
     throw err;
   }
   const expected = expectedFileBytes(info);
-  if (bytes.byteLength !== expected) {
+  if (fileSize !== expected) {
     const c = info.config;
     throw new ModelFileError(
-      `${source}: file size ${bytes.byteLength} bytes does not match the llama2.c v${info.version} header ` +
+      `${source}: file size ${fileSize} bytes does not match the llama2.c v${info.version} header ` +
       `(dim ${c.dim}, hidden ${c.hiddenDim}, layers ${c.nLayers}, heads ${c.nHeads}/${c.nKvHeads}, vocab ${c.vocabSize}, ` +
       `seq_len ${c.seqLen}, ${c.sharedClassifier ? 'tied' : 'untied'} classifier), which implies ${expected} bytes` +
-      (bytes.byteLength < expected ? ' — the file is truncated or the header is corrupt' : ''),
+      (fileSize < expected ? ' — the file is truncated or the header is corrupt' : ''),
     );
   }
   return info;
@@ -204,17 +211,35 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string): { config:
 
 /** Parses and validates a llama2.c checkpoint; each weight is copied into its own `alloc` allocation. */
 export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
-  const info = parseLlama2cHeader(bytes, source);
+  const plan = new ReadPlan();
+  const parsed = llama2cParts(bytesSource(bytes, source), bytes, alloc, plan);
+  plan.runSync();
+  return parsed;
+}
+
+/**
+ * A llama2.c checkpoint read from `file` (`header` = its first LLAMA2C_HEADER_BYTES bytes, or all
+ * of them): each weight gets its own `alloc` allocation, which `plan` fills when it runs (and then
+ * checks every weight is finite).
+ */
+export function llama2cParts(file: ByteSource, header: Uint8Array, alloc: (n: number) => Float32Array, plan: ReadPlan): ParsedCheckpoint {
+  const source = file.name;
+  const info = parseLlama2cHeader(header, source, file.size);
   if (!littleEndianHost) throw new Error(`${source}: llama2.c checkpoints are little-endian; this host is big-endian`);
   const views = allocateViews(info.config, alloc);
   let at = info.headerBytes;
   for (const seg of fileSegments(info, views)) {
-    const n = seg.count * 4;
-    if (seg.target) new Uint8Array(seg.target.buffer, seg.target.byteOffset, n).set(bytes.subarray(at, at + n));
-    at += n;
+    if (seg.target) plan.copy(file, at, new Uint8Array(seg.target.buffer, seg.target.byteOffset, seg.count * 4));
+    at += seg.count * 4;
   }
-  checkFinite(views, source);
-  if (info.version === 0) checkRopeTables(bytes, info, source);
+  plan.after(() => checkFinite(views, source));
+  if (info.version === 0 && info.config.seqLen >= 2) {
+    const c = info.config;
+    const tableStart = info.headerBytes + (llama2cParameterCount(c) - (c.sharedClassifier ? 0 : c.vocabSize * c.dim)) * 4;
+    // Row 1 of the table for any head dim up to `dim` lies in its first `dim` floats.
+    const floats = Math.min((c.seqLen * (c.dim / c.nHeads)) / 2, c.dim);
+    plan.convert(file, tableStart, floats * 4, (table) => checkRopeTables(table, info, source));
+  }
   return { config: info.config, version: info.version, weights: toWeights(info.config, views) };
 }
 
@@ -225,12 +250,11 @@ export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: numbe
  * when they match another head dim (a divisor of dim) and not the header's, the header was changed.
  * Tables that match no head dim (another theta, zeros) are left alone. A v1 file stores nothing
  * per head, so there such a change cannot be detected: the model loads and computes garbage.
+ * `table` holds the first floats of freq_cis_real (at least min(seqLen · headDim / 2, dim)).
  */
-function checkRopeTables(bytes: Uint8Array, info: HeaderInfo, source: string): void {
+function checkRopeTables(table: Uint8Array, info: HeaderInfo, source: string): void {
   const c = info.config;
-  if (c.seqLen < 2) return;
-  const tableStart = info.headerBytes + (llama2cParameterCount(c) - (c.sharedClassifier ? 0 : c.vocabSize * c.dim)) * 4;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dv = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const hd = c.dim / c.nHeads;
   const realFloats = (c.seqLen * hd) / 2;
   // Row 1 of freq_cis_real as the file would hold it for a head dim (rows of headDim/2 floats).
@@ -238,7 +262,7 @@ function checkRopeTables(bytes: Uint8Array, info: HeaderInfo, source: string): v
     const half = headDim / 2;
     if (2 * half > realFloats) return false; // row 1 would lie outside the stored table
     for (let j = 0; j < half; j++) {
-      const stored = dv.getFloat32(tableStart + (half + j) * 4, true);
+      const stored = dv.getFloat32((half + j) * 4, true);
       if (Math.abs(stored - Math.cos(Math.pow(10000, (-2 * j) / headDim))) > 1e-4) return false;
     }
     return true;

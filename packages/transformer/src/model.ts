@@ -3,17 +3,22 @@ import { Allocations, jsBackend, type Backend, type KvType } from '@msrnn/tensor
 import { MultiState, type Policy } from '@msrnn/msrnn';
 import { headDimOf, validateConfig, type ModelConfig } from './config.js';
 import { checkWeights } from './check-weights.js';
-import { parseLlama2c, type Llama2cVersion } from './llama2c.js';
+import { LLAMA2C_HEADER_BYTES, llama2cParts, parseLlama2cHeader, type Llama2cVersion } from './llama2c.js';
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
-import { asBytes, readFileBytes, type BytesLike } from './bytes.js';
-import { isGguf, parseGguf } from './gguf/parse.js';
+import { asBytes, openFileSource, type BytesLike } from './bytes.js';
+import { blobSource, bytesSource, isByteSource, readBytes, renamed, type ByteSource } from './byte-source.js';
+import { isGguf, parseGgufIndex, type GgufIndex, type GgufTensorEntry } from './gguf/parse.js';
 import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
+import { readGgufIndex } from './gguf/read-index.js';
+import { ReadPlan } from './read-plan.js';
+import { checkRoom } from './memory-room.js';
 import type { Weights } from './weights.js';
 import { modelFingerprint } from './state-io.js';
 import { readFolderFiles, type FileMap } from './files.js';
-import { hfPartsFromFiles, readHfFolder } from './hf/index.js';
+import { hfPartsFromFiles, hfPartsFromSources, hfShardNames } from './hf/index.js';
+import { SAFETENSORS_INDEX } from './safetensors/folder.js';
 import { LoadedModel } from './loaded-model.js';
 
 export interface Model {
@@ -78,27 +83,67 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<bytes>';
   const data = asBytes(bytes, `model ${source}`);
+  const file = bytesSource(data, source);
+  const gguf = isGguf(data) ? parseGgufIndex(data, data.byteLength, source) : null;
   return owningAllocations(backend, (allocations) => {
-    if (isGguf(data)) {
-      const file = parseGguf(data, source);
-      const { config, weights, format } = ggufModelParts(file, allocations);
-      // Every loader's weights pass the same shape check (modelFromWeights'), GGUF's too.
-      checkWeights(config, weights, source);
-      return assemble(withSlidingWindow(config, opts, source), weights, backend, allocations, source, format, file.metadata);
-    }
-    const { config, weights, version } = parseLlama2c(data, source, (n) => allocations.alloc(n));
-    return assemble(withSlidingWindow(config, opts, source), weights, backend, allocations, source, `llama2.c v${version satisfies Llama2cVersion}`);
+    const plan = new ReadPlan();
+    const parts = gguf ? planGguf(gguf, file, backend, allocations, plan, (t) => data.subarray(t.fileOffset, t.fileOffset + t.byteLength)) : planLlama2c(file, data, backend, allocations, plan);
+    plan.runSync();
+    return assemble(withSlidingWindow(parts.config, opts, source), parts.weights, backend, allocations, source, parts.format, parts.metadata);
   });
 }
 
-/** Runs a loader with fresh Allocations; if it throws, what it allocated is given back. */
-function owningAllocations(backend: Backend, load: (allocations: Allocations) => Model): Model {
+/**
+ * Builds a model from a byte source (../byte-source.ts: a file opened for reads at offsets, a
+ * browser File, bytes in memory), the format found as modelFromBytes finds it. Only the header
+ * is read before the weights are allocated; then each tensor's bytes are read, in bounded chunks,
+ * straight into the memory the model keeps (the wasm heap), so loading takes about the file's
+ * size in memory, not twice it. A model that cannot fit the backend's memory is refused first.
+ */
+export async function modelFromSource(file: ByteSource, opts: LoadOptions = {}): Promise<Model> {
+  const backend = opts.backend ?? jsBackend;
+  const source = opts.source ?? file.name;
+  file = renamed(file, source);
+  const head = await readBytes(file, 0, Math.min(file.size, LLAMA2C_HEADER_BYTES));
+  const gguf = isGguf(head) ? await readGgufIndex(file) : null;
+  return owningAllocations(backend, async (allocations) => {
+    const plan = new ReadPlan();
+    const parts = gguf ? planGguf(gguf.index, file, backend, allocations, plan, gguf.tensorData) : planLlama2c(file, head, backend, allocations, plan);
+    await plan.run();
+    return assemble(withSlidingWindow(parts.config, opts, source), parts.weights, backend, allocations, source, parts.format, parts.metadata);
+  });
+}
+
+/** A model's parts once allocated, before the plan that fills them runs. */
+interface PlannedParts { config: ModelConfig; weights: Weights; format: string; metadata: GgufMetadata | null }
+
+function planGguf(index: GgufIndex, file: ByteSource, backend: Backend, allocations: Allocations, plan: ReadPlan, tensorData: (t: GgufTensorEntry) => Uint8Array): PlannedParts {
+  checkRoom(backend, index.tensors.reduce((a, t) => a + t.byteLength, 0), file.name);
+  const { config, weights, format } = ggufModelParts(index, file, allocations, plan, tensorData);
+  // Every loader's weights pass the same shape check (modelFromWeights'), GGUF's too.
+  checkWeights(config, weights, file.name);
+  return { config, weights, format, metadata: index.metadata };
+}
+
+function planLlama2c(file: ByteSource, head: Uint8Array, backend: Backend, allocations: Allocations, plan: ReadPlan): PlannedParts {
+  const { headerBytes } = parseLlama2cHeader(head, file.name, file.size); // a corrupt header is named before the size is
+  checkRoom(backend, file.size - headerBytes, file.name);
+  const { config, weights, version } = llama2cParts(file, head, (n) => allocations.alloc(n), plan);
+  return { config, weights, format: `llama2.c v${version satisfies Llama2cVersion}`, metadata: null };
+}
+
+/** Runs a loader with fresh Allocations; if it throws (or its promise rejects), what it allocated is given back. */
+function owningAllocations<T extends Model | Promise<Model>>(backend: Backend, load: (allocations: Allocations) => T): T {
   const allocations = new Allocations(backend);
-  try {
-    return load(allocations);
-  } catch (err) {
+  const released = (err: unknown): never => {
     allocations.releaseAll();
     throw err;
+  };
+  try {
+    const model = load(allocations);
+    return (model instanceof Promise ? model.catch(released) : model) as T;
+  } catch (err) {
+    return released(err);
   }
 }
 
@@ -110,9 +155,69 @@ export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<folder>';
   return owningAllocations(backend, (allocations) => {
-    const { config, weights, format } = hfPartsFromFiles(files, allocations, source);
+    const plan = new ReadPlan();
+    const { config, weights, format } = hfPartsFromFiles(files, allocations, plan, source, (bytes) => checkRoom(backend, bytes, source));
+    plan.runSync();
     return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
   });
+}
+
+/**
+ * A Hugging Face folder on disk (Node, Deno, Bun): config.json and the index are read whole, the
+ * safetensors as byte sources (headers first, then each tensor straight into place).
+ */
+async function loadHfFolder(dir: string, json: Map<string, Uint8Array>, opts: LoadOptions): Promise<Model> {
+  const backend = opts.backend ?? jsBackend;
+  const source = opts.source ?? dir;
+  const shards = new Map<string, Awaited<ReturnType<typeof openFileSource>>>();
+  try {
+    for (const name of hfShardNames(json, dir)) {
+      const file = await openOptional(`${dir.replace(/[\\/]+$/, '')}/${name}`);
+      if (file) shards.set(name, file);
+    }
+    return await modelFromFolderSources(json, shards, { ...opts, source });
+  } finally {
+    for (const file of shards.values()) file.close();
+  }
+}
+
+/**
+ * A Hugging Face folder given as file name → bytes, Blob (a browser's picked or dropped files)
+ * or ByteSource: config.json and model.safetensors.index.json are read whole, the safetensors as
+ * sources (headers first, then each tensor straight into the backend's memory), so a folder loads
+ * in about its size in memory, not twice it.
+ */
+export async function loadModelFiles(files: ReadonlyMap<string, BytesLike | Blob | ByteSource>, opts: LoadOptions = {}): Promise<Model> {
+  const source = opts.source ?? '<folder>';
+  const json = new Map<string, Uint8Array>(), shards = new Map<string, ByteSource>();
+  for (const [name, value] of files) {
+    const file = isByteSource(value) ? value
+      : typeof Blob !== 'undefined' && value instanceof Blob ? blobSource(value, `${source}/${name}`)
+        : bytesSource(asBytes(value, `${source}/${name}`), `${source}/${name}`);
+    if (name.endsWith('.json')) json.set(name, await readBytes(file, 0, file.size));
+    else shards.set(name, file);
+  }
+  return modelFromFolderSources(json, shards, { ...opts, source });
+}
+
+async function modelFromFolderSources(json: ReadonlyMap<string, Uint8Array>, shards: ReadonlyMap<string, ByteSource>, opts: LoadOptions & { source: string }): Promise<Model> {
+  const backend = opts.backend ?? jsBackend, source = opts.source;
+  return owningAllocations(backend, async (allocations) => {
+    const plan = new ReadPlan();
+    const { config, weights, format } = await hfPartsFromSources(json, shards, allocations, plan, source, (bytes) => checkRoom(backend, bytes, source));
+    await plan.run();
+    return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
+  });
+}
+
+/** A model file opened as a byte source, or null when there is no such file. */
+async function openOptional(path: string): Promise<Awaited<ReturnType<typeof openFileSource>> | null> {
+  try {
+    return await openFileSource(path, 'model');
+  } catch (err) {
+    if (/ENOENT|NotFound/.test((err as Error).message)) return null;
+    throw err;
+  }
 }
 
 /**
@@ -121,20 +226,22 @@ export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
  * folder's config.json, and named in `model.format`.
  */
 export async function loadModel(pathOrBytes: string | BytesLike | Blob, opts: LoadOptions = {}): Promise<Model> {
-  // A Blob (a browser's File from <input type=file> or a drop) is read once into bytes.
-  if (typeof Blob !== 'undefined' && pathOrBytes instanceof Blob) {
-    return modelFromBytes(new Uint8Array(await pathOrBytes.arrayBuffer()), { ...opts, source: opts.source ?? ((pathOrBytes as { name?: string }).name || '<blob>') });
-  }
+  // A Blob (a browser's File from <input type=file> or a drop) is read slice by slice.
+  if (typeof Blob !== 'undefined' && pathOrBytes instanceof Blob) return modelFromSource(blobSource(pathOrBytes), opts);
   if (typeof pathOrBytes !== 'string') return modelFromBytes(pathOrBytes as BytesLike, opts);
-  let bytes: Uint8Array;
+  let file;
   try {
-    bytes = await readFileBytes(pathOrBytes, 'model');
+    file = await openFileSource(pathOrBytes, 'model');
   } catch (err) {
     // A folder cannot be read as a file (no node:fs stat here, so browser bundles stay Node-free).
     if (/EISDIR|Is a directory/i.test((err as Error).message)) return loadModelFolder(pathOrBytes, opts);
     throw err;
   }
-  return modelFromBytes(bytes, { ...opts, source: opts.source ?? pathOrBytes });
+  try {
+    return await modelFromSource(file, opts);
+  } finally {
+    file.close();
+  }
 }
 
 /** Files a model folder may hold its model in, tried in this order after config.json (Hugging Face). */
@@ -145,11 +252,16 @@ export const MODEL_FOLDER_FILES = ['model.gguf', 'model.bin'] as const;
  * (as this repo's models/ keep them). Named files only: listing a folder needs Node's fs.
  */
 async function loadModelFolder(dir: string, opts: LoadOptions): Promise<Model> {
-  const found = await readFolderFiles(dir, ['config.json']);
-  if (found.has('config.json')) return modelFromFiles(await readHfFolder(dir), { ...opts, source: opts.source ?? dir });
+  const found = await readFolderFiles(dir, ['config.json', SAFETENSORS_INDEX]);
+  if (found.has('config.json')) return loadHfFolder(dir, found, opts);
   for (const name of MODEL_FOLDER_FILES) {
-    const bytes = (await readFolderFiles(dir, [name])).get(name);
-    if (bytes) return modelFromBytes(bytes, { ...opts, source: opts.source ?? `${dir.replace(/[\\/]+$/, '')}/${name}` });
+    const file = await openOptional(`${dir.replace(/[\\/]+$/, '')}/${name}`);
+    if (!file) continue;
+    try {
+      return await modelFromSource(file, opts);
+    } finally {
+      file.close();
+    }
   }
   throw new Error(`${dir}: a folder with no model this package recognises: expected config.json (Hugging Face: config.json + model.safetensors), ${MODEL_FOLDER_FILES.join(' or ')}`);
 }

@@ -1,5 +1,7 @@
 // Reading a model or tokenizer from a path where there is no node:fs: Deno and Bun through their
 // own file APIs; browsers and edge workers have no file paths, so the error says what to pass.
+import { blobSource, bytesSource, type ByteSource } from './byte-source.js';
+
 interface DenoFs { readFile(path: string): Promise<Uint8Array> }
 interface BunFs { file(path: string): { arrayBuffer(): Promise<ArrayBuffer> } }
 
@@ -28,4 +30,26 @@ export async function readOptionalFileBytes(path: string, what: string): Promise
     if (/\b(NotFound|ENOENT)\b/.test(err?.message ?? '')) return undefined;
     throw err;
   }
+}
+
+/** A file opened for reads at offsets (see ../byte-source.ts); close() when done. */
+export type FileByteSource = ByteSource & { close(): void };
+
+/**
+ * Opens a file as a byte source: Bun's file is a Blob (read by slices); Deno's is read whole
+ * (then it is a source in memory). No file system: the same error as readFileBytes.
+ */
+export async function openFileSource(path: string, what: string): Promise<FileByteSource> {
+  const g = globalThis as { Bun?: { file(path: string): Blob } };
+  if (g.Bun) {
+    const blob = g.Bun.file(path);
+    const source = blobSource(blob, path);
+    try {
+      await source.read(0, new Uint8Array(Math.min(1, source.size))); // a missing file fails here, with its name
+    } catch (err: any) {
+      throw new Error(`cannot read ${what} file ${path}: ${err?.code ?? err?.name ?? err?.message ?? err}`);
+    }
+    return { ...source, close: () => {} };
+  }
+  return { ...bytesSource(await readFileBytes(path, what), path), close: () => {} };
 }

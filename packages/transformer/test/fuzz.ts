@@ -3,6 +3,10 @@
 // throws one of the library's own error classes, within a time limit.
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { jsBackend, type Backend } from '@msrnn/tensor';
+import type { ByteSource } from '../src/byte-source.js';
+import { createState, modelFromBytes, modelFromSource, type Model } from '../src/model.js';
+import { step } from '../src/step.js';
 
 /** Up to `maxEdits` (offset, byte) overwrites inside [0, length). */
 export const byteEdits = (length: number, maxEdits: number) =>
@@ -65,5 +69,40 @@ export function expectOwnError<T>(fn: () => T, allowed: readonly ErrorClass[], o
   } finally {
     const ms = performance.now() - start;
     assert.ok(ms < limitMs, `one case took ${ms.toFixed(0)} ms (limit ${limitMs})`);
+  }
+}
+
+/**
+ * `bytes` as a source that only reads (no view of the bytes, no sync reads), as a file or a
+ * browser File is: loaders then take the streaming path. Every read must lie inside the file.
+ */
+export function streamedSource(bytes: Uint8Array, name: string): ByteSource {
+  return {
+    name, size: bytes.length,
+    read: async (offset, into) => {
+      assert.ok(offset >= 0 && offset + into.length <= bytes.length, `read [${offset}, ${offset + into.length}) of a ${bytes.length}-byte file`);
+      into.set(bytes.subarray(offset, offset + into.length));
+    },
+  };
+}
+
+/**
+ * Loads `bytes` from memory (modelFromBytes) and streamed (modelFromSource): both fail with the
+ * same message, or both load the same model (same format and first-step logits).
+ */
+export async function sameStreamedOutcome(bytes: Uint8Array, name: string, backend: Backend = jsBackend): Promise<void> {
+  let whole: Model | Error, streamed: Model | Error;
+  try { whole = modelFromBytes(bytes, { source: name, backend }); } catch (e) { whole = e as Error; }
+  try { streamed = await modelFromSource(streamedSource(bytes, name), { backend }); } catch (e) { streamed = e as Error; }
+  try {
+    if (whole instanceof Error || streamed instanceof Error) {
+      assert.is(streamed instanceof Error ? streamed.message : 'loaded', whole instanceof Error ? whole.message : 'loaded');
+      return;
+    }
+    assert.is(streamed.format, whole.format);
+    const logits = (m: Model) => { const s = createState(m); const out = Float32Array.from(step(m, s, 1)); s.dispose(); return out; };
+    assert.equal(logits(streamed), logits(whole));
+  } finally {
+    for (const m of [whole, streamed]) if (!(m instanceof Error)) m.dispose();
   }
 }

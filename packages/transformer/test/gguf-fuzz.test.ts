@@ -11,7 +11,9 @@ import { inspectModelBytes } from '../src/inspect.js';
 import { sampleFile, tensorFieldOffsets, tinyLlamaGguf } from './gguf/build.js';
 import { modelFromBytes } from '../src/model.js';
 import { ModelFileError } from '../src/file-errors.js';
-import { absurdU64, applyEdits, byteEdits, expectOwnError } from './fuzz.js';
+import { absurdU64, applyEdits, byteEdits, expectOwnError, sameStreamedOutcome, streamedSource } from './fuzz.js';
+import { readGgufIndex } from '../src/gguf/read-index.js';
+import { createWasmBackend } from '@msrnn/tensor';
 
 const valid = sampleFile();
 const validV2 = sampleFile(2);
@@ -142,6 +144,40 @@ test('truncated files and random tails after a valid GGUF header', () => {
     f.set(tail, 8);
     check(f);
   }), { seed: 1014, numRuns: 1500 });
+});
+
+test('streamed loads (header from a prefix, tensors read into place) fail or load exactly as loads from memory', async () => {
+  const model = tinyLlamaGguf({ dim: 32, hidden: 64, heads: 4, kvHeads: 2, vocab: 300, tied: false });
+  const structureEnd = parseGguf(model).dataOffset;
+  const wasm = await createWasmBackend();
+  try {
+    await sameStreamedOutcome(model, 'fuzz', wasm); // loads, into the wasm heap
+    await fc.assert(fc.asyncProperty(byteEdits(structureEnd, 4), (edits) => sameStreamedOutcome(applyEdits(model, edits), 'fuzz')), { seed: 1018, numRuns: 200 });
+    // Edits in the tensor data: NaN norms, and the bytes each tensor gets.
+    await fc.assert(fc.asyncProperty(byteEdits(model.length, 8), (edits) => sameStreamedOutcome(applyEdits(model, edits), 'fuzz')), { seed: 1019, numRuns: 150 });
+    await fc.assert(fc.asyncProperty(fc.nat(model.length), (n) => sameStreamedOutcome(model.subarray(0, n), 'fuzz')), { seed: 1020, numRuns: 150 });
+  } finally {
+    await wasm.dispose();
+  }
+});
+
+test('a header read from a prefix that is too short is read again, longer, and parses as the whole file does', async () => {
+  for (const file of [valid, validV2, tinyLlamaGguf({ vocab: 300 })]) {
+    const whole = parseGguf(file, 'fuzz');
+    for (const first of [1, 7, 64, 300]) {
+      const { index } = await readGgufIndex(streamedSource(file, 'fuzz'), first);
+      assert.equal(index.tensors.map((t) => [t.name, t.fileOffset, t.byteLength]), whole.tensors.map((t) => [t.name, t.fileOffset, t.byteLength]));
+      assert.equal([...index.metadata.keys()], [...whole.metadata.keys()]);
+    }
+  }
+  // Truncated within the header: the same GgufError as the whole (truncated) file gives.
+  await fc.assert(fc.asyncProperty(fc.nat(parseGguf(valid).dataOffset), fc.integer({ min: 1, max: 64 }), async (n, first) => {
+    const cut = valid.subarray(0, n);
+    let want = 'parsed', got = 'parsed';
+    try { parseGguf(cut, 'fuzz'); } catch (e) { want = (e as Error).message; }
+    try { await readGgufIndex(streamedSource(cut, 'fuzz'), first); } catch (e) { got = (e as Error).message; }
+    assert.is(got, want);
+  }), { seed: 1021, numRuns: 200 });
 });
 
 test.run();

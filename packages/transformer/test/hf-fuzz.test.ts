@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { jsBackend, type Backend } from '@msrnn/tensor';
-import { ModelFileError, modelFromFiles, readHfFolder, SafetensorsError } from '../src/index.js';
-import { expectOwnError, hostileJson } from './fuzz.js';
+import { createState, loadModelFiles, ModelFileError, modelFromFiles, readHfFolder, SafetensorsError, step, type Model } from '../src/index.js';
+import { applyEdits, byteEdits, expectOwnError, hostileJson, streamedSource } from './fuzz.js';
 import { haveShared, shared } from './shared.js';
 import { resolve } from 'node:path';
 
@@ -32,6 +32,29 @@ if (haveShared('hf-fuzz', folder)) {
       });
       assert.ok(allocated <= 2 * folderBytes, `a ${folderBytes}-byte folder allocated ${allocated} bytes`);
     }), { seed: 1420, numRuns: 250 });
+  });
+
+  test('a folder streamed (safetensors as byte sources) fails or loads exactly as the folder from memory', async () => {
+    const files = await readHfFolder(folder);
+    const weights = files.get('model.safetensors')!;
+    const headerEnd = 8 + Number(new DataView(weights.buffer, weights.byteOffset).getBigUint64(0, true));
+    const same = async (mutated: Map<string, Uint8Array>): Promise<void> => {
+      let whole: Model | Error, streamed: Model | Error;
+      try { whole = modelFromFiles(mutated, { source: 'fuzz-folder' }); } catch (e) { whole = e as Error; }
+      const sources = new Map([...mutated].map(([name, bytes]) => [name, name.endsWith('.json') ? bytes : streamedSource(bytes, name)] as const));
+      try { streamed = await loadModelFiles(sources, { source: 'fuzz-folder' }); } catch (e) { streamed = e as Error; }
+      if (whole instanceof Error || streamed instanceof Error) {
+        assert.is(streamed instanceof Error ? streamed.message : 'loaded', whole instanceof Error ? whole.message : 'loaded');
+        return;
+      }
+      assert.is(streamed.format, whole.format);
+      assert.equal(step(streamed, createState(streamed), 1), step(whole, createState(whole), 1));
+    };
+    await same(files);
+    // Edits in the safetensors header (its JSON) and anywhere in the file (NaN weights, the bytes each tensor gets).
+    await fc.assert(fc.asyncProperty(byteEdits(headerEnd, 3), (edits) => same(new Map([...files, ['model.safetensors', applyEdits(weights, edits)]]))), { seed: 1421, numRuns: 150 });
+    await fc.assert(fc.asyncProperty(byteEdits(weights.length, 6), (edits) => same(new Map([...files, ['model.safetensors', applyEdits(weights, edits)]]))), { seed: 1422, numRuns: 60 });
+    await fc.assert(fc.asyncProperty(fc.nat(weights.length), (n) => same(new Map([...files, ['model.safetensors', weights.subarray(0, n)]]))), { seed: 1423, numRuns: 60 });
   });
 }
 

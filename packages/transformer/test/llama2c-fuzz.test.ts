@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { jsBackend, type Backend } from '@msrnn/tensor';
 import { GgufError, ModelFileError, TokenizerFileError, modelFromBytes, tokenizerFromBytes } from '../src/index.js';
-import { absurdI32, applyEdits, byteEdits, expectOwnError } from './fuzz.js';
+import { absurdI32, applyEdits, byteEdits, expectOwnError, sameStreamedOutcome } from './fuzz.js';
+import { createWasmBackend } from '@msrnn/tensor';
 import { randomTensors, tiny, tinyTokenizerFile, writeV0, writeV1 } from './llama2c/build.js';
 
 const tensors = randomTensors(tiny, 21);
@@ -54,6 +55,24 @@ test('truncated files and random tails', () => {
       f.set(file); f.set(tail, file.length);
       load(f);
     }), { seed: 1405, numRuns: 100 });
+  }
+});
+
+test('streamed loads (tensors read into place) fail or load exactly as loads from memory', async () => {
+  const wasm = await createWasmBackend();
+  try {
+    for (const file of Object.values(files)) {
+      await sameStreamedOutcome(file, 'fuzz.bin', wasm); // loads, into the wasm heap
+      await fc.assert(fc.asyncProperty(fc.constantFrom(0, 4, 8, 12, 16, 20, 24, 28, 32, 36), absurdI32, (at, v) => {
+        const f = file.slice();
+        new DataView(f.buffer).setInt32(at, v, true);
+        return sameStreamedOutcome(f, 'fuzz.bin');
+      }), { seed: 1409, numRuns: 150 });
+      await fc.assert(fc.asyncProperty(byteEdits(file.length, 6), (edits) => sameStreamedOutcome(applyEdits(file, edits), 'fuzz.bin')), { seed: 1410, numRuns: 100 });
+      await fc.assert(fc.asyncProperty(fc.nat(file.length), (n) => sameStreamedOutcome(file.subarray(0, n), 'fuzz.bin')), { seed: 1411, numRuns: 100 });
+    }
+  } finally {
+    await wasm.dispose();
   }
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jsBackend, type WeightMatrix } from '@msrnn/tensor';
+import { createWasmBackend, jsBackend, type WeightMatrix } from '@msrnn/tensor';
 import {
   createState, loadModel, loadTokenizer, modelFromBytes, parameterCount, prefill, step, tokenizerFromBytes, type Model,
 } from '../src/index.js';
@@ -159,16 +159,32 @@ test('missing files name the path', async () => {
   try { await loadTokenizer('/nonexistent/tok.bin'); assert.unreachable(); } catch (e: any) { assert.match(e.message, '/nonexistent/tok.bin'); }
 });
 
-test('a file over 2 GiB is refused from its size with a reason, not a bare error code', async () => {
-  const huge = join(mkdtempSync(join(tmpdir(), 'msrnn-loader-')), 'huge.bin');
-  writeFileSync(huge, '');
-  truncateSync(huge, 2 ** 31 + 4); // sparse: nothing is written or read
+test('a model file over 2 GiB is read by its header; weights over the backend memory are refused before any allocation', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'msrnn-loader-'));
+  const wasm = await createWasmBackend();
   try {
-    for (const load of [() => loadModel(huge), () => loadTokenizer(huge)]) {
-      try { await load(); assert.unreachable(); } catch (e: any) { assert.match(e.message, /huge\.bin: larger than 2 GiB/); }
+    // Sparse files: nothing is written or read but the header.
+    const zeros = join(dir, 'zeros.bin');
+    writeFileSync(zeros, '');
+    truncateSync(zeros, 2 ** 31 + 4);
+    try { await loadModel(zeros); assert.unreachable(); } catch (e: any) { assert.match(e.message, /zeros\.bin: invalid model header: dim must be a positive integer, got 0/); }
+    // A tokenizer is read whole, so there Node's single-read limit still applies.
+    try { await loadTokenizer(zeros); assert.unreachable(); } catch (e: any) { assert.match(e.message, /zeros\.bin: larger than 2 GiB/); }
+    // A Llama-2-7B-shaped llama2.c v1 header over a file of exactly the size it implies (27 GB of f32).
+    const g = { dim: 4096, hidden: 11008, layers: 32, heads: 32, kvHeads: 32, vocab: 32000, seqLen: 2048 };
+    const floats = 2 * g.vocab * g.dim + g.layers * (2 * g.dim + 4 * g.dim * g.dim + 3 * g.dim * g.hidden) + g.dim;
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, writeV1({ ...g }, { attNorm: [], ffnNorm: [], final: [], emb: [], wq: [], wk: [], wv: [], wo: [], w1: [], w2: [], w3: [], cls: [] }, false));
+    truncateSync(big, 256 + floats * 4);
+    const used = wasm.heap.usedBytes;
+    try { await loadModel(big, { backend: wasm }); assert.unreachable(); } catch (e: any) {
+      assert.match(e.message, new RegExp(`big\\.bin: the model's weights need ${Math.round(floats * 4 / 2 ** 20)} MiB but the wasm backend's memory has room for \\d+ MiB`));
     }
+    assert.is(wasm.heap.usedBytes, used, 'nothing was allocated');
+    try { await loadModel(big); assert.unreachable(); } catch (e: any) { assert.match(e.message, /big\.bin: the model's weights need \d+ MiB, more than the 4096 MiB the js backend holds/); }
   } finally {
-    rmSync(huge);
+    rmSync(dir, { recursive: true });
+    await wasm.dispose();
   }
 });
 

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { parseSafetensors, SafetensorsError } from '../src/index.js';
-import { applyEdits, byteEdits, expectOwnError, hostileJson } from './fuzz.js';
+import { applyEdits, byteEdits, expectOwnError, hostileJson, streamedSource } from './fuzz.js';
+import { readSafetensorsSources } from '../src/safetensors/folder.js';
 import { sampleSafetensors } from './safetensors/build.js';
 
 const valid = sampleSafetensors();
@@ -65,6 +66,21 @@ test('header JSON with tensor fields replaced by hostile values', () => {
 
 test('random JSON headers', () => {
   fc.assert(fc.property(fc.json(), (text) => check(withHeaderText(text))), { seed: 3, numRuns: 1000 });
+});
+
+test('a header read from a byte source (8 bytes, then the header alone) parses or fails as the whole file does', async () => {
+  const same = async (bytes: Uint8Array): Promise<void> => {
+    let want: string, got: string;
+    try { want = JSON.stringify(parseSafetensors(bytes, 'fuzz/model.safetensors').tensors.map((t) => [t.name, t.dtype, t.shape, t.fileOffset, t.byteLength])); } catch (e) { want = (e as Error).message; }
+    try {
+      const ckpt = await readSafetensorsSources(new Map([['model.safetensors', streamedSource(bytes, 'model.safetensors')]]), undefined, 'fuzz');
+      got = JSON.stringify([...ckpt.tensors.values()].map((t) => [t.name, t.dtype, t.shape, t.fileOffset, t.byteLength]));
+    } catch (e) { got = (e as Error).message; }
+    assert.is(got, want);
+  };
+  await same(valid);
+  await fc.assert(fc.asyncProperty(byteEdits(8 + headerLength, 4), (edits) => same(applyEdits(valid, edits))), { seed: 1430, numRuns: 400 });
+  await fc.assert(fc.asyncProperty(fc.nat(valid.length), (n) => same(valid.subarray(0, n))), { seed: 1431, numRuns: 200 });
 });
 
 test.run();

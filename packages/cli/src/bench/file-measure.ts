@@ -24,7 +24,9 @@ export interface FileMeasurement {
   loadSeconds: number;
   /** Resident set before the load (runtime + backend), after it, and after the prompt (bytes); the peak until then. */
   rssBefore: number; rssLoaded: number; rssAfterPrompt: number; rssPeak: number;
-  /** KV state after the prompt (bytes, keys + values of every layer). */
+  /** The peak resident set once the model was loaded, before the prompt ran (bytes). */
+  rssPeakLoaded: number;
+  /** Bytes the state holds after the prompt (keys, values and positions of every layer, as allocated). */
   stateBytes: number;
   /** By thread count: prompt tok/s (wall and CPU time of this process) and decode tok/s (best round). */
   prompt: Record<number, { wall: number; cpu: number }>;
@@ -63,24 +65,24 @@ export async function measureFile(o: FileMeasureOptions): Promise<FileMeasuremen
     const t0 = performance.now();
     const model = await loadModel(o.file, { backend: first });
     const loadSeconds = (performance.now() - t0) / 1000;
+    const rssPeakLoaded = process.resourceUsage().maxRSS * 1024;
     const rssLoaded = await rss();
     const prompt = benchTokens(model, o.promptTokens);
-    const c = model.config;
     const models = [model];
-    for (const t of o.threads.slice(1)) {
-      const b = await createWasmBackend({ threads: t });
-      backends.push(b);
-    }
     const result: FileMeasurement = {
-      fileBytes: statSync(o.file).size, format: model.format, loadSeconds, rssBefore, rssLoaded, rssAfterPrompt: 0, rssPeak: 0,
-      stateBytes: o.promptTokens * c.nLayers * c.nKvHeads * (c.headDim ?? c.dim / c.nHeads) * 2 * 4, prompt: {}, decode: {},
+      fileBytes: statSync(o.file).size, format: model.format, loadSeconds, rssBefore, rssLoaded, rssAfterPrompt: 0, rssPeak: 0, rssPeakLoaded,
+      stateBytes: 0, prompt: {}, decode: {},
     };
     // The prompt on the first thread count, then the resident set (before any other copy loads).
     const state = createState(model, { kv: o.kv ?? 'f32' });
     const p = timed(() => { prefill(model, state, prompt); });
+    result.stateBytes = state.bytes();
     result.prompt[o.threads[0]!] = { wall: o.promptTokens / p.wall, cpu: o.promptTokens / p.cpu };
     result.rssAfterPrompt = await rss();
     result.rssPeak = process.resourceUsage().maxRSS * 1024;
+    // The other thread counts' backends (their workers are isolates of their own) only now, so
+    // the resident figures above are the first model's alone.
+    for (const t of o.threads.slice(1)) backends.push(await createWasmBackend({ threads: t }));
     for (let i = 1; i < o.threads.length; i++) {
       const m = await loadModel(o.file, { backend: backends[i]! });
       models.push(m);

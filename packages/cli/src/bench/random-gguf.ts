@@ -25,8 +25,8 @@ export const MODEL_SHAPES: Readonly<Record<string, ModelShape>> = Object.freeze(
 export const GGUF_WEIGHTS = ['f32', 'f16', 'q8', 'q4_k_m'] as const;
 export type GgufWeights = (typeof GGUF_WEIGHTS)[number];
 
-/** Largest file the loader reads (Node reads at most 2 GiB into one buffer). */
-export const MAX_GGUF_BYTES = 2 ** 31 - 1;
+/** Largest file the wasm backend can hold (its heap addresses 4 GiB; the loader reads tensors straight into it). */
+export const MAX_GGUF_BYTES = 2 ** 32;
 
 /**
  * llama.cpp's Q4_K_M choice per tensor (llama_tensor_get_type): Q4_K, with Q6_K for the
@@ -158,19 +158,19 @@ export function shapeNamed(shape: string): ModelShape {
   return s;
 }
 
-/** The file's size; a RangeError when the loader could not read it (over 2 GiB). */
+/** The file's size; a RangeError when the wasm heap could not hold it (over 4 GiB). */
 export function checkRandomGgufFits(shape: string, weights: GgufWeights): number {
   const size = randomGgufBytes(shapeNamed(shape), weights);
   if (size > MAX_GGUF_BYTES) {
-    throw new RangeError(`${shape} in ${weights} would be a ${(size / 1e9).toFixed(1)} GB file; the GGUF loader reads at most 2 GiB (Node's largest single read) and the wasm heap holds at most 4 GiB: choose another --weights`);
+    throw new RangeError(`${shape} in ${weights} would be a ${(size / 1e9).toFixed(1)} GB file; the wasm heap holds at most 4 GiB: choose another --weights`);
   }
   return size;
 }
 
 /**
  * The random GGUF file of `shape` in `weights` under `dir`, written first unless a file of the
- * right size is there. `note` hears what is written and how big it is. Refuses files the loader
- * cannot read (over 2 GiB).
+ * right size is there. `note` hears what is written and how big it is. Refuses files the wasm
+ * heap cannot hold (over 4 GiB).
  */
 export function ensureRandomGguf(dir: string, shape: string, weights: GgufWeights, note: (line: string) => void): string {
   const path = randomGgufPath(dir, shape, weights), s = shapeNamed(shape);

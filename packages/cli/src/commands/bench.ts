@@ -310,7 +310,10 @@ async function benchGgufShape(io: CliIo, dir: string, shape: string, weights: Gg
   row('resident after load', threads[0]!, m.rssLoaded / MB, 'MB');
   row(`resident after ${promptTokens}-token prompt`, threads[0]!, m.rssAfterPrompt / MB, 'MB');
   row(`resident growth over file + state (${(m.stateBytes / MB).toFixed(1)} MB)`, threads[0]!, (m.rssAfterPrompt - m.rssBefore - m.fileBytes - m.stateBytes) / MB, 'MB');
-  row('peak resident (load reads the file, then copies it)', threads[0]!, m.rssPeak / MB, 'MB');
+  row('peak resident during the load', threads[0]!, m.rssPeakLoaded / MB, 'MB');
+  row('peak resident', threads[0]!, m.rssPeak / MB, 'MB');
+  // The issue's budget: file + state + 64 MB over what the runtime held before the load.
+  row(`peak growth over file + state (${(m.stateBytes / MB).toFixed(1)} MB)`, threads[0]!, (m.rssPeak - m.rssBefore - m.fileBytes - m.stateBytes) / MB, 'MB');
   for (const t of threads) {
     row(`prompt (${promptTokens} tokens)`, t, m.prompt[t]!.wall, 'tok/s');
     if (t === 1) row(`prompt (${promptTokens} tokens), by CPU time`, t, m.prompt[t]!.cpu, 'tok/s');

@@ -174,13 +174,17 @@ const I16_MAX = 32767;
  * Relative error <= 1.5e-5 of the block's largest |x| — about 250x under the int8 weights' own.
  */
 export function quantizeActivations16(x: Float32Array, xOff: number, cols: number, x16: Int16Array, xs: Float32Array): void {
-  const blocks = Math.ceil(cols / Q8_BLOCK);
-  for (let b = 0; b < blocks; b++) {
-    const c0 = b * Q8_BLOCK, c1 = Math.min(cols, c0 + Q8_BLOCK);
+  quantizeActivationBlocks16(x, xOff, 0, cols, x16, xs);
+}
+
+/** quantizeActivations16 of the blocks from column `from` (a multiple of 32) to `cols`: the wasm backend's tail after its SIMD blocks. */
+export function quantizeActivationBlocks16(x: Float32Array, xOff: number, from: number, cols: number, x16: Int16Array, xs: Float32Array): void {
+  for (let c0 = from; c0 < cols; c0 += Q8_BLOCK) {
+    const c1 = Math.min(cols, c0 + Q8_BLOCK);
     let amax = 0;
     for (let c = c0; c < c1; c++) { const a = Math.abs(x[xOff + c]!); if (a > amax) amax = a; }
     const inv = amax > 0 ? I16_MAX / amax : 0;
-    xs[b] = amax / I16_MAX;
+    xs[c0 / Q8_BLOCK] = amax / I16_MAX;
     for (let c = c0; c < c1; c++) x16[c] = Math.round(x[xOff + c]! * inv);
   }
 }

@@ -78,6 +78,13 @@ export class WasmHeap {
   /** Bytes held by live allocations (rounded up to 16 each). */
   get usedBytes(): number { return this.liveBytes; }
 
+  /**
+   * Bytes later allocations can still get: up to the largest size the memory may grow to (a
+   * non-shared memory: its fixed size), less what live allocations hold. Loaders compare a model's
+   * size with it before allocating anything.
+   */
+  get roomBytes(): number { return this.maximumPages * PAGE - this.liveBytes - 64; }
+
   /** End of the highest allocation ever made and not given back: the part of the memory in use. */
   get highWaterBytes(): number { return this.top; }
 

@@ -3,7 +3,7 @@
 // so 1, 2 or 3 threads compute every output row with the same kernel call on the same inputs
 // (bit-identical results).
 //  - Matvecs: up to three matvecs over the same input (q/k/v, gate/up) as one job — one rounding
-//    of the activations for the quantized kernels and one round trip to the workers instead of
+//    of the activations (in SIMD) for the quantized kernels and one round trip to the workers instead of
 //    one per matrix.
 //  - AttendHeads: the heads of a layer's attention, deferred by the caller and then run as one
 //    job, one head per chunk, so attention is split over the threads too.
@@ -12,7 +12,7 @@ import {
   AttendArg, HEAD_ARGS, HEAD_KERNELS, JOB_ARGS, JobOp, MatvecArg, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
   chunkRowsFor, floatToSlot, runHead, runMatvecRows,
 } from '../threads/protocol.js';
-import { quantizeActivations16 } from '../quant/weights.js';
+import { quantizeActivationBlocks16 } from '../quant/weights.js';
 import type { WasmHeap } from './heap.js';
 import type { KernelExports, KvAttentionKernel } from './kernels.js';
 
@@ -103,7 +103,10 @@ export class JobRunner {
       this.#release(this.#x16); this.#release(this.#xs);
       this.#x16 = this.#heap.i16(Math.max(cols, 2 * this.#x16.length)); this.#xs = this.#heap.f32(Math.ceil(this.#x16.length / 32));
     }
-    quantizeActivations16(this.#x, this.#xOff, cols, this.#x16, this.#xs);
+    // Whole blocks in SIMD; a last partial block (cols not a multiple of 32) in JS.
+    const whole = cols >> 5;
+    this.#k.roundActivations(this.#args[MatvecArg.X]!, this.#x16.byteOffset, this.#xs.byteOffset, whole);
+    if (32 * whole < cols) quantizeActivationBlocks16(this.#x, this.#xOff, 32 * whole, cols, this.#x16, this.#xs);
     this.#args[MatvecArg.Q8_X16] = this.#x16.byteOffset;
     this.#args[MatvecArg.Q8_XS] = this.#xs.byteOffset;
   }

@@ -7,7 +7,7 @@ import { emitMatmulT, emitMatvec } from './kernels/dot.js';
 import { emitMatvecQ8 } from './kernels/q8.js';
 import { ENTRY_FORMATS, emitAttendHead, emitAttendHeadKv } from './kernels/attention.js';
 import { emitGgmlKernels } from './kernels/ggml.js';
-import { emitSplitActivations } from './kernels/split.js';
+import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
@@ -32,6 +32,8 @@ export interface CoreKernelExports {
   matvecBF16(out: number, w: number, x: number, rows: number, cols: number): void;
   /** x: blocks×32 f32 → out: 64 int16 per block (h then l terms), xs / xsum: one f32 per block (kernels/split.ts). */
   splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
+  /** x: blocks×32 f32 → x16: 32 int16 per block, xs: one f32 scale per block, as matvecQ8 reads them (kernels/split.ts). */
+  roundActivations(x: number, x16: number, xs: number, blocks: number): void;
   /** Q8_0 blocks at w → 32 f32 each at dst (kernels/ggml.ts). */
   dequantizeQ8_0(dst: number, w: number, blocks: number): void;
   /** n IEEE halves at src → n f32 at dst (kernels/ggml.ts). */
@@ -67,6 +69,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitMatvec(m, 'matvecBF16', 'bf16');
   emitGgmlKernels(m);
   emitSplitActivations(m);
+  emitRoundActivations(m);
   emitScoresCausal(m);
   emitSoftmaxCausal(m);
   emitWeightedCausal(m);

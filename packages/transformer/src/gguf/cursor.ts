@@ -1,6 +1,9 @@
 // A bounds-checked little-endian cursor over a GGUF file. Every read checks the bytes are there;
 // every count is checked against the bytes left before the caller allocates for it, so a corrupt
-// or hostile file fails with one GgufError naming the field and its byte offset.
+// or hostile file fails with one GgufError naming the field and its byte offset. A cursor may hold
+// only a prefix of the file (a streaming load reads the header first): counts are checked against
+// the whole file, and a read past the prefix but inside the file throws PrefixTooShort, so the
+// caller reads a longer prefix and parses again.
 
 /** A malformed GGUF file: `field` is what was being read, `offset` the byte where it starts. */
 export class GgufError extends Error {
@@ -13,16 +16,26 @@ export class GgufError extends Error {
 // ignoreBOM: a string that starts with U+FEFF keeps it (Llama-2's vocabulary has that piece); the default would drop it.
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
+/** A header that runs past the prefix read so far: read at least `needed` bytes and parse again. */
+export class PrefixTooShort extends Error {
+  constructor(readonly needed: number) {
+    super(`the header runs past the first ${needed} bytes read`);
+    this.name = 'PrefixTooShort';
+  }
+}
+
 export class Cursor {
   private readonly view: DataView;
   at = 0;
 
-  constructor(readonly bytes: Uint8Array, readonly source: string) {
+  /** `bytes` is the file or its first bytes; `fileSize` the whole file's size. */
+  constructor(readonly bytes: Uint8Array, readonly source: string, readonly fileSize = bytes.byteLength) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** Bytes of the file after the cursor. */
   get remaining(): number {
-    return this.bytes.byteLength - this.at;
+    return this.fileSize - this.at;
   }
 
   fail(field: string, problem: string, offset = this.at): never {
@@ -32,8 +45,9 @@ export class Cursor {
   /** Throws unless `n` more bytes exist; returns the offset they start at. */
   need(n: number, field: string): number {
     if (n > this.remaining) {
-      this.fail(field, `needs ${n} bytes but the file ends after ${this.remaining} (file is ${this.bytes.byteLength} bytes: truncated?)`);
+      this.fail(field, `needs ${n} bytes but the file ends after ${this.remaining} (file is ${this.fileSize} bytes: truncated?)`);
     }
+    if (this.at + n > this.bytes.byteLength) throw new PrefixTooShort(this.at + n);
     const start = this.at;
     this.at += n;
     return start;
@@ -60,7 +74,7 @@ export class Cursor {
     const most = Math.floor(this.remaining / minItemBytes);
     if (n > BigInt(most)) {
       this.fail(field, `${n} does not fit in the ${this.remaining} bytes left` + (minItemBytes > 1 ? ` (each takes at least ${minItemBytes} bytes)` : '') +
-        ` of the ${this.bytes.byteLength}-byte file: a corrupt value, or the file is truncated`, start);
+        ` of the ${this.fileSize}-byte file: a corrupt value, or the file is truncated`, start);
     }
     return Number(n);
   }

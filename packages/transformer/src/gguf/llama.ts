@@ -17,7 +17,7 @@ import { supportedGgmlType } from '@msrnn/tensor';
 import { architecture, type Activation, type Architecture, type NormKind, type RopeScaling } from '../arch.js';
 import { validateConfig, type ModelConfig } from '../config.js';
 import { describeType, GgufValueType, type GgufArray, type GgufMetadata } from './metadata.js';
-import type { GgufFile, GgufTensor } from './parse.js';
+import type { GgufIndex, GgufTensor, GgufTensorEntry } from './parse.js';
 import { ModelFileError } from '../file-errors.js';
 
 /** What one GGUF `general.architecture` is, as a mapping onto the one layer body. */
@@ -77,7 +77,7 @@ export const SUPPORTED_GGUF_ARCHITECTURES: readonly string[] = Object.keys(GGUF_
 
 /** Rows [row0, row0 + rows) of a GGUF matrix (a fused tensor gives several); for a bias, elements. */
 export interface GgufSlice {
-  tensor: GgufTensor;
+  tensor: GgufTensorEntry;
   row0: number;
   rows: number;
 }
@@ -86,14 +86,14 @@ export interface GgufLinear {
   bias: GgufSlice | null;
 }
 export interface GgufNorm {
-  weight: GgufTensor;
-  bias: GgufTensor | null;
+  weight: GgufTensorEntry;
+  bias: GgufTensorEntry | null;
 }
 /** A layer's tensors by their role in the layer body (weights.ts LayerWeights). */
 export interface GgufLayer {
   attnNorm: GgufNorm;
   q: GgufLinear; k: GgufLinear; v: GgufLinear;
-  qNorm: GgufTensor | null; kNorm: GgufTensor | null;
+  qNorm: GgufTensorEntry | null; kNorm: GgufTensorEntry | null;
   o: GgufLinear;
   postAttnNorm: GgufNorm | null;
   ffnNorm: GgufNorm;
@@ -104,23 +104,27 @@ export interface GgufLayer {
 export interface GgufLlamaLayout {
   /** Sizes and the architecture. */
   config: ModelConfig;
-  tokenEmbedding: GgufTensor;
+  tokenEmbedding: GgufTensorEntry;
   /** gpt2's position_embd, or null. */
-  positionEmbedding: GgufTensor | null;
+  positionEmbedding: GgufTensorEntry | null;
   layers: GgufLayer[];
   finalNorm: GgufNorm;
   /** output.weight, or token_embd.weight itself when the classifier is tied (no output.weight). */
-  classifier: GgufTensor;
+  classifier: GgufTensorEntry;
 }
 
 /** Tensors some llama files carry that the forward pass does not use. */
 const IGNORED_TENSOR = /^blk\.\d+\.attn_rot_embd\.weight$/;
 
-export function ggufArchitecture(file: GgufFile): string {
+export function ggufArchitecture(file: GgufIndex): string {
   return file.metadata.string('general.architecture');
 }
 
-export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
+/**
+ * `tensorData` gives the bytes of the one tensor whose values shape the config (rope_freqs); by
+ * default the view parseGguf attached.
+ */
+export function describeGgufLlama(file: GgufIndex, tensorData: (t: GgufTensorEntry) => Uint8Array = parsedData): GgufLlamaLayout {
   const { metadata: m, source } = file;
   const arch = ggufArchitecture(file);
   const spec = GGUF_ARCHITECTURES[arch];
@@ -139,7 +143,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
   if (valueDim !== headDim) fail(`value head size ${valueDim} ≠ key head size ${headDim}: not supported`);
   const nLayers = m.integer(key('block_count'));
 
-  const tensor = (name: string): GgufTensor => file.tensorsByName.get(name) ?? fail(`missing tensor ${name} (a ${arch} model needs it)`);
+  const tensor = (name: string): GgufTensorEntry => file.tensorsByName.get(name) ?? fail(`missing tensor ${name} (a ${arch} model needs it)`);
   const tokenEmbedding = tensor('token_embd.weight');
   const vocabSize = tokenEmbedding.dims[1] ?? 0;
   const theta = m.number(key('rope.freq_base'), 10000);
@@ -156,7 +160,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
       activation: spec.activation,
       positions: spec.positions === 'learned' ? { kind: 'learned' } : {
         kind: 'rope', theta, layout: spec.positions, rotaryDim: rotaryDim === headDim ? null : rotaryDim,
-        scaling: readRopeScaling(file, key, rotaryDim, used, fail),
+        scaling: readRopeScaling(file, tensorData, key, rotaryDim, used, fail),
       },
       slidingWindow: windowed > 0 ? windowPattern(m, key, spec.window, nLayers).map((on) => (on ? windowed : Infinity)) : null,
       ...spec.extra?.(m, key, { dim, nHeads, nLayers, headDim }),
@@ -167,7 +171,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
 
   const { hiddenDim } = config;
   const qDim = nHeads * headDim, kvDim = nKvHeads * headDim;
-  const take = (name: string, dims: number[], kind: 'matrix' | 'vector'): GgufTensor => {
+  const take = (name: string, dims: number[], kind: 'matrix' | 'vector'): GgufTensorEntry => {
     const t = tensor(name);
     used.add(name);
     if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
@@ -192,7 +196,7 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
     const bias = hasBias ? take(`${name}.bias`, [total], 'vector') : null;
     let row0 = 0;
     return parts.map((rows) => {
-      const slice = (tensor: GgufTensor): GgufSlice => ({ tensor, row0, rows });
+      const slice = (tensor: GgufTensorEntry): GgufSlice => ({ tensor, row0, rows });
       const out = { weight: slice(weight), bias: bias ? slice(bias) : null };
       row0 += rows;
       return out;
@@ -232,19 +236,30 @@ export function describeGgufLlama(file: GgufFile): GgufLlamaLayout {
   return { config, tokenEmbedding, positionEmbedding, layers, finalNorm, classifier };
 }
 
+/** Llama 3.1+'s precomputed RoPE divisors: the one tensor whose values shape the config. */
+export const ROPE_FREQS_TENSOR = 'rope_freqs.weight';
+
+/** A tensor's bytes as parseGguf attached them. */
+function parsedData(t: GgufTensorEntry): Uint8Array {
+  const data = (t as Partial<GgufTensor>).data;
+  if (!data) throw new Error(`tensor ${t.name}: its bytes were not read (parse the file with parseGguf)`);
+  return data;
+}
+
 /**
  * Llama 3.1+ files carry the "llama3" rescaling precomputed as the rope_freqs tensor (one divisor
  * per rotated pair); linear scaling (positions / factor) is the same divisor for every pair.
  */
-function readRopeScaling(file: GgufFile, key: (k: string) => string, rotaryDim: number, used: Set<string>, fail: (w: string) => never): RopeScaling | null {
+function readRopeScaling(file: GgufIndex, tensorData: (t: GgufTensorEntry) => Uint8Array, key: (k: string) => string, rotaryDim: number, used: Set<string>, fail: (w: string) => never): RopeScaling | null {
   const m = file.metadata;
-  const freqs = file.tensorsByName.get('rope_freqs.weight');
+  const freqs = file.tensorsByName.get(ROPE_FREQS_TENSOR);
   if (freqs) {
     used.add(freqs.name);
     if (freqs.type.name !== 'F32' || freqs.dims.length !== 1 || freqs.dims[0] !== rotaryDim / 2) {
       fail(`tensor rope_freqs.weight must be F32 [${rotaryDim / 2}], got ${freqs.type.name} [${freqs.dims.join(', ')}]`);
     }
-    const view = new DataView(freqs.data.buffer, freqs.data.byteOffset, freqs.data.byteLength);
+    const data = tensorData(freqs);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const factors = Float64Array.from({ length: rotaryDim / 2 }, (_, i) => view.getFloat32(4 * i, true));
     if (!factors.every((f) => f > 0 && Number.isFinite(f))) fail('tensor rope_freqs.weight holds a factor that is not a positive number');
     return { type: 'factors', factors };

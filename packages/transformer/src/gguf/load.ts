@@ -1,12 +1,16 @@
 // A GGUF file (any architecture describeGgufLlama maps) → the model's config and weights. Projection matrices and the token embedding
 // stay in the file's types (ggml blocks, used in place by the weight dispatch): on the js backend
-// they are views of the caller's bytes; the wasm backend copies them once into its memory, where
-// its kernels read. Norm weights are small and become float32 in the backend's memory.
+// they are views of the caller's bytes (fresh arrays when the file is read from a source); on the
+// wasm backend each is read once straight into its memory, where its kernels read. Norm weights
+// are small and become float32 in the backend's memory. Nothing is read here: the bytes are
+// planned (../read-plan.ts) and arrive when the caller runs the plan.
 import { dequantizeGgmlRow, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import type { ModelConfig } from '../config.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import { describeGgufLlama, type GgufLinear, type GgufNorm } from './llama.js';
-import type { GgufFile, GgufTensor } from './parse.js';
+import type { GgufIndex, GgufTensorEntry } from './parse.js';
+import type { ByteSource } from '../byte-source.js';
+import type { ReadPlan } from '../read-plan.js';
 import { ModelFileError } from '../file-errors.js';
 
 export interface GgufModelParts {
@@ -16,30 +20,37 @@ export interface GgufModelParts {
   format: string;
 }
 
-/** `mem` is the backend's storage (a backend, or the Allocations a model will own). */
-export function ggufModelParts(file: GgufFile, mem: QuantAlloc): GgufModelParts {
-  const layout = describeGgufLlama(file);
+/**
+ * `file` is the parsed header of `bytes`; `mem` the backend's storage (a backend, or the
+ * Allocations a model will own); `plan` receives the reads that fill the weights. The layout's
+ * rope_freqs tensor is read by describeGgufLlama: pass `tensorData` when `file` has no views.
+ */
+export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAlloc, plan: ReadPlan,
+  tensorData?: (t: GgufTensorEntry) => Uint8Array): GgufModelParts {
+  const layout = describeGgufLlama(file, tensorData);
   const source = file.source;
 
   /** Rows of a matrix: ggml rows are whole blocks, so a row range is a byte range. */
-  const matrix = (t: GgufTensor, row0 = 0, rows = t.dims[1]!): WeightMatrix => {
+  const matrix = (t: GgufTensorEntry, row0 = 0, rows = t.dims[1]!): WeightMatrix => {
     const [cols, total] = t.dims as [number, number];
-    const rowBytes = t.data.byteLength / total;
-    let bytes = t.data.subarray(row0 * rowBytes, (row0 + rows) * rowBytes);
+    const rowBytes = t.byteLength / total;
     // F32 and F16 rows are read as typed arrays: on the js backend (a view) they need aligned bytes.
     const align = t.type.name === 'F32' ? 4 : t.type.name === 'F16' ? 2 : 1;
-    if (!mem.allocU8 && bytes.byteOffset % align !== 0) bytes = new Uint8Array(bytes); // an aligned copy
-    return ggmlWeights(t.type.id, rows, cols, bytes, mem, `${source}: tensor ${t.name}`);
+    const data = plan.place(bytes, t.fileOffset + row0 * rowBytes, rows * rowBytes, mem.allocU8?.bind(mem), align);
+    // (no `mem`: the bytes already are where the model keeps them)
+    return ggmlWeights(t.type.id, rows, cols, data, undefined, `${source}: tensor ${t.name}`);
   };
-  const vectors = new Map<GgufTensor, Float32Array>(); // a fused bias is read once, then sliced
-  const vector = (t: GgufTensor): Float32Array => {
+  const vectors = new Map<GgufTensorEntry, Float32Array>(); // a fused bias is read once, then sliced
+  const vector = (t: GgufTensorEntry): Float32Array => {
     const done = vectors.get(t);
     if (done) return done;
     const out = mem.alloc(t.elements);
-    dequantizeGgmlRow(t.type.id, t.data, 0, t.elements, out, 0);
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${source}: tensor ${t.name}[${i}] is ${out[i]} — the file is corrupt`);
-    }
+    plan.convert(bytes, t.fileOffset, t.byteLength, (data) => {
+      dequantizeGgmlRow(t.type.id, data, 0, t.elements, out, 0);
+      for (let i = 0; i < out.length; i++) {
+        if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${source}: tensor ${t.name}[${i}] is ${out[i]} — the file is corrupt`);
+      }
+    });
     vectors.set(t, out);
     return out;
   };
@@ -69,7 +80,7 @@ export function ggufModelParts(file: GgufFile, mem: QuantAlloc): GgufModelParts 
 }
 
 /** Tensor types by count, most common first. */
-function typeSummary(file: GgufFile): string {
+function typeSummary(file: GgufIndex): string {
   const counts = new Map<string, number>();
   for (const t of file.tensors) counts.set(t.type.name, (counts.get(t.type.name) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ×${n}`).join(', ');

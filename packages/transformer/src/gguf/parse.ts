@@ -3,8 +3,9 @@
 // pairs (string key, u32 type, value), the tensor infos (string name, u32 n_dims, u64 dims fastest
 // first, u32 ggml type, u64 offset relative to the data section), padding to `general.alignment`
 // (default 32), then the data. Everything is checked against the file before it is trusted;
-// tensors are views into the caller's bytes, never copies.
-import { Cursor, GgufError } from './cursor.js';
+// parseGguf's tensors are views into the caller's bytes, never copies; parseGgufIndex reads the
+// header alone (from a prefix of the file, for a streaming load).
+import { Cursor, GgufError, PrefixTooShort } from './cursor.js';
 import { GGML_TYPES, type GgmlTypeInfo } from '@msrnn/tensor';
 import { GgufMetadata, GgufValueType, describeType, readValue, readValueType, type GgufEntry } from './metadata.js';
 
@@ -14,7 +15,8 @@ const typesById = new Map(GGML_TYPES.map((t) => [t.id, t]));
 /** ggml's GGML_MAX_DIMS. */
 const MAX_DIMS = 4;
 
-export interface GgufTensor {
+/** A tensor as the header describes it: where its bytes are, not the bytes. */
+export interface GgufTensorEntry {
   readonly name: string;
   readonly type: GgmlTypeInfo;
   /** Dimensions fastest first: dims[0] is the row length (input features of a weight matrix). */
@@ -22,33 +24,56 @@ export interface GgufTensor {
   readonly elements: number;
   /** Offset relative to the data section. */
   readonly offset: number;
+  /** Absolute byte offset of the tensor's data in the file. */
+  readonly fileOffset: number;
   readonly byteLength: number;
-  /** The tensor's bytes: a view into the bytes given to parseGguf. */
-  readonly data: Uint8Array;
   /** Byte offset of this tensor's info record, for error messages. */
   readonly infoOffset: number;
 }
 
-export interface GgufFile {
+export interface GgufTensor extends GgufTensorEntry {
+  /** The tensor's bytes: a view into the bytes given to parseGguf. */
+  readonly data: Uint8Array;
+}
+
+/** A GGUF file's header: metadata and tensor entries, checked against the file's size. */
+export interface GgufIndex<T extends GgufTensorEntry = GgufTensorEntry> {
   readonly source: string;
   readonly version: 2 | 3;
   readonly metadata: GgufMetadata;
-  readonly tensors: readonly GgufTensor[];
-  readonly tensorsByName: ReadonlyMap<string, GgufTensor>;
+  readonly tensors: readonly T[];
+  readonly tensorsByName: ReadonlyMap<string, T>;
   readonly alignment: number;
   /** Absolute byte offset of the tensor data section. */
   readonly dataOffset: number;
+  /** The whole file's size. */
   readonly byteLength: number;
 }
+
+/** A GGUF file in memory: the header, each tensor with a view of its bytes. */
+export type GgufFile = GgufIndex<GgufTensor>;
 
 /** True when the bytes start with the GGUF magic. */
 export function isGguf(bytes: Uint8Array): boolean {
   return bytes.byteLength >= 4 && bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46;
 }
 
+/** Parses a whole GGUF file; tensors are views into `bytes`. */
 export function parseGguf(bytes: Uint8Array, source = '<bytes>'): GgufFile {
-  const c: Cursor = new Cursor(bytes, source);
-  if (bytes.byteLength < 4) c.fail('magic', `file is only ${bytes.byteLength} bytes`);
+  const index = parseGgufIndex(bytes, bytes.byteLength, source);
+  const tensors: GgufTensor[] = index.tensors.map((t) => ({ ...t, data: bytes.subarray(t.fileOffset, t.fileOffset + t.byteLength) }));
+  return { ...index, tensors, tensorsByName: new Map(tensors.map((t) => [t.name, t])) };
+}
+
+/**
+ * Parses the header of a GGUF file of `fileSize` bytes from `bytes`, the whole file or a prefix
+ * of it: every offset and size is checked against `fileSize`. A header longer than the prefix
+ * throws PrefixTooShort (./cursor.ts) with the length to read.
+ */
+export function parseGgufIndex(bytes: Uint8Array, fileSize: number, source = '<bytes>'): GgufIndex {
+  const c: Cursor = new Cursor(bytes, source, fileSize);
+  if (fileSize < 4) c.fail('magic', `file is only ${fileSize} bytes`);
+  if (bytes.byteLength < 4) throw new PrefixTooShort(4);
   if (!isGguf(bytes)) c.fail('magic', `expected "GGUF", got ${JSON.stringify(String.fromCharCode(...bytes.subarray(0, 4)))}`);
   c.at = 4;
   const version = c.u32('version');
@@ -96,10 +121,10 @@ export function parseGguf(bytes: Uint8Array, source = '<bytes>'): GgufFile {
       const n = c.u64(`${what} dims[${d}]`);
       if (n === 0n) c.fail(`${what} dims[${d}]`, 'a dimension of 0', dimAt);
       // A tensor's bytes must fit in the file, and every type takes more than 1/64 byte per element.
-      if (n > BigInt(bytes.byteLength) * 64n) c.fail(`${what} dims[${d}]`, `${n} elements cannot fit in a ${bytes.byteLength}-byte file`, dimAt);
+      if (n > BigInt(fileSize) * 64n) c.fail(`${what} dims[${d}]`, `${n} elements cannot fit in a ${fileSize}-byte file`, dimAt);
       dims.push(Number(n));
       elements *= Number(n);
-      if (elements > bytes.byteLength * 64) c.fail(`${what} dims`, `${dims.join(' × ')}… elements cannot fit in a ${bytes.byteLength}-byte file`, dimAt);
+      if (elements > fileSize * 64) c.fail(`${what} dims`, `${dims.join(' × ')}… elements cannot fit in a ${fileSize}-byte file`, dimAt);
     }
     const typeAt = c.at;
     const typeId = c.u32(`${what} type`);
@@ -111,15 +136,15 @@ export function parseGguf(bytes: Uint8Array, source = '<bytes>'): GgufFile {
     const byteLength = (elements / type.blockSize) * type.blockBytes;
     const offsetAt = c.at;
     const rel = c.u64(`${what} offset`);
-    if (rel > BigInt(bytes.byteLength)) c.fail(`${what} offset`, `${rel} is past the end of the ${bytes.byteLength}-byte file`, offsetAt);
+    if (rel > BigInt(fileSize)) c.fail(`${what} offset`, `${rel} is past the end of the ${fileSize}-byte file`, offsetAt);
     const offset = Number(rel);
     if (offset % alignment !== 0) c.fail(`${what} offset`, `${offset} is not a multiple of the alignment ${alignment}`, offsetAt);
     infos.push({ name, type, dims, elements, offset, byteLength, infoOffset });
   }
 
   const dataOffset = Math.ceil(c.at / alignment) * alignment;
-  if (tensorCount > 0 && dataOffset > bytes.byteLength) c.fail('tensor data', `the data section (aligned to ${alignment}) would start past the end of the file`, dataOffset);
-  const dataBytes = bytes.byteLength - dataOffset;
+  if (tensorCount > 0 && dataOffset > fileSize) c.fail('tensor data', `the data section (aligned to ${alignment}) would start past the end of the file`, dataOffset);
+  const dataBytes = fileSize - dataOffset;
   for (const t of infos) {
     if (t.offset + t.byteLength > dataBytes) {
       c.fail(`tensor ${JSON.stringify(t.name)} data`, `${t.byteLength} bytes (${t.type.name} ${t.dims.join(' × ')}) at data offset ${t.offset} run past the end of the file ` +
@@ -135,12 +160,10 @@ export function parseGguf(bytes: Uint8Array, source = '<bytes>'): GgufFile {
     }
   }
 
-  const tensors: GgufTensor[] = infos.map((t) => ({
-    ...t, data: bytes.subarray(dataOffset + t.offset, dataOffset + t.offset + t.byteLength),
-  }));
+  const tensors: GgufTensorEntry[] = infos.map((t) => ({ ...t, fileOffset: dataOffset + t.offset }));
   return {
     source, version: version as 2 | 3, metadata, tensors, tensorsByName: new Map(tensors.map((t) => [t.name, t])),
-    alignment, dataOffset, byteLength: bytes.byteLength,
+    alignment, dataOffset, byteLength: fileSize,
   };
 }
 

@@ -1,13 +1,15 @@
 // A Hugging Face folder (config.json + safetensors) → the model's config and weights, by family.
 // Projections keep the file's dtype: F16/BF16 as 16-bit blocks (the ggml F16/BF16 kernels read
-// them), F32 as f32 (views on the js backend, one copy in wasm memory). Load-time mappings, not
+// them), F32 as f32 (views on the js backend, read once into wasm memory). Load-time mappings, not
 // runtime branches: fused qkv / gate_up rows are split into row ranges; GPT-2's input-major Conv1D
-// matrices are transposed (to f32); gemma's `(1 + w)` norms are folded into the weight.
+// matrices are transposed (to f32); gemma's `(1 + w)` norms are folded into the weight. Nothing is
+// read here: the bytes are planned (../read-plan.ts) and arrive when the caller runs the plan.
 import { f32Weights, GGML, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, validateConfig, type ModelConfig } from '../config.js';
 import { foldUnitOffset } from '../norm.js';
-import { safetensorToFloat32, type SafetensorsTensor } from '../safetensors/parse.js';
-import type { SafetensorsCheckpoint } from '../safetensors/folder.js';
+import { decodeSafetensorInto, type SafetensorsEntry } from '../safetensors/parse.js';
+import type { Located, SafetensorsCheckpoint } from '../safetensors/folder.js';
+import type { ReadPlan } from '../read-plan.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import type { HfLayout } from './config.js';
 import { ModelFileError } from '../file-errors.js';
@@ -19,11 +21,14 @@ export interface HfModelParts {
   format: string;
 }
 
-/** `mem` is the backend's storage (a backend, or the Allocations a model will own). */
-export function hfModelParts(layout: HfLayout, ckpt: SafetensorsCheckpoint, mem: QuantAlloc): HfModelParts {
+/**
+ * `mem` is the backend's storage (a backend, or the Allocations a model will own); `plan`
+ * receives the reads that fill the weights.
+ */
+export function hfModelParts(layout: HfLayout, ckpt: SafetensorsCheckpoint<SafetensorsEntry>, mem: QuantAlloc, plan: ReadPlan): HfModelParts {
   // Before any tensor is read: a config.json claiming 2^64 layers is refused here, in words.
   validateConfig(layout.config, ckpt.source);
-  const t = new TensorReader(ckpt, mem);
+  const t = new TensorReader(ckpt, mem, plan);
   const weights = layout.family === 'gpt2' ? gpt2Weights(layout.config, t) : ropeWeights(layout, t);
   t.checkAllUsed();
   return { config: layout.config, weights, format: `Hugging Face ${layout.family} (safetensors${ckpt.files.length > 1 ? `, ${ckpt.files.length} shards` : ''}: ${t.dtypeSummary()})` };
@@ -32,7 +37,7 @@ export function hfModelParts(layout: HfLayout, ckpt: SafetensorsCheckpoint, mem:
 /** Named tensors with shape checks; remembers which were used so a leftover (a wrong mapping) is an error. */
 class TensorReader {
   private readonly used = new Set<string>();
-  constructor(private readonly ckpt: SafetensorsCheckpoint, private readonly mem: QuantAlloc) {}
+  constructor(private readonly ckpt: SafetensorsCheckpoint<SafetensorsEntry>, private readonly mem: QuantAlloc, private readonly plan: ReadPlan) {}
 
   /** GPT-2 checkpoints saved from GPT2LMHeadModel prefix every name with "transformer.". */
   resolve(name: string): string | undefined {
@@ -43,7 +48,7 @@ class TensorReader {
   has(name: string): boolean {
     return this.resolve(name) !== undefined;
   }
-  get(name: string, shape: readonly number[]): SafetensorsTensor {
+  get(name: string, shape: readonly number[]): Located<SafetensorsEntry> {
     const key = this.resolve(name);
     if (key === undefined) throw new ModelFileError(`${this.ckpt.source}: tensor ${name} is missing`);
     const t = this.ckpt.tensors.get(key)!;
@@ -54,12 +59,15 @@ class TensorReader {
     return t;
   }
 
-  /** A float32 vector in the backend's memory (norms, biases, the position table). */
-  vector(name: string, n: number | readonly number[]): Float32Array {
+  /** A float32 vector in the backend's memory (norms, biases, the position table); `then` runs on it once read (gemma's norm fold). */
+  vector(name: string, n: number | readonly number[], then?: (v: Float32Array) => void): Float32Array {
     const t = this.get(name, typeof n === 'number' ? [n] : n);
     const out = this.mem.alloc(t.elements);
-    out.set(safetensorToFloat32(t));
-    for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${this.ckpt.source}: tensor ${name}[${i}] is ${out[i]} — the file is corrupt`);
+    this.plan.convert(t.file, t.fileOffset, t.byteLength, (bytes) => {
+      decodeSafetensorInto(t.dtype, bytes, out);
+      for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${this.ckpt.source}: tensor ${name}[${i}] is ${out[i]} — the file is corrupt`);
+      then?.(out);
+    });
     return out;
   }
   optionalVector(name: string, n: number): Float32Array | null {
@@ -70,25 +78,29 @@ class TensorReader {
   matrix(name: string, shape: readonly [number, number], row0 = 0, rows = shape[0]): WeightMatrix {
     const t = this.get(name, shape);
     const cols = shape[1], what = `${this.ckpt.source}: tensor ${name}`;
+    const size = t.dtype === 'F32' ? 4 : 2, offset = t.fileOffset + row0 * cols * size, n = rows * cols * size;
     if (t.dtype === 'F32') {
-      const src = t.data as Float32Array;
-      if (!this.mem.allocU8) return f32Weights(src, row0 * cols, rows, cols); // js: a view of the file
-      const copy = this.mem.alloc(rows * cols);
-      copy.set(src.subarray(row0 * cols, (row0 + rows) * cols));
-      return f32Weights(copy, 0, rows, cols);
+      // js: a view of the file (or a fresh array); wasm: read into its memory. Either way aligned for a Float32Array.
+      const f32 = this.mem.allocU8 ? this.mem.alloc(rows * cols) : null;
+      const bytes = f32 ? new Uint8Array(f32.buffer, f32.byteOffset, n) : this.plan.place(t.file, offset, n, undefined, 4);
+      if (f32) this.plan.copy(t.file, offset, bytes);
+      return f32Weights(f32 ?? new Float32Array(bytes.buffer, bytes.byteOffset, rows * cols), 0, rows, cols);
     }
     // 16-bit rows are used in place; the js kernels read them as Uint16Array, which needs an even offset.
-    let bytes = t.bytes.subarray(row0 * cols * 2, (row0 + rows) * cols * 2);
-    if (!this.mem.allocU8 && bytes.byteOffset % 2 !== 0) bytes = new Uint8Array(bytes);
-    return ggmlWeights(t.dtype === 'F16' ? GGML.F16 : GGML.BF16, rows, cols, bytes, this.mem, what);
+    const bytes = this.plan.place(t.file, offset, n, this.mem.allocU8?.bind(this.mem), 2);
+    return ggmlWeights(t.dtype === 'F16' ? GGML.F16 : GGML.BF16, rows, cols, bytes, undefined, what);
   }
 
   /** An in × out (Conv1D) matrix as out × in float32, columns [c0, c0+cols) of the stored one. */
   transposed(name: string, shape: readonly [number, number], c0 = 0, cols = shape[1]): WeightMatrix {
-    const src = safetensorToFloat32(this.get(name, shape));
+    const t = this.get(name, shape);
     const rowsIn = shape[0], width = shape[1];
     const out = this.mem.alloc(cols * rowsIn);
-    for (let i = 0; i < rowsIn; i++) for (let j = 0; j < cols; j++) out[j * rowsIn + i] = src[i * width + c0 + j]!;
+    this.plan.convert(t.file, t.fileOffset, t.byteLength, (bytes) => {
+      const src = new Float32Array(t.elements); // one tensor's values at a time
+      decodeSafetensorInto(t.dtype, bytes, src);
+      for (let i = 0; i < rowsIn; i++) for (let j = 0; j < cols; j++) out[j * rowsIn + i] = src[i * width + c0 + j]!;
+    });
     return f32Weights(out, 0, cols, rowsIn);
   }
 
@@ -111,10 +123,7 @@ function ropeWeights(layout: HfLayout, t: TensorReader): Weights {
   const c = layout.config, family = layout.family, dim = c.dim, hd = headDimOf(c);
   const qDim = qDimOf(c), kvDim = kvDimOf(c), hidden = c.hiddenDim;
   const gemma = family === 'gemma2';
-  const rms = (name: string): Norm => {
-    const w = t.vector(name, dim);
-    return norm(gemma ? foldUnitOffset(w) : w);
-  };
+  const rms = (name: string): Norm => norm(t.vector(name, dim, gemma ? foldUnitOffset : undefined));
   const lin = (name: string, rows: number, cols: number): Linear =>
     linear(t.matrix(`${name}.weight`, [rows, cols]), t.optionalVector(`${name}.bias`, rows));
 

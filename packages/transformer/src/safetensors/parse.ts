@@ -13,11 +13,18 @@ const OTHER_DTYPES = ['BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U6
 /** The Rust reader's limit: a longer header is refused before it is read. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
-export interface SafetensorsTensor {
+/** A tensor as the header describes it: where its bytes are, not the bytes. */
+export interface SafetensorsEntry {
   readonly name: string;
   readonly dtype: SafetensorsDtype;
   readonly shape: readonly number[];
   readonly elements: number;
+  /** Absolute byte offset of the tensor's data in the file. */
+  readonly fileOffset: number;
+  readonly byteLength: number;
+}
+
+export interface SafetensorsTensor extends SafetensorsEntry {
   /** The elements: Float32Array for F32, Uint16Array (raw bits) for F16 and BF16. */
   readonly data: Float32Array | Uint16Array;
   /** The same bytes, a view into the file. */
@@ -26,16 +33,20 @@ export interface SafetensorsTensor {
   readonly zeroCopy: boolean;
 }
 
-export interface SafetensorsFile {
+/** A safetensors file's header: metadata and tensor entries, checked against the file's size. */
+export interface SafetensorsIndex<T extends SafetensorsEntry = SafetensorsEntry> {
   readonly source: string;
   /** The header's __metadata__ (string values only), empty when absent. */
   readonly metadata: Readonly<Record<string, string>>;
   /** In the order of their data. */
-  readonly tensors: readonly SafetensorsTensor[];
-  readonly tensorsByName: ReadonlyMap<string, SafetensorsTensor>;
+  readonly tensors: readonly T[];
+  readonly tensorsByName: ReadonlyMap<string, T>;
   /** Absolute byte offset of the data buffer (8 + header length). */
   readonly dataOffset: number;
 }
+
+/** A safetensors file in memory: each tensor with views of its bytes. */
+export type SafetensorsFile = SafetensorsIndex<SafetensorsTensor>;
 
 export class SafetensorsError extends Error {
   constructor(source: string, problem: string) {
@@ -46,15 +57,46 @@ export class SafetensorsError extends Error {
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** Parses a whole safetensors file; tensors are views into `bytes`. */
 export function parseSafetensors(bytes: Uint8Array, source = '<safetensors>'): SafetensorsFile {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`${source}: expected a Uint8Array of the file's bytes`);
+  const index = parseSafetensorsIndex(bytes, bytes.byteLength, source);
+  if (!littleEndianHost) throw new Error(`${source}: safetensors data is little-endian; this host is big-endian`);
+  const tensors = index.tensors.map((e): SafetensorsTensor => {
+    const start = bytes.byteOffset + e.fileOffset;
+    const view = bytes.subarray(e.fileOffset, e.fileOffset + e.byteLength);
+    const aligned = start % SAFETENSORS_DTYPES[e.dtype] === 0;
+    // A typed view needs an aligned offset; an unaligned tensor is copied once (real files align theirs).
+    const buffer = aligned ? bytes.buffer : view.slice().buffer;
+    const offset = aligned ? start : 0;
+    const data = e.dtype === 'F32' ? new Float32Array(buffer, offset, e.elements) : new Uint16Array(buffer, offset, e.elements);
+    return Object.freeze({ ...e, data, bytes: view, zeroCopy: aligned });
+  });
+  return { ...index, tensors, tensorsByName: new Map(tensors.map((t) => [t.name, t])) };
+}
+
+/**
+ * Bytes of a safetensors file of `fileSize` bytes that its header takes (8 + its length), from
+ * its first 8 bytes (or all of a shorter file); a length that cannot be right is refused here.
+ */
+export function safetensorsHeaderBytes(first: Uint8Array, fileSize: number, source: string): number {
   const fail = (problem: string): never => { throw new SafetensorsError(source, problem); };
-  if (bytes.byteLength < 8) fail(`the file has ${bytes.byteLength} bytes, fewer than the 8-byte header length`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = dv.getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.byteLength - 8)) fail(`header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes)`);
+  if (fileSize < 8) fail(`the file has ${fileSize} bytes, fewer than the 8-byte header length`);
+  const headerLength = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (headerLength > BigInt(fileSize - 8)) fail(`header length ${headerLength} runs past the end of the file (${fileSize} bytes)`);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLength} is over the ${MAX_HEADER_BYTES}-byte limit`);
-  const n = Number(headerLength);
+  return 8 + Number(headerLength);
+}
+
+/**
+ * Parses the header of a safetensors file of `fileSize` bytes from `bytes`, the whole file or
+ * its first safetensorsHeaderBytes bytes: every offset is checked against `fileSize`.
+ */
+export function parseSafetensorsIndex(bytes: Uint8Array, fileSize: number, source = '<safetensors>'): SafetensorsIndex {
+  const fail = (problem: string): never => { throw new SafetensorsError(source, problem); };
+  const dataOffset = safetensorsHeaderBytes(bytes, fileSize, source);
+  const n = dataOffset - 8;
+  if (bytes.byteLength < dataOffset) throw new RangeError(`${source}: parseSafetensorsIndex needs the first ${dataOffset} bytes (the header), got ${bytes.byteLength}`);
   if (n < 2 || bytes[8] !== 0x7b) fail('the header does not start with "{" (not a JSON object)');
   let header: unknown;
   try {
@@ -63,8 +105,7 @@ export function parseSafetensors(bytes: Uint8Array, source = '<safetensors>'): S
     fail(`the header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('the header is not a JSON object');
-  const dataOffset = 8 + n;
-  const dataLength = bytes.byteLength - dataOffset;
+  const dataLength = fileSize - dataOffset;
 
   const metadata: Record<string, string> = Object.create(null);
   const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; elements: number; begin: number; end: number }[] = [];
@@ -115,18 +156,9 @@ export function parseSafetensors(bytes: Uint8Array, source = '<safetensors>'): S
   }
   if (at !== dataLength) fail(`the tensors end at byte ${at} of the data buffer but it has ${dataLength} bytes`);
 
-  const tensors = entries.map((e): SafetensorsTensor => {
-    const start = bytes.byteOffset + dataOffset + e.begin;
-    const view = bytes.subarray(dataOffset + e.begin, dataOffset + e.end);
-    const size = SAFETENSORS_DTYPES[e.dtype];
-    const aligned = start % size === 0 && littleEndianHost;
-    if (!littleEndianHost) throw new Error(`${source}: safetensors data is little-endian; this host is big-endian`);
-    // A typed view needs an aligned offset; an unaligned tensor is copied once (real files align theirs).
-    const buffer = aligned ? bytes.buffer : view.slice().buffer;
-    const offset = aligned ? start : 0;
-    const data = e.dtype === 'F32' ? new Float32Array(buffer, offset, e.elements) : new Uint16Array(buffer, offset, e.elements);
-    return Object.freeze({ name: e.name, dtype: e.dtype, shape: Object.freeze([...e.shape]), elements: e.elements, data, bytes: view, zeroCopy: aligned });
-  });
+  const tensors = entries.map((e): SafetensorsEntry => Object.freeze({
+    name: e.name, dtype: e.dtype, shape: Object.freeze([...e.shape]), elements: e.elements, fileOffset: dataOffset + e.begin, byteLength: e.end - e.begin,
+  }));
   return { source, metadata, tensors, tensorsByName: new Map(tensors.map((t) => [t.name, t])), dataOffset };
 }
 
@@ -140,15 +172,24 @@ export function isSafetensors(bytes: Uint8Array): boolean {
 /** A tensor's values as float32 (F32 as is; F16 and BF16 widened exactly). */
 export function safetensorToFloat32(t: SafetensorsTensor): Float32Array {
   if (t.dtype === 'F32') return t.data as Float32Array;
-  const bits = t.data as Uint16Array;
-  const out = new Float32Array(bits.length);
-  if (t.dtype === 'BF16') {
-    const u = new Uint32Array(out.buffer);
+  const out = new Float32Array(t.elements);
+  decodeSafetensorInto(t.dtype, t.bytes, out);
+  return out;
+}
+
+/** Decodes a tensor's bytes (little-endian `dtype`) into `out` (its length = the elements), widening F16/BF16 exactly. */
+export function decodeSafetensorInto(dtype: SafetensorsDtype, bytes: Uint8Array, out: Float32Array): void {
+  const size = SAFETENSORS_DTYPES[dtype];
+  // Typed views need aligned offsets: an unaligned tensor is copied first.
+  const src = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  if (dtype === 'F32') { out.set(new Float32Array(src.buffer, src.byteOffset, out.length)); return; }
+  const bits = new Uint16Array(src.buffer, src.byteOffset, out.length);
+  if (dtype === 'BF16') {
+    const u = new Uint32Array(out.buffer, out.byteOffset, out.length);
     for (let i = 0; i < bits.length; i++) u[i] = bits[i]! << 16; // bf16 is the top half of an f32
   } else {
     for (let i = 0; i < bits.length; i++) out[i] = halfToFloat(bits[i]!);
   }
-  return out;
 }
 
 function halfToFloat(h: number): number {

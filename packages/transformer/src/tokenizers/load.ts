@@ -1,7 +1,9 @@
 // One entry for every tokenizer file this package reads, told apart by content, not by name:
 // a Hugging Face folder or tokenizer.json, a GGUF file's embedded vocabulary, or llama2.c's
 // tokenizer.bin.
-import { asBytes, readFileBytes, type BytesLike } from '../bytes.js';
+import { asBytes, openFileSource, readFileBytes, type BytesLike } from '../bytes.js';
+import { readBytes } from '../byte-source.js';
+import { readGgufIndex } from '../gguf/read-index.js';
 import { readFolderFiles } from '../files.js';
 import { isGguf, parseGguf } from '../gguf/index.js';
 import { tokenizerFromGgufMetadata } from './gguf.js';
@@ -30,14 +32,23 @@ export function tokenizerFromAnyBytes(input: BytesLike, source = '<tokenizer>', 
  * llama2.c tokenizer.bin.
  */
 export async function loadAnyTokenizer(path: string, opts: AnyTokenizerOptions = {}): Promise<Tokenizer> {
-  let bytes: Uint8Array;
+  let file;
   try {
-    bytes = await readFileBytes(path, 'tokenizer');
+    file = await openFileSource(path, 'tokenizer');
   } catch (err) {
     // A folder cannot be read as a file (no node:fs stat here, so browser bundles stay Node-free).
     if (/EISDIR|Is a directory|directory/i.test((err as Error).message)) return checkFits(await loadHfTokenizer(path), path, opts.vocabSize);
     throw err;
   }
+  try {
+    // A GGUF model file (gigabytes) as the tokenizer: only its header is read.
+    if (isGguf(await readBytes(file, 0, Math.min(4, file.size)))) {
+      return checkFits(tokenizerFromGgufMetadata((await readGgufIndex(file)).index.metadata.entries, path), path, opts.vocabSize);
+    }
+  } finally {
+    file.close();
+  }
+  const bytes = await readFileBytes(path, 'tokenizer');
   if (!isGguf(bytes) && looksLikeJson(bytes)) {
     const dir = /[\\/]/.test(path) ? path.replace(/[\\/][^\\/]*$/, '') || '/' : '.';
     const files = await readFolderFiles(dir, HF_TOKENIZER_FILES.filter((f) => f !== 'tokenizer.json'));

@@ -1,0 +1,42 @@
+// A GGUF header read from a byte source without reading the file: a prefix first, a longer one
+// while the header runs past it (a vocabulary of 150k tokens is several MB of metadata), then the
+// few bytes of the tensors whose values shape the config (rope_freqs).
+import { readBytes, type ByteSource } from '../byte-source.js';
+import { PrefixTooShort } from './cursor.js';
+import { ROPE_FREQS_TENSOR } from './llama.js';
+import { parseGgufIndex, type GgufIndex, type GgufTensorEntry } from './parse.js';
+
+/** First read of a header: most files' metadata fits (SmolLM2's, a 49k vocabulary, is ~2 MB: two reads). */
+const FIRST_PREFIX_BYTES = 1 << 20;
+/** Most bytes of a config tensor read ahead (rope_freqs is one float per rotated pair). */
+const CONFIG_TENSOR_BYTES = 1 << 16;
+
+export interface GgufIndexRead {
+  index: GgufIndex;
+  /** The bytes of the config tensors (describeGgufLlama's tensorData). */
+  tensorData: (t: GgufTensorEntry) => Uint8Array;
+}
+
+/** `firstRead`: bytes read first (tests make it small to take the longer-prefix path). */
+export async function readGgufIndex(file: ByteSource, firstRead = FIRST_PREFIX_BYTES): Promise<GgufIndexRead> {
+  let n = Math.min(file.size, firstRead);
+  let index: GgufIndex;
+  for (;;) {
+    try {
+      index = parseGgufIndex(await readBytes(file, 0, n), file.size, file.name);
+      break;
+    } catch (err) {
+      if (!(err instanceof PrefixTooShort)) throw err;
+      n = Math.min(file.size, Math.max(4 * n, err.needed));
+    }
+  }
+  const read = new Map<GgufTensorEntry, Uint8Array>();
+  const freqs = index.tensorsByName.get(ROPE_FREQS_TENSOR);
+  if (freqs && freqs.byteLength <= CONFIG_TENSOR_BYTES) read.set(freqs, await readBytes(file, freqs.fileOffset, freqs.byteLength));
+  const tensorData = (t: GgufTensorEntry): Uint8Array => {
+    const bytes = read.get(t);
+    if (!bytes) throw new Error(`${file.name}: tensor ${t.name} (${t.byteLength} bytes) was not read ahead`);
+    return bytes;
+  };
+  return { index, tensorData };
+}

@@ -1,0 +1,73 @@
+// Byte sources and read plans (what streaming loads are built from): chunked reads land every
+// byte where it belongs, reads outside a source are refused by name, and a plan run synchronously
+// or asynchronously, from memory or from a source that only reads, fills and converts the same.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { blobSource, bytesSource, readBytes, readChunked, readChunkedSync, type ByteSource } from '../src/byte-source.js';
+import { ReadPlan } from '../src/read-plan.js';
+import { streamedSource } from './fuzz.js';
+
+const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 131 + 7) % 251);
+
+/** A source that records each read's [offset, length). */
+function recording(inner: ByteSource, reads: [number, number][]): ByteSource {
+  return { name: inner.name, size: inner.size, read: (o, into) => { reads.push([o, into.length]); return inner.read(o, into); } };
+}
+
+test('chunked reads: every byte in place, no read longer than the chunk', async () => {
+  for (const chunk of [1, 7, 64, 999, 4096]) {
+    const reads: [number, number][] = [];
+    const into = new Uint8Array(555);
+    await readChunked(recording(bytesSource(data), reads), 123, into, chunk);
+    assert.equal(into, data.subarray(123, 678));
+    assert.ok(reads.every(([, n]) => n <= chunk), `chunk ${chunk}`);
+    assert.is(reads.reduce((a, [, n]) => a + n, 0), 555);
+    const sync = new Uint8Array(555);
+    readChunkedSync(bytesSource(data), 123, sync, chunk);
+    assert.equal(sync, into);
+  }
+});
+
+test('reads outside a source, or sync reads of an async-only source, are refused by name', async () => {
+  for (const [o, n] of [[-1, 4], [998, 3], [0, 1001], [1.5, 2]] as const) {
+    try { await readBytes(bytesSource(data, 'x.gguf'), o, n); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^x\.gguf: cannot read bytes/); }
+  }
+  try { readChunkedSync(streamedSource(data, 'y.bin'), 0, new Uint8Array(4)); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^y\.bin: this source reads only asynchronously/); }
+});
+
+test('a Blob as a source reads slices', async () => {
+  const src = blobSource(new Blob([data]), 'picked.gguf');
+  assert.is(src.size, 1000);
+  assert.equal(await readBytes(src, 900, 100), data.subarray(900));
+});
+
+test('a read plan fills, places and converts the same from memory (sync) and from a source that only reads (async)', async () => {
+  const run = async (src: ByteSource, sync: boolean) => {
+    const plan = new ReadPlan();
+    const copied = new Uint8Array(300);
+    plan.copy(src, 700, copied);
+    const placed = plan.place(src, 10, 40, undefined, 4);
+    const sums: number[] = [];
+    plan.convert(src, 500, 20, (b) => sums.push(b.reduce((a, x) => a + x, 0)));
+    plan.convert(src, 0, 5, (b) => sums.push(b.reduce((a, x) => a + x, 0)));
+    let checked = false;
+    plan.after(() => { checked = sums.length === 2; });
+    if (sync) plan.runSync(); else await plan.run();
+    assert.ok(checked, 'after() ran once every read was done');
+    assert.equal(copied, data.subarray(700));
+    assert.equal(placed, data.subarray(10, 50));
+    assert.is(placed.byteOffset % 4, 0);
+    return sums;
+  };
+  const sum = (a: number, n: number) => data.subarray(a, a + n).reduce((s, x) => s + x, 0);
+  const want = [sum(0, 5), sum(500, 20)]; // file order
+  assert.equal(await run(bytesSource(data), true), want);
+  assert.equal(await run(streamedSource(data, 'z'), false), want);
+  // In memory, placing without an allocator is a view (nothing copied) unless misaligned.
+  const plan = new ReadPlan();
+  const view = plan.place(bytesSource(data), 8, 16, undefined, 4);
+  assert.is(view.buffer, data.buffer);
+  assert.is.not(plan.place(bytesSource(data), 9, 16, undefined, 4).buffer, data.buffer);
+});
+
+test.run();
