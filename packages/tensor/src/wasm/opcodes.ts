@@ -38,5 +38,7 @@ export const Simd = {
   f32x4_add: 0xe4, f32x4_sub: 0xe5, f32x4_mul: 0xe6, f32x4_div: 0xe7, f32x4_min: 0xe8, f32x4_max: 0xe9,
   f32x4_pmin: 0xea, f32x4_pmax: 0xeb,
   i32x4_trunc_sat_f32x4_s: 0xf8, f32x4_convert_i32x4_s: 0xfa,
+  // Relaxed SIMD (Node 20 only behind --experimental-wasm-relaxed-simd): emitted by bench/prompt-tiles.bench.ts only.
+  f32x4_relaxed_madd: 0x105,
 } as const;
 export type SimdOp = (typeof Simd)[keyof typeof Simd];
