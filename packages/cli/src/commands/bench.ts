@@ -59,7 +59,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .option('--shapes <list>', `model shapes (comma-separated): ${STORIES_SHAPES.join(', ')} (TinyStories, llama2.c files) or ${Object.keys(MODEL_SHAPES).join(', ')} (random GGUF files written on demand into --models)`, '15M')
     .option('--model <file>', 'measure this model file (GGUF or llama2.c) instead of --models/--shapes; a GGUF file runs in its own weight types')
     .option('--threads <list>', 'wasm thread counts to measure (comma-separated)', '1,2')
-    .option('--weights <list>', 'weight types: f32, f16, q8 (TinyStories shapes: converted after loading, default all three; GGUF shapes: the file\'s types, also q4_k_m, default q8,q4_k_m)')
+    .option('--weights <list>', 'weight types: f32, f16, q8 (TinyStories shapes: converted after loading, default all three; GGUF shapes: the file\'s types, also q4_0 and q4_k_m, default q8,q4_k_m)')
     .option('--prompt <n>', 'prompt tokens prefilled per GGUF shape (prompt tok/s)', '512')
     .option('--json <file>', 'also write the results as JSON (rows + machine) to this file')
     .option('--seconds <s>', 'time per measurement', '1')
@@ -282,7 +282,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
     print(io, `| ${r.shape} | ${r.what} | ${r.backend} | ${r.threads} | ${r.weights} | ${shown(r)} |`);
   }
   if (ggufShapes.length > 0 && flags.model === undefined) {
-    print(io, `\ntargets (issue 15, SmolLM2-135M shape, one thread): decode >= 0.6x ggml (F32 32, F16 52, Q8_0 80, Q4_K mix 76 tok/s); `
+    print(io, `\ntargets (issue 15, SmolLM2-135M shape, one thread): decode >= 0.6x ggml (F32 32, F16 52, Q8_0 80, Q4_0 81, Q4_K mix 76 tok/s); `
       + '512-token prompt >= 0.7x llama.cpp (F32 176, Q8_0 247 tok/s) and never below decode; resident <= file + state + 64 MB');
   }
   if (storiesRun) print(io, `\ntargets: wasm 1 thread >= ${TARGETS.wasm1} tok/s (15M); 2 threads >= ${TARGETS.twoThreadSpeedup}x; js >= ${TARGETS.jsDecode} tok/s; `
