@@ -42,7 +42,7 @@ test('bad options are one clear error each, before any measurement', async () =>
   await fails(['--threads', '1,abc'], /--threads must be an integer from 1 to 64, got "abc"/);
   await fails(['--weights', 'q4'], /--weights: "q4" is not one of f32, f16, q8/);
   await fails(['--shapes', '7B'], /--shapes: "7B" is not one of 15M, 42M, 110M/);
-  await fails(['--shapes', 'smollm2-135m', '--weights', 'q4'], /--weights: "q4" is not one of f32, f16, q8, q4_k_m/);
+  await fails(['--shapes', 'smollm2-135m', '--weights', 'q4'], /--weights: "q4" is not one of f32, f16, q8, q4_0, q4_k_m/);
   await fails(['--shapes', '15M', '--weights', 'q4_k_m'], /--weights: "q4_k_m" is not one of f32, f16, q8/);
   await fails(['--shapes', 'smollm2-135m', '--prompt', '0'], /--prompt must be a positive integer, got "0"/);
   // 1.1B parameters × 4 bytes: over what the loader reads, refused before a byte is written.

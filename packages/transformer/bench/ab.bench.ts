@@ -3,7 +3,7 @@
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
-//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--time MS]
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS]
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
 // on first use). Prints tok/s per configuration (best round) and new/old; with several --threads,
 // also each side's wasm rate at every thread count over its rate at the first.
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '7' },
-    tokens: { type: 'string', default: '128' }, weights: { type: 'string', default: 'f32,q8' }, backends: { type: 'string', default: 'js,wasm' },
+    tokens: { type: 'string', default: '128' }, chunk: { type: 'string', default: '64' }, weights: { type: 'string', default: 'f32,q8' }, backends: { type: 'string', default: 'js,wasm' },
     threads: { type: 'string', default: '1' },
     // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
     // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
@@ -27,8 +27,8 @@ const root = resolve(import.meta.dirname, '../../..');
 const oldRoot = resolve(values.old);
 const models = (values.model ?? [resolve(root, '../shared/models/stories260K.bin'), resolve(root, '.bench/models/random-stories15M.bin')].join(',')).split(',');
 const budgetMs = values.time === undefined ? Infinity : Number(values.time), smoke = budgetMs < 1000;
-const rounds = Number(values.rounds), tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens);
-for (const [flag, v] of [['--rounds', rounds], ['--tokens', tokens], ['--time', budgetMs]] as const) {
+const rounds = Number(values.rounds), tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens), chunk = Number(values.chunk);
+for (const [flag, v] of [['--rounds', rounds], ['--tokens', tokens], ['--chunk', chunk], ['--time', budgetMs]] as const) {
   if (!(v > 0) || (flag !== '--time' && !Number.isInteger(v))) throw new RangeError(`${flag} must be a positive ${flag === '--time' ? 'number' : 'integer'}, got ${v}`);
 }
 const threadCounts = values.threads!.split(',').map(Number);
@@ -98,8 +98,8 @@ for (const modelPath of models) {
         const model = await open(side, 'f32');
         const prompt = Array.from({ length: tokens }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
         return {
-          label: `${short} ${on} f32: prefill ${tokens}, chunk 64`, best: Infinity, bestCpu: Infinity, spent: 0,
-          run: () => { side.api.prefill(model, side.api.createState(model), prompt, { chunkSize: 64 }); },
+          label: `${short} ${on} f32: prefill ${tokens}, chunk ${chunk}`, best: Infinity, bestCpu: Infinity, spent: 0,
+          run: () => { side.api.prefill(model, side.api.createState(model), prompt, { chunkSize: chunk }); },
         };
       });
     }

@@ -17,8 +17,13 @@ import { attendHeadSoftcapped } from './softcap.js';
  */
 export function append(model: Model, state: MultiState, l: number, position: number,
   k: Float32Array, kOff: number, v: Float32Array, vOff: number): void {
+  model.positions.encodeNewKeys(state.positionMode, k, kOff, state.layers[l]!.heads.length, position);
+  storeEntries(state, l, position, k, kOff, v, vOff);
+}
+
+/** append's second half: caches keys already encoded for their position (a prompt chunk encodes them all first). */
+export function storeEntries(state: MultiState, l: number, position: number, k: Float32Array, kOff: number, v: Float32Array, vOff: number): void {
   const layer = state.layers[l]!, hd = layer.headDim, nKv = layer.heads.length;
-  model.positions.encodeNewKeys(state.positionMode, k, kOff, nKv, position);
   for (let h = 0; h < nKv; h++) {
     const head = layer.heads[h]!;
     head.writeEntry(head.push(position), k, kOff + h * hd, v, vOff + h * hd);
@@ -30,11 +35,11 @@ const attention: AttentionStep = { layer: 0, position: 0, att: new Float32Array(
 
 /**
  * out ← attend(q, state): each query head (nHeads × headDim at qOff, rotated in place at its
- * position) attends over the entries of its KV head in layer `l`; the outputs go to out[oOff ..]
- * (nHeads × headDim). Returns the post-softmax weights, one row per query head, for compress.
+ * position unless `queryEncoded`: a prompt chunk rotated it already) attends over the entries of
+ * its KV head in layer `l`; the outputs go to out[oOff ..] (nHeads × headDim). Returns the post-softmax weights, one row per query head, for compress.
  */
 export function attend(model: Model, state: MultiState, l: number, position: number,
-  q: Float32Array, qOff: number, out: Float32Array, oOff: number): AttentionStep {
+  q: Float32Array, qOff: number, out: Float32Array, oOff: number, queryEncoded = false): AttentionStep {
   const c = model.config, B = model.backend, pos = model.positions, mode = state.positionMode;
   const layer = state.layers[l]!, hd = headDimOf(c), nKv = c.nKvHeads, group = c.nHeads / nKv;
   const scale = 1 / Math.sqrt(c.arch.queryPreAttnScalar ?? hd), cap = c.arch.attnSoftcap;
@@ -45,7 +50,7 @@ export function attend(model: Model, state: MultiState, l: number, position: num
     const keys = pos.attentionKeys(mode, head);
     for (let g = 0; g < group; g++) {
       const qh = kvh * group + g, at = qOff + qh * hd;
-      pos.encodeQuery(mode, q, at, position, head);
+      if (!queryEncoded) pos.encodeQuery(mode, q, at, position, head);
       if (cap === 0) deferAttendHeadKv(B, out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, att, qh * stride);
       else attendHeadSoftcapped(out, oOff + qh * hd, q, at, keys, head.valueRows, head.count, hd, scale, cap, att, qh * stride);
     }

@@ -1,7 +1,7 @@
 // How model and tokenizer bytes come in: a path read whole (Node, Deno, Bun), or what browsers and
 // fetch hand out: a Uint8Array (Node's Buffer is one) or an ArrayBuffer. Paths are read by
 // '#read-file' (node:fs on Node, the runtime's own API on Deno/Bun, a clear error in browsers).
-export { openFileSource, readFileBytes, readOptionalFileBytes } from '#read-file';
+export { openFileSource, readFileBytes, readOptionalFileBytes, type FileByteSource } from '#read-file';
 
 export type BytesLike = Uint8Array | ArrayBuffer;
 

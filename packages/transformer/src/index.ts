@@ -45,7 +45,7 @@ export {
   type GgufHeader, type GgufTensorInfo,
 } from './gguf/index.js';
 export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
-export { inspectModelBytes, stateBytes, bytesPerEntryByKv, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
+export { inspectModelBytes, inspectModelFile, inspectModelSource, stateBytes, bytesPerEntryByKv, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
 export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, type GgufLayer, type GgufLinear, type GgufNorm, type GgufSlice } from './gguf/llama.js';
 export {
   parseSafetensors, isSafetensors, safetensorToFloat32, SafetensorsError, SAFETENSORS_DTYPES,

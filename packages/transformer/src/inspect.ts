@@ -4,9 +4,12 @@
 import { entryBytes } from '@msrnn/msrnn';
 import { KV_TYPES, type KvType } from '@msrnn/tensor';
 import { type ModelConfig, headDimOf, kvDimOf } from './config.js';
-import { parseLlama2cHeader } from './llama2c.js';
+import { LLAMA2C_HEADER_BYTES, parseLlama2cHeader } from './llama2c.js';
+import { openFileSource } from './bytes.js';
+import { readBytes, type ByteSource } from './byte-source.js';
+import { readGgufIndex } from './gguf/read-index.js';
 import { describeGgufLlama, ggufArchitecture, SUPPORTED_GGUF_ARCHITECTURES } from './gguf/llama.js';
-import { parseGguf, isGguf, type GgufFile } from './gguf/parse.js';
+import { parseGguf, isGguf, type GgufFile, type GgufIndex, type GgufTensorEntry } from './gguf/parse.js';
 import { GgufValueType, describeType, type GgufArray, type GgufEntry } from './gguf/metadata.js';
 
 /** `shape` lists the fastest dimension first, as GGUF does: a weight matrix is [input features, output features]. */
@@ -72,11 +75,29 @@ export function bytesPerEntryByKv(report: ModelReport): Record<KvType, number> |
 }
 
 export function inspectModelBytes(bytes: Uint8Array, source = '<bytes>'): ModelReport {
-  return isGguf(bytes) ? inspectGguf(parseGguf(bytes, source)) : inspectLlama2c(bytes, source);
+  return isGguf(bytes) ? inspectGguf(parseGguf(bytes, source)) : inspectLlama2c(bytes, source, bytes.byteLength);
 }
 
-function inspectLlama2c(bytes: Uint8Array, source: string): ModelReport {
-  const { config: c, version } = parseLlama2cHeader(bytes, source);
+/** inspectModelBytes for a byte source: only the header is read (a multi-GB file inspects in a moment). */
+export async function inspectModelSource(file: ByteSource): Promise<ModelReport> {
+  const head = await readBytes(file, 0, Math.min(file.size, LLAMA2C_HEADER_BYTES));
+  if (!isGguf(head)) return inspectLlama2c(head, file.name, file.size);
+  const { index, tensorData } = await readGgufIndex(file);
+  return inspectGguf(index, tensorData);
+}
+
+/** inspectModelSource of a file by path (Node, Deno, Bun). */
+export async function inspectModelFile(path: string): Promise<ModelReport> {
+  const file = await openFileSource(path, 'model');
+  try {
+    return await inspectModelSource(file);
+  } finally {
+    file.close();
+  }
+}
+
+function inspectLlama2c(bytes: Uint8Array, source: string, fileSize: number): ModelReport {
+  const { config: c, version } = parseLlama2cHeader(bytes, source, fileSize);
   const kv = kvDimOf(c);
   // llama2.c's tensor names (run.c's TransformerWeights); shapes fastest dimension first, as GGUF lists them.
   const perLayer: [string, number[]][] = [
@@ -105,13 +126,13 @@ function inspectLlama2c(bytes: Uint8Array, source: string): ModelReport {
   };
 }
 
-function inspectGguf(file: GgufFile): ModelReport {
+function inspectGguf(file: GgufIndex, tensorData?: (t: GgufTensorEntry) => Uint8Array): ModelReport {
   const m = file.metadata;
   const arch = ggufArchitecture(file);
   let config: ModelConfig | null = null;
   let unsupportedReason: string | null = null;
   try {
-    config = describeGgufLlama(file).config;
+    config = describeGgufLlama(file, tensorData).config;
   } catch (err: any) {
     unsupportedReason = String(err?.message ?? err).replace(`${file.source}: `, '');
   }
@@ -146,7 +167,7 @@ const TOKENIZER_KINDS: Record<string, string> = {
 };
 const CONTROL = 3, USER_DEFINED = 4;
 
-function inspectGgufTokenizer(file: GgufFile): InspectedTokenizer {
+function inspectGgufTokenizer(file: GgufIndex): InspectedTokenizer {
   const m = file.metadata;
   const model = m.string('tokenizer.ggml.model', '');
   const tokens = m.has('tokenizer.ggml.tokens') ? m.strings('tokenizer.ggml.tokens') : null;

@@ -6,7 +6,7 @@ import { checkWeights } from './check-weights.js';
 import { LLAMA2C_HEADER_BYTES, llama2cParts, parseLlama2cHeader, type Llama2cVersion } from './llama2c.js';
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
-import { asBytes, openFileSource, type BytesLike } from './bytes.js';
+import { asBytes, openFileSource, type BytesLike, type FileByteSource } from './bytes.js';
 import { blobSource, bytesSource, isByteSource, readBytes, renamed, type ByteSource } from './byte-source.js';
 import { isGguf, parseGgufIndex, type GgufIndex, type GgufTensorEntry } from './gguf/parse.js';
 import type { GgufMetadata } from './gguf/metadata.js';
@@ -167,9 +167,8 @@ export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
  * safetensors as byte sources (headers first, then each tensor straight into place).
  */
 async function loadHfFolder(dir: string, json: Map<string, Uint8Array>, opts: LoadOptions): Promise<Model> {
-  const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? dir;
-  const shards = new Map<string, Awaited<ReturnType<typeof openFileSource>>>();
+  const shards = new Map<string, FileByteSource>();
   try {
     for (const name of hfShardNames(json, dir)) {
       const file = await openOptional(`${dir.replace(/[\\/]+$/, '')}/${name}`);
@@ -211,7 +210,7 @@ async function modelFromFolderSources(json: ReadonlyMap<string, Uint8Array>, sha
 }
 
 /** A model file opened as a byte source, or null when there is no such file. */
-async function openOptional(path: string): Promise<Awaited<ReturnType<typeof openFileSource>> | null> {
+async function openOptional(path: string): Promise<FileByteSource | null> {
   try {
     return await openFileSource(path, 'model');
   } catch (err) {

@@ -43,13 +43,12 @@ export async function openFileSource(path: string, what: string): Promise<FileBy
   const g = globalThis as { Bun?: { file(path: string): Blob } };
   if (g.Bun) {
     const blob = g.Bun.file(path);
-    const source = blobSource(blob, path);
     try {
-      await source.read(0, new Uint8Array(Math.min(1, source.size))); // a missing file fails here, with its name
+      await blob.slice(0, 1).arrayBuffer(); // a missing file (an empty Blob until read) or a folder fails here, by its code
     } catch (err: any) {
       throw new Error(`cannot read ${what} file ${path}: ${err?.code ?? err?.name ?? err?.message ?? err}`);
     }
-    return { ...source, close: () => {} };
+    return { ...blobSource(blob, path), close: () => {} };
   }
   return { ...bytesSource(await readFileBytes(path, what), path), close: () => {} };
 }

@@ -50,11 +50,34 @@ export class Scratch {
   attStride = 0;
   private chunk: RowBuffers | null = null;
   private chunkLogits: Float32Array | null = null;
+  /** A prompt chunk's post-softmax weights (chunk-attention.ts): token i, query head h at (i·nHeads + h)·chunkAttStride. */
+  chunkAtt: Float32Array;
+  chunkAttStride = 0;
+  /** chunkAttViews[i]: chunkAtt from token i's rows on (what the policy reads for token i). */
+  chunkAttViews: Float32Array[] = [];
 
   constructor(private readonly config: ModelConfig, private readonly alloc: Alloc, private readonly free: Free = () => {}) {
     this.one = new RowBuffers(1, config, alloc);
     this.logits = alloc(config.vocabSize);
     this.att = alloc(0);
+    this.chunkAtt = alloc(0);
+  }
+
+  /**
+   * Makes chunkAtt hold `tokens` tokens of nHeads rows of at least `entries` weights (the stride
+   * grows by doubling, so the per-token views are rebuilt only then); returns the row stride.
+   */
+  chunkAttFor(tokens: number, entries: number): number {
+    const nHeads = this.config.nHeads;
+    if (entries > this.chunkAttStride || tokens > this.chunkAttViews.length) {
+      const stride = entries > this.chunkAttStride ? Math.max(entries, 2 * this.chunkAttStride, 16) : this.chunkAttStride;
+      const rows = Math.max(tokens, this.chunkAttViews.length);
+      this.free(this.chunkAtt);
+      this.chunkAtt = this.alloc(rows * nHeads * stride);
+      this.chunkAttStride = stride;
+      this.chunkAttViews = Array.from({ length: rows }, (_, i) => this.chunkAtt.subarray(i * nHeads * stride));
+    }
+    return this.chunkAttStride;
   }
 
   /** Makes `att` hold nHeads rows of at least `entries` weights; returns the row stride. */

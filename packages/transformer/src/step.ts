@@ -3,8 +3,7 @@
 // prefill on a chunk of rows; an architecture change happens there and nowhere else.
 import type { MultiState } from '@msrnn/msrnn';
 import { activation, gatedActivation } from './activation.js';
-import { append, attend, compress } from './attention.js';
-import { kvDimOf, qDimOf } from './config.js';
+import { attendChunk } from './chunk-attention.js';
 import { embed } from './embed.js';
 import { linearRows, linearRowsShared } from './linear.js';
 import { logitsRows } from './logits.js';
@@ -38,19 +37,16 @@ export function step(model: Model, state: MultiState, token: number, logitsOut?:
  */
 export function layer(model: Model, state: MultiState, l: number, r: RowBuffers, t: number): void {
   const c = model.config, B = model.backend, L = model.weights.layers[l]!;
-  const dim = c.dim, qDim = qDimOf(c), kvDim = kvDimOf(c), position0 = state.seen;
+  const dim = c.dim;
 
   // Attention block: x += o(attention(norm(x))).
   normRows(model, r.xb, r.x, t, L.attnNorm);
   linearRowsShared(B, r.xb, t, r.q, L.q, r.k, L.k, r.v, L.v);
   if (L.qNorm !== null) headNorm(model, r.q, 0, t * c.nHeads, L.qNorm);
   if (L.kNorm !== null) headNorm(model, r.k, 0, t * c.nKvHeads, L.kNorm);
-  for (let i = 0; i < t; i++) {
-    const position = position0 + i;
-    append(model, state, l, position, r.k, i * kvDim, r.v, i * kvDim);                // state ← append(state, k, v)
-    const attention = attend(model, state, l, position, r.q, i * qDim, r.xb2, i * qDim); // out ← attend(q, state)
-    compress(state, l, attention);                                                       // state ← compress(state, attention)
-  }
+  // Token by token: state ← append(state, k, v); out ← attend(q, state); state ← compress(state, attention)
+  // (a chunk's queries attend at once while nothing can be evicted, see chunk-attention.ts).
+  attendChunk(model, state, l, r, t);
   linearRows(B, r.xb, r.xb2, t, L.o);
   if (L.postAttnNorm !== null) normRows(model, r.xb, r.xb, t, L.postAttnNorm);
   B.add(r.x, r.x, r.xb, t * dim);

@@ -170,6 +170,15 @@ test('a header read from a prefix that is too short is read again, longer, and p
       assert.equal([...index.metadata.keys()], [...whole.metadata.keys()]);
     }
   }
+  // A metadata string claiming 300 MiB in a 400 MiB source: refused, not read.
+  const f = valid.slice();
+  const meta = parseGguf(valid).metadata;
+  const stringKey = [...meta.keys()].find((k) => typeof meta.get(k)!.value === 'string')!;
+  new DataView(f.buffer).setBigUint64(meta.get(stringKey)!.offset, 300n << 20n, true); // its length field
+  let longest = 0;
+  const big = { name: 'big.gguf', size: 400 << 20, read: async (o: number, into: Uint8Array) => { longest = Math.max(longest, into.length); into.set(f.subarray(o, o + into.length)); } };
+  try { await readGgufIndex(big); assert.unreachable(); } catch (e) { assert.instance(e, GgufError); assert.match((e as Error).message, /^big\.gguf: bad GGUF file: header at byte 0: the metadata and tensor infos run past 256 MiB/); }
+  assert.ok(longest <= 16 << 20, `read ${longest} bytes at once`);
   // Truncated within the header: the same GgufError as the whole (truncated) file gives.
   await fc.assert(fc.asyncProperty(fc.nat(parseGguf(valid).dataOffset), fc.integer({ min: 1, max: 64 }), async (n, first) => {
     const cut = valid.subarray(0, n);

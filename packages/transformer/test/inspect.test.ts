@@ -8,6 +8,9 @@ import { weightBytes } from '@msrnn/tensor';
 import { GgufValueType as T, inspectModelBytes, loadModel, parameterCount, writeGguf } from '../src/index.js';
 import { haveShared, paths, shared } from './shared.js';
 import { tinyLlamaGguf } from './gguf/build.js';
+import { randomTensors, tiny, writeV0, writeV1 } from './llama2c/build.js';
+import { streamedSource } from './fuzz.js';
+import { inspectModelSource } from '../src/inspect.js';
 
 const q4k = resolve(shared, 'models/gguf/stories260K-Q4_K.gguf');
 const q4kFixture = resolve(shared, 'fixtures/gguf/stories260K-Q4_K.json');
@@ -64,6 +67,18 @@ test('GGUF: chat template and merges are reported; an unsupported architecture i
   assert.is(r.stateBytesPerEntry, null);
   assert.is(r.hyperparameters['block_count'], 2);
   assert.throws(() => inspectModelBytes(writeGguf([], []), 'empty'), /empty: GGUF metadata has no general\.architecture/);
+});
+
+test('inspecting a byte source reads the header only and reports what inspecting the bytes does', async () => {
+  const t = randomTensors(tiny, 3);
+  for (const file of [tinyLlamaGguf({ vocab: 300 }), writeV0(tiny, t, false), writeV1(tiny, t, true)]) {
+    let read = 0;
+    const src = streamedSource(file, 'x.bin');
+    const counting = { ...src, read: (o: number, into: Uint8Array) => { read += into.length; return src.read(o, into); } };
+    assert.equal(await inspectModelSource(counting), inspectModelBytes(file, 'x.bin'));
+    // (a GGUF header is read from a 1 MiB prefix: all of a file this small)
+    if (!file.subarray(0, 4).every((b, i) => b === 'GGUF'.charCodeAt(i))) assert.ok(read <= 256, `read ${read} of a llama2.c file's ${file.length} bytes`);
+  }
 });
 
 test.run();

@@ -1,39 +1,49 @@
 // Model formats the page can open, one entry each: a new format is one more entry in FORMATS.
-// Each takes the dropped/picked/fetched files by name and returns a model and its tokenizer.
+// Each takes the dropped/picked/fetched files by name, as byte sources (a picked File is read
+// slice by slice, straight into the model's memory: never whole), and returns a model and its
+// tokenizer. Only tokenizers and JSON files are read whole.
 import type { Backend } from '@msrnn/tensor';
 import {
-  embeddedTokenizer, hfTokenizerFromFiles, isGguf, modelFromBytes, modelFromFiles, tokenizerFromBytes, HF_TOKENIZER_FILES,
-  type Model, type Tokenizer,
+  embeddedTokenizer, hfTokenizerFromFiles, isGguf, loadModelFiles, modelFromSource, tokenizerFromBytes, HF_TOKENIZER_FILES,
+  type ByteSource, type Model, type Tokenizer,
 } from '@msrnn/transformer';
 
-export type Files = Map<string, Uint8Array>;
+export type Files = ReadonlyMap<string, ByteSource>;
+/** The first bytes of each file (its magic number), read before a format is chosen. */
+export type Heads = ReadonlyMap<string, Uint8Array>;
 export interface Loaded { model: Model; tokenizer: Tokenizer; format: string }
 
 export interface ModelFormat {
   name: string;
-  /** Whether these files are this format (cheap: names and magic bytes). */
-  detect(files: Files): boolean;
+  /** Whether these files are this format (cheap: names, sizes and magic bytes). */
+  detect(files: Files, heads: Heads): boolean;
   /** `source`: the name a folder goes by (its directory name) in messages; single files use their own. */
-  load(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array, source?: string): Loaded;
+  load(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array, source?: string): Promise<Loaded>;
 }
 
-const isGgufBytes = (b: Uint8Array) => b.length >= 4 && b[0] === 0x47 && b[1] === 0x47 && b[2] === 0x55 && b[3] === 0x46;
+const HEAD_BYTES = 4;
+
+/** The first `n` bytes of a file (all of it by default: a tokenizer, a JSON file). */
+async function readStart(file: ByteSource, n = file.size): Promise<Uint8Array> {
+  const bytes = new Uint8Array(Math.min(n, file.size));
+  await file.read(0, bytes);
+  return bytes;
+}
 
 /**
  * llama2.c: a model .bin (v0 header or 'ak42' v1) and its tokenizer .bin. Neither has a magic
  * number that tells them apart for sure (v0 starts with dim, a tokenizer with its longest token's
  * length), so the largest file is the model and a second file its tokenizer; a lone model uses the
- * default model's tokenizer (modelFromBytes/tokenizerFromBytes reject a mismatch, naming it).
+ * default model's tokenizer (the model and tokenizer loaders reject a mismatch, naming it).
  */
 const llama2c: ModelFormat = {
   name: 'llama2.c',
-  detect: (files) => files.size <= 2 && ![...files.values()].some(isGgufBytes),
-  load(files, backend, fallbackTokenizer) {
-    const [modelEntry, tok] = [...files.entries()].sort((x, y) => y[1].length - x[1].length);
-    const model = modelFromBytes(modelEntry![1], { backend, source: modelEntry![0] });
-    const tokBytes = tok?.[1] ?? fallbackTokenizer;
-    if (!tokBytes) throw new Error(`llama2.c: ${modelEntry![0]} needs its tokenizer .bin too (drop both files together)`);
-    const tokenizer = tokenizerFromBytes(tokBytes, tok?.[0] ?? 'tokenizer.bin of the default model', model.config.vocabSize);
+  detect: (files, heads) => files.size <= 2 && ![...heads.values()].some(isGguf),
+  async load(files, backend, fallbackTokenizer) {
+    const [[modelName, modelFile], tok] = [...files.entries()].sort((x, y) => y[1].size - x[1].size) as [[string, ByteSource], [string, ByteSource]?];
+    if (!tok && !fallbackTokenizer) throw new Error(`llama2.c: ${modelName} needs its tokenizer .bin too (drop both files together)`);
+    const model = await modelFromSource(modelFile, { backend, source: modelName });
+    const tokenizer = tokenizerFromBytes(tok ? await readStart(tok[1]) : fallbackTokenizer!, tok?.[0] ?? 'tokenizer.bin of the default model', model.config.vocabSize);
     return { model, tokenizer, format: 'llama2.c' };
   },
 };
@@ -41,10 +51,10 @@ const llama2c: ModelFormat = {
 /** GGUF: one file carrying its weights (any type the loader reads) and its tokenizer. */
 const gguf: ModelFormat = {
   name: 'GGUF',
-  detect: (files) => files.size === 1 && isGguf([...files.values()][0]!),
-  load(files, backend) {
-    const [name, bytes] = [...files.entries()][0]!;
-    const model = modelFromBytes(bytes, { backend, source: name });
+  detect: (files, heads) => files.size === 1 && isGguf([...heads.values()][0]!),
+  async load(files, backend) {
+    const [name, file] = [...files.entries()][0]!;
+    const model = await modelFromSource(file, { backend, source: name });
     const tokenizer = embeddedTokenizer(model);
     if (!tokenizer) throw new Error(`${name}: this GGUF file carries no tokenizer (tokenizer.ggml.* metadata)`);
     return { model, tokenizer, format: 'GGUF' };
@@ -54,15 +64,18 @@ const gguf: ModelFormat = {
 /**
  * A Hugging Face folder (picked as a folder, dropped, or its files picked together): config.json,
  * model.safetensors or the index and its shards, tokenizer.json (+ tokenizer_config.json,
- * generation_config.json): the library's modelFromFiles / hfTokenizerFromFiles.
+ * generation_config.json): the library's loadModelFiles / hfTokenizerFromFiles.
  */
 const hfFolder: ModelFormat = {
   name: 'Hugging Face folder',
   detect: (files) => files.has('config.json'),
-  load(files, backend, _fallback, source = '<folder>') {
-    const model = modelFromFiles(files, { backend, source });
+  async load(files, backend, _fallback, source = '<folder>') {
+    // Checked first: a folder without its tokenizer is refused before its weights are read.
     if (!files.has('tokenizer.json')) throw new Error(`${source}: the folder has no tokenizer.json (pick the whole model folder)`);
-    return { model, tokenizer: hfTokenizerFromFiles(files, source), format: 'Hugging Face folder' };
+    const model = await loadModelFiles(files, { backend, source });
+    const tokenizerFiles = new Map<string, Uint8Array>();
+    for (const name of HF_TOKENIZER_FILES) if (files.has(name)) tokenizerFiles.set(name, await readStart(files.get(name)!));
+    return { model, tokenizer: hfTokenizerFromFiles(tokenizerFiles, source), format: 'Hugging Face folder' };
   },
 };
 
@@ -83,9 +96,12 @@ export function filesToRead(names: readonly string[]): string[] {
   return names.includes('config.json') ? names.filter(isHfFile) : [...names];
 }
 
-export function loadFiles(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array, source?: string): Loaded {
+/** Finds the files' format (by names, sizes and their first bytes) and loads them with it. */
+export async function loadFiles(files: Files, backend: Backend, fallbackTokenizer?: Uint8Array, source?: string): Promise<Loaded> {
   if (files.size === 0) throw new Error('no files given');
-  const format = FORMATS.find((f) => f.detect(files));
+  const heads = new Map<string, Uint8Array>();
+  for (const [name, file] of files) heads.set(name, await readStart(file, HEAD_BYTES));
+  const format = FORMATS.find((f) => f.detect(files, heads));
   if (!format) throw new Error(`not a model format the page knows (${FORMATS.map((f) => f.name).join(', ')}): ${[...files.keys()].join(', ')}`);
   return format.load(files, backend, fallbackTokenizer, source);
 }

@@ -4,10 +4,11 @@
 import { selectBackend, type BackendSelection } from '@msrnn/tensor';
 import type { MultiState } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
-import { createState, prefill, Sampler, step, type Model, type Tokenizer, type TokenStreamDecoder } from '@msrnn/transformer';
+import { bytesSource, createState, prefill, Sampler, step, type ByteSource, type Model, type Tokenizer, type TokenStreamDecoder } from '@msrnn/transformer';
 import { comparePolicies } from './compare.js';
 import { filesToRead, loadFiles } from './formats.js';
 import { PolicyObserver } from './observer.js';
+import { pickedSources } from './sources.js';
 import type { FromWorker, GenSettings, Snapshot, TeachLayer, ToWorker } from './protocol.js';
 
 const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
@@ -55,38 +56,31 @@ async function fetchBytes(url: string, phase: string): Promise<Uint8Array> {
   return readStream(res.body, (loaded) => post({ type: 'progress', phase, loaded, total }));
 }
 
-/** Reads the picked/dropped files the format needs (filesToRead), one progress bar over all their bytes. */
-async function readPicked(picked: File[]): Promise<Map<string, Uint8Array>> {
+/** The picked/dropped files the format needs (filesToRead) as byte sources, one progress bar over all their bytes. */
+function pickedFiles(picked: File[], folder: string | undefined): Map<string, ByteSource> {
   const wanted = new Set(filesToRead(picked.map((f) => f.name)));
-  const chosen = picked.filter((f) => wanted.has(f.name));
-  const total = chosen.reduce((n, f) => n + f.size, 0);
-  const files = new Map<string, Uint8Array>();
-  let before = 0;
-  for (const f of chosen) {
-    files.set(f.name, await readStream(f.stream(), (loaded) => post({ type: 'progress', phase: f.name, loaded: before + loaded, total })));
-    before += f.size;
-  }
-  return files;
+  return pickedSources(picked.filter((f) => wanted.has(f.name)), folder, (phase, loaded, total) => post({ type: 'progress', phase, loaded, total }));
 }
 
 async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   run = null;
   if (sel) { await sel.dispose(); sel = null; }
-  let files = new Map<string, Uint8Array>();
-  if (msg.files) files = await readPicked(msg.files);
+  let files = new Map<string, ByteSource>();
+  if (msg.files) files = pickedFiles(msg.files, msg.source);
   else {
-    files.set('model.bin', await fetchBytes('models/default/model.bin', 'model'));
+    files.set('model.bin', bytesSource(await fetchBytes('models/default/model.bin', 'model'), 'model.bin'));
     defaultTokenizer = await fetchBytes('models/default/tokenizer.bin', 'tokenizer');
-    files.set('tokenizer.bin', defaultTokenizer);
+    files.set('tokenizer.bin', bytesSource(defaultTokenizer, 'tokenizer.bin'));
   }
   if (!defaultTokenizer && msg.files) defaultTokenizer = await fetchBytes('models/default/tokenizer.bin', 'tokenizer').catch(() => undefined);
   post({ type: 'progress', phase: 'starting the backend', loaded: 0, total: 0 });
-  const heapBytes = [...files.values()].reduce((n, b) => n + b.length, 0) * 2 + (64 << 20);
+  // The weights are read straight into the heap (no second copy), so it starts at the files' size.
+  const heapBytes = [...files.values()].reduce((n, f) => n + f.size, 0) + (64 << 20);
   sel = await selectBackend({
     backend: msg.backend, threads: msg.threads, initialBytes: heapBytes,
     createWorker: () => new Worker(new URL('./kernel-worker.js', import.meta.url), { type: 'module' }),
   });
-  const loaded = loadFiles(files, sel.backend, defaultTokenizer, msg.source);
+  const loaded = await loadFiles(files, sel.backend, defaultTokenizer, msg.source);
   model = loaded.model;
   logitsOut = undefined;
   tokenizer = loaded.tokenizer;

@@ -20,12 +20,20 @@ export function haveChromium(suite: string): boolean {
   return false;
 }
 
+export interface Pick { files?: string[]; folder?: string; source: string }
+/** A worker's reads of picked Files: whole (arrayBuffer, stream, text, bytes of the File itself) and slices (name, length). */
+export interface FileReads { whole: [string, string][]; slices: [string, number][] }
+
 export interface Harness {
   isolatedUrl: string;
   plainUrl: string;
   /** Uncaught errors of every page opened. */
   errors: string[];
-  open(base: string, params: Record<string, string | number>, pick?: { files?: string[]; folder?: string; source: string }): Promise<Page>;
+  open(base: string, params: Record<string, string | number>, pick?: Pick): Promise<Page>;
+  /** Picks those files or that folder in an open page and waits until they are loaded. */
+  pick(page: Page, pick: Pick): Promise<void>;
+  /** Spies on the generation worker's reads of picked Files from now on; the result says what was read. */
+  spyReads(page: Page): Promise<() => Promise<FileReads>>;
   generate(page: Page): Promise<{ tokens: number[]; hash: string; tokPerS: number }>;
   close(): Promise<void>;
 }
@@ -42,6 +50,12 @@ export async function startHarness(): Promise<Harness> {
   }
   const chromium = await launchChromium();
   const errors: string[] = [];
+  const pickIn = async (page: Page, pick: Pick) => {
+    if (pick.folder) await page.setInputFiles('#folder', pick.folder);
+    else await page.setInputFiles('#file', pick.files!);
+    await page.waitForFunction((s) => (window as any).msrnnPage.info?.source === s || (window as any).msrnnPage.error, pick.source, { timeout: 120_000 });
+    assert.is(await page.evaluate(() => (window as any).msrnnPage.error), '', 'page error while loading');
+  };
   return {
     isolatedUrl: urls[0]!, plainUrl: urls[1]!, errors,
     /** Opens the page with `params` (URL query: control values); with `pick`, loads those files or that folder and waits until loaded. */
@@ -50,12 +64,30 @@ export async function startHarness(): Promise<Harness> {
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${base}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`);
       await page.waitForFunction(() => (window as any).msrnnPage.info !== null || (window as any).msrnnPage.error, null, { timeout: 60_000 });
-      if (!pick) return page;
-      if (pick.folder) await page.setInputFiles('#folder', pick.folder);
-      else await page.setInputFiles('#file', pick.files!);
-      await page.waitForFunction((s) => (window as any).msrnnPage.info?.source === s || (window as any).msrnnPage.error, pick.source, { timeout: 120_000 });
-      assert.is(await page.evaluate(() => (window as any).msrnnPage.error), '', 'page error while loading');
+      if (pick) await pickIn(page, pick);
       return page;
+    },
+    pick: pickIn,
+    async spyReads(page) {
+      const worker = page.workers().find((w) => w.url().includes('gen-worker'));
+      assert.ok(worker, 'the generation worker is running');
+      // Blob.prototype in the worker's realm: File reads made there (the loader's) are recorded.
+      await worker.evaluate(() => {
+        const log: FileReads = { whole: [], slices: [] };
+        const proto = Blob.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+        for (const method of ['arrayBuffer', 'stream', 'text', 'bytes']) {
+          const original = proto[method];
+          if (!original) continue;
+          proto[method] = function (this: Blob, ...a: unknown[]) { if (this instanceof File) log.whole.push([this.name, method]); return original.apply(this, a); };
+        }
+        const slice = Blob.prototype.slice;
+        Blob.prototype.slice = function (this: Blob, start = 0, end = this.size, type?: string) {
+          if (this instanceof File) log.slices.push([this.name, Math.min(end, this.size) - start]);
+          return slice.call(this, start, end, type);
+        };
+        (globalThis as { msrnnFileReads?: FileReads }).msrnnFileReads = log;
+      });
+      return () => worker.evaluate(() => (globalThis as unknown as { msrnnFileReads: FileReads }).msrnnFileReads);
     },
     async generate(page) {
       const before = await page.evaluate(() => (window as any).msrnnPage.done);

@@ -2,7 +2,8 @@
 // on localhost with and without COOP/COEP. With stories260K picked through the file input it must
 // generate the same 64 greedy tokens as Node (and the golden fixture), token for token, on 1, 2
 // and 3 wasm threads with bit-identical logits; a GGUF file and a Hugging Face folder (the folder
-// input) give the CLI's tokens; as a bounded TOVA state the same tokens as Node's TOVA with the
+// input, or dropped) give the CLI's tokens, read by the worker in slices, never whole (a spy on the
+// worker's Blob reads); as a bounded TOVA state the same tokens as Node's TOVA with the
 // kept-positions view showing capacity k in every layer; teaching mode runs 3 steps; the
 // comparison's two sides equal the CLI's text per policy and Node's log-probabilities; Stop and
 // Continue work. Saves a screenshot to out/. (Node vs Chromium speed: speed.test.ts.)
@@ -15,7 +16,7 @@ import { getPolicy } from '@msrnn/policies';
 import { argmax, createState, loadModel, loadTokenizer, prefill, step, type Model } from '@msrnn/transformer';
 import { msrnnOk } from '../../cli/test/run-cli.js';
 import { haveShared, paths } from '../../transformer/test/shared.js';
-import { haveChromium, startHarness, type Harness } from './page-harness.js';
+import { haveChromium, startHarness, type FileReads, type Harness } from './page-harness.js';
 
 const greedyPath = resolve(paths.fixtures, 'greedy.json');
 const hfFolder = resolve(paths.hfModels, 'stories260K');
@@ -29,6 +30,18 @@ function nodeGreedy(model: Model, prompt: number[], steps: number, policy = getP
   const out: number[] = [];
   for (let i = 0; i < steps; i++) { const t = argmax(logits); out.push(t); logits = step(model, state, t); }
   return out;
+}
+
+/**
+ * The worker read no picked File whole (the loader reads byte sources: Blob slices, straight into
+ * the model's memory), and each model file (name → size) in several slices, each smaller than the file.
+ */
+function assertReadInSlices(reads: FileReads, modelFiles: Record<string, number>): void {
+  assert.equal(reads.whole, [], 'no picked file was read whole');
+  for (const [name, size] of Object.entries(modelFiles)) {
+    const lengths = reads.slices.filter(([n]) => n === name).map(([, len]) => len);
+    assert.ok(lengths.length > 1 && Math.max(...lengths) < size, `${name}: ${lengths.length} slices, the largest ${Math.max(...lengths)} of ${size} bytes`);
+  }
 }
 
 if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, greedyPath, hfFolder)) {
@@ -67,16 +80,24 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
       await page.close();
     }
     assert.is(new Set(hashes).size, 1, `logits hashes ${hashes}`);
-    // A GGUF file (its own tokenizer inside) opened the same way: the same tokens.
-    const page = await open(h.isolatedUrl, { threads: 2, backend: 'wasm', policy: 'full' }, { files: [resolve(paths.fixtures, '../../models/gguf/stories260K-F32.gguf')], source: 'stories260K-F32.gguf' });
+    // A GGUF file (its own tokenizer inside) opened the same way: the CLI's tokens, the file read in slices, never whole.
+    const gguf = resolve(paths.fixtures, '../../models/gguf/stories260K-F32.gguf');
+    const page = await open(h.isolatedUrl, { threads: 2, backend: 'wasm', policy: 'full' }, null);
+    const reads = await h.spyReads(page);
+    await h.pick(page, { files: [gguf], source: 'stories260K-F32.gguf' });
     assert.is(await page.evaluate(() => (window as any).msrnnPage.info.format), 'GGUF');
-    assert.equal((await generate(page)).tokens, expected, 'GGUF');
+    const expectedGguf = (await cli('--model', gguf)).generated_tokens;
+    assert.equal(expectedGguf, expected, 'the GGUF file and the .bin give the same greedy tokens in Node');
+    assert.equal((await generate(page)).tokens, expectedGguf, 'GGUF');
+    assertReadInSlices(await reads(), { 'stories260K-F32.gguf': statSync(gguf).size });
     await page.close();
     assert.equal(h.errors, []);
   });
 
   test('a Hugging Face folder picked with the folder input (stories260K as HF): the CLI\'s greedy tokens, a progress bar over the files read; a broken folder is an error in the page; its files dropped on the page load too', async () => {
-    const page = await open(h.isolatedUrl, { threads: 2, backend: 'wasm', policy: 'full' }, { folder: hfFolder, source: 'stories260K' });
+    const page = await open(h.isolatedUrl, { threads: 2, backend: 'wasm', policy: 'full' }, null);
+    const reads = await h.spyReads(page);
+    await h.pick(page, { folder: hfFolder, source: 'stories260K' });
     const info = await page.evaluate(() => (window as any).msrnnPage.info);
     assert.is(info.format, 'Hugging Face folder');
     const expectedHf = await cli('--model', hfFolder);
@@ -87,6 +108,7 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     const progress = await page.evaluate(() => (window as any).msrnnPage.progress);
     assert.equal([progress.loaded, progress.total], [bytes, bytes], 'the progress bar counted the bytes of the five model files, and reached the end');
     assert.ok(modelFiles.includes(progress.phase), progress.phase);
+    assertReadInSlices(await reads(), { 'model.safetensors': statSync(join(hfFolder, 'model.safetensors')).size });
     // The same folder with its weights cut short: the page says which file is wrong, and keeps working.
     const broken = mkdtempSync(join(tmpdir(), 'msrnn-broken-hf-'));
     const dir = join(broken, 'stories260K-broken');
@@ -100,6 +122,7 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     await page.close();
     // The same folder's files dropped on the page (a synthetic drop of File objects): the same tokens.
     const dropped = await open(h.isolatedUrl, { threads: 1, backend: 'wasm', policy: 'full' }, null);
+    const droppedReads = await h.spyReads(dropped);
     const files = modelFiles.map((f) => ({ name: f, base64: readFileSync(join(hfFolder, f)).toString('base64') }));
     await dropped.evaluate((fs) => {
       const data = new DataTransfer();
@@ -109,6 +132,7 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     await dropped.waitForFunction(() => (window as any).msrnnPage.info?.format === 'Hugging Face folder' || (window as any).msrnnPage.error, null, { timeout: 60_000 });
     assert.is(await dropped.evaluate(() => (window as any).msrnnPage.error), '');
     assert.equal((await generate(dropped)).tokens, expectedHf.generated_tokens, 'dropped files');
+    assertReadInSlices(await droppedReads(), { 'model.safetensors': statSync(join(hfFolder, 'model.safetensors')).size });
     await dropped.close();
     assert.equal(h.errors, []);
   });

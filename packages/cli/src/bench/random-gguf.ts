@@ -21,8 +21,8 @@ export const MODEL_SHAPES: Readonly<Record<string, ModelShape>> = Object.freeze(
   'tinyllama-1.1b': { model: 'TinyLlama-1.1B', dim: 2048, hiddenDim: 5632, nLayers: 22, nHeads: 32, nKvHeads: 4, vocabSize: 32000, tied: false },
 });
 
-/** Weight types of the files: one ggml type for every matrix, or llama.cpp's Q4_K_M mix. */
-export const GGUF_WEIGHTS = ['f32', 'f16', 'q8', 'q4_k_m'] as const;
+/** Weight types of the files: one ggml type for every matrix (q8 = Q8_0, q4_0 = Q4_0), or llama.cpp's Q4_K_M mix. */
+export const GGUF_WEIGHTS = ['f32', 'f16', 'q8', 'q4_0', 'q4_k_m'] as const;
 export type GgufWeights = (typeof GGUF_WEIGHTS)[number];
 
 /** Largest file the wasm backend can hold (its heap addresses 4 GiB; the loader reads tensors straight into it). */
@@ -49,6 +49,7 @@ function matrixType(weights: GgufWeights, name: string, cols: number, layer: num
     case 'f32': return GGML.F32;
     case 'f16': return GGML.F16;
     case 'q8': return GGML.Q8_0;
+    case 'q4_0': return GGML.Q4_0;
     case 'q4_k_m': return q4kmType(name, cols, layer, nLayers, isClassifier);
   }
 }
@@ -113,6 +114,7 @@ function randomBlocks(type: number, out: Uint8Array, rnd: Random): void {
   for (let b = 0; b < out.length; b += info.blockBytes) {
     switch (type) {
       case GGML.Q8_0: half(b, AMPLITUDE / 127); break;
+      case GGML.Q4_0: half(b, AMPLITUDE / 8); break;
       case GGML.Q5_0: half(b, AMPLITUDE / 16); break;
       case GGML.Q4_K: half(b, AMPLITUDE / (63 * 15)); half(b + 2, AMPLITUDE / (63 * 30)); break;
       case GGML.Q6_K: half(b + 208, AMPLITUDE / (128 * 32)); break;

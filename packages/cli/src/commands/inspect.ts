@@ -1,7 +1,7 @@
 // `msrnn inspect FILE`: what a model file holds (format, architecture, hyperparameters,
 // tokenizer, tensors) and the memory its weights and a state of capacity k take. Reads no weights.
 import type { Command } from 'commander';
-import { bytesPerEntryByKv, inspectModelBytes, MODEL_FOLDER_FILES, readHfFolder, stateBytes, type ModelReport } from '@msrnn/transformer';
+import { bytesPerEntryByKv, inspectModelFile, MODEL_FOLDER_FILES, readHfFolder, stateBytes, type ModelReport } from '@msrnn/transformer';
 import { inspectModelFiles } from '@msrnn/transformer/export';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,13 +45,9 @@ async function inspectPath(path: string): Promise<{ report: ModelReport; byteLen
     if (!inside) throw new Error(`${path}: a folder with no config.json (Hugging Face), ${MODEL_FOLDER_FILES.join(' or ')}`);
     return inspectPath(inside);
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err: any) {
-    throw new Error(`cannot read model file ${path}: ${err?.code ?? err?.message ?? err}`);
-  }
-  return { report: inspectModelBytes(bytes, path), byteLength: bytes.byteLength };
+  // Only the header is read: a multi-GB file inspects in a moment.
+  const report = await inspectModelFile(path);
+  return { report, byteLength: statSync(path).size };
 }
 
 /** Per-entry statistics the policy keeps (h2o's accumulated attention, …), each a float64. */

@@ -11,6 +11,8 @@ import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
 import { dequantizeGgmlRow } from '../quant/ggml-dequant.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
+import { makeAttendCausal } from './causal-attention.js';
+import type { CausalAttentionKernel } from '../kv/causal.js';
 import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
 import { JobOp, PartKind, chunkRowsFor, headKernel } from '../threads/protocol.js';
@@ -27,7 +29,7 @@ export interface WasmBackendOptions extends WasmHeapOptions, SpawnOptions, PoolO
   threads?: number;
 }
 
-export interface WasmBackend extends Backend {
+export interface WasmBackend extends Backend, CausalAttentionKernel {
   readonly name: 'wasm';
   readonly heap: WasmHeap;
   readonly threads: number;
@@ -351,6 +353,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     },
     matvecGgml,
     matmulGgml,
+    attendCausal: makeAttendCausal(addr, k),
     async dispose() { if (pool) await pool.stop(); },
   };
   return backend;

@@ -58,6 +58,7 @@ export class FunctionBuilder {
   get(l: Local): this { this.code.push(Op.local_get); uleb(l.index, this.code); return this; }
   set(l: Local): this { this.code.push(Op.local_set); uleb(l.index, this.code); return this; }
   tee(l: Local): this { this.code.push(Op.local_tee); uleb(l.index, this.code); return this; }
+  globalGet(index: number): this { this.code.push(Op.global_get); uleb(index, this.code); return this; }
   i32(value: number): this { this.code.push(Op.i32_const); sleb(value | 0, this.code); return this; }
   f32(value: number): this {
     this.code.push(Op.f32_const);
@@ -80,6 +81,11 @@ export class FunctionBuilder {
   /** A SIMD memory instruction (v128.load/store and the extending/splatting loads). Alignment hint defaults to none. */
   simdMem(opcode: SimdOp, offset = 0, alignLog2 = 0): this {
     this.code.push(0xfd); uleb(opcode, this.code); uleb(alignLog2, this.code); uleb(offset, this.code);
+    return this;
+  }
+  /** A SIMD load into one lane (v128.loadN_lane): memarg, then the lane. */
+  simdMemLane(opcode: SimdOp, offset: number, alignLog2: number, lane: number): this {
+    this.code.push(0xfd); uleb(opcode, this.code); uleb(alignLog2, this.code); uleb(offset, this.code); this.code.push(lane);
     return this;
   }
   simdLane(opcode: SimdOp, lane: number): this { this.code.push(0xfd); uleb(opcode, this.code); this.code.push(lane); return this; }
@@ -176,6 +182,11 @@ export interface MemoryImport {
 /** Builds a module whose functions all use one imported linear memory. */
 export class ModuleBuilder {
   private readonly functions: FunctionBuilder[] = [];
+  /** v128 globals by their bytes: constants that kernels only read (mutable, so TurboFan cannot fold them back into constants). */
+  private readonly vectorGlobals = new Map<string, number>();
+
+  /** Active data segments: bytes the module writes into the memory at instantiation. */
+  private readonly segments: { address: number; bytes: Uint8Array }[] = [];
 
   constructor(private readonly memory: MemoryImport) {
     if (memory.shared && memory.maximumPages === undefined) throw new Error('a shared wasm memory needs maximumPages');
@@ -186,6 +197,23 @@ export class ModuleBuilder {
     this.functions.push(f);
     return f;
   }
+
+  /**
+   * The index of a v128 global holding `bytes` (one per distinct value). TurboFan rematerializes a
+   * v128.const (or a splat) at every use inside a loop, ~3 instructions each; a global is read by
+   * a load, which stays where the function reads it, so a kernel that reads its constants into
+   * locals before a loop keeps them in registers (or one spill slot) across it.
+   */
+  vectorGlobal(bytes: readonly number[]): number {
+    if (bytes.length !== 16) throw new RangeError('a v128 global needs 16 bytes');
+    const key = bytes.map((b) => b & 255).join(',');
+    let index = this.vectorGlobals.get(key);
+    if (index === undefined) { index = this.vectorGlobals.size; this.vectorGlobals.set(key, index); }
+    return index;
+  }
+
+  /** Writes `bytes` at `address` of the memory whenever the module is instantiated. */
+  data(address: number, bytes: Uint8Array): void { this.segments.push({ address, bytes }); }
 
   encode(): Uint8Array<ArrayBuffer> {
     const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -218,6 +246,16 @@ export class ModuleBuilder {
     this.functions.forEach((_, i) => uleb(i, funcs));
     section(3, funcs);
 
+    if (this.vectorGlobals.size > 0) {
+      const globals: number[] = [];
+      uleb(this.vectorGlobals.size, globals);
+      for (const key of this.vectorGlobals.keys()) {
+        globals.push(ValType.v128, 1, 0xfd); uleb(Simd.v128_const, globals);
+        globals.push(...key.split(',').map(Number), Op.end);
+      }
+      section(6, globals);
+    }
+
     const exports: number[] = [];
     uleb(this.functions.length, exports);
     this.functions.forEach((f, i) => { utf8Name(f.name, exports); exports.push(0x00); uleb(i, exports); });
@@ -227,6 +265,16 @@ export class ModuleBuilder {
     uleb(this.functions.length, code);
     for (const f of this.functions) for (const b of f.encode()) code.push(b);
     section(10, code);
+
+    if (this.segments.length > 0) {
+      const data: number[] = [];
+      uleb(this.segments.length, data);
+      for (const { address, bytes } of this.segments) {
+        data.push(0x00, Op.i32_const); sleb(address, data); data.push(Op.end); // memory 0, offset expression
+        uleb(bytes.length, data); for (const b of bytes) data.push(b);
+      }
+      section(11, data);
+    }
     return new Uint8Array(out);
   }
 }

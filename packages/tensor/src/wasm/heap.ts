@@ -13,6 +13,7 @@
 // to the operating system. Freed bytes are zeroed at once, so every allocation starts zeroed.
 
 import { alignUp, FreeList } from './free-list.js';
+import { RESERVED_LOW_BYTES } from './low-memory.js';
 
 const PAGE = 65536;
 /** Allocation granule: every size is rounded up to it (and v128 loads want 16-byte alignment). */
@@ -51,7 +52,7 @@ export class WasmHeap {
   readonly maximumPages: number;
   /** Every buffer object this memory has exposed (a shared memory exposes a new one per growth). */
   private readonly buffers: ArrayBufferLike[] = [];
-  private top = 64; // address 0..63 stays unused so a zero address is never a valid allocation
+  private top = RESERVED_LOW_BYTES; // 0..63 unused (0 is never a valid allocation), then the kernels' tables (./low-memory.ts)
   /** Reserved bytes of every live allocation, by address. */
   private readonly live = new Map<number, number>();
   private readonly freeRanges = new FreeList();
@@ -83,7 +84,7 @@ export class WasmHeap {
    * non-shared memory: its fixed size), less what live allocations hold. Loaders compare a model's
    * size with it before allocating anything.
    */
-  get roomBytes(): number { return this.maximumPages * PAGE - this.liveBytes - 64; }
+  get roomBytes(): number { return this.maximumPages * PAGE - this.liveBytes - RESERVED_LOW_BYTES; }
 
   /** End of the highest allocation ever made and not given back: the part of the memory in use. */
   get highWaterBytes(): number { return this.top; }

@@ -8,6 +8,7 @@ import { emitMatvecQ8 } from './kernels/q8.js';
 import { ENTRY_FORMATS, emitAttendHead, emitAttendHeadKv } from './kernels/attention.js';
 import { emitGgmlKernels } from './kernels/ggml.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
+import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
 
@@ -37,6 +38,10 @@ export interface CoreKernelExports {
   dequantizeQ8_0(dst: number, w: number, blocks: number): void;
   /** n IEEE halves at src → n f32 at dst (kernels/ggml.ts). */
   dequantizeF16(dst: number, src: number, n: number): void;
+  /** Causal attention of a chunk's queries, row i seeing min(n, base + i) entries (kernels/causal.ts; strides in floats). */
+  scoresCausal(att: number, attStride: number, q: number, qStride: number, keys: number, keyStride: number, rows: number, n: number, base: number, headDim: number, scale: number): void;
+  softmaxCausal(att: number, attStride: number, rows: number, n: number, base: number): void;
+  weightedCausal(out: number, outStride: number, att: number, attStride: number, values: number, valueStride: number, rows: number, n: number, base: number, headDim: number, accumulate: number): void;
 }
 
 /**
@@ -65,5 +70,8 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitGgmlKernels(m);
   emitSplitActivations(m);
   emitRoundActivations(m);
+  emitScoresCausal(m);
+  emitSoftmaxCausal(m);
+  emitWeightedCausal(m);
   return m.encode();
 }

@@ -2,12 +2,17 @@
 // while the header runs past it (a vocabulary of 150k tokens is several MB of metadata), then the
 // few bytes of the tensors whose values shape the config (rope_freqs).
 import { readBytes, type ByteSource } from '../byte-source.js';
-import { PrefixTooShort } from './cursor.js';
+import { GgufError, PrefixTooShort } from './cursor.js';
 import { ROPE_FREQS_TENSOR } from './llama.js';
 import { parseGgufIndex, type GgufIndex, type GgufTensorEntry } from './parse.js';
 
 /** First read of a header: most files' metadata fits (SmolLM2's, a 49k vocabulary, is ~2 MB: two reads). */
 const FIRST_PREFIX_BYTES = 1 << 20;
+/**
+ * Longest header read: real metadata (a 256k vocabulary with its merges) is tens of MB, so a
+ * header that needs more has a corrupt count or length, and is refused instead of read.
+ */
+export const MAX_GGUF_HEADER_BYTES = 256 << 20;
 /** Most bytes of a config tensor read ahead (rope_freqs is one float per rotated pair). */
 const CONFIG_TENSOR_BYTES = 1 << 16;
 
@@ -27,7 +32,10 @@ export async function readGgufIndex(file: ByteSource, firstRead = FIRST_PREFIX_B
       break;
     } catch (err) {
       if (!(err instanceof PrefixTooShort)) throw err;
-      n = Math.min(file.size, Math.max(4 * n, err.needed));
+      if (err.needed > MAX_GGUF_HEADER_BYTES) {
+        throw new GgufError(file.name, 'header', 0, `the metadata and tensor infos run past ${MAX_GGUF_HEADER_BYTES >> 20} MiB (to byte ${err.needed}): a corrupt count or length`);
+      }
+      n = Math.min(file.size, MAX_GGUF_HEADER_BYTES, Math.max(4 * n, err.needed));
     }
   }
   const read = new Map<GgufTensorEntry, Uint8Array>();

@@ -98,7 +98,7 @@ function q8Scores(f: FunctionBuilder, s: Scratch, a: ScoreArgs): void {
 }
 
 /** att[0 .. count) ← softmax(att): max, exp(att − max) summed (SIMD exp), normalised. */
-function softmaxInPlace(f: FunctionBuilder, s: Scratch, att: I32, count: I32): void {
+export function softmaxInPlace(f: FunctionBuilder, s: Scratch, att: I32, count: I32): void {
   const o = s.i('o'), end = s.i('end');
   const mx = s.s('mx'), sum = s.s('sum'), vmax = s.v('vmax'), vsum = s.v('vsum'), t = s.v('t');
   // max

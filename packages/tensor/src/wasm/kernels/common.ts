@@ -1,6 +1,6 @@
 // Shared pieces of the kernel emitters: typed local aliases, reusable scratch locals, vector
 // constants, horizontal sums and the SIMD exp polynomial.
-import { FunctionBuilder, Op, Simd, ValType, type Local } from '../emitter.js';
+import { FunctionBuilder, ModuleBuilder, Op, Simd, ValType, type Local } from '../emitter.js';
 
 export const { i32, f32, v128 } = ValType;
 export type I32 = Local<typeof i32>;
@@ -21,6 +21,33 @@ export class Scratch {
     return l;
   }
 }
+
+/**
+ * A kernel's vector constants as locals, read once from v128 globals (ModuleBuilder.vectorGlobal)
+ * where the kernel asks for them: ask before the loops. TurboFan re-creates a v128.const or a
+ * splat at each use inside a loop (~3 instructions: a 64-bit immediate, a move, an unpack); a
+ * value loaded before the loop stays in a register or is reloaded as one memory operand.
+ */
+export class Constants {
+  private readonly map = new Map<string, Local>();
+  constructor(private readonly m: ModuleBuilder, private readonly f: FunctionBuilder) {}
+  /** Sixteen byte lanes. */
+  bytes(b: readonly number[]): V128 { return this.get(`v${b.join(',')}`, () => this.f.globalGet(this.m.vectorGlobal(b)), v128) as V128; }
+  i8(x: number): V128 { return this.bytes(Array<number>(16).fill(x & 255)); }
+  i16(x: number): V128 { return this.bytes(Array.from({ length: 16 }, (_, i) => (i & 1 ? x >> 8 : x) & 255)); }
+  f32x4(x: number): V128 { return this.bytes([...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x), ...f32Bytes(x)]); }
+  /** A scalar f32 (lane 0 of a vector global). */
+  f32(x: number): F32 {
+    return this.get(`s${x}`, () => this.f.globalGet(this.m.vectorGlobal([...f32Bytes(x), ...Array<number>(12).fill(0)])).simdLane(Simd.f32x4_extract_lane, 0), f32) as F32;
+  }
+  private get(key: string, push: () => void, type: ValType): Local {
+    let l = this.map.get(key);
+    if (!l) { push(); l = this.f.local(type); this.f.set(l); this.map.set(key, l); }
+    return l;
+  }
+}
+
+const f32Bytes = (x: number): number[] => Array.from(new Uint8Array(new Float32Array([x]).buffer));
 
 export const zeroV = (f: FunctionBuilder) => f.v128i32(0, 0, 0, 0);
 export const splatF = (f: FunctionBuilder, x: number) => f.f32(x).simd(Simd.f32x4_splat);

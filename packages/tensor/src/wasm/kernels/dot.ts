@@ -16,6 +16,11 @@ interface DotTile {
   k: I32;
   /** Store out[r][c]: `push` pushes the f32 value. */
   store(r: number, c: number, push: () => void): void;
+  /**
+   * acc += a·b as one relaxed-SIMD f32x4.relaxed_madd (an FMA where the CPU has one) instead of
+   * mul then add. Not used by the backend: it measured no faster (bench/prompt-tiles.bench.ts).
+   */
+  fma?: boolean;
 }
 
 /** Pushes A's 4 lanes at pA + offset as f32x4 (dequantising fp16 on the fly). */
@@ -67,7 +72,8 @@ export function emitDotTile(f: FunctionBuilder, s: Scratch, t: DotTile): void {
       for (let r = 0; r < t.R; r++) {
         loadARow(f, t.aFormat, pa[r]!, u * 4); f.set(av);
         for (let c = 0; c < t.C; c++) {
-          f.get(acc(r, c, u)).get(av).get(bv(c)).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(acc(r, c, u));
+          if (t.fma) f.get(av).get(bv(c)).get(acc(r, c, u)).simd(Simd.f32x4_relaxed_madd).set(acc(r, c, u));
+          else f.get(acc(r, c, u)).get(av).get(bv(c)).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(acc(r, c, u));
         }
       }
     }
@@ -115,14 +121,14 @@ export function emitMatvec(m: ModuleBuilder, name: string, fmt: RowFormat): void
 }
 
 /** out[i*ldo + j] = A_i · B_j, A (m×k), B (n×k). B rows outermost so a B pair stays in L1 while A streams from L2. */
-export function emitMatmulT(m: ModuleBuilder): void {
-  const f = m.function('matmulT', [i32, i32, i32, i32, i32, i32, i32]);
+export function emitMatmulT(m: ModuleBuilder, name = 'matmulT', fma = false): void {
+  const f = m.function(name, [i32, i32, i32, i32, i32, i32, i32]);
   const [out, a, b, mRows, n, k, ldo] = f.params as I32[];
   const s = new Scratch(f);
   const i = f.local(i32), j = f.local(i32), rowBytes = f.local(i32);
   f.get(k!).i32(2).op(Op.i32_shl).set(rowBytes);
   const tile = (R: number, C: number) => emitDotTile(f, s, {
-    R, C, U: 1, aFormat: 'f32', k: k!,
+    R, C, U: 1, aFormat: 'f32', k: k!, fma,
     rowA: (r) => { f.get(a!).get(i).i32(r).op(Op.i32_add).get(rowBytes).op(Op.i32_mul).op(Op.i32_add); },
     rowB: (c) => { f.get(b!).get(j).i32(c).op(Op.i32_add).get(rowBytes).op(Op.i32_mul).op(Op.i32_add); },
     store: (r, c, push) => {
