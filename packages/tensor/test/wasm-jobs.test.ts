@@ -1,10 +1,12 @@
 // The fused jobs and the thread pool's learning: several matvecs over one input as one job
-// (matvecsShared) and a layer's attention heads as one job (deferAttendHead + runDeferredHeads)
-// give, on 1, 2 and 3 threads, exactly the bits of one plain call each on one thread — for f32,
-// fp16, Q8 and ggml block weights (the pool's own behaviour: wasm-pool-learning.test.ts).
+// (matvecsShared), a layer's attention heads as one job (deferAttendHead + runDeferredHeads) and a
+// prompt chunk's causal heads as one job of head × query-row blocks (deferAttendCausal) give, on 1,
+// 2 and 3 threads, exactly the bits of one plain call each on one thread — for f32, fp16, Q8 and
+// ggml block weights (the pool's own behaviour: wasm-pool-learning.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
+import { CAUSAL_ARGS, CausalArg, causalRowBounds } from '../src/threads/protocol.js';
 import { GGML, KvRows, ggmlWeights, matvecWeights, matvecWeightsShared, quantizeF16, quantizeQ8, type WeightMatrix } from '../src/index.js';
 import { jsBackend } from '../src/js-backend.js';
 import { assertClose, copyInto, randomArray, rng } from './helpers.js';
@@ -95,6 +97,63 @@ test('deferred attention heads (one job over the threads) equal attendHead one b
   const one = (): KvRows => new KvRows('f32', 4, 1, (n) => b.alloc(n));
   assert.throws(() => b.deferAttendHeadKv(b.alloc(4), 0, b.alloc(4), 0, one(), one(), 0, 4, 1, b.alloc(1), 0), /deferAttendHeadKv: count must be >= 1/);
   assert.throws(() => b.deferAttendHeadKv(b.alloc(4), 0, new Float32Array(4), 0, one(), one(), 1, 4, 1, b.alloc(1), 0), /q is not in this backend's WebAssembly memory/);
+});
+
+test('deferred causal heads (a prompt chunk\'s queries, one job of head × row blocks) equal attendCausal per head on one thread, bit for bit', () => {
+  for (const [heads, kvHeads, hd, rows, prior] of [[9, 3, 64, 128, 0], [9, 3, 64, 128, 300], [6, 6, 48, 37, 5], [1, 1, 64, 200, 0], [4, 2, 12, 9, 2]] as const) {
+    const group = heads / kvHeads, scale = 1 / Math.sqrt(hd), qDim = heads * hd, kvDim = kvHeads * hd;
+    // The transformer's chunk layout: token-major queries, outputs and chunk entries; token i's
+    // weights for head h at (i·heads + h)·aStride.
+    const aStride = prior + rows + 3, attRow = heads * aStride;
+    const q = randomArray(rand, rows * qDim), ck = randomArray(rand, rows * kvDim), cv = randomArray(rand, rows * kvDim);
+    const keys = Array.from({ length: kvHeads }, () => randomArray(rand, Math.max(1, prior) * hd));
+    const values = Array.from({ length: kvHeads }, () => randomArray(rand, Math.max(1, prior) * hd));
+    const run = (b: WasmBackend, defer: boolean): [Float32Array, Float32Array] => {
+      const bq = copyInto(b, q), bck = copyInto(b, ck), bcv = copyInto(b, cv), bk = keys.map((k) => copyInto(b, k)), bv = values.map((v) => copyInto(b, v));
+      const out = b.alloc(rows * qDim), att = b.alloc(rows * attRow);
+      for (let h = 0; h < heads; h++) {
+        const kvh = Math.floor(h / group);
+        const args = [out, h * hd, qDim, bq, h * hd, qDim, rows, bk[kvh]!, bv[kvh]!, prior, bck, bcv, kvh * hd, kvDim, hd, scale, att, h * aStride, attRow] as const;
+        assert.ok(defer ? b.deferAttendCausal(...args) : b.attendCausal(...args));
+      }
+      if (defer) b.runDeferredHeads();
+      return [out, att];
+    };
+    const [refOut, refAtt] = run(backends[0]!, false);
+    for (const b of backends) {
+      for (let rep = 0; rep < 2; rep++) {
+        const [out, att] = run(b, true), at = `${heads} heads, ${rows} rows after ${prior}, ${b.threads} threads`;
+        assertClose(out, refOut, `${at}: out`, 0, 0);
+        assertClose(att, refAtt, `${at}: att`, 0, 0);
+      }
+    }
+  }
+  const b = backends[1]!, f = (n: number) => b.alloc(n);
+  assert.throws(() => b.deferAttendCausal(f(64), 0, 8, f(64), 0, 8, 2, f(64), f(64), 3, f(64), f(64), 0, 8, 8, 1, f(64), 0, 4), /deferAttendCausal: aStride must be an integer >= 5/);
+  assert.throws(() => b.deferAttendCausal(f(64), 0, 8, new Float32Array(64), 0, 8, 2, f(64), f(64), 1, f(64), f(64), 0, 8, 8, 1, f(64), 0, 8), /q is not in this backend's WebAssembly memory/);
+  assert.is(b.deferAttendCausal(f(64), 0, 6, f(64), 0, 6, 2, f(64), f(64), 1, f(64), f(64), 0, 6, 6, 1, f(64), 0, 8), false);
+});
+
+test('causalRowBounds: blocks tile the rows at multiples of 4, each about an equal share of the work; a row of the table is one 64-byte line', () => {
+  const bounds = new Int32Array(65);
+  const work = (r0: number, r1: number, prior: number) => { let w = 0; for (let i = r0; i < r1; i++) w += prior + i + 1; return w; };
+  // [rows, prior, parts, whether every part gets rows]: few rows for many parts merge blocks.
+  for (const [rows, prior, parts, all] of [[128, 0, 2, true], [128, 0, 4, true], [128, 384, 3, true], [64, 0, 8, true], [37, 5, 8, false], [5, 0, 4, false], [1, 0, 2, false], [200, 0, 64, false]] as const) {
+    const count = causalRowBounds(rows, prior, parts, bounds), at = `${rows} rows after ${prior}, ${parts} parts`;
+    assert.ok(count >= 1 && count <= parts, `${at}: ${count} blocks`);
+    if (all) assert.is(count, parts, `${at}: every part has rows`);
+    assert.is(bounds[0], 0); assert.is(bounds[count], rows);
+    // Rounding each bound to a multiple of 4 moves it by at most 2 rows: a block's work is then
+    // within 4 of the most expensive rows' work of an equal share.
+    const total = work(0, rows, prior), slack = work(Math.max(0, rows - 4), rows, prior);
+    for (let b = 0; b < count; b++) {
+      assert.ok(bounds[b + 1]! > bounds[b]!, `${at}: block ${b} not empty`);
+      if (b + 1 < count) assert.is(bounds[b + 1]! % 4, 0, `${at}: bound ${b + 1} a multiple of 4`);
+      if (all) assert.ok(Math.abs(work(bounds[b]!, bounds[b + 1]!, prior) - total / parts) <= slack, `${at}: block ${b}'s share`);
+    }
+  }
+  assert.is(CAUSAL_ARGS * 4, 64);
+  assert.is(CausalArg.END_ROW, CAUSAL_ARGS - 1);
 });
 
 test.run();

@@ -1,5 +1,5 @@
-// Worker threads over the shared wasm memory: split matvec/matmul/quantised matvec give the
-// single-thread results, and dispose() ends the workers (the suite would hang otherwise).
+// Worker threads over the shared wasm memory: split matvec/matmul/quantised matvec and a prompt's
+// ggml product give the single-thread results, and dispose() ends the workers (the suite would hang otherwise).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -10,7 +10,9 @@ import { chunkRowsFor, JobOp, MatvecArg, MAX_CHUNKS, PartArg, PartKind } from '.
 import { ThreadPool } from '../src/threads/pool.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { buildKernelModule } from '../src/wasm/kernels.js';
+import { GGML } from '../src/quant/ggml-types.js';
 import { assertClose, copyInto, randomArray, rng } from './helpers.js';
+import { randomGgmlMatrix } from './ggml-helpers.js';
 
 const rand = rng(0x7123);
 let one: WasmBackend, two: WasmBackend;
@@ -51,6 +53,17 @@ test('2 threads: matvec, fp16, Q8 and matmulT equal the 1-thread results', () =>
   one.matmulT(r1, copyInto(one, a), copyInto(one, b), 0, m, n, k);
   two.matmulT(r2, copyInto(two, a), copyInto(two, b), 0, m, n, k);
   assertClose(r2, r1, 'matmulT', 0, 0);
+  // A prompt's ggml product (rows converted to f32 a panel at a time, each panel's columns of out
+  // written in place by the split matmul): 700 rows of 96 are two panels.
+  for (const type of [GGML.Q8_0, GGML.F16]) {
+    const rowsW = 700, bytes = randomGgmlMatrix(rand, type, rowsW, k);
+    const d1 = one.allocU8(bytes.length), d2 = two.allocU8(bytes.length);
+    d1.set(bytes); d2.set(bytes);
+    const g1 = one.alloc(m * rowsW), g2 = two.alloc(m * rowsW);
+    one.matmulGgml(type, g1, 0, d1, 0, copyInto(one, a), 0, m, rowsW, k);
+    two.matmulGgml(type, g2, 0, d2, 0, copyInto(two, a), 0, m, rowsW, k);
+    assertClose(g2, g1, `matmulGgml type ${type}`, 0, 0);
+  }
 });
 
 test('3 threads (more than this machine may have free) still give identical results, many jobs in a row', async () => {

@@ -3,7 +3,7 @@
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
-//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS]
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS] [--cases step,prefill]
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
 // on first use). Prints tok/s per configuration (best round) and new/old; with several --threads,
 // also each side's wasm rate at every thread count over its rate at the first.
@@ -17,6 +17,8 @@ const { values } = parseArgs({
     old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '7' },
     tokens: { type: 'string', default: '128' }, chunk: { type: 'string', default: '64' }, weights: { type: 'string', default: 'f32,q8' }, backends: { type: 'string', default: 'js,wasm' },
     threads: { type: 'string', default: '1' },
+    // Which measurements: decode steps, prefill, or both.
+    cases: { type: 'string', default: 'step,prefill' },
     // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
     // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
     time: { type: 'string' },
@@ -33,6 +35,8 @@ for (const [flag, v] of [['--rounds', rounds], ['--tokens', tokens], ['--chunk',
 }
 const threadCounts = values.threads!.split(',').map(Number);
 for (const t of threadCounts) if (!(Number.isInteger(t) && t >= 1 && t <= 16)) throw new RangeError(`--threads: "${values.threads}" must list whole thread counts from 1 to 16`);
+const caseKinds = values.cases!.split(',');
+for (const k of caseKinds) if (k !== 'step' && k !== 'prefill') throw new RangeError(`--cases: "${k}" is not step or prefill`);
 for (const m of models) if (!existsSync(m)) throw new Error(`model ${m} not found (scripts/make-random-models.ts writes the random ones)`);
 
 // The old tree imports @msrnn/* by name: point those names at its own packages, and its
@@ -81,7 +85,7 @@ for (const modelPath of models) {
       const open = (side: Side, weights: 'f32' | 'f16' | 'q8') => opened(side, modelPath, backendName, threads, weights);
       const on = backendName === 'js' ? 'js' : `wasm×${threads}`;
       for (const weights of values.weights!.split(',') as ('f32' | 'f16' | 'q8')[]) {
-        if (backendName === 'js' && weights !== 'f32') continue;
+        if ((backendName === 'js' && weights !== 'f32') || !caseKinds.includes('step')) continue;
         configs.push(async (side) => {
           const model = await open(side, weights);
           return {
@@ -94,12 +98,12 @@ for (const modelPath of models) {
           };
         });
       }
-      configs.push(async (side) => {
+      if (caseKinds.includes('prefill')) configs.push(async (side) => {
         const model = await open(side, 'f32');
         const prompt = Array.from({ length: tokens }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
         return {
           label: `${short} ${on} f32: prefill ${tokens}, chunk ${chunk}`, best: Infinity, bestCpu: Infinity, spent: 0,
-          run: () => { side.api.prefill(model, side.api.createState(model), prompt, { chunkSize: chunk }); },
+          run: () => { const state = side.api.createState(model); side.api.prefill(model, state, prompt, { chunkSize: chunk }); state.dispose(); },
         };
       });
     }

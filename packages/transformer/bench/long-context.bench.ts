@@ -51,8 +51,8 @@ const timed: Backend = {
     spent.attnMs += performance.now() - t; spent.attnFlops += 4 * count * headDim;
   },
 };
-// No fused q/k/v job and no deferred heads, so every projection and head goes through the timed kernels.
-for (const name of ['matvecsShared', 'deferAttendHeadKv', 'runDeferredHeads', 'attendHeadKv']) delete (timed as unknown as Record<string, unknown>)[name];
+// No fused q/k/v job and no deferred (or batched causal) heads, so every projection and head goes through the timed kernels.
+for (const name of ['matvecsShared', 'deferAttendHeadKv', 'deferAttendCausal', 'runDeferredHeads', 'attendHeadKv']) delete (timed as unknown as Record<string, unknown>)[name];
 
 function randomModel(backend: Backend): Model {
   let s = 99;

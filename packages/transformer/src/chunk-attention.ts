@@ -5,11 +5,13 @@
 // chunk's tokens 0..i, as long as nothing was evicted in between. So while the state has room
 // (unbounded, or capacity not reached, no sliding window hiding anything yet) the queries of the
 // chunk attend at once (one causal attention per head, @msrnn/tensor attendCausal, bit-identical
-// to attending one query at a time), and then the tokens enter the state one by one: append, then
-// compress with that token's own weights, so the policy sees what step() would show it. Should a
-// policy still evict (a ratio budget), the rest of the chunk attends one token at a time again.
+// to attending one query at a time; the layer's heads are deferred and run as one job, which the
+// wasm backend splits over its threads in head × query-row blocks), and then the tokens enter the
+// state one by one: append, then compress with that token's own weights, so the policy sees what
+// step() would show it. Should a policy still evict (a ratio budget), the rest of the chunk attends
+// one token at a time again.
 import type { AttentionStep, MultiState } from '@msrnn/msrnn';
-import { hasCausalAttention } from '@msrnn/tensor';
+import { hasCausalAttention, runDeferredHeads } from '@msrnn/tensor';
 import { append, attend, compress, storeEntries } from './attention.js';
 import { headDimOf, kvDimOf, qDimOf } from './config.js';
 import type { Model } from './model.js';
@@ -72,10 +74,11 @@ function attendBatches(model: Model, state: MultiState, l: number, r: RowBuffers
       priorCounts[kvh] = head.count;
       for (let g = 0; g < group; g++) {
         const h = kvh * group + g, qOff = i * qDim + h * hd;
-        B.attendCausal(r.xb2, qOff, qDim, r.q, qOff, qDim, n, head.keyRows.f32, head.valueRows.f32, head.count,
+        B.deferAttendCausal(r.xb2, qOff, qDim, r.q, qOff, qDim, n, head.keyRows.f32, head.valueRows.f32, head.count,
           r.k, r.v, i * kvDim + kvh * hd, kvDim, hd, scale, att, h * stride, nHeads * stride);
       }
     }
+    runDeferredHeads(B); // the layer's heads as one job (split over the threads where there are some)
     batchStep.layer = l; batchStep.attStride = stride; batchStep.nHeads = nHeads; batchStep.groupSize = group;
     for (let j = 0; j < n; j++) {
       const position = position0 + j;

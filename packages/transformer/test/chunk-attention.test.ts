@@ -17,7 +17,7 @@ const wasm = await createWasmBackend();
 let batchedCalls = 0;
 // Two views of the same backend: one counting the batched kernel's calls, one without it.
 const batched = Object.create(wasm, {
-  attendCausal: { value: (...args: Parameters<WasmBackend['attendCausal']>) => { batchedCalls++; return wasm.attendCausal(...args); } },
+  deferAttendCausal: { value: (...args: Parameters<WasmBackend['deferAttendCausal']>) => { batchedCalls++; return wasm.deferAttendCausal(...args); } },
 }) as WasmBackend;
 const perToken = Object.create(wasm, { attendCausal: { value: undefined } }) as WasmBackend;
 

@@ -2,7 +2,9 @@
 // jobs (q/k/v as one, gate/up as one) and attention split over heads change who computes a row,
 // never how. A model big enough that every projection and (after ~100 tokens) every layer's
 // attention is handed to the workers; f32, fp16, Q8 and ggml block (Q8_0, Q4_0, Q5_0) weights; a full state in absolute
-// positions, and a bounded one in re-indexed positions (whose keys are rotated per KV head).
+// positions, and a bounded one in re-indexed positions (whose keys are rotated per KV head). And
+// prompts: a chunk's queries attending at once, the layer's heads cut into query-row blocks over
+// the threads, give the 1-thread logits at every position.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GGML, createWasmBackend, f32Weights, ggmlWeights, type Backend, type KvType, type WasmBackend, type WeightType } from '@msrnn/tensor';
@@ -90,6 +92,34 @@ test('keys and values stored as f16 or q8: 2 and 3 threads decode to the 1-threa
         const bad = got.findIndex((v, i) => v !== ref[i]);
         assert.is(bad, -1, `kv ${kv} ${bounded ? 'bounded' : 'full'} on ${backends[t]!.threads} threads: logit ${bad} is ${got[bad]}, 1 thread gave ${ref[bad]}`);
       }
+    }
+  }
+});
+
+test('prompts (a chunk\'s queries at once, heads in row blocks over the threads): 2 and 3 threads give the 1-thread logits at every position bit for bit', () => {
+  const prompt = Array.from({ length: 150 }, (_, i) => (i * 53 + 11) % C.vocabSize);
+  /** Every position's logits of a prompt in chunks of 64 (cached entries before the 2nd and 3rd: 64, 128). */
+  const run = (b: WasmBackend, type: WeightType, ggmlType: number | null, bounded: boolean): Float32Array => {
+    let batched = 0;
+    const counting = Object.create(b, {
+      deferAttendCausal: { value: (...args: Parameters<WasmBackend['deferAttendCausal']>) => { batched++; return b.deferAttendCausal(...args); } },
+    }) as WasmBackend;
+    const m = quantizeModel(randomModel(counting, ggmlType), type);
+    const state = createState(m, bounded ? { policy: getPolicy('window', { capacity: 400 }) } : {});
+    const out = new Float32Array(prompt.length * C.vocabSize);
+    prefill(m, state, prompt, { chunkSize: 64, onLogits: (p, l) => out.set(l, p * C.vocabSize) });
+    assert.ok(batched > 0, 'the chunk\'s queries attended at once');
+    state.dispose();
+    return out;
+  };
+  for (const [type, ggmlType, bounded] of [['f32', null, false], ['q8', null, false], ['f32', null, true], ['f32', GGML.Q8_0, false]] as const) {
+    const what = `${ggmlType === null ? type : `ggml type ${ggmlType}`} ${bounded ? 'bounded with room' : 'full'}`;
+    const ref = run(backends[0]!, type, ggmlType, bounded);
+    assert.ok(ref.every(Number.isFinite), `${what}: finite logits`);
+    for (let t = 1; t < backends.length; t++) {
+      const got = run(backends[t]!, type, ggmlType, bounded);
+      const bad = got.findIndex((v, i) => v !== ref[i]);
+      assert.is(bad, -1, `${what} on ${backends[t]!.threads} threads: logit ${bad} (position ${Math.floor(bad / C.vocabSize)}) is ${got[bad]}, 1 thread gave ${ref[bad]}`);
     }
   }
 });

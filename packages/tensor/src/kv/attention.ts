@@ -59,9 +59,10 @@ export function deferAttendHeadKv(backend: Backend, out: Float32Array, oOff: num
   attendHeadKv(backend, out, oOff, q, qOff, keys, values, count, headDim, scale, att, aOff);
 }
 
-/** Runs the heads deferAttendHeadKv left for later (nothing where the backend does not defer). */
+/** Runs the heads deferAttendHeadKv (and CausalAttentionKernel.deferAttendCausal) left for later (nothing where the backend does not defer). */
 export function runDeferredHeads(backend: Backend): void {
-  if (defers(backend)) backend.runDeferredHeads();
+  const b = backend as Backend & Partial<DeferredHeads>;
+  if (typeof b.runDeferredHeads === 'function') b.runDeferredHeads();
 }
 
 /** The pure-TS attendHeadKv (what a backend without the kernel runs); f32 entries give raw.attendHead's bits. */

@@ -16,9 +16,19 @@ export interface CausalAttentionKernel {
   attendCausal(out: Float32Array, oOff: number, oStride: number, q: Float32Array, qOff: number, qStride: number, rows: number,
     keys: Float32Array, values: Float32Array, prior: number, chunkKeys: Float32Array, chunkValues: Float32Array, cOff: number, cStride: number,
     headDim: number, scale: number, att: Float32Array, aOff: number, aStride: number): boolean;
+  /**
+   * attendCausal, but the head may run later, at the next runDeferredHeads(backend), together with
+   * the other deferred heads: the wasm backend with threads runs them as one job, each head's rows
+   * cut into blocks, split over the threads. Every row is computed as attendCausal computes it, so
+   * the bits are the same. Inputs and outputs must stay untouched until then; false as attendCausal.
+   */
+  deferAttendCausal(out: Float32Array, oOff: number, oStride: number, q: Float32Array, qOff: number, qStride: number, rows: number,
+    keys: Float32Array, values: Float32Array, prior: number, chunkKeys: Float32Array, chunkValues: Float32Array, cOff: number, cStride: number,
+    headDim: number, scale: number, att: Float32Array, aOff: number, aStride: number): boolean;
 }
 
 /** Whether `backend` attends a chunk of queries at once (else: one attendHead per query). */
 export function hasCausalAttention(backend: Backend): backend is Backend & CausalAttentionKernel {
-  return typeof (backend as Partial<CausalAttentionKernel>).attendCausal === 'function';
+  const b = backend as Partial<CausalAttentionKernel>;
+  return typeof b.attendCausal === 'function' && typeof b.deferAttendCausal === 'function';
 }

@@ -21,7 +21,7 @@ export const CHUNK_BITS = 12;
 export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
 export const TAG_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 
-export enum JobOp { Matvecs = 1, MatmulT = 2, AttendHeads = 3 }
+export enum JobOp { Matvecs = 1, MatmulT = 2, AttendHeads = 3, AttendCausal = 4 }
 
 /**
  * A Matvecs job: up to MAX_PARTS matvecs that read the same input x (q/k/v, or gate/up), each
@@ -52,6 +52,21 @@ export const HEAD_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENT
 export function headKernel(kt: EntryFormat, vt: EntryFormat): number {
   return ENTRY_FORMATS.indexOf(kt) * ENTRY_FORMATS.length + ENTRY_FORMATS.indexOf(vt);
 }
+
+/**
+ * An AttendCausal job: a prompt chunk's queries attending causally (../kv/causal.ts), one block of
+ * consecutive query rows of one head per chunk. The blocks are rows of the head table, CAUSAL_ARGS
+ * ints each (one 64-byte line), self-contained: byte addresses of the head's row 0 (out, q, att),
+ * strides in floats, the head's cached entries (keys, values, prior of them) and the chunk's own
+ * (chunk keys/values, their stride), head size, scale (f32 bits) and the block's rows [first, end).
+ * The job has no arguments of its own.
+ */
+export enum CausalArg {
+  OUT = 0, O_STRIDE = 1, Q = 2, Q_STRIDE = 3, KEYS = 4, VALUES = 5, PRIOR = 6, CHUNK_KEYS = 7, CHUNK_VALUES = 8,
+  C_STRIDE = 9, ATT = 10, A_STRIDE = 11, HEAD_DIM = 12, SCALE = 13, FIRST_ROW = 14, END_ROW = 15,
+}
+export const CAUSAL_ARGS = 16;
+export const MAX_CAUSAL_BLOCKS = Math.floor(HEAD_TABLE_INTS / CAUSAL_ARGS);
 
 /** Rows per chunk for `rows` rows over `threads` threads: about 4 chunks per thread, whole 4-row tiles. */
 export function chunkRowsFor(rows: number, threads: number): number {
@@ -92,6 +107,42 @@ export function runHead(k: KernelExports, c: Int32Array, base: number, table: In
   (k[HEAD_KERNELS[kernel]!] as unknown as KvAttentionKernel)(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 3]!, table[t + 4]!, table[t + 5]!, table[t + 6]!, hd, scale, table[t + 7]!);
 }
 
+/**
+ * Query rows [FIRST_ROW, END_ROW) of the causal head described at t[at ..] (CausalArg): scores
+ * against the cached entries (every row sees all `prior`), then against the chunk's own (row i sees
+ * 0..i), each row's softmax, the weighted values. Each row is computed the same way whatever block
+ * it is in (kernels/causal.ts), so cutting a head into blocks never changes a bit.
+ */
+export function runCausalBlock(k: KernelExports, t: Int32Array, at: number): void {
+  const r0 = t[at + CausalArg.FIRST_ROW]!, r1 = t[at + CausalArg.END_ROW]!, rows = r1 - r0;
+  const hd = t[at + CausalArg.HEAD_DIM]!, scale = slotToFloat(t[at + CausalArg.SCALE]!), prior = t[at + CausalArg.PRIOR]!;
+  const oStride = t[at + CausalArg.O_STRIDE]!, qStride = t[at + CausalArg.Q_STRIDE]!, cStride = t[at + CausalArg.C_STRIDE]!, aStride = t[at + CausalArg.A_STRIDE]!;
+  const o = t[at + CausalArg.OUT]! + 4 * r0 * oStride, q = t[at + CausalArg.Q]! + 4 * r0 * qStride, a = t[at + CausalArg.ATT]! + 4 * r0 * aStride;
+  if (prior > 0) k.scoresCausal(a, aStride, q, qStride, t[at + CausalArg.KEYS]!, hd, rows, prior, prior, hd, scale);
+  k.scoresCausal(a + 4 * prior, aStride, q, qStride, t[at + CausalArg.CHUNK_KEYS]!, cStride, rows, r1, r0 + 1, hd, scale);
+  k.softmaxCausal(a, aStride, rows, prior + r1, prior + r0 + 1);
+  k.weightedCausal(o, oStride, a, aStride, t[at + CausalArg.VALUES]!, hd, rows, prior, prior, hd, 0);
+  k.weightedCausal(o, oStride, a + 4 * prior, aStride, t[at + CausalArg.CHUNK_VALUES]!, cStride, rows, r1, r0 + 1, hd, 1);
+}
+
+/**
+ * Cuts a causal head's `rows` query rows (after `prior` cached entries) into at most `parts` blocks
+ * of about equal work (row i's costs prior + i + 1 entries), at multiples of 4 rows (the kernels'
+ * row blocks): writes the bounds 0 = bounds[0] < … < bounds[count] = rows and returns count.
+ */
+export function causalRowBounds(rows: number, prior: number, parts: number, bounds: Int32Array): number {
+  // Work of rows [0, r): r·(prior + ½) + r²/2; the bound for a share w solves that for r.
+  const p = prior + 0.5, total = rows * p + (rows * rows) / 2;
+  let count = 0;
+  bounds[0] = 0;
+  for (let b = 1; b < parts; b++) {
+    const r = 4 * Math.round((Math.sqrt(p * p + (2 * total * b) / parts) - p) / 4);
+    if (r > bounds[count]! && r < rows) bounds[++count] = r;
+  }
+  bounds[++count] = rows;
+  return count;
+}
+
 /** Runs chunk `i` of the job described in `ctrl` (and `table`). Arguments are byte addresses and counts. */
 export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, i: number): void {
   const a = Ctrl.ARG0, per = ctrl[Ctrl.CHUNK_ROWS]!;
@@ -105,13 +156,14 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, 
       return;
     }
     case JobOp.MatmulT: {
-      // args: out, a, b, m, n, k — split over the rows of B (columns of out) so each thread streams its own part of the weights.
+      // args: out, a, b, m, n, k, ldo (out's row stride) — split over the rows of B (columns of out) so each thread streams its own part of the weights.
       const s = i * per, n = ctrl[a + 4]!, kd = ctrl[a + 5]!;
       const e = Math.min(n, s + per);
-      k.matmulT(ctrl[a]! + 4 * s, ctrl[a + 1]!, ctrl[a + 2]! + 4 * s * kd, ctrl[a + 3]!, e - s, kd, n);
+      k.matmulT(ctrl[a]! + 4 * s, ctrl[a + 1]!, ctrl[a + 2]! + 4 * s * kd, ctrl[a + 3]!, e - s, kd, ctrl[a + 6]!);
       return;
     }
     case JobOp.AttendHeads: runHead(k, ctrl, a, table, i); return;
+    case JobOp.AttendCausal: runCausalBlock(k, table, i * CAUSAL_ARGS); return;
     default:
       throw new Error(`wasm thread pool: unknown job op ${ctrl[Ctrl.OP]}`);
   }

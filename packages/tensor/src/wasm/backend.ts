@@ -149,14 +149,14 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     jobs.addPart(kind, o, wp, aux, rows);
     jobs.runMatvecs();
   };
-  /** out (ldo n) = a (m×kDim) · bᵀ (n×kDim rows), split over b's rows when the pool takes it. */
-  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number): void => {
+  /** out (rows ldo floats apart) = a (m×kDim) · bᵀ (n×kDim rows), split over b's rows when the pool takes it. */
+  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number, ldo: number): void => {
     if (pool && pool.worthSplitting(n, m * kDim)) {
       const a = pool.args;
-      a[0] = o; a[1] = ap; a[2] = bp; a[3] = m; a[4] = n; a[5] = kDim;
+      a[0] = o; a[1] = ap; a[2] = bp; a[3] = m; a[4] = n; a[5] = kDim; a[6] = ldo;
       const per = chunkRowsFor(n, pool.size);
       pool.run(JobOp.MatmulT, Math.ceil(n / per), per);
-    } else k.matmulT(o, ap, bp, m, n, kDim, n);
+    } else k.matmulT(o, ap, bp, m, n, kDim, ldo);
   };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
@@ -174,23 +174,19 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     if (GGML_WASM_KERNELS[type] === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
     single(PartKind.Ggml, o, wp, type, x, xOff, xp, rows, cols);
   };
-  // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul (the
-  // pool's matmul writes whole rows of its out, so with threads a panel goes through panelOut).
+  // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul, which
+  // writes the panel's columns of out in place (rows of out `rows` floats apart), on the threads too.
   // Q8_0 and F16 convert in SIMD; the other types (BF16 too) through the exact JS dequantizer.
-  let panelF32 = heap.f32(0), panelOut = heap.f32(0);
+  let panelF32 = heap.f32(0);
   const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
     const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
     if (panelF32.length < panel * cols) { heap.free(panelF32); panelF32 = heap.f32(panel * cols); }
-    const threaded = pool !== null && pool.worthSplitting(panel, m * cols);
-    if (threaded && panelOut.length < m * panel) { heap.free(panelOut); panelOut = heap.f32(m * panel); }
     for (let r0 = 0; r0 < rows; r0 += panel) {
       const n = Math.min(panel, rows - r0);
       if (type === GGML.Q8_0) k.dequantizeQ8_0(panelF32.byteOffset, wp + r0 * rowBytes, n * (cols >> 5));
       else if (type === GGML.F16) k.dequantizeF16(panelF32.byteOffset, wp + r0 * rowBytes, n * cols);
       else for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
-      if (!threaded) { k.matmulT(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows); continue; }
-      matmulTJob(panelOut.byteOffset, xp, panelF32.byteOffset, m, n, cols);
-      for (let i = 0; i < m; i++) for (let j = 0, d = oOff + i * rows + r0, s = i * n; j < n; j++) out[d + j] = panelOut[s + j]!;
+      matmulTJob(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows);
     }
   };
   /**
@@ -302,7 +298,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const o = addr('matmulT', 'out', out, 0, m * n);
       const ap = addr('matmulT', 'a', a, 0, m * kDim);
       const bp = addr('matmulT', 'b', b, bOff, n * kDim);
-      matmulTJob(o, ap, bp, m, n, kDim);
+      matmulTJob(o, ap, bp, m, n, kDim, n);
     },
     rmsnorm(out, oOff, x, xOff, w, n, eps) {
       checkDim('rmsnorm', 'n', n);
@@ -353,7 +349,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     },
     matvecGgml,
     matmulGgml,
-    attendCausal: makeAttendCausal(addr, k),
+    ...makeAttendCausal(addr, k, jobs),
     async dispose() { if (pool) await pool.stop(); },
   };
   return backend;

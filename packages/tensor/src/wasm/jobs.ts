@@ -7,16 +7,24 @@
 //    one per matrix.
 //  - AttendHeads: the heads of a layer's attention, deferred by the caller and then run as one
 //    job, one head per chunk, so attention is split over the threads too.
+//  - AttendCausal: a prompt chunk's causal attention (every head's queries at once), deferred the
+//    same way and run as one job of head × query-row blocks.
 import type { ThreadPool } from '../threads/pool.js';
 import {
-  AttendArg, HEAD_ARGS, HEAD_KERNELS, JOB_ARGS, JobOp, MatvecArg, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
-  chunkRowsFor, floatToSlot, runHead, runMatvecRows,
+  AttendArg, CAUSAL_ARGS, CausalArg, HEAD_ARGS, HEAD_KERNELS, JOB_ARGS, JobOp, MatvecArg, MAX_CAUSAL_BLOCKS, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
+  causalRowBounds, chunkRowsFor, floatToSlot, runCausalBlock, runHead, runMatvecRows,
 } from '../threads/protocol.js';
 import { quantizeActivationBlocks16 } from '../quant/weights.js';
 import type { WasmHeap } from './heap.js';
 import type { KernelExports, KvAttentionKernel } from './kernels.js';
 
 export type PartKindId = PartKind;
+
+/**
+ * About this many blocks per thread in an AttendCausal job: a layer's heads (SmolLM2: 9) are too few
+ * to share evenly between threads that claim one at a time, so each head's rows are cut into blocks.
+ */
+const CAUSAL_BLOCKS_PER_THREAD = 8;
 
 export class JobRunner {
   /** The job's arguments: the pool's control block when there is one, else a local block. */
@@ -40,6 +48,11 @@ export class JobRunner {
   #headMacs = 0;
   #headDim = 0;
   #scale = 0;
+  // Deferred causal heads, whole (CAUSAL_ARGS ints each), cut into blocks when they run.
+  readonly #causal = new Int32Array(MAX_CAUSAL_BLOCKS * CAUSAL_ARGS);
+  readonly #bounds = new Int32Array(MAX_CAUSAL_BLOCKS + 1);
+  #causalHeads = 0;
+  #causalMacs = 0;
 
   readonly #heap: WasmHeap;
   readonly #k: KernelExports;
@@ -163,8 +176,13 @@ export class JobRunner {
     this.#scale = scale;
   }
 
-  /** Runs the deferred heads, one per chunk (a single head runs here, without a round trip). */
+  /** Runs the deferred heads, one per chunk (a single head runs here, without a round trip), then the deferred causal heads. */
   runDeferredHeads(): void {
+    this.#runHeads();
+    this.#runCausal();
+  }
+
+  #runHeads(): void {
     const n = this.#heads;
     if (n === 0) return;
     this.#heads = 0;
@@ -176,5 +194,42 @@ export class JobRunner {
     if (n === 1 || !this.#pool!.worthSplittingMacs(this.#headMacs)) for (let h = 0; h < n; h++) runHead(this.#k, a, 0, this.#table, h);
     else this.#pool!.run(JobOp.AttendHeads, n, 1);
     this.#headMacs = 0;
+  }
+
+  /**
+   * One causal head (a prompt chunk's queries, CAUSAL_ARGS ints at row[0 ..], FIRST_ROW 0 and
+   * END_ROW its rows; addresses checked by the backend), run now (no pool) or at runDeferredHeads.
+   */
+  deferCausal(row: Int32Array): void {
+    if (!this.#pool) { runCausalBlock(this.#k, row, 0); return; }
+    // Full: run what is pending (deferred heads first: their rows are in the table this job reuses).
+    if (this.#causalHeads === MAX_CAUSAL_BLOCKS) this.runDeferredHeads();
+    this.#causal.set(row, this.#causalHeads * CAUSAL_ARGS);
+    this.#causalHeads++;
+    const rows = row[CausalArg.END_ROW]!, prior = row[CausalArg.PRIOR]!;
+    this.#causalMacs += 2 * row[CausalArg.HEAD_DIM]! * (rows * prior + (rows * (rows + 1)) / 2);
+  }
+
+  /** The deferred causal heads as one job, each head cut into blocks of rows of about equal work. */
+  #runCausal(): void {
+    const n = this.#causalHeads, pool = this.#pool, q = this.#causal;
+    if (n === 0) return;
+    this.#causalHeads = 0;
+    const macs = this.#causalMacs;
+    this.#causalMacs = 0;
+    if (!pool!.worthSplittingMacs(macs)) { for (let h = 0; h < n; h++) runCausalBlock(this.#k, q, h * CAUSAL_ARGS); return; }
+    const parts = Math.max(1, Math.min(Math.ceil((CAUSAL_BLOCKS_PER_THREAD * pool!.size) / n), Math.floor(MAX_CAUSAL_BLOCKS / n)));
+    const tb = this.#table, bounds = this.#bounds;
+    let blocks = 0;
+    for (let h = 0; h < n; h++) {
+      const src = h * CAUSAL_ARGS, count = causalRowBounds(q[src + CausalArg.END_ROW]!, q[src + CausalArg.PRIOR]!, parts, bounds);
+      for (let b = 0; b < count; b++, blocks++) {
+        const dst = blocks * CAUSAL_ARGS;
+        for (let j = 0; j < CAUSAL_ARGS; j++) tb[dst + j] = q[src + j]!;
+        tb[dst + CausalArg.FIRST_ROW] = bounds[b]!;
+        tb[dst + CausalArg.END_ROW] = bounds[b + 1]!;
+      }
+    }
+    pool!.run(JobOp.AttendCausal, blocks, 1);
   }
 }
