@@ -68,6 +68,21 @@ export enum CausalArg {
 export const CAUSAL_ARGS = 16;
 export const MAX_CAUSAL_BLOCKS = Math.floor(HEAD_TABLE_INTS / CAUSAL_ARGS);
 
+/**
+ * A MatmulT job: out (rows LDO floats apart) = A (M×K) · Bᵀ (N×K rows), split over the rows of B.
+ * B's rows may come as ggml rows (FROM, at SRC, ROW_BYTES each) that each chunk converts into its
+ * rows of B first, so a prompt's weight conversion is split over the threads too.
+ */
+export enum MatmulArg { OUT = 0, A = 1, B = 2, M = 3, N = 4, K = 5, LDO = 6, FROM = 7, SRC = 8, ROW_BYTES = 9 }
+/** What a MatmulT job's B rows are made from: f32 already there, or ggml rows converted in SIMD. */
+export enum MatmulFrom { F32 = 0, Q8_0 = 1, F16 = 2 }
+
+/** rows×cols floats at byte address dst ← `from` rows at src (nothing for MatmulFrom.F32). */
+export function convertRows(k: KernelExports, from: number, dst: number, src: number, rows: number, cols: number): void {
+  if (from === MatmulFrom.Q8_0) k.dequantizeQ8_0(dst, src, rows * (cols >> 5));
+  else if (from === MatmulFrom.F16) k.dequantizeF16(dst, src, rows * cols);
+}
+
 /** Rows per chunk for `rows` rows over `threads` threads: about 4 chunks per thread, whole 4-row tiles. */
 export function chunkRowsFor(rows: number, threads: number): number {
   const per = Math.max(Math.ceil(rows / (threads * 4)), Math.ceil(rows / MAX_CHUNKS), 8);
@@ -156,10 +171,12 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, 
       return;
     }
     case JobOp.MatmulT: {
-      // args: out, a, b, m, n, k, ldo (out's row stride) — split over the rows of B (columns of out) so each thread streams its own part of the weights.
-      const s = i * per, n = ctrl[a + 4]!, kd = ctrl[a + 5]!;
-      const e = Math.min(n, s + per);
-      k.matmulT(ctrl[a]! + 4 * s, ctrl[a + 1]!, ctrl[a + 2]! + 4 * s * kd, ctrl[a + 3]!, e - s, kd, ctrl[a + 6]!);
+      // Split over the rows of B (columns of out) so each thread streams its own part of the weights
+      // (and converts it first, when they come as ggml rows).
+      const s = i * per, n = ctrl[a + MatmulArg.N]!, kd = ctrl[a + MatmulArg.K]!, b = ctrl[a + MatmulArg.B]! + 4 * s * kd;
+      const e = Math.min(n, s + per), rowBytes = ctrl[a + MatmulArg.ROW_BYTES]!;
+      convertRows(k, ctrl[a + MatmulArg.FROM]!, b, ctrl[a + MatmulArg.SRC]! + s * rowBytes, e - s, kd);
+      k.matmulT(ctrl[a + MatmulArg.OUT]! + 4 * s, ctrl[a + MatmulArg.A]!, b, ctrl[a + MatmulArg.M]!, e - s, kd, ctrl[a + MatmulArg.LDO]!);
       return;
     }
     case JobOp.AttendHeads: runHead(k, ctrl, a, table, i); return;

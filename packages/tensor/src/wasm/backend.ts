@@ -15,7 +15,7 @@ import { makeAttendCausal } from './causal-attention.js';
 import type { CausalAttentionKernel } from '../kv/causal.js';
 import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
-import { JobOp, PartKind, chunkRowsFor, headKernel } from '../threads/protocol.js';
+import { JobOp, MatmulArg, MatmulFrom, PartKind, chunkRowsFor, convertRows, headKernel } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
@@ -149,14 +149,21 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     jobs.addPart(kind, o, wp, aux, rows);
     jobs.runMatvecs();
   };
-  /** out (rows ldo floats apart) = a (m×kDim) · bᵀ (n×kDim rows), split over b's rows when the pool takes it. */
-  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number, ldo: number): void => {
+  /**
+   * out (rows ldo floats apart) = a (m×kDim) · bᵀ (n×kDim rows), split over b's rows when the pool
+   * takes it; b's rows converted first from `from` rows at src (rowBytes each) unless F32.
+   */
+  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number, ldo: number, from = MatmulFrom.F32, src = 0, rowBytes = 0): void => {
     if (pool && pool.worthSplitting(n, m * kDim)) {
       const a = pool.args;
-      a[0] = o; a[1] = ap; a[2] = bp; a[3] = m; a[4] = n; a[5] = kDim; a[6] = ldo;
+      a[MatmulArg.OUT] = o; a[MatmulArg.A] = ap; a[MatmulArg.B] = bp; a[MatmulArg.M] = m; a[MatmulArg.N] = n; a[MatmulArg.K] = kDim;
+      a[MatmulArg.LDO] = ldo; a[MatmulArg.FROM] = from; a[MatmulArg.SRC] = src; a[MatmulArg.ROW_BYTES] = rowBytes;
       const per = chunkRowsFor(n, pool.size);
       pool.run(JobOp.MatmulT, Math.ceil(n / per), per);
-    } else k.matmulT(o, ap, bp, m, n, kDim, ldo);
+    } else {
+      convertRows(k, from, bp, src, n, kDim);
+      k.matmulT(o, ap, bp, m, n, kDim, ldo);
+    }
   };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
@@ -175,18 +182,18 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     single(PartKind.Ggml, o, wp, type, x, xOff, xp, rows, cols);
   };
   // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul, which
-  // writes the panel's columns of out in place (rows of out `rows` floats apart), on the threads too.
-  // Q8_0 and F16 convert in SIMD; the other types (BF16 too) through the exact JS dequantizer.
+  // writes the panel's columns of out in place (rows of out `rows` floats apart). Q8_0 and F16
+  // convert in SIMD inside the matmul job (each thread its own rows of the panel); the other types
+  // (BF16 too) through the exact JS dequantizer first, on this thread.
   let panelF32 = heap.f32(0);
   const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
     const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
+    const from = type === GGML.Q8_0 ? MatmulFrom.Q8_0 : type === GGML.F16 ? MatmulFrom.F16 : MatmulFrom.F32;
     if (panelF32.length < panel * cols) { heap.free(panelF32); panelF32 = heap.f32(panel * cols); }
     for (let r0 = 0; r0 < rows; r0 += panel) {
       const n = Math.min(panel, rows - r0);
-      if (type === GGML.Q8_0) k.dequantizeQ8_0(panelF32.byteOffset, wp + r0 * rowBytes, n * (cols >> 5));
-      else if (type === GGML.F16) k.dequantizeF16(panelF32.byteOffset, wp + r0 * rowBytes, n * cols);
-      else for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
-      matmulTJob(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows);
+      if (from === MatmulFrom.F32) for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
+      matmulTJob(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows, from, wp + r0 * rowBytes, rowBytes);
     }
   };
   /**
