@@ -3,7 +3,7 @@
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
-//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS] [--cases step,prefill]
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS] [--cases step,prefill] [--always-share]
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
 // on first use). Prints tok/s per configuration (best round) and new/old; with several --threads,
 // also each side's wasm rate at every thread count over its rate at the first.
@@ -19,6 +19,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     // Which measurements: decode steps, prefill, or both.
     cases: { type: 'string', default: 'step,prefill' },
+    // Every job big enough is shared with the workers (the judge that keeps them on the caller while sharing does not pay is off).
+    'always-share': { type: 'boolean', default: false },
     // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
     // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
     time: { type: 'string' },
@@ -70,7 +72,7 @@ function opened(side: Side, modelPath: string, backendName: 'js' | 'wasm', threa
   const key = [side.name, modelPath, backendName, threads, weights].join('|');
   if (!loaded.has(key)) {
     loaded.set(key, (async () => {
-      const backend = backendName === 'js' ? side.tensor.jsBackend : await side.tensor.createWasmBackend({ threads });
+      const backend = backendName === 'js' ? side.tensor.jsBackend : await side.tensor.createWasmBackend({ threads, alwaysShare: values['always-share'] });
       return side.api.quantizeModel(await side.api.loadModel(modelPath, { backend }), weights);
     })());
   }
