@@ -64,14 +64,16 @@ export class Scratch {
   }
 
   /**
-   * Makes chunkAtt hold `tokens` tokens of nHeads rows of at least `entries` weights (the stride
-   * grows by doubling, so the per-token views are rebuilt only then); returns the row stride.
+   * Makes chunkAtt hold `tokens` tokens of nHeads rows of at least `entries` weights; returns the
+   * row stride. A new buffer is sized for this request alone (the stride a power of two, so a
+   * growing context reallocates only log times): keeping an earlier batch's many rows with a later
+   * batch's long stride would multiply them (512 tokens × 64k entries: gigabytes for a 4-token batch).
    */
   chunkAttFor(tokens: number, entries: number): number {
     const nHeads = this.config.nHeads;
     if (entries > this.chunkAttStride || tokens > this.chunkAttViews.length) {
-      const stride = entries > this.chunkAttStride ? Math.max(entries, 2 * this.chunkAttStride, 16) : this.chunkAttStride;
-      const rows = Math.max(tokens, this.chunkAttViews.length);
+      const stride = Math.max(16, 2 ** Math.ceil(Math.log2(entries)));
+      const rows = tokens;
       this.free(this.chunkAtt);
       this.chunkAtt = this.alloc(rows * nHeads * stride);
       this.chunkAttStride = stride;

@@ -150,7 +150,12 @@ export class SentinelStream {
   static resumed(model: Model, saved: SavedSentinel, opts: { policy: Policy; kv: KvType; initialSlots: number }): SentinelStream {
     const { cl, cr, every, length } = saved.stream;
     const stream = new SentinelStream(model, { ids: { cl: cl!, cr: cr! }, spans: periodicSpans(every!, length!), ...opts });
-    stream.resume(saved);
+    try {
+      stream.resume(saved);
+    } catch (err) {
+      stream.state.dispose(); // bad counters: the state just made goes back to the heap
+      throw err;
+    }
     return stream;
   }
 

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MultiState, Policy } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
-import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
+import { createWasmBackend, jsBackend, type WasmBackend } from '@msrnn/tensor';
 import { createState, prefill, step, type Model } from '../src/index.js';
 import { randomModel, rope, type Shape } from './random-model.js';
 import { maxAbsDiff } from './shared.js';
@@ -79,6 +79,18 @@ for (const [shapeName, shape] of shapes) {
     });
   }
 }
+
+test('the chunk weights buffer holds about one batch: a long chunk then a long context do not multiply', () => {
+  const model = randomModel({ arch: {} }, jsBackend, 3, sizes), s = model.scratch, heads = sizes.nHeads;
+  // What attendBatches asks for in one long prefill: many tokens while the context is short, few once it is long.
+  for (const [tokens, entries] of [[512, 512], [4, 8192], [512, 600]] as const) {
+    const stride = s.chunkAttFor(tokens, entries);
+    assert.ok(stride >= entries && s.chunkAttViews.length >= tokens, `${tokens} tokens × ${entries} entries fit`);
+    assert.is(s.chunkAttViews[tokens - 1]!.length, s.chunkAtt.length - (tokens - 1) * heads * stride);
+    assert.ok(s.chunkAtt.length <= 2 * tokens * heads * entries, `${tokens} tokens × ${entries} entries: ${s.chunkAtt.length} weights allocated`);
+  }
+  model.dispose();
+});
 
 test.after(async () => { await wasm.dispose(); });
 test.run();

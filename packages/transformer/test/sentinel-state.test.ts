@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { fnv1a, StateFileError, type Policy } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import type { KvType } from '@msrnn/tensor';
+import { createWasmBackend } from '@msrnn/tensor';
 import { createState, listedSpans, modelFromBytes, periodicSpans, restoreState, SentinelStream, step, type Model } from '../src/index.js';
 import { jsAndWasm } from './shared.js';
 
@@ -123,6 +124,29 @@ test('what cannot be saved or restored says why', () => {
   refused(edit(bytes, (h) => { h.sentinel.openIndex = -1; h.sentinel.closeIndex = 4; return 3; }), /a span cannot close \(4\) before it opens \(-1\)/);
   // A version 2 reader knew no sentinel field: a file claiming version 2 is read as the plain state it says it is.
   refused(edit(bytes, () => 2), /policy "window" keeps 0 statistics per entry, the file 1/);
+});
+
+test('a sentinel state file refused after its state was made gives the wasm heap back', async () => {
+  const wasm = await createWasmBackend({ threads: 1 });
+  try {
+    const model = modelFromBytes(modelBytes, { backend: wasm });
+    const s = stream(model, getPolicy('window', { capacity: 10 }), 'f32');
+    feed(s, 0, 10);
+    const bytes = s.save();
+    const before = wasm.heap.usedBytes;
+    const bad = [
+      edit(bytes, (h) => { h.sentinel.stream.closeAfter = 2; return 3; }),
+      edit(bytes, (h) => { h.sentinel.openIndex = -1; h.sentinel.closeIndex = 4; return 3; }),
+    ];
+    for (const file of bad) {
+      assert.throws(() => restoreState(model, file), (e: unknown) => e instanceof StateFileError);
+      assert.is(wasm.heap.usedBytes, before, 'heap bytes in use after a refused restore');
+    }
+    s.state.dispose();
+    model.dispose();
+  } finally {
+    await wasm.dispose();
+  }
 });
 
 test.run();
