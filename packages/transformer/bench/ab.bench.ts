@@ -105,7 +105,11 @@ for (const modelPath of models) {
         const prompt = Array.from({ length: tokens }, (_, i) => 3 + ((i * 37) % (model.config.vocabSize - 3)));
         return {
           label: `${short} ${on} f32: prefill ${tokens}, chunk ${chunk}`, best: Infinity, bestCpu: Infinity, spent: 0,
-          run: () => { const state = side.api.createState(model); side.api.prefill(model, state, prompt, { chunkSize: chunk }); state.dispose(); },
+          run: () => {
+            const state = side.api.createState(model);
+            side.api.prefill(model, state, prompt, { chunkSize: chunk });
+            (state as { dispose?: () => void }).dispose?.(); // its memory back (an older tree's states have no dispose)
+          },
         };
       });
     }
