@@ -182,9 +182,9 @@ async function loadHfFolder(dir: string, json: Map<string, Uint8Array>, opts: Lo
 
 /**
  * A Hugging Face folder given as file name → bytes, Blob (a browser's picked or dropped files)
- * or ByteSource: config.json and model.safetensors.index.json are read whole, the safetensors as
- * sources (headers first, then each tensor straight into the backend's memory), so a folder loads
- * in about its size in memory, not twice it.
+ * or ByteSource: config.json and model.safetensors.index.json are read whole (no other JSON file
+ * is), the safetensors as sources (headers first, then each tensor straight into the backend's
+ * memory), so a folder loads in about its size in memory, not twice it.
  */
 export async function loadModelFiles(files: ReadonlyMap<string, BytesLike | Blob | ByteSource>, opts: LoadOptions = {}): Promise<Model> {
   const source = opts.source ?? '<folder>';
@@ -193,8 +193,9 @@ export async function loadModelFiles(files: ReadonlyMap<string, BytesLike | Blob
     const file = isByteSource(value) ? value
       : typeof Blob !== 'undefined' && value instanceof Blob ? blobSource(value, `${source}/${name}`)
         : bytesSource(asBytes(value, `${source}/${name}`), `${source}/${name}`);
-    if (name.endsWith('.json')) json.set(name, await readBytes(file, 0, file.size));
-    else shards.set(name, file);
+    // Only the two JSON files the loader reads (a folder may hold a tokenizer.json, a data set...).
+    if (name === 'config.json' || name === SAFETENSORS_INDEX) json.set(name, await readBytes(file, 0, file.size));
+    else if (!name.endsWith('.json')) shards.set(name, file);
   }
   return modelFromFolderSources(json, shards, { ...opts, source });
 }

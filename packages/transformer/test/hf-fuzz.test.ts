@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { jsBackend, type Backend } from '@msrnn/tensor';
 import { createState, loadModelFiles, ModelFileError, modelFromFiles, readHfFolder, SafetensorsError, step, type Model } from '../src/index.js';
+import type { ByteSource } from '../src/byte-source.js';
 import { applyEdits, byteEdits, expectOwnError, hostileJson, streamedSource } from './fuzz.js';
 import { haveShared, shared } from './shared.js';
 import { resolve } from 'node:path';
@@ -55,6 +56,14 @@ if (haveShared('hf-fuzz', folder)) {
     await fc.assert(fc.asyncProperty(byteEdits(headerEnd, 3), (edits) => same(new Map([...files, ['model.safetensors', applyEdits(weights, edits)]]))), { seed: 1421, numRuns: 150 });
     await fc.assert(fc.asyncProperty(byteEdits(weights.length, 6), (edits) => same(new Map([...files, ['model.safetensors', applyEdits(weights, edits)]]))), { seed: 1422, numRuns: 60 });
     await fc.assert(fc.asyncProperty(fc.nat(weights.length), (n) => same(new Map([...files, ['model.safetensors', weights.subarray(0, n)]]))), { seed: 1423, numRuns: 60 });
+  });
+
+  test('loadModelFiles reads config.json and the index whole, and no other file of the folder (a 1 TiB data.json beside the model)', async () => {
+    const files = await readHfFolder(folder);
+    const untouched = (name: string, size: number): ByteSource => ({ name, size, read: async () => { throw new Error(`${name} was read`); } });
+    const sources = new Map<string, Uint8Array | ByteSource>([...files, ['data.json', untouched('data.json', 2 ** 40)], ['tokenizer.json', untouched('tokenizer.json', 1 << 20)]]);
+    const model = await loadModelFiles(sources, { source: 'folder' });
+    assert.equal(step(model, createState(model), 1), step(modelFromFiles(files), createState(modelFromFiles(files)), 1));
   });
 }
 

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, jsBackend, type Backend } from '@msrnn/tensor';
 import { getPolicy, policyTable } from '@msrnn/policies';
-import { argmax, createState, hfLayout, loadAnyTokenizer, loadModel, modelFromFiles, prefill, step } from '../src/index.js';
+import { argmax, createState, hfLayout, loadAnyTokenizer, loadModel, loadModelFiles, modelFromFiles, prefill, readHfFolder, step, type ByteSource } from '../src/index.js';
 import { haveShared, maxAbsDiff, shared } from './shared.js';
 
 const NAMES = ['llama-tiny', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gpt2-tiny', 'phi3-tiny', 'gemma2-tiny', 'stories260K'];
@@ -90,6 +90,22 @@ if (haveShared('hf models', ...NAMES.map(folder), ...NAMES.map(fixture))) {
     assert.throws(() => modelFromFiles(files({ ...cfg, intermediate_size: 100 }, { 'model.safetensors': st })), /tensor model\.layers\.0\.mlp\.gate_proj\.weight has shape \[192, 64\], expected \[100, 64\]/);
     assert.throws(() => modelFromFiles(files({ ...cfg, num_hidden_layers: 2 }, { 'model.safetensors': st })), /tensors not used by this architecture: model\.layers\.2\./);
     assert.throws(() => modelFromFiles(files(cfg)), /no model\.safetensors/);
+  });
+
+  test('streamed (safetensors as byte sources), every architecture reads each weight byte once (fused q/k/v and gate/up too)', async () => {
+    for (const name of NAMES) {
+      const files = await readHfFolder(folder(name)), read = new Map<string, number>();
+      const sources = new Map([...files].map(([file, bytes]): [string, Uint8Array | ByteSource] => {
+        if (!file.endsWith('.safetensors')) return [file, bytes];
+        const src: ByteSource = { name: file, size: bytes.length, read: async (o, into) => { read.set(file, (read.get(file) ?? 0) + into.length); into.set(bytes.subarray(o, o + into.length)); } };
+        return [file, src];
+      }));
+      (await loadModelFiles(sources, { backend: wasm })).dispose();
+      for (const [file, n] of read) {
+        // The 8-byte header length is read twice (alone, then with the header); every other byte at most once.
+        assert.ok(n <= files.get(file)!.length + 8, `${name}/${file}: read ${n} bytes of ${files.get(file)!.length}`);
+      }
+    }
   });
 
   test('gpt2: re-indexed positions are refused (learned absolute positions)', async () => {

@@ -91,18 +91,26 @@ class TensorReader {
     return ggmlWeights(t.dtype === 'F16' ? GGML.F16 : GGML.BF16, rows, cols, bytes, undefined, what);
   }
 
-  /** An in × out (Conv1D) matrix as out × in float32, columns [c0, c0+cols) of the stored one. */
-  transposed(name: string, shape: readonly [number, number], c0 = 0, cols = shape[1]): WeightMatrix {
+  /**
+   * An in × out (Conv1D) matrix as out × in float32, cut into `parts` equal column ranges (GPT-2's
+   * c_attn: q | k | v), one matrix each: the tensor is read and decoded once for all of them.
+   */
+  transposed(name: string, shape: readonly [number, number], parts = 1): WeightMatrix[] {
     const t = this.get(name, shape);
-    const rowsIn = shape[0], width = shape[1];
-    const out = this.mem.alloc(cols * rowsIn);
+    const rowsIn = shape[0], width = shape[1], cols = width / parts;
+    const outs = Array.from({ length: parts }, () => this.mem.alloc(cols * rowsIn));
     this.plan.convert(t.file, t.fileOffset, t.byteLength, (bytes) => {
-      const src = new Float32Array(t.elements); // one tensor's values at a time
+      if (this.decoded.length < t.elements) this.decoded = new Float32Array(t.elements); // one tensor's values at a time
+      const src = this.decoded.subarray(0, t.elements);
       decodeSafetensorInto(t.dtype, bytes, src);
-      for (let i = 0; i < rowsIn; i++) for (let j = 0; j < cols; j++) out[j * rowsIn + i] = src[i * width + c0 + j]!;
+      outs.forEach((out, p) => {
+        for (let i = 0; i < rowsIn; i++) for (let j = 0; j < cols; j++) out[j * rowsIn + i] = src[i * width + p * cols + j]!;
+      });
     });
-    return f32Weights(out, 0, cols, rowsIn);
+    return outs.map((out) => f32Weights(out, 0, cols, rowsIn));
   }
+  /** Scratch for transposed's decoded tensor (grown to the largest). */
+  private decoded = new Float32Array(0);
 
   checkAllUsed(): void {
     const left = [...this.ckpt.tensors.keys()].filter((k) => !this.used.has(k) && !IGNORED.test(k));
@@ -175,18 +183,19 @@ function gpt2Weights(c: ModelConfig, t: TensorReader): Weights {
     // c_attn: [dim, 3·dim], output columns q | k | v (heads contiguous in each).
     const qkv: [number, number] = [dim, 3 * dim];
     const qkvBias = t.vector(`${p}.attn.c_attn.bias`, 3 * dim);
+    const [wq, wk, wv] = t.transposed(`${p}.attn.c_attn.weight`, qkv, 3) as [WeightMatrix, WeightMatrix, WeightMatrix];
     return {
       attnNorm: ln(`${p}.ln_1`),
-      q: linear(t.transposed(`${p}.attn.c_attn.weight`, qkv, 0, dim), qkvBias.subarray(0, dim)),
-      k: linear(t.transposed(`${p}.attn.c_attn.weight`, qkv, dim, dim), qkvBias.subarray(dim, 2 * dim)),
-      v: linear(t.transposed(`${p}.attn.c_attn.weight`, qkv, 2 * dim, dim), qkvBias.subarray(2 * dim)),
+      q: linear(wq, qkvBias.subarray(0, dim)),
+      k: linear(wk, qkvBias.subarray(dim, 2 * dim)),
+      v: linear(wv, qkvBias.subarray(2 * dim)),
       qNorm: null, kNorm: null,
-      o: linear(t.transposed(`${p}.attn.c_proj.weight`, [dim, dim]), t.vector(`${p}.attn.c_proj.bias`, dim)),
+      o: linear(t.transposed(`${p}.attn.c_proj.weight`, [dim, dim])[0]!, t.vector(`${p}.attn.c_proj.bias`, dim)),
       postAttnNorm: null,
       ffnNorm: ln(`${p}.ln_2`),
       gate: null,
-      up: linear(t.transposed(`${p}.mlp.c_fc.weight`, [dim, hidden]), t.vector(`${p}.mlp.c_fc.bias`, hidden)),
-      down: linear(t.transposed(`${p}.mlp.c_proj.weight`, [hidden, dim]), t.vector(`${p}.mlp.c_proj.bias`, dim)),
+      up: linear(t.transposed(`${p}.mlp.c_fc.weight`, [dim, hidden])[0]!, t.vector(`${p}.mlp.c_fc.bias`, hidden)),
+      down: linear(t.transposed(`${p}.mlp.c_proj.weight`, [hidden, dim])[0]!, t.vector(`${p}.mlp.c_proj.bias`, dim)),
       postFfnNorm: null,
     };
   });
