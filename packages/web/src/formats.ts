@@ -36,6 +36,19 @@ async function readStart(file: ByteSource, n = file.size): Promise<Uint8Array> {
  * length), so the largest file is the model and a second file its tokenizer; a lone model uses the
  * default model's tokenizer (the model and tokenizer loaders reject a mismatch, naming it).
  */
+/**
+ * What `make` builds for a model just loaded (its tokenizer); when that is refused, the model's
+ * memory is given back before the error goes on (a page may try many wrong files in a row).
+ */
+async function forModel<T>(model: Model, make: () => T | Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
 const llama2c: ModelFormat = {
   name: 'llama2.c',
   detect: (files, heads) => files.size <= 2 && ![...heads.values()].some(isGguf),
@@ -43,7 +56,8 @@ const llama2c: ModelFormat = {
     const [[modelName, modelFile], tok] = [...files.entries()].sort((x, y) => y[1].size - x[1].size) as [[string, ByteSource], [string, ByteSource]?];
     if (!tok && !fallbackTokenizer) throw new Error(`llama2.c: ${modelName} needs its tokenizer .bin too (drop both files together)`);
     const model = await modelFromSource(modelFile, { backend, source: modelName });
-    const tokenizer = tokenizerFromBytes(tok ? await readStart(tok[1]) : fallbackTokenizer!, tok?.[0] ?? 'tokenizer.bin of the default model', model.config.vocabSize);
+    const tokenizer = await forModel(model, async () =>
+      tokenizerFromBytes(tok ? await readStart(tok[1]) : fallbackTokenizer!, tok?.[0] ?? 'tokenizer.bin of the default model', model.config.vocabSize));
     return { model, tokenizer, format: 'llama2.c' };
   },
 };
@@ -55,8 +69,11 @@ const gguf: ModelFormat = {
   async load(files, backend) {
     const [name, file] = [...files.entries()][0]!;
     const model = await modelFromSource(file, { backend, source: name });
-    const tokenizer = embeddedTokenizer(model);
-    if (!tokenizer) throw new Error(`${name}: this GGUF file carries no tokenizer (tokenizer.ggml.* metadata)`);
+    const tokenizer = await forModel(model, () => {
+      const t = embeddedTokenizer(model);
+      if (!t) throw new Error(`${name}: this GGUF file carries no tokenizer (tokenizer.ggml.* metadata)`);
+      return t;
+    });
     return { model, tokenizer, format: 'GGUF' };
   },
 };
@@ -73,9 +90,12 @@ const hfFolder: ModelFormat = {
     // Checked first: a folder without its tokenizer is refused before its weights are read.
     if (!files.has('tokenizer.json')) throw new Error(`${source}: the folder has no tokenizer.json (pick the whole model folder)`);
     const model = await loadModelFiles(files, { backend, source });
-    const tokenizerFiles = new Map<string, Uint8Array>();
-    for (const name of HF_TOKENIZER_FILES) if (files.has(name)) tokenizerFiles.set(name, await readStart(files.get(name)!));
-    return { model, tokenizer: hfTokenizerFromFiles(tokenizerFiles, source), format: 'Hugging Face folder' };
+    const tokenizer = await forModel(model, async () => {
+      const tokenizerFiles = new Map<string, Uint8Array>();
+      for (const name of HF_TOKENIZER_FILES) if (files.has(name)) tokenizerFiles.set(name, await readStart(files.get(name)!));
+      return hfTokenizerFromFiles(tokenizerFiles, source);
+    });
+    return { model, tokenizer, format: 'Hugging Face folder' };
   },
 };
 

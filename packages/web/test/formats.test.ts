@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jsBackend } from '@msrnn/tensor';
+import { createWasmBackend, jsBackend } from '@msrnn/tensor';
 import { argmax, bytesSource, createState, prefill, step } from '@msrnn/transformer';
 import { haveShared, paths, shared } from '../../transformer/test/shared.js';
 import { filesToRead, loadFiles, type Loaded } from '../src/formats.js';
@@ -24,7 +24,7 @@ const ggufPath = resolve(shared, 'models/gguf/stories260K-F32.gguf');
 const greedyPath = resolve(paths.fixtures, 'greedy.json');
 const hfFolder = resolve(paths.hfModels, 'stories260K');
 
-if (haveShared('formats', paths.model, paths.tokenizer, ggufPath, greedyPath, hfFolder)) {
+if (haveShared('formats', paths.model, paths.tokenizer, paths.llamaTokenizer, ggufPath, greedyPath, hfFolder)) {
   const run0 = JSON.parse(readFileSync(greedyPath, 'utf8')).runs[0];
   const model = new Uint8Array(readFileSync(paths.model)), tok = new Uint8Array(readFileSync(paths.tokenizer));
   const greedy = ({ model: m, tokenizer }: Loaded) => {
@@ -122,6 +122,21 @@ if (haveShared('formats', paths.model, paths.tokenizer, ggufPath, greedyPath, hf
     await rejects(load(new Map(files).set('config.json', new TextEncoder().encode('{"model_type": "llama",'))), /stories260K\/config\.json: invalid JSON/);
     assert.throws(() => filesToRead(['config.json', 'model.safetensors', 'config.json']), /two files are named "config\.json"/);
     assert.throws(() => filesToRead([]), /no files given/);
+  });
+
+  test('a model whose tokenizer is refused gives its memory back (llama2.c with a 32000-token tokenizer, HF folder with a broken tokenizer.json)', async () => {
+    const wasm = await createWasmBackend();
+    try {
+      const wrongTok = new Uint8Array(readFileSync(paths.llamaTokenizer));
+      const before = wasm.heap.usedBytes;
+      await rejects(loadFiles(picked([['m.bin', model], ['tokenizer.bin', wrongTok]]).files, wasm), /32000|vocab/i);
+      assert.is(wasm.heap.usedBytes, before, 'llama2.c: the refused model stayed on the heap');
+      const folder = new Map(readdirSync(hfFolder).map((n) => [n, n === 'tokenizer.json' ? new TextEncoder().encode('{ not json') : new Uint8Array(readFileSync(resolve(hfFolder, n)))] as [string, Uint8Array]));
+      await rejects(loadFiles(picked([...folder], 'stories260K').files, wasm, undefined, 'stories260K'), /tokenizer\.json/);
+      assert.is(wasm.heap.usedBytes, before, 'HF folder: the refused model stayed on the heap');
+    } finally {
+      await wasm.dispose();
+    }
   });
 
   test('bad input: no files, three files, a text file', async () => {
