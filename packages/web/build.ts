@@ -14,13 +14,15 @@ const defaultModel = resolve(webRoot, '../../models/default');
 
 /**
  * The API reference of the four core packages from their doc comments (TypeDoc), one module per
- * package (api/*.ts re-export each package under its name).
+ * package (api/*.ts re-export each package under its name). Without "defined in" source links:
+ * TypeDoc builds them from the git remote, and a checkout without a usable one (no `origin`, a
+ * local path) made it warn, which --treatWarningsAsErrors turns into a failed build.
  */
 export function buildApi(outDir: string): void {
   const typedoc = resolve(webRoot, 'node_modules/typedoc/bin/typedoc');
   const entries = ['tensor', 'msrnn', 'policies', 'transformer'].flatMap((p) => ['--entryPoints', join(webRoot, 'api', `${p}.ts`)]);
   execFileSync(process.execPath, [typedoc, '--tsconfig', join(webRoot, 'tsconfig.api.json'), ...entries, '--out', outDir,
-    '--name', 'msrnn API', '--readme', 'none', '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: webRoot, stdio: 'pipe' });
+    '--name', 'msrnn API', '--readme', 'none', '--disableSources', '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: webRoot, stdio: 'pipe' });
 }
 
 /** Builds the page into dist/, and its API reference into dist/api when `api` (or when it is missing, for 'if-missing'). */
