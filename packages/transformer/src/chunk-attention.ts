@@ -66,8 +66,9 @@ function attendBatches(model: Model, state: MultiState, l: number, r: RowBuffers
     if (n < MIN_BATCH) return i;
     const stride = model.scratch.chunkAttFor(n, prior + n), att = model.scratch.chunkAtt;
     for (let j = i; j < i + n; j++) {
-      pos.encodeNewKeys(mode, r.k, j * kvDim, nKv, position0 + j - i);
-      for (let h = 0; h < nHeads; h++) pos.encodeQuery(mode, r.q, j * qDim + h * hd, position0 + j - i, heads[Math.floor(h / group)]!);
+      const position = state.seen + j;
+      pos.encodeNewKeys(mode, r.k, j * kvDim, nKv, position);
+      for (let h = 0; h < nHeads; h++) pos.encodeQuery(mode, r.q, j * qDim + h * hd, position, heads[Math.floor(h / group)]!);
     }
     for (let kvh = 0; kvh < nKv; kvh++) {
       const head = heads[kvh]!;

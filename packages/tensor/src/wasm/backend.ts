@@ -165,6 +165,14 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       k.matmulT(o, ap, bp, m, n, kDim, ldo);
     }
   };
+  /** Whether ggml type t has a wasm kernel: F32/F16/BF16 rows on the plain ones, block types on their block kernel. */
+  const ggmlHasKernel = (t: number): boolean => t === GGML.F32 || t === GGML.F16 || t === GGML.BF16 || GGML_WASM_KERNELS[t] !== undefined;
+  /** The job part for ggml type t's rows at byte address wp (one with a kernel); the plain kernels need them aligned. */
+  const ggmlPart = (kn: string, what: string, t: number, wp: number): PartKindId => {
+    if (t !== GGML.F32 && t !== GGML.F16 && t !== GGML.BF16) return PartKind.Ggml;
+    if (wp % (t === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend ${kn}: ${what} rows at byte address ${wp} are misaligned`);
+    return t === GGML.F32 ? PartKind.F32 : t === GGML.F16 ? PartKind.F16 : PartKind.BF16;
+  };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
     checkDim(kn, 'rows', rows);
@@ -173,13 +181,9 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const o = addr(kn, 'out', out, oOff, rows);
     const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
     const xp = addr(kn, 'x', x, xOff, cols);
-    if (type === GGML.F32 || type === GGML.F16 || type === GGML.BF16) {
-      if (wp % (type === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend matvecGgml: ${info.name} rows at byte address ${wp} are misaligned`);
-      single(type === GGML.F32 ? PartKind.F32 : type === GGML.F16 ? PartKind.F16 : PartKind.BF16, o, wp, 0, x, xOff, xp, rows, cols);
-      return;
-    }
-    if (GGML_WASM_KERNELS[type] === undefined) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
-    single(PartKind.Ggml, o, wp, type, x, xOff, xp, rows, cols);
+    if (!ggmlHasKernel(type)) { matvecGgmlJs(type, out, oOff, data, dataOff, x, xOff, rows, cols); return; }
+    const kind = ggmlPart(kn, info.name, type, wp);
+    single(kind, o, wp, kind === PartKind.Ggml ? type : 0, x, xOff, xp, rows, cols);
   };
   // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul, which
   // writes the panel's columns of out in place (rows of out `rows` floats apart). Q8_0 and F16
@@ -248,8 +252,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     else k.attendHead(o, qp, kp, vp, count, headDim, scale, ap);
   };
   /** Whether matvecsShared runs this matrix with a SIMD kernel of its own. */
-  const hasKernel = (w: WeightMatrix): boolean => w.type !== 'ggml' || w.ggmlType === GGML.F32 || w.ggmlType === GGML.F16
-    || w.ggmlType === GGML.BF16 || GGML_WASM_KERNELS[w.ggmlType] !== undefined;
+  const hasKernel = (w: WeightMatrix): boolean => w.type !== 'ggml' || ggmlHasKernel(w.ggmlType);
   /** Adds matrix w (all its rows, into out[0 ..]) to the Matvecs job being described. */
   const addWeights = (out: Float32Array, w: WeightMatrix, outName: string, wName: string): void => {
     const kn = 'matvecsShared', rows = w.rows, n = rows * w.cols;
@@ -260,8 +263,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       case 'q8': jobs.addPart(PartKind.Q8, o, addr(kn, wName, w.q, 0, n), addr(kn, `${wName} scales`, w.scales, 0, rows * Math.ceil(w.cols / 32)), rows); return;
       case 'ggml': {
         const wp = addr(kn, wName, w.data, 0, rows * w.rowBytes), t = w.ggmlType;
-        const kind = t === GGML.F32 ? PartKind.F32 : t === GGML.F16 ? PartKind.F16 : t === GGML.BF16 ? PartKind.BF16 : PartKind.Ggml;
-        if (kind !== PartKind.Ggml && wp % (t === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend ${kn}: ${wName}'s rows at byte address ${wp} are misaligned`);
+        const kind = ggmlPart(kn, `${wName}'s`, t, wp);
         jobs.addPart(kind, o, wp, kind === PartKind.Ggml ? t : 0, rows);
       }
     }
