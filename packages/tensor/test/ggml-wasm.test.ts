@@ -127,14 +127,14 @@ test('wasm matvecGgml: clear errors for data outside wasm memory and out-of-rang
 
 
 for (const type of KERNEL_TYPES) {
-  test(`wasm backend: ${typeName(type)} products of 9 and 17 rows over several panels (F32, and the other types from 16 rows (Q8_0, F16 from 4): through the f32 matmul, within float rounding; else one matvec per row, bit for bit), 2 threads = 1`, () => {
+  test(`wasm backend: ${typeName(type)} products of 3, 9 and 17 rows over several panels (F32, and the other types from 4 rows: through the f32 matmul, within float rounding; else one matvec per row, bit for bit), 2 threads = 1`, () => {
     const bs = ggmlTypeInfo(type).blockSize, cols = bs === 1 ? 33 : bs === 256 ? 512 : 96; // 33: conversions with a tail
     const rows = 1031; // several panels
     const bytes = randomGgmlMatrix(rand, type, rows, cols);
     const w = ggmlWeights(type, rows, cols, bytes, one), w2 = ggmlWeights(type, rows, cols, bytes, two);
     const wf = dequantizeMatrix(type, bytes, 0, rows, cols);
-    for (const m of [9, 17]) {
-      const viaF32 = type === GGML.F32 || m >= (type === GGML.Q8_0 || type === GGML.F16 ? 4 : 16), what = `${typeName(type)} m=${m}`;
+    for (const m of [3, 9, 17]) {
+      const viaF32 = type === GGML.F32 || m >= 4, what = `${typeName(type)} m=${m}`;
       const x = one.alloc(m * cols);
       for (let i = 0; i < x.length; i++) x[i] = (rand() * 2 - 1) * 3;
       const batched = one.alloc(m * rows), single = one.alloc(m * rows);

@@ -14,7 +14,6 @@ import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import type { SimdOp } from '../opcodes.js';
 import { Constants, Scratch, f32, hsum, i32, v128, type F32, type I32, type V128 } from './common.js';
 import { GGML } from '../../quant/ggml-types.js';
-import { loadARow, loadAScalar } from './dot.js';
 import { IQ4_NL_LEVELS } from '../../quant/ggml-dequant.js';
 import { FIVE_BIT_WORDS_ADDR, fiveBitWords } from '../low-memory.js';
 
@@ -26,7 +25,7 @@ export const GGML_WASM_KERNELS: Readonly<Record<number, string>> = Object.freeze
 });
 
 /** Pushes the f32 value of the IEEE half at address p + offset (sign-extend, shift, mask, rebias by 2^112: `rebias` holds 2^112, else a constant). */
-function halfAt(f: FunctionBuilder, p: I32, offset: number, rebias?: F32): void {
+export function halfAt(f: FunctionBuilder, p: I32, offset: number, rebias?: F32): void {
   f.get(p).mem(Op.i32_load16_s, offset, 1).i32(13).op(Op.i32_shl).i32(0x8fffe000 | 0).op(Op.i32_and).op(Op.f32_reinterpret_i32);
   if (rebias) f.get(rebias); else f.f32(2 ** 112);
   f.op(Op.f32_mul);
@@ -469,50 +468,12 @@ const emitQ6K: BlockKernel = (c, f, s) => {
   };
 };
 
-/**
- * dequantizeQ8_0(dst, w, blocks): blocks of Q8_0 at w → 32 f32 each at dst (d·q, as ggml's
- * to_float). A prompt's product runs these rows through the f32 matmul: the conversion, once per
- * weight, is shared by every row of the prompt, and float products need no activation split.
- */
-function emitDequantizeQ8_0(m: ModuleBuilder): void {
-  const f = m.function('dequantizeQ8_0', [i32, i32, i32]);
-  const [dst, w, blocks] = f.params as I32[];
-  const b = f.local(i32), d = f.local(v128), q = f.local(v128);
-  f.forSteps(b, () => f.i32(0), blocks!, 1, () => {
-    halfAt(f, w!, 0); f.simd(Simd.f32x4_splat).set(d);
-    for (let g = 0; g < 4; g++) {
-      f.get(w!).simdMem(Simd.v128_load8x8_s, 2 + 8 * g).set(q);
-      for (const [half, ext] of [[0, Simd.i32x4_extend_low_i16x8_s], [1, Simd.i32x4_extend_high_i16x8_s]] as const) {
-        f.get(dst!).get(q).simd(ext).simd(Simd.f32x4_convert_i32x4_s).get(d).simd(Simd.f32x4_mul).simdMem(Simd.v128_store, 32 * g + 16 * half);
-      }
-    }
-    f.inc(w!, 34).inc(dst!, 128);
-  });
-}
-
-/** dequantizeF16(dst, src, n): n IEEE halves at src → n f32 at dst (the fp16 matvec's widening; finite weights). */
-function emitDequantizeF16(m: ModuleBuilder): void {
-  const f = m.function('dequantizeF16', [i32, i32, i32]);
-  const [dst, src, n] = f.params as I32[];
-  const s = new Scratch(f), i = f.local(i32);
-  f.forSteps(i, () => f.i32(0), n!, 4, () => {
-    f.get(dst!); loadARow(f, 'f16', src!, 0); f.simdMem(Simd.v128_store);
-    f.inc(dst!, 16).inc(src!, 8);
-  });
-  f.forSteps(i, () => f.get(i), n!, 1, () => {
-    f.get(dst!); loadAScalar(f, 'f16', src!, s); f.mem(Op.f32_store);
-    f.inc(dst!, 4).inc(src!, 2);
-  });
-}
-
 /** Adds every ggml block kernel to the module. */
 export function emitGgmlKernels(m: ModuleBuilder): void {
   m.data(FIVE_BIT_WORDS_ADDR, fiveBitWords());
   const b32 = (type: number, blockBytes: number, k: Block32Kernel) => emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 5, blockBytes, fourRowsAtATime(k));
   const b256 = (type: number, blockBytes: number, k: BlockKernel) => emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 8, blockBytes, oneByOne(k));
   b32(GGML.Q8_0, 34, q8_0);
-  emitDequantizeQ8_0(m);
-  emitDequantizeF16(m);
   b32(GGML.Q4_0, 18, fourBit(GGML.Q4_0));
   b32(GGML.Q4_1, 20, fourBit(GGML.Q4_1));
   b32(GGML.IQ4_NL, 18, iq4nl);
