@@ -32,8 +32,16 @@ export interface PoolOptions {
   alwaysShare?: boolean;
 }
 
+/** What the caller spent in jobs shared with the workers (its own chunks and the waits), cumulative. */
+export interface JobTime { jobs: number; ms: number }
+
 export class ThreadPool {
   private stopped = false;
+  /**
+   * Read by measurements: a step's time outside shared jobs is the serial work on the caller, which
+   * caps what threads can give (Amdahl). Two float adds per job, so it is always kept.
+   */
+  readonly jobTime: JobTime = { jobs: 0, ms: 0 };
   private seq = 0;
   private readonly judge = new SplitJudge();
   private alwaysShare = false;
@@ -125,7 +133,9 @@ export class ThreadPool {
     for (let done = Atomics.load(c, Ctrl.COMPLETED); done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
       if (++spins > CALLER_SPIN) { Atomics.wait(c, Ctrl.COMPLETED, done, 1); spins = 0; }
     }
-    this.judge.record(performance.now() - t0, t1 - t0, mine, chunks);
+    const splitMs = performance.now() - t0;
+    this.jobTime.jobs++; this.jobTime.ms += splitMs;
+    this.judge.record(splitMs, t1 - t0, mine, chunks);
     const failed = Atomics.exchange(c, Ctrl.FAILED, 0);
     if (failed !== 0) throw trapped(op, failed - 1, chunks, chunkRows);
   }

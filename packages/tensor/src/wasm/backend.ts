@@ -17,7 +17,7 @@ import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
 import { JobOp, MatmulArg, MatmulFrom, PartKind, chunkRowsFor, convertRows, headKernel } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
-import type { ThreadPool } from '../threads/pool.js';
+import type { JobTime, ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
 import type { PoolOptions } from '../threads/pool.js';
 
@@ -33,6 +33,12 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   readonly name: 'wasm';
   readonly heap: WasmHeap;
   readonly threads: number;
+  /**
+   * With workers: how many jobs the caller shared with them and the time it spent in those (running
+   * its own chunks and waiting for theirs), cumulative; null on one thread. A decode step's time
+   * outside them is the serial work that caps what threads can give (bench/serial-work.bench.ts).
+   */
+  readonly jobTime: Readonly<JobTime> | null;
   /** out[oOff+r] = Σ_c half(w[wOff + r*cols + c]) · x[xOff+c]: w holds IEEE fp16 bits. */
   matvecF16(out: Float32Array, oOff: number, w: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /**
@@ -295,6 +301,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     name: 'wasm',
     heap,
     threads,
+    jobTime: pool ? pool.jobTime : null,
     alloc: (n) => heap.f32(n),
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
