@@ -160,7 +160,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
    * takes it; b's rows converted first from `from` rows at src (rowBytes each) unless F32.
    */
   const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number, ldo: number, from = MatmulFrom.F32, src = 0, rowBytes = 0): void => {
-    if (pool && pool.worthSplitting(n, m * kDim)) {
+    if (pool && pool.takesRows(n, m * kDim)) {
       const a = pool.args;
       a[MatmulArg.OUT] = o; a[MatmulArg.A] = ap; a[MatmulArg.B] = bp; a[MatmulArg.M] = m; a[MatmulArg.N] = n; a[MatmulArg.K] = kDim;
       a[MatmulArg.LDO] = ldo; a[MatmulArg.FROM] = from; a[MatmulArg.SRC] = src; a[MatmulArg.ROW_BYTES] = rowBytes;
