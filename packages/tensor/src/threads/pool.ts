@@ -43,10 +43,11 @@ export interface PoolOptions {
 }
 
 /**
- * What the caller spent in jobs shared with the workers (its own chunks and the waits), cumulative,
- * and how many worker chunks it took over because they ran late (./rescue.ts).
+ * What the caller spent in jobs shared with the workers (its own chunks and the waits), cumulative;
+ * how many worker chunks it took over because they ran late (./rescue.ts), and how many jobs found
+ * a worker asleep (woken through the OS: each costs the caller a system call and the worker a wake-up).
  */
-export interface JobTime { jobs: number; ms: number; takenOver: number }
+export interface JobTime { jobs: number; ms: number; takenOver: number; wakes: number }
 
 export class ThreadPool {
   private stopped = false;
@@ -54,7 +55,7 @@ export class ThreadPool {
    * Read by measurements: a step's time outside shared jobs is the serial work on the caller, which
    * caps what threads can give (Amdahl). Two float adds per job, so it is always kept.
    */
-  readonly jobTime: JobTime = { jobs: 0, ms: 0, takenOver: 0 };
+  readonly jobTime: JobTime = { jobs: 0, ms: 0, takenOver: 0, wakes: 0 };
   private seq = 0;
   private readonly judge = new SplitJudge();
   private alwaysShare = false;
@@ -170,7 +171,7 @@ export class ThreadPool {
     Atomics.store(c, Ctrl.COMPLETED, 0);
     Atomics.store(c, Ctrl.CLAIM, tag << CHUNK_BITS);
     Atomics.store(c, Ctrl.SEQ, seq); // publishes the plain writes above (sequentially consistent)
-    if (Atomics.load(c, Ctrl.SLEEPERS) > 0) Atomics.notify(c, Ctrl.SEQ);
+    if (Atomics.load(c, Ctrl.SLEEPERS) > 0) { Atomics.notify(c, Ctrl.SEQ); this.jobTime.wakes++; }
     let mine: number;
     if (rescue) {
       mine = claimAsCaller(this.k, c, this.table, this.mine, seq);

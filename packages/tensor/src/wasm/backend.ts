@@ -35,8 +35,9 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   readonly threads: number;
   /**
    * With workers: how many jobs the caller shared with them and the time it spent in those (running
-   * its own chunks and waiting for theirs), cumulative; null on one thread. A decode step's time
-   * outside them is the serial work that caps what threads can give (bench/serial-work.bench.ts).
+   * its own chunks and waiting for theirs), the worker chunks it took over, the jobs that had to wake
+   * a worker, all cumulative (threads/pool.ts JobTime); null on one thread. A decode step's time
+   * outside shared jobs is the serial work that caps what threads can give (bench/serial-work.bench.ts).
    */
   readonly jobTime: Readonly<JobTime> | null;
   /** out[oOff+r] = Σ_c half(w[wOff + r*cols + c]) · x[xOff+c]: w holds IEEE fp16 bits. */
