@@ -7,7 +7,8 @@
 // step on one thread; both as medians over every step, so a machine others load (which stretches
 // some steps a lot and most not at all) moves them little. Needs jobTime in both trees.
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
-//   node scripts/run-ts.mjs packages/transformer/bench/serial-work.bench.ts --old .bench/old [--model FILE] [--weights q8,f32] [--tokens 256] [--rounds 8]
+//   node scripts/run-ts.mjs packages/transformer/bench/serial-work.bench.ts --old .bench/old [--model FILE] [--weights q8,f32] [--tokens 256] [--rounds 8] [--time MS]
+// --time under 1000 (ms) is a smoke run: one round of at most 16 steps.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -17,13 +18,15 @@ import { loadTrees, root, type Side } from './two-trees.js';
 const { values } = parseArgs({
   options: {
     old: { type: 'string' }, model: { type: 'string' }, weights: { type: 'string', default: 'q8' },
-    tokens: { type: 'string', default: '256' }, rounds: { type: 'string', default: '8' },
+    tokens: { type: 'string', default: '256' }, rounds: { type: 'string', default: '8' }, time: { type: 'string' },
   },
 });
 if (!values.old) throw new Error('--old DIR (an older checkout\'s packages/, see the usage comment) is required');
 const model = values.model ?? resolve(root, '.bench/models/random-stories15M.bin');
 if (!existsSync(model)) throw new Error(`model ${model} not found (scripts/make-random-models.ts writes the random ones)`);
-const tokens = Number(values.tokens), rounds = Number(values.rounds);
+const smoke = values.time !== undefined && Number(values.time) < 1000;
+if (values.time !== undefined && !(Number(values.time) > 0)) throw new RangeError(`--time must be a positive number of ms, got ${values.time}`);
+const tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens), rounds = smoke ? 1 : Number(values.rounds);
 for (const [flag, v] of [['--tokens', tokens], ['--rounds', rounds]] as const) if (!(Number.isInteger(v) && v > 0 && v <= 100_000)) throw new RangeError(`${flag} must be a whole number from 1 to 100000, got ${v}`);
 const weights = values.weights!.split(',');
 for (const w of weights) if (w !== 'f32' && w !== 'f16' && w !== 'q8') throw new RangeError(`--weights: "${w}" is not f32, f16 or q8`);
@@ -53,7 +56,7 @@ for (const side of await loadTrees(values.old)) {
     }
   }
 }
-for (const r of runs) for (let i = 0; i < 32; i++) r.step(); // warm-up (JIT, caches)
+for (const r of runs) for (let i = 0; i < (smoke ? 2 : 32); i++) r.step(); // warm-up (JIT, caches)
 for (let round = 0; round < rounds; round++) {
   for (const r of round % 2 === 0 ? runs : [...runs].reverse()) {
     await new Promise((done) => setTimeout(done, 30)); // an idle worker spins a little before it sleeps: not into this round

@@ -5,7 +5,8 @@
 // time (Linux /proc/self/task/*; elsewhere those columns are left out). It starts with the round
 // trip of a cache line between two threads (a spin ping-pong): what every job's hand-off costs.
 // For the question why a process's 2-thread rate can settle at one of two levels (WASM.md).
-//   node scripts/run-ts.mjs packages/transformer/bench/two-threads.bench.ts MODEL [--weights f32] [--rounds 6] [--seconds 1]
+//   node scripts/run-ts.mjs packages/transformer/bench/two-threads.bench.ts MODEL [--weights f32] [--rounds 6] [--seconds 1] [--time MS]
+// --time MS caps each round at MS ms (a smoke run).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,11 +16,13 @@ import { createState, loadModel, prefill, quantizeModel, step, type Model } from
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { weights: { type: 'string', default: 'f32' }, rounds: { type: 'string', default: '6' }, seconds: { type: 'string', default: '1' } },
+  options: { weights: { type: 'string', default: 'f32' }, rounds: { type: 'string', default: '6' }, seconds: { type: 'string', default: '1' }, time: { type: 'string' } },
 });
 const file = positionals[0];
 if (!file || !existsSync(file)) throw new Error(`two-threads.bench: give an existing model file (got ${file ?? 'none'})`);
-const weights = values.weights!, rounds = Number(values.rounds), seconds = Number(values.seconds);
+const weights = values.weights!, rounds = Number(values.rounds);
+if (values.time !== undefined && !(Number(values.time) > 0)) throw new RangeError(`--time must be a positive number of ms, got ${values.time}`);
+const seconds = Math.min(Number(values.seconds), values.time === undefined ? Infinity : Number(values.time) / 1000);
 if (weights !== 'f32' && weights !== 'f16' && weights !== 'q8') throw new RangeError(`--weights: "${weights}" is not f32, f16 or q8`);
 if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 1000)) throw new RangeError(`--rounds must be a whole number from 1 to 1000, got ${values.rounds}`);
 if (!(seconds > 0 && seconds <= 60)) throw new RangeError(`--seconds must be in (0, 60], got ${values.seconds}`);

@@ -21,8 +21,11 @@ const MIN_BACKOFF = 256;
 const MAX_BACKOFF = 16_384;
 /** What a losing re-check window may cost, as a share of the time alone that follows it. */
 const RECHECK_SHARE = 0.01;
-/** Longest time alone (in jobs) a single window's loss can buy. */
-const MAX_ALONE = 1 << 20;
+/**
+ * Longest time alone (in jobs) a single window's loss can buy: a few seconds of decode, so a machine
+ * that went quiet after a loaded spell shares again soon.
+ */
+const MAX_ALONE = 65_536;
 
 export class SplitJudge {
   private serialLeft = 0;
