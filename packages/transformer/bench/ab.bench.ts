@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTrees, root, type Side } from './two-trees.js';
+import { loadSides, root, type Side } from './old-tree.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +39,7 @@ const caseKinds = values.cases!.split(',');
 for (const k of caseKinds) if (k !== 'step' && k !== 'prefill') throw new RangeError(`--cases: "${k}" is not step or prefill`);
 for (const m of models) if (!existsSync(m)) throw new Error(`model ${m} not found (scripts/make-random-models.ts writes the random ones)`);
 
-const sides = await loadTrees(values.old);
+const sides = await loadSides(values.old);
 
 interface Case { label: string; run: () => void; best: number; bestCpu: number; spent: number }
 type Make = (side: Side) => Promise<Case>;

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTrees, root, type Side } from './two-trees.js';
+import { loadSides, root, type Side } from './old-tree.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +33,7 @@ for (const w of weights) if (w !== 'f32' && w !== 'f16' && w !== 'q8') throw new
 
 interface Run { side: Side; weights: string; threads: number; step: () => number; steps: number[]; outside: number[] }
 const runs: Run[] = [];
-for (const side of await loadTrees(values.old)) {
+for (const side of await loadSides(values.old)) {
   for (const threads of [1, 2]) {
     const backend = await side.tensor.createWasmBackend({ threads, alwaysShare: true });
     const clock = threads > 1 ? (backend as { jobTime?: { ms: number } | null }).jobTime : null;

@@ -1,23 +1,21 @@
-// This checkout and an older one loaded side by side in ONE process, so a benchmark can measure
-// both in alternating rounds (a machine that others are loading then affects both alike).
-//   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
-// The old tree imports @msrnn/* by name: links under <old>/node_modules/@msrnn point those names
-// at its own packages (made on first use), and its third-party dependencies at this checkout's.
+// An older checkout's packages (`git archive <commit> packages | tar -x -C DIR`) loaded beside this
+// checkout's, for old-against-new measurements in one process (ab.bench.ts, load-ab.bench.ts).
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export type Api = typeof import('../src/index.js');
-export type TensorApi = typeof import('@msrnn/tensor');
-export interface Side { name: 'old' | 'new'; api: Api; tensor: TensorApi }
+type Api = typeof import('../src/index.js');
+type TensorApi = typeof import('@msrnn/tensor');
+export interface Side { name: string; api: Api; tensor: TensorApi }
 
 /** This checkout's root. */
 export const root = resolve(import.meta.dirname, '../../..');
 
-/** The old tree at `oldDir` (a `git archive` of packages/) and this checkout, in that order. */
-export async function loadTrees(oldDir: string): Promise<[Side, Side]> {
+/** [old, new]: the packages of the tree at `oldDir` and of this checkout. */
+export async function loadSides(oldDir: string): Promise<[Side, Side]> {
   const oldRoot = resolve(oldDir);
-  if (!existsSync(resolve(oldRoot, 'packages/transformer/src/index.ts'))) throw new Error(`--old ${oldDir}: no packages/transformer/src/index.ts there (see the usage comment)`);
+  // The old tree imports @msrnn/* by name: point those names at its own packages, and its
+  // third-party dependencies at this checkout's installed ones.
   mkdirSync(resolve(oldRoot, 'node_modules/@msrnn'), { recursive: true });
   for (const pkg of ['tensor', 'msrnn', 'policies', 'transformer']) {
     const link = resolve(oldRoot, 'node_modules/@msrnn', pkg);
@@ -28,7 +26,7 @@ export async function loadTrees(oldDir: string): Promise<[Side, Side]> {
       if (dep !== '@msrnn' && dep !== '.bin' && !existsSync(at)) symlinkSync(resolve(deps, dep), at, 'dir');
     }
   }
-  const load = async (name: Side['name'], dir: string): Promise<Side> => ({
+  const load = async (name: string, dir: string): Promise<Side> => ({
     name,
     api: await import(pathToFileURL(resolve(dir, 'packages/transformer/src/index.ts')).href),
     tensor: await import(pathToFileURL(resolve(dir, 'packages/tensor/src/index.ts')).href),
