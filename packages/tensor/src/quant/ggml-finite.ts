@@ -22,7 +22,7 @@ export interface NonFiniteGgml {
 const RUN = 4096;
 
 /** Byte offsets and names of the f16 scales inside one block, per quantized type (ggml-common.h). */
-const BLOCK_SCALES: Readonly<Record<number, readonly (readonly [offset: number, name: string])[]>> = {
+export const GGML_BLOCK_SCALES: Readonly<Record<number, readonly (readonly [offset: number, name: string])[]>> = {
   [GGML.Q4_0]: [[0, 'd']], [GGML.Q5_0]: [[0, 'd']], [GGML.Q8_0]: [[0, 'd']], [GGML.IQ4_NL]: [[0, 'd']],
   [GGML.Q4_1]: [[0, 'd'], [2, 'm']], [GGML.Q5_1]: [[0, 'd'], [2, 'm']],
   [GGML.Q4_K]: [[0, 'd'], [2, 'dmin']], [GGML.Q5_K]: [[0, 'd'], [2, 'dmin']],
@@ -38,7 +38,7 @@ export function findNonFiniteGgml(type: number, bytes: Uint8Array): NonFiniteGgm
   if (bytes.length % info.blockBytes !== 0) throw new RangeError(`findNonFiniteGgml: ${bytes.length} bytes are not whole ${info.name} blocks of ${info.blockBytes}`);
   if (type === GGML.F32) return plain(firstNonFinite32(bytes), bytes, type);
   if (type === GGML.F16 || type === GGML.BF16) return plain(firstNonFinite16(bytes, type === GGML.F16 ? 0x7c00 : 0x7f80), bytes, type);
-  const scales = BLOCK_SCALES[type];
+  const scales = GGML_BLOCK_SCALES[type];
   if (!scales) throw new Error(`findNonFiniteGgml: ggml type ${info.name} has no known scale layout`);
   const [first, second] = scales as [readonly [number, string], (readonly [number, string])?];
   const k = firstBadBlock(bytes, info.blockBytes, first[0] + 1, second ? second[0] + 1 : -1);

@@ -7,12 +7,12 @@
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, i32, type I32, type V128, v128 } from './common.js';
 import { GGML, ggmlTypeInfo } from '../../quant/ggml-types.js';
+import { GGML_BLOCK_SCALES } from '../../quant/ggml-finite.js';
 
-/** Byte offsets of the f16 scales' high bytes in one block, per block type (layouts in ggml-common.h). */
-const SCALE_HIGH_BYTES: Readonly<Record<number, readonly number[]>> = {
-  [GGML.Q4_0]: [1], [GGML.Q5_0]: [1], [GGML.Q8_0]: [1], [GGML.IQ4_NL]: [1],
-  [GGML.Q4_1]: [1, 3], [GGML.Q5_1]: [1, 3], [GGML.Q4_K]: [1, 3], [GGML.Q5_K]: [1, 3], [GGML.Q6_K]: [209],
-};
+/** Byte offsets of the f16 scales' high bytes in one block, per block type. */
+const SCALE_HIGH_BYTES: Readonly<Record<number, readonly number[]>> = Object.fromEntries(
+  Object.entries(GGML_BLOCK_SCALES).map(([type, scales]) => [type, scales.map(([offset]) => offset + 1)]),
+);
 
 /** Exponent masks of the plain types, in their lane width: all ones means Inf or NaN. */
 const PLAIN: Readonly<Record<number, { mask: number; lanes: 16 | 32 }>> = {
