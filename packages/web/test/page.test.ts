@@ -222,11 +222,15 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     assert.equal(h.errors, []);
   });
 
-  test('stop and continue: a long run stops when asked, then continues from its state', async () => {
+  test('stop and continue: a long run stops when asked, then continues from its state; while it runs the page gets an update only once it has drawn the last', async () => {
     // The default model (books, no end-of-text token in its training data), sampled.
     const page = await open(h.plainUrl, { steps: 100_000, policy: 'window', capacity: K, temperature: 0.8, prompt: 'It was' }, null);
     await page.click('#generate');
-    await page.waitForFunction(() => (window as any).msrnnPage.generated.length > 20);
+    await page.waitForFunction(() => (window as any).msrnnPage.generated.length > 20 && (window as any).msrnnFrames.updates >= 6);
+    // The worker waits for the frame that showed an update before it sends the next, so no frame has
+    // more than one to show (two once the run ends: its last batch is sent without waiting).
+    const frames = await page.evaluate(() => (window as any).msrnnFrames);
+    assert.is(frames.maxUpdatesPerFrame, 1, `updates ${frames.updates}, shown in ${frames.shown} frames`);
     await page.click('#stop');
     await page.waitForFunction(() => (window as any).msrnnPage.done > 0, null, { timeout: 30_000 });
     const stopped = await page.evaluate(() => ({ reason: (window as any).msrnnPage.lastReason, n: (window as any).msrnnPage.generated.length }));
