@@ -34,6 +34,12 @@ export interface Harness {
   newPage(url: string): Promise<Page>;
   /** Picks those files or that folder in an open page and waits until they are loaded. */
   pick(page: Page, pick: Pick): Promise<void>;
+  /**
+   * Drops files or folders from disk on the page as a user's drag from a file manager does: through
+   * Chromium's own input pipeline (CDP Input.dispatchDragEvent), so the drop's DataTransfer holds
+   * real entries (webkitGetAsEntry: a folder is a FileSystemDirectoryEntry). Does not wait for a load.
+   */
+  drop(page: Page, paths: string[]): Promise<void>;
   /** Spies on the generation worker's reads of picked Files from now on; the result says what was read. */
   spyReads(page: Page): Promise<() => Promise<FileReads>>;
   generate(page: Page): Promise<{ tokens: number[]; hash: string; tokPerS: number }>;
@@ -74,6 +80,12 @@ export async function startHarness(): Promise<Harness> {
       return page;
     },
     pick: pickIn,
+    async drop(page, paths) {
+      const cdp = await page.context().newCDPSession(page);
+      const data = { items: [], files: paths, dragOperationsMask: 1 };
+      for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await cdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
+      await cdp.detach();
+    },
     async spyReads(page) {
       const worker = page.workers().find((w) => w.url().includes('gen-worker'));
       assert.ok(worker, 'the generation worker is running');
