@@ -7,6 +7,8 @@
 //            activations rounded to ONE int16 term per block of 32 (i32x4.dot_i16x8_s over pairs of
 //            k, a scale per block), the cheapest integer form (the ggml kernels keep two terms).
 // GFLOP/s by this process's CPU time (2·m·n·k per product), best of the rounds, all in one run.
+// First line: the 4×2 tile's limit on this core (its loads and arithmetic on L1-resident vectors,
+// nothing walking memory), f32 mul+add against one-term int16 dot+add: what any f32 tile can reach.
 //
 //   node scripts/run-ts.mjs packages/tensor/bench/prompt-tiles.bench.ts [--time MS] [--rounds N]
 import { loadavg } from 'node:os';
@@ -80,8 +82,31 @@ function emitInt16Tile(m: ModuleBuilder): void {
   });
 }
 
+/**
+ * The core's limits for the 4×2 tile: peakF32 / peakI16(p, n) run the tile's loads (from the same
+ * L1-resident 4 + 2 vectors) and its 8 products-and-adds n times, with nothing walking memory:
+ * f32x4 mul then add, or i32x4.dot_i16x8_s then add (8 multiply-adds a lane pair, one-term int16).
+ */
+function emitPeak(m: ModuleBuilder, name: string, int16: boolean): void {
+  const f = m.function(name, [i32, i32]);
+  const [p, n] = f.params as I32[];
+  const s = new Scratch(f), it = f.local(i32);
+  const acc = (i: number) => s.v(`acc${i}`), b = (c: number) => s.v(`b${c}`), a = s.v('a');
+  for (let i = 0; i < 8; i++) f.get(p!).simdMem(Simd.v128_load, 16 * i).set(acc(i));
+  f.forSteps(it, () => f.i32(0), n!, 1, () => {
+    for (let c = 0; c < 2; c++) f.get(p!).simdMem(Simd.v128_load, 128 + 16 * c).set(b(c));
+    for (let r = 0; r < 4; r++) {
+      f.get(p!).simdMem(Simd.v128_load, 160 + 16 * r).set(a);
+      for (let c = 0; c < 2; c++) f.get(acc(2 * r + c)).get(a).get(b(c)).simd(int16 ? Simd.i32x4_dot_i16x8_s : Simd.f32x4_mul).simd(int16 ? Simd.i32x4_add : Simd.f32x4_add).set(acc(2 * r + c));
+    }
+  });
+  for (let i = 0; i < 8; i++) f.get(p!).get(acc(i)).simdMem(Simd.v128_store, 16 * i);
+}
+
 const mb = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1024 });
 emitMatmulT(mb);
+emitPeak(mb, 'peakF32', false);
+emitPeak(mb, 'peakI16', true);
 if (relaxed) emitMatmulT(mb, 'matmulTFma', true);
 emitInt16Tile(mb);
 const memory = new WebAssembly.Memory({ initial: 1024 });
@@ -130,7 +155,18 @@ for (const [m, n, kk] of shapes) {
   const f = best.get('f32')!;
   rows.push(`| ${m}×${n}×${kk} | ${f.toFixed(1)} | ${relaxed ? `${best.get('fma')!.toFixed(1)} (${(best.get('fma')! / f).toFixed(2)}×)` : 'no relaxed SIMD'} | ${best.get('int16')!.toFixed(1)} (${(best.get('int16')! / f).toFixed(2)}×) |`);
 }
+// The limits: 8 vector multiply-adds an iteration, 4 lanes (f32) or 4 lanes × 2 products (int16).
+const peak = new Map<string, number>();
+for (let round = 0; round < rounds; round++) {
+  for (const [name, perIteration] of [['peakF32', 8 * 4 * 2], ['peakI16', 8 * 8 * 2]] as const) {
+    const n = 1 << 20, c0 = process.cpuUsage();
+    let reps = 0, us = 0;
+    do { k[name]!(0, n); reps++; const c = process.cpuUsage(c0); us = c.user + c.system; } while (us < time * 1000);
+    peak.set(name, Math.max(peak.get(name) ?? 0, (perIteration * n * reps) / (us / 1e6) / 1e9));
+  }
+}
 console.log(`GFLOP/s by CPU time, best of ${rounds} rounds of ${time} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`the 4×2 tile's limit on this core (its loads and arithmetic, nothing walking memory): f32 mul+add ${peak.get('peakF32')!.toFixed(1)} GFLOP/s, int16 dot+add ${peak.get('peakI16')!.toFixed(1)} G int ops/s (${(peak.get('peakI16')! / peak.get('peakF32')!).toFixed(2)}× the multiply-adds)`);
 console.log('| m×n×k | f32 (matmulT) | fma (relaxed_madd) | int16 (one term) |');
 console.log('|---|---:|---:|---:|');
 for (const r of rows) console.log(r);

@@ -95,6 +95,27 @@ test('2 threads: every ggml type gives the 1-thread results bit for bit (rows sp
   }
 });
 
+test('every ggml type: a row\'s result does not depend on the rows computed with it (any slice of rows gives the full product\'s bits)', () => {
+  // The 32-value kernels take four rows per step (a quarter of the slice apart) and reduce across
+  // them: a row must come out the same whichever rows share its step, or a thread split would change bits.
+  for (const type of KERNEL_TYPES) {
+    const bs = ggmlTypeInfo(type).blockSize, cols = bs === 1 ? 40 : bs === 256 ? 512 : 6 * bs;
+    const rows = 23;
+    const bytes = randomGgmlMatrix(rand, type, rows, cols);
+    const w = ggmlWeights(type, rows, cols, bytes, one);
+    const x = one.alloc(cols), full = one.alloc(rows), part = one.alloc(rows);
+    for (let i = 0; i < cols; i++) x[i] = rand() * 2 - 1;
+    matvecWeights(one, full, 0, w, x, 0);
+    for (const [start, count] of [[0, 1], [0, 2], [1, 3], [5, 4], [3, 5], [2, 7], [7, 16], [0, 22]] as const) {
+      part.fill(NaN);
+      matvecWeights(one, part, start, w, x, 0, start, count);
+      for (let r = start; r < start + count; r++) {
+        if (!Object.is(part[r], full[r])) assert.unreachable(`${typeName(type)} rows [${start}, ${start + count}): row ${r} ${part[r]} vs ${full[r]}`);
+      }
+    }
+  }
+});
+
 test('wasm matvecGgml: clear errors for data outside wasm memory and out-of-range rows', () => {
   const bytes = new Uint8Array(ggmlRowBytes(8, 64) * 2);
   const x = one.alloc(64), out = one.alloc(3);
@@ -106,14 +127,14 @@ test('wasm matvecGgml: clear errors for data outside wasm memory and out-of-rang
 
 
 for (const type of KERNEL_TYPES) {
-  test(`wasm backend: ${typeName(type)} products of 9 and 17 rows over several panels (F32, and the other types from 16 rows (Q8_0, F16 from 4): through the f32 matmul, within float rounding; else one matvec per row, bit for bit), 2 threads = 1`, () => {
+  test(`wasm backend: ${typeName(type)} products of 3, 9 and 17 rows over several panels (F32, and the other types from 4 rows: through the f32 matmul, within float rounding; else one matvec per row, bit for bit), 2 threads = 1`, () => {
     const bs = ggmlTypeInfo(type).blockSize, cols = bs === 1 ? 33 : bs === 256 ? 512 : 96; // 33: conversions with a tail
     const rows = 1031; // several panels
     const bytes = randomGgmlMatrix(rand, type, rows, cols);
     const w = ggmlWeights(type, rows, cols, bytes, one), w2 = ggmlWeights(type, rows, cols, bytes, two);
     const wf = dequantizeMatrix(type, bytes, 0, rows, cols);
-    for (const m of [9, 17]) {
-      const viaF32 = type === GGML.F32 || m >= (type === GGML.Q8_0 || type === GGML.F16 ? 4 : 16), what = `${typeName(type)} m=${m}`;
+    for (const m of [3, 9, 17]) {
+      const viaF32 = type === GGML.F32 || m >= 4, what = `${typeName(type)} m=${m}`;
       const x = one.alloc(m * cols);
       for (let i = 0; i < x.length; i++) x[i] = (rand() * 2 - 1) * 3;
       const batched = one.alloc(m * rows), single = one.alloc(m * rows);

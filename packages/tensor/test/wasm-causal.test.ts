@@ -21,7 +21,7 @@ function reference(q: Float32Array, qOff: number, keys: Float32Array[], values: 
 
 test('attendCausal: each row = attendHead over its cached and chunk entries (bit for bit), and the float64 reference', () => {
   const rand = rng(5);
-  for (const headDim of [4, 12, 64]) {
+  for (const headDim of [4, 12, 32, 48, 64, 128]) {
     for (const prior of [0, 1, 6, 37]) {
       for (const rows of [1, 2, 3, 4, 5, 9]) {
         const qStride = 3 * headDim + 4, cStride = 2 * headDim, oStride = headDim + 8, aStride = prior + rows + 3;

@@ -7,10 +7,10 @@
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
 // on first use). Prints tok/s per configuration (best round) and new/old; with several --threads,
 // also each side's wasm rate at every thread count over its rate at the first.
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadSides, root, type Side } from './old-tree.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,8 +27,6 @@ const { values } = parseArgs({
   },
 });
 if (!values.old) throw new Error('--old DIR (an older checkout\'s packages/, see the usage comment) is required');
-const root = resolve(import.meta.dirname, '../../..');
-const oldRoot = resolve(values.old);
 const models = (values.model ?? [resolve(root, '../shared/models/stories260K.bin'), resolve(root, '.bench/models/random-stories15M.bin')].join(',')).split(',');
 const budgetMs = values.time === undefined ? Infinity : Number(values.time), smoke = budgetMs < 1000;
 const rounds = Number(values.rounds), tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens), chunk = Number(values.chunk);
@@ -41,28 +39,7 @@ const caseKinds = values.cases!.split(',');
 for (const k of caseKinds) if (k !== 'step' && k !== 'prefill') throw new RangeError(`--cases: "${k}" is not step or prefill`);
 for (const m of models) if (!existsSync(m)) throw new Error(`model ${m} not found (scripts/make-random-models.ts writes the random ones)`);
 
-// The old tree imports @msrnn/* by name: point those names at its own packages, and its
-// third-party dependencies at this checkout's installed ones.
-mkdirSync(resolve(oldRoot, 'node_modules/@msrnn'), { recursive: true });
-for (const pkg of ['tensor', 'msrnn', 'policies', 'transformer']) {
-  const link = resolve(oldRoot, 'node_modules/@msrnn', pkg);
-  if (!existsSync(link)) symlinkSync(resolve(oldRoot, 'packages', pkg), link, 'dir');
-  const deps = resolve(root, 'packages', pkg, 'node_modules');
-  for (const dep of existsSync(deps) ? readdirSync(deps) : []) {
-    const at = resolve(oldRoot, 'node_modules', dep);
-    if (dep !== '@msrnn' && dep !== '.bin' && !existsSync(at)) symlinkSync(resolve(deps, dep), at, 'dir');
-  }
-}
-
-type Api = typeof import('../src/index.js');
-type TensorApi = typeof import('@msrnn/tensor');
-interface Side { name: string; api: Api; tensor: TensorApi }
-const load = async (name: string, dir: string): Promise<Side> => ({
-  name,
-  api: await import(pathToFileURL(resolve(dir, 'packages/transformer/src/index.ts')).href),
-  tensor: await import(pathToFileURL(resolve(dir, 'packages/tensor/src/index.ts')).href),
-});
-const sides = [await load('old', oldRoot), await load('new', root)];
+const sides = await loadSides(values.old);
 
 interface Case { label: string; run: () => void; best: number; bestCpu: number; spent: number }
 type Make = (side: Side) => Promise<Case>;

@@ -42,7 +42,8 @@ export function blobSource(blob: Blob, name = (blob as { name?: string }).name |
     async read(offset, into) {
       checkRange(source, offset, into.length);
       const got = new Uint8Array(await blob.slice(offset, offset + into.length).arrayBuffer());
-      if (got.length !== into.length) throw new Error(`${name}: read ${got.length} of ${into.length} bytes at ${offset} (the file changed while loading?)`);
+      // (the callers' readChunked names the file and what was read)
+      if (got.length !== into.length) throw new Error(`read ${got.length} of ${into.length} bytes at ${offset} (the file changed while loading?)`);
       into.set(got);
     },
   };
@@ -57,25 +58,44 @@ export function isByteSource(x: unknown): x is ByteSource {
 /** Most bytes one read asks for: bounds a Blob slice's temporary copy and stays far below Node's 2 GiB per read. */
 export const READ_CHUNK_BYTES = 16 << 20;
 
-/** Fills `into` from `offset` in chunks of at most `chunk` bytes. */
-export async function readChunked(source: ByteSource, offset: number, into: Uint8Array, chunk = READ_CHUNK_BYTES): Promise<void> {
+/**
+ * A read that failed (an OS error such as EIO, a Blob that can no longer be read) as an error that
+ * names the source, what was being read and its bytes; the original error is its cause.
+ */
+function readFailed(source: ByteSource, what: string, offset: number, n: number, err: unknown): Error {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const reason = typeof e?.code === 'string' ? `${e.code}${message && message !== e.code ? ` (${message})` : ''}` : message;
+  return new Error(`${source.name}: cannot read ${what} (bytes [${offset}, ${offset + n})): ${reason}`, { cause: err });
+}
+
+/** Fills `into` from `offset` in chunks of at most `chunk` bytes; `what` (e.g. "tensor x") names them in an error. */
+export async function readChunked(source: ByteSource, offset: number, into: Uint8Array, what: string, chunk = READ_CHUNK_BYTES): Promise<void> {
   checkRange(source, offset, into.length);
-  for (let at = 0; at < into.length; at += chunk) await source.read(offset + at, into.subarray(at, Math.min(into.length, at + chunk)));
+  try {
+    for (let at = 0; at < into.length; at += chunk) await source.read(offset + at, into.subarray(at, Math.min(into.length, at + chunk)));
+  } catch (err) {
+    throw readFailed(source, what, offset, into.length, err);
+  }
 }
 
 /** readChunked, synchronously (the source must have readSync). */
-export function readChunkedSync(source: ByteSource, offset: number, into: Uint8Array, chunk = READ_CHUNK_BYTES): void {
+export function readChunkedSync(source: ByteSource, offset: number, into: Uint8Array, what: string, chunk = READ_CHUNK_BYTES): void {
   checkRange(source, offset, into.length);
   if (!source.readSync) throw new Error(`${source.name}: this source reads only asynchronously; load it with loadModel`);
-  for (let at = 0; at < into.length; at += chunk) source.readSync(offset + at, into.subarray(at, Math.min(into.length, at + chunk)));
+  try {
+    for (let at = 0; at < into.length; at += chunk) source.readSync(offset + at, into.subarray(at, Math.min(into.length, at + chunk)));
+  } catch (err) {
+    throw readFailed(source, what, offset, into.length, err);
+  }
 }
 
-/** Bytes [offset, offset + n) of `source`: a view when it is in memory, else a fresh array read in chunks. */
-export async function readBytes(source: ByteSource, offset: number, n: number): Promise<Uint8Array> {
+/** Bytes [offset, offset + n) of `source` (`what` they are): a view when it is in memory, else a fresh array read in chunks. */
+export async function readBytes(source: ByteSource, offset: number, n: number, what: string): Promise<Uint8Array> {
   checkRange(source, offset, n);
   if (source.bytes) return source.bytes.subarray(offset, offset + n);
   const into = new Uint8Array(n);
-  await readChunked(source, offset, into);
+  await readChunked(source, offset, into, what);
   return into;
 }
 

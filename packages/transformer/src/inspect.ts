@@ -80,7 +80,7 @@ export function inspectModelBytes(bytes: Uint8Array, source = '<bytes>'): ModelR
 
 /** inspectModelBytes for a byte source: only the header is read (a multi-GB file inspects in a moment). */
 export async function inspectModelSource(file: ByteSource): Promise<ModelReport> {
-  const head = await readBytes(file, 0, Math.min(file.size, LLAMA2C_HEADER_BYTES));
+  const head = await readBytes(file, 0, Math.min(file.size, LLAMA2C_HEADER_BYTES), "the file's first bytes");
   if (!isGguf(head)) return inspectLlama2c(head, file.name, file.size);
   const { index, tensorData } = await readGgufIndex(file);
   return inspectGguf(index, tensorData);

@@ -139,30 +139,30 @@ function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
   return { config: { ...p, vocabSize: Math.abs(p.vocabSize), sharedClassifier, ...common }, version: 0, headerBytes: V0_HEADER_BYTES };
 }
 
-/** One tensor run in file order: `count` floats go into `target` (or are skipped when null). */
-interface Segment { target: Float32Array | null; count: number }
+/** One tensor run in file order: `count` floats go into `target` (or are skipped when null); `what` names it in a read error. */
+interface Segment { target: Float32Array | null; count: number; what: string }
 
 function fileSegments(info: HeaderInfo, w: Llama2cViews): Segment[] {
   const c = info.config;
-  const perLayer = (name: LayerTensorName): Segment[] => w.layers.map((l) => ({ target: l[name], count: l[name].length }));
-  const classifier: Segment[] = c.sharedClassifier ? [] : [{ target: w.classifier, count: w.classifier.length }];
+  const perLayer = (name: LayerTensorName): Segment[] => w.layers.map((l, i) => ({ target: l[name], count: l[name].length, what: `layer ${i}'s ${name}` }));
+  const classifier: Segment[] = c.sharedClassifier ? [] : [{ target: w.classifier, count: w.classifier.length, what: 'the classifier' }];
   if (info.version === 0) {
     // run.c order; then the (unused) RoPE tables freq_cis_real/imag, seqLen × headSize/2 each.
     const ropeTables = c.seqLen * (c.dim / c.nHeads);
     return [
-      { target: w.tokenEmbedding, count: w.tokenEmbedding.length },
+      { target: w.tokenEmbedding, count: w.tokenEmbedding.length, what: 'the token embedding' },
       ...perLayer('attNorm'), ...perLayer('wq'), ...perLayer('wk'), ...perLayer('wv'), ...perLayer('wo'),
       ...perLayer('ffnNorm'), ...perLayer('w1'), ...perLayer('w2'), ...perLayer('w3'),
-      { target: w.finalNorm, count: c.dim },
-      { target: null, count: ropeTables },
+      { target: w.finalNorm, count: c.dim, what: 'the final norm' },
+      { target: null, count: ropeTables, what: 'the RoPE tables' },
       ...classifier,
     ];
   }
   // version 1 (export.py version1_export): norms first, then embeddings, then the matrices.
   return [
     ...perLayer('attNorm'), ...perLayer('ffnNorm'),
-    { target: w.finalNorm, count: c.dim },
-    { target: w.tokenEmbedding, count: w.tokenEmbedding.length },
+    { target: w.finalNorm, count: c.dim, what: 'the final norm' },
+    { target: w.tokenEmbedding, count: w.tokenEmbedding.length, what: 'the token embedding' },
     ...perLayer('wq'), ...perLayer('wk'), ...perLayer('wv'), ...perLayer('wo'),
     ...perLayer('w1'), ...perLayer('w2'), ...perLayer('w3'),
     ...classifier,
@@ -229,7 +229,7 @@ export function llama2cParts(file: ByteSource, header: Uint8Array, alloc: (n: nu
   const views = allocateViews(info.config, alloc);
   let at = info.headerBytes;
   for (const seg of fileSegments(info, views)) {
-    if (seg.target) plan.copy(file, at, new Uint8Array(seg.target.buffer, seg.target.byteOffset, seg.count * 4));
+    if (seg.target) plan.copy(file, at, new Uint8Array(seg.target.buffer, seg.target.byteOffset, seg.count * 4), seg.what);
     at += seg.count * 4;
   }
   plan.after(() => checkFinite(views, source));
@@ -238,7 +238,7 @@ export function llama2cParts(file: ByteSource, header: Uint8Array, alloc: (n: nu
     const tableStart = info.headerBytes + (llama2cParameterCount(c) - (c.sharedClassifier ? 0 : c.vocabSize * c.dim)) * 4;
     // Row 1 of the table for any head dim up to `dim` lies in its first `dim` floats.
     const floats = Math.min((c.seqLen * (c.dim / c.nHeads)) / 2, c.dim);
-    plan.convert(file, tableStart, floats * 4, (table) => checkRopeTables(table, info, source));
+    plan.convert(file, tableStart, floats * 4, 'the RoPE table', (table) => checkRopeTables(table, info, source));
   }
   return { config: info.config, version: info.version, weights: toWeights(info.config, views) };
 }

@@ -8,10 +8,11 @@ import { positionsFor, type PositionMode, type Positions } from './positions.js'
 import { Scratch } from './scratch.js';
 import { asBytes, openFileSource, type BytesLike, type FileByteSource } from './bytes.js';
 import { blobSource, bytesSource, isByteSource, readBytes, renamed, type ByteSource } from './byte-source.js';
-import { isGguf, parseGgufIndex, type GgufIndex, type GgufTensorEntry } from './gguf/parse.js';
+import { readBytesStep, runReads, runReadsSync, type Reads } from './reads.js';
+import { isGguf, type GgufIndex, type GgufTensorEntry } from './gguf/parse.js';
 import type { GgufMetadata } from './gguf/metadata.js';
 import { ggufModelParts } from './gguf/load.js';
-import { readGgufIndex } from './gguf/read-index.js';
+import { ggufIndexReads } from './gguf/read-index.js';
 import { ReadPlan } from './read-plan.js';
 import { checkRoom } from './memory-room.js';
 import type { Weights } from './weights.js';
@@ -80,17 +81,8 @@ function withSlidingWindow(config: ModelConfig, opts: LoadOptions, source: strin
  * backend are views of `bytes`: keep them unchanged while the model is in use.
  */
 export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model {
-  const backend = opts.backend ?? jsBackend;
   const source = opts.source ?? '<bytes>';
-  const data = asBytes(bytes, `model ${source}`);
-  const file = bytesSource(data, source);
-  const gguf = isGguf(data) ? parseGgufIndex(data, data.byteLength, source) : null;
-  return owningAllocations(backend, (allocations) => {
-    const plan = new ReadPlan();
-    const parts = gguf ? planGguf(gguf, file, backend, allocations, plan, (t) => data.subarray(t.fileOffset, t.fileOffset + t.byteLength)) : planLlama2c(file, data, backend, allocations, plan);
-    plan.runSync();
-    return assemble(withSlidingWindow(parts.config, opts, source), parts.weights, backend, allocations, source, parts.format, parts.metadata);
-  });
+  return runReadsSync(modelReads(bytesSource(asBytes(bytes, `model ${source}`), source), opts));
 }
 
 /**
@@ -100,18 +92,25 @@ export function modelFromBytes(bytes: BytesLike, opts: LoadOptions = {}): Model 
  * straight into the memory the model keeps (the wasm heap), so loading takes about the file's
  * size in memory, not twice it. A model that cannot fit the backend's memory is refused first.
  */
-export async function modelFromSource(file: ByteSource, opts: LoadOptions = {}): Promise<Model> {
-  const backend = opts.backend ?? jsBackend;
-  const source = opts.source ?? file.name;
-  file = renamed(file, source);
-  const head = await readBytes(file, 0, Math.min(file.size, LLAMA2C_HEADER_BYTES));
-  const gguf = isGguf(head) ? await readGgufIndex(file) : null;
-  return owningAllocations(backend, async (allocations) => {
+export function modelFromSource(file: ByteSource, opts: LoadOptions = {}): Promise<Model> {
+  return runReads(modelReads(renamed(file, opts.source ?? file.name), opts));
+}
+
+/** The one body of modelFromBytes (reads run synchronously) and modelFromSource (asynchronously): see ./reads.ts. */
+function* modelReads(file: ByteSource, opts: LoadOptions): Reads<Model> {
+  const backend = opts.backend ?? jsBackend, source = file.name;
+  const head = yield* readBytesStep(file, 0, Math.min(file.size, LLAMA2C_HEADER_BYTES), "the file's first bytes");
+  const gguf = isGguf(head) ? yield* ggufIndexReads(file) : null;
+  const allocations = new Allocations(backend);
+  try {
     const plan = new ReadPlan();
     const parts = gguf ? planGguf(gguf.index, file, backend, allocations, plan, gguf.tensorData) : planLlama2c(file, head, backend, allocations, plan);
-    await plan.run();
+    yield* plan.reads();
     return assemble(withSlidingWindow(parts.config, opts, source), parts.weights, backend, allocations, source, parts.format, parts.metadata);
-  });
+  } catch (err) {
+    allocations.releaseAll(); // what the load allocated goes back (owningAllocations, for a loader written as reads)
+    throw err;
+  }
 }
 
 /** A model's parts once allocated, before the plan that fills them runs. */
@@ -194,7 +193,7 @@ export async function loadModelFiles(files: ReadonlyMap<string, BytesLike | Blob
       : typeof Blob !== 'undefined' && value instanceof Blob ? blobSource(value, `${source}/${name}`)
         : bytesSource(asBytes(value, `${source}/${name}`), `${source}/${name}`);
     // Only the two JSON files the loader reads (a folder may hold a tokenizer.json, a data set...).
-    if (name === 'config.json' || name === SAFETENSORS_INDEX) json.set(name, await readBytes(file, 0, file.size));
+    if (name === 'config.json' || name === SAFETENSORS_INDEX) json.set(name, await readBytes(file, 0, file.size, name));
     else if (!name.endsWith('.json')) shards.set(name, file);
   }
   return modelFromFolderSources(json, shards, { ...opts, source });

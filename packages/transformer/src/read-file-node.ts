@@ -44,10 +44,11 @@ export async function openFileSource(path: string, what: string): Promise<FileBy
     closeSync(fd);
     throw new Error(`cannot read ${what} file ${path}: ${err?.code ?? err?.message ?? err}`);
   }
+  // A failure (EIO, the file cut short) is named by the readChunked that called it: the file and what was read.
   const readSync = (offset: number, into: Uint8Array): void => {
     for (let done = 0; done < into.length;) {
       const n = readAt(fd, into, done, into.length - done, offset + done);
-      if (n === 0) throw new Error(`cannot read ${what} file ${path}: it ended at byte ${offset + done} of ${size} (did it change while loading?)`);
+      if (n === 0) throw new Error(`the file ended at byte ${offset + done} of ${size} (did it change while loading?)`);
       done += n;
     }
   };

@@ -4,25 +4,28 @@
 // bounded chunks, straight into place. Tensors the loader converts (norms to f32, transposes) are
 // read into one scratch array at a time, never into a copy of the whole file. The same plan runs
 // synchronously on sources that can (bytes in memory, Node files) and asynchronously on any.
-import { checkRange, readChunked, readChunkedSync, type ByteSource } from './byte-source.js';
+import { checkRange, type ByteSource } from './byte-source.js';
+import { runReads, runReadsSync, type Reads } from './reads.js';
 
 interface PlannedRead {
   source: ByteSource;
   offset: number;
   n: number;
+  /** What the bytes are ("tensor blk.0.attn_q.weight"), for a read error. */
+  what: string;
   /** Where the bytes go, or (when null) what converts them. */
   into: Uint8Array | null;
   use: ((bytes: Uint8Array) => void) | null;
 }
 
 export class ReadPlan {
-  private readonly reads: PlannedRead[] = [];
+  private readonly planned: PlannedRead[] = [];
   private readonly sources: ByteSource[] = [];
   private readonly checks: (() => void)[] = [];
 
-  /** `into` holds bytes [offset, offset + into.length) of `source` once the plan has run. */
-  copy(source: ByteSource, offset: number, into: Uint8Array): void {
-    this.add({ source, offset, n: into.length, into, use: null });
+  /** `into` holds bytes [offset, offset + into.length) of `source` (`what` they are) once the plan has run. */
+  copy(source: ByteSource, offset: number, into: Uint8Array, what: string): void {
+    this.add({ source, offset, n: into.length, what, into, use: null });
   }
 
   /**
@@ -30,14 +33,14 @@ export class ReadPlan {
    * (the wasm heap) when given; else a view of the source's bytes when they are in memory (nothing
    * copied; a copy when the view would not be `align`-aligned for a typed array), else a fresh array.
    */
-  place(source: ByteSource, offset: number, n: number, alloc?: (n: number) => Uint8Array, align = 1): Uint8Array {
+  place(source: ByteSource, offset: number, n: number, what: string, alloc?: (n: number) => Uint8Array, align = 1): Uint8Array {
     checkRange(source, offset, n);
     if (!alloc && source.bytes) {
       const view = source.bytes.subarray(offset, offset + n);
       return view.byteOffset % align === 0 ? view : new Uint8Array(view);
     }
     const into = alloc ? alloc(n) : new Uint8Array(n);
-    this.copy(source, offset, into);
+    this.copy(source, offset, into, what);
     return into;
   }
 
@@ -45,8 +48,8 @@ export class ReadPlan {
    * `use` gets bytes [offset, offset + n) of `source` when the plan runs: a view when the source
    * is in memory, else a scratch array valid during the call only.
    */
-  convert(source: ByteSource, offset: number, n: number, use: (bytes: Uint8Array) => void): void {
-    this.add({ source, offset, n, into: null, use });
+  convert(source: ByteSource, offset: number, n: number, what: string, use: (bytes: Uint8Array) => void): void {
+    this.add({ source, offset, n, what, into: null, use });
   }
 
   /** Runs `check` once every read is done (a pass over the loaded weights, e.g. for NaN). */
@@ -56,43 +59,45 @@ export class ReadPlan {
 
   /** Bytes the plan reads in all. */
   get bytes(): number {
-    return this.reads.reduce((a, r) => a + r.n, 0);
+    return this.planned.reduce((a, r) => a + r.n, 0);
   }
 
   /** Runs the reads (sources without readSync need this one). */
-  async run(): Promise<void> {
-    for (const r of this.steps()) await readChunked(r.source, r.offset, r.into);
-    for (const check of this.checks) check();
+  run(): Promise<void> {
+    return runReads(this.reads());
   }
 
   /** Runs the reads synchronously; every source must have readSync. */
   runSync(): void {
-    for (const r of this.steps()) readChunkedSync(r.source, r.offset, r.into);
-    for (const check of this.checks) check();
+    runReadsSync(this.reads());
   }
 
-  /** The reads to make, in order; a conversion runs once its bytes were read (the caller reads before it resumes this). */
-  private *steps(): Generator<{ source: ByteSource; offset: number; into: Uint8Array }> {
+  /**
+   * The reads to make, in order (a conversion runs once its bytes were read: the caller reads
+   * before it resumes this), then the checks: a loader's `yield* plan.reads()`.
+   */
+  *reads(): Reads<void> {
     let scratch = new Uint8Array(0);
     for (const r of this.ordered()) {
-      if (r.into) { yield { source: r.source, offset: r.offset, into: r.into }; continue; }
+      if (r.into) { yield { source: r.source, offset: r.offset, into: r.into, what: r.what }; continue; }
       if (r.source.bytes) { r.use!(r.source.bytes.subarray(r.offset, r.offset + r.n)); continue; }
       if (scratch.length < r.n) scratch = new Uint8Array(r.n);
       const bytes = scratch.subarray(0, r.n);
-      yield { source: r.source, offset: r.offset, into: bytes };
+      yield { source: r.source, offset: r.offset, into: bytes, what: r.what };
       r.use!(bytes);
     }
+    for (const check of this.checks) check();
   }
 
   private add(r: PlannedRead): void {
     checkRange(r.source, r.offset, r.n);
     if (!this.sources.includes(r.source)) this.sources.push(r.source);
-    this.reads.push(r);
+    this.planned.push(r);
   }
 
   /** Source by source (in the order first used), each in file order: reads run front to back. */
   private ordered(): PlannedRead[] {
     const rank = (r: PlannedRead) => this.sources.indexOf(r.source);
-    return [...this.reads].sort((a, b) => rank(a) - rank(b) || a.offset - b.offset);
+    return [...this.planned].sort((a, b) => rank(a) - rank(b) || a.offset - b.offset);
   }
 }

@@ -18,38 +18,38 @@ test('chunked reads: every byte in place, no read longer than the chunk', async 
   for (const chunk of [1, 7, 64, 999, 4096]) {
     const reads: [number, number][] = [];
     const into = new Uint8Array(555);
-    await readChunked(recording(bytesSource(data), reads), 123, into, chunk);
+    await readChunked(recording(bytesSource(data), reads), 123, into, 'bytes', chunk);
     assert.equal(into, data.subarray(123, 678));
     assert.ok(reads.every(([, n]) => n <= chunk), `chunk ${chunk}`);
     assert.is(reads.reduce((a, [, n]) => a + n, 0), 555);
     const sync = new Uint8Array(555);
-    readChunkedSync(bytesSource(data), 123, sync, chunk);
+    readChunkedSync(bytesSource(data), 123, sync, 'bytes', chunk);
     assert.equal(sync, into);
   }
 });
 
 test('reads outside a source, or sync reads of an async-only source, are refused by name', async () => {
   for (const [o, n] of [[-1, 4], [998, 3], [0, 1001], [1.5, 2]] as const) {
-    try { await readBytes(bytesSource(data, 'x.gguf'), o, n); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^x\.gguf: cannot read bytes/); }
+    try { await readBytes(bytesSource(data, 'x.gguf'), o, n, 'bytes'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^x\.gguf: cannot read bytes/); }
   }
-  try { readChunkedSync(streamedSource(data, 'y.bin'), 0, new Uint8Array(4)); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^y\.bin: this source reads only asynchronously/); }
+  try { readChunkedSync(streamedSource(data, 'y.bin'), 0, new Uint8Array(4), 'bytes'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, /^y\.bin: this source reads only asynchronously/); }
 });
 
 test('a Blob as a source reads slices', async () => {
   const src = blobSource(new Blob([data]), 'picked.gguf');
   assert.is(src.size, 1000);
-  assert.equal(await readBytes(src, 900, 100), data.subarray(900));
+  assert.equal(await readBytes(src, 900, 100, 'bytes'), data.subarray(900));
 });
 
 test('a read plan fills, places and converts the same from memory (sync) and from a source that only reads (async)', async () => {
   const run = async (src: ByteSource, sync: boolean) => {
     const plan = new ReadPlan();
     const copied = new Uint8Array(300);
-    plan.copy(src, 700, copied);
-    const placed = plan.place(src, 10, 40, undefined, 4);
+    plan.copy(src, 700, copied, 'a');
+    const placed = plan.place(src, 10, 40, 'b', undefined, 4);
     const sums: number[] = [];
-    plan.convert(src, 500, 20, (b) => sums.push(b.reduce((a, x) => a + x, 0)));
-    plan.convert(src, 0, 5, (b) => sums.push(b.reduce((a, x) => a + x, 0)));
+    plan.convert(src, 500, 20, 'c', (b) => sums.push(b.reduce((a, x) => a + x, 0)));
+    plan.convert(src, 0, 5, 'd', (b) => sums.push(b.reduce((a, x) => a + x, 0)));
     let checked = false;
     plan.after(() => { checked = sums.length === 2; });
     if (sync) plan.runSync(); else await plan.run();
@@ -65,9 +65,25 @@ test('a read plan fills, places and converts the same from memory (sync) and fro
   assert.equal(await run(streamedSource(data, 'z'), false), want);
   // In memory, placing without an allocator is a view (nothing copied) unless misaligned.
   const plan = new ReadPlan();
-  const view = plan.place(bytesSource(data), 8, 16, undefined, 4);
+  const view = plan.place(bytesSource(data), 8, 16, 'e', undefined, 4);
   assert.is(view.buffer, data.buffer);
-  assert.is.not(plan.place(bytesSource(data), 9, 16, undefined, 4).buffer, data.buffer);
+  assert.is.not(plan.place(bytesSource(data), 9, 16, 'f', undefined, 4).buffer, data.buffer);
+});
+
+test('a read that fails (an OS error, a Blob that cannot be read) names the source, what was read and its bytes', async () => {
+  const eio = () => { throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }); };
+  const failing: ByteSource = { name: 'disk.gguf', size: 1000, read: async () => eio(), readSync: eio };
+  const want = /^disk\.gguf: cannot read tensor w \(bytes \[100, 150\)\): EIO \(EIO: i\/o error, read\)$/;
+  try { await readChunked(failing, 100, new Uint8Array(50), 'tensor w'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, want); }
+  try { readChunkedSync(failing, 100, new Uint8Array(50), 'tensor w'); assert.unreachable(); } catch (e) { assert.match((e as Error).message, want); }
+  const plan = new ReadPlan();
+  plan.copy(failing, 100, new Uint8Array(50), 'tensor w');
+  try { await plan.run(); assert.unreachable(); } catch (e) { assert.match((e as Error).message, want); }
+  const unreadable = new Blob([data]);
+  unreadable.slice = () => ({ arrayBuffer: () => Promise.reject(new DOMException('The file could not be read', 'NotReadableError')) }) as unknown as Blob;
+  try { await readBytes(blobSource(unreadable, 'picked.gguf'), 0, 10, 'the header'); assert.unreachable(); } catch (e) {
+    assert.match((e as Error).message, /^picked\.gguf: cannot read the header \(bytes \[0, 10\)\): The file could not be read$/);
+  }
 });
 
 test.run();

@@ -2,10 +2,11 @@
 // block in the shared wasm memory. A job's rows are cut into chunks that every thread (caller
 // included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
-import type { KernelExports, KvAttentionKernel } from '../wasm/kernels.js';
+import type { Dequantizer, KernelExports, KvAttentionKernel } from '../wasm/kernels.js';
 import { attendHeadKvName, ENTRY_FORMATS, type EntryFormat } from '../wasm/kernels/attention.js';
 import { GGML_WASM_KERNELS } from '../wasm/kernels/ggml.js';
-import { ggmlRowBytes } from '../quant/ggml-types.js';
+import { GGML, ggmlRowBytes, ggmlTypeInfo } from '../quant/ggml-types.js';
+import { GGML_WASM_DEQUANTIZERS } from '../wasm/kernels/dequantize.js';
 
 /**
  * Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker
@@ -70,17 +71,16 @@ export const MAX_CAUSAL_BLOCKS = Math.floor(HEAD_TABLE_INTS / CAUSAL_ARGS);
 
 /**
  * A MatmulT job: out (rows LDO floats apart) = A (M×K) · Bᵀ (N×K rows), split over the rows of B.
- * B's rows may come as ggml rows (FROM, at SRC, ROW_BYTES each) that each chunk converts into its
- * rows of B first, so a prompt's weight conversion is split over the threads too.
+ * B's rows may come as ggml rows (FROM: their ggml type, at SRC, ROW_BYTES each) that each chunk
+ * converts into its rows of B first, so a prompt's weight conversion is split over the threads
+ * too; FROM = GGML.F32: B is already there.
  */
 export enum MatmulArg { OUT = 0, A = 1, B = 2, M = 3, N = 4, K = 5, LDO = 6, FROM = 7, SRC = 8, ROW_BYTES = 9 }
-/** What a MatmulT job's B rows are made from: f32 already there, or ggml rows converted in SIMD. */
-export enum MatmulFrom { F32 = 0, Q8_0 = 1, F16 = 2 }
 
-/** rows×cols floats at byte address dst ← `from` rows at src (nothing for MatmulFrom.F32). */
+/** rows×cols floats at byte address dst ← rows of ggml type `from` at src (nothing for GGML.F32). */
 export function convertRows(k: KernelExports, from: number, dst: number, src: number, rows: number, cols: number): void {
-  if (from === MatmulFrom.Q8_0) k.dequantizeQ8_0(dst, src, rows * (cols >> 5));
-  else if (from === MatmulFrom.F16) k.dequantizeF16(dst, src, rows * cols);
+  if (from === GGML.F32) return;
+  (k[GGML_WASM_DEQUANTIZERS[from]!] as unknown as Dequantizer)(dst, src, (rows * cols) / ggmlTypeInfo(from).blockSize);
 }
 
 /** Rows per chunk for `rows` rows over `threads` threads: about 4 chunks per thread, whole 4-row tiles. */

@@ -9,13 +9,12 @@ import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
 import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
-import { dequantizeGgmlRow } from '../quant/ggml-dequant.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
 import { makeAttendCausal } from './causal-attention.js';
 import type { CausalAttentionKernel } from '../kv/causal.js';
 import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
-import { JobOp, MatmulArg, MatmulFrom, PartKind, chunkRowsFor, convertRows, headKernel } from '../threads/protocol.js';
+import { JobOp, MatmulArg, PartKind, chunkRowsFor, convertRows, headKernel } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
@@ -87,13 +86,14 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
 /** Weight bytes per panel of a batched block product: well inside a core's L2 cache. */
 const PANEL_BYTES = 192 << 10;
 /**
- * From this many rows of x on, a block product converts the weights to f32 (once per call) and
- * runs the f32 matmul, whose 4×2 tiles need fewer instructions per multiply-add than the blocks'
- * two-term integer dot products. SmolLM2-135M-shaped Q4_K_M prompt, 1 thread, by CPU time (chunk
- * rows 4 / 8 / 16 / 128): the JS-dequantized path broke even near 16 rows (16: 76 vs 62 tok/s,
- * 128: 203 vs 62); Q8_0 and F16 convert in SIMD, so a few rows already pay.
+ * From this many rows of x on, a block product converts the weights to f32 (in SIMD, inside the
+ * matmul job) and runs the f32 matmul, whose 4×2 tiles need fewer instructions per multiply-add
+ * than the blocks' two-term integer dot products. SmolLM2-135M shape, 96-token prompt, 1 thread,
+ * by CPU time, chunks of 4 / 8 / 12 rows: Q4_0 1.19× / 1.52× / 1.68× and Q4_K_M mix 1.47× / 1.96× /
+ * 2.20× faster than the block kernels (which the other types used below 16 rows while their
+ * conversion ran in JS).
  */
-const VIA_F32_MIN_ROWS = 16, VIA_F32_MIN_ROWS_SIMD = 4;
+const VIA_F32_MIN_ROWS = 4;
 
 function notOwned(kernel: string, arg: string): Error {
   return new Error(`wasm backend ${kernel}: ${arg} is not in this backend's WebAssembly memory — allocate it with this backend's alloc()`);
@@ -153,7 +153,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
    * out (rows ldo floats apart) = a (m×kDim) · bᵀ (n×kDim rows), split over b's rows when the pool
    * takes it; b's rows converted first from `from` rows at src (rowBytes each) unless F32.
    */
-  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number, ldo: number, from = MatmulFrom.F32, src = 0, rowBytes = 0): void => {
+  const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number, ldo: number, from: number = GGML.F32, src = 0, rowBytes = 0): void => {
     if (pool && pool.worthSplitting(n, m * kDim)) {
       const a = pool.args;
       a[MatmulArg.OUT] = o; a[MatmulArg.A] = ap; a[MatmulArg.B] = bp; a[MatmulArg.M] = m; a[MatmulArg.N] = n; a[MatmulArg.K] = kDim;
@@ -186,18 +186,16 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     single(kind, o, wp, kind === PartKind.Ggml ? type : 0, x, xOff, xp, rows, cols);
   };
   // A prompt's product: the weights converted to f32 a panel at a time for the f32 matmul, which
-  // writes the panel's columns of out in place (rows of out `rows` floats apart). Q8_0 and F16
-  // convert in SIMD inside the matmul job (each thread its own rows of the panel); the other types
-  // (BF16 too) through the exact JS dequantizer first, on this thread.
+  // writes the panel's columns of out in place (rows of out `rows` floats apart). The conversion
+  // runs in SIMD inside the matmul job (kernels/dequantize.ts; each thread its own rows of the
+  // panel), equal bit for bit to the exact JS dequantizer.
   let panelF32 = heap.f32(0);
-  const matmulViaF32 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, xp: number, m: number, rows: number, cols: number): void => {
-    const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols), wp = data.byteOffset + dataOff;
-    const from = type === GGML.Q8_0 ? MatmulFrom.Q8_0 : type === GGML.F16 ? MatmulFrom.F16 : MatmulFrom.F32;
+  const matmulViaF32 = (type: number, out: Float32Array, oOff: number, wp: number, xp: number, m: number, rows: number, cols: number): void => {
+    const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols);
     if (panelF32.length < panel * cols) { heap.free(panelF32); panelF32 = heap.f32(panel * cols); }
     for (let r0 = 0; r0 < rows; r0 += panel) {
       const n = Math.min(panel, rows - r0);
-      if (from === MatmulFrom.F32) for (let r = 0; r < n; r++) dequantizeGgmlRow(type, data, dataOff + (r0 + r) * rowBytes, cols, panelF32, r * cols);
-      matmulTJob(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows, from, wp + r0 * rowBytes, rowBytes);
+      matmulTJob(out.byteOffset + 4 * (oOff + r0), xp, panelF32.byteOffset, m, n, cols, rows, type, wp + r0 * rowBytes, rowBytes);
     }
   };
   /**
@@ -213,7 +211,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     const o = addr(kn, 'out', out, oOff, m * rows);
     const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
     const xp = addr(kn, 'x', x, xOff, m * cols);
-    if (type !== GGML.F32 && m >= (type === GGML.Q8_0 || type === GGML.F16 ? VIA_F32_MIN_ROWS_SIMD : VIA_F32_MIN_ROWS)) { matmulViaF32(type, out, oOff, data, dataOff, xp, m, rows, cols); return; }
+    if (type !== GGML.F32 && m >= VIA_F32_MIN_ROWS) { matmulViaF32(type, out, oOff, wp, xp, m, rows, cols); return; }
     const name = GGML_WASM_KERNELS[type];
     if (name === undefined) {
       for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);

@@ -7,6 +7,7 @@ import { emitMatmulT, emitMatvec } from './kernels/dot.js';
 import { emitMatvecQ8 } from './kernels/q8.js';
 import { ENTRY_FORMATS, emitAttendHead, emitAttendHeadKv } from './kernels/attention.js';
 import { emitGgmlKernels } from './kernels/ggml.js';
+import { emitDequantizers } from './kernels/dequantize.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
@@ -34,10 +35,6 @@ export interface CoreKernelExports {
   splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
   /** x: blocks×32 f32 → x16: 32 int16 per block, xs: one f32 scale per block, as matvecQ8 reads them (kernels/split.ts). */
   roundActivations(x: number, x16: number, xs: number, blocks: number): void;
-  /** Q8_0 blocks at w → 32 f32 each at dst (kernels/ggml.ts). */
-  dequantizeQ8_0(dst: number, w: number, blocks: number): void;
-  /** n IEEE halves at src → n f32 at dst (kernels/ggml.ts). */
-  dequantizeF16(dst: number, src: number, n: number): void;
   /** Causal attention of a chunk's queries, row i seeing min(n, base + i) entries (kernels/causal.ts; strides in floats). */
   scoresCausal(att: number, attStride: number, q: number, qStride: number, keys: number, keyStride: number, rows: number, n: number, base: number, headDim: number, scale: number): void;
   softmaxCausal(att: number, attStride: number, rows: number, n: number, base: number): void;
@@ -52,6 +49,11 @@ export type GgmlKernel = (out: number, w: number, x16: number, xs: number, xsum:
 /** attendHeadKv_<keys>_<values> (kernels/attention.ts): kScales / vScales are q8's block scales (else unused). */
 export type KvAttentionKernel = (out: number, q: number, keys: number, kScales: number, values: number, vScales: number,
   count: number, headDim: number, scale: number, att: number) => void;
+/**
+ * ggml rows to f32 (kernels/dequantize.ts GGML_WASM_DEQUANTIZERS names them): `count` blocks
+ * (elements for F16/BF16) at src → f32 at dst, equal to quant/ggml-dequant.ts bit for bit.
+ */
+export type Dequantizer = (dst: number, src: number, count: number) => void;
 export type KernelExports = CoreKernelExports & Record<string, GgmlKernel>;
 
 /** The complete kernel module's bytes, importing memory as env.memory with the given limits. */
@@ -68,6 +70,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitMatvecQ8(m);
   emitMatvec(m, 'matvecBF16', 'bf16');
   emitGgmlKernels(m);
+  emitDequantizers(m);
   emitSplitActivations(m);
   emitRoundActivations(m);
   emitScoresCausal(m);

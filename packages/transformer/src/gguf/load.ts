@@ -36,7 +36,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     const rowBytes = t.byteLength / total;
     // F32 and F16 rows are read as typed arrays: on the js backend (a view) they need aligned bytes.
     const align = t.type.name === 'F32' ? 4 : t.type.name === 'F16' ? 2 : 1;
-    const data = plan.place(bytes, t.fileOffset + row0 * rowBytes, rows * rowBytes, mem.allocU8?.bind(mem), align);
+    const data = plan.place(bytes, t.fileOffset + row0 * rowBytes, rows * rowBytes, `tensor ${t.name}`, mem.allocU8?.bind(mem), align);
     // (no `mem`: the bytes already are where the model keeps them)
     return ggmlWeights(t.type.id, rows, cols, data, undefined, `${source}: tensor ${t.name}`);
   };
@@ -45,7 +45,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     const done = vectors.get(t);
     if (done) return done;
     const out = mem.alloc(t.elements);
-    plan.convert(bytes, t.fileOffset, t.byteLength, (data) => {
+    plan.convert(bytes, t.fileOffset, t.byteLength, `tensor ${t.name}`, (data) => {
       dequantizeGgmlRow(t.type.id, data, 0, t.elements, out, 0);
       for (let i = 0; i < out.length; i++) {
         if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${source}: tensor ${t.name}[${i}] is ${out[i]} — the file is corrupt`);

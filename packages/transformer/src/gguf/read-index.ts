@@ -1,7 +1,8 @@
 // A GGUF header read from a byte source without reading the file: a prefix first, a longer one
 // while the header runs past it (a vocabulary of 150k tokens is several MB of metadata), then the
 // few bytes of the tensors whose values shape the config (rope_freqs).
-import { readBytes, type ByteSource } from '../byte-source.js';
+import type { ByteSource } from '../byte-source.js';
+import { readBytesStep, runReads, type Reads } from '../reads.js';
 import { GgufError, PrefixTooShort } from './cursor.js';
 import { ROPE_FREQS_TENSOR } from './llama.js';
 import { parseGgufIndex, type GgufIndex, type GgufTensorEntry } from './parse.js';
@@ -23,12 +24,20 @@ export interface GgufIndexRead {
 }
 
 /** `firstRead`: bytes read first (tests make it small to take the longer-prefix path). */
-export async function readGgufIndex(file: ByteSource, firstRead = FIRST_PREFIX_BYTES): Promise<GgufIndexRead> {
-  let n = Math.min(file.size, firstRead);
+export function readGgufIndex(file: ByteSource, firstRead = FIRST_PREFIX_BYTES): Promise<GgufIndexRead> {
+  return runReads(ggufIndexReads(file, firstRead));
+}
+
+/**
+ * readGgufIndex as a loader's reads (../reads.ts). A file in memory is parsed whole, and any of its
+ * tensors' bytes are views of it.
+ */
+export function* ggufIndexReads(file: ByteSource, firstRead = FIRST_PREFIX_BYTES): Reads<GgufIndexRead> {
+  let n = file.bytes ? file.size : Math.min(file.size, firstRead);
   let index: GgufIndex;
   for (;;) {
     try {
-      index = parseGgufIndex(await readBytes(file, 0, n), file.size, file.name);
+      index = parseGgufIndex(yield* readBytesStep(file, 0, n, 'the GGUF header'), file.size, file.name);
       break;
     } catch (err) {
       if (!(err instanceof PrefixTooShort)) throw err;
@@ -40,8 +49,9 @@ export async function readGgufIndex(file: ByteSource, firstRead = FIRST_PREFIX_B
   }
   const read = new Map<GgufTensorEntry, Uint8Array>();
   const freqs = index.tensorsByName.get(ROPE_FREQS_TENSOR);
-  if (freqs && freqs.byteLength <= CONFIG_TENSOR_BYTES) read.set(freqs, await readBytes(file, freqs.fileOffset, freqs.byteLength));
+  if (freqs && freqs.byteLength <= CONFIG_TENSOR_BYTES) read.set(freqs, yield* readBytesStep(file, freqs.fileOffset, freqs.byteLength, `tensor ${freqs.name}`));
   const tensorData = (t: GgufTensorEntry): Uint8Array => {
+    if (file.bytes) return file.bytes.subarray(t.fileOffset, t.fileOffset + t.byteLength);
     const bytes = read.get(t);
     if (!bytes) throw new Error(`${file.name}: tensor ${t.name} (${t.byteLength} bytes) was not read ahead`);
     return bytes;

@@ -6,8 +6,8 @@ import { readSafetensorsFiles, readSafetensorsSources, SAFETENSORS_INDEX, SAFETE
 import type { SafetensorsEntry } from '../safetensors/parse.js';
 import type { ByteSource } from '../byte-source.js';
 import type { ReadPlan } from '../read-plan.js';
-import { hfLayout } from './config.js';
-import { hfModelParts, type HfModelParts } from './load.js';
+import { hfLayout, type HfLayout } from './config.js';
+import { hfModelParts, hfWeightBytes, type HfModelParts } from './load.js';
 import { ModelFileError } from '../file-errors.js';
 
 export { HF_ARCHITECTURES, hfLayout, type HfFamily, type HfLayout } from './config.js';
@@ -21,7 +21,7 @@ export function isHfFolder(files: FileMap): boolean {
 /** Config and weights of a folder given as name → bytes; `plan` receives the reads that fill the weights. */
 export function hfPartsFromFiles(files: FileMap, mem: QuantAlloc, plan: ReadPlan, source = '<folder>', room?: (bytes: number) => void): HfModelParts {
   const layout = hfLayout(configJson(files, source), `${source}/config.json`);
-  return hfModelParts(layout, checkedRoom(readSafetensorsFiles(files, source), room), mem, plan);
+  return hfModelParts(layout, checkedRoom(layout, readSafetensorsFiles(files, source), room), mem, plan);
 }
 
 /**
@@ -31,12 +31,12 @@ export function hfPartsFromFiles(files: FileMap, mem: QuantAlloc, plan: ReadPlan
 export async function hfPartsFromSources(files: FileMap, shards: ReadonlyMap<string, ByteSource>, mem: QuantAlloc, plan: ReadPlan, source: string,
   room?: (bytes: number) => void): Promise<HfModelParts> {
   const layout = hfLayout(configJson(files, source), `${source}/config.json`);
-  return hfModelParts(layout, checkedRoom(await readSafetensorsSources(shards, jsonFile(files, SAFETENSORS_INDEX, source), source), room), mem, plan);
+  return hfModelParts(layout, checkedRoom(layout, await readSafetensorsSources(shards, jsonFile(files, SAFETENSORS_INDEX, source), source), room), mem, plan);
 }
 
-/** `ckpt` after `room` (a check that the weights fit the backend) heard the bytes its tensors take. */
-function checkedRoom<T extends SafetensorsCheckpoint<SafetensorsEntry>>(ckpt: T, room?: (bytes: number) => void): T {
-  room?.([...ckpt.tensors.values()].reduce((a, t) => a + t.byteLength, 0));
+/** `ckpt` after `room` (a check that the weights fit the backend) heard the bytes its weights will take (hfWeightBytes). */
+function checkedRoom<T extends SafetensorsCheckpoint<SafetensorsEntry>>(layout: HfLayout, ckpt: T, room?: (bytes: number) => void): T {
+  room?.(hfWeightBytes(layout, ckpt));
   return ckpt;
 }
 

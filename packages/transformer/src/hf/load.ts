@@ -7,7 +7,7 @@
 import { f32Weights, GGML, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, validateConfig, type ModelConfig } from '../config.js';
 import { foldUnitOffset } from '../norm.js';
-import { decodeSafetensorInto, type SafetensorsEntry } from '../safetensors/parse.js';
+import { SAFETENSORS_DTYPES, decodeSafetensorInto, type SafetensorsEntry } from '../safetensors/parse.js';
 import type { Located, SafetensorsCheckpoint } from '../safetensors/folder.js';
 import type { ReadPlan } from '../read-plan.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
@@ -63,7 +63,7 @@ class TensorReader {
   vector(name: string, n: number | readonly number[], then?: (v: Float32Array) => void): Float32Array {
     const t = this.get(name, typeof n === 'number' ? [n] : n);
     const out = this.mem.alloc(t.elements);
-    this.plan.convert(t.file, t.fileOffset, t.byteLength, (bytes) => {
+    this.plan.convert(t.file, t.fileOffset, t.byteLength, `tensor ${t.name}`, (bytes) => {
       decodeSafetensorInto(t.dtype, bytes, out);
       for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) throw new ModelFileError(`${this.ckpt.source}: tensor ${name}[${i}] is ${out[i]} — the file is corrupt`);
       then?.(out);
@@ -82,12 +82,12 @@ class TensorReader {
     if (t.dtype === 'F32') {
       // js: a view of the file (or a fresh array); wasm: read into its memory. Either way aligned for a Float32Array.
       const f32 = this.mem.allocU8 ? this.mem.alloc(rows * cols) : null;
-      const bytes = f32 ? new Uint8Array(f32.buffer, f32.byteOffset, n) : this.plan.place(t.file, offset, n, undefined, 4);
-      if (f32) this.plan.copy(t.file, offset, bytes);
+      const bytes = f32 ? new Uint8Array(f32.buffer, f32.byteOffset, n) : this.plan.place(t.file, offset, n, `tensor ${t.name}`, undefined, 4);
+      if (f32) this.plan.copy(t.file, offset, bytes, `tensor ${t.name}`);
       return f32Weights(f32 ?? new Float32Array(bytes.buffer, bytes.byteOffset, rows * cols), 0, rows, cols);
     }
     // 16-bit rows are used in place; the js kernels read them as Uint16Array, which needs an even offset.
-    const bytes = this.plan.place(t.file, offset, n, this.mem.allocU8?.bind(this.mem), 2);
+    const bytes = this.plan.place(t.file, offset, n, `tensor ${t.name}`, this.mem.allocU8?.bind(this.mem), 2);
     return ggmlWeights(t.dtype === 'F16' ? GGML.F16 : GGML.BF16, rows, cols, bytes, undefined, what);
   }
 
@@ -99,7 +99,7 @@ class TensorReader {
     const t = this.get(name, shape);
     const rowsIn = shape[0], width = shape[1], cols = width / parts;
     const outs = Array.from({ length: parts }, () => this.mem.alloc(cols * rowsIn));
-    this.plan.convert(t.file, t.fileOffset, t.byteLength, (bytes) => {
+    this.plan.convert(t.file, t.fileOffset, t.byteLength, `tensor ${t.name}`, (bytes) => {
       if (this.decoded.length < t.elements) this.decoded = new Float32Array(t.elements); // one tensor's values at a time
       const src = this.decoded.subarray(0, t.elements);
       decodeSafetensorInto(t.dtype, bytes, src);
@@ -122,6 +122,24 @@ class TensorReader {
     for (const t of this.ckpt.tensors.values()) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + 1);
     return [...counts].sort((a, b) => b[1] - a[1]).map(([d, n]) => `${d} ×${n}`).join(', ');
   }
+}
+
+/**
+ * Bytes the weights of `ckpt` take once loaded: what the backend must have room for, counted
+ * before anything is allocated. A matrix used in place keeps its dtype's bytes; vectors (norms,
+ * biases) and GPT-2's Conv1D matrices and position table are decoded to f32 (GPT-2 F16's take
+ * twice their file bytes); ignored buffers and GPT-2's saved copy of its tied classifier take none.
+ * (`test/load-errors.test.ts` holds this to what the loader allocates.)
+ */
+export function hfWeightBytes(layout: HfLayout, ckpt: SafetensorsCheckpoint<SafetensorsEntry>): number {
+  const gpt2 = layout.family === 'gpt2';
+  let bytes = 0;
+  for (const [name, t] of ckpt.tensors) {
+    if (IGNORED.test(name) || (gpt2 && /(^|\.)lm_head\.weight$/.test(name))) continue;
+    const inPlace = t.shape.length === 2 && (!gpt2 || /(^|\.)wte\.weight$/.test(name));
+    bytes += t.elements * (inPlace ? SAFETENSORS_DTYPES[t.dtype] : 4);
+  }
+  return bytes;
 }
 
 /** Buffers some checkpoints carry that are not parameters (GPT-2's causal-mask "bias" tables, rotary caches). */

@@ -44,8 +44,8 @@ export async function readSafetensorsSources(shards: ReadonlyMap<string, ByteSou
     const file = shards.get(name);
     if (!file) continue; // named by checkpoint() below, as for a folder in memory
     const where = `${source}/${name}`;
-    const end = safetensorsHeaderBytes(await readBytes(file, 0, Math.min(8, file.size)), file.size, where);
-    const header = parseSafetensorsIndex(await readBytes(file, 0, end), file.size, where);
+    const end = safetensorsHeaderBytes(await readBytes(file, 0, Math.min(8, file.size), 'the header length'), file.size, where);
+    const header = parseSafetensorsIndex(await readBytes(file, 0, end, 'the header'), file.size, where);
     const tensors = header.tensors.map((t) => ({ ...t, file }));
     parsed.set(name, { ...header, tensors, tensorsByName: new Map(tensors.map((t) => [t.name, t])) });
   }

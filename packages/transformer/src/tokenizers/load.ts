@@ -42,7 +42,7 @@ export async function loadAnyTokenizer(path: string, opts: AnyTokenizerOptions =
   }
   try {
     // A GGUF model file (gigabytes) as the tokenizer: only its header is read.
-    if (isGguf(await readBytes(file, 0, Math.min(4, file.size)))) {
+    if (isGguf(await readBytes(file, 0, Math.min(4, file.size), "the file's first bytes"))) {
       return checkFits(tokenizerFromGgufMetadata((await readGgufIndex(file)).index.metadata.entries, path), path, opts.vocabSize);
     }
   } finally {

@@ -11,9 +11,9 @@
 // run beside them): constants live in locals read before the loops (Constants), nibbles go
 // straight into i16 lanes, and Q5's 5th bits come from a table instead of vector bit tricks.
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
+import type { SimdOp } from '../opcodes.js';
 import { Constants, Scratch, f32, hsum, i32, v128, type F32, type I32, type V128 } from './common.js';
 import { GGML } from '../../quant/ggml-types.js';
-import { loadARow, loadAScalar } from './dot.js';
 import { IQ4_NL_LEVELS } from '../../quant/ggml-dequant.js';
 import { FIVE_BIT_WORDS_ADDR, fiveBitWords } from '../low-memory.js';
 
@@ -25,7 +25,7 @@ export const GGML_WASM_KERNELS: Readonly<Record<number, string>> = Object.freeze
 });
 
 /** Pushes the f32 value of the IEEE half at address p + offset (sign-extend, shift, mask, rebias by 2^112: `rebias` holds 2^112, else a constant). */
-function halfAt(f: FunctionBuilder, p: I32, offset: number, rebias?: F32): void {
+export function halfAt(f: FunctionBuilder, p: I32, offset: number, rebias?: F32): void {
   f.get(p).mem(Op.i32_load16_s, offset, 1).i32(13).op(Op.i32_shl).i32(0x8fffe000 | 0).op(Op.i32_and).op(Op.f32_reinterpret_i32);
   if (rebias) f.get(rebias); else f.f32(2 ** 112);
   f.op(Op.f32_mul);
@@ -40,34 +40,39 @@ const xAt = (v: number): number => 128 * (v >> 5) + 2 * (v & 31);
 /**
  * dst = Σ_g dot(w_g, h) and dstL = Σ_g dot(w_g, l) over the activations of values v0 + 8g ..
  * (v0 counted from px + xOff): `weights[g]` pushes i16x8 lanes of values v0+8g..v0+8g+7
- * (unpacked once, used for both terms).
+ * (unpacked once, used for both terms). `xRegs` (a 32-value block's h vectors, then its l
+ * vectors, already loaded) replaces the loads.
  */
-function dotI16(f: FunctionBuilder, s: Scratch, dst: V128, dstL: V128, px: I32, xOff: number, v0: number, weights: readonly (() => void)[]): void {
+function dotI16(f: FunctionBuilder, s: Scratch, dst: V128, dstL: V128, px: I32, xOff: number, v0: number, weights: readonly (() => void)[], xRegs?: readonly V128[]): void {
   const wv = s.v('dot.w');
+  const x = (g: number, term: 0 | 1) => {
+    if (xRegs) f.get(xRegs[4 * term + g]!);
+    else f.get(px).simdMem(Simd.v128_load, xOff + xAt(v0 + 8 * g) + 64 * term);
+  };
   weights.forEach((push, g) => {
     push(); f.set(wv);
-    const at = xOff + xAt(v0 + 8 * g);
-    f.get(wv).get(px).simdMem(Simd.v128_load, at).simd(Simd.i32x4_dot_i16x8_s);
+    f.get(wv); x(g, 0); f.simd(Simd.i32x4_dot_i16x8_s);
     if (g > 0) f.get(dst).simd(Simd.i32x4_add);
     f.set(dst);
-    f.get(wv).get(px).simdMem(Simd.v128_load, at + 64).simd(Simd.i32x4_dot_i16x8_s);
+    f.get(wv); x(g, 1); f.simd(Simd.i32x4_dot_i16x8_s);
     if (g > 0) f.get(dstL).simd(Simd.i32x4_add);
     f.set(dstL);
   });
 }
 
 /**
- * Pushes (Σa, Σb, Σc, Σd) of four f32x4 locals: 32-bit unpacks and adds, then 64-bit unpacks and
- * an add (each unpack is one instruction in V8; other lane patterns cost it three).
+ * Pushes (Σa, Σb, Σc, Σd) of four x4 locals: 32-bit unpacks and adds, then 64-bit unpacks and an
+ * add (each unpack is one instruction in V8; other lane patterns cost it three). `add` is
+ * f32x4.add, or i32x4.add to reduce integer sums before converting them.
  */
-function reduce4(f: FunctionBuilder, s: Scratch, a: V128, b: V128, c: V128, d: V128): void {
+function reduce4(f: FunctionBuilder, s: Scratch, a: V128, b: V128, c: V128, d: V128, add: SimdOp = Simd.f32x4_add): void {
   const ab = s.v('r.ab'), cd = s.v('r.cd');
   const pair = (x: V128, y: V128, dst: V128) => {
     // (x0+x2, y0+y2, x1+x3, y1+y3)
-    f.get(x).get(y).shuffle(lanes32([0, 4, 1, 5])).get(x).get(y).shuffle(lanes32([2, 6, 3, 7])).simd(Simd.f32x4_add).set(dst);
+    f.get(x).get(y).shuffle(lanes32([0, 4, 1, 5])).get(x).get(y).shuffle(lanes32([2, 6, 3, 7])).simd(add).set(dst);
   };
   pair(a, b, ab); pair(c, d, cd);
-  f.get(ab).get(cd).shuffle(lanes32([0, 1, 4, 5])).get(ab).get(cd).shuffle(lanes32([2, 3, 6, 7])).simd(Simd.f32x4_add);
+  f.get(ab).get(cd).shuffle(lanes32([0, 1, 4, 5])).get(ab).get(cd).shuffle(lanes32([2, 3, 6, 7])).simd(add);
 }
 
 /** i8x16.shuffle lanes selecting 32-bit lanes (0..3 of a, 4..7 of b). */
@@ -79,6 +84,8 @@ interface RowLoop {
   pw: I32; px: I32; pxs: I32; pxsum: I32;
   /** Byte offsets of this block from pw, from px, and from pxs / pxsum (a loop step runs several blocks). */
   wOff: number; xOff: number; sOff: number;
+  /** The block's activations already in locals (h vectors, then l), when several rows share them. */
+  xRegs?: readonly V128[];
   /** Accumulators: acc (scaled dot products), macc (K-quants' mins, subtracted), moff (32-blocks' offsets, added). */
   acc: V128; macc: V128; moff: F32;
   /** The frame's constants: L_SCALE in every lane, and 2^112 (halfAt's rebias). */
@@ -99,36 +106,78 @@ type BlockKernel = (c: Constants, f: FunctionBuilder, s: Scratch) => (l: RowLoop
 interface StepPlan { n: number; body: (ls: RowLoop[]) => void }
 
 /**
- * The common frame: for each row, zero the accumulators, run the plans' loops over the row's
- * blocks (blockSize values, blockBytes bytes each; each plan takes what the previous ones left
- * that fills its step), then store hsum(acc) − hsum(macc) + moff.
+ * One block of each of four rows (ls[k], row pointer ls[k].pw), accumulated into `acc4` with
+ * lane k = row k: the four rows' integer sums reduce across rows, so the scale work (conversions,
+ * the f16 scales, the activation scale) runs once for four rows, and no row needs a horizontal sum.
+ * Every operation after the (exact) integer sums is lane by lane, so a row's result does not
+ * depend on which rows share its step: any row split over threads gives the same bits.
  */
-function emitGgmlMatvec(m: ModuleBuilder, name: string, blockLog2: number, blockBytes: number, kernel: (frame: Frame) => StepPlan[]): void {
+type QuadStep = (ls: RowLoop[], acc4: V128) => void;
+
+/** A kernel's loops: over one row's blocks `n` at a time, or over four rows' blocks one at a time. */
+type KernelPlans = { plans: StepPlan[] } | { quad: QuadStep };
+
+/**
+ * The common frame. With a four-row step, rows i, i + q, i + 2q, i + 3q (q = ⌈rows/4⌉) run
+ * together for i < q (a lane past the last row repeats row i and is not stored): rows a quarter
+ * of the matrix apart, each in pages of its own — four neighbouring rows interleaved (612 bytes
+ * apart for a Q8_0 row of 576) ran 2–3× slower from L3 or memory, as the hardware prefetchers
+ * follow them poorly. Otherwise, for each row: zero the accumulators, run the plans' loops over
+ * the row's blocks (blockSize values, blockBytes bytes each; each plan takes what the previous
+ * ones left that fills its step), then store hsum(acc) − hsum(macc) + moff.
+ */
+function emitGgmlMatvec(m: ModuleBuilder, name: string, blockLog2: number, blockBytes: number, kernel: (frame: Frame) => KernelPlans): void {
   const f = m.function(name, [i32, i32, i32, i32, i32, i32, i32]);
   const [out, w, x16, xs, xsum, rows, cols] = f.params as I32[];
   const s = new Scratch(f), c = new Constants(m, f);
   const lScale = c.f32x4(L_SCALE), rebias = c.f32(2 ** 112);
-  const r = f.local(i32), rowEnd = f.local(i32);
+  const r = f.local(i32), rowEnd = f.local(i32), rowBytes = f.local(i32);
   const pw = f.local(i32), px = f.local(i32), pxs = f.local(i32), pxsum = f.local(i32), po = f.local(i32);
   const acc = f.local(v128), macc = f.local(v128), moff = f.local(f32);
   const fence = (v: V128) => { f.get(po).get(v).simdLane(Simd.f32x4_extract_lane, 0).mem(Op.f32_store); };
-  const plans = kernel({ c, f, s, fence });
+  const plan = kernel({ c, f, s, fence });
   const values = 1 << blockLog2, scales = values / 32;
-  f.get(w!).set(pw);
-  const steps = ({ n, body }: StepPlan) => f.block(() => f.loop(() => {
-    f.get(pw).i32(n * blockBytes).op(Op.i32_add).get(rowEnd).op(Op.i32_gt_u).brIf(1);
-    body(Array.from({ length: n }, (_, j) => ({ f, s, pw, px, pxs, pxsum, wOff: j * blockBytes, xOff: 128 * scales * j, sOff: 4 * scales * j, acc, macc, moff, lScale, rebias, fence })));
-    f.inc(pw, n * blockBytes).inc(px, 128 * scales * n).inc(pxs, 4 * scales * n).inc(pxsum, 4 * scales * n).br(0);
+  const frame = { f, s, px, pxs, pxsum, acc, macc, moff, lScale, rebias, fence };
+  /** The loop over blocks `n` at a time, advancing every row pointer in `pws` (the first one ends at rowEnd). */
+  const steps = (pws: readonly I32[], n: number, body: (ls: RowLoop[]) => void) => f.block(() => f.loop(() => {
+    f.get(pws[0]!).i32(n * blockBytes).op(Op.i32_add).get(rowEnd).op(Op.i32_gt_u).brIf(1);
+    body(pws.flatMap((p) => Array.from({ length: n }, (_, j) => ({ ...frame, pw: p, wOff: j * blockBytes, xOff: 128 * scales * j, sOff: 4 * scales * j }))));
+    for (const p of pws) f.inc(p, n * blockBytes);
+    f.inc(px, 128 * scales * n).inc(pxs, 4 * scales * n).inc(pxsum, 4 * scales * n).br(0);
   }));
+  const startRow = () => f.get(x16!).set(px).get(xs!).set(pxs).get(xsum!).set(pxsum).get(pw).get(rowBytes).op(Op.i32_add).set(rowEnd);
+  f.get(cols!).i32(blockLog2).op(Op.i32_shr_u).i32(blockBytes).op(Op.i32_mul).set(rowBytes);
+  if ('quad' in plan) {
+    const q = f.local(i32), row = f.local(i32), pws = [pw, f.local(i32), f.local(i32), f.local(i32)];
+    f.get(rows!).i32(3).op(Op.i32_add).i32(2).op(Op.i32_shr_u).set(q);
+    /** Pushes row i + k·q, or row i where that is past the last row. */
+    const laneRow = (k: number) => {
+      f.get(r).get(q).i32(k).op(Op.i32_mul).op(Op.i32_add).tee(row).get(r).get(row).get(rows!).op(Op.i32_lt_u).op(Op.select);
+    };
+    f.forSteps(r, () => f.i32(0), q, 1, () => {
+      f.get(out!).get(r).i32(2).op(Op.i32_shl).op(Op.i32_add).set(po);
+      pws.forEach((p, k) => { laneRow(k); f.get(rowBytes).op(Op.i32_mul).get(w!).op(Op.i32_add).set(p); });
+      f.v128i32(0, 0, 0, 0).set(acc);
+      startRow();
+      steps(pws, 1, (ls) => plan.quad(ls, acc));
+      for (let k = 0; k < 4; k++) {
+        f.get(r).get(q).i32(k).op(Op.i32_mul).op(Op.i32_add).tee(row).get(rows!).op(Op.i32_lt_u).if(() => {
+          f.get(out!).get(row).i32(2).op(Op.i32_shl).op(Op.i32_add).get(acc).simdLane(Simd.f32x4_extract_lane, k).mem(Op.f32_store);
+        });
+      }
+    });
+    return;
+  }
+  f.get(w!).set(pw);
   f.forSteps(r, () => f.i32(0), rows!, 1, () => {
     f.get(out!).get(r).i32(2).op(Op.i32_shl).op(Op.i32_add).set(po);
     f.v128i32(0, 0, 0, 0).set(acc).v128i32(0, 0, 0, 0).set(macc).f32(0).set(moff);
-    f.get(x16!).set(px).get(xs!).set(pxs).get(xsum!).set(pxsum);
-    f.get(cols!).i32(blockLog2).op(Op.i32_shr_u).i32(blockBytes).op(Op.i32_mul).get(pw).op(Op.i32_add).set(rowEnd);
-    plans.forEach(steps);
+    startRow();
+    for (const { n, body } of plan.plans) steps([pw], n, body);
     f.get(po);
     hsum(f, acc); hsum(f, macc); f.op(Op.f32_sub).get(moff).op(Op.f32_add);
     f.mem(Op.f32_store);
+    f.get(rowEnd).set(pw);
   });
 }
 
@@ -136,9 +185,9 @@ function emitGgmlMatvec(m: ModuleBuilder, name: string, blockLog2: number, block
 interface Frame { c: Constants; f: FunctionBuilder; s: Scratch; fence(v: V128): void }
 
 /** A kernel that handles one block per loop step. */
-const oneByOne = (kernel: BlockKernel) => ({ c, f, s }: Frame): StepPlan[] => {
+const oneByOne = (kernel: BlockKernel) => ({ c, f, s }: Frame): KernelPlans => {
   const block = kernel(c, f, s);
-  return [{ n: 1, body: ([l]) => block(l!) }];
+  return { plans: [{ n: 1, body: ([l]) => block(l!) }] };
 };
 
 /**
@@ -152,71 +201,61 @@ interface Block32 {
 }
 
 /**
- * 32-value blocks four per loop step, then one by one: the four blocks' dot products are reduced
- * into one vector (lanes = blocks) and scaled by (d_0..3 · xs_0..3) in one multiply, the four f16
- * scales converted in one go, instead of a scalar conversion, multiply and broadcast per block.
+ * 32-value blocks, one block of each of four rows per loop step (QuadStep): the block's
+ * activations are loaded once for the four rows, the rows' dot products are reduced across rows
+ * (lanes = rows) and scaled by (d_0..3 · xs) in one multiply, the four f16 scales converted in
+ * one go. Rows four at a time measured 1.07–1.16× one row four blocks at a time (Q5_0, Q8_0,
+ * Q4_0, IQ4_NL; Q4_1 and Q5_1, which gather a second f16 per block, 0.99–1.02×).
  */
-const fourAtATime = (kernel: Block32Kernel) => ({ c, f, s, fence }: Frame): StepPlan[] => {
+const fourRowsAtATime = (kernel: Block32Kernel) => ({ c, f, s, fence }: Frame): KernelPlans => {
   const b = kernel(c, f, s);
-  const isum = s.v('isum'), isumL = s.v('isumL'), comb = [0, 1, 2, 3].map((j) => s.v(`b.c${j}`));
+  const isum = s.v('isum'), isumL = s.v('isumL');
+  const hs = [0, 1, 2, 3].map((j) => s.v(`b.h${j}`)), lsums = [0, 1, 2, 3].map((j) => s.v(`b.l${j}`));
   const halfMask = c.bytes(Array.from(new Uint8Array(new Int32Array(4).fill(0x8fffe000 | 0).buffer))), rebias4 = c.f32x4(2 ** 112);
   const shift = b.shift ? c.f32x4(-b.shift) : null, dv = s.v('b.d');
-  /** Pushes the f32 values of the f16s at `off` in each of the four blocks. */
+  const xRegs = Array.from({ length: 8 }, (_, i) => s.v(`b.x${i}`));
+  /** Pushes the f32 values of the four rows' f16s at `off`. */
   const loadHalves = (ls: RowLoop[], off: number) => {
-    const { pw } = ls[0]!, v = s.v('b.h');
-    f.get(pw).simdMem(Simd.v128_load16_splat, ls[0]!.wOff + off, 1).set(v);
-    for (let j = 1; j < 4; j++) f.get(pw).get(v).simdMemLane(Simd.v128_load16_lane, ls[j]!.wOff + off, 1, j).set(v);
+    const v = s.v('b.hv');
+    f.get(ls[0]!.pw).simdMem(Simd.v128_load16_splat, ls[0]!.wOff + off, 1).set(v);
+    for (let j = 1; j < 4; j++) f.get(ls[j]!.pw).get(v).simdMemLane(Simd.v128_load16_lane, ls[j]!.wOff + off, 1, j).set(v);
     f.get(v).simd(Simd.i32x4_extend_low_i16x8_s).i32(13).simd(Simd.i32x4_shl).get(halfMask).simd(Simd.v128_and).get(rebias4).simd(Simd.f32x4_mul);
   };
-  return [
-    {
-      n: 4, body: (ls) => {
-        ls.forEach((l, j) => {
-          b.dot(l, isum, isumL);
-          combine(l, isum, isumL); f.set(comb[j]!);
-          if (j < 3) fence(comb[j]!); // the next block's loads wait for this block's arithmetic
-        });
-        const l = ls[0]!;
-        f.get(l.acc);
-        reduce4(f, s, comb[0]!, comb[1]!, comb[2]!, comb[3]!);
-        loadHalves(ls, b.dOff); f.set(dv).get(dv).get(l.pxs).simdMem(Simd.v128_load, l.sOff).simd(Simd.f32x4_mul);
-        f.simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
-        if (b.mOff !== undefined) { loadHalves(ls, b.mOff); f.get(l.pxsum).simdMem(Simd.v128_load, l.sOff).simd(Simd.f32x4_mul).simd(Simd.f32x4_add); }
-        if (shift) f.get(dv).get(l.pxsum).simdMem(Simd.v128_load, l.sOff).simd(Simd.f32x4_mul).get(shift).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
-        f.set(l.acc);
-      },
+  return {
+    quad: (ls, acc4) => {
+      const l = ls[0]!;
+      xRegs.forEach((v, i) => f.get(l.px).simdMem(Simd.v128_load, 16 * (i & 3) + 64 * (i >> 2)).set(v));
+      ls.forEach((row, k) => {
+        b.dot({ ...row, xRegs }, hs[k]!, lsums[k]!);
+        if (k < 3) { fence(hs[k]!); fence(lsums[k]!); } // the next row's loads wait for this row's arithmetic
+      });
+      // acc4 += (h + l·L_SCALE) · d · xs (+ m · Σx, or − shift · d · Σx), lane by lane.
+      f.get(acc4);
+      reduceIntegerSums(l, hs, lsums, isum, isumL);
+      loadHalves(ls, b.dOff); f.set(dv).get(dv).get(l.pxs).simdMem(Simd.v128_load32_splat, 0, 2);
+      f.simd(Simd.f32x4_mul).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
+      const xsum = () => f.get(l.pxsum).simdMem(Simd.v128_load32_splat, 0, 2);
+      if (b.mOff !== undefined) { loadHalves(ls, b.mOff); xsum(); f.simd(Simd.f32x4_mul).simd(Simd.f32x4_add); }
+      if (shift) { f.get(dv); xsum(); f.simd(Simd.f32x4_mul).get(shift).simd(Simd.f32x4_mul).simd(Simd.f32x4_add); }
+      f.set(acc4);
     },
-    {
-      n: 1, body: ([l]) => {
-        b.dot(l!, isum, isumL);
-        scaleInto(l!, isum, isumL, b.dOff);
-        if (b.mOff !== undefined) offsetInto(l!, b.mOff);
-        if (shift) {
-          f.get(l!.moff); halfAt(f, l!.pw, l!.wOff + b.dOff, l!.rebias);
-          f.get(l!.pxsum).mem(Op.f32_load, l!.sOff).op(Op.f32_mul).f32(-b.shift!).op(Op.f32_mul).op(Op.f32_add).set(l!.moff);
-        }
-      },
-    },
-  ];
+  };
 };
+
+/**
+ * Pushes f32(Σh_j) + f32(Σl_j)·L_SCALE with lane j = unit j, for four units' integer h and l sums
+ * (i32x4 locals): the sums are reduced across units as integers (exact), so the conversion and
+ * the two terms' combination run once per four units instead of once per unit.
+ */
+function reduceIntegerSums(l: RowLoop, hs: readonly V128[], lsums: readonly V128[], isum: V128, isumL: V128): void {
+  reduce4(l.f, l.s, hs[0]!, hs[1]!, hs[2]!, hs[3]!, Simd.i32x4_add); l.f.set(isum);
+  reduce4(l.f, l.s, lsums[0]!, lsums[1]!, lsums[2]!, lsums[3]!, Simd.i32x4_add); l.f.set(isumL);
+  combine(l, isum, isumL);
+}
 
 /** Pushes f32(h) + f32(l)·L_SCALE for two i32x4 values (locals). */
 function combine(l: RowLoop, h: V128, lo: V128): void {
   l.f.get(h).simd(Simd.f32x4_convert_i32x4_s).get(lo).simd(Simd.f32x4_convert_i32x4_s).get(l.lScale).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
-}
-
-/** acc += (h + l·L_SCALE) · (d · xs[block]) for a 32-value block whose f16 scale is at pw + dOff. */
-function scaleInto(l: RowLoop, isum: V128, isumL: V128, dOff: number): void {
-  const { f } = l;
-  f.get(l.acc); combine(l, isum, isumL);
-  halfAt(f, l.pw, l.wOff + dOff, l.rebias); f.get(l.pxs).mem(Op.f32_load, l.sOff).op(Op.f32_mul).simd(Simd.f32x4_splat);
-  f.simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(l.acc);
-}
-
-/** moff += m · xsum[block] for the f16 offset m at pw + mOff (values are d·q + m). */
-function offsetInto(l: RowLoop, mOff: number): void {
-  const { f } = l;
-  f.get(l.moff); halfAt(f, l.pw, l.wOff + mOff, l.rebias); f.get(l.pxsum).mem(Op.f32_load, l.sOff).op(Op.f32_mul).op(Op.f32_add).set(l.moff);
 }
 
 /** The four i16x8 quarters of two i8x16 locals (values 0..15 of lo, then 16..31 of hi). */
@@ -254,7 +293,7 @@ type Block32Kernel = (c: Constants, f: FunctionBuilder, s: Scratch) => Block32;
 
 const q8_0: Block32Kernel = (_c, f) => ({
   dOff: 0,
-  dot: (l, isum, isumL) => dotI16(f, l.s, isum, isumL, l.px, l.xOff, 0, [0, 1, 2, 3].map((g) => () => f.get(l.pw).simdMem(Simd.v128_load8x8_s, l.wOff + 2 + 8 * g))),
+  dot: (l, isum, isumL) => dotI16(f, l.s, isum, isumL, l.px, l.xOff, 0, [0, 1, 2, 3].map((g) => () => f.get(l.pw).simdMem(Simd.v128_load8x8_s, l.wOff + 2 + 8 * g)), l.xRegs),
 });
 
 /**
@@ -266,7 +305,7 @@ const fourBit = (type: number): Block32Kernel => (c, f, s) => {
   const low4 = c.i16(0x0f), t = [s.v('t0'), s.v('t1')] as const;
   return {
     dOff: 0, mOff: one ? 2 : undefined, shift: one ? undefined : 8,
-    dot: (l, isum, isumL) => dotI16(f, s, isum, isumL, l.px, l.xOff, 0, nibbleWords(l, qOff, low4, t)),
+    dot: (l, isum, isumL) => dotI16(f, s, isum, isumL, l.px, l.xOff, 0, nibbleWords(l, qOff, low4, t), l.xRegs),
   };
 };
 
@@ -278,7 +317,7 @@ const iq4nl: Block32Kernel = (c, f, s) => {
     dot: (l, isum, isumL) => {
       nibbles(l, 2, low4, lo, hi);
       for (const v of [lo, hi]) f.get(book).get(v).simd(Simd.i8x16_swizzle).set(v);
-      dotI16(f, s, isum, isumL, l.px, l.xOff, 0, quarters(f, lo, hi));
+      dotI16(f, s, isum, isumL, l.px, l.xOff, 0, quarters(f, lo, hi), l.xRegs);
     },
   };
 };
@@ -299,7 +338,7 @@ const fiveBit = (type: number): Block32Kernel => (c, f, s) => {
         push();
         f.get(l.pw).mem(Op.i32_load8_u, l.wOff + hOff + k, 0).i32(4).op(Op.i32_shl).simdMem(Simd.v128_load, FIVE_BIT_WORDS_ADDR, 4).simd(Simd.i16x8_add);
       });
-      dotI16(f, s, isum, isumL, l.px, l.xOff, 0, words);
+      dotI16(f, s, isum, isumL, l.px, l.xOff, 0, words, l.xRegs);
     },
   };
 };
@@ -316,7 +355,8 @@ const emitK45 = (type: number): BlockKernel => (c, f, s) => {
   const low4 = five ? c.i8(0x0f) : c.i16(0x0f), bitJ = five ? [0, 1, 2, 3, 4, 5, 6, 7].map((j) => c.i8(1 << j)) : [];
   const w0 = s.i('k.w0'), w1 = s.i('k.w1'), w2 = s.i('k.w2'), sm = s.v('k.sm'), d = s.v('k.d');
   const sc = [s.v('k.sc0'), s.v('k.sc1')];
-  const isum = s.v('k.is'), isumL = s.v('k.il'), comb = [0, 1, 2, 3].map((j) => s.v(`k.c${j}`));
+  const isum = s.v('k.is'), isumL = s.v('k.il');
+  const hs = [0, 1, 2, 3].map((j) => s.v(`k.sh${j}`)), lsums = [0, 1, 2, 3].map((j) => s.v(`k.sl${j}`));
   const v0 = s.v('k.v0'), v1 = s.v('k.v1'), a0 = s.v('k.a0'), a1 = s.v('k.a1'), hv0 = s.v('k.h0'), hv1 = s.v('k.h1');
   const t = [s.v('k.t0'), s.v('k.t1'), s.v('k.t2'), s.v('k.t3')];
   const lanes = (v: V128, half: 'low' | 'high', quarter: 'low' | 'high') => {
@@ -367,13 +407,12 @@ const emitK45 = (type: number): BlockKernel => (c, f, s) => {
           } else {
             words = t.map((v) => hiNib ? () => f.get(v).i32(4).simd(Simd.i16x8_shr_u) : () => f.get(v).get(low4).simd(Simd.v128_and));
           }
-          dotI16(f, s, isum, isumL, l.px, l.xOff, 32 * j, words);
-          combine(l, isum, isumL); f.set(comb[j % 4]!);
-          l.fence(comb[j % 4]!);
+          dotI16(f, s, hs[j % 4]!, lsums[j % 4]!, l.px, l.xOff, 32 * j, words);
+          l.fence(hs[j % 4]!); l.fence(lsums[j % 4]!);
         }
       }
       f.get(l.acc);
-      reduce4(f, s, comb[0]!, comb[1]!, comb[2]!, comb[3]!);
+      reduceIntegerSums(l, hs, lsums, isum, isumL);
       f.get(sc[half]!).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(l.acc);
     }
   };
@@ -429,50 +468,12 @@ const emitQ6K: BlockKernel = (c, f, s) => {
   };
 };
 
-/**
- * dequantizeQ8_0(dst, w, blocks): blocks of Q8_0 at w → 32 f32 each at dst (d·q, as ggml's
- * to_float). A prompt's product runs these rows through the f32 matmul: the conversion, once per
- * weight, is shared by every row of the prompt, and float products need no activation split.
- */
-function emitDequantizeQ8_0(m: ModuleBuilder): void {
-  const f = m.function('dequantizeQ8_0', [i32, i32, i32]);
-  const [dst, w, blocks] = f.params as I32[];
-  const b = f.local(i32), d = f.local(v128), q = f.local(v128);
-  f.forSteps(b, () => f.i32(0), blocks!, 1, () => {
-    halfAt(f, w!, 0); f.simd(Simd.f32x4_splat).set(d);
-    for (let g = 0; g < 4; g++) {
-      f.get(w!).simdMem(Simd.v128_load8x8_s, 2 + 8 * g).set(q);
-      for (const [half, ext] of [[0, Simd.i32x4_extend_low_i16x8_s], [1, Simd.i32x4_extend_high_i16x8_s]] as const) {
-        f.get(dst!).get(q).simd(ext).simd(Simd.f32x4_convert_i32x4_s).get(d).simd(Simd.f32x4_mul).simdMem(Simd.v128_store, 32 * g + 16 * half);
-      }
-    }
-    f.inc(w!, 34).inc(dst!, 128);
-  });
-}
-
-/** dequantizeF16(dst, src, n): n IEEE halves at src → n f32 at dst (the fp16 matvec's widening; finite weights). */
-function emitDequantizeF16(m: ModuleBuilder): void {
-  const f = m.function('dequantizeF16', [i32, i32, i32]);
-  const [dst, src, n] = f.params as I32[];
-  const s = new Scratch(f), i = f.local(i32);
-  f.forSteps(i, () => f.i32(0), n!, 4, () => {
-    f.get(dst!); loadARow(f, 'f16', src!, 0); f.simdMem(Simd.v128_store);
-    f.inc(dst!, 16).inc(src!, 8);
-  });
-  f.forSteps(i, () => f.get(i), n!, 1, () => {
-    f.get(dst!); loadAScalar(f, 'f16', src!, s); f.mem(Op.f32_store);
-    f.inc(dst!, 4).inc(src!, 2);
-  });
-}
-
 /** Adds every ggml block kernel to the module. */
 export function emitGgmlKernels(m: ModuleBuilder): void {
   m.data(FIVE_BIT_WORDS_ADDR, fiveBitWords());
-  const b32 = (type: number, blockBytes: number, k: Block32Kernel) => emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 5, blockBytes, fourAtATime(k));
+  const b32 = (type: number, blockBytes: number, k: Block32Kernel) => emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 5, blockBytes, fourRowsAtATime(k));
   const b256 = (type: number, blockBytes: number, k: BlockKernel) => emitGgmlMatvec(m, GGML_WASM_KERNELS[type]!, 8, blockBytes, oneByOne(k));
   b32(GGML.Q8_0, 34, q8_0);
-  emitDequantizeQ8_0(m);
-  emitDequantizeF16(m);
   b32(GGML.Q4_0, 18, fourBit(GGML.Q4_0));
   b32(GGML.Q4_1, 20, fourBit(GGML.Q4_1));
   b32(GGML.IQ4_NL, 18, iq4nl);

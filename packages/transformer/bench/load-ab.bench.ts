@@ -1,0 +1,43 @@
+// Model loads of this checkout against an older one, in ONE process, old and new alternating
+// round by round (which goes first alternates too): loadModel(path) (the file as a byte source)
+// and modelFromBytes (the file's bytes in memory), on a wasm backend per side, each model disposed
+// after its load (its heap memory is reused by the next).
+// Usage (from the repository root):
+//   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
+//   node scripts/run-ts.mjs packages/transformer/bench/load-ab.bench.ts --old .bench/old --model FILE,... [--rounds N]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadSides } from './old-tree.js';
+
+const { values } = parseArgs({ options: { old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '25' } } });
+if (!values.old || !values.model) throw new Error('--old DIR (an older checkout\'s packages/) and --model FILE,... are required');
+const rounds = Number(values.rounds);
+if (!(Number.isInteger(rounds) && rounds > 0)) throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
+const sides = await loadSides(values.old);
+const backends = await Promise.all(sides.map((s) => s.tensor.createWasmBackend()));
+
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+console.log(`load times in ms, ${rounds} alternating rounds: best (median)`);
+for (const path of values.model.split(',')) {
+  const bytes = new Uint8Array(readFileSync(path));
+  const times = new Map<string, number[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const { name, api } = sides[i]!, backend = backends[i]!;
+      for (const how of ['loadModel(path)', 'modelFromBytes'] as const) {
+        const t0 = performance.now();
+        const model = how === 'modelFromBytes' ? api.modelFromBytes(bytes, { backend }) : await api.loadModel(path, { backend });
+        const ms = performance.now() - t0;
+        model.dispose();
+        const key = `${how} ${name}`;
+        times.set(key, [...(times.get(key) ?? []), ms]);
+      }
+    }
+  }
+  for (const how of ['loadModel(path)', 'modelFromBytes']) {
+    const o = times.get(`${how} old`)!, n = times.get(`${how} new`)!;
+    const cell = (t: number[]) => `${Math.min(...t).toFixed(1)} (${median(t).toFixed(1)})`;
+    console.log(`${path.split('/').pop()} (${(bytes.length / 2 ** 20).toFixed(1)} MiB) ${how}: old ${cell(o)}  new ${cell(n)}  new/old best ${(Math.min(...n) / Math.min(...o)).toFixed(3)}, median ${(median(n) / median(o)).toFixed(3)}`);
+  }
+}
+await Promise.all(backends.map((b) => b.dispose()));
