@@ -81,13 +81,14 @@ function openDenoFile(deno: DenoFiles, path: string, what: string, fail: (err: u
     file.close();
     return fail(err);
   }
-  // Seek and read in one synchronous call: no other read can move the position in between.
+  // Seek and read in one synchronous call: no other read can move the position in between. A
+  // failure is named by the readChunked that called it: the file and what was read.
   const readSync = (offset: number, into: Uint8Array): void => {
     checkRange(source, offset, into.length);
     file.seekSync(offset, deno.SeekMode.Start);
     for (let done = 0; done < into.length;) {
       const n = file.readSync(into.subarray(done));
-      if (!n) throw new Error(`cannot read ${what} file ${path}: it ended at byte ${offset + done} of ${size} (did it change while loading?)`);
+      if (!n) throw new Error(`the file ended at byte ${offset + done} of ${size} (did it change while loading?)`);
       done += n;
     }
   };
