@@ -1,16 +1,16 @@
 // Decode jobs the caller takes back from late workers (src/threads/rescue.ts). With no patience at
 // all the caller takes over every worker chunk not yet committed the moment it runs out of its own,
 // so workers' commits race the caller's take-overs on every job: the outputs must still be exactly
-// one thread's bits (no lost chunk, no stale commit over a taken chunk, no hang), and the race must
-// really have happened.
+// one thread's bits (no lost chunk, no hang), nothing may land in them after the job returned (a
+// worker whose chunk was taken must drop its result), and the race must really have happened.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { JobRunner } from '../src/wasm/jobs.js';
 import { ThreadPool } from '../src/threads/pool.js';
-import { CHUNK_BITS, CTRL_INTS, Ctrl, HEAD_TABLE_INTS, MatvecArg, PartArg, PartKind } from '../src/threads/protocol.js';
-import { CHUNK_STATE_INTS, ChunkState, WorkerSnapshot, claimIntoScratch, resetChunkStates } from '../src/threads/rescue.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, MatvecArg, PartArg, PartKind } from '../src/threads/protocol.js';
+import { CHUNK_STATE_INTS, ChunkState, WorkerClaims, resetChunkStates } from '../src/threads/rescue.js';
 import { assertClose, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x7e5c);
@@ -46,16 +46,23 @@ test('with no patience, take-overs race the workers\' commits on every job and t
     };
     matvecs(false);
     attend(false);
+    const outputs = [...parts.map((p) => p.out), out, att];
+    /** After a job returned: clears its outputs, gives a late worker 50 µs, and checks none wrote into them. */
+    const nothingLate = (what: string): void => {
+      for (const o of outputs) o.fill(NaN);
+      for (const t0 = performance.now(); performance.now() - t0 < 0.05;);
+      for (const [i, o] of outputs.entries()) assert.ok(o.every(Number.isNaN), `${what}: output ${i} written after the job returned`);
+    };
     const deadline = Date.now() + 20_000;
     let reps = 0;
-    while (reps < 300 || (pool.jobTime.takenOver === 0 && Date.now() < deadline)) {
-      for (const p of parts) p.out.fill(NaN);
-      out.fill(NaN); att.fill(NaN);
+    while (reps < 300 || (pool.jobTime.takenOver < 20 && Date.now() < deadline)) {
       matvecs(true);
-      attend(true);
       for (const [i, p] of parts.entries()) assertClose(p.out, p.ref, `rep ${reps}, part ${i}`, 0, 0);
+      nothingLate(`rep ${reps}, q/k/v`);
+      attend(true);
       assertClose(out, ref, `rep ${reps}, head outputs`, 0, 0);
       assertClose(att, refAtt, `rep ${reps}, attention weights`, 0, 0);
+      nothingLate(`rep ${reps}, heads`);
       reps++;
     }
     assert.ok(pool.jobTime.takenOver > 0, `the caller took no chunk over in ${reps} reps (${pool.jobTime.jobs} jobs)`);
@@ -81,11 +88,10 @@ test('a worker whose commit traps (outputs outside the memory) reports the chunk
   ctrl[a + MatvecArg.PARTS] = 1; ctrl[a + MatvecArg.COLS] = cols; ctrl[a + MatvecArg.X] = x.byteOffset;
   ctrl[part + PartArg.KIND] = PartKind.F32; ctrl[part + PartArg.W] = w.byteOffset; ctrl[part + PartArg.ROWS] = rows; ctrl[part + PartArg.FIRST_CHUNK] = 0;
   ctrl[part + PartArg.OUT] = heap.capacityBytes + 4096; // past the end of the memory
-  ctrl[Ctrl.CLAIM] = tag << CHUNK_BITS;
   resetChunkStates(states, tag, chunks);
   let committed = -1;
   try {
-    committed = claimIntoScratch(k, ctrl, table, states, tag, 1, new WorkerSnapshot());
+    committed = new WorkerClaims(1).run(k, ctrl, table, states, tag, 2); // worker 1 of 2 threads: its home, then the caller's chunks
   } catch (e) {
     assert.unreachable(`the worker threw (${(e as Error).message}), chunk states ${Array.from(states.subarray(0, chunks), (s) => s & 7)}`);
   }
