@@ -81,4 +81,14 @@ test('raw matvec: striped rows with a row stride wider than cols equal the seque
   }
 });
 
+test('fp16: a weight beyond f16\'s range is an error naming its place, not an Inf the wasm kernels would read as finite', () => {
+  const src = new Float32Array(6 * 8).fill(0.5);
+  src[0] = 65504; src[1] = -65504; // the largest halves: kept exactly
+  assert.equal(Array.from(quantizeF16(src, 0, 6, 8).bits.subarray(0, 2)), [0x7bff, 0xfbff]);
+  for (const big of [65520, -1e6, 2 ** 100]) {
+    src[3 * 8 + 5] = big;
+    assert.throws(() => quantizeF16(src, 0, 6, 8), (e: Error) => e instanceof RangeError && e.message === `quantizeF16: weight [3, 5] = ${big} does not fit an f16 (largest magnitude 65504): keep these weights in f32 or q8`);
+  }
+});
+
 test.run();

@@ -63,7 +63,14 @@ export function quantizeF16(src: Float32Array, offset: number, rows: number, col
   checkShape(src, offset, rows, cols, 'quantizeF16');
   const n = rows * cols;
   const bits = mem?.allocU16 ? mem.allocU16(n) : new Uint16Array(n);
-  for (let i = 0; i < n; i++) bits[i] = float16Bits(src[offset + i]!);
+  let overflow = 0;
+  for (let i = 0; i < n; i++) overflow |= ((bits[i] = float16Bits(src[offset + i]!)) & 0x7c00) + 0x400;
+  // An all-ones exponent (Inf/NaN) carries into bit 15: a weight too large for f16 (or not finite)
+  // would be Inf on the js backend and a large finite number in the wasm kernels.
+  if (overflow & 0x8000) {
+    const i = bits.findIndex((b, j) => j < n && (b & 0x7c00) === 0x7c00);
+    throw new RangeError(`quantizeF16: weight [${Math.floor(i / cols)}, ${i % cols}] = ${src[offset + i]} does not fit an f16 (largest magnitude 65504): keep these weights in f32 or q8`);
+  }
   return { type: 'f16', rows, cols, bits };
 }
 
