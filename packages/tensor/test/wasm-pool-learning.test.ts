@@ -27,24 +27,36 @@ test('spin budget: shrinks when the OS preempts the spin, grows when a job came 
   assert.is(s.ms, SPIN_MAX_MS);
 });
 
-test('split judge: shares while sharing pays; after a window that did not pay, runs alone for a backoff that doubles, then re-checks', () => {
+test('split judge: shares while sharing pays; after a window that did not pay, runs alone for a backoff that doubles (halved, not forgotten, by a paying window), then re-checks', () => {
   const j = new SplitJudge();
+  // alone ≈ 10 ms per job (5 ms for 1 of 2 chunks); a losing window here loses 4 %, 1.28 jobs' time
   const window = (pays: boolean) => {
-    for (let i = 0; i < 32; i++) { assert.ok(j.share()); j.record(pays ? 6 : 12, 5, 1, 2); } // alone ≈ 10 ms per job
+    for (let i = 0; i < 32; i++) { assert.ok(j.share()); j.record(pays ? 6 : 10.4, 5, 1, 2); }
   };
   const aloneFor = (): number => { let n = 0; while (!j.share()) n++; return n; };
   window(true);
   assert.ok(j.share(), 'a paying window keeps sharing');
   j.record(6, 5, 1, 2);
-  for (let i = 0; i < 31; i++) { j.share(); j.record(12, 5, 1, 2); } // completes a window that does not pay
+  for (let i = 0; i < 31; i++) { j.share(); j.record(10.4, 5, 1, 2); } // completes a window that does not pay
   assert.is(aloneFor(), 256);
   window(false);
   assert.is(aloneFor(), 512);
+  window(false);
+  assert.is(aloneFor(), 1024);
   window(true);
   window(false);
-  assert.is(aloneFor(), 256, 'a paying window resets the backoff');
+  assert.is(aloneFor(), 1024, 'a paying window halves the backoff (2048 → 1024)');
   for (let i = 0; i < 40; i++) { j.share(); j.record(1, 0, 0, 4); } // jobs the workers ran entirely say nothing
   assert.ok(j.share());
+});
+
+test('split judge: a re-check window that loses much buys time alone in proportion (its loss stays about 1 % of the time)', () => {
+  const j = new SplitJudge();
+  // Each shared job takes 30 ms where one thread would take 10: the window lost 64 jobs' time.
+  for (let i = 0; i < 32; i++) { j.share(); j.record(30, 5, 1, 2); }
+  let n = 0;
+  while (!j.share()) n++;
+  assert.is(n, 6400);
 });
 
 test('jobs of different sizes back to back on 3 threads equal one thread bit for bit (a late worker never claims against the next job)', async () => {

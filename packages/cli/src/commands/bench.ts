@@ -244,7 +244,12 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
         }
       }
       for (let round = 0; round < ROUNDS; round++) {
-        for (const r of runs) decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS, kv)));
+        for (const r of runs) {
+          // An idle worker spins a while (up to 20 ms, tensor's threads/spin.ts) before it sleeps: let the
+          // last configuration's stop, so it takes no core from this one's threads.
+          await new Promise((done) => setTimeout(done, 30));
+          decode.set(r.key, Math.max(decode.get(r.key) ?? 0, decodeRate(r.model, seconds / ROUNDS, kv)));
+        }
         for (const l of long) l.best = Math.max(l.best, stateRate(l.model, l.state, seconds / ROUNDS));
       }
       for (const r of runs) add({ shape, what: 'decode', backend: r.cfg.name, threads: r.cfg.threads, weights: label(r.wt), value: decode.get(r.key)!, unit: 'tok/s' });

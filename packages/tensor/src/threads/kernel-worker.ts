@@ -1,13 +1,18 @@
 // The body of a kernel worker, the same on every host (worker_threads or Web Workers): instantiate
 // the kernel module over the shared memory, then loop: spin on the job counter for as long as
 // spinning has been paying (./spin.ts learns it), sleep in Atomics.wait otherwise, claim and run
-// chunks of each job. It blocks its thread until told to stop, so it never returns to an event loop.
+// chunks of each job (decode jobs through its scratch, ./rescue.ts). It blocks its thread until
+// told to stop, so it never returns to an event loop.
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './protocol.js';
+import { CHUNK_STATE_INTS, WorkerSnapshot, claimIntoScratch, rescuable } from './rescue.js';
 import { PREEMPTED_MS, SpinBudget } from './spin.js';
 
-/** What a worker is started with (as workerData, or as the first message of a Web Worker). */
-export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number }
+/**
+ * What a worker is started with (as workerData, or as the first message of a Web Worker): the
+ * byte addresses of the control block, head table and chunk states, and its index (1 ..) among the workers.
+ */
+export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number; statesAddr: number; index: number }
 
 /** Messages a worker sends its pool: 'ready' once it watches the job counter, 'stopped' as it ends. */
 export type KernelWorkerMessage = 'ready' | 'stopped';
@@ -52,7 +57,8 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   const k = instance.exports as unknown as KernelExports;
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlAddr, CTRL_INTS);
   const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
-  const budget = new SpinBudget();
+  const states = new Int32Array(init.memory.buffer, init.statesAddr, CHUNK_STATE_INTS);
+  const budget = new SpinBudget(), snap = new WorkerSnapshot();
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
   let seen = Atomics.load(ctrl, Ctrl.SEQ);
@@ -60,7 +66,9 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   for (;;) {
     seen = nextJob(ctrl, seen, budget);
     if (Atomics.load(ctrl, Ctrl.STOP) !== 0) break;
-    claimChunks(k, ctrl, table, seen & TAG_MASK);
+    // OP may already be a newer job's: then this job's tag no longer matches and nothing is claimed.
+    if (rescuable(ctrl[Ctrl.OP]!)) claimIntoScratch(k, ctrl, table, states, seen & TAG_MASK, init.index, snap);
+    else claimChunks(k, ctrl, table, seen & TAG_MASK);
   }
   post('stopped');
 }

@@ -1,13 +1,15 @@
 // Worker threads that share the backend's wasm memory and split large matvecs/matmuls by rows.
 // Synchronous from the caller's view (the Backend contract is synchronous): the caller posts a
-// job through the control block, runs slice 0 itself, then waits for the workers' DONE count.
+// job through the control block, claims and runs chunks itself, then waits for the workers' —
+// or, for decode jobs, takes a late worker's chunk over (./rescue.ts).
 // The workers come from the host ('#thread-host': worker_threads on Node, Web Workers elsewhere);
 // browsers need cross-origin isolation for the shared memory.
 import { spawnKernelWorker } from '#thread-host';
 import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks, runChunk } from './protocol.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks } from './protocol.js';
+import { CHUNK_STATE_INTS, claimAsCaller, finishLate, rescuable, resetChunkStates } from './rescue.js';
 import { SplitJudge } from './split-judge.js';
 
 /**
@@ -18,6 +20,14 @@ import { SplitJudge } from './split-judge.js';
 const MIN_SPLIT_MACS = 50_000;
 /** The caller spins this many iterations (~0.1 ms) on the completion count before it sleeps. */
 const CALLER_SPIN = 20_000;
+/**
+ * A rescuable job's worker chunk still unfinished this many of the caller's own chunk times after
+ * the caller ran out of chunks is taken over (./rescue.ts): a chunk running normally ends within
+ * about one, so only a worker the OS stopped loses its chunk.
+ */
+const PATIENCE_CHUNKS = 2;
+/** The patience when the caller ran no chunk of its own (no chunk time to go by). */
+const PATIENCE_DEFAULT_MS = 1;
 
 function trapped(op: number, chunk: number, chunks: number, chunkRows: number): Error {
   return new Error(`wasm thread pool: the kernel trapped in chunk ${chunk} of ${chunks} (rows ${chunk * chunkRows}.. of a job, op ${op}); `
@@ -32,18 +42,44 @@ export interface PoolOptions {
   alwaysShare?: boolean;
 }
 
+/**
+ * What the caller spent in jobs shared with the workers (its own chunks and the waits), cumulative;
+ * how many worker chunks it took over because they ran late (./rescue.ts), and how many jobs found
+ * a worker asleep (woken through the OS: each costs the caller a system call and the worker a wake-up).
+ */
+export interface JobTime { jobs: number; ms: number; takenOver: number; wakes: number }
+
 export class ThreadPool {
   private stopped = false;
+  /**
+   * Read by measurements: a step's time outside shared jobs is the serial work on the caller, which
+   * caps what threads can give (Amdahl). Two float adds per job, so it is always kept.
+   */
+  readonly jobTime: JobTime = { jobs: 0, ms: 0, takenOver: 0, wakes: 0 };
   private seq = 0;
   private readonly judge = new SplitJudge();
   private alwaysShare = false;
+  /** Floats of scratch per worker now, and every scratch ever given out (byte addresses). */
+  private scratchFloats = 0;
+  private readonly scratches: number[] = [];
+  /** Which chunks of a rescuable job the caller ran: the job's seq at their index (./rescue.ts). */
+  private readonly mine = new Int32Array(MAX_CHUNKS);
+  /**
+   * How long the caller gives a worker's unfinished chunk of a rescuable job before taking it over,
+   * in its own average chunk times. 0 takes every unfinished chunk over at once (tests use it to race
+   * every worker's commit against the caller).
+   */
+  patienceChunks = PATIENCE_CHUNKS;
 
   private constructor(
+    private readonly heap: WasmHeap,
     private readonly workers: KernelWorkerHandle[],
     private readonly stopped_: Promise<void>[],
     private readonly ctrl: Int32Array,
     /** Rows of per-head addresses for AttendHeads jobs (protocol.ts). */
     readonly table: Int32Array,
+    /** The chunk state words of rescuable jobs (./rescue.ts). */
+    private readonly states: Int32Array,
     private readonly k: KernelExports,
   ) {
     this.args = ctrl.subarray(Ctrl.ARG0, Ctrl.ARG0 + JOB_ARGS);
@@ -59,12 +95,14 @@ export class ThreadPool {
     const ctrl = new Int32Array(heap.buffer, ctrlAddr, CTRL_INTS);
     const tableAddr = heap.allocBytes(HEAD_TABLE_INTS * 4, 64);
     const table = new Int32Array(heap.buffer, tableAddr, HEAD_TABLE_INTS);
+    const statesAddr = heap.allocBytes(CHUNK_STATE_INTS * 4, 64);
+    const states = new Int32Array(heap.buffer, statesAddr, CHUNK_STATE_INTS);
     const list: KernelWorkerHandle[] = [];
     const ready: Promise<void>[] = [];
     const stopped: Promise<void>[] = [];
     try {
       for (let i = 0; i < workers; i++) {
-        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr }, opts);
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr, statesAddr, index: i + 1 }, opts);
         list.push(w);
         let isReady!: () => void, isStopped!: () => void;
         ready.push(new Promise<void>((resolve, reject) => {
@@ -82,15 +120,36 @@ export class ThreadPool {
     // Idle workers must not keep the process alive if the owner forgets dispose().
     for (const w of list) w.unref();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    const pool = new ThreadPool(list, stopped, ctrl, table, instance.exports as unknown as KernelExports);
+    const pool = new ThreadPool(heap, list, stopped, ctrl, table, states, instance.exports as unknown as KernelExports);
     pool.alwaysShare = opts.alwaysShare === true;
     return pool;
   }
 
   get size(): number { return this.workers.length + 1; }
 
-  worthSplitting(rows: number, cols: number): boolean { return rows >= 8 && this.worthSplittingMacs(rows * cols); }
-  worthSplittingMacs(macs: number): boolean { return !this.stopped && macs >= MIN_SPLIT_MACS; }
+  /**
+   * Whether a job of `macs` multiply-adds goes to the workers (then run() must follow): big enough to
+   * split, and (unless alwaysShare) sharing has been paying (./split-judge.ts). A job it turns down
+   * runs on the caller the way one thread runs it (one kernel call per part, no chunks).
+   */
+  takes(macs: number): boolean { return !this.stopped && macs >= MIN_SPLIT_MACS && (this.alwaysShare || this.judge.share()); }
+  /** takes() for a job over `rows` rows of `cols` columns (fewer than 8 rows never split). */
+  takesRows(rows: number, cols: number): boolean { return rows >= 8 && this.takes(rows * cols); }
+
+  /**
+   * Makes each worker's scratch hold at least `floats` floats (a rescuable job's chunk output, see
+   * ./rescue.ts): call before run(). Outgrown scratch stays allocated until stop(): a worker late
+   * from an older job may still be writing into it.
+   */
+  ensureScratch(floats: number): void {
+    if (floats <= this.scratchFloats) return;
+    const n = Math.max(floats, 2 * this.scratchFloats, 1024);
+    const at = this.heap.allocBytes(4 * n * this.workers.length, 64);
+    this.scratches.push(at);
+    this.ctrl[Ctrl.SCRATCH] = at;
+    this.ctrl[Ctrl.SCRATCH_FLOATS] = n;
+    this.scratchFloats = n;
+  }
 
   /**
    * Runs the job whose arguments are in `args` as `chunks` chunks of `chunkRows` rows, on this
@@ -104,29 +163,39 @@ export class ThreadPool {
     c[Ctrl.OP] = op;
     c[Ctrl.CHUNK_ROWS] = chunkRows;
     Atomics.store(c, Ctrl.CHUNKS, chunks);
-    if (!this.alwaysShare && !this.judge.share()) {
-      // Alone: the same chunks, in order, on this thread (the workers never see the job).
-      for (let i = 0; i < chunks; i++) {
-        try { runChunk(this.k, c, this.table, i); } catch { throw trapped(op, i, chunks, chunkRows); }
-      }
-      return;
-    }
     const t0 = performance.now();
-    const seq = (this.seq = (this.seq + 1) | 0);
-    const tag = seq & TAG_MASK;
+    let seq = (this.seq = (this.seq + 1) | 0);
+    if (seq === 0) { this.mine.fill(0); seq = this.seq = 1; } // wrapped: no stale mark may match a new job (seq 0 is never used)
+    const tag = seq & TAG_MASK, rescue = rescuable(op);
+    if (rescue) resetChunkStates(this.states, tag, chunks);
     Atomics.store(c, Ctrl.COMPLETED, 0);
     Atomics.store(c, Ctrl.CLAIM, tag << CHUNK_BITS);
     Atomics.store(c, Ctrl.SEQ, seq); // publishes the plain writes above (sequentially consistent)
-    if (Atomics.load(c, Ctrl.SLEEPERS) > 0) Atomics.notify(c, Ctrl.SEQ);
-    const mine = claimChunks(this.k, c, this.table, tag);
+    if (Atomics.load(c, Ctrl.SLEEPERS) > 0) { Atomics.notify(c, Ctrl.SEQ); this.jobTime.wakes++; }
+    let mine: number;
+    if (rescue) {
+      mine = claimAsCaller(this.k, c, this.table, this.mine, seq);
+      const t1 = performance.now();
+      this.jobTime.takenOver += finishLate(this.k, c, this.table, this.states, this.mine, seq, tag, mine > 0 ? (this.patienceChunks * (t1 - t0)) / mine : PATIENCE_DEFAULT_MS, t1);
+      this.finish(t0, t1, mine, op, chunks, chunkRows);
+      return;
+    }
+    mine = claimChunks(this.k, c, this.table, tag);
     const t1 = performance.now();
     // Wait only for chunks a worker is still running.
     let spins = 0;
     for (let done = Atomics.load(c, Ctrl.COMPLETED); done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
       if (++spins > CALLER_SPIN) { Atomics.wait(c, Ctrl.COMPLETED, done, 1); spins = 0; }
     }
-    this.judge.record(performance.now() - t0, t1 - t0, mine, chunks);
-    const failed = Atomics.exchange(c, Ctrl.FAILED, 0);
+    this.finish(t0, t1, mine, op, chunks, chunkRows);
+  }
+
+  /** A job's end: its timings to the judge and jobTime, and a chunk's trap as an error. */
+  private finish(t0: number, t1: number, mine: number, op: number, chunks: number, chunkRows: number): void {
+    const splitMs = performance.now() - t0;
+    this.jobTime.jobs++; this.jobTime.ms += splitMs;
+    this.judge.record(splitMs, t1 - t0, mine, chunks);
+    const failed = Atomics.exchange(this.ctrl, Ctrl.FAILED, 0);
     if (failed !== 0) throw trapped(op, failed - 1, chunks, chunkRows);
   }
 
@@ -140,5 +209,6 @@ export class ThreadPool {
     Atomics.notify(this.ctrl, Ctrl.SEQ);
     await Promise.all(this.stopped_);
     await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const at of this.scratches) this.heap.freeBytes(at);
   }
 }

@@ -10,12 +10,13 @@ import { GGML_WASM_DEQUANTIZERS } from '../wasm/kernels/dequantize.js';
 
 /**
  * Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker
- * claiming from a newer job. Four 64-byte cache lines: the job description (two lines, written
- * once per job, then only read), CLAIM, and COMPLETED/FAILED/SLEEPERS — so the claims and
- * completions that bounce between cores do not also evict the description every thread reads.
+ * claiming from a newer job. Five 64-byte cache lines: the job description (two lines, written
+ * once per job, then only read), CLAIM, COMPLETED/FAILED/SLEEPERS — so the claims and completions
+ * that bounce between cores do not also evict the description every thread reads — and the
+ * workers' scratch (rescue.ts: byte address of worker 1's, floats per worker; rarely written).
  */
-export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50 }
-export const CTRL_INTS = 64;
+export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50, SCRATCH = 64, SCRATCH_FLOATS = 65 }
+export const CTRL_INTS = 80;
 /** Argument slots of a job: ARG0 .. CLAIM-1. */
 export const JOB_ARGS = Ctrl.CLAIM - Ctrl.ARG0;
 export const CHUNK_BITS = 12;
@@ -158,13 +159,19 @@ export function causalRowBounds(rows: number, prior: number, parts: number, boun
   return count;
 }
 
+/** The part of the Matvecs job described at args[base ..] that chunk `i` belongs to. */
+export function matvecChunkPart(args: Int32Array, base: number, i: number): number {
+  let p = args[base + MatvecArg.PARTS]! - 1;
+  while (p > 0 && args[base + MatvecArg.PART0 + p * PART_ARGS + PartArg.FIRST_CHUNK]! > i) p--;
+  return p;
+}
+
 /** Runs chunk `i` of the job described in `ctrl` (and `table`). Arguments are byte addresses and counts. */
 export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, i: number): void {
   const a = Ctrl.ARG0, per = ctrl[Ctrl.CHUNK_ROWS]!;
   switch (ctrl[Ctrl.OP]) {
     case JobOp.Matvecs: {
-      let p = ctrl[a + MatvecArg.PARTS]! - 1;
-      while (p > 0 && ctrl[a + MatvecArg.PART0 + p * PART_ARGS + PartArg.FIRST_CHUNK]! > i) p--;
+      const p = matvecChunkPart(ctrl, a, i);
       const at = a + MatvecArg.PART0 + p * PART_ARGS;
       const s = (i - ctrl[at + PartArg.FIRST_CHUNK]!) * per;
       runMatvecRows(k, ctrl, a, p, s, Math.min(ctrl[at + PartArg.ROWS]!, s + per));
@@ -187,24 +194,31 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, 
 }
 
 /**
- * Claims and runs chunks of the job tagged `tag` until none are left (or a newer job replaced it).
- * A chunk that throws (a wasm trap) is still counted as completed, so nobody waits forever, and
- * FAILED records 1 + its index for the caller to report. Returns how many chunks this thread ran.
+ * Claims and runs chunks of the job tagged `tag` until none are left (or a newer job replaced it),
+ * then adds how many it ran to COMPLETED in one go (one write to that shared line per thread and
+ * job, not per chunk); the thread whose add completes the count wakes a sleeping caller. A chunk
+ * that throws (a wasm trap) still counts, so nobody waits forever, and FAILED records 1 + its index
+ * for the caller to report. Returns how many chunks this thread ran.
  */
 export function claimChunks(k: KernelExports, ctrl: Int32Array, table: Int32Array, tag: number): number {
-  for (let ran = 0; ; ran++) {
+  let ran = 0, chunks = 0;
+  for (;;) {
     const v = Atomics.load(ctrl, Ctrl.CLAIM);
-    if (v >>> CHUNK_BITS !== tag) return ran;
+    if (v >>> CHUNK_BITS !== tag) break;
     // Read after the claim word, never before: a late worker that read the count of the caller's
     // next job (written after it closed this one, see ThreadPool.run) then fails its claim below.
-    const i = v & MAX_CHUNKS, chunks = Atomics.load(ctrl, Ctrl.CHUNKS);
-    if (i >= chunks) return ran;
-    if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) { ran--; continue; }
+    const i = v & MAX_CHUNKS;
+    chunks = Atomics.load(ctrl, Ctrl.CHUNKS);
+    if (i >= chunks) break;
+    if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) continue;
     try {
       runChunk(k, ctrl, table, i);
     } catch {
       Atomics.store(ctrl, Ctrl.FAILED, i + 1);
     }
-    if (Atomics.add(ctrl, Ctrl.COMPLETED, 1) + 1 === chunks) Atomics.notify(ctrl, Ctrl.COMPLETED);
+    ran++;
   }
+  // While this thread holds uncounted chunks the job cannot end, so `chunks` is still this job's.
+  if (ran > 0 && Atomics.add(ctrl, Ctrl.COMPLETED, ran) + ran === chunks) Atomics.notify(ctrl, Ctrl.COMPLETED);
+  return ran;
 }

@@ -1,18 +1,31 @@
 // Whether handing jobs to the workers pays, judged by the calling thread from its own timings.
-// On a busy machine a worker may be descheduled while it holds a chunk, and the caller then waits
-// for it far longer than the chunk would have taken it to run itself; sharing jobs then makes
-// every step slower than one thread would. So the caller times each shared job: it took `splitMs`
-// in all, of which `callerMs` running its own `callerChunks` of the `chunks`; one thread alone
-// would have needed about callerMs · chunks / callerChunks. Over a window of WINDOW shared jobs,
-// if the jobs did not come out at least a little faster than that, the caller runs the next
-// `backoff` jobs alone (workers idle, so they sleep and take no time from anyone), then shares
-// a window again to re-check. The backoff doubles while sharing keeps not paying.
+// On a busy machine the worker competes for a core with other processes (and with the caller):
+// waking it per job, and the caller's own slices lost to it, then make every step slower than one
+// thread would. So the caller times each shared job: it took `splitMs` in all, of which `callerMs`
+// running its own `callerChunks` of the `chunks`; one thread alone would have needed about
+// callerMs · chunks / callerChunks. Over a window of WINDOW shared jobs, if the jobs did not come
+// out at least a little faster than that, the caller runs the next jobs alone (workers idle, so
+// they sleep and take no time from anyone), then shares a window again to re-check.
+//
+// A re-check that does not pay costs what its window lost, so the judge makes the time alone after
+// it proportional to that loss: at least RECHECK_SHARE⁻¹ times the lost time (in jobs of the
+// window's average length), so re-checking never costs more than about RECHECK_SHARE of the time,
+// however much a window loses on a loaded machine. The backoff also doubles while sharing keeps not
+// paying, and a paying window halves it rather than forgetting it (one lucky window on a loaded
+// machine must not bring back frequent re-checks).
 
 const WINDOW = 32;
 /** Sharing must beat one thread by this factor to count as paying (the estimate is rough). */
 const MARGIN = 0.97;
 const MIN_BACKOFF = 256;
 const MAX_BACKOFF = 16_384;
+/** What a losing re-check window may cost, as a share of the time alone that follows it. */
+const RECHECK_SHARE = 0.01;
+/**
+ * Longest time alone (in jobs) a single window's loss can buy: a few seconds of decode, so a machine
+ * that went quiet after a loaded spell shares again soon.
+ */
+const MAX_ALONE = 65_536;
 
 export class SplitJudge {
   private serialLeft = 0;
@@ -34,8 +47,13 @@ export class SplitJudge {
     this.splitMs += splitMs;
     this.aloneMs += (callerMs * chunks) / callerChunks;
     if (++this.jobs < WINDOW) return;
-    if (this.splitMs < MARGIN * this.aloneMs) this.backoff = MIN_BACKOFF;
-    else { this.serialLeft = this.backoff; this.backoff = Math.min(MAX_BACKOFF, 2 * this.backoff); }
+    if (this.splitMs < MARGIN * this.aloneMs) this.backoff = Math.max(MIN_BACKOFF, this.backoff / 2);
+    else {
+      // The window's loss in jobs of its average length (alone), paid back RECHECK_SHARE⁻¹ times over.
+      const lostJobs = this.aloneMs > 0 ? ((this.splitMs - this.aloneMs) / this.aloneMs) * WINDOW : 0;
+      this.serialLeft = Math.min(MAX_ALONE, Math.max(this.backoff, Math.ceil(lostJobs / RECHECK_SHARE)));
+      this.backoff = Math.min(MAX_BACKOFF, 2 * this.backoff);
+    }
     this.jobs = 0; this.splitMs = 0; this.aloneMs = 0;
   }
 }

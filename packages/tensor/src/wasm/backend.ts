@@ -16,7 +16,7 @@ import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
 import { JobOp, MatmulArg, PartKind, chunkRowsFor, convertRows, headKernel } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
-import type { ThreadPool } from '../threads/pool.js';
+import type { JobTime, ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
 import type { PoolOptions } from '../threads/pool.js';
 
@@ -32,6 +32,13 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   readonly name: 'wasm';
   readonly heap: WasmHeap;
   readonly threads: number;
+  /**
+   * With workers: how many jobs the caller shared with them and the time it spent in those (running
+   * its own chunks and waiting for theirs), the worker chunks it took over, the jobs that had to wake
+   * a worker, all cumulative (threads/pool.ts JobTime); null on one thread. A decode step's time
+   * outside shared jobs is the serial work that caps what threads can give (bench/serial-work.bench.ts).
+   */
+  readonly jobTime: Readonly<JobTime> | null;
   /** out[oOff+r] = Σ_c half(w[wOff + r*cols + c]) · x[xOff+c]: w holds IEEE fp16 bits. */
   matvecF16(out: Float32Array, oOff: number, w: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /**
@@ -154,7 +161,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
    * takes it; b's rows converted first from `from` rows at src (rowBytes each) unless F32.
    */
   const matmulTJob = (o: number, ap: number, bp: number, m: number, n: number, kDim: number, ldo: number, from: number = GGML.F32, src = 0, rowBytes = 0): void => {
-    if (pool && pool.worthSplitting(n, m * kDim)) {
+    if (pool && pool.takesRows(n, m * kDim)) {
       const a = pool.args;
       a[MatmulArg.OUT] = o; a[MatmulArg.A] = ap; a[MatmulArg.B] = bp; a[MatmulArg.M] = m; a[MatmulArg.N] = n; a[MatmulArg.K] = kDim;
       a[MatmulArg.LDO] = ldo; a[MatmulArg.FROM] = from; a[MatmulArg.SRC] = src; a[MatmulArg.ROW_BYTES] = rowBytes;
@@ -293,6 +300,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     name: 'wasm',
     heap,
     threads,
+    jobTime: pool ? pool.jobTime : null,
     alloc: (n) => heap.f32(n),
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),

@@ -46,6 +46,7 @@ export class JobRunner {
   // Deferred attention heads (their addresses are rows of `table`).
   #heads = 0;
   #headMacs = 0;
+  #headMaxCount = 0;
   #headDim = 0;
   #scale = 0;
   // Deferred causal heads, whole (CAUSAL_ARGS ints each), cut into blocks when they run.
@@ -97,8 +98,9 @@ export class JobRunner {
     if (this.#needQ8) this.#roundQ8(cols);
     if (this.#needSplit) { this.splitRows(this.#args[MatvecArg.X]!, cols >> 5); this.#setSplit(0); }
     const pool = this.#pool;
-    if (pool && pool.worthSplitting(this.#rows, cols)) {
+    if (pool && pool.takesRows(this.#rows, cols)) {
       const per = chunkRowsFor(this.#rows, pool.size);
+      pool.ensureScratch(per);
       let chunks = 0;
       for (let p = 0; p < this.#parts; p++) {
         const at = MatvecArg.PART0 + p * PART_ARGS;
@@ -172,6 +174,7 @@ export class JobRunner {
     tb[t + 6] = count; tb[t + 7] = att; tb[t + 8] = kernel;
     this.#heads++;
     this.#headMacs += 2 * count * headDim;
+    this.#headMaxCount = Math.max(this.#headMaxCount, count);
     this.#headDim = headDim;
     this.#scale = scale;
   }
@@ -191,9 +194,14 @@ export class JobRunner {
     a[AttendArg.HEAD_DIM] = this.#headDim;
     a[AttendArg.SCALE] = floatToSlot(this.#scale);
     // A short context's heads cost less than a round trip: run them here.
-    if (n === 1 || !this.#pool!.worthSplittingMacs(this.#headMacs)) for (let h = 0; h < n; h++) runHead(this.#k, a, 0, this.#table, h);
-    else this.#pool!.run(JobOp.AttendHeads, n, 1);
+    const pool = this.#pool!;
+    if (n === 1 || !pool.takes(this.#headMacs)) for (let h = 0; h < n; h++) runHead(this.#k, a, 0, this.#table, h);
+    else {
+      pool.ensureScratch(this.#headDim + this.#headMaxCount); // a head's output, then its weights
+      pool.run(JobOp.AttendHeads, n, 1);
+    }
     this.#headMacs = 0;
+    this.#headMaxCount = 0;
   }
 
   /**
@@ -217,7 +225,7 @@ export class JobRunner {
     this.#causalHeads = 0;
     const macs = this.#causalMacs;
     this.#causalMacs = 0;
-    if (!pool!.worthSplittingMacs(macs)) { for (let h = 0; h < n; h++) runCausalBlock(this.#k, q, h * CAUSAL_ARGS); return; }
+    if (!pool!.takes(macs)) { for (let h = 0; h < n; h++) runCausalBlock(this.#k, q, h * CAUSAL_ARGS); return; }
     const parts = Math.max(1, Math.min(Math.ceil((CAUSAL_BLOCKS_PER_THREAD * pool!.size) / n), Math.floor(MAX_CAUSAL_BLOCKS / n)));
     const tb = this.#table, bounds = this.#bounds;
     let blocks = 0;

@@ -2,7 +2,7 @@
 // addresses into the one imported memory plus element counts; the JS side (./backend.ts) checks
 // ownership and bounds before calling. Layout conventions match ../backend.ts.
 import { ModuleBuilder } from './emitter.js';
-import { emitAdd, emitRmsnorm, emitSwiglu } from './kernels/elementwise.js';
+import { emitAdd, emitCopy, emitRmsnorm, emitSwiglu } from './kernels/elementwise.js';
 import { emitMatmulT, emitMatvec } from './kernels/dot.js';
 import { emitMatvecQ8 } from './kernels/q8.js';
 import { ENTRY_FORMATS, emitAttendHead, emitAttendHeadKv } from './kernels/attention.js';
@@ -16,6 +16,8 @@ export interface KernelMemory { initialPages: number; maximumPages?: number; sha
 /** Names and signatures of the exported kernels (all pointers are byte addresses). */
 export interface CoreKernelExports {
   add(out: number, a: number, b: number, n: number): void;
+  /** out[0 .. n) = src[0 .. n), f32, not overlapping. */
+  copyF32(out: number, src: number, n: number): void;
   swiglu(out: number, gate: number, up: number, n: number): void;
   rmsnorm(out: number, x: number, w: number, n: number, eps: number): void;
   matvec(out: number, w: number, x: number, rows: number, cols: number): void;
@@ -76,5 +78,6 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitScoresCausal(m);
   emitSoftmaxCausal(m);
   emitWeightedCausal(m);
+  emitCopy(m);
   return m.encode();
 }

@@ -22,6 +22,22 @@ export function emitAdd(m: ModuleBuilder): void {
   });
 }
 
+/** out[0 .. n) = src[0 .. n) (f32; the regions must not overlap): a worker commits a chunk it computed into its scratch (threads/rescue.ts). */
+export function emitCopy(m: ModuleBuilder): void {
+  const f = m.function('copyF32', [i32, i32, i32]);
+  const [out, src, n] = f.params as I32[];
+  const o = f.local(i32), end = f.local(i32);
+  f.get(n!).i32(2).op(Op.i32_shl).set(end);
+  f.forSteps(o, () => f.i32(0), end, 16, () => {
+    f.get(out!).get(o).op(Op.i32_add);
+    f.get(src!).get(o).op(Op.i32_add).simdMem(Simd.v128_load).simdMem(Simd.v128_store);
+  });
+  f.forSteps(o, () => f.get(o), end, 4, () => {
+    f.get(out!).get(o).op(Op.i32_add);
+    f.get(src!).get(o).op(Op.i32_add).mem(Op.f32_load).mem(Op.f32_store);
+  });
+}
+
 /** out = silu(gate) · up = gate · up / (1 + exp(-gate)). Tail elements go through the vector path one lane at a time. */
 export function emitSwiglu(m: ModuleBuilder): void {
   const f = m.function('swiglu', [i32, i32, i32, i32]);
