@@ -63,9 +63,11 @@ export const READ_CHUNK_BYTES = 16 << 20;
  * names the source, what was being read and its bytes; the original error is its cause.
  */
 function readFailed(source: ByteSource, what: string, offset: number, n: number, err: unknown): Error {
-  const e = err as { code?: unknown; message?: unknown } | null;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  const reason = typeof e?.code === 'string' ? `${e.code}${message && message !== e.code ? ` (${message})` : ''}` : message;
+  // The OS's code (EIO) or a DOMException's name (NotReadableError) first: what a caller matches on.
+  const kind = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' && e.name !== 'Error' ? e.name : '';
+  const reason = kind ? `${kind}${message && message !== kind ? ` (${message})` : ''}` : message;
   return new Error(`${source.name}: cannot read ${what} (bytes [${offset}, ${offset + n})): ${reason}`, { cause: err });
 }
 

@@ -34,7 +34,7 @@ export { Sampler, XorShiftRng, argmax, clockSeed, samplerSettings, type SamplerO
 export { generate, type GenerateOptions, type GeneratedPiece } from './generate.js';
 export { quantizeModel } from './quantize.js';
 export { type BytesLike } from './bytes.js';
-export { blobSource, bytesSource, type ByteSource } from './byte-source.js';
+export { blobSource, bytesSource, readBytes, type ByteSource } from './byte-source.js';
 export { ModelFileError, TokenizerFileError } from './file-errors.js';
 export { DisposedError } from '@msrnn/msrnn';
 export { HfTokenizer, type HfTokenizerOptions, hfTokenizerFromFiles, loadHfTokenizer, HF_TOKENIZER_FILES } from './tokenizers/hf.js';

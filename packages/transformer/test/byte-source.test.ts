@@ -82,7 +82,7 @@ test('a read that fails (an OS error, a Blob that cannot be read) names the sour
   const unreadable = new Blob([data]);
   unreadable.slice = () => ({ arrayBuffer: () => Promise.reject(new DOMException('The file could not be read', 'NotReadableError')) }) as unknown as Blob;
   try { await readBytes(blobSource(unreadable, 'picked.gguf'), 0, 10, 'the header'); assert.unreachable(); } catch (e) {
-    assert.match((e as Error).message, /^picked\.gguf: cannot read the header \(bytes \[0, 10\)\): The file could not be read$/);
+    assert.match((e as Error).message, /^picked\.gguf: cannot read the header \(bytes \[0, 10\)\): NotReadableError \(The file could not be read\)$/);
   }
 });
 

@@ -4,7 +4,7 @@
 // tokenizer. Only tokenizers and JSON files are read whole.
 import type { Backend } from '@msrnn/tensor';
 import {
-  embeddedTokenizer, hfTokenizerFromFiles, isGguf, loadModelFiles, modelFromSource, tokenizerFromBytes, HF_TOKENIZER_FILES,
+  embeddedTokenizer, hfTokenizerFromFiles, isGguf, loadModelFiles, modelFromSource, readBytes, tokenizerFromBytes, HF_TOKENIZER_FILES,
   type ByteSource, type Model, type Tokenizer,
 } from '@msrnn/transformer';
 
@@ -23,11 +23,9 @@ export interface ModelFormat {
 
 const HEAD_BYTES = 4;
 
-/** The first `n` bytes of a file (all of it by default: a tokenizer, a JSON file). */
-async function readStart(file: ByteSource, n = file.size): Promise<Uint8Array> {
-  const bytes = new Uint8Array(Math.min(n, file.size));
-  await file.read(0, bytes);
-  return bytes;
+/** The first `n` bytes of a file (all of it by default: a tokenizer, a JSON file); a failed read names the file. */
+function readStart(file: ByteSource, n = file.size): Promise<Uint8Array> {
+  return readBytes(file, 0, Math.min(n, file.size), n >= file.size ? 'the file' : "the file's first bytes");
 }
 
 /**

@@ -11,7 +11,7 @@ import { PolicyObserver } from './observer.js';
 import { pickedSources } from './sources.js';
 import type { FromWorker, GenSettings, Snapshot, TeachLayer, ToWorker } from './protocol.js';
 
-const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
+const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 
 let sel: BackendSelection | null = null;
 let model: Model | null = null;
@@ -119,7 +119,8 @@ const samePositions = (a: Int32Array, b: Int32Array) => a.length === b.length &&
 
 /**
  * The state now (kept positions), with the attention of the last recorded step where it applies.
- * Built every ~30 ms while generating, so in typed arrays, without maps or strings.
+ * Built for every update the page draws, so in typed arrays, without maps or strings. Only what
+ * the view draws: one head per layer until the heads keep different entries (head-wise policies).
  */
 function snapshot(r: Run): Snapshot {
   if (attByPosition.length < r.state.seen) attByPosition = new Float32Array(2 * r.state.seen);
@@ -136,8 +137,23 @@ function snapshot(r: Run): Snapshot {
   }));
   // Head-wise policies show one row per KV head, from the first step their heads keep different entries on.
   r.headWise ||= layers.some((heads) => heads.some((h) => !samePositions(h.kept, heads[0]!.kept)));
-  return { seen: r.state.seen, capacity: r.state.capacity, headWise: r.headWise, layers, evicted: r.observer.takeEvictions() };
+  return { seen: r.state.seen, capacity: r.state.capacity, headWise: r.headWise, layers: r.headWise ? layers : layers.map((heads) => heads.slice(0, 1)), evicted: r.observer.takeEvictions() };
 }
+
+/** The snapshot's arrays, handed over to the page instead of copied (the worker builds new ones each time). */
+const snapshotBuffers = (s: Snapshot): Transferable[] => s.layers.flatMap((heads) => heads.flatMap((h) => [h.kept.buffer, h.att.buffer]));
+
+/**
+ * Whether the page has shown the last update ('tokens'): it says so ('drawn') from the animation
+ * frame that drew it (or at the run's end), and the next update waits for that. Drawing then costs
+ * the page at most one frame per update, never a queue of snapshots it cannot keep up with (a
+ * background tab, which gets no frames, gets no updates until the run's last).
+ */
+let pageReady = true;
+/** Least time between two updates: the view and the text change about 10 times a second, and the page's threads (main, compositor) take little from the decode's cores. */
+const UPDATE_MS = 100;
+/** Most time between two yields to the worker's events, so 'stop' and 'drawn' get through. */
+const YIELD_MS = 30;
 
 function start(settings: GenSettings): Run {
   if (!model || !tokenizer) throw new Error('no model loaded');
@@ -155,7 +171,9 @@ function start(settings: GenSettings): Run {
     state, observer, logits, settings, decoder, last: tokens.at(-1)!, headWise: false,
     sampler: new Sampler(model.config.vocabSize, { temperature: settings.temperature, topP: settings.topP, seed: settings.seed }),
   };
-  post({ type: 'tokens', start: 0, tokens, pieces, text, tokPerS: 0, stateBytes: state.bytes(), unboundedBytes: unboundedBytes(state.seen), snapshot: snapshot(r), prompt: true });
+  const shown = snapshot(r);
+  post({ type: 'tokens', start: 0, tokens, pieces, text, tokPerS: 0, stateBytes: state.bytes(), unboundedBytes: unboundedBytes(state.seen), snapshot: shown, prompt: true }, snapshotBuffers(shown));
+  pageReady = false;
   return r;
 }
 
@@ -167,19 +185,20 @@ function yieldToEvents(): Promise<void> {
   return new Promise((resume) => { yieldChannel.port1.onmessage = () => resume(); yieldChannel.port2.postMessage(null); });
 }
 
-/** Generates `steps` tokens, posting batches about every 30 ms and yielding so 'stop' gets through. */
+/** Generates `steps` tokens, posting a batch (text, snapshot) when the page is ready for one (UPDATE_MS, pageReady) and yielding every YIELD_MS. */
 async function generate(r: Run, steps: number): Promise<void> {
   stopRequested = false;
   const t0 = performance.now();
-  let made = 0, batchStart = r.state.seen, batch: number[] = [], pieces: string[] = [], text = '', lastPost = t0;
+  let made = 0, batchStart = r.state.seen, batch: number[] = [], pieces: string[] = [], text = '', lastPost = t0, lastYield = t0;
   const flush = () => {
     if (batch.length === 0) return;
     const dt = (performance.now() - t0) / 1000;
+    const shown = snapshot(r);
     post({
       type: 'tokens', start: batchStart, tokens: batch, pieces, text, tokPerS: dt > 0 ? made / dt : 0,
-      stateBytes: r.state.bytes(), unboundedBytes: unboundedBytes(r.state.seen), snapshot: snapshot(r), prompt: false,
-    });
-    batchStart = r.state.seen; batch = []; pieces = []; text = ''; lastPost = performance.now();
+      stateBytes: r.state.bytes(), unboundedBytes: unboundedBytes(r.state.seen), snapshot: shown, prompt: false,
+    }, snapshotBuffers(shown));
+    batchStart = r.state.seen; batch = []; pieces = []; text = ''; lastPost = performance.now(); pageReady = false;
   };
   let reason = 'steps done';
   while (made < steps) {
@@ -190,14 +209,16 @@ async function generate(r: Run, steps: number): Promise<void> {
     pieces.push(tokenizer!.tokenText(token, r.last));
     r.last = token;
     text += r.decoder.push(token);
-    // Record the state's details only on the step a snapshot will show (every ~30 ms).
-    const due = performance.now() - lastPost > 30;
-    r.observer.recording = due;
+    // Record the state's details only on the step an update will show.
+    const now = performance.now();
+    const update = pageReady && now - lastPost >= UPDATE_MS;
+    r.observer.recording = update;
     r.logits = step(model!, r.state, token);
     made++;
-    if (due) {
-      flush();
+    if (update) flush();
+    if (update || performance.now() - lastYield >= YIELD_MS) {
       await yieldToEvents();
+      lastYield = performance.now();
       if (stopRequested) { reason = 'stopped'; break; }
     }
   }
@@ -220,7 +241,8 @@ function teachStep(r: Run): void {
     const pairs = Array.from(l.before[0]!.positions, (p, j) => [p, l.before[0]!.att[j]!] as const).sort((a, b) => a[0] - b[0]);
     return { before: before[i]!, attended: pairs.map(([p]) => p), attention: pairs.map(([, a]) => a), newEntry: position, evicted: l.evicted[0]!, after: after[i]! };
   });
-  post({ type: 'teach', position, token, piece, text, layers, snapshot: snapshot(r), stateBytes: r.state.bytes(), unboundedBytes: unboundedBytes(r.state.seen) });
+  const shown = snapshot(r);
+  post({ type: 'teach', position, token, piece, text, layers, snapshot: shown, stateBytes: r.state.bytes(), unboundedBytes: unboundedBytes(r.state.seen) }, snapshotBuffers(shown));
 }
 
 /** FNV-1a over the float bits (hex): two runs with equal hashes computed bit-identical logits. */
@@ -245,6 +267,7 @@ async function compare(settings: GenSettings, policyB: string, reference: string
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   if (msg.type === 'stop') { stopRequested = true; return; }
+  if (msg.type === 'drawn') { pageReady = true; return; }
   if (busy) { post({ type: 'error', message: 'busy: stop the current run first' }); return; }
   busy = true;
   try {

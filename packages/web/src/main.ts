@@ -78,14 +78,50 @@ function load(picked: Picked | null): void {
 const output = $('output');
 function resetText(): void {
   output.textContent = '';
+  pendingText.length = 0;
   page.tokens = []; page.pieces = []; page.generated = [];
 }
+
+// The text and the numbers change at most once per animation frame, in the frame the view draws
+// in: updates that arrive between two frames are merged, and the worker sends the next update only
+// once this frame has shown the last (the 'drawn' message), so the page's threads (main,
+// compositor) never queue up work that takes the decode's cores.
+const pendingText: [text: string, prompt: boolean][] = [];
+let pendingLines: { stats: string; kept: string } | null = null;
+let ackPending = false, frameRequested = false;
+/** Updates received and frames that showed them (the browser test reads these). */
+const frames = { updates: 0, shown: 0, maxUpdatesPerFrame: 0, sinceShown: 0 };
+(window as unknown as { msrnnFrames: typeof frames }).msrnnFrames = frames;
+
+function render(): void {
+  frameRequested = false;
+  if (pendingText.length) {
+    const spans = pendingText.map(([text, prompt]) => {
+      const span = document.createElement('span');
+      if (prompt) span.className = 'prompt';
+      span.textContent = text;
+      return span;
+    });
+    output.append(...spans);
+    pendingText.length = 0;
+    output.scrollTop = output.scrollHeight;
+  }
+  if (pendingLines) {
+    $('stats').textContent = pendingLines.stats;
+    $('kept-summary').textContent = pendingLines.kept;
+    pendingLines = null;
+  }
+  if (frames.sinceShown > 0) { frames.shown++; frames.sinceShown = 0; }
+  if (ackPending) { ackPending = false; send({ type: 'drawn' }); }
+}
+function requestRender(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(render);
+}
 function appendText(text: string, prompt: boolean): void {
-  const span = document.createElement('span');
-  if (prompt) span.className = 'prompt';
-  span.textContent = text;
-  output.append(span);
-  output.scrollTop = output.scrollHeight;
+  pendingText.push([text, prompt]);
+  requestRender();
 }
 
 $('form').addEventListener('submit', (e) => {
@@ -130,10 +166,13 @@ const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` :
 
 function showState(s: Snapshot, stateBytes: number, unboundedBytes: number, tokPerS: number | null): void {
   page.snapshot = s;
-  view.update(s);
+  view.update(s); // draws in the next animation frame, before render() (its frame was asked for first)
   const cap = s.capacity === Infinity ? 'unbounded' : `capacity ${s.capacity}`;
-  $('stats').textContent = `${s.seen} tokens${tokPerS !== null ? ` · ${tokPerS.toFixed(0)} tok/s` : ''} · state ${kib(stateBytes)} (${cap}) vs unbounded ${kib(unboundedBytes)}`;
-  $('kept-summary').textContent = `kept per layer: ${s.layers.map((heads, l) => `L${l} ${Math.max(...heads.map((h) => h.kept.length))}`).join(', ')}`;
+  pendingLines = {
+    stats: `${s.seen} tokens${tokPerS !== null ? ` · ${tokPerS.toFixed(0)} tok/s` : ''} · state ${kib(stateBytes)} (${cap}) vs unbounded ${kib(unboundedBytes)}`,
+    kept: `kept per layer: ${s.layers.map((heads, l) => `L${l} ${Math.max(...heads.map((h) => h.kept.length))}`).join(', ')}`,
+  };
+  requestRender();
 }
 
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
@@ -163,9 +202,13 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       if (!m.prompt) page.generated.push(...m.tokens);
       appendText(m.text, m.prompt);
       showState(m.snapshot, m.stateBytes, m.unboundedBytes, m.tokPerS);
+      frames.updates++;
+      frames.maxUpdatesPerFrame = Math.max(frames.maxUpdatesPerFrame, ++frames.sinceShown);
+      ackPending = true;
       break;
     }
     case 'done':
+      render(); // the run's last text and numbers now, not a frame later (a background tab gets no frames)
       page.done++;
       page.lastReason = m.reason;
       page.logitsHash = m.logitsHash;

@@ -26,15 +26,31 @@ async function folderEntries(dir: FileSystemDirectoryEntry): Promise<FileSystemE
   }
 }
 
+/** Names a model's files go by (the file picker's accept list): weights, or a Hugging Face folder's config. */
+const MODEL_FILE = /\.(bin|gguf|safetensors)$|^config\.json$/;
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+/** Names for a message: the first few, then how many more. */
+const listed = (names: string[]) => names.length <= 4 ? names.join(', ') : `${names.slice(0, 4).join(', ')} and ${names.length - 4} more`;
+
 /** From a drop: files, or one folder (its top-level files). */
 export async function pickedFromDrop(data: DataTransfer | null): Promise<Picked | null> {
   if (!data) return null;
+  // Entries must be taken now: the drop's DataTransfer is emptied once its event handler returns.
   const entries = Array.from(data.items).map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
   const dirs = entries.filter((e) => e.isDirectory) as FileSystemDirectoryEntry[];
   if (dirs.length === 0) return data.files.length ? { files: Array.from(data.files) } : null;
-  if (entries.length > 1) throw new Error(`drop one model folder, or model files, not ${dirs.length} folder(s) and ${entries.length - dirs.length} file(s)`);
+  if (entries.length > 1) {
+    const files = entries.length - dirs.length;
+    throw new Error(`drop one model folder, or model files, not ${count(dirs.length, 'folder')}${files ? ` and ${count(files, 'file')}` : ''} (${listed(entries.map((e) => e.name))})`);
+  }
   const dir = dirs[0]!;
-  const files = await Promise.all((await folderEntries(dir)).filter((e) => e.isFile).map((e) => entryFile(e as FileSystemFileEntry)));
+  const inside = await folderEntries(dir);
+  const files = await Promise.all(inside.filter((e) => e.isFile).map((e) => entryFile(e as FileSystemFileEntry)));
+  const sub = inside.filter((e) => e.isDirectory).map((e) => e.name).sort();
+  // A folder of model folders (its own files a README, checksums…): say so rather than try its files as a model.
+  if (!files.some((f) => MODEL_FILE.test(f.name)) && sub.length > 0) {
+    throw new Error(`the folder ${dir.name} holds no model files${files.length ? ` (${listed(files.map((f) => f.name))})` : ''}, only folders (${listed(sub)}): drop one model folder`);
+  }
   if (files.length === 0) throw new Error(`the folder ${dir.name} holds no files`);
   return { files, folder: dir.name };
 }

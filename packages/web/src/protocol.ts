@@ -21,6 +21,8 @@ export type ToWorker =
   | { type: 'generate'; settings: GenSettings }
   | { type: 'continue'; steps: number }
   | { type: 'stop' }
+  /** The page has drawn the last update it got (the worker sends the next one only then). */
+  | { type: 'drawn' }
   | { type: 'teach-start'; settings: GenSettings }
   | { type: 'teach-step' }
   | { type: 'compare'; settings: GenSettings; policyB: string; reference: string };
@@ -34,7 +36,7 @@ export interface Snapshot {
   seen: number;
   capacity: number;
   headWise: boolean;
-  /** Per layer, per KV head: kept positions (sorted) and the newest query's attention to each. */
+  /** Per layer, per KV head (only head 0 while headWise is false): kept positions (sorted) and the newest query's attention to each. */
   layers: HeadView[][];
   /** Per layer: positions evicted since the previous snapshot. */
   evicted: number[][];

@@ -139,6 +139,13 @@ if (haveShared('formats', paths.model, paths.tokenizer, paths.llamaTokenizer, gg
     }
   });
 
+  test('a picked file that can no longer be read (the browser\'s NotReadableError): the error names it and what was read', async () => {
+    const gone = new File([model], 'm.bin');
+    Object.defineProperty(gone, 'slice', { value: () => ({ arrayBuffer: () => Promise.reject(new DOMException('The requested file could not be read', 'NotReadableError')) }) });
+    const files = pickedSources([gone, new File([tok], 'tokenizer.bin')], 'stories', () => {});
+    await rejects(loadFiles(files, jsBackend), /^stories\/m\.bin: cannot read the file's first bytes \(bytes \[0, 4\)\): NotReadableError \(The requested file could not be read\)$/);
+  });
+
   test('bad input: no files, three files, a text file', async () => {
     await rejects(loadFiles(new Map(), jsBackend), /no files given/);
     await rejects(loadFiles(picked([['a', tok], ['b', tok], ['c', tok]]).files, jsBackend), /not a model format the page knows/);

@@ -1,12 +1,13 @@
 // The Node side of the speed test, run as its own process from an esbuild bundle (as the page's
 // worker is bundled), so neither side pays for a TypeScript loader: loads the model on wasm with
 // the given threads, then for each line "N" on stdin decodes N greedy tokens after a two-token
-// prompt and prints the tokens per second of the decode (prefill not timed, as the page times it),
-// by wall time and by the main thread's CPU time (Linux /proc).
+// prompt (decode-loop.ts) and prints the tokens per second of the decode, by wall time and by the
+// main thread's CPU time (Linux /proc).
 // Usage (bundled): node node-decode.mjs MODEL THREADS
 import { createInterface } from 'node:readline';
 import { createWasmBackend } from '@msrnn/tensor';
-import { argmax, createState, loadModel, prefill, step } from '@msrnn/transformer';
+import { loadModel } from '@msrnn/transformer';
+import { timedDecode } from './decode-loop.js';
 import { threadCpuNs } from './thread-cpu.js';
 
 const [modelPath, threadsArg] = process.argv.slice(2);
@@ -15,19 +16,11 @@ const backend = await createWasmBackend({ threads: Number(threadsArg) });
 const model = await loadModel(modelPath, { backend });
 const logitsOut = backend.alloc(model.config.vocabSize);
 
-/** Tokens per second of wall time and of the decoding (main) thread's CPU time. */
-function decode(steps: number): [number, number] {
-  const state = createState(model);
-  let logits = prefill(model, state, [1, 403], { logitsOut });
-  const t0 = performance.now(), cpu0 = threadCpuNs(process.pid);
-  for (let i = 0; i < steps; i++) logits = step(model, state, argmax(logits), logitsOut);
-  return [steps / ((performance.now() - t0) / 1000), steps / ((threadCpuNs(process.pid) - cpu0) / 1e9)];
-}
-
 console.log('ready');
 for await (const line of createInterface({ input: process.stdin })) {
   const steps = Number(line);
   if (!Number.isInteger(steps) || steps <= 0) break;
-  console.log(decode(steps).map((x) => x.toFixed(1)).join(' '));
+  const { ms, cpuNs } = timedDecode(model, logitsOut, steps, () => threadCpuNs(process.pid));
+  console.log(`${(steps / (ms / 1000)).toFixed(1)} ${(steps / (cpuNs / 1e9)).toFixed(1)}`);
 }
 await backend.dispose();

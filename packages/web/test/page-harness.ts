@@ -30,8 +30,16 @@ export interface Harness {
   /** Uncaught errors of every page opened. */
   errors: string[];
   open(base: string, params: Record<string, string | number>, pick?: Pick): Promise<Page>;
+  /** A new tab on `url`, its uncaught errors in `errors`. */
+  newPage(url: string): Promise<Page>;
   /** Picks those files or that folder in an open page and waits until they are loaded. */
   pick(page: Page, pick: Pick): Promise<void>;
+  /**
+   * Drops files or folders from disk on the page as a user's drag from a file manager does: through
+   * Chromium's own input pipeline (CDP Input.dispatchDragEvent), so the drop's DataTransfer holds
+   * real entries (webkitGetAsEntry: a folder is a FileSystemDirectoryEntry). Does not wait for a load.
+   */
+  drop(page: Page, paths: string[]): Promise<void>;
   /** Spies on the generation worker's reads of picked Files from now on; the result says what was read. */
   spyReads(page: Page): Promise<() => Promise<FileReads>>;
   generate(page: Page): Promise<{ tokens: number[]; hash: string; tokPerS: number }>;
@@ -56,18 +64,28 @@ export async function startHarness(): Promise<Harness> {
     await page.waitForFunction((s) => (window as any).msrnnPage.info?.source === s || (window as any).msrnnPage.error, pick.source, { timeout: 120_000 });
     assert.is(await page.evaluate(() => (window as any).msrnnPage.error), '', 'page error while loading');
   };
+  const newPage = async (url: string) => {
+    const page = await chromium.context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    return page;
+  };
   return {
-    isolatedUrl: urls[0]!, plainUrl: urls[1]!, errors,
+    isolatedUrl: urls[0]!, plainUrl: urls[1]!, errors, newPage,
     /** Opens the page with `params` (URL query: control values); with `pick`, loads those files or that folder and waits until loaded. */
     async open(base, params, pick) {
-      const page = await chromium.context.newPage();
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`);
+      const page = await newPage(`${base}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`);
       await page.waitForFunction(() => (window as any).msrnnPage.info !== null || (window as any).msrnnPage.error, null, { timeout: 60_000 });
       if (pick) await pickIn(page, pick);
       return page;
     },
     pick: pickIn,
+    async drop(page, paths) {
+      const cdp = await page.context().newCDPSession(page);
+      const data = { items: [], files: paths, dragOperationsMask: 1 };
+      for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await cdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
+      await cdp.detach();
+    },
     async spyReads(page) {
       const worker = page.workers().find((w) => w.url().includes('gen-worker'));
       assert.ok(worker, 'the generation worker is running');
@@ -90,9 +108,28 @@ export async function startHarness(): Promise<Harness> {
       return () => worker.evaluate(() => (globalThis as unknown as { msrnnFileReads: FileReads }).msrnnFileReads);
     },
     async generate(page) {
-      const before = await page.evaluate(() => (window as any).msrnnPage.done);
+      // The run's end is awaited inside the page (setters on msrnnPage.done and .error), not polled from
+      // here: each poll would wake the page's main thread while the decode being timed runs.
+      // (A string: tsx's transform of a function would call helpers the page does not have.)
+      await page.evaluate(`{
+        const p = window.msrnnPage;
+        window.msrnnRunEnd = new Promise((ended) => {
+          for (const key of ['done', 'error']) {
+            let value = p[key];
+            Object.defineProperty(p, key, {
+              configurable: true, enumerable: true, get() { return value; },
+              set(v) {
+                value = v;
+                for (const k of ['done', 'error']) Object.defineProperty(p, k, { value: p[k], writable: true, configurable: true, enumerable: true });
+                ended();
+              },
+            });
+          }
+        });
+        0; // the script's value (not the promise, which evaluate would wait for)
+      }`);
       await page.click('#generate');
-      await page.waitForFunction((n) => (window as any).msrnnPage.done > n || (window as any).msrnnPage.error, before, { timeout: 120_000 });
+      await Promise.race([page.evaluate('window.msrnnRunEnd'), new Promise((_, late) => setTimeout(() => late(new Error('the run did not end within 120 s')), 120_000).unref())]);
       const r = await page.evaluate(() => { const p = (window as any).msrnnPage; return { tokens: p.generated, hash: p.logitsHash, error: p.error, stats: document.getElementById('stats')!.textContent }; });
       assert.is(r.error, '', 'page error while generating');
       return { tokens: r.tokens, hash: r.hash, tokPerS: Number(/([\d.]+) tok\/s/.exec(r.stats ?? '')?.[1] ?? NaN) };

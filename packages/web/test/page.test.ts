@@ -7,7 +7,7 @@
 // kept-positions view showing capacity k in every layer; teaching mode runs 3 steps; the
 // comparison's two sides equal the CLI's text per policy and Node's log-probabilities; Stop and
 // Continue work. Saves a screenshot to out/. (Node vs Chromium speed: speed.test.ts.)
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
@@ -22,6 +22,8 @@ const greedyPath = resolve(paths.fixtures, 'greedy.json');
 const hfFolder = resolve(paths.hfModels, 'stories260K');
 const outDir = resolve(import.meta.dirname, '../../../out');
 const STEPS = 64, K = 16;
+/** The shared tiny Hugging Face folders (../shared/models/hf), one per architecture the loader knows. */
+const HF_TINY = ['llama-tiny', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gpt2-tiny', 'phi3-tiny', 'gemma2-tiny', 'stories260K'];
 
 /** Node's greedy run of the same library code the CLI runs. */
 function nodeGreedy(model: Model, prompt: number[], steps: number, policy = getPolicy('full')): number[] {
@@ -137,6 +139,53 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     assert.equal(h.errors, []);
   });
 
+  test('real folder drops (entries, as from a file manager): every shared tiny Hugging Face folder gives the CLI\'s greedy tokens, its weights read in slices; a folder\'s subfolders are left out; two folders, a folder with a file, or a folder of model folders are errors naming what was dropped', async () => {
+    const page = await open(h.isolatedUrl, { threads: 1, backend: 'wasm', policy: 'full', steps: 16, prompt: 'Once upon a time' }, null);
+    const drop = async (paths: string[]) => {
+      await page.evaluate(() => { const p = (window as any).msrnnPage; p.info = null; p.error = ''; });
+      await h.drop(page, paths);
+      await page.waitForFunction(() => (window as any).msrnnPage.info !== null || (window as any).msrnnPage.error, null, { timeout: 60_000 });
+      return page.evaluate(() => ({ info: (window as any).msrnnPage.info, error: (window as any).msrnnPage.error as string }));
+    };
+    for (const name of HF_TINY) {
+      const folder = resolve(paths.hfModels, name);
+      const reads = await h.spyReads(page);
+      const { info, error } = await drop([folder]);
+      assert.is(error, '', `${name}: page error`);
+      assert.equal([info.source, info.format], [name, 'Hugging Face folder'], name);
+      const weights = readdirSync(folder).filter((f) => f.endsWith('.safetensors'));
+      assertReadInSlices(await reads(), Object.fromEntries(weights.map((f) => [f, statSync(join(folder, f)).size])));
+      const cliRun = await msrnnOk('generate', '--model', folder, '--prompt', 'Once upon a time', '--steps', '16', '--temperature', '0', '--json');
+      assert.equal((await generate(page)).tokens, JSON.parse(cliRun.stdout).generated_tokens, `${name}: the CLI's greedy tokens`);
+    }
+    // A folder as people keep them: extra subfolders (onnx/, .git/) beside the model's files.
+    const scratch = mkdtempSync(join(tmpdir(), 'msrnn-drop-'));
+    const withSub = join(scratch, 'stories260K-with-subfolders');
+    mkdirSync(join(withSub, 'onnx'), { recursive: true });
+    for (const f of readdirSync(hfFolder)) copyFileSync(join(hfFolder, f), join(withSub, f));
+    writeFileSync(join(withSub, 'onnx', 'model.onnx'), 'not a model');
+    const sub = await drop([withSub]);
+    assert.is(sub.error, '');
+    assert.is(sub.info.source, 'stories260K-with-subfolders');
+    assert.equal((await generate(page)).tokens, JSON.parse((await msrnnOk('generate', '--model', hfFolder, '--prompt', 'Once upon a time', '--steps', '16', '--temperature', '0', '--json')).stdout).generated_tokens);
+    // What cannot be one model: the error names what was dropped.
+    const twoFolders = await drop([resolve(paths.hfModels, 'llama-tiny'), hfFolder]);
+    assert.match(twoFolders.error, /drop one model folder.*2 folders/);
+    const folderAndFile = await drop([hfFolder, paths.model]);
+    assert.match(folderAndFile.error, /drop one model folder.*1 folder.*1 file/);
+    const collection = join(scratch, 'my-models');
+    for (const name of ['llama-tiny', 'gpt2-tiny']) {
+      mkdirSync(join(collection, name), { recursive: true });
+      copyFileSync(join(paths.hfModels, name, 'config.json'), join(collection, name, 'config.json'));
+    }
+    writeFileSync(join(collection, 'README.md'), 'my models\n');
+    const folderOfFolders = await drop([collection]);
+    assert.is(folderOfFolders.error, 'the folder my-models holds no model files (README.md), only folders (gpt2-tiny, llama-tiny): drop one model folder');
+    rmSync(scratch, { recursive: true, force: true });
+    await page.close();
+    assert.equal(h.errors, []);
+  });
+
   test('not isolated: one thread (the page says why), js and wasm equal Node\'s tokens', async () => {
     for (const backend of ['wasm', 'js']) {
       const page = await open(h.plainUrl, { threads: backend === 'wasm' ? 2 : 1, backend: backend === 'wasm' ? 'auto' : 'js', policy: 'full' });
@@ -222,11 +271,15 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     assert.equal(h.errors, []);
   });
 
-  test('stop and continue: a long run stops when asked, then continues from its state', async () => {
+  test('stop and continue: a long run stops when asked, then continues from its state; while it runs the page gets an update only once it has drawn the last', async () => {
     // The default model (books, no end-of-text token in its training data), sampled.
     const page = await open(h.plainUrl, { steps: 100_000, policy: 'window', capacity: K, temperature: 0.8, prompt: 'It was' }, null);
     await page.click('#generate');
-    await page.waitForFunction(() => (window as any).msrnnPage.generated.length > 20);
+    await page.waitForFunction(() => (window as any).msrnnPage.generated.length > 20 && (window as any).msrnnFrames.updates >= 6);
+    // The worker waits for the frame that showed an update before it sends the next, so no frame has
+    // more than one to show (two once the run ends: its last batch is sent without waiting).
+    const frames = await page.evaluate(() => (window as any).msrnnFrames);
+    assert.is(frames.maxUpdatesPerFrame, 1, `updates ${frames.updates}, shown in ${frames.shown} frames`);
     await page.click('#stop');
     await page.waitForFunction(() => (window as any).msrnnPage.done > 0, null, { timeout: 30_000 });
     const stopped = await page.evaluate(() => ({ reason: (window as any).msrnnPage.lastReason, n: (window as any).msrnnPage.generated.length }));

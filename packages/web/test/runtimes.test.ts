@@ -1,8 +1,8 @@
 // Deno and Bun (from their npm packages), and Node as the baseline, run the stories260K greedy fixture on js, wasm and wasm
 // with 2 and 3 Web Worker threads, token for token, and the RNN-view example, from the TypeScript
-// sources, with nothing on stderr.
+// sources, with nothing on stderr; Deno loads model files by reads at offsets, never whole.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +12,7 @@ import { haveShared, paths } from '../../transformer/test/shared.js';
 const bin = (path: string) => resolve(import.meta.dirname, '../node_modules', path);
 const repo = resolve(import.meta.dirname, '../../..');
 const greedyPath = resolve(paths.fixtures, 'greedy.json');
+const hfFolder = resolve(paths.hfModels, 'stories260K');
 
 // Deno: --unstable-sloppy-imports maps the sources' NodeNext-style './x.js' imports to ./x.ts.
 const runtimes: [string, string[]][] = [
@@ -29,9 +30,26 @@ function run(cmd: string[], args: string[]) {
   return r;
 }
 
-if (haveShared('runtimes', paths.model, paths.tokenizer, greedyPath)) {
+if (haveShared('runtimes', paths.model, paths.tokenizer, greedyPath, paths.llamaGguf, hfFolder)) {
   const greedy = JSON.parse(readFileSync(greedyPath, 'utf8'));
   const expectedTokens = greedy.runs.reduce((n: number, r: { generated_tokens: number[] }) => n + r.generated_tokens.length, 0);
+
+  // Deno reads a model file through a file handle, at offsets, in pieces (as Node does), never whole.
+  test('deno: a llama2.c file, a GGUF file and a Hugging Face folder load by reads at offsets, none whole (only JSON files are), with the logits of the same bytes read whole', () => {
+    const files = { [paths.model]: paths.model, [paths.llamaGguf]: paths.llamaGguf, [hfFolder]: resolve(hfFolder, 'model.safetensors') };
+    const r = run(runtimes[0]![1], ['packages/web/test/deno-read-probe.ts', ...Object.keys(files)]);
+    assert.is(r.stderr, '', 'deno stderr');
+    assert.is(r.status, 0, `deno exit ${r.status}: ${r.stdout}`);
+    const probe: { whole: string[]; reads: [string, number][]; models: { path: string; format: string; sameLogits: boolean }[] } = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(probe.whole.filter((p) => !p.endsWith('.json')), [], 'read whole (Deno.readFile): only JSON files');
+    for (const [path, modelFile] of Object.entries(files)) {
+      const lengths = probe.reads.filter(([p]) => p === modelFile).map(([, n]) => n);
+      const size = statSync(modelFile).size;
+      assert.ok(lengths.length > 1 && Math.max(...lengths) < size, `${modelFile}: ${lengths.length} reads, the largest ${Math.max(...lengths)} of ${size} bytes`);
+      const loaded = probe.models.find((m) => m.path === path);
+      assert.ok(loaded?.sameLogits, `${path} (${loaded?.format}): the logits of the model loaded from its bytes`);
+    }
+  });
 
   for (const [name, cmd] of runtimes) {
     test(`${name}: stories260K greedy fixture on js, wasm, wasm×2, wasm×3 (${name === 'node' ? 'worker_threads' : 'Web Workers'}), no error output`, () => {

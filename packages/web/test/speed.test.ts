@@ -15,7 +15,8 @@ import * as assert from 'uvu/assert';
 import { build } from 'esbuild';
 import { haveShared, paths } from '../../transformer/test/shared.js';
 import { haveChromium, startHarness, type Harness } from './page-harness.js';
-import { webWorkerCpuNs } from './thread-cpu.js';
+import { browserCpuNs } from './thread-cpu.js';
+import { buildBarePage, startBareDecoder } from './bare-page.js';
 
 const ROUNDS = Number(process.env.MSRNN_SPEED_ROUNDS ?? 3);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 100) throw new Error(`MSRNN_SPEED_ROUNDS must be an integer 1..100, got ${process.env.MSRNN_SPEED_ROUNDS}`);
@@ -56,13 +57,14 @@ if (haveChromium('speed') && haveShared('speed', paths.model, paths.tokenizer, p
     nodeDecoder = await bundleNodeDecoder(join(scratch, 'node'));
     execFileSync(process.execPath, [resolve(repoRoot, 'scripts/run-ts.mjs'), resolve(repoRoot, 'scripts/make-random-models.ts'), scratch, '15M'], { stdio: 'pipe' });
     h = await startHarness();
+    await buildBarePage();
   });
   test.after(async () => {
     await h?.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  test(`decode speed, Node vs Chromium (wasm × 1 and 2 threads; medians of ${ROUNDS} interleaved rounds)`, async () => {
+  test(`decode speed, Node vs Chromium without and with the page's view (wasm × 1 and 2 threads; medians of ${ROUNDS} interleaved rounds)`, async () => {
     const shapes = [
       // As many tokens as come before its greedy end of text (344 after "Once"): the page's fixed cost
       // per run (reading the prompt, the first snapshot) is in its CPU time, so longer runs weigh it less.
@@ -70,39 +72,59 @@ if (haveChromium('speed') && haveShared('speed', paths.model, paths.tokenizer, p
       // Random weights in the stories15M shape, with the Llama-2 tokenizer of its 32000-token vocabulary.
       { name: 'stories15M shape', files: [join(scratch, 'random-stories15M.bin'), paths.llamaTokenizer], steps: 128 },
     ];
-    const rows: string[] = [];
+    const wallRows: string[] = [], cpuRows: string[] = [];
     const load0 = loadavg()[0]!;
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
     for (const shape of shapes) {
       for (const threads of [1, 2]) {
         const decoder = await startNodeDecoder(nodeDecoder, shape.files[0]!, threads);
         const page = await h.open(h.isolatedUrl, { threads, backend: 'wasm', policy: 'full', steps: shape.steps, temperature: 0, prompt: 'Once' },
           { files: shape.files, source: shape.files[0]!.split('/').pop()! });
         assert.is(await page.evaluate(() => (window as any).msrnnPage.info.threads), threads);
+        const barePage = await h.newPage(`${h.isolatedUrl}bare.html`);
+        const bare = await startBareDecoder(barePage, shape.files[0]!, threads);
+        // Warm-up all three.
         await decoder.decode(32);
-        await h.generate(page); // warm-up both
-        const node: number[] = [], browser: number[] = [], nodeCpu: number[] = [], browserCpu: number[] = [];
+        await bare.decode(32);
+        await page.bringToFront();
+        await h.generate(page);
+        const m = { node: [] as number[], bare: [] as number[], page: [] as number[], nodeCpu: [] as number[], bareCpu: [] as number[], pageCpu: [] as number[], bareOthers: [] as number[], pageOthers: [] as number[] };
+        /** Runs `decode` and returns the tokens/s of the decoding worker's CPU time, and the cores the browser's other threads used meanwhile. */
+        const inBrowser = async (decode: () => Promise<unknown>): Promise<[number, number]> => {
+          const cpu0 = browserCpuNs(), t0 = performance.now();
+          await decode();
+          const cpu1 = browserCpuNs(), ms = performance.now() - t0;
+          // One thread: the decoding worker is the only busy worker (its CPU time also covers the prompt
+          // and, in the page, the snapshots: a small bias against Chromium).
+          return [shape.steps / ((cpu1.workers - cpu0.workers) / 1e9), (cpu1.others - cpu0.others) / 1e6 / ms];
+        };
         for (let round = 0; round < ROUNDS; round++) {
           const [wall, cpu] = await decoder.decode(shape.steps);
-          node.push(wall!); nodeCpu.push(cpu!);
-          const cpu0 = webWorkerCpuNs();
-          const run = await h.generate(page);
-          assert.is(run.tokens.length, shape.steps, 'the page generated every step (no end of text): the same decode as Node\'s');
-          browser.push(run.tokPerS);
-          // One thread: the generation worker is the page's only worker; its CPU time also covers the
-          // two-token prompt and the snapshots, a small bias against Chromium.
-          browserCpu.push(shape.steps / ((webWorkerCpuNs() - cpu0) / 1e9));
+          m.node.push(wall!); m.nodeCpu.push(cpu!);
+          await page.bringToFront(); // a page in a background tab would not draw
+          let tokens: number[] = [];
+          const [pageCpu, pageOthers] = await inBrowser(async () => { const run = await h.generate(page); tokens = run.tokens; m.page.push(run.tokPerS); });
+          assert.is(tokens.length, shape.steps, 'the page generated every step (no end of text): the same decode as Node\'s');
+          m.pageCpu.push(pageCpu); m.pageOthers.push(pageOthers);
+          await barePage.bringToFront();
+          const [bareCpu, bareOthers] = await inBrowser(async () => { m.bare.push(await bare.decode(shape.steps)); });
+          m.bareCpu.push(bareCpu); m.bareOthers.push(bareOthers);
         }
+        await bare.close();
         await page.close();
         await decoder.close();
-        const n = median(node), b = median(browser);
-        assert.ok(n > 0 && b > 0 && Number.isFinite(n) && Number.isFinite(b), `${shape.name}: Node ${node}, Chromium ${browser}`);
+        const med = Object.fromEntries(Object.entries(m).map(([k, xs]) => [k, median(xs)])) as Record<keyof typeof m, number>;
+        for (const k of ['node', 'bare', 'page'] as const) assert.ok(med[k] > 0 && Number.isFinite(med[k]), `${shape.name}: ${k} ${m[k]}`);
+        wallRows.push(`| ${shape.name} | ${threads} | ${med.node.toFixed(0)} | ${med.bare.toFixed(0)} | ${med.page.toFixed(0)} | ${ratio(med.bare, med.node)} | ${ratio(med.page, med.node)} | ${med.bareOthers.toFixed(2)} | ${med.pageOthers.toFixed(2)} |`);
         // With two threads the CPU time would add the kernel worker's spinning: wall time only.
-        const cpu = threads === 1 ? ` | ${median(nodeCpu).toFixed(0)} | ${median(browserCpu).toFixed(0)} | ${(median(browserCpu) / median(nodeCpu)).toFixed(2)} |` : ' | | | |';
-        rows.push(`| ${shape.name} | ${threads} | ${n.toFixed(0)} | ${b.toFixed(0)} | ${(b / n).toFixed(2)}${cpu}`);
+        if (threads === 1) cpuRows.push(`| ${shape.name} | ${med.nodeCpu.toFixed(0)} | ${med.bareCpu.toFixed(0)} | ${med.pageCpu.toFixed(0)} | ${ratio(med.bareCpu, med.nodeCpu)} | ${ratio(med.pageCpu, med.nodeCpu)} |`);
       }
     }
-    console.log(`decode tok/s (medians of ${ROUNDS}; load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end):\n`
-      + `| model | threads | Node | Chromium | Chromium/Node | Node, CPU time | Chromium, CPU time | Chromium/Node, CPU time |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
+    console.log(`decode tok/s, wall time (medians of ${ROUNDS}; load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end):\n`
+      + '| model | threads | Node | Chromium, no view | Chromium, page | no view / Node | page / Node | other browser threads, no view (cores) | other browser threads, page (cores) |\n'
+      + `|---|---|---|---|---|---|---|---|---|\n${wallRows.join('\n')}\n\n`
+      + 'one thread, tok/s of the decoding thread\'s CPU time:\n'
+      + `| model | Node | Chromium, no view | Chromium, page | no view / Node | page / Node |\n|---|---|---|---|---|---|\n${cpuRows.join('\n')}`);
     assert.equal(h.errors, []);
   });
 }

@@ -27,20 +27,26 @@ function descendants(root: number): number[] {
 }
 
 /**
- * Nanoseconds run so far by the Web Worker threads (Chromium names them "DedicatedWorker") of the
- * browsers this process launched. Throws when there is none.
+ * Nanoseconds run so far by the threads of the browsers this process launched: `workers`, the Web
+ * Worker threads (Chromium names them "DedicatedWorker": the decoding worker and its kernel
+ * workers), and `others`, every other thread of every browser process (main threads drawing the
+ * page, compositor, Viz, thread pools). Throws when there is no worker.
  */
-export function webWorkerCpuNs(): number {
-  let total = 0, found = 0;
+export function browserCpuNs(): { workers: number; others: number } {
+  let workers = 0, others = 0, found = 0;
   for (const pid of descendants(process.pid)) {
+    // Browser processes only (not esbuild's service, not Node's decoder beside them).
+    if (!/^chrom/.test(readOr(`/proc/${pid}/comm`) ?? '')) continue;
     let tids: string[];
     try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
     for (const tid of tids) {
-      if (readOr(`/proc/${pid}/task/${tid}/comm`)?.trim() !== 'DedicatedWorker') continue;
-      total += threadCpuNs(pid, Number(tid));
-      found++;
+      const comm = readOr(`/proc/${pid}/task/${tid}/comm`)?.trim();
+      if (comm === undefined) continue; // the thread ended meanwhile
+      let ns: number;
+      try { ns = threadCpuNs(pid, Number(tid)); } catch { continue; }
+      if (comm === 'DedicatedWorker') { workers += ns; found++; } else others += ns;
     }
   }
   if (found === 0) throw new Error('no DedicatedWorker thread among the browser processes this test launched');
-  return total;
+  return { workers, others };
 }

@@ -6,7 +6,8 @@
 // block's largest |x|) moved the shared fixtures' logits by 1–2e-3; two terms leave ~1e-9, so the
 // result is float accuracy. The quants are unpacked to int16 lanes once and multiplied with
 // i32x4.dot_i16x8_s against both terms, so each 32-value dot product is exact integer arithmetic;
-// one float multiply-add per 4 blocks (or per 4 sub-blocks) applies the scales.
+// one float multiply-add per block of four rows (32-value types) or per 4 sub-blocks (K-quants)
+// applies the scales.
 // What bounds their speed is the count of vector instructions per value (loads and scalar work
 // run beside them): constants live in locals read before the loops (Constants), nibbles go
 // straight into i16 lanes, and Q5's 5th bits come from a table instead of vector bit tricks.
