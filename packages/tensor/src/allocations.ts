@@ -13,6 +13,7 @@ export class Allocations implements QuantAlloc {
   readonly allocU16?: (n: number) => Uint16Array;
   readonly allocI8?: (n: number) => Int8Array;
   readonly allocU8?: (n: number) => Uint8Array;
+  readonly findNonFiniteGgml?: QuantAlloc['findNonFiniteGgml'];
 
   constructor(private readonly backend: AllocatingBackend) {
     // Present only where the backend has them: loaders read `allocU8` being there as "copy into
@@ -21,6 +22,7 @@ export class Allocations implements QuantAlloc {
     if (allocU16) this.allocU16 = (n) => this.keep(allocU16.call(backend, n));
     if (allocI8) this.allocI8 = (n) => this.keep(allocI8.call(backend, n));
     if (allocU8) this.allocU8 = (n) => this.keep(allocU8.call(backend, n));
+    if (backend.findNonFiniteGgml) this.findNonFiniteGgml = backend.findNonFiniteGgml.bind(backend);
   }
 
   alloc(n: number): Float32Array { return this.keep(this.backend.alloc(n)); }

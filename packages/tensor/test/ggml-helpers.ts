@@ -3,7 +3,7 @@
 import { GGML, GGML_TYPES, dequantizeGgmlRow, encodeFloat16, ggmlRowBytes, ggmlTypeInfo } from '../src/index.js';
 
 /** Byte offsets of the f16 scales/mins inside one block, per type. */
-const SCALE_OFFSETS: Record<number, number[]> = {
+export const SCALE_OFFSETS: Record<number, number[]> = {
   [GGML.Q8_0]: [0], [GGML.Q4_0]: [0], [GGML.Q4_1]: [0, 2], [GGML.Q5_0]: [0], [GGML.Q5_1]: [0, 2], [GGML.IQ4_NL]: [0],
   [GGML.Q4_K]: [0, 2], [GGML.Q5_K]: [0, 2], [GGML.Q6_K]: [208],
 };

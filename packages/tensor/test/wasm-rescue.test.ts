@@ -1,8 +1,8 @@
 // Decode jobs the caller takes back from late workers (src/threads/rescue.ts). With no patience at
 // all the caller takes over every worker chunk not yet committed the moment it runs out of its own,
 // so workers' commits race the caller's take-overs on every job: the outputs must still be exactly
-// one thread's bits (no lost chunk, no stale commit over a taken chunk, no hang), and the race must
-// really have happened.
+// one thread's bits (no lost chunk, no hang), nothing may land in them after the job returned (a
+// worker whose chunk was taken must drop its result), and the race must really have happened.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
@@ -45,16 +45,23 @@ test('with no patience, take-overs race the workers\' commits on every job and t
     };
     matvecs(false);
     attend(false);
+    const outputs = [...parts.map((p) => p.out), out, att];
+    /** After a job returned: clears its outputs, gives a late worker 50 µs, and checks none wrote into them. */
+    const nothingLate = (what: string): void => {
+      for (const o of outputs) o.fill(NaN);
+      for (const t0 = performance.now(); performance.now() - t0 < 0.05;);
+      for (const [i, o] of outputs.entries()) assert.ok(o.every(Number.isNaN), `${what}: output ${i} written after the job returned`);
+    };
     const deadline = Date.now() + 20_000;
     let reps = 0;
-    while (reps < 300 || (pool.jobTime.takenOver === 0 && Date.now() < deadline)) {
-      for (const p of parts) p.out.fill(NaN);
-      out.fill(NaN); att.fill(NaN);
+    while (reps < 300 || (pool.jobTime.takenOver < 20 && Date.now() < deadline)) {
       matvecs(true);
-      attend(true);
       for (const [i, p] of parts.entries()) assertClose(p.out, p.ref, `rep ${reps}, part ${i}`, 0, 0);
+      nothingLate(`rep ${reps}, q/k/v`);
+      attend(true);
       assertClose(out, ref, `rep ${reps}, head outputs`, 0, 0);
       assertClose(att, refAtt, `rep ${reps}, attention weights`, 0, 0);
+      nothingLate(`rep ${reps}, heads`);
       reps++;
     }
     assert.ok(pool.jobTime.takenOver > 0, `the caller took no chunk over in ${reps} reps (${pool.jobTime.jobs} jobs)`);

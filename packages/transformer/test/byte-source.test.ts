@@ -70,6 +70,37 @@ test('a read plan fills, places and converts the same from memory (sync) and fro
   assert.is.not(plan.place(bytesSource(data), 9, 16, 'f', undefined, 4).buffer, data.buffer);
 });
 
+test('a checked placement is read in pieces of whole check units, each checked right after its read; a view is checked once', async () => {
+  const big = Uint8Array.from({ length: 3_000_000 }, (_, i) => (i * 131 + 7) % 251);
+  const reads: [number, number][] = [];
+  const pieces: [number, number, boolean][] = [];
+  const src = recording(streamedSource(big, 'big'), reads);
+  const plan = new ReadPlan();
+  const unit = 34, offset = 1000, n = 80_000 * unit;
+  const into = plan.place(src, offset, n, 'tensor w', undefined, 1, {
+    unit,
+    // (whether the piece's bytes had arrived when it was checked)
+    run: (bytes, at) => pieces.push([at, bytes.length, bytes.every((x, i) => x === big[offset + at + i])]),
+  });
+  await plan.run();
+  assert.equal(into, big.subarray(offset, offset + n));
+  assert.ok(pieces.length > 1, `${pieces.length} pieces`);
+  let next = 0;
+  for (const [at, len, arrived] of pieces) {
+    assert.is(at, next, 'pieces in order, back to back');
+    assert.ok(len % unit === 0 || at + len === n, `piece [${at}, ${at + len}) holds whole units`);
+    assert.ok(arrived, `piece at ${at} was checked after its read`);
+    next = at + len;
+  }
+  assert.is(next, n);
+  assert.ok(reads.every(([, len]) => len <= Math.max(...pieces.map((p) => p[1]))), 'no read longer than a piece');
+  // In memory: a view, checked once as a whole.
+  const viewPlan = new ReadPlan(), whole: number[] = [];
+  viewPlan.place(bytesSource(big), offset, n, 'tensor w', undefined, 1, { unit, run: (bytes, at) => whole.push(at, bytes.length) });
+  viewPlan.runSync();
+  assert.equal(whole, [0, n]);
+});
+
 test('a read that fails (an OS error, a Blob that cannot be read) names the source, what was read and its bytes', async () => {
   const eio = () => { throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }); };
   const failing: ByteSource = { name: 'disk.gguf', size: 1000, read: async () => eio(), readSync: eio };

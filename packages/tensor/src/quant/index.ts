@@ -6,3 +6,4 @@ export {
 export { dequantizeGgmlRow, IQ4_NL_LEVELS } from './ggml-dequant.js';
 export { type GgmlTypeInfo, GGML_TYPES, GGML, SUPPORTED_GGML_TYPES, ggmlTypeInfo, supportedGgmlType, ggmlRowBytes } from './ggml-types.js';
 export { matvecGgmlJs, matmulGgmlJs } from './ggml-matvec-js.js';
+export { type NonFiniteGgml, findNonFiniteGgml } from './ggml-finite.js';

@@ -6,6 +6,7 @@ import { float16Bits, float16Table } from '../fp16.js';
 import { ggmlRowBytes, supportedGgmlType, GGML } from './ggml-types.js';
 import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
 import { dequantizeGgmlRow } from './ggml-dequant.js';
+import type { NonFiniteGgml } from './ggml-finite.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
 export const WEIGHT_TYPES: readonly WeightType[] = ['f32', 'f16', 'q8'];
@@ -30,6 +31,8 @@ export interface QuantAlloc {
   allocU16?(n: number): Uint16Array;
   allocI8?(n: number): Int8Array;
   allocU8?(n: number): Uint8Array;
+  /** A faster findNonFiniteGgml (./ggml-finite.ts) for bytes in this memory (the wasm backend's SIMD scan). */
+  findNonFiniteGgml?(type: number, bytes: Uint8Array): NonFiniteGgml | null;
 }
 
 /** The ggml-block kernels a backend may add (the wasm backend does); else the pure-TS ones run. */

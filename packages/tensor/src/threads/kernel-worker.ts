@@ -5,14 +5,15 @@
 // told to stop, so it never returns to an event loop.
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './protocol.js';
-import { CHUNK_STATE_INTS, WorkerSnapshot, claimIntoScratch, rescuable } from './rescue.js';
+import { CHUNK_STATE_INTS, WorkerClaims, rescuable } from './rescue.js';
 import { PREEMPTED_MS, SpinBudget } from './spin.js';
 
 /**
  * What a worker is started with (as workerData, or as the first message of a Web Worker): the
- * byte addresses of the control block, head table and chunk states, and its index (1 ..) among the workers.
+ * byte addresses of the control block, head table and chunk states, its index (1 ..) among the
+ * workers and the pool's threads (workers and caller).
  */
-export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number; statesAddr: number; index: number }
+export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number; statesAddr: number; index: number; threads: number }
 
 /** Messages a worker sends its pool: 'ready' once it watches the job counter, 'stopped' as it ends. */
 export type KernelWorkerMessage = 'ready' | 'stopped';
@@ -58,7 +59,7 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlAddr, CTRL_INTS);
   const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
   const states = new Int32Array(init.memory.buffer, init.statesAddr, CHUNK_STATE_INTS);
-  const budget = new SpinBudget(), snap = new WorkerSnapshot();
+  const budget = new SpinBudget(), claims = new WorkerClaims(init.index);
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
   let seen = Atomics.load(ctrl, Ctrl.SEQ);
@@ -67,7 +68,7 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
     seen = nextJob(ctrl, seen, budget);
     if (Atomics.load(ctrl, Ctrl.STOP) !== 0) break;
     // OP may already be a newer job's: then this job's tag no longer matches and nothing is claimed.
-    if (rescuable(ctrl[Ctrl.OP]!)) claimIntoScratch(k, ctrl, table, states, seen & TAG_MASK, init.index, snap);
+    if (rescuable(ctrl[Ctrl.OP]!)) claims.run(k, ctrl, table, states, seen & TAG_MASK, init.threads);
     else claimChunks(k, ctrl, table, seen & TAG_MASK);
   }
   post('stopped');

@@ -9,7 +9,7 @@ import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks } from './protocol.js';
-import { CHUNK_STATE_INTS, claimAsCaller, finishLate, rescuable, resetChunkStates } from './rescue.js';
+import { CHUNK_STATE_INTS, CallerClaims, finishLate, rescuable, resetChunkStates } from './rescue.js';
 import { SplitJudge } from './split-judge.js';
 
 /**
@@ -62,8 +62,7 @@ export class ThreadPool {
   /** Floats of scratch per worker now, and every scratch ever given out (byte addresses). */
   private scratchFloats = 0;
   private readonly scratches: number[] = [];
-  /** Which chunks of a rescuable job the caller ran: the job's seq at their index (./rescue.ts). */
-  private readonly mine = new Int32Array(MAX_CHUNKS);
+  private readonly claims = new CallerClaims();
   /**
    * How long the caller gives a worker's unfinished chunk of a rescuable job before taking it over,
    * in its own average chunk times. 0 takes every unfinished chunk over at once (tests use it to race
@@ -102,7 +101,7 @@ export class ThreadPool {
     const stopped: Promise<void>[] = [];
     try {
       for (let i = 0; i < workers; i++) {
-        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr, statesAddr, index: i + 1 }, opts);
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr, statesAddr, index: i + 1, threads: workers + 1 }, opts);
         list.push(w);
         let isReady!: () => void, isStopped!: () => void;
         ready.push(new Promise<void>((resolve, reject) => {
@@ -164,19 +163,19 @@ export class ThreadPool {
     c[Ctrl.CHUNK_ROWS] = chunkRows;
     Atomics.store(c, Ctrl.CHUNKS, chunks);
     const t0 = performance.now();
-    let seq = (this.seq = (this.seq + 1) | 0);
-    if (seq === 0) { this.mine.fill(0); seq = this.seq = 1; } // wrapped: no stale mark may match a new job (seq 0 is never used)
+    const seq = (this.seq = (this.seq + 1) | 0);
     const tag = seq & TAG_MASK, rescue = rescuable(op);
     if (rescue) resetChunkStates(this.states, tag, chunks);
     Atomics.store(c, Ctrl.COMPLETED, 0);
-    Atomics.store(c, Ctrl.CLAIM, tag << CHUNK_BITS);
+    // A rescuable job is claimed by its state words: its counter stays closed.
+    Atomics.store(c, Ctrl.CLAIM, (tag << CHUNK_BITS) | (rescue ? MAX_CHUNKS : 0));
     Atomics.store(c, Ctrl.SEQ, seq); // publishes the plain writes above (sequentially consistent)
     if (Atomics.load(c, Ctrl.SLEEPERS) > 0) { Atomics.notify(c, Ctrl.SEQ); this.jobTime.wakes++; }
     let mine: number;
     if (rescue) {
-      mine = claimAsCaller(this.k, c, this.table, this.mine, seq);
+      mine = this.claims.run(this.k, c, this.table, this.states, tag, this.size);
       const t1 = performance.now();
-      this.jobTime.takenOver += finishLate(this.k, c, this.table, this.states, this.mine, seq, tag, mine > 0 ? (this.patienceChunks * (t1 - t0)) / mine : PATIENCE_DEFAULT_MS, t1);
+      this.jobTime.takenOver += finishLate(this.k, c, this.table, this.states, tag, mine > 0 ? (this.patienceChunks * (t1 - t0)) / mine : PATIENCE_DEFAULT_MS, t1);
       this.finish(t0, t1, mine, op, chunks, chunkRows);
       return;
     }

@@ -1,6 +1,14 @@
-// Decode jobs (Matvecs, AttendHeads) that the caller can take back from a late worker. A worker
-// computes each chunk of such a job into its own scratch and then commits it (copies it to the
-// job's outputs), but only if the caller has not taken the chunk over meanwhile. So the caller
+// Decode jobs (Matvecs, AttendHeads): claimed by state words instead of a shared counter, so each
+// thread starts on the same chunks every job, and the caller can take chunks back from a late worker.
+//
+// Same chunks every job: thread t of n (the caller is 0, worker k is k) has a home, the t-th of n
+// equal runs of the job's chunks; it claims its home in order, then steals what is left of the
+// others' homes from their far ends. Chunk i of a layer's q/k/v job is the same rows step after
+// step, so with both threads active each keeps re-reading the same weight rows (and each head's
+// keys and values) from its own caches instead of half of them from the other core's.
+//
+// Taking over: a worker computes each chunk into its own scratch and then commits it (copies it to
+// the job's outputs), but only if the caller has not taken the chunk over meanwhile. So the caller
 // never waits long for a worker the OS descheduled in the middle of a chunk (any other process
 // waking on the machine, or a busy other core): once no chunk is left to claim, it gives each
 // unfinished worker chunk about two of its own chunks' time, then takes it over and computes it
@@ -9,20 +17,19 @@
 //
 // Each chunk has a state word, (tag << 3) | ChunkState. The caller resets a job's words to Free
 // before it posts the job, so a worker late from an older job (another tag) never matches one:
-//   Free → Running (the worker that claimed it starts) → Committing → Done (the worker copied it out)
-//   Free or Running → Taken (the caller takes it over and runs it)
-// (The caller's own chunks it notes in its own memory, not in the state words.)
+//   Free → Running (a worker claims it) → Committing → Done (the worker copied it out)
+//   Free → Taken (the caller claims it, or takes over a Running one) and the caller runs it
 // A worker whose Running or Committing step fails drops its result. Prompt jobs (MatmulT,
 // AttendCausal) write more than a scratch could hold and keep the plain protocol (protocol.ts).
 import type { KernelExports } from '../wasm/kernels.js';
-import { AttendArg, CHUNK_BITS, Ctrl, HEAD_ARGS, JOB_ARGS, JobOp, MAX_CHUNKS, MatvecArg, PART_ARGS, PartArg, matvecChunkPart, runChunk, runHead, runMatvecRows } from './protocol.js';
+import { AttendArg, Ctrl, HEAD_ARGS, JOB_ARGS, JobOp, MAX_CHUNKS, MatvecArg, PART_ARGS, PartArg, matvecChunkPart, runChunk, runHead, runMatvecRows } from './protocol.js';
 
 export enum ChunkState { Free = 0, Running = 1, Committing = 2, Done = 3, Taken = 4 }
 const STATE_BITS = 3;
 /** State words: one per chunk of a job. */
 export const CHUNK_STATE_INTS = MAX_CHUNKS;
 
-/** Whether chunks of `op` are committed from a worker's scratch (and so can be taken over). */
+/** Whether chunks of `op` are claimed by state words and committed from a worker's scratch (so can be taken over). */
 export function rescuable(op: number): boolean { return op === JobOp.Matvecs || op === JobOp.AttendHeads; }
 
 /** Sets the first `chunks` state words to Free of the job tagged `tag` (before the job is posted). */
@@ -32,39 +39,53 @@ export function resetChunkStates(states: Int32Array, tag: number, chunks: number
 }
 
 /**
- * The caller's share: claims chunks of its own job and runs them straight into the outputs, marking
- * each in `mine` with the job's `seq` (the caller's own memory: the state words it leaves alone, so
- * the line they share stays with the workers while they run). A trapping chunk is recorded in
- * FAILED (the job still completes). Returns how many it ran.
+ * Visits the chunks thread `t` of `threads` claims, in its order (its home, then the others' homes
+ * from their far ends), calling `claim(i)` for each until it returns false (stop).
  */
-export function claimAsCaller(k: KernelExports, ctrl: Int32Array, table: Int32Array, mine: Int32Array, seq: number): number {
-  const chunks = ctrl[Ctrl.CHUNKS]!;
-  let ran = 0;
-  for (;;) {
-    const v = Atomics.load(ctrl, Ctrl.CLAIM), i = v & MAX_CHUNKS;
-    if (i >= chunks) return ran;
-    if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) continue;
-    try { runChunk(k, ctrl, table, i); } catch { Atomics.store(ctrl, Ctrl.FAILED, i + 1); }
-    mine[i] = seq;
-    ran++;
+function inClaimOrder(t: number, threads: number, chunks: number, claim: (i: number) => boolean): void {
+  for (let i = Math.floor((t * chunks) / threads), end = Math.floor(((t + 1) * chunks) / threads); i < end; i++) if (!claim(i)) return;
+  for (let o = 1; o < threads; o++) {
+    const u = (t + o) % threads, first = Math.floor((u * chunks) / threads);
+    for (let i = Math.floor(((u + 1) * chunks) / threads) - 1; i >= first; i--) if (!claim(i)) return;
   }
 }
 
 /**
- * After claimAsCaller ran dry: waits for the workers' chunks (those not marked `seq` in `mine`),
- * taking over any not Done `patienceMs` after `since` (performance.now()). When it returns every
- * chunk is done, and no worker can commit into this job's outputs any more. Returns how many
- * chunks it took over.
+ * The caller's share: claims (Free → Taken) its home's chunks and then whatever the workers have not
+ * claimed, running each straight into the outputs. A trapping chunk is recorded in FAILED (the job
+ * still completes). Returns how many it ran.
  */
-export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, mine: Int32Array, seq: number, tag: number,
-  patienceMs: number, since: number): number {
+export class CallerClaims {
+  private ran = 0;
+  private k!: KernelExports; private ctrl!: Int32Array; private table!: Int32Array; private states!: Int32Array; private t = 0;
+  /** Bound once: inClaimOrder calls it per chunk without a closure per job. */
+  private readonly claim = (i: number): boolean => {
+    const free = this.t | ChunkState.Free;
+    if (this.states[i] !== free || Atomics.compareExchange(this.states, i, free, this.t | ChunkState.Taken) !== free) return true;
+    try { runChunk(this.k, this.ctrl, this.table, i); } catch { Atomics.store(this.ctrl, Ctrl.FAILED, i + 1); }
+    this.ran++;
+    return true;
+  };
+
+  run(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, threads: number): number {
+    this.k = k; this.ctrl = ctrl; this.table = table; this.states = states; this.t = tag << STATE_BITS; this.ran = 0;
+    inClaimOrder(0, threads, ctrl[Ctrl.CHUNKS]!, this.claim);
+    return this.ran;
+  }
+}
+
+/**
+ * After the caller's claims: waits for the workers' chunks, taking over any not Done `patienceMs`
+ * after `since` (performance.now()). When it returns every chunk is done, and no worker can commit
+ * into this job's outputs any more. Returns how many chunks it took over.
+ */
+export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, patienceMs: number, since: number): number {
   const t = tag << STATE_BITS, chunks = ctrl[Ctrl.CHUNKS]!;
   let taken = 0;
   for (let i = 0; i < chunks; i++) {
-    if (mine[i] === seq) continue;
     for (let spins = 1; ; spins++) {
       const s = Atomics.load(states, i);
-      if (s === (t | ChunkState.Done)) break;
+      if (s === (t | ChunkState.Done) || s === (t | ChunkState.Taken)) break; // Taken: the caller ran it
       // Committing: a worker is copying it out (tens of ns) — unless the OS stopped it right
       // there; then sleep a little between looks instead of spinning through its time slice.
       if (s === (t | ChunkState.Committing)) { if (spins > 20_000) Atomics.wait(states, i, s, 0.05); continue; }
@@ -78,30 +99,35 @@ export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array
   return taken;
 }
 
-/** A worker's copies of a job's arguments and of a head's table row (one per worker: no allocation per chunk). */
-export class WorkerSnapshot {
-  readonly args = new Int32Array(JOB_ARGS);
-  readonly head = new Int32Array(HEAD_ARGS);
-}
-
 /**
- * A worker's share of a rescuable job: claims chunks; for each, copies the job's arguments (they
- * are this job's: it cannot end while the chunk is Free, see the file comment), marks it Running,
- * computes it into scratch (worker `index`, from 1), then commits it unless the caller took it
- * over. Returns how many chunks it committed.
+ * A worker's share of a rescuable job: its copies of the job's arguments and of a head's table row
+ * (one per worker: no allocation per chunk), and its claim loop.
  */
-export function claimIntoScratch(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, index: number, snap: WorkerSnapshot): number {
-  const t = tag << STATE_BITS, args = snap.args, head = snap.head;
-  let committed = 0;
-  for (;;) {
-    const v = Atomics.load(ctrl, Ctrl.CLAIM);
-    if (v >>> CHUNK_BITS !== tag) return committed;
-    const i = v & MAX_CHUNKS, chunks = Atomics.load(ctrl, Ctrl.CHUNKS);
-    if (i >= chunks) return committed;
-    if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) continue;
-    // Snapshot, then Free → Running: if that succeeds the job was live all along, so the copy is its.
+export class WorkerClaims {
+  private readonly args = new Int32Array(JOB_ARGS);
+  private readonly head = new Int32Array(HEAD_ARGS);
+  private committed = 0;
+  private k!: KernelExports; private ctrl!: Int32Array; private table!: Int32Array; private states!: Int32Array; private t = 0;
+  constructor(private readonly index: number) {}
+
+  /**
+   * Claims (Free → Running) its home's chunks, then what is left of the others'; for each, first
+   * copies the job's arguments (if the claim then succeeds, the job was live all along, so the copy
+   * is its), computes the chunk into its scratch (worker `index`, from 1), then commits it unless
+   * the caller took it over. Returns how many chunks it committed.
+   */
+  run(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, threads: number): number {
+    this.k = k; this.ctrl = ctrl; this.table = table; this.states = states; this.t = tag << STATE_BITS; this.committed = 0;
+    // (A newer job's count if this job is over: then no claim of this tag succeeds.)
+    inClaimOrder(this.index, threads, Atomics.load(ctrl, Ctrl.CHUNKS), this.claim);
+    return this.committed;
+  }
+
+  private readonly claim = (i: number): boolean => {
+    const { k, ctrl, table, states, args, head, t } = this;
+    if (i >= MAX_CHUNKS || Atomics.load(states, i) !== (t | ChunkState.Free)) return true;
     const op = ctrl[Ctrl.OP]!, per = ctrl[Ctrl.CHUNK_ROWS]!, room = ctrl[Ctrl.SCRATCH_FLOATS]!;
-    const scratch = ctrl[Ctrl.SCRATCH]! + 4 * (index - 1) * room;
+    const scratch = ctrl[Ctrl.SCRATCH]! + 4 * (this.index - 1) * room;
     for (let j = 0; j < JOB_ARGS; j++) args[j] = ctrl[Ctrl.ARG0 + j]!;
     let out = 0, n = 0, att = 0, count = 0, p = 0, s = 0;
     if (op === JobOp.Matvecs) {
@@ -115,9 +141,9 @@ export function claimIntoScratch(k: KernelExports, ctrl: Int32Array, table: Int3
       n = args[AttendArg.HEAD_DIM]!; out = head[0]!; att = head[7]!; count = head[6]!;
       head[0] = scratch; head[7] = scratch + 4 * n; // the head's output, then its attention weights
     }
-    // Too big for the scratch (a job posted without ensureScratch): leave it Free for the caller.
-    if (n + count > room) continue;
-    if (Atomics.compareExchange(states, i, t | ChunkState.Free, t | ChunkState.Running) !== (t | ChunkState.Free)) continue;
+    // Too big for the scratch (a job posted without ensureScratch): leave it for the caller.
+    if (!(n + count <= room)) return true;
+    if (Atomics.compareExchange(states, i, t | ChunkState.Free, t | ChunkState.Running) !== (t | ChunkState.Free)) return true;
     let failed = false;
     try {
       if (op === JobOp.Matvecs) runMatvecRows(k, args, 0, p, s, s + n);
@@ -125,13 +151,14 @@ export function claimIntoScratch(k: KernelExports, ctrl: Int32Array, table: Int3
     } catch {
       failed = true;
     }
-    if (Atomics.compareExchange(states, i, t | ChunkState.Running, t | ChunkState.Committing) !== (t | ChunkState.Running)) continue;
+    if (Atomics.compareExchange(states, i, t | ChunkState.Running, t | ChunkState.Committing) !== (t | ChunkState.Running)) return true;
     if (failed) Atomics.store(ctrl, Ctrl.FAILED, i + 1);
     else {
       k.copyF32(out, scratch, n);
       if (count > 0) k.copyF32(att, scratch + 4 * n, count);
     }
     Atomics.store(states, i, t | ChunkState.Done);
-    committed++;
-  }
+    this.committed++;
+    return true;
+  };
 }

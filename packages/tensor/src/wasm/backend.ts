@@ -7,9 +7,11 @@ import { attendHeadKvName, ENTRY_FORMATS } from './kernels/attention.js';
 import type { KvRows } from '../kv/rows.js';
 import { WasmHeap, type WasmHeapOptions } from './heap.js';
 import { wasmSimdUnavailableReason } from './support.js';
-import { GGML, ggmlRowBytes, supportedGgmlType } from '../quant/ggml-types.js';
+import { GGML, ggmlRowBytes, ggmlTypeInfo, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
+import { NON_FINITE_SCANS, nonFiniteGroupBytes } from './kernels/finite.js';
+import { findNonFiniteGgml, type NonFiniteGgml } from '../quant/ggml-finite.js';
 import { makeAttendCausal } from './causal-attention.js';
 import type { CausalAttentionKernel } from '../kv/causal.js';
 import { JobRunner, type PartKindId } from './jobs.js';
@@ -56,6 +58,8 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+  /** findNonFiniteGgml (../quant/ggml-finite.ts), scanning in SIMD when `bytes` lie in this backend's memory (a loader's check as it reads each tensor). */
+  findNonFiniteGgml(type: number, bytes: Uint8Array): NonFiniteGgml | null;
   /**
    * out_i[0 .. w_i.rows) = W_i · x[xOff ..] for up to three matrices that read the same x (q/k/v,
    * gate/up), as one job: the activations are rounded once for the quantized kernels and, with
@@ -364,6 +368,15 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     },
     matvecGgml,
     matmulGgml,
+    findNonFiniteGgml(type, bytes) {
+      const scan = (k as unknown as Record<string, (p: number, groups: number) => number>)[NON_FINITE_SCANS[type] ?? ''];
+      if (!scan || !heap.owns(bytes)) return findNonFiniteGgml(type, bytes);
+      const group = nonFiniteGroupBytes(type), groups = Math.floor(bytes.length / group);
+      // Found in the groups: locate the first in JS (a corrupt file, once). Else only the tail is left.
+      if (scan(bytes.byteOffset, groups) !== 0) return findNonFiniteGgml(type, bytes);
+      const tail = findNonFiniteGgml(type, bytes.subarray(groups * group));
+      return tail && { ...tail, block: tail.block + (groups * group) / ggmlTypeInfo(type).blockBytes };
+    },
     ...makeAttendCausal(addr, k, jobs),
     async dispose() { if (pool) await pool.stop(); },
   };

@@ -8,6 +8,7 @@ import { emitMatvecQ8 } from './kernels/q8.js';
 import { ENTRY_FORMATS, emitAttendHead, emitAttendHeadKv } from './kernels/attention.js';
 import { emitGgmlKernels } from './kernels/ggml.js';
 import { emitDequantizers } from './kernels/dequantize.js';
+import { emitNonFiniteScans } from './kernels/finite.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
@@ -79,5 +80,6 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitSoftmaxCausal(m);
   emitWeightedCausal(m);
   emitCopy(m);
+  emitNonFiniteScans(m);
   return m.encode();
 }

@@ -12,6 +12,7 @@ import type { GgufIndex, GgufTensorEntry } from './parse.js';
 import type { ByteSource } from '../byte-source.js';
 import type { ReadPlan } from '../read-plan.js';
 import { ModelFileError } from '../file-errors.js';
+import { finiteTensorCheck } from '../finite-tensor.js';
 
 export interface GgufModelParts {
   config: ModelConfig;
@@ -36,7 +37,8 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     const rowBytes = t.byteLength / total;
     // F32 and F16 rows are read as typed arrays: on the js backend (a view) they need aligned bytes.
     const align = t.type.name === 'F32' ? 4 : t.type.name === 'F16' ? 2 : 1;
-    const data = plan.place(bytes, t.fileOffset + row0 * rowBytes, rows * rowBytes, `tensor ${t.name}`, mem.allocU8?.bind(mem), align);
+    const data = plan.place(bytes, t.fileOffset + row0 * rowBytes, rows * rowBytes, `tensor ${t.name}`, mem.allocU8?.bind(mem), align,
+      finiteTensorCheck(mem, source, t.name, t.type.id, cols, row0));
     // (no `mem`: the bytes already are where the model keeps them)
     return ggmlWeights(t.type.id, rows, cols, data, undefined, `${source}: tensor ${t.name}`);
   };

@@ -13,6 +13,7 @@ import type { ReadPlan } from '../read-plan.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import type { HfLayout } from './config.js';
 import { ModelFileError } from '../file-errors.js';
+import { finiteTensorCheck } from '../finite-tensor.js';
 
 export interface HfModelParts {
   config: ModelConfig;
@@ -79,16 +80,18 @@ class TensorReader {
     const t = this.get(name, shape);
     const cols = shape[1], what = `${this.ckpt.source}: tensor ${name}`;
     const size = t.dtype === 'F32' ? 4 : 2, offset = t.fileOffset + row0 * cols * size, n = rows * cols * size;
+    const type = GGML[t.dtype];
+    const check = finiteTensorCheck(this.mem, this.ckpt.source, t.name, type, cols, row0);
     if (t.dtype === 'F32') {
       // js: a view of the file (or a fresh array); wasm: read into its memory. Either way aligned for a Float32Array.
       const f32 = this.mem.allocU8 ? this.mem.alloc(rows * cols) : null;
-      const bytes = f32 ? new Uint8Array(f32.buffer, f32.byteOffset, n) : this.plan.place(t.file, offset, n, `tensor ${t.name}`, undefined, 4);
-      if (f32) this.plan.copy(t.file, offset, bytes, `tensor ${t.name}`);
+      const bytes = f32 ? new Uint8Array(f32.buffer, f32.byteOffset, n) : this.plan.place(t.file, offset, n, `tensor ${t.name}`, undefined, 4, check);
+      if (f32) this.plan.copy(t.file, offset, bytes, `tensor ${t.name}`, check);
       return f32Weights(f32 ?? new Float32Array(bytes.buffer, bytes.byteOffset, rows * cols), 0, rows, cols);
     }
     // 16-bit rows are used in place; the js kernels read them as Uint16Array, which needs an even offset.
-    const bytes = this.plan.place(t.file, offset, n, `tensor ${t.name}`, this.mem.allocU8?.bind(this.mem), 2);
-    return ggmlWeights(t.dtype === 'F16' ? GGML.F16 : GGML.BF16, rows, cols, bytes, undefined, what);
+    const bytes = this.plan.place(t.file, offset, n, `tensor ${t.name}`, this.mem.allocU8?.bind(this.mem), 2, check);
+    return ggmlWeights(type, rows, cols, bytes, undefined, what);
   }
 
   /**
@@ -99,7 +102,9 @@ class TensorReader {
     const t = this.get(name, shape);
     const rowsIn = shape[0], width = shape[1], cols = width / parts;
     const outs = Array.from({ length: parts }, () => this.mem.alloc(cols * rowsIn));
+    const check = finiteTensorCheck(this.mem, this.ckpt.source, t.name, GGML[t.dtype], width);
     this.plan.convert(t.file, t.fileOffset, t.byteLength, `tensor ${t.name}`, (bytes) => {
+      check.run(bytes, 0);
       if (this.decoded.length < t.elements) this.decoded = new Float32Array(t.elements); // one tensor's values at a time
       const src = this.decoded.subarray(0, t.elements);
       decodeSafetensorInto(t.dtype, bytes, src);

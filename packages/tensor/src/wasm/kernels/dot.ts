@@ -31,7 +31,7 @@ export function loadARow(f: FunctionBuilder, fmt: RowFormat, p: I32, offsetElems
   // fp16 → fp32 in three ops: sign-extend the half to 32 bits and shift it left 13, so exponent and
   // mantissa land in f32 position (bits 13..27) and the sign in bit 31; clear the sign copies in
   // bits 28..30; multiply by 2^112 to rebias the exponent (15 → 127; also right for subnormals).
-  // Inf/NaN halves become large finite values — weights are finite.
+  // Inf/NaN halves become large finite values: weights are finite (the loaders refuse a file's Inf/NaN, quant/ggml-finite.ts).
   f.get(p).simdMem(Simd.v128_load16x4_s, offsetElems * 2).i32(13).simd(Simd.i32x4_shl);
   f.v128i32(0x8fffe000, 0x8fffe000, 0x8fffe000, 0x8fffe000).simd(Simd.v128_and);
   splatF(f, 2 ** 112).simd(Simd.f32x4_mul);

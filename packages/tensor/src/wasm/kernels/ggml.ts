@@ -25,7 +25,12 @@ export const GGML_WASM_KERNELS: Readonly<Record<number, string>> = Object.freeze
   [GGML.Q6_K]: 'matvecQ6_K',
 });
 
-/** Pushes the f32 value of the IEEE half at address p + offset (sign-extend, shift, mask, rebias by 2^112: `rebias` holds 2^112, else a constant). */
+/**
+ * Pushes the f32 value of the IEEE half at address p + offset (sign-extend, shift, mask, rebias by
+ * 2^112: `rebias` holds 2^112, else a constant). An Inf/NaN half (exponent 31) comes out finite
+ * (about 2^16): the loaders refuse such a scale when they read the tensor (quant/ggml-finite.ts),
+ * which keeps this conversion at four instructions per block.
+ */
 export function halfAt(f: FunctionBuilder, p: I32, offset: number, rebias?: F32): void {
   f.get(p).mem(Op.i32_load16_s, offset, 1).i32(13).op(Op.i32_shl).i32(0x8fffe000 | 0).op(Op.i32_and).op(Op.f32_reinterpret_i32);
   if (rebias) f.get(rebias); else f.f32(2 ** 112);
