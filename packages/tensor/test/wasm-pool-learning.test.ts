@@ -34,6 +34,8 @@ test('split judge: shares while sharing pays; after a window that did not pay, r
     for (let i = 0; i < 32; i++) { assert.ok(j.share()); j.record(pays ? 6 : 10.4, 5, 1, 2); }
   };
   const aloneFor = (): number => { let n = 0; while (!j.share()) n++; return n; };
+  window(false);
+  assert.ok(j.share(), 'the first window (a fresh pool: cold caches, first wake-ups) is not judged');
   window(true);
   assert.ok(j.share(), 'a paying window keeps sharing');
   j.record(6, 5, 1, 2);
@@ -50,13 +52,19 @@ test('split judge: shares while sharing pays; after a window that did not pay, r
   assert.ok(j.share());
 });
 
-test('split judge: a re-check window that loses much buys time alone in proportion (its loss stays about 1 % of the time)', () => {
+test('split judge: a re-check window that loses much buys time alone in proportion (its loss stays about 1 % of the time), up to the longest backoff', () => {
   const j = new SplitJudge();
+  for (let i = 0; i < 32; i++) { j.share(); j.record(30, 5, 1, 2); } // the first window: not judged
   // Each shared job takes 30 ms where one thread would take 10: the window lost 64 jobs' time.
   for (let i = 0; i < 32; i++) { j.share(); j.record(30, 5, 1, 2); }
   let n = 0;
   while (!j.share()) n++;
   assert.is(n, 6400);
+  // ... and at most the longest backoff, however much a window loses.
+  for (let i = 0; i < 32; i++) { j.share(); j.record(3000, 5, 1, 2); }
+  n = 0;
+  while (!j.share()) n++;
+  assert.is(n, 16_384);
 });
 
 test('jobs of different sizes back to back on 3 threads equal one thread bit for bit (a late worker never claims against the next job)', async () => {

@@ -9,7 +9,8 @@ import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { JobRunner } from '../src/wasm/jobs.js';
 import { ThreadPool } from '../src/threads/pool.js';
-import { PartKind } from '../src/threads/protocol.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, MatvecArg, PartArg, PartKind } from '../src/threads/protocol.js';
+import { CHUNK_STATE_INTS, ChunkState, WorkerClaims, resetChunkStates } from '../src/threads/rescue.js';
 import { assertClose, randomArray, rng } from './helpers.js';
 
 const rand = rng(0x7e5c);
@@ -68,6 +69,35 @@ test('with no patience, take-overs race the workers\' commits on every job and t
   } finally {
     await pool.stop();
   }
+});
+
+test('a worker whose commit traps (outputs outside the memory) reports the chunk and marks it done: it neither dies nor leaves the caller waiting', async () => {
+  // The worker's side run on this thread: a throw here is what kills a real worker mid-commit
+  // (its chunk stuck in Committing, which the caller waits out forever).
+  const heap = new WasmHeap({ shared: true, initialBytes: 1 << 20, maximumBytes: 1 << 20 });
+  const k = (await WebAssembly.instantiate(await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages })),
+    { env: { memory: heap.memory } })).exports as unknown as KernelExports;
+  const ints = (n: number): Int32Array => new Int32Array(heap.buffer, heap.allocBytes(4 * n, 64), n);
+  const ctrl = ints(CTRL_INTS), table = ints(HEAD_TABLE_INTS), states = ints(CHUNK_STATE_INTS);
+  const rows = 64, cols = 32, per = 16, chunks = rows / per, tag = 5;
+  const w = heap.f32(rows * cols), x = heap.f32(cols), scratch = heap.f32(per);
+  w.fill(1); x.fill(1);
+  const a = Ctrl.ARG0, part = a + MatvecArg.PART0;
+  ctrl[Ctrl.OP] = 1; ctrl[Ctrl.CHUNKS] = chunks; ctrl[Ctrl.CHUNK_ROWS] = per;
+  ctrl[Ctrl.SCRATCH] = scratch.byteOffset; ctrl[Ctrl.SCRATCH_FLOATS] = per;
+  ctrl[a + MatvecArg.PARTS] = 1; ctrl[a + MatvecArg.COLS] = cols; ctrl[a + MatvecArg.X] = x.byteOffset;
+  ctrl[part + PartArg.KIND] = PartKind.F32; ctrl[part + PartArg.W] = w.byteOffset; ctrl[part + PartArg.ROWS] = rows; ctrl[part + PartArg.FIRST_CHUNK] = 0;
+  ctrl[part + PartArg.OUT] = heap.capacityBytes + 4096; // past the end of the memory
+  resetChunkStates(states, tag, chunks);
+  let committed = -1;
+  try {
+    committed = new WorkerClaims(1).run(k, ctrl, table, states, tag, 2); // worker 1 of 2 threads: its home, then the caller's chunks
+  } catch (e) {
+    assert.unreachable(`the worker threw (${(e as Error).message}), chunk states ${Array.from(states.subarray(0, chunks), (s) => s & 7)}`);
+  }
+  assert.is(committed, chunks);
+  for (let i = 0; i < chunks; i++) assert.is(states[i], (tag << 3) | ChunkState.Done, `chunk ${i}`);
+  assert.ok(ctrl[Ctrl.FAILED]! >= 1 && ctrl[Ctrl.FAILED]! <= chunks, `FAILED = ${ctrl[Ctrl.FAILED]}`);
 });
 
 test.run();

@@ -110,6 +110,7 @@ test('a kernel that traps in a chunk fails the call with a clear error instead o
       a[MatvecArg.PARTS] = 1; a[MatvecArg.COLS] = cols; a[MatvecArg.X] = x.byteOffset;
       a[part + PartArg.KIND] = PartKind.F32; a[part + PartArg.OUT] = out.byteOffset; a[part + PartArg.W] = wAddr;
       a[part + PartArg.ROWS] = rows; a[part + PartArg.FIRST_CHUNK] = 0;
+      pool.ensureScratch(per); // without it the worker leaves every chunk to the caller (threads/rescue.ts)
       pool.run(JobOp.Matvecs, Math.ceil(rows / per), per);
     };
     assert.throws(() => matvec(bogus), /wasm thread pool: the kernel trapped in chunk \d+ of \d+ \(rows \d+\.\./);

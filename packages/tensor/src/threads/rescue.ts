@@ -152,11 +152,17 @@ export class WorkerClaims {
       failed = true;
     }
     if (Atomics.compareExchange(states, i, t | ChunkState.Running, t | ChunkState.Committing) !== (t | ChunkState.Running)) return true;
-    if (failed) Atomics.store(ctrl, Ctrl.FAILED, i + 1);
-    else {
-      k.copyF32(out, scratch, n);
-      if (count > 0) k.copyF32(att, scratch + 4 * n, count);
+    // The copy can trap too (outputs outside the memory): a throw here would end the worker with
+    // its chunk Committing, which the caller waits out forever.
+    if (!failed) {
+      try {
+        k.copyF32(out, scratch, n);
+        if (count > 0) k.copyF32(att, scratch + 4 * n, count);
+      } catch {
+        failed = true;
+      }
     }
+    if (failed) Atomics.store(ctrl, Ctrl.FAILED, i + 1);
     Atomics.store(states, i, t | ChunkState.Done);
     this.committed++;
     return true;

@@ -8,11 +8,11 @@
 // they sleep and take no time from anyone), then shares a window again to re-check.
 //
 // A re-check that does not pay costs what its window lost, so the judge makes the time alone after
-// it proportional to that loss: at least RECHECK_SHARE⁻¹ times the lost time (in jobs of the
-// window's average length), so re-checking never costs more than about RECHECK_SHARE of the time,
-// however much a window loses on a loaded machine. The backoff also doubles while sharing keeps not
-// paying, and a paying window halves it rather than forgetting it (one lucky window on a loaded
-// machine must not bring back frequent re-checks).
+// it proportional to that loss: RECHECK_SHARE⁻¹ times the lost time (in jobs of the window's
+// average length, up to MAX_ALONE), so re-checking costs about RECHECK_SHARE of the time unless a
+// window loses more than that cap buys. The backoff also doubles while sharing keeps not paying,
+// and a paying window halves it rather than forgetting it (one lucky window on a loaded machine
+// must not bring back frequent re-checks).
 
 const WINDOW = 32;
 /** Sharing must beat one thread by this factor to count as paying (the estimate is rough). */
@@ -22,12 +22,17 @@ const MAX_BACKOFF = 16_384;
 /** What a losing re-check window may cost, as a share of the time alone that follows it. */
 const RECHECK_SHARE = 0.01;
 /**
- * Longest time alone (in jobs) a single window's loss can buy: a few seconds of decode, so a machine
- * that went quiet after a loaded spell shares again soon.
+ * Longest time alone (in jobs) a single window's loss can buy: no longer than the longest backoff,
+ * so a machine that went quiet after a loaded spell shares again as soon as before.
  */
-const MAX_ALONE = 65_536;
+const MAX_ALONE = MAX_BACKOFF;
 
 export class SplitJudge {
+  /**
+   * The first window is shared but not judged: a fresh pool's first jobs pay for cold caches, the
+   * workers' first wake-ups and code not yet optimized, and must not buy a long time alone.
+   */
+  private warmup = WINDOW;
   private serialLeft = 0;
   private backoff = MIN_BACKOFF;
   private jobs = 0;
@@ -44,6 +49,7 @@ export class SplitJudge {
   /** Timings of a shared job (see the file comment). */
   record(splitMs: number, callerMs: number, callerChunks: number, chunks: number): void {
     if (callerChunks === 0) return; // the workers ran it all: no estimate of the caller alone
+    if (this.warmup > 0) { this.warmup--; return; }
     this.splitMs += splitMs;
     this.aloneMs += (callerMs * chunks) / callerChunks;
     if (++this.jobs < WINDOW) return;
