@@ -1,15 +1,16 @@
 // Model loads of this checkout against an older one, in ONE process, old and new alternating
 // round by round (which goes first alternates too): loadModel(path) (the file as a byte source)
 // and modelFromBytes (the file's bytes in memory), on a wasm backend per side, each model disposed
-// after its load (its heap memory is reused by the next).
+// after its load (its heap memory is reused by the next); with --fresh, on a new backend per load
+// (new heap pages, as `msrnn bench` times a load), disposed after it.
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
-//   node scripts/run-ts.mjs packages/transformer/bench/load-ab.bench.ts --old .bench/old --model FILE,... [--rounds N]
+//   node scripts/run-ts.mjs packages/transformer/bench/load-ab.bench.ts --old .bench/old --model FILE,... [--rounds N] [--fresh]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadSides } from './old-tree.js';
 
-const { values } = parseArgs({ options: { old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '25' } } });
+const { values } = parseArgs({ options: { old: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '25' }, fresh: { type: 'boolean', default: false } } });
 if (!values.old || !values.model) throw new Error('--old DIR (an older checkout\'s packages/) and --model FILE,... are required');
 const rounds = Number(values.rounds);
 if (!(Number.isInteger(rounds) && rounds > 0)) throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
@@ -17,18 +18,19 @@ const sides = await loadSides(values.old);
 const backends = await Promise.all(sides.map((s) => s.tensor.createWasmBackend()));
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-console.log(`load times in ms, ${rounds} alternating rounds: best (median)`);
+console.log(`load times in ms, ${rounds} alternating rounds${values.fresh ? ', a fresh backend per load' : ''}: best (median)`);
 for (const path of values.model.split(',')) {
   const bytes = new Uint8Array(readFileSync(path));
   const times = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
     for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
-      const { name, api } = sides[i]!, backend = backends[i]!;
+      const { name, api, tensor } = sides[i]!;
       for (const how of ['loadModel(path)', 'modelFromBytes'] as const) {
+        const backend = values.fresh ? await tensor.createWasmBackend() : backends[i]!;
         const t0 = performance.now();
         const model = how === 'modelFromBytes' ? api.modelFromBytes(bytes, { backend }) : await api.loadModel(path, { backend });
         const ms = performance.now() - t0;
-        model.dispose();
+        if (values.fresh) await backend.dispose(); else model.dispose();
         const key = `${how} ${name}`;
         times.set(key, [...(times.get(key) ?? []), ms]);
       }

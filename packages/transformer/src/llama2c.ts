@@ -2,12 +2,13 @@
 // version-1 format (magic "ak42", 256-byte header). Both are parsed fully validated: the header
 // must describe a sane geometry AND the file size must equal what the header implies, so a
 // truncated or corrupt file fails with a clear message before any large allocation.
-import { f32Weights } from '@msrnn/tensor';
+import { f32Weights, GGML, type QuantAlloc } from '@msrnn/tensor';
 import { LLAMA } from './arch.js';
 import { recognizeOtherFormat } from './bytes.js';
 import { bytesSource, type ByteSource } from './byte-source.js';
 import { ReadPlan } from './read-plan.js';
 import { ModelFileError } from './file-errors.js';
+import { finiteTensorCheck } from './finite-tensor.js';
 import { kvDimOf, validateConfig, type ModelConfig } from './config.js';
 import { linear, norm, type LayerWeights, type Weights } from './weights.js';
 
@@ -139,30 +140,38 @@ function readHeader(bytes: Uint8Array, source: string): HeaderInfo {
   return { config: { ...p, vocabSize: Math.abs(p.vocabSize), sharedClassifier, ...common }, version: 0, headerBytes: V0_HEADER_BYTES };
 }
 
-/** One tensor run in file order: `count` floats go into `target` (or are skipped when null); `what` names it in a read error. */
-interface Segment { target: Float32Array | null; count: number; what: string }
+/**
+ * One tensor run in file order: `count` floats go into `target` (or are skipped when null); `what`
+ * names it in a read error, `name` in a corrupt-value error, which says where in its rows of `cols`.
+ */
+interface Segment { target: Float32Array | null; count: number; what: string; name: string; cols: number }
 
 function fileSegments(info: HeaderInfo, w: Llama2cViews): Segment[] {
   const c = info.config;
-  const perLayer = (name: LayerTensorName): Segment[] => w.layers.map((l, i) => ({ target: l[name], count: l[name].length, what: `layer ${i}'s ${name}` }));
-  const classifier: Segment[] = c.sharedClassifier ? [] : [{ target: w.classifier, count: w.classifier.length, what: 'the classifier' }];
+  // Row widths (inputs) of run.c's matrices; a norm is one row.
+  const cols: Record<LayerTensorName, number> = { attNorm: c.dim, wq: c.dim, wk: c.dim, wv: c.dim, wo: c.dim, ffnNorm: c.dim, w1: c.dim, w2: c.hiddenDim, w3: c.dim };
+  const perLayer = (name: LayerTensorName): Segment[] => w.layers.map((l, i) => ({
+    target: l[name], count: l[name].length, what: `layer ${i}'s ${name}`, name: `layer ${i} ${name}`, cols: cols[name],
+  }));
+  const whole = (target: Float32Array, name: string): Segment => ({ target, count: target.length, what: `the ${name}`, name, cols: c.dim });
+  const classifier: Segment[] = c.sharedClassifier ? [] : [whole(w.classifier, 'classifier')];
   if (info.version === 0) {
     // run.c order; then the (unused) RoPE tables freq_cis_real/imag, seqLen × headSize/2 each.
     const ropeTables = c.seqLen * (c.dim / c.nHeads);
     return [
-      { target: w.tokenEmbedding, count: w.tokenEmbedding.length, what: 'the token embedding' },
+      whole(w.tokenEmbedding, 'token embedding'),
       ...perLayer('attNorm'), ...perLayer('wq'), ...perLayer('wk'), ...perLayer('wv'), ...perLayer('wo'),
       ...perLayer('ffnNorm'), ...perLayer('w1'), ...perLayer('w2'), ...perLayer('w3'),
-      { target: w.finalNorm, count: c.dim, what: 'the final norm' },
-      { target: null, count: ropeTables, what: 'the RoPE tables' },
+      whole(w.finalNorm, 'final norm'),
+      { target: null, count: ropeTables, what: 'the RoPE tables', name: 'the RoPE tables', cols: ropeTables },
       ...classifier,
     ];
   }
   // version 1 (export.py version1_export): norms first, then embeddings, then the matrices.
   return [
     ...perLayer('attNorm'), ...perLayer('ffnNorm'),
-    { target: w.finalNorm, count: c.dim, what: 'the final norm' },
-    { target: w.tokenEmbedding, count: w.tokenEmbedding.length, what: 'the token embedding' },
+    whole(w.finalNorm, 'final norm'),
+    whole(w.tokenEmbedding, 'token embedding'),
     ...perLayer('wq'), ...perLayer('wk'), ...perLayer('wv'), ...perLayer('wo'),
     ...perLayer('w1'), ...perLayer('w2'), ...perLayer('w3'),
     ...classifier,
@@ -212,27 +221,29 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string, fileSize =
 /** Parses and validates a llama2.c checkpoint; each weight is copied into its own `alloc` allocation. */
 export function parseLlama2c(bytes: Uint8Array, source: string, alloc: (n: number) => Float32Array): ParsedCheckpoint {
   const plan = new ReadPlan();
-  const parsed = llama2cParts(bytesSource(bytes, source), bytes, alloc, plan);
+  const parsed = llama2cParts(bytesSource(bytes, source), bytes, { alloc }, plan);
   plan.runSync();
   return parsed;
 }
 
 /**
  * A llama2.c checkpoint read from `file` (`header` = its first LLAMA2C_HEADER_BYTES bytes, or all
- * of them): each weight gets its own `alloc` allocation, which `plan` fills when it runs (and then
- * checks every weight is finite).
+ * of them): each weight gets its own `mem.alloc` allocation, which `plan` fills when it runs,
+ * checking as it reads that every weight is finite: a NaN or infinite weight would only show up
+ * later as NaN logits, far from its cause, so the load names the file and the tensor instead.
  */
-export function llama2cParts(file: ByteSource, header: Uint8Array, alloc: (n: number) => Float32Array, plan: ReadPlan): ParsedCheckpoint {
+export function llama2cParts(file: ByteSource, header: Uint8Array, mem: QuantAlloc, plan: ReadPlan): ParsedCheckpoint {
   const source = file.name;
   const info = parseLlama2cHeader(header, source, file.size);
   if (!littleEndianHost) throw new Error(`${source}: llama2.c checkpoints are little-endian; this host is big-endian`);
-  const views = allocateViews(info.config, alloc);
+  const views = allocateViews(info.config, (n) => mem.alloc(n));
   let at = info.headerBytes;
   for (const seg of fileSegments(info, views)) {
-    if (seg.target) plan.copy(file, at, new Uint8Array(seg.target.buffer, seg.target.byteOffset, seg.count * 4), seg.what);
+    if (seg.target) {
+      plan.copy(file, at, new Uint8Array(seg.target.buffer, seg.target.byteOffset, seg.count * 4), seg.what, finiteTensorCheck(mem, source, seg.name, GGML.F32, seg.cols));
+    }
     at += seg.count * 4;
   }
-  plan.after(() => checkFinite(views, source));
   if (info.version === 0 && info.config.seqLen >= 2) {
     const c = info.config;
     const tableStart = info.headerBytes + (llama2cParameterCount(c) - (c.sharedClassifier ? 0 : c.vocabSize * c.dim)) * 4;
@@ -273,21 +284,6 @@ function checkRopeTables(table: Uint8Array, info: HeaderInfo, source: string): v
     if (heads === c.nHeads || !Number.isInteger(other) || other % 2 !== 0) continue;
     if (matches(other)) {
       throw new ModelFileError(`${source}: invalid model header: n_heads ${c.nHeads} (head dim ${hd}) does not match the RoPE tables the file stores, which are for head dim ${other} (n_heads ${heads}); was the header edited?`);
-    }
-  }
-}
-
-/**
- * A NaN or infinite weight only shows up later as NaN logits (a sampler that picks nothing, a
- * perplexity of NaN), far from its cause; one pass at load names the file and the tensor instead.
- */
-function checkFinite(w: Llama2cViews, source: string): void {
-  const named: [string, Float32Array][] = [['token embedding', w.tokenEmbedding], ['final norm', w.finalNorm], ['classifier', w.classifier]];
-  w.layers.forEach((layer, l) => { for (const [k, v] of Object.entries(layer)) named.push([`layer ${l} ${k}`, v]); });
-  for (const [name, v] of named) {
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (x - x !== 0) throw new ModelFileError(`${source}: weight ${name}[${i}] is ${x} — the file is corrupt`); // NaN - NaN and Inf - Inf are NaN
     }
   }
 }

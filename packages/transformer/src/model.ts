@@ -127,7 +127,7 @@ function planGguf(index: GgufIndex, file: ByteSource, backend: Backend, allocati
 function planLlama2c(file: ByteSource, head: Uint8Array, backend: Backend, allocations: Allocations, plan: ReadPlan): PlannedParts {
   const { headerBytes } = parseLlama2cHeader(head, file.name, file.size); // a corrupt header is named before the size is
   checkRoom(backend, file.size - headerBytes, file.name);
-  const { config, weights, version } = llama2cParts(file, head, (n) => allocations.alloc(n), plan);
+  const { config, weights, version } = llama2cParts(file, head, allocations, plan);
   return { config, weights, format: `llama2.c v${version satisfies Llama2cVersion}`, metadata: null };
 }
 

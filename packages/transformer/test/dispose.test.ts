@@ -160,7 +160,7 @@ if (haveShared('dispose', paths.model, q8Gguf, hfFolder)) {
     const nan = new Uint8Array(bytes);
     new DataView(nan.buffer, nan.byteOffset).setFloat32(28 + 4 * 1000, NaN, true); // a token embedding weight (after the 28-byte v0 header)
     const before = footprint(wasm);
-    assert.throws(() => modelFromBytes(nan, { backend: wasm, source: 'nan.bin' }), /nan\.bin: weight .* is NaN/);
+    assert.throws(() => modelFromBytes(nan, { backend: wasm, source: 'nan.bin' }), /nan\.bin: tensor token embedding \(F32\) value 1000 .* is NaN/);
     assert.is(wasm.heap.usedBytes, before.used);
   }));
 }

@@ -107,10 +107,12 @@ test('a NaN or infinite weight is a load error naming the file and the tensor', 
     new DataView(b.buffer).setFloat32(28 + 4 * floatIndex, value, true);
     return b;
   };
-  throwsWith(() => modelFromBytes(withValue(5, NaN), { source: 'nan.bin' }), 'nan.bin', 'token embedding[5]', 'NaN', 'corrupt');
+  throwsWith(() => modelFromBytes(withValue(5, NaN), { source: 'nan.bin' }), 'nan.bin: tensor token embedding (F32) value 5 (row 0, column 5) is NaN — the file is corrupt');
   // v0 order: embedding, attNorm of every layer, then wq of every layer.
   const layer1wq3 = tiny.vocab * tiny.dim + tiny.layers * tiny.dim + tiny.dim * tiny.dim + 3;
-  throwsWith(() => modelFromBytes(withValue(layer1wq3, -Infinity), { source: 'inf.bin' }), 'inf.bin', 'layer 1 wq[3]', '-Infinity');
+  throwsWith(() => modelFromBytes(withValue(layer1wq3, -Infinity), { source: 'inf.bin' }), 'inf.bin: tensor layer 1 wq (F32) value 3 (row 0, column 3) is -Infinity');
+  // A later row: its place in the tensor's rows of dim.
+  throwsWith(() => modelFromBytes(withValue(layer1wq3 + 2 * tiny.dim, NaN), { source: 'nan.bin' }), `tensor layer 1 wq (F32) value ${2 * tiny.dim + 3} (row 2, column 3) is NaN`);
 });
 
 test('a file of another kind (PNG, zip, text, SentencePiece) is named as such, with the header error; GGUF bytes go to the GGUF reader', () => {
