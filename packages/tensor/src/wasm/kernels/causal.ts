@@ -3,10 +3,11 @@
 // i sees the first L_i = min(n, base + i) entries (the causal mask as a per-row length).
 //
 // Why not one query at a time (attendHead): a prompt's queries share their keys, so a pair of
-// queries reads each key once, and a block of 4 rows keeps its outputs in registers over all the
-// entries instead of loading and storing them once per entry. Every output is still formed in
-// attendHead's own order (scores: emitDotTile with U = 4; softmax: the same code; value sums:
-// entry by entry from 0), so the rows are bit-identical to attending one query at a time.
+// queries reads each key once (4 keys × 2 queries a scores tile, the matmul's), and a block of 4 rows
+// keeps its outputs in registers over all the entries instead of loading and storing them once per
+// entry. Every output is still formed in attendHead's own order (scores: emitDotTile with U = 1, one
+// accumulator a score; softmax: the same code; value sums: entry by entry from 0), so the rows are
+// bit-identical to attending one query at a time.
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Scratch, zeroV, i32, f32, type I32, type F32 } from './common.js';
 import { emitDotTile } from './dot.js';
@@ -34,9 +35,10 @@ export function emitScoresCausal(m: ModuleBuilder): void {
   const scale = f.params[10] as F32;
   const s = new Scratch(f);
   const i = f.local(i32), j = f.local(i32), limit = f.local(i32);
-  // A tile: key rows j.. (A, f32) against query rows i.. (B); U = 4 as attendHead's scores.
+  // A tile: key rows j.. (A, f32) against query rows i.. (B); U = 1 as attendHead's scores, so up
+  // to 4 keys × 2 queries a tile (8 accumulators, the matmul's tile).
   const tile = (keysInTile: number, queries: number) => emitDotTile(f, s, {
-    R: keysInTile, C: queries, U: 4, aFormat: 'f32', k: headDim!,
+    R: keysInTile, C: queries, U: 1, aFormat: 'f32', k: headDim!,
     rowA: (r) => { f.get(keys!).get(j).i32(r).op(Op.i32_add).get(keyStride!).op(Op.i32_mul).i32(2).op(Op.i32_shl).op(Op.i32_add); },
     rowB: (c) => { f.get(q!).get(i).i32(c).op(Op.i32_add).get(qStride!).op(Op.i32_mul).i32(2).op(Op.i32_shl).op(Op.i32_add); },
     store: (r, c, push) => {
@@ -48,14 +50,16 @@ export function emitScoresCausal(m: ModuleBuilder): void {
   // Query pairs share each key they both see; the second row of a pair sees at most one key more.
   f.forSteps(i, () => f.i32(0), rows!, 2, () => {
     rowLimit(f, s, limit, n!, base!, i);
-    f.forSteps(j, () => f.i32(0), limit, 1, () => tile(1, 2));
+    f.forSteps(j, () => f.i32(0), limit, 4, () => tile(4, 2));
+    f.forSteps(j, () => f.get(j), limit, 1, () => tile(1, 2));
     f.get(j).get(n!).op(Op.i32_lt_s).if(() => {
       f.get(i).i32(1).op(Op.i32_add).set(i); tile(1, 1); f.get(i).i32(-1).op(Op.i32_add).set(i);
     });
   });
   f.forSteps(i, () => f.get(i), rows!, 1, () => {
     rowLimit(f, s, limit, n!, base!, i);
-    f.forSteps(j, () => f.i32(0), limit, 1, () => tile(1, 1));
+    f.forSteps(j, () => f.i32(0), limit, 4, () => tile(4, 1));
+    f.forSteps(j, () => f.get(j), limit, 1, () => tile(1, 1));
   });
 }
 
