@@ -39,6 +39,12 @@ export class Allocations implements QuantAlloc {
     this.backend.free?.(view);
   }
 
+  /** Gives back the `n` arrays taken last (a step that failed part-way: see `count` before it). */
+  releaseNewest(n: number): void {
+    const views = [...this.live];
+    for (const view of views.slice(views.length - n)) this.release(view);
+  }
+
   /** Gives back every array held. */
   releaseAll(): void {
     for (const view of this.live) this.backend.free?.(view);

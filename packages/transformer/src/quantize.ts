@@ -28,10 +28,19 @@ export function quantizeModel(model: Model, type: WeightType): Model {
   };
   const qOpt = (L: Linear | null): Linear | null => (L === null ? null : q(L));
   const w = model.weights;
-  const layers = w.layers.map((L): LayerWeights => ({
-    ...L, q: q(L.q), k: q(L.k), v: q(L.v), o: q(L.o), gate: qOpt(L.gate), up: q(L.up), down: q(L.down),
-  }));
-  const weights: Weights = { ...w, layers, classifier: q(w.classifier) };
+  let weights: Weights;
+  const held = allocations.count;
+  try {
+    const layers = w.layers.map((L): LayerWeights => ({
+      ...L, q: q(L.q), k: q(L.k), v: q(L.v), o: q(L.o), gate: qOpt(L.gate), up: q(L.up), down: q(L.down),
+    }));
+    weights = { ...w, layers, classifier: q(w.classifier) };
+  } catch (err) {
+    // Refused part-way (a weight too large for f16): the model keeps its float32 matrices, so the
+    // quantized ones made so far go back rather than sit in its memory until it is disposed.
+    allocations.releaseNewest(allocations.count - held);
+    throw err;
+  }
   // The float32 originals nothing uses any more (a tied classifier's is still the embedding).
   const kept = new Set(weightArrays(weights));
   for (const original of done.keys()) {

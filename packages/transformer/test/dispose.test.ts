@@ -115,6 +115,21 @@ if (haveShared('dispose', paths.model, q8Gguf, hfFolder)) {
     q8.dispose();
   }));
 
+  test('a quantizeModel refused part-way (a weight too large for f16) gives back what it had quantized, and the model still runs', onWasm((wasm) => {
+    const f32 = modelFromBytes(readFileSync(paths.model), { backend: wasm });
+    const reference = use(f32);
+    const before = wasm.heap.usedBytes;
+    const down = f32.weights.layers.at(-1)!.down.weight; // quantized last: the earlier matrices are done by then
+    if (down.type !== 'f32') throw new Error(`stories260K's down matrix is ${down.type}`);
+    const saved = down.data[down.offset]!;
+    down.data[down.offset] = 1e6;
+    assert.throws(() => quantizeModel(f32, 'f16'), /does not fit an f16/);
+    down.data[down.offset] = saved;
+    assert.is(wasm.heap.usedBytes, before, 'the f16 matrices made before the refusal are still held');
+    assert.equal(use(f32), reference);
+    f32.dispose();
+  }));
+
   for (const backendName of ['js', 'wasm'] as const) {
     test(`${backendName}: a disposed model or state refuses every use with a DisposedError`, async () => {
       const wasm = backendName === 'wasm' ? await createWasmBackend() : null;
