@@ -83,36 +83,40 @@ if (haveChromium('speed') && haveShared('speed', paths.model, paths.tokenizer, p
         assert.is(await page.evaluate(() => (window as any).msrnnPage.info.threads), threads);
         const barePage = await h.newPage(`${h.isolatedUrl}bare.html`);
         const bare = await startBareDecoder(barePage, shape.files[0]!, threads);
-        // Warm-up all three.
-        await decoder.decode(32);
-        await bare.decode(32);
-        await page.bringToFront();
-        await h.generate(page);
         const m = { node: [] as number[], bare: [] as number[], page: [] as number[], nodeCpu: [] as number[], bareCpu: [] as number[], pageCpu: [] as number[], bareOthers: [] as number[], pageOthers: [] as number[] };
-        /** Runs `decode` and returns the tokens/s of the decoding worker's CPU time, and the cores the browser's other threads used meanwhile. */
-        const inBrowser = async (decode: () => Promise<unknown>): Promise<[number, number]> => {
-          const cpu0 = browserCpuNs(), t0 = performance.now();
-          await decode();
-          const cpu1 = browserCpuNs(), ms = performance.now() - t0;
-          // One thread: the decoding worker is the only busy worker (its CPU time also covers the prompt
-          // and, in the page, the snapshots: a small bias against Chromium).
-          return [shape.steps / ((cpu1.workers - cpu0.workers) / 1e9), (cpu1.others - cpu0.others) / 1e6 / ms];
-        };
-        for (let round = 0; round < ROUNDS; round++) {
-          const [wall, cpu] = await decoder.decode(shape.steps);
-          m.node.push(wall!); m.nodeCpu.push(cpu!);
-          await page.bringToFront(); // a page in a background tab would not draw
-          let tokens: number[] = [];
-          const [pageCpu, pageOthers] = await inBrowser(async () => { const run = await h.generate(page); tokens = run.tokens; m.page.push(run.tokPerS); });
-          assert.is(tokens.length, shape.steps, 'the page generated every step (no end of text): the same decode as Node\'s');
-          m.pageCpu.push(pageCpu); m.pageOthers.push(pageOthers);
-          await barePage.bringToFront();
-          const [bareCpu, bareOthers] = await inBrowser(async () => { m.bare.push(await bare.decode(shape.steps)); });
-          m.bareCpu.push(bareCpu); m.bareOthers.push(bareOthers);
+        // A failed check inside the rounds must not leave the Node child waiting on its stdin (the test would hang).
+        try {
+          // Warm-up all three.
+          await decoder.decode(32);
+          await bare.decode(32);
+          await page.bringToFront();
+          await h.generate(page);
+          /** Runs `decode` and returns the tokens/s of the decoding worker's CPU time, and the cores the browser's other threads used meanwhile. */
+          const inBrowser = async (decode: () => Promise<unknown>): Promise<[number, number]> => {
+            const cpu0 = browserCpuNs(), t0 = performance.now();
+            await decode();
+            const cpu1 = browserCpuNs(), ms = performance.now() - t0;
+            // One thread: the decoding worker is the only busy worker (its CPU time also covers the prompt
+            // and, in the page, the snapshots: a small bias against Chromium).
+            return [shape.steps / ((cpu1.workers - cpu0.workers) / 1e9), (cpu1.others - cpu0.others) / 1e6 / ms];
+          };
+          for (let round = 0; round < ROUNDS; round++) {
+            const [wall, cpu] = await decoder.decode(shape.steps);
+            m.node.push(wall!); m.nodeCpu.push(cpu!);
+            await page.bringToFront(); // a page in a background tab would not draw
+            let tokens: number[] = [];
+            const [pageCpu, pageOthers] = await inBrowser(async () => { const run = await h.generate(page); tokens = run.tokens; m.page.push(run.tokPerS); });
+            assert.is(tokens.length, shape.steps, 'the page generated every step (no end of text): the same decode as Node\'s');
+            m.pageCpu.push(pageCpu); m.pageOthers.push(pageOthers);
+            await barePage.bringToFront();
+            const [bareCpu, bareOthers] = await inBrowser(async () => { m.bare.push(await bare.decode(shape.steps)); });
+            m.bareCpu.push(bareCpu); m.bareOthers.push(bareOthers);
+          }
+        } finally {
+          await bare.close();
+          await page.close();
+          await decoder.close();
         }
-        await bare.close();
-        await page.close();
-        await decoder.close();
         const med = Object.fromEntries(Object.entries(m).map(([k, xs]) => [k, median(xs)])) as Record<keyof typeof m, number>;
         for (const k of ['node', 'bare', 'page'] as const) assert.ok(med[k] > 0 && Number.isFinite(med[k]), `${shape.name}: ${k} ${m[k]}`);
         wallRows.push(`| ${shape.name} | ${threads} | ${med.node.toFixed(0)} | ${med.bare.toFixed(0)} | ${med.page.toFixed(0)} | ${ratio(med.bare, med.node)} | ${ratio(med.page, med.node)} | ${med.bareOthers.toFixed(2)} | ${med.pageOthers.toFixed(2)} |`);
