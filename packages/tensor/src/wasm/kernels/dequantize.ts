@@ -15,7 +15,7 @@ import { GGML } from '../../quant/ggml-types.js';
 import { IQ4_NL_LEVELS } from '../../quant/ggml-dequant.js';
 import { FIVE_BIT_WORDS_ADDR } from '../low-memory.js';
 import { loadARow, loadAScalar } from './dot.js';
-import { halfAt } from './ggml.js';
+import { halfAt, halfSplat } from './ggml.js';
 
 /** Export name of the wasm dequantizer of each ggml type that has one (every supported type but F32). */
 export const GGML_WASM_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({
@@ -59,11 +59,6 @@ function blockLoop<K>(m: ModuleBuilder, name: string, blockBytes: number, blockV
     kernel.block(f, s, k, src!, dst!);
     f.inc(src!, blockBytes).inc(dst!, 4 * blockValues);
   });
-}
-
-/** Sets `dst` to the f32x4 splat of the half at src + off. */
-function halfSplat(f: FunctionBuilder, src: I32, off: number, dst: V128): void {
-  halfAt(f, src, off); f.simd(Simd.f32x4_splat).set(dst);
 }
 
 /** Q8_0: d, 32 int8. */

@@ -37,6 +37,11 @@ export function halfAt(f: FunctionBuilder, p: I32, offset: number, rebias?: F32)
   f.op(Op.f32_mul);
 }
 
+/** Sets `dst` to the f32x4 splat of the half at p + offset (halfAt). */
+export function halfSplat(f: FunctionBuilder, p: I32, offset: number, dst: V128, rebias?: F32): void {
+  halfAt(f, p, offset, rebias); f.simd(Simd.f32x4_splat).set(dst);
+}
+
 /** Residual term weight: x ≈ xs·(h + l·L_SCALE). */
 export const L_SCALE = 1 / 65534;
 
@@ -378,7 +383,7 @@ const emitK45 = (type: number): BlockKernel => (c, f, s) => {
     f.get(w1).i32(0x3f3f3f3f).op(Op.i32_and).simdLane(Simd.i32x4_replace_lane, 2);
     f.get(w2).i32(4).op(Op.i32_shr_u).i32(0x0f0f0f0f).op(Op.i32_and).get(w1).i32(2).op(Op.i32_shr_u).i32(0x30303030).op(Op.i32_and).op(Op.i32_or)
       .simdLane(Simd.i32x4_replace_lane, 3).set(sm);
-    halfAt(f, pw, wo, l.rebias); f.simd(Simd.f32x4_splat).set(d);
+    halfSplat(f, pw, wo, d, l.rebias);
     // Scale vectors d·sc_j·xs_j for sub-blocks 0..3 and 4..7.
     (['low', 'high'] as const).forEach((q, k) => {
       lanes(sm, 'low', q); f.get(d).simd(Simd.f32x4_mul).get(l.pxs).simdMem(Simd.v128_load, l.sOff + 16 * k).simd(Simd.f32x4_mul).set(sc[k]!);
@@ -436,7 +441,7 @@ const emitQ6K: BlockKernel = (c, f, s) => {
   const isum = s.v('q6.is'), isumL = s.v('q6.il'), comb = [0, 1, 2, 3].map((u) => s.v(`q6.c${u}`));
   return (l) => {
     const { pw } = l, wo = l.wOff;
-    halfAt(f, pw, wo + 208, l.rebias); f.simd(Simd.f32x4_splat).set(d);
+    halfSplat(f, pw, wo + 208, d, l.rebias);
     f.get(pw).simdMem(Simd.v128_load, wo + 192).set(scv);
     for (let n = 0; n < 2; n++) {
       // float scales sc[8n .. 8n+3] and sc[8n+4 .. 8n+7]
