@@ -76,7 +76,7 @@ function dotI16(f: FunctionBuilder, s: Scratch, dst: V128, dstL: V128, px: I32, 
  * add (each unpack is one instruction in V8; other lane patterns cost it three). `add` is
  * f32x4.add, or i32x4.add to reduce integer sums before converting them.
  */
-export function reduce4(f: FunctionBuilder, s: Scratch, a: V128, b: V128, c: V128, d: V128, add: SimdOp = Simd.f32x4_add): void {
+function reduce4(f: FunctionBuilder, s: Scratch, a: V128, b: V128, c: V128, d: V128, add: SimdOp = Simd.f32x4_add): void {
   const ab = s.v('r.ab'), cd = s.v('r.cd');
   const pair = (x: V128, y: V128, dst: V128) => {
     // (x0+x2, y0+y2, x1+x3, y1+y3)
