@@ -55,11 +55,11 @@ function reference(w: Float32Array, x: Float32Array, m: number, rows: number, co
   return { out, scale };
 }
 
-function run(B: WasmBackend, w: Uint8Array, x: Float32Array, m: number, rows: number, cols: number): Float32Array {
+function run(B: WasmBackend, w: Uint8Array, x: Float32Array, m: number, rows: number, cols: number, type: number = GGML.Q8_0): Float32Array {
   const data = B.allocU8(w.length); data.set(w);
   const xs = B.alloc(m * cols); xs.set(x);
   const out = B.alloc(m * rows + 3); out.fill(-7);
-  B.matmulGgmlActivationsQ8_0(GGML.Q8_0, out, 2, data, 0, xs, 0, m, rows, cols);
+  B.matmulGgmlActivationsQ8_0(type, out, 2, data, 0, xs, 0, m, rows, cols);
   const result = out.slice(2, 2 + m * rows);
   assert.is(out[0], -7); assert.is(out[1], -7); assert.is(out[2 + m * rows], -7, 'nothing written past the output');
   B.free(data); B.free(xs); B.free(out);
@@ -76,11 +76,13 @@ function check(label: string, got: Float32Array, w: Float32Array, x: Float32Arra
   }
 }
 
-test('matches the float64 re-implementation of ggml Q8_0 × Q8_0 (m, rows, cols of every remainder)', () => {
-  for (const [m, rows, cols] of [[1, 1, 32], [3, 5, 64], [4, 2, 32], [5, 7, 96], [8, 6, 128], [13, 9, 576], [128, 10, 64], [6, 401, 576]] as const) {
-    const wb = randomGgmlMatrix(rand, GGML.Q8_0, rows, cols), w = dequantizeMatrix(GGML.Q8_0, wb, 0, rows, cols);
-    const x = Float32Array.from({ length: m * cols }, () => (rand() * 2 - 1) * (rand() < 0.1 ? 40 : 1));
-    check(`${m}×${rows}×${cols}`, run(one, wb, x, m, rows, cols), w, x, m, rows, cols);
+test('matches the float64 re-implementation of ggml Q8_0 × Q8_0 and Q4_0 × Q8_0 (m, rows, cols of every remainder)', () => {
+  for (const type of [GGML.Q8_0, GGML.Q4_0]) {
+    for (const [m, rows, cols] of [[1, 1, 32], [3, 5, 64], [4, 2, 32], [5, 7, 96], [8, 6, 128], [13, 9, 576], [128, 10, 64], [6, 401, 576]] as const) {
+      const wb = randomGgmlMatrix(rand, type, rows, cols), w = dequantizeMatrix(type, wb, 0, rows, cols);
+      const x = Float32Array.from({ length: m * cols }, () => (rand() * 2 - 1) * (rand() < 0.1 ? 40 : 1));
+      check(`type ${type} ${m}×${rows}×${cols}`, run(one, wb, x, m, rows, cols, type), w, x, m, rows, cols);
+    }
   }
 });
 
@@ -115,8 +117,8 @@ test('2 threads give the 1-thread bits; matmulWeights picks the mode; bad option
   matmulWeights(one, out, xs, m, W, 'exact');
   assert.not.equal(Array.from(out), Array.from(a), 'the exact path does not round the activations');
   assert.throws(() => matmulWeights(one, out, xs, m, W, 'q8' as never), /activations must be one of "exact", "q8_0", got "q8"/);
-  const data = one.allocU8(ggmlRowBytes(GGML.Q4_0, cols));
-  assert.throws(() => one.matmulGgmlActivationsQ8_0(GGML.Q4_0, out, 0, data, 0, xs, 0, 1, 1, cols), /weights must be Q8_0/);
+  const data = one.allocU8(ggmlRowBytes(GGML.Q4_1, cols));
+  assert.throws(() => one.matmulGgmlActivationsQ8_0(GGML.Q4_1, out, 0, data, 0, xs, 0, 1, 1, cols), /weights must be Q8_0 or Q4_0/);
   assert.throws(() => one.matmulGgmlActivationsQ8_0(GGML.Q8_0, out, 0, data, 0, xs, 0, 1, 1, 40), /not a multiple of the block size 32/);
 });
 

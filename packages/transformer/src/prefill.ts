@@ -28,8 +28,8 @@ export interface PrefillOptions {
   /** Where the last position's logits go (default: the model's scratch logits buffer). */
   logitsOut?: Float32Array;
   /**
-   * How the chunk's projections treat their activations (default 'exact'). 'q8_0': for Q8_0
-   * weights on the wasm backend, each row's activations are rounded to int8 per block of 32 (d =
+   * How the chunk's projections treat their activations (default 'exact'). 'q8_0': for Q8_0 and
+   * Q4_0 weights on the wasm backend, each row's activations are rounded to int8 per block of 32 (d =
    * max|x|/127) and the products run on integers, as ggml's CPU backend does: faster, but the
    * logits then differ from stepping token by token by that rounding (SmolLM2-135M shape, 512
    * tokens, 1 thread: see packages/tensor/WASM.md). Other weight types, the classifier and the

@@ -15,7 +15,7 @@ import { createWasmBackend, jsBackend, type Backend, type PromptActivations } fr
 import { argmax, createState, loadModel, prefill, type Model } from '../src/index.js';
 import { haveShared, maxAbsDiff, shared } from './shared.js';
 
-const names = ['stories260K-Q8_0', 'random256-Q8_0', 'stories260K-F32'];
+const names = ['stories260K-Q8_0', 'random256-Q8_0', 'stories260K-Q4_0', 'stories260K-F32'];
 const gguf = (n: string) => resolve(shared, 'models/gguf', `${n}.gguf`);
 const fixture = (n: string) => resolve(shared, 'fixtures/gguf', `${n}.json`);
 /**
@@ -38,7 +38,7 @@ if (haveShared('prompt activations', ...names.map(gguf), ...names.map(fixture)))
     return { rows, state };
   };
 
-  for (const n of ['stories260K-Q8_0', 'random256-Q8_0']) {
+  for (const n of ['stories260K-Q8_0', 'random256-Q8_0', 'stories260K-Q4_0']) {
     test(`${n}: q8_0 activations stay within ${RELATIVE_TOLERANCE} × max|logit| of the exact path and predict the greedy tokens`, async () => {
       const model = await load(n, one), r = run(n), tokens = tokensOf(r);
       const exact = logitsOf(model, tokens, 'exact').rows, q8 = logitsOf(model, tokens, 'q8_0').rows;

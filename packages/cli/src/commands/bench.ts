@@ -62,7 +62,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .option('--threads <list>', 'wasm thread counts to measure (comma-separated)', '1,2')
     .option('--weights <list>', 'weight types: f32, f16, q8 (TinyStories shapes: converted after loading, default all three; GGUF shapes: the file\'s types, also q4_0 and q4_k_m, default q8,q4_k_m)')
     .option('--prompt <n>', 'prompt tokens prefilled per GGUF shape (prompt tok/s)', '512')
-    .option('--prompt-activations <mode>', 'the GGUF shapes\' prompts: exact, or q8_0 (Q8_0 weights multiply activations rounded to int8 per 32 values, as ggml does)', 'exact')
+    .option('--prompt-activations <mode>', 'the GGUF shapes\' prompts: exact, or q8_0 (Q8_0 and Q4_0 weights multiply activations rounded to int8 per 32 values, as ggml does)', 'exact')
     .option('--json <file>', 'also write the results as JSON (rows + machine) to this file')
     .option('--seconds <s>', 'time per measurement', '1')
     .option('--long-position <n>', 'position for the full-vs-bounded decode comparison', '8192')

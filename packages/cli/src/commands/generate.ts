@@ -69,7 +69,7 @@ export function registerGenerate(program: Command, io: CliIo = processIo, select
     .option('--sentinel <spec>', `${SENTINEL_HELP}; composes with --policy (spans leave first, then its budget)`);
   addSlidingWindowOption(addKvBytesOption(addStateOptions(command)))
     .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64')
-    .option('--prompt-activations <mode>', 'exact, or q8_0: prompt chunks round their activations to int8 per 32 values for Q8_0 weights (wasm), as ggml does: faster prompts, logits differ slightly from exact', 'exact');
+    .option('--prompt-activations <mode>', 'exact, or q8_0: prompt chunks round their activations to int8 per 32 values for Q8_0 and Q4_0 weights (wasm), as ggml does: faster prompts, logits differ slightly from exact', 'exact');
   addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
     .option('--no-progress', 'no progress bar for long prompts')

@@ -381,7 +381,7 @@ export function matvecWeightsShared(backend: Backend, x: Float32Array, xOff: num
 export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix, activations: PromptActivations = 'exact'): void {
   if (activations !== 'exact') {
     checkPromptActivations(activations);
-    if (w.type === 'ggml' && w.ggmlType === GGML.Q8_0 && hasQ8ActivationKernel(backend)) {
+    if (w.type === 'ggml' && (w.ggmlType === GGML.Q8_0 || w.ggmlType === GGML.Q4_0) && hasQ8ActivationKernel(backend)) {
       if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
       backend.matmulGgmlActivationsQ8_0(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
       return;

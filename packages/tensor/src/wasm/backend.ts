@@ -59,11 +59,11 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
   /**
-   * matmulGgml for Q8_0 weights with the activations quantized to Q8_0 too, as ggml's CPU backend
-   * does (kernels/q8-activations.ts): each row of x in blocks of 32, d = max|x|/127, rounded to
+   * matmulGgml for Q8_0 or Q4_0 weights with the activations quantized to Q8_0 too, as ggml's CPU
+   * backend does (kernels/q8-activations.ts): each row of x in blocks of 32, d = max|x|/127, rounded to
    * int8 (nearest, ties to even), then integer block dot products. Not float accuracy: each
    * activation moves by up to d/2. The opt-in `q8_0` prompt activations (quant/weights.ts
-   * matmulWeights); cols must be a multiple of 32 (a Q8_0 row's are).
+   * matmulWeights); cols must be a multiple of 32 (a Q8_0 or Q4_0 row's are).
    */
   matmulGgmlActivationsQ8_0(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
   /** findNonFiniteGgml (../quant/ggml-finite.ts), scanning in SIMD when `bytes` lie in this backend's memory (a loader's check as it reads each tensor). */
@@ -251,7 +251,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   const matmulGgmlActivationsQ8_0 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void => {
     const kn = 'matmulGgmlActivationsQ8_0';
     checkDim(kn, 'm', m); checkDim(kn, 'rows', rows);
-    if (type !== GGML.Q8_0) throw new RangeError(`wasm backend ${kn}: weights must be Q8_0 (ggml type ${GGML.Q8_0}), got ggml type ${describeValue(type)}`);
+    if (type !== GGML.Q8_0 && type !== GGML.Q4_0) throw new RangeError(`wasm backend ${kn}: weights must be Q8_0 or Q4_0 (ggml types ${GGML.Q8_0}, ${GGML.Q4_0}), got ggml type ${describeValue(type)}`);
     const rowBytes = ggmlRowBytes(type, cols);
     const o = addr(kn, 'out', out, oOff, m * rows);
     const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
@@ -269,7 +269,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       const a = pool && pool.takesRows(n, m * cols) ? pool.args : q8Job;
       a[MatmulQ8Arg.OUT] = o + 4 * r0; a[MatmulQ8Arg.W] = panel16.byteOffset; a[MatmulQ8Arg.WS] = panelScales.byteOffset; a[MatmulQ8Arg.SRC] = wp + r0 * rowBytes;
       a[MatmulQ8Arg.XQ] = xq.byteOffset; a[MatmulQ8Arg.XD] = xd.byteOffset; a[MatmulQ8Arg.M] = m; a[MatmulQ8Arg.M_PAD] = mPad;
-      a[MatmulQ8Arg.N] = n; a[MatmulQ8Arg.K] = cols; a[MatmulQ8Arg.LDO] = rows;
+      a[MatmulQ8Arg.N] = n; a[MatmulQ8Arg.K] = cols; a[MatmulQ8Arg.LDO] = rows; a[MatmulQ8Arg.FROM] = type;
       if (a === q8Job) runMatmulQ8Rows(k, a, 0, 0, n);
       else { const per = chunkRowsFor(n, pool!.size); pool!.run(JobOp.MatmulQ8_0, Math.ceil(n / per), per); }
     }

@@ -10,7 +10,7 @@ import { emitGgmlKernels } from './kernels/ggml.js';
 import { emitDequantizers } from './kernels/dequantize.js';
 import { emitNonFiniteScans } from './kernels/finite.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
-import { emitMatmulQ8_0, emitQuantizeRowsQ8_0, emitWidenQ8_0 } from './kernels/q8-activations.js';
+import { emitMatmulQ8_0, emitQuantizeRowsQ8_0, emitWidenQ4_0, emitWidenQ8_0 } from './kernels/q8-activations.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
@@ -43,6 +43,8 @@ export interface CoreKernelExports {
   quantizeRowsQ8_0(x: number, q: number, d: number, rows: number, cols: number, mPad: number): void;
   /** Q8_0 blocks at src → 32 int16 each at dst and their scales as f32 (kernels/q8-activations.ts). */
   widenQ8_0(dst: number, scales: number, src: number, blocks: number): void;
+  /** Q4_0 blocks at src → 32 int16 (nibble − 8) each at dst and their scales as f32. */
+  widenQ4_0(dst: number, scales: number, src: number, blocks: number): void;
   /** out[i·ldo + j] = widened Q8_0 row j (w, ws) · activation row i (quantizeRowsQ8_0's q, d for mPad rows), i < m, j < n. */
   matmulQ8_0(out: number, w: number, ws: number, xq: number, xd: number, m: number, mPad: number, n: number, cols: number, ldo: number): void;
   /** Causal attention of a chunk's queries, row i seeing min(n, base + i) entries (kernels/causal.ts; strides in floats). */
@@ -85,6 +87,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitRoundActivations(m);
   emitQuantizeRowsQ8_0(m);
   emitWidenQ8_0(m);
+  emitWidenQ4_0(m);
   emitMatmulQ8_0(m);
   emitScoresCausal(m);
   emitSoftmaxCausal(m);

@@ -1,4 +1,4 @@
-// A prompt's products with the activations quantized too, as ggml does for Q8_0 weights (the
+// A prompt's products with the activations quantized too, as ggml does for Q8_0 and Q4_0 weights (the
 // opt-in `q8_0` prompt activations, ../backend.ts matmulGgmlActivationsQ8_0): each row of x is
 // cut into blocks of 32 rounded to int8 with one f32 scale (quantizeRowsQ8_0), every block dot
 // product of a weight row with an activation row runs in integers (i32x4.dot_i16x8_s), and one
@@ -15,12 +15,14 @@
 // no reduction across lanes. The loop over a block's 16 pairs stays a loop: unrolled, TurboFan
 // hoists the loads and spills (bench numbers in WASM.md, Prompts as matrices).
 import { ModuleBuilder, Op, Simd } from '../emitter.js';
-import { Scratch, f32, i32, v128, type I32 } from './common.js';
+import { Constants, Scratch, f32, i32, v128, type I32 } from './common.js';
 import { blockScale } from './split.js';
 import { halfAt } from './ggml.js';
 
 /** Bytes of a Q8_0 block: the f16 scale, then 32 int8. */
 const Q8_0_BLOCK_BYTES = 34;
+/** Bytes of a Q4_0 block: the f16 scale, then 16 bytes of nibble pairs. */
+const Q4_0_BLOCK_BYTES = 18;
 /** Activation rows per interleaved group (the lanes of one i32x4 result). */
 export const Q8_GROUP_ROWS = 4;
 
@@ -73,6 +75,31 @@ export function emitWidenQ8_0(m: ModuleBuilder): void {
     f.get(scales!); halfAt(f, src!, 0, rebias); f.mem(Op.f32_store);
     for (let g = 0; g < 4; g++) f.get(dst!).get(src!).simdMem(Simd.v128_load8x8_s, 2 + 8 * g).simdMem(Simd.v128_store, 16 * g);
     f.inc(src!, Q8_0_BLOCK_BYTES).inc(dst!, 64).inc(scales!, 4);
+  });
+}
+
+/**
+ * widenQ4_0(dst, scales, src, blocks): Q4_0 blocks (f16 d, then 16 bytes: value j in the low
+ * nibble of byte j, value j + 16 in its high nibble, each stored + 8) → 32 int16 (nibble − 8) each
+ * at dst and d as f32 at scales: the weights of the same matmulQ8_0 (ggml's Q4_0 × Q8_0 product).
+ */
+export function emitWidenQ4_0(m: ModuleBuilder): void {
+  const f = m.function('widenQ4_0', [i32, i32, i32, i32]);
+  const [dst, scales, src, blocks] = f.params as I32[];
+  const b = f.local(i32), rebias = f.local(f32), bytes = f.local(v128), nib = f.local(v128);
+  const c = new Constants(m, f), low = c.i8(0x0f), eight = c.i8(8);
+  f.f32(2 ** 112).set(rebias);
+  f.forSteps(b, () => f.i32(0), blocks!, 1, () => {
+    f.get(scales!); halfAt(f, src!, 0, rebias); f.mem(Op.f32_store);
+    f.get(src!).simdMem(Simd.v128_load, 2).set(bytes);
+    // low nibbles: values 0..15; high nibbles: values 16..31
+    f.get(bytes).get(low).simd(Simd.v128_and).get(eight).simd(Simd.i8x16_sub).set(nib);
+    f.get(dst!).get(nib).simd(Simd.i16x8_extend_low_i8x16_s).simdMem(Simd.v128_store, 0);
+    f.get(dst!).get(nib).simd(Simd.i16x8_extend_high_i8x16_s).simdMem(Simd.v128_store, 16);
+    f.get(bytes).i32(4).simd(Simd.i8x16_shr_u).get(eight).simd(Simd.i8x16_sub).set(nib);
+    f.get(dst!).get(nib).simd(Simd.i16x8_extend_low_i8x16_s).simdMem(Simd.v128_store, 32);
+    f.get(dst!).get(nib).simd(Simd.i16x8_extend_high_i8x16_s).simdMem(Simd.v128_store, 48);
+    f.inc(src!, Q4_0_BLOCK_BYTES).inc(dst!, 64).inc(scales!, 4);
   });
 }
 
