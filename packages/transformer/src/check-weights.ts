@@ -1,5 +1,6 @@
-// Shape checks of a loader's weights against the config, before the first step reads them.
-import type { WeightMatrix } from '@msrnn/tensor';
+// Shape checks of a loader's weights against the config, before the first step reads them, and
+// the Inf/NaN check of weights a caller built itself (loaders check as they read).
+import { describeNonFiniteGgml, findNonFiniteGgml, GGML, ggmlTypeInfo, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from './config.js';
 import type { Linear, Norm, Weights } from './weights.js';
 import { ModelFileError } from './file-errors.js';
@@ -47,6 +48,59 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
     if (L.gate !== null) lin(`${at} FFN gate`, L.gate, c.hiddenDim, dim);
     lin(`${at} FFN up`, L.up, c.hiddenDim, dim);
     lin(`${at} FFN down`, L.down, dim, c.hiddenDim);
+    nrm(`${at} post-FFN norm`, L.postFfnNorm);
+  });
+}
+
+/** A scan for Inf/NaN as findNonFiniteGgml (a backend's faster one where it has it). */
+export type NonFiniteScan = (type: number, bytes: Uint8Array) => NonFiniteGgml | null;
+
+/**
+ * Throws an error naming the first weight holding an Inf or NaN: a float32 vector's value, a
+ * matrix's value or block scale (a quantized matrix's float scales). The kernels would turn it into
+ * NaN logits far from its cause, or (the wasm kernels, an f16 scale) into finite garbage.
+ */
+export function checkFiniteWeights(w: Weights, source: string, scan: NonFiniteScan = findNonFiniteGgml): void {
+  const fail = (name: string, type: number, cols: number, bad: NonFiniteGgml): never => {
+    throw new ModelFileError(`${source}: ${name} ${describeNonFiniteGgml(type, cols, bad)} — weights must be finite`);
+  };
+  const floats = (name: string, v: Float32Array, cols: number): void => {
+    const bad = scan(GGML.F32, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    if (bad) fail(name, GGML.F32, cols, bad);
+  };
+  const matrix = (name: string, m: WeightMatrix): void => {
+    switch (m.type) {
+      case 'f32': floats(name, m.data.subarray(m.offset, m.offset + m.rows * m.cols), m.cols); return;
+      case 'f16': {
+        const bad = scan(GGML.F16, new Uint8Array(m.bits.buffer, m.bits.byteOffset, m.bits.byteLength));
+        if (bad) fail(name, GGML.F16, m.cols, bad);
+        return;
+      }
+      case 'q8': floats(`${name}'s block scales`, m.scales, Math.ceil(m.cols / 32)); return;
+      case 'ggml': {
+        const bad = scan(m.ggmlType, m.data);
+        if (bad) fail(`${name} (${ggmlTypeInfo(m.ggmlType).name})`, m.ggmlType, m.cols, bad);
+      }
+    }
+  };
+  const vector = (name: string, v: Float32Array | null): void => { if (v) floats(name, v, v.length); };
+  const lin = (name: string, L: Linear): void => { matrix(name, L.weight); vector(`${name} bias`, L.bias); };
+  const nrm = (name: string, n: Norm | null): void => { if (n) { vector(name, n.weight); vector(`${name} bias`, n.bias); } };
+  matrix('token embedding', w.tokenEmbedding);
+  if (w.classifier.weight !== w.tokenEmbedding) matrix('classifier', w.classifier.weight);
+  vector('classifier bias', w.classifier.bias);
+  nrm('final norm', w.finalNorm);
+  vector('position embedding', w.positionEmbedding);
+  w.layers.forEach((L, l) => {
+    const at = `layer ${l}`;
+    nrm(`${at} attention norm`, L.attnNorm);
+    lin(`${at} q`, L.q); lin(`${at} k`, L.k); lin(`${at} v`, L.v);
+    vector(`${at} q norm`, L.qNorm); vector(`${at} k norm`, L.kNorm);
+    lin(`${at} attention output`, L.o);
+    nrm(`${at} post-attention norm`, L.postAttnNorm);
+    nrm(`${at} FFN norm`, L.ffnNorm);
+    if (L.gate) lin(`${at} FFN gate`, L.gate);
+    lin(`${at} FFN up`, L.up); lin(`${at} FFN down`, L.down);
     nrm(`${at} post-FFN norm`, L.postFfnNorm);
   });
 }
