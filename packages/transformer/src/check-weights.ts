@@ -1,18 +1,36 @@
 // Shape checks of a loader's weights against the config, before the first step reads them, and
-// the Inf/NaN check of weights a caller built itself (loaders check as they read).
-import { describeNonFiniteGgml, findNonFiniteGgml, GGML, ggmlTypeInfo, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
+// the Inf/NaN check of weights a caller built itself (loaders check theirs as they read them).
+import { describeNonFiniteGgml, GGML, ggmlTypeInfo, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from './config.js';
 import type { Linear, Norm, Weights } from './weights.js';
 import { ModelFileError } from './file-errors.js';
 
-/** Throws an error naming the first tensor whose shape does not fit `c`. */
-export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
+/** A scan for Inf/NaN as findNonFiniteGgml (a backend's faster one where it has it). */
+export type NonFiniteScan = (type: number, bytes: Uint8Array) => NonFiniteGgml | null;
+
+const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * Throws an error naming the first tensor whose shape does not fit `c`; with `scan`, also the first
+ * weight holding an Inf or NaN (a value, or a q8/ggml block scale): the kernels would turn it into
+ * NaN logits far from its cause, or (the wasm kernels, an f16 scale) into finite garbage.
+ */
+export function checkWeights(c: ModelConfig, w: Weights, source: string, scan?: NonFiniteScan): void {
   const fail = (what: string): never => { throw new ModelFileError(`${source}: ${what}`); };
+  const finite = (name: string, type: number, bytes: Uint8Array, cols: number): void => {
+    const bad = scan?.(type, bytes);
+    if (bad) fail(`${name} ${describeNonFiniteGgml(type, cols, bad)} — weights must be finite`);
+  };
   const matrix = (name: string, m: WeightMatrix, rows: number, cols: number): void => {
     if (m.rows !== rows || m.cols !== cols) fail(`${name} is ${m.rows}×${m.cols}, the config needs ${rows}×${cols}`);
+    if (m.type === 'f32') finite(name, GGML.F32, bytesOf(m.data.subarray(m.offset, m.offset + rows * cols)), cols);
+    else if (m.type === 'f16') finite(name, GGML.F16, bytesOf(m.bits), cols);
+    else if (m.type === 'q8') finite(`${name}'s block scales`, GGML.F32, bytesOf(m.scales), Math.ceil(cols / 32));
+    else finite(`${name} (${ggmlTypeInfo(m.ggmlType).name})`, m.ggmlType, m.data, cols);
   };
   const vector = (name: string, v: Float32Array, n: number): void => {
     if (v.length !== n) fail(`${name} holds ${v.length} floats, the config needs ${n}`);
+    finite(name, GGML.F32, bytesOf(v), n);
   };
   const lin = (name: string, L: Linear, rows: number, cols: number): void => {
     matrix(name, L.weight, rows, cols);
@@ -33,6 +51,7 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
   if (w.positionEmbedding !== null && (w.positionEmbedding.length === 0 || w.positionEmbedding.length % dim !== 0)) {
     fail(`position embedding holds ${w.positionEmbedding.length} floats, not a positive multiple of dim ${dim}`);
   }
+  if (w.positionEmbedding !== null) finite('position embedding', GGML.F32, bytesOf(w.positionEmbedding), dim);
   if (w.layers.length !== c.nLayers) fail(`${w.layers.length} layers of weights, the config has ${c.nLayers}`);
   w.layers.forEach((L, l) => {
     const at = `layer ${l}`;
@@ -52,55 +71,3 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
   });
 }
 
-/** A scan for Inf/NaN as findNonFiniteGgml (a backend's faster one where it has it). */
-export type NonFiniteScan = (type: number, bytes: Uint8Array) => NonFiniteGgml | null;
-
-/**
- * Throws an error naming the first weight holding an Inf or NaN: a float32 vector's value, a
- * matrix's value or block scale (a quantized matrix's float scales). The kernels would turn it into
- * NaN logits far from its cause, or (the wasm kernels, an f16 scale) into finite garbage.
- */
-export function checkFiniteWeights(w: Weights, source: string, scan: NonFiniteScan = findNonFiniteGgml): void {
-  const fail = (name: string, type: number, cols: number, bad: NonFiniteGgml): never => {
-    throw new ModelFileError(`${source}: ${name} ${describeNonFiniteGgml(type, cols, bad)} — weights must be finite`);
-  };
-  const floats = (name: string, v: Float32Array, cols: number): void => {
-    const bad = scan(GGML.F32, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-    if (bad) fail(name, GGML.F32, cols, bad);
-  };
-  const matrix = (name: string, m: WeightMatrix): void => {
-    switch (m.type) {
-      case 'f32': floats(name, m.data.subarray(m.offset, m.offset + m.rows * m.cols), m.cols); return;
-      case 'f16': {
-        const bad = scan(GGML.F16, new Uint8Array(m.bits.buffer, m.bits.byteOffset, m.bits.byteLength));
-        if (bad) fail(name, GGML.F16, m.cols, bad);
-        return;
-      }
-      case 'q8': floats(`${name}'s block scales`, m.scales, Math.ceil(m.cols / 32)); return;
-      case 'ggml': {
-        const bad = scan(m.ggmlType, m.data);
-        if (bad) fail(`${name} (${ggmlTypeInfo(m.ggmlType).name})`, m.ggmlType, m.cols, bad);
-      }
-    }
-  };
-  const vector = (name: string, v: Float32Array | null): void => { if (v) floats(name, v, v.length); };
-  const lin = (name: string, L: Linear): void => { matrix(name, L.weight); vector(`${name} bias`, L.bias); };
-  const nrm = (name: string, n: Norm | null): void => { if (n) { vector(name, n.weight); vector(`${name} bias`, n.bias); } };
-  matrix('token embedding', w.tokenEmbedding);
-  if (w.classifier.weight !== w.tokenEmbedding) matrix('classifier', w.classifier.weight);
-  vector('classifier bias', w.classifier.bias);
-  nrm('final norm', w.finalNorm);
-  vector('position embedding', w.positionEmbedding);
-  w.layers.forEach((L, l) => {
-    const at = `layer ${l}`;
-    nrm(`${at} attention norm`, L.attnNorm);
-    lin(`${at} q`, L.q); lin(`${at} k`, L.k); lin(`${at} v`, L.v);
-    vector(`${at} q norm`, L.qNorm); vector(`${at} k norm`, L.kNorm);
-    lin(`${at} attention output`, L.o);
-    nrm(`${at} post-attention norm`, L.postAttnNorm);
-    nrm(`${at} FFN norm`, L.ffnNorm);
-    if (L.gate) lin(`${at} FFN gate`, L.gate);
-    lin(`${at} FFN up`, L.up); lin(`${at} FFN down`, L.down);
-    nrm(`${at} post-FFN norm`, L.postFfnNorm);
-  });
-}

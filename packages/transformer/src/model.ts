@@ -1,8 +1,8 @@
 // A loaded model: config, weights (allocated through the backend, given back by dispose) and the backend whose kernels run it.
-import { Allocations, jsBackend, type Backend, type KvType, type QuantAlloc } from '@msrnn/tensor';
+import { Allocations, findNonFiniteGgml, jsBackend, type Backend, type KvType, type QuantAlloc } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
 import { headDimOf, validateConfig, type ModelConfig } from './config.js';
-import { checkFiniteWeights, checkWeights } from './check-weights.js';
+import { checkWeights, type NonFiniteScan } from './check-weights.js';
 import { LLAMA2C_HEADER_BYTES, llama2cParts, parseLlama2cHeader, type Llama2cVersion } from './llama2c.js';
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
@@ -283,16 +283,14 @@ export interface ModelFromWeightsOptions {
  */
 export function modelFromWeights(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions = {}): Model {
   const backend = opts.backend ?? jsBackend;
-  const scan = (backend as QuantAlloc).findNonFiniteGgml?.bind(backend);
-  return loadedModel(config, weights, opts, () => checkFiniteWeights(weights, opts.source ?? '<weights>', scan));
+  return loadedModel(config, weights, opts, (backend as QuantAlloc).findNonFiniteGgml?.bind(backend) ?? findNonFiniteGgml);
 }
 
-/** modelFromWeights for a loader's weights, which it checked for Inf/NaN as it read them (finite-tensor.ts). */
-function loadedModel(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions, checkValues?: () => void): Model {
+/** modelFromWeights for a loader's weights, which it checked for Inf/NaN as it read them (finite-tensor.ts): no `scan`. */
+function loadedModel(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions, scan?: NonFiniteScan): Model {
   const source = opts.source ?? '<weights>';
   validateConfig(config, source);
-  checkWeights(config, weights, source);
-  checkValues?.();
+  checkWeights(config, weights, source, scan);
   const backend = opts.backend ?? jsBackend;
   return assemble(config, weights, backend, opts.allocations ?? new Allocations(backend), source, opts.format ?? 'weights');
 }
