@@ -10,14 +10,11 @@
 // than 1.6x of what the decode streams on one, the machine, not the code, bounds the decode.
 //   node scripts/run-ts.mjs packages/tensor/bench/bandwidth.bench.ts [--mb 538] [--rounds 5] [--passes 3] [--max-wait S] [--time MS]
 // --max-wait: seconds to wait in all for quiet rounds; --time MS: a smoke run (16 MB, one round, counted whatever the load).
-import { execFileSync } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { createWasmBackend, matvecWeights, quantizeQ8, type WasmBackend, type WeightMatrix } from '@msrnn/tensor';
 import { awaitQuiet, otherLoad } from './other-load.js';
-import { ModuleBuilder, Op, Simd, ValType } from '../src/wasm/emitter.js';
+import { ReadProbe } from './read-probe.js';
 
 const { values } = parseArgs({ options: { mb: { type: 'string', default: '538' }, rounds: { type: 'string', default: '5' }, passes: { type: 'string', default: '3' }, 'max-wait': { type: 'string', default: '120' }, time: { type: 'string' } } });
 // --time MS: a smoke run (the README test's): a 16 MB buffer, one pass, one round, no wait for a quiet moment.
@@ -29,70 +26,9 @@ if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 100)) throw new Range
 if (!(Number(values['max-wait']) > 0 && Number(values['max-wait']) <= 3600)) throw new RangeError(`--max-wait must be a number of seconds in (0, 3600], got ${values['max-wait']}`);
 if (!(Number.isInteger(passes) && passes >= 1 && passes <= 100)) throw new RangeError(`--passes must be a whole number from 1 to 100, got ${values.passes}`);
 const bytes = mb << 20;
-const PIECE = 64 << 10;
 
-/** streamSum(p, end): Σ of the f32 in [p, end) (64-byte steps, four accumulators) — a pure read stream. */
-function streamModule(pages: number): Uint8Array<ArrayBuffer> {
-  const m = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: pages, maximumPages: pages, shared: true });
-  const f = m.function('streamSum', [ValType.i32, ValType.i32], [ValType.f32]);
-  const p = f.params[0]!, end = f.params[1]!;
-  const acc = [0, 1, 2, 3].map(() => f.local(ValType.v128));
-  f.block(() => f.loop(() => {
-    f.get(p).get(end).op(Op.i32_ge_u).brIf(1);
-    for (const [k, a] of acc.entries()) f.get(a).get(p).simdMem(Simd.v128_load, 16 * k, 4).simd(Simd.f32x4_add).set(a);
-    f.get(p).i32(64).op(Op.i32_add).set(p).br(0);
-  }));
-  f.get(acc[0]!).get(acc[1]!).simd(Simd.f32x4_add).get(acc[2]!).get(acc[3]!).simd(Simd.f32x4_add).simd(Simd.f32x4_add).simdLane(Simd.f32x4_extract_lane, 0);
-  return m.encode();
-}
-
-const pages = Math.ceil(bytes / 65536) + 1;
-const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-const wasmModule = new WebAssembly.Module(streamModule(pages));
-const streamSum = (new WebAssembly.Instance(wasmModule, { env: { memory } }).exports as { streamSum: (p: number, end: number) => number }).streamSum;
-new Float32Array(memory.buffer, 0, bytes / 4).fill(1e-3);
-
-// The worker: waits on ctl[0] (a job number), reads [ctl[1], ctl[2]) in pieces ctl[3] apart (0: contiguous), then sets ctl[4].
-const ctl = new Int32Array(new SharedArrayBuffer(64));
-const worker = new Worker(`
-  const { workerData, parentPort } = require('node:worker_threads');
-  const { memory, module, ctl } = workerData;
-  const sum = new WebAssembly.Instance(module, { env: { memory } }).exports.streamSum;
-  let tid = ''; try { tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop(); } catch {}
-  parentPort.postMessage(tid); // its thread id, for taskset (Linux)
-  let job = 0;
-  for (;;) {
-    Atomics.wait(ctl, 0, job);
-    job = Atomics.load(ctl, 0);
-    if (job < 0) break;
-    const lo = ctl[1], hi = ctl[2], stride = ctl[3], piece = ${PIECE};
-    if (stride === 0) sum(lo, hi); else for (let p = lo; p < hi; p += stride) sum(p, Math.min(p + piece, hi));
-    Atomics.store(ctl, 4, job); Atomics.notify(ctl, 4);
-  }`, { eval: true, workerData: { memory, module: wasmModule, ctl } });
-const workerTid = await new Promise<string>((done) => worker.once('message', done));
-const mainTid = existsSync('/proc/thread-self') ? readlinkSync('/proc/thread-self').split('/').pop()! : '';
-/** Pinning needs Linux, `taskset`, two CPUs and the right to set affinity: tried once, unpinning this thread. */
-const canPin = mainTid !== '' && workerTid !== '' && cpus().length >= 2 && (() => { try { execFileSync('taskset', ['-pc', '0,1', mainTid], { stdio: 'ignore' }); return true; } catch { return false; } })();
-const pin = (on: boolean) => {
-  if (!canPin) return;
-  execFileSync('taskset', ['-pc', on ? '0' : '0,1', mainTid], { stdio: 'ignore' });
-  execFileSync('taskset', ['-pc', on ? '1' : '0,1', workerTid], { stdio: 'ignore' });
-};
-
-let job = 0;
-/** GB/s of `passes` reads of the buffer: one thread, or the worker taking half (contiguous or interleaved pieces). */
-function stream(threads: 1 | 2, interleaved: boolean): number {
-  const t0 = performance.now();
-  for (let pass = 0; pass < passes; pass++) {
-    if (threads === 1) { streamSum(0, bytes); continue; }
-    job++;
-    if (interleaved) { ctl[1] = PIECE; ctl[2] = bytes; ctl[3] = 2 * PIECE; } else { ctl[1] = bytes / 2; ctl[2] = bytes; ctl[3] = 0; }
-    Atomics.store(ctl, 0, job); Atomics.notify(ctl, 0);
-    if (interleaved) for (let p = 0; p < bytes; p += 2 * PIECE) streamSum(p, Math.min(p + PIECE, bytes)); else streamSum(0, bytes / 2);
-    while (Atomics.load(ctl, 4) !== job) Atomics.wait(ctl, 4, Atomics.load(ctl, 4), 100);
-  }
-  return (passes * bytes) / ((performance.now() - t0) / 1000) / 1e9;
-}
+const probe = await ReadProbe.start(bytes);
+const stream = (threads: 1 | 2, interleaved: boolean) => probe.rate(threads, passes, interleaved);
 
 // The backend's f32 matvec over a matrix of the same size (cols 576, the SmolLM2 width), every job shared.
 const cols = 576, rows = Math.floor(bytes / 4 / cols);
@@ -142,12 +78,12 @@ function decodeSteps(type: 'f32' | 'q8', i: number, steps: number): number {
 
 // Variants by key; 2-thread ratios are taken against the 1-thread variant of the same kind in the same round.
 interface Variant { key: string; name: string; one?: string; run: () => number }
-const pinned = (run: () => number) => () => { pin(true); try { return run(); } finally { pin(false); } };
+const pinned = (run: () => number) => () => { probe.pin(true); try { return run(); } finally { probe.pin(false); } };
 const variants: Variant[] = [
   { key: 's1', name: 'stream, 1 thread', run: () => stream(1, false) },
   { key: 's2', name: 'stream, 2 threads, halves', one: 's1', run: () => stream(2, false) },
   { key: 's2i', name: 'stream, 2 threads, 64 KB interleaved', one: 's1', run: () => stream(2, true) },
-  ...(canPin ? [
+  ...(probe.canPin ? [
     { key: 'p1', name: 'stream, 1 thread, pinned', run: pinned(() => stream(1, false)) },
     { key: 'p2', name: 'stream, 2 threads, halves, pinned', one: 'p1', run: pinned(() => stream(2, false)) },
   ] : []),
@@ -190,7 +126,6 @@ else {
     }
   }
 }
-console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}${canPin ? '' : ' (no pinning: needs Linux, taskset and two CPUs)'}`);
-job = -1; Atomics.store(ctl, 0, -1); Atomics.notify(ctl, 0);
-await worker.terminate();
+console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}${probe.canPin ? '' : ' (no pinning: needs Linux, taskset and two CPUs)'}`);
+await probe.dispose();
 for (const b of backends) await b.dispose();
