@@ -12,7 +12,8 @@ import {
 } from '@msrnn/tensor';
 import { capacityForBytes, checkCapacity, checkPositionMode, entryBytes, stateBytes, type Policy, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio, policyEntry } from '@msrnn/policies';
-import { embeddedTokenizer, headDimOf, isGguf, loadAnyTokenizer, loadTokenizer, MODEL_FOLDER_FILES, type Model, type Tokenizer } from '@msrnn/transformer';
+import { headDimOf, isGguf, loadTokenizer, MODEL_FOLDER_FILES, type Model, type Tokenizer } from '@msrnn/transformer';
+import { embeddedTokenizer, loadAnyTokenizer } from '@msrnn/transformer/tokenizers';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 

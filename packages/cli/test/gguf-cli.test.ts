@@ -90,7 +90,8 @@ if (haveShared('cli gguf', q8, q8Fixture, q4k, tinyRandom, llamaTokenizer, book)
 
 
 test('generate --chat renders the file\'s chat template (BOS once, the template\'s markers as special tokens) and prints the reply', async () => {
-  const { GgufValueType: T, embeddedTokenizer, modelFromBytes } = await import('@msrnn/transformer');
+  const { GgufValueType: T, modelFromBytes } = await import('@msrnn/transformer');
+  const { embeddedTokenizer } = await import('@msrnn/transformer/tokenizers');
   const { tinyLlamaGguf } = await import('../../transformer/test/gguf/build.js');
   const template = '{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}';
   const bytes = tinyLlamaGguf({ vocab: 300, extra: [['tokenizer.chat_template', T.STRING, template]] });

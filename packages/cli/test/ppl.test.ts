@@ -82,7 +82,7 @@ if (haveShared('cli ppl', modelPath, tokPath, fixturePath)) {
   });
 
   test("corpus chunks start with the tokenizer's own BOS, or none (gpt2-tiny: <|endoftext|>; qwen2-tiny: none)", async () => {
-    const { loadAnyTokenizer } = await import('@msrnn/transformer');
+    const { loadAnyTokenizer } = await import('@msrnn/transformer/tokenizers');
     const path = join(tmp, 'plain.txt');
     writeFileSync(path, 'The quick brown fox jumps over the lazy dog. '.repeat(30));
     for (const [name, first] of [['gpt2-tiny', 1023], ['qwen2-tiny', undefined]] as const) {

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadHfTokenizer, loadTokenizer, parseGguf, tokenizerFromGgufMetadata, type Tokenizer } from '../src/index.js';
+import { loadTokenizer, parseGguf, type Tokenizer } from '../src/index.js';
+import { loadHfTokenizer, tokenizerFromGgufMetadata } from '../src/tokenizers/index.js';
 
 const shared = resolve(import.meta.dirname, '../../../../shared');
 const { values } = parseArgs({ options: { text: { type: 'string', default: resolve(shared, 'text/austen_4_pride_and_prejudice.txt') } } });

@@ -37,14 +37,12 @@ export { type BytesLike } from './bytes.js';
 export { blobSource, bytesSource, readBytes, type ByteSource } from './byte-source.js';
 export { ModelFileError, TokenizerFileError } from './file-errors.js';
 export { DisposedError } from '@msrnn/msrnn';
-export { HfTokenizer, type HfTokenizerOptions, hfTokenizerFromFiles, loadHfTokenizer, HF_TOKENIZER_FILES } from './tokenizers/hf.js';
 export { type FileMap } from './files.js';
 export {
   parseGguf, isGguf, writeGguf, ggufHeader, ggufPadding, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
   type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
   type GgufHeader, type GgufTensorInfo,
 } from './gguf/index.js';
-export { tokenizerFromGgufMetadata, type GgufTokenizerMetadata, SUPPORTED_GGUF_PRE_TOKENIZERS, SUPPORTED_GGUF_TOKENIZER_MODELS } from './tokenizers/gguf.js';
 export { inspectModelBytes, inspectModelFile, inspectModelSource, stateBytes, bytesPerEntryByKv, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
 export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, type GgufLayer, type GgufLinear, type GgufNorm, type GgufSlice } from './gguf/llama.js';
 export {
@@ -52,7 +50,5 @@ export {
   type SafetensorsDtype, type SafetensorsTensor, type SafetensorsFile,
   readSafetensorsFiles, loadSafetensorsFolder, type SafetensorsCheckpoint,
 } from './safetensors/index.js';
-export { embeddedTokenizer } from './embedded-tokenizer.js';
-export { loadAnyTokenizer, tokenizerFromAnyBytes, type AnyTokenizerOptions } from './tokenizers/load.js';
 export { modelFingerprint, restoreState, type RestoreOptions, type RestoredState } from './state-io.js';
 export { HF_ARCHITECTURES, hfLayout, hfPartsFromFiles, isHfFolder, readHfFolder, type HfFamily, type HfLayout } from './hf/index.js';

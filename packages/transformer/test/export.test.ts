@@ -12,9 +12,10 @@ import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  argmax, createState, embeddedTokenizer, generate, loadAnyTokenizer, loadModel, loadTokenizer, modelFromBytes, modelFromFiles, parseGguf, prefill, step,
+  argmax, createState, generate, loadModel, loadTokenizer, modelFromBytes, modelFromFiles, parseGguf, prefill, step,
   type GeneratedPiece, type Model, type Tokenizer,
 } from '../src/index.js';
+import { embeddedTokenizer, loadAnyTokenizer } from '../src/tokenizers/index.js';
 import {
   compareLogits, modelToGguf, modelToHfFiles, modelToLlama2c, tokenizerGgufMetadata, tokenizerHfFiles, verificationTokens,
 } from '../src/export/index.js';

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { argmax, BOS, createState, generate, loadHfTokenizer, loadModel, loadTokenizer, Sampler, step, XorShiftRng, type Tokenizer } from '../src/index.js';
+import { argmax, BOS, createState, generate, loadModel, loadTokenizer, Sampler, step, XorShiftRng, type Tokenizer } from '../src/index.js';
+import { loadHfTokenizer } from '../src/tokenizers/index.js';
 import { haveShared, paths } from './shared.js';
 
 const samplesPath = resolve(paths.fixtures, 'sampled_stories_tokens.json');

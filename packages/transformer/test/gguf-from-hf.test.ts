@@ -12,7 +12,8 @@ import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsBackend } from '@msrnn/tensor';
-import { argmax, createState, describeGgufLlama, embeddedTokenizer, GgufValueType as T, headDimOf, hfLayout, modelFromBytes, parseGguf, prefill, step, type Architecture, type GgufWriteValue, type Model } from '../src/index.js';
+import { argmax, createState, describeGgufLlama, GgufValueType as T, headDimOf, hfLayout, modelFromBytes, parseGguf, prefill, step, type Architecture, type GgufWriteValue, type Model } from '../src/index.js';
+import { embeddedTokenizer } from '../src/tokenizers/index.js';
 import { haveShared, jsAndWasm, maxAbsDiff, shared } from './shared.js';
 import { ggufFromHfFolder, gpt2TokenizerMetadata } from './gguf/from-hf.js';
 

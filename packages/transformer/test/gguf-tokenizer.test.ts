@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadTokenizer, parseGguf, tokenizerFromGgufMetadata, type Llama2cTokenizer, type Tokenizer } from '../src/index.js';
+import { loadTokenizer, parseGguf, type Llama2cTokenizer, type Tokenizer } from '../src/index.js';
+import { tokenizerFromGgufMetadata } from '../src/tokenizers/index.js';
 import { haveShared, paths, shared } from './shared.js';
 import { gpt2TokenizerMetadata } from './gguf/from-hf.js';
 

@@ -9,7 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, jsBackend, type Backend } from '@msrnn/tensor';
 import { getPolicy, policyTable } from '@msrnn/policies';
-import { argmax, createState, hfLayout, loadAnyTokenizer, loadModel, loadModelFiles, modelFromFiles, prefill, readHfFolder, step, type ByteSource } from '../src/index.js';
+import { argmax, createState, hfLayout, loadModel, loadModelFiles, modelFromFiles, prefill, readHfFolder, step, type ByteSource } from '../src/index.js';
+import { loadAnyTokenizer } from '../src/tokenizers/index.js';
 import { haveShared, maxAbsDiff, shared } from './shared.js';
 
 const NAMES = ['llama-tiny', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gpt2-tiny', 'phi3-tiny', 'gemma2-tiny', 'stories260K'];

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { hfTokenizerFromFiles, loadHfTokenizer, loadTokenizer, type Tokenizer } from '../src/index.js';
+import { loadTokenizer, type Tokenizer } from '../src/index.js';
+import { hfTokenizerFromFiles, loadHfTokenizer } from '../src/tokenizers/index.js';
 import { haveShared, paths, shared } from './shared.js';
 
 interface Case { text: string; ids: number[]; decoded: string }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 let codegenBlocked = false;
 try { new Function('return 1'); } catch (e) { codegenBlocked = e instanceof EvalError; }
 
-const { loadHfTokenizer, parseGguf, tokenizerFromGgufMetadata } = await import('../src/index.js');
+const { parseGguf } = await import('../src/index.js');
+const { loadHfTokenizer, tokenizerFromGgufMetadata } = await import('../src/tokenizers/index.js');
 const { renderChat } = await import('../src/chat/index.js');
 const [hfModels, llamaGguf] = process.argv.slice(2) as [string, string];
 const encoded: Record<string, number[]> = {};

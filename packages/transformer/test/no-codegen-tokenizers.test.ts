@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadHfTokenizer, parseGguf, tokenizerFromGgufMetadata } from '../src/index.js';
+import { parseGguf } from '../src/index.js';
+import { loadHfTokenizer, tokenizerFromGgufMetadata } from '../src/tokenizers/index.js';
 import { haveShared, paths } from './shared.js';
 
 if (haveShared('no-codegen-tokenizers', paths.hfModels, paths.llamaGguf)) {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HfTokenizer, Llama2cTokenizer, loadAnyTokenizer, loadHfTokenizer, loadTokenizer, tokenizerFromAnyBytes } from '../src/index.js';
+import { Llama2cTokenizer, loadTokenizer } from '../src/index.js';
+import { HfTokenizer, loadAnyTokenizer, loadHfTokenizer, tokenizerFromAnyBytes } from '../src/tokenizers/index.js';
 import { haveShared, paths, shared } from './shared.js';
 
 if (haveShared('tokenizer-load', paths.hfModels, paths.hfFixtures, paths.tokenizer, paths.llamaGguf)) {

@@ -4,9 +4,9 @@
 // tokenizer. Only tokenizers and JSON files are read whole.
 import type { Backend } from '@msrnn/tensor';
 import {
-  embeddedTokenizer, hfTokenizerFromFiles, isGguf, loadModelFiles, modelFromSource, readBytes, tokenizerFromBytes, HF_TOKENIZER_FILES,
-  type ByteSource, type Model, type Tokenizer,
+  isGguf, loadModelFiles, modelFromSource, readBytes, tokenizerFromBytes, type ByteSource, type Model, type Tokenizer,
 } from '@msrnn/transformer';
+import { embeddedTokenizer, hfTokenizerFromFiles, HF_TOKENIZER_FILES } from '@msrnn/transformer/tokenizers';
 
 export type Files = ReadonlyMap<string, ByteSource>;
 /** The first bytes of each file (its magic number), read before a format is chosen. */
