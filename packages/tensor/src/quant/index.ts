@@ -7,3 +7,4 @@ export { dequantizeGgmlRow, IQ4_NL_LEVELS } from './ggml-dequant.js';
 export { type GgmlTypeInfo, GGML_TYPES, GGML, SUPPORTED_GGML_TYPES, ggmlTypeInfo, supportedGgmlType, ggmlRowBytes } from './ggml-types.js';
 export { matvecGgmlJs, matmulGgmlJs } from './ggml-matvec-js.js';
 export { type NonFiniteGgml, findNonFiniteGgml } from './ggml-finite.js';
+export { ROWS4_TYPES, ROWS4_MAX_COLS, packRows4, rows4Suits, unpackRow4 } from './rows4.js';

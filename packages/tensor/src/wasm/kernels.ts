@@ -10,6 +10,7 @@ import { emitGgmlKernels } from './kernels/ggml.js';
 import { emitDequantizers } from './kernels/dequantize.js';
 import { emitNonFiniteScans } from './kernels/finite.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
+import { emitRows4Kernels } from './kernels/rows4.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
@@ -38,6 +39,8 @@ export interface CoreKernelExports {
   splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
   /** x: blocks×32 f32 → x16: 32 int16 per block, xs: one f32 scale per block, as matvecQ8 reads them (kernels/split.ts). */
   roundActivations(x: number, x16: number, xs: number, blocks: number): void;
+  /** The split activations' pairs, each in all four lanes, for the four-rows kernels (kernels/rows4.ts). */
+  widenActivations(split: number, wide: number, blocks: number): void;
   /** Causal attention of a chunk's queries, row i seeing min(n, base + i) entries (kernels/causal.ts; strides in floats). */
   scoresCausal(att: number, attStride: number, q: number, qStride: number, keys: number, keyStride: number, rows: number, n: number, base: number, headDim: number, scale: number): void;
   softmaxCausal(att: number, attStride: number, rows: number, n: number, base: number): void;
@@ -57,6 +60,10 @@ export type KvAttentionKernel = (out: number, q: number, keys: number, kScales: 
  * (elements for F16/BF16) at src → f32 at dst, equal to quant/ggml-dequant.ts bit for bit.
  */
 export type Dequantizer = (dst: number, src: number, count: number) => void;
+/** The four-rows layout's matvec (kernels/rows4.ts ROWS4_MATVECS): rows, a multiple of 4, at w. */
+export type Rows4Matvec = (out: number, w: number, wide: number, xs: number, rows: number, cols: number) => void;
+/** The four-rows layout's conversion to f32 (kernels/rows4.ts ROWS4_DEQUANTIZERS): 4·groups rows of cols floats. */
+export type Rows4Dequantizer = (dst: number, src: number, groups: number, cols: number) => void;
 export type KernelExports = CoreKernelExports & Record<string, GgmlKernel>;
 
 /** The complete kernel module's bytes, importing memory as env.memory with the given limits. */
@@ -73,6 +80,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitMatvecQ8(m);
   emitMatvec(m, 'matvecBF16', 'bf16');
   emitGgmlKernels(m);
+  emitRows4Kernels(m);
   emitDequantizers(m);
   emitSplitActivations(m);
   emitRoundActivations(m);
