@@ -28,7 +28,11 @@ for (const spec of values.cases!.split(',')) {
   const packedBytes = bytes.slice();
   packRows4(type, packedBytes, rows, cols);
   const plain = Array.from({ length: copies }, () => ggmlWeights(type, rows, cols, bytes, backend));
-  const packed = Array.from({ length: copies }, (): GgmlWeights => ({ ...ggmlWeights(type, rows, cols, packedBytes, backend), layout: 'rows4' }));
+  const packed = Array.from({ length: copies }, (): GgmlWeights => {
+    const w = ggmlWeights(type, rows, cols, bytes, backend); // (it checks the plain blocks' scales)
+    w.data.set(packedBytes);
+    return { ...w, layout: 'rows4' };
+  });
   const x = backend.alloc(cols), outPlain = backend.alloc(rows), outPacked = backend.alloc(rows), r = rng(3);
   for (let i = 0; i < cols; i++) x[i] = (r() * 2 - 1) * (i % 7 === 0 ? 100 : 1);
   matvecWeights(backend, outPlain, 0, plain[0]!, x, 0);
