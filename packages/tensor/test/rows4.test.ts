@@ -71,8 +71,8 @@ test('packRows4: a row unpacked is the plain row, byte for byte; bad input is re
   assert.throws(() => packRows4(GGML.Q4_K, new Uint8Array(4 * 144), 4, 256), /Q4_K has no four-row layout/);
   assert.throws(() => packRows4(GGML.Q8_0, new Uint8Array(6 * 34), 6, 32), /rows must be a positive multiple of 4, got 6/);
   assert.throws(() => packRows4(GGML.Q8_0, new Uint8Array(34), 4, 32), /4×32 needs 136 bytes, got 34/);
-  assert.ok(rows4Suits(GGML.Q5_0, 576, 576) && rows4Suits(GGML.Q8_0, 49152, 576));
-  assert.ok(!rows4Suits(GGML.Q5_0, 6, 576) && !rows4Suits(GGML.Q8_0, 576, 1536) && !rows4Suits(GGML.Q4_0, 576, 576));
+  assert.ok(rows4Suits(GGML.Q5_0, 576, 576) && rows4Suits(GGML.Q5_0, 49152, 1024) && rows4Suits(GGML.Q8_0, 49152, 576, true));
+  assert.ok(!rows4Suits(GGML.Q5_0, 6, 576) && !rows4Suits(GGML.Q5_0, 576, 1536) && !rows4Suits(GGML.Q8_0, 576, 576) && !rows4Suits(GGML.Q4_0, 576, 576, true));
 });
 
 test('matvecWeights on repacked weights: the plain kernel\'s bits, whole and for any slice of rows, 1 and 2 threads', () => {

@@ -1,4 +1,4 @@
-// GGUF models on the wasm backend keep their Q5_0 and Q8_0 matrices in the four-rows layout
+// GGUF models on the wasm backend keep their Q5_0 matrices and a Q8_0 embedding in the four-rows layout
 // (@msrnn/tensor quant/rows4.ts, repacked at load): the decode's logits are bit for bit those of
 // the same weights put back into ggml's plain layout, and the state fingerprint hashes the file's
 // bytes, so it equals the js backend's (a state saved on one backend restores on the other).

@@ -23,8 +23,14 @@ export const ROWS4_TYPES: readonly number[] = Object.freeze([GGML.Q5_0, GGML.Q8_
  */
 export const ROWS4_MAX_COLS = 1024;
 
-/** Whether a loader repacks a rows × cols matrix of ggml type `type` into the layout. */
-export const rows4Suits = (type: number, rows: number, cols: number): boolean => ROWS4_TYPES.includes(type) && rows % 4 === 0 && cols <= ROWS4_MAX_COLS;
+/**
+ * Whether a loader repacks a rows × cols matrix of ggml type `type` into the layout: Q5_0, and
+ * Q8_0 only for the token embedding / classifier (`embedding`): the opt-in `q8_0` prompt
+ * activations (wasm/kernels/q8-activations.ts) widen the projections' Q8_0 rows from ggml's layout
+ * (on repacked rows that product takes the exact path), and a prompt needs logits of its last row only.
+ */
+export const rows4Suits = (type: number, rows: number, cols: number, embedding = false): boolean =>
+  (type === GGML.Q5_0 || (embedding && type === GGML.Q8_0)) && rows % 4 === 0 && cols <= ROWS4_MAX_COLS;
 
 /** Set in a type id passed to the backend's ggml kernels: the rows are in this layout. */
 export const ROWS4_FLAG = 0x100;

@@ -34,7 +34,7 @@ export const Simd = {
   i16x8_shl: 0x8b, i16x8_shr_s: 0x8c, i16x8_shr_u: 0x8d, i16x8_add: 0x8e, i16x8_sub: 0x91,
   i32x4_extend_low_i16x8_s: 0xa7, i32x4_extend_high_i16x8_s: 0xa8, i32x4_extend_low_i16x8_u: 0xa9, i32x4_extend_high_i16x8_u: 0xaa,
   i32x4_shl: 0xab, i32x4_add: 0xae, i32x4_dot_i16x8_s: 0xba,
-  f32x4_nearest: 0x6a, i16x8_narrow_i32x4_s: 0x85, f32x4_abs: 0xe0,
+  f32x4_nearest: 0x6a, i8x16_narrow_i16x8_s: 0x65, i16x8_narrow_i32x4_s: 0x85, f32x4_abs: 0xe0,
   f32x4_add: 0xe4, f32x4_sub: 0xe5, f32x4_mul: 0xe6, f32x4_div: 0xe7, f32x4_min: 0xe8, f32x4_max: 0xe9,
   f32x4_pmin: 0xea, f32x4_pmax: 0xeb,
   i32x4_trunc_sat_f32x4_s: 0xf8, f32x4_convert_i32x4_s: 0xfa,

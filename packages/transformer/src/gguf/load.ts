@@ -32,7 +32,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
   const source = file.source;
 
   /** Rows of a matrix: ggml rows are whole blocks, so a row range is a byte range. */
-  const matrix = (t: GgufTensorEntry, row0 = 0, rows = t.dims[1]!): WeightMatrix => {
+  const matrix = (t: GgufTensorEntry, row0 = 0, rows = t.dims[1]!, embedding = false): WeightMatrix => {
     const [cols, total] = t.dims as [number, number];
     const rowBytes = t.byteLength / total;
     // F32 and F16 rows are read as typed arrays: on the js backend (a view) they need aligned bytes.
@@ -41,7 +41,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
       finiteTensorCheck(mem, source, t.name, t.type.id, cols, row0));
     // (the bytes already are where the model keeps them, and the check scans them as they are read)
     const w = ggmlWeightsUnscanned(t.type.id, rows, cols, data, `${source}: tensor ${t.name}`);
-    if (!mem.rows4Types?.includes(t.type.id) || !rows4Suits(t.type.id, rows, cols)) return w;
+    if (!mem.rows4Types?.includes(t.type.id) || !rows4Suits(t.type.id, rows, cols, embedding)) return w;
     // The backend's faster layout for decoding, rewritten in place once the bytes are read and checked.
     plan.afterReads(() => packRows4(t.type.id, data, rows, cols));
     return { ...w, layout: 'rows4' };
@@ -66,7 +66,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
   );
   const nrm = (x: GgufNorm): Norm => norm(vector(x.weight), x.bias ? vector(x.bias) : null);
 
-  const tokenEmbedding = matrix(layout.tokenEmbedding);
+  const tokenEmbedding = matrix(layout.tokenEmbedding, 0, undefined, true);
   const layers = layout.layers.map((L): LayerWeights => ({
     attnNorm: nrm(L.attnNorm),
     q: lin(L.q), k: lin(L.k), v: lin(L.v),
@@ -77,7 +77,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     gate: L.gate ? lin(L.gate) : null, up: lin(L.up), down: lin(L.down),
     postFfnNorm: L.postFfnNorm ? nrm(L.postFfnNorm) : null,
   }));
-  const classifier = layout.classifier === layout.tokenEmbedding ? tokenEmbedding : matrix(layout.classifier);
+  const classifier = layout.classifier === layout.tokenEmbedding ? tokenEmbedding : matrix(layout.classifier, 0, undefined, true);
   const weights: Weights = {
     tokenEmbedding, positionEmbedding: layout.positionEmbedding ? vector(layout.positionEmbedding) : null,
     layers, finalNorm: nrm(layout.finalNorm), classifier: linear(classifier),
