@@ -7,7 +7,8 @@ import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './protocol.js';
 import { CHUNK_STATE_INTS, WorkerClaims, rescuable } from './rescue.js';
 import { Gone, enterJob, laneInts, leaveJob, markGone } from './lanes.js';
-import { PREEMPTED_MS, SpinBudget } from './spin.js';
+import { SpinBudget, preemptionGapMs } from './spin.js';
+import { clockTick } from './clock.js';
 
 /**
  * What a worker is started with (as workerData, or as the first message of a Web Worker): the
@@ -39,7 +40,7 @@ const CLOCK_EVERY = 64;
  * Waits until the job counter differs from `seen` and returns it: spins for `budget.ms`, then
  * sleeps. Tells `budget` whether the spin was preempted and how long a job took to come after a sleep.
  */
-function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget): number {
+function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget, preemptedMs: number): number {
   const start = performance.now();
   let last = start, preempted = false;
   const deadline = start + budget.ms;
@@ -48,7 +49,7 @@ function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget): number {
     if (seq !== seen) return seq;
     if (spins % CLOCK_EVERY === 0) {
       const now = performance.now();
-      if (now - last > PREEMPTED_MS) { preempted = true; budget.preempted(); break; }
+      if (now - last > preemptedMs) { preempted = true; budget.preempted(); break; }
       if (now >= deadline) break;
       last = now;
     }
@@ -73,14 +74,14 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   const { ctrl, lanes } = controlOf(init);
   const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
   const states = new Int32Array(init.memory.buffer, init.statesAddr, CHUNK_STATE_INTS);
-  const budget = new SpinBudget(), claims = new WorkerClaims(init.index);
+  const budget = new SpinBudget(), claims = new WorkerClaims(init.index), preemptedMs = preemptionGapMs(clockTick());
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
   let seen = Atomics.load(ctrl, Ctrl.SEQ);
   post('ready');
   try {
     for (;;) {
-      seen = nextJob(ctrl, seen, budget);
+      seen = nextJob(ctrl, seen, budget, preemptedMs);
       if (Atomics.load(ctrl, Ctrl.STOP) !== 0) break;
       const tag = seen & TAG_MASK;
       if (!enterJob(lanes, init.index, tag)) break; // the pool gave up on this worker (a stall): stop

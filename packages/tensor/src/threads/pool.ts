@@ -14,6 +14,7 @@ import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK
 import { CHUNK_STATE_INTS, CallerClaims, TOOK_COMMITTING, finishLate, rescuable, resetChunkStates } from './rescue.js';
 import { Gone, goneHow, goneWhat, inJob, laneInts, markGone } from './lanes.js';
 import { SplitJudge } from './split-judge.js';
+import { clockTick } from './clock.js';
 
 /**
  * Below this many multiply-adds a job is not worth handing out (a split costs ~1.5 us of sync).
@@ -39,6 +40,16 @@ const PATIENCE_DEFAULT_MS = 1;
 const STALL_MS = 10_000;
 /** How long stop() waits for the workers to leave their loops before it terminates them anyway. */
 const STOP_WAIT_MS = 2_000;
+
+/**
+ * How long the caller gives a worker's unfinished chunk (ms): `chunks` of its own average chunk
+ * time (`callerMs` over `mine` chunks), at least two clock steps (a coarse clock may read no time
+ * at all for the caller's chunks); PATIENCE_DEFAULT_MS if it ran none. 0 chunks: no patience at all.
+ */
+export function takeOverPatience(chunks: number, callerMs: number, mine: number, tickMs: number): number {
+  if (chunks === 0) return 0;
+  return Math.max(mine > 0 ? (chunks * callerMs) / mine : PATIENCE_DEFAULT_MS, 2 * tickMs);
+}
 
 function trapped(op: number, chunk: number, chunks: number, chunkRows: number): Error {
   return new Error(`wasm thread pool: the kernel trapped in chunk ${chunk} of ${chunks} (rows ${chunk * chunkRows}.. of a job, op ${op}); `
@@ -68,7 +79,9 @@ export class ThreadPool {
    */
   readonly jobTime: JobTime = { jobs: 0, ms: 0, takenOver: 0, wakes: 0 };
   private seq = 0;
-  private readonly judge = new SplitJudge();
+  private readonly judge: SplitJudge;
+  /** performance.now()'s step here (coarse in browsers): take-overs wait at least two (./clock.ts). */
+  private readonly tickMs = clockTick();
   private alwaysShare = false;
   /** Floats of scratch per worker now, and every scratch ever given out (byte addresses). */
   private scratchFloats = 0;
@@ -104,6 +117,7 @@ export class ThreadPool {
     private readonly k: KernelExports,
   ) {
     this.args = ctrl.subarray(Ctrl.ARG0, Ctrl.ARG0 + JOB_ARGS);
+    this.judge = new SplitJudge(undefined, this.tickMs);
   }
 
   /** The next job's arguments (protocol.ts lays them out per op): write them, then call run(). */
@@ -161,7 +175,7 @@ export class ThreadPool {
    * split, and (unless alwaysShare) sharing has been paying (./split-judge.ts). A job it turns down
    * runs on the caller the way one thread runs it (one kernel call per part, no chunks).
    */
-  takes(macs: number): boolean { return !this.stopped && this.failure === null && macs >= MIN_SPLIT_MACS && (this.alwaysShare || this.judge.share()); }
+  takes(macs: number): boolean { return !this.stopped && this.failure === null && macs >= MIN_SPLIT_MACS && (this.alwaysShare || this.judge.share(macs)); }
   /** takes() for a job over `rows` rows of `cols` columns (fewer than 8 rows never split). */
   takesRows(rows: number, cols: number): boolean { return rows >= 8 && this.takes(rows * cols); }
 
@@ -205,12 +219,13 @@ export class ThreadPool {
     if (rescue) {
       mine = this.claims.run(this.k, c, this.table, this.states, tag, this.size);
       const t1 = performance.now();
-      const late = finishLate(this.k, c, this.table, this.states, tag, mine > 0 ? (this.patienceChunks * (t1 - t0)) / mine : PATIENCE_DEFAULT_MS, t1, this.stallMs);
-      this.jobTime.takenOver += late & ~TOOK_COMMITTING;
+      const late = finishLate(this.k, c, this.table, this.states, tag, takeOverPatience(this.patienceChunks, t1 - t0, mine, this.tickMs), t1, this.stallMs);
+      const taken = late & ~TOOK_COMMITTING;
+      this.jobTime.takenOver += taken;
       // A chunk taken over while a worker was copying it out: that worker may still be writing
       // (the same bits) into the outputs, so it must be out of the job before the job ends.
       if ((late & TOOK_COMMITTING) !== 0 || Atomics.load(c, Ctrl.LOST) !== this.lostSeen) this.recover(op, tag, 0);
-      this.finish(t0, t1, mine, op, chunks, chunkRows);
+      this.finish(t0, t1, mine, op, chunks, chunkRows, taken);
       return;
     }
     mine = claimChunks(this.k, c, this.table, tag);
@@ -225,7 +240,7 @@ export class ThreadPool {
       const now = performance.now();
       if (done !== seen) { seen = done; since = now; } else if (now - since > this.stallMs) { this.recover(op, tag, chunks); break; }
     }
-    this.finish(t0, t1, mine, op, chunks, chunkRows);
+    this.finish(t0, t1, mine, op, chunks, chunkRows, 0);
   }
 
   /** Marks worker `index` lost (how) unless it already is; sharing stops for good (see failure). */
@@ -266,10 +281,10 @@ export class ThreadPool {
   }
 
   /** A job's end: its timings to the judge and jobTime, and a chunk's trap as an error. */
-  private finish(t0: number, t1: number, mine: number, op: number, chunks: number, chunkRows: number): void {
+  private finish(t0: number, t1: number, mine: number, op: number, chunks: number, chunkRows: number, taken: number): void {
     const splitMs = performance.now() - t0;
     this.jobTime.jobs++; this.jobTime.ms += splitMs;
-    this.judge.record(splitMs, t1 - t0, mine, chunks);
+    this.judge.record(splitMs, t1 - t0, mine, chunks, taken);
     const failed = Atomics.exchange(this.ctrl, Ctrl.FAILED, 0);
     if (failed !== 0) throw trapped(op, failed - 1, chunks, chunkRows);
   }
