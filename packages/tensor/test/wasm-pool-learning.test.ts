@@ -65,6 +65,13 @@ for (const tick of [0, 0.1, 1]) {
     assert.is(j.probes.lost, 0);
   });
 
+  test(`split judge (${clock}): a free core's workers late now and then (a take-over every 10 jobs) do not keep stopping sharing that pays`, () => {
+    const sim = { t: 0 }, j = new SplitJudge(quantized(sim, tick), tick);
+    let n = 0;
+    const r = simulate(j, sim, 20_000, () => ({ alone: 1, shared: 0.6, takenOver: ++n % 10 === 0 ? 1 : 0 }));
+    assert.ok(r.busy < 1.03 * r.shared, `${r.busy.toFixed(0)} ms vs ${r.shared.toFixed(0)} always shared (probes ${JSON.stringify(j.probes)})`);
+  });
+
   test(`split judge (${clock}): where sharing loses (1.25x the time, workers late) it runs alone; the probes cost under 2 %`, () => {
     const sim = { t: 0 }, j = new SplitJudge(quantized(sim, tick), tick);
     const r = simulate(j, sim, 20_000, () => ({ alone: 1, shared: 1.25, takenOver: 1 }));

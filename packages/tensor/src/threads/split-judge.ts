@@ -38,8 +38,13 @@ const MARGIN = 0.97;
 const MIN_SHARE_MS = 500;
 const MIN_ALONE_MS = 100;
 const MAX_PERIOD_MS = 8_000;
-/** While sharing: workers' chunks taken over within one watch window (WINDOW_JOBS shared jobs) that end sharing. */
-const TAKEOVERS_TO_RECHECK = 2;
+/**
+ * While sharing: workers' chunks taken over within one watch window (WINDOW_JOBS shared jobs) that
+ * end sharing. A probe that then finds sharing paying after all (a worker late now and then on a
+ * free core) doubles the count needed next time, up to MAX_TAKEOVERS; one that confirms it resets it.
+ */
+const MIN_TAKEOVERS = 2;
+const MAX_TAKEOVERS = 32;
 /** A gap between two jobs this long, and IDLE_FACTOR times their recent average, is a pause, not work. */
 const IDLE_MS = 50;
 const IDLE_FACTOR = 8;
@@ -99,6 +104,7 @@ export class SplitJudge {
   // Watching a Share phase: this watch window's shared jobs, take-overs, time, and one thread's estimate.
   private watchJobs = 0;
   private watchTaken = 0;
+  private takeoverLimit = MIN_TAKEOVERS;
   private watchSplitMs = 0;
   private watchAloneMs = 0;
   /** Probes and their outcome so far (read by tests and measurements). */
@@ -146,7 +152,7 @@ export class SplitJudge {
   record(splitMs: number, callerMs: number, callerChunks: number, chunks: number, takenOver: number): void {
     if (this.phase !== Phase.Share) return;
     this.watchTaken += takenOver;
-    if (this.watchTaken >= TAKEOVERS_TO_RECHECK) { this.endWatch(); return; }
+    if (this.watchTaken >= this.takeoverLimit) { this.endWatch(); return; }
     // One thread alone would have needed about callerMs · chunks / callerChunks (an estimate that
     // flatters sharing when the threads compete for memory bandwidth: a miss here is a sure one).
     if (callerChunks > 0) { this.watchSplitMs += splitMs; this.watchAloneMs += (callerMs * chunks) / callerChunks; }
@@ -207,6 +213,7 @@ export class SplitJudge {
 
   /** Starts the Share or Alone phase a probe called for; says whether the next job is shared. */
   private decide(pays: boolean): boolean {
+    if (this.order === PROBE_ALONE_FIRST) this.takeoverLimit = pays ? Math.min(MAX_TAKEOVERS, 2 * this.takeoverLimit) : MIN_TAKEOVERS;
     if (pays) {
       this.probes.paid++;
       this.phase = Phase.Share; this.phaseEnd = this.busy + this.shareMs;
