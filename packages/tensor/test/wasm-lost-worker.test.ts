@@ -84,36 +84,24 @@ async function stopsInSeconds(pool: ThreadPool): Promise<void> {
   assert.ok(Date.now() - t0 < 4_000, `stop() took ${Date.now() - t0} ms`);
 }
 
-test('a worker whose thread exits in the middle of a prompt job: the caller finishes the job (one thread\'s bits) and runs alone after', async () => {
-  const rig = await faultyPool('matmulT', 'exit');
-  try {
-    await untilLost(rig, promptJob(rig));
-    assert.match(rig.pool.failure!.message, /wasm thread pool: worker 1 exited/);
-    assert.not.ok(rig.pool.takes(1 << 20), 'nothing is shared after the loss');
-  } finally {
-    await stopsInSeconds(rig.pool);
-  }
-});
+const LOST = [
+  { kernel: 'matmulT', how: 'exit', job: promptJob, what: 'whose thread exits in the middle of a prompt job', error: /wasm thread pool: worker 1 exited/ },
+  { kernel: 'matmulT', how: 'freeze', job: promptJob, what: 'frozen in the middle of a prompt job (it says nothing, so only the stall limit tells; it is terminated)', error: /wasm thread pool: worker 1 held a job without progress past the stall limit and was terminated/ },
+  { kernel: 'matvec', how: 'exit', job: decodeJob, what: 'whose thread exits in the middle of a decode job', error: /wasm thread pool: worker 1 exited/ },
+] as const;
 
-test('a worker frozen in the middle of a prompt job (it says nothing): after the stall limit the caller terminates it and finishes the job', async () => {
-  const rig = await faultyPool('matmulT', 'freeze');
-  try {
-    await untilLost(rig, promptJob(rig));
-    assert.match(rig.pool.failure!.message, /wasm thread pool: worker 1 held a job without progress past the stall limit and was terminated/);
-  } finally {
-    await stopsInSeconds(rig.pool);
-  }
-});
-
-test('a worker whose thread exits in the middle of a decode job: one thread\'s bits, sharing stops', async () => {
-  const rig = await faultyPool('matvec', 'exit');
-  try {
-    await untilLost(rig, decodeJob(rig));
-    assert.match(rig.pool.failure!.message, /wasm thread pool: worker 1 exited/);
-  } finally {
-    await stopsInSeconds(rig.pool);
-  }
-});
+for (const c of LOST) {
+  test(`a worker ${c.what}: the caller finishes the job (one thread's bits), says why, and runs every later job alone`, async () => {
+    const rig = await faultyPool(c.kernel, c.how);
+    try {
+      await untilLost(rig, c.job(rig));
+      assert.match(rig.pool.failure!.message, c.error);
+      assert.not.ok(rig.pool.takes(1 << 20), 'nothing is shared after the loss');
+    } finally {
+      await stopsInSeconds(rig.pool);
+    }
+  });
+}
 
 test('a worker frozen in the middle of a decode job: its chunk is taken over (one thread\'s bits) and stop() still ends', async () => {
   const rig = await faultyPool('matvec', 'freeze');
