@@ -84,6 +84,7 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   model = loaded.model;
   logitsOut = undefined;
   tokenizer = loaded.tokenizer;
+  updateMs = sel.threads >= (navigator.hardwareConcurrency || Infinity) ? UPDATE_MS_ALL_CORES : UPDATE_MS;
   const c = model.config;
   post({
     type: 'ready',
@@ -150,10 +151,34 @@ const snapshotBuffers = (s: Snapshot): Transferable[] => s.layers.flatMap((heads
  * background tab, which gets no frames, gets no updates until the run's last).
  */
 let pageReady = true;
-/** Least time between two updates: the view and the text change about 10 times a second, and the page's threads (main, compositor) take little from the decode's cores. */
-const UPDATE_MS = 100;
+/** Called once with the next 'drawn' (the wait for the prompt's frame, see generate). */
+let onDrawn: (() => void) | null = null;
+/**
+ * Least time between two updates: the view and the text change about 10 times a second, and the
+ * page's threads (main, compositor) take little from the decode's cores. When the decode's threads
+ * take every core, each update's frame (~9 ms of the browser's other threads, measured on the
+ * stories15M shape) can only run on a decoding thread's core, stalling the other thread at the
+ * next job's end: then 4 a second.
+ */
+const UPDATE_MS = 100, UPDATE_MS_ALL_CORES = 250;
+let updateMs = UPDATE_MS;
 /** Most time between two yields to the worker's events, so 'stop' and 'drawn' get through. */
 const YIELD_MS = 30;
+/**
+ * How long a run waits for the page to show its prompt before decoding: a visible page draws it
+ * in the next frame, and the decode then does not share its cores with that frame (the text, the
+ * buttons, the view); a background tab gets no frames, and must not wait for one.
+ */
+const PROMPT_FRAME_WAIT_MS = 100;
+
+/** Resolves once the page has shown the last update, or after `ms`. */
+function pageShown(ms: number): Promise<void> {
+  if (pageReady) return Promise.resolve();
+  return new Promise((shown) => {
+    const timer = setTimeout(() => { onDrawn = null; shown(); }, ms);
+    onDrawn = () => { clearTimeout(timer); shown(); };
+  });
+}
 
 function start(settings: GenSettings): Run {
   if (!model || !tokenizer) throw new Error('no model loaded');
@@ -185,9 +210,10 @@ function yieldToEvents(): Promise<void> {
   return new Promise((resume) => { yieldChannel.port1.onmessage = () => resume(); yieldChannel.port2.postMessage(null); });
 }
 
-/** Generates `steps` tokens, posting a batch (text, snapshot) when the page is ready for one (UPDATE_MS, pageReady) and yielding every YIELD_MS. */
+/** Generates `steps` tokens (once the page has shown the prompt), posting a batch (text, snapshot) when the page is ready for one (updateMs, pageReady) and yielding every YIELD_MS. */
 async function generate(r: Run, steps: number): Promise<void> {
   stopRequested = false;
+  await pageShown(PROMPT_FRAME_WAIT_MS);
   const t0 = performance.now();
   let made = 0, batchStart = r.state.seen, batch: number[] = [], pieces: string[] = [], text = '', lastPost = t0, lastYield = t0;
   const flush = () => {
@@ -211,7 +237,7 @@ async function generate(r: Run, steps: number): Promise<void> {
     text += r.decoder.push(token);
     // Record the state's details only on the step an update will show.
     const now = performance.now();
-    const update = pageReady && now - lastPost >= UPDATE_MS;
+    const update = pageReady && now - lastPost >= updateMs;
     r.observer.recording = update;
     r.logits = step(model!, r.state, token);
     made++;
@@ -267,7 +293,7 @@ async function compare(settings: GenSettings, policyB: string, reference: string
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   if (msg.type === 'stop') { stopRequested = true; return; }
-  if (msg.type === 'drawn') { pageReady = true; return; }
+  if (msg.type === 'drawn') { pageReady = true; onDrawn?.(); onDrawn = null; return; }
   if (busy) { post({ type: 'error', message: 'busy: stop the current run first' }); return; }
   busy = true;
   try {

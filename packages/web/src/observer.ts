@@ -2,7 +2,7 @@
 // it notes which positions the policy evicted and — on steps marked for recording (the page draws
 // at most every few tens of ms, so most steps are not) — the kept positions and the newest query's
 // attention over them (averaged over the query heads of each KV head).
-import { wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
+import { keepAll, wrapPolicy, type AttentionStep, type LayerCache, type Policy } from '@msrnn/msrnn';
 
 export interface HeadView {
   /** Positions of the entries after the step (sorted). Typed arrays: snapshots cross to the page often, and these clone fast. */
@@ -30,6 +30,7 @@ export class PolicyObserver {
 
   constructor(readonly inner: Policy, nLayers: number) {
     this.pending = Array.from({ length: nLayers }, () => []);
+    this.neverEvicts = inner === keepAll;
   }
 
   /** A policy that behaves exactly as `inner` (same fields, same decisions) and reports to this. */
@@ -40,8 +41,12 @@ export class PolicyObserver {
   /** Entries per KV head before the policy acted (reused). */
   private counts = new Int32Array(0);
 
+  /** The unbounded policy evicts nothing: its unrecorded steps need no copy of the positions (~4 % of stories260K's decode). */
+  private readonly neverEvicts: boolean;
+
   // Runs on every layer of every step: allocates only on recorded steps and when entries leave.
   private observe(layer: LayerCache, step: AttentionStep): void {
+    if (this.neverEvicts && !this.recording) { this.inner.afterAttention(layer, step); return; }
     const heads = layer.heads;
     if (this.counts.length < heads.length) this.counts = new Int32Array(heads.length);
     for (let h = 0; h < heads.length; h++) {

@@ -17,17 +17,20 @@ export async function buildBarePage(): Promise<void> {
   writeFileSync(join(distDir, 'bare.html'), '<!doctype html><meta charset="utf-8"><title>bare decode</title><input type="file" id="file">\n');
 }
 
+/** One timed decode: tokens per second of wall time, the greedy tokens, the jobs shared with the workers. */
+export interface Decoded { tokPerS: number; tokens: number[]; sharedJobs: number }
+
 export interface BareDecoder {
-  /** Tokens per second of wall time of one timed decode of `steps` tokens. */
-  decode(steps: number): Promise<number>;
+  /** One timed decode of `steps` greedy tokens after the prompt. */
+  decode(steps: number): Promise<Decoded>;
   close(): Promise<void>;
 }
 
-/** Loads `modelFile` in a bare worker of `page` (opened on the isolated server's bare.html) on wasm × `threads`. */
-export async function startBareDecoder(page: Page, modelFile: string, threads: number): Promise<BareDecoder> {
+/** Loads `modelFile` in a bare worker of `page` (opened on the isolated server's bare.html) on wasm × `threads`, to decode after `prompt` (token ids). */
+export async function startBareDecoder(page: Page, modelFile: string, threads: number, prompt: number[]): Promise<BareDecoder> {
   assert.ok(await page.evaluate(() => crossOriginIsolated), 'the bare page is cross-origin isolated (threads need it)');
   await page.setInputFiles('#file', modelFile);
-  const call = (message: 'load' | { steps: number }) => page.evaluate(async ([m, t]) => {
+  const call = (message: 'load' | { steps: number; prompt: number[] }) => page.evaluate(async ([m, t]) => {
     const w = ((window as any).bareWorker ??= new Worker('bare-decode-worker.js', { type: 'module' })) as Worker;
     const reply = new Promise<any>((ok) => { w.onmessage = (e) => ok(e.data); });
     w.postMessage(m === 'load' ? { file: (document.getElementById('file') as HTMLInputElement).files![0], threads: t } : m);
@@ -38,9 +41,9 @@ export async function startBareDecoder(page: Page, modelFile: string, threads: n
   assert.is(ready.ready, threads, 'the bare worker runs the threads asked for');
   return {
     async decode(steps) {
-      const r = await call({ steps });
+      const r = await call({ steps, prompt });
       assert.is(r.error, undefined, `bare worker: ${r.error}`);
-      return r.tokPerS;
+      return r;
     },
     close: () => page.close(),
   };

@@ -34,6 +34,16 @@ function nodeGreedy(model: Model, prompt: number[], steps: number, policy = getP
   return out;
 }
 
+/** Runs `use` with a fresh temporary folder, removed afterwards even when `use` throws (a failed check). */
+async function withTempDir(prefix: string, use: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    await use(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The worker read no picked File whole (the loader reads byte sources: Blob slices, straight into
  * the model's memory), and each model file (name → size) in several slices, each smaller than the file.
@@ -112,15 +122,15 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     assert.ok(modelFiles.includes(progress.phase), progress.phase);
     assertReadInSlices(await reads(), { 'model.safetensors': statSync(join(hfFolder, 'model.safetensors')).size });
     // The same folder with its weights cut short: the page says which file is wrong, and keeps working.
-    const broken = mkdtempSync(join(tmpdir(), 'msrnn-broken-hf-'));
-    const dir = join(broken, 'stories260K-broken');
-    mkdirSync(dir);
-    for (const f of modelFiles) copyFileSync(join(hfFolder, f), join(dir, f));
-    writeFileSync(join(dir, 'model.safetensors'), readFileSync(join(hfFolder, 'model.safetensors')).subarray(0, 4096));
-    await page.setInputFiles('#folder', dir);
-    await page.waitForFunction(() => (window as any).msrnnPage.error !== '', null, { timeout: 60_000 });
-    assert.match(await page.textContent('#status') ?? '', /^Error: .*stories260K-broken\/model\.safetensors/);
-    rmSync(broken, { recursive: true, force: true });
+    await withTempDir('msrnn-broken-hf-', async (broken) => {
+      const dir = join(broken, 'stories260K-broken');
+      mkdirSync(dir);
+      for (const f of modelFiles) copyFileSync(join(hfFolder, f), join(dir, f));
+      writeFileSync(join(dir, 'model.safetensors'), readFileSync(join(hfFolder, 'model.safetensors')).subarray(0, 4096));
+      await page.setInputFiles('#folder', dir);
+      await page.waitForFunction(() => (window as any).msrnnPage.error !== '', null, { timeout: 60_000 });
+      assert.match(await page.textContent('#status') ?? '', /^Error: .*stories260K-broken\/model\.safetensors/);
+    });
     await page.close();
     // The same folder's files dropped on the page (a synthetic drop of File objects): the same tokens.
     const dropped = await open(h.isolatedUrl, { threads: 1, backend: 'wasm', policy: 'full' }, null);
@@ -159,29 +169,30 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
       assert.equal((await generate(page)).tokens, JSON.parse(cliRun.stdout).generated_tokens, `${name}: the CLI's greedy tokens`);
     }
     // A folder as people keep them: extra subfolders (onnx/, .git/) beside the model's files.
-    const scratch = mkdtempSync(join(tmpdir(), 'msrnn-drop-'));
-    const withSub = join(scratch, 'stories260K-with-subfolders');
-    mkdirSync(join(withSub, 'onnx'), { recursive: true });
-    for (const f of readdirSync(hfFolder)) copyFileSync(join(hfFolder, f), join(withSub, f));
-    writeFileSync(join(withSub, 'onnx', 'model.onnx'), 'not a model');
-    const sub = await drop([withSub]);
-    assert.is(sub.error, '');
-    assert.is(sub.info.source, 'stories260K-with-subfolders');
-    assert.equal((await generate(page)).tokens, JSON.parse((await msrnnOk('generate', '--model', hfFolder, '--prompt', 'Once upon a time', '--steps', '16', '--temperature', '0', '--json')).stdout).generated_tokens);
-    // What cannot be one model: the error names what was dropped.
-    const twoFolders = await drop([resolve(paths.hfModels, 'llama-tiny'), hfFolder]);
-    assert.match(twoFolders.error, /drop one model folder.*2 folders/);
-    const folderAndFile = await drop([hfFolder, paths.model]);
-    assert.match(folderAndFile.error, /drop one model folder.*1 folder.*1 file/);
-    const collection = join(scratch, 'my-models');
-    for (const name of ['llama-tiny', 'gpt2-tiny']) {
-      mkdirSync(join(collection, name), { recursive: true });
-      copyFileSync(join(paths.hfModels, name, 'config.json'), join(collection, name, 'config.json'));
-    }
-    writeFileSync(join(collection, 'README.md'), 'my models\n');
-    const folderOfFolders = await drop([collection]);
-    assert.is(folderOfFolders.error, 'the folder my-models holds no model files (README.md), only folders (gpt2-tiny, llama-tiny): drop one model folder');
-    rmSync(scratch, { recursive: true, force: true });
+    // The folders are removed even when a check fails (a failing run must not leave them behind).
+    await withTempDir('msrnn-drop-', async (scratch) => {
+      const withSub = join(scratch, 'stories260K-with-subfolders');
+      mkdirSync(join(withSub, 'onnx'), { recursive: true });
+      for (const f of readdirSync(hfFolder)) copyFileSync(join(hfFolder, f), join(withSub, f));
+      writeFileSync(join(withSub, 'onnx', 'model.onnx'), 'not a model');
+      const sub = await drop([withSub]);
+      assert.is(sub.error, '');
+      assert.is(sub.info.source, 'stories260K-with-subfolders');
+      assert.equal((await generate(page)).tokens, JSON.parse((await msrnnOk('generate', '--model', hfFolder, '--prompt', 'Once upon a time', '--steps', '16', '--temperature', '0', '--json')).stdout).generated_tokens);
+      // What cannot be one model: the error names what was dropped.
+      const twoFolders = await drop([resolve(paths.hfModels, 'llama-tiny'), hfFolder]);
+      assert.match(twoFolders.error, /drop one model folder.*2 folders/);
+      const folderAndFile = await drop([hfFolder, paths.model]);
+      assert.match(folderAndFile.error, /drop one model folder.*1 folder.*1 file/);
+      const collection = join(scratch, 'my-models');
+      for (const name of ['llama-tiny', 'gpt2-tiny']) {
+        mkdirSync(join(collection, name), { recursive: true });
+        copyFileSync(join(paths.hfModels, name, 'config.json'), join(collection, name, 'config.json'));
+      }
+      writeFileSync(join(collection, 'README.md'), 'my models\n');
+      const folderOfFolders = await drop([collection]);
+      assert.is(folderOfFolders.error, 'the folder my-models holds no model files (README.md), only folders (gpt2-tiny, llama-tiny): drop one model folder');
+    });
     await page.close();
     assert.equal(h.errors, []);
   });
@@ -267,6 +278,35 @@ if (haveChromium('page') && haveShared('page', paths.model, paths.tokenizer, gre
     await headPage.close();
     mkdirSync(outDir, { recursive: true });
     await page.screenshot({ path: resolve(outDir, 'web-page.png'), fullPage: true });
+    await page.close();
+    assert.equal(h.errors, []);
+  });
+
+  test('a tab without animation frames (a background tab gets none): the run goes on, sends no update until its last, ends, and loses no token (the same tokens as in front); frames back, the view draws', async () => {
+    // The default model (books, no end-of-text token), greedy, bounded so it never reaches its context.
+    const page = await open(h.isolatedUrl, { steps: 300, policy: 'window', capacity: K, temperature: 0, prompt: 'It was', threads: 2, backend: 'wasm' }, null);
+    const inFront = await generate(page);
+    assert.is(inFront.tokens.length, 300);
+    // Headless Chromium keeps every tab visible, so the page's animation frames are held back instead
+    // (queued, never run), which is what a background tab means to the page and its worker.
+    const before = await page.evaluate(() => {
+      const w = window as any;
+      w.heldFrames = [];
+      w.realFrame = requestAnimationFrame;
+      w.requestAnimationFrame = (f: FrameRequestCallback) => w.heldFrames.push(f);
+      return { updates: w.msrnnFrames.updates, done: w.msrnnPage.done };
+    });
+    await page.evaluate(() => (document.getElementById('generate') as HTMLButtonElement).click());
+    await page.waitForFunction((done) => (window as any).msrnnPage.done > done, before.done, { polling: 50, timeout: 60_000 });
+    const hidden = await page.evaluate(() => ({ generated: (window as any).msrnnPage.generated, updates: (window as any).msrnnFrames.updates, error: (window as any).msrnnPage.error, reason: (window as any).msrnnPage.lastReason, text: document.getElementById('output')!.textContent }));
+    assert.is(hidden.error, '');
+    assert.is(hidden.reason, 'steps done');
+    assert.equal(hidden.generated, inFront.tokens, 'every token, the same as in front');
+    assert.is(hidden.updates - before.updates, 2, 'the prompt and the run\'s last batch: the worker sent no update the page could not draw');
+    assert.ok(hidden.text.length > 300, 'the run\'s text is on the page (put there at its end, without a frame)');
+    // Frames again (the tab back in front): the view draws the run's last state.
+    await page.evaluate(() => { const w = window as any; w.requestAnimationFrame = w.realFrame; for (const f of w.heldFrames.splice(0)) w.requestAnimationFrame(f); });
+    await page.waitForFunction(() => (window as any).msrnnView.drawn && (window as any).msrnnPage.snapshot.seen === (window as any).msrnnPage.tokens.length, null, { timeout: 10_000 });
     await page.close();
     assert.equal(h.errors, []);
   });
