@@ -69,80 +69,82 @@ const PROBE_SHARED_FIRST: readonly boolean[] = [true, false, false, true];
 const PROBE_ALONE_FIRST: readonly boolean[] = [false, true, true, false];
 
 export class SplitJudge {
-  private phase = Phase.Warmup;
+  #phase = Phase.Warmup;
   /** Jobs left in the warmup: a fresh pool's first jobs pay for cold caches and first wake-ups. */
-  private warmupLeft = WINDOW_JOBS;
-  private readonly windowMs: number;
-  private shareMs = MIN_SHARE_MS;
-  private aloneMs = MIN_ALONE_MS;
+  #warmupLeft = WINDOW_JOBS;
+  readonly #windowMs: number;
+  #shareMs = MIN_SHARE_MS;
+  #aloneMs = MIN_ALONE_MS;
   /** Busy time so far (ms: gaps between jobs, pauses left out), and the clock at the last job. */
-  private busy = 0;
-  private lastCall = -1;
+  #busy = 0;
+  #lastCall = -1;
   /** Recent gap between jobs (ms, a moving average): what a pause is told from. */
-  private gapMs = 0;
+  #gapMs = 0;
   /** Whether the gap before the current job was a pause. */
-  private paused = false;
+  #paused = false;
   /** When the current Share or Alone phase ends (busy ms); 0 in Share: sharing was stopped. */
-  private phaseEnd = 0;
+  #phaseEnd = 0;
   // The probe: which window, the current window's start, jobs and multiply-adds, and the sums per mode.
-  private window = 0;
-  private order = PROBE_SHARED_FIRST;
-  private windowStart = 0;
-  private windowJobs = 0;
-  private lastJob = 0;
+  #window = 0;
+  #order = PROBE_SHARED_FIRST;
+  #windowStart = 0;
+  #windowJobs = 0;
+  #lastJob = 0;
   /** The previous probe job's mode (1 shared, 0 alone) and multiply-adds (0: none pending). */
-  private lastShared = 0;
-  private lastMacs = 0;
+  #lastShared = 0;
+  #lastMacs = 0;
   /** Per mode (alone at 0, shared at CLASSES) and size class: the jobs' ms and multiply-adds. */
-  private readonly ms = new Float64Array(2 * CLASSES);
-  private readonly macs = new Float64Array(2 * CLASSES);
+  readonly #ms = new Float64Array(2 * CLASSES);
+  readonly #macs = new Float64Array(2 * CLASSES);
   /** Timed jobs and their ms: the probe's alone windows, and the current window. */
-  private aloneJobs = 0;
-  private aloneJobsMs = 0;
-  private windowTimed = 0;
-  private windowTimedMs = 0;
+  #aloneJobs = 0;
+  #aloneJobsMs = 0;
+  #windowTimed = 0;
+  #windowTimedMs = 0;
   // Watching a Share phase: this watch window's shared jobs, take-overs, time, and one thread's estimate.
-  private watchJobs = 0;
-  private watchTaken = 0;
-  private takeoverLimit = MIN_TAKEOVERS;
-  private watchSplitMs = 0;
-  private watchAloneMs = 0;
+  #watchJobs = 0;
+  #watchTaken = 0;
+  #takeoverLimit = MIN_TAKEOVERS;
+  #watchSplitMs = 0;
+  #watchAloneMs = 0;
   /** Probes and their outcome so far (read by tests and measurements). */
+  readonly #now: Clock;
   readonly probes = { paid: 0, lost: 0, aborted: 0, restarted: 0, watchEnded: 0 };
 
-  constructor(private readonly now: Clock = systemClock, tickMs = 0) {
-    this.windowMs = Math.max(WINDOW_MS, WINDOW_TICKS * tickMs);
+  constructor(now: Clock = systemClock, tickMs = 0) {
+    this.#now = now;
+    this.#windowMs = Math.max(WINDOW_MS, WINDOW_TICKS * tickMs);
   }
 
   /** Whether the next job, of `macs` multiply-adds, should be shared with the workers. */
   share(macs: number): boolean {
-    const t = this.now();
-    this.tally(t);
-    switch (this.phase) {
+    const t = this.#now();
+    this.#tally(t);
+    switch (this.#phase) {
       case Phase.Warmup:
-        if (--this.warmupLeft <= 0) this.startProbe(t, PROBE_SHARED_FIRST);
+        if ((this.#warmupLeft -= 1) <= 0) this.#startProbe(t, PROBE_SHARED_FIRST);
         return true;
       case Phase.Share:
-        if (this.phaseEnd > 0 && this.busy < this.phaseEnd) return true;
-        this.startProbe(t, this.phaseEnd === 0 ? PROBE_ALONE_FIRST : PROBE_SHARED_FIRST);
-        return this.probeJob(t, macs);
+        if (this.#phaseEnd > 0 && this.#busy < this.#phaseEnd) return true;
+        this.#startProbe(t, this.#phaseEnd === 0 ? PROBE_ALONE_FIRST : PROBE_SHARED_FIRST);
+        return this.#probeJob(t, macs);
       case Phase.Alone:
-        if (this.busy < this.phaseEnd) return false;
-        this.startProbe(t, PROBE_SHARED_FIRST);
-        return this.probeJob(t, macs);
+        if (this.#busy < this.#phaseEnd) return false;
+        this.#startProbe(t, PROBE_SHARED_FIRST);
+        return this.#probeJob(t, macs);
       default:
-        return this.probeJob(t, macs);
+        return this.#probeJob(t, macs);
     }
   }
 
   /** Adds the gap since the last job to the busy time, unless it was a pause. */
-  private tally(t: number): void {
-    const gap = this.lastCall < 0 ? 0 : t - this.lastCall;
-    this.lastCall = t;
-    this.paused = gap > IDLE_MS && gap > IDLE_FACTOR * this.gapMs;
-    if (this.paused) return;
-    this.busy += gap;
-    this.gapMs += GAP_WEIGHT * (gap - this.gapMs);
+  #tally(t: number): void {
+    const gap = this.#lastCall < 0 ? 0 : t - this.#lastCall;
+    this.#lastCall = t;
+    this.#paused = gap > IDLE_MS && gap > IDLE_FACTOR * this.#gapMs;
+    if (this.#paused) return;
+    this.#busy += gap;
+    this.#gapMs += GAP_WEIGHT * (gap - this.#gapMs);
   }
 
   /**
@@ -150,79 +152,79 @@ export class SplitJudge {
    * `callerChunks` of the `chunks`; `takenOver` of the workers' chunks the caller took over.
    */
   record(splitMs: number, callerMs: number, callerChunks: number, chunks: number, takenOver: number): void {
-    if (this.phase !== Phase.Share) return;
-    this.watchTaken += takenOver;
-    if (this.watchTaken >= this.takeoverLimit) { this.endWatch(); return; }
+    if (this.#phase !== Phase.Share) return;
+    this.#watchTaken += takenOver;
+    if (this.#watchTaken >= this.#takeoverLimit) { this.#endWatch(); return; }
     // One thread alone would have needed about callerMs · chunks / callerChunks (an estimate that
     // flatters sharing when the threads compete for memory bandwidth: a miss here is a sure one).
-    if (callerChunks > 0) { this.watchSplitMs += splitMs; this.watchAloneMs += (callerMs * chunks) / callerChunks; }
-    if (++this.watchJobs < WINDOW_JOBS) return;
-    if (this.watchAloneMs > 0 && this.watchSplitMs >= this.watchAloneMs) { this.endWatch(); return; }
-    this.watchJobs = 0; this.watchTaken = 0; this.watchSplitMs = 0; this.watchAloneMs = 0;
+    if (callerChunks > 0) { this.#watchSplitMs += splitMs; this.#watchAloneMs += (callerMs * chunks) / callerChunks; }
+    if (++this.#watchJobs < WINDOW_JOBS) return;
+    if (this.#watchAloneMs > 0 && this.#watchSplitMs >= this.#watchAloneMs) { this.#endWatch(); return; }
+    this.#watchJobs = 0; this.#watchTaken = 0; this.#watchSplitMs = 0; this.#watchAloneMs = 0;
   }
 
   /** Sharing looks bad: the next job starts a probe, alone first. */
-  private endWatch(): void {
+  #endWatch(): void {
     this.probes.watchEnded++;
-    this.phaseEnd = 0;
-    this.watchJobs = 0; this.watchTaken = 0; this.watchSplitMs = 0; this.watchAloneMs = 0;
+    this.#phaseEnd = 0;
+    this.#watchJobs = 0; this.#watchTaken = 0; this.#watchSplitMs = 0; this.#watchAloneMs = 0;
   }
 
-  private startProbe(t: number, order: readonly boolean[] = this.order): void {
-    this.phase = Phase.Probe; this.order = order;
-    this.window = 0; this.windowStart = t; this.lastJob = t; this.windowJobs = 0; this.lastMacs = 0;
-    this.ms.fill(0); this.macs.fill(0);
-    this.aloneJobs = 0; this.aloneJobsMs = 0; this.windowTimed = 0; this.windowTimedMs = 0;
+  #startProbe(t: number, order: readonly boolean[] = this.#order): void {
+    this.#phase = Phase.Probe; this.#order = order;
+    this.#window = 0; this.#windowStart = t; this.#lastJob = t; this.#windowJobs = 0; this.#lastMacs = 0;
+    this.#ms.fill(0); this.#macs.fill(0);
+    this.#aloneJobs = 0; this.#aloneJobsMs = 0; this.#windowTimed = 0; this.#windowTimedMs = 0;
   }
 
   /** A job during a probe: closes the current window when it is long enough, says the mode of the job. */
-  private probeJob(t: number, macs: number): boolean {
+  #probeJob(t: number, macs: number): boolean {
     // A pause (the caller idle between jobs) is not the jobs' time: measure again from here.
-    if (this.paused && this.windowJobs > 0) { this.probes.restarted++; this.startProbe(t); }
-    if (this.lastMacs > 0 && this.windowJobs > SETTLE_JOBS) {
-      const at = this.lastShared * CLASSES + 31 - Math.clz32(this.lastMacs);
-      this.ms[at] = this.ms[at]! + t - this.lastJob; this.macs[at] = this.macs[at]! + this.lastMacs;
-      this.windowTimed++; this.windowTimedMs += t - this.lastJob;
-      if (this.lastShared === 0) { this.aloneJobs++; this.aloneJobsMs += t - this.lastJob; }
-      else if (this.aloneJobs >= SETTLE_JOBS && this.windowTimed >= SETTLE_JOBS && this.windowTimedMs * this.aloneJobs > ABORT_FACTOR * this.aloneJobsMs * this.windowTimed) {
+    if (this.#paused && this.#windowJobs > 0) { this.probes.restarted++; this.#startProbe(t); }
+    if (this.#lastMacs > 0 && this.#windowJobs > SETTLE_JOBS) {
+      const at = this.#lastShared * CLASSES + 31 - Math.clz32(this.#lastMacs);
+      this.#ms[at] = this.#ms[at]! + t - this.#lastJob; this.#macs[at] = this.#macs[at]! + this.#lastMacs;
+      this.#windowTimed++; this.#windowTimedMs += t - this.#lastJob;
+      if (this.#lastShared === 0) { this.#aloneJobs++; this.#aloneJobsMs += t - this.#lastJob; }
+      else if (this.#aloneJobs >= SETTLE_JOBS && this.#windowTimed >= SETTLE_JOBS && this.#windowTimedMs * this.#aloneJobs > ABORT_FACTOR * this.#aloneJobsMs * this.#windowTimed) {
         this.probes.aborted++;
-        return this.decide(false);
+        return this.#decide(false);
       }
     }
-    this.lastJob = t;
-    if (this.windowJobs >= WINDOW_JOBS && t - this.windowStart >= this.windowMs) {
-      this.windowStart = t; this.windowJobs = 0; this.windowTimed = 0; this.windowTimedMs = 0;
-      if (++this.window === this.order.length) return this.decide(this.verdict());
+    this.#lastJob = t;
+    if (this.#windowJobs >= WINDOW_JOBS && t - this.#windowStart >= this.#windowMs) {
+      this.#windowStart = t; this.#windowJobs = 0; this.#windowTimed = 0; this.#windowTimedMs = 0;
+      if (++this.#window === this.#order.length) return this.#decide(this.#verdict());
     }
-    this.windowJobs++;
-    const shared = this.order[this.window]!;
-    this.lastShared = shared ? 1 : 0; this.lastMacs = macs;
+    this.#windowJobs++;
+    const shared = this.#order[this.#window]!;
+    this.#lastShared = shared ? 1 : 0; this.#lastMacs = macs;
     return shared;
   }
 
   /** Whether the probe's jobs, of the classes seen both ways and timed at each way's rate per multiply-add, took less time shared. */
-  private verdict(): boolean {
+  #verdict(): boolean {
     let shared = 0, alone = 0;
     for (let c = 0; c < CLASSES; c++) {
-      const a = this.macs[c]!, b = this.macs[CLASSES + c]!;
+      const a = this.#macs[c]!, b = this.#macs[CLASSES + c]!;
       if (a === 0 || b === 0) continue;
-      shared += (a + b) * (this.ms[CLASSES + c]! / b); alone += (a + b) * (this.ms[c]! / a);
+      shared += (a + b) * (this.#ms[CLASSES + c]! / b); alone += (a + b) * (this.#ms[c]! / a);
     }
     return shared < MARGIN * alone;
   }
 
   /** Starts the Share or Alone phase a probe called for; says whether the next job is shared. */
-  private decide(pays: boolean): boolean {
-    if (this.order === PROBE_ALONE_FIRST) this.takeoverLimit = pays ? Math.min(MAX_TAKEOVERS, 2 * this.takeoverLimit) : MIN_TAKEOVERS;
+  #decide(pays: boolean): boolean {
+    if (this.#order === PROBE_ALONE_FIRST) this.#takeoverLimit = pays ? Math.min(MAX_TAKEOVERS, 2 * this.#takeoverLimit) : MIN_TAKEOVERS;
     if (pays) {
       this.probes.paid++;
-      this.phase = Phase.Share; this.phaseEnd = this.busy + this.shareMs;
-      this.shareMs = Math.min(MAX_PERIOD_MS, 2 * this.shareMs); this.aloneMs = Math.max(MIN_ALONE_MS, this.aloneMs / 2);
-      this.watchJobs = 0; this.watchTaken = 0; this.watchSplitMs = 0; this.watchAloneMs = 0;
+      this.#phase = Phase.Share; this.#phaseEnd = this.#busy + this.#shareMs;
+      this.#shareMs = Math.min(MAX_PERIOD_MS, 2 * this.#shareMs); this.#aloneMs = Math.max(MIN_ALONE_MS, this.#aloneMs / 2);
+      this.#watchJobs = 0; this.#watchTaken = 0; this.#watchSplitMs = 0; this.#watchAloneMs = 0;
     } else {
       this.probes.lost++;
-      this.phase = Phase.Alone; this.phaseEnd = this.busy + this.aloneMs;
-      this.aloneMs = Math.min(MAX_PERIOD_MS, 2 * this.aloneMs); this.shareMs = Math.max(MIN_SHARE_MS, this.shareMs / 2);
+      this.#phase = Phase.Alone; this.#phaseEnd = this.#busy + this.#aloneMs;
+      this.#aloneMs = Math.min(MAX_PERIOD_MS, 2 * this.#aloneMs); this.#shareMs = Math.max(MIN_SHARE_MS, this.#shareMs / 2);
     }
     return pays;
   }
