@@ -5,7 +5,7 @@
 // heap too), with rows of odd length for the 16-bit types.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GGML, createWasmBackend, dequantizeGgmlRow, findNonFiniteGgml, ggmlTypeInfo } from '../src/index.js';
+import { GGML, createWasmBackend, dequantizeGgmlRow, findNonFiniteGgml, ggmlTypeInfo, ggmlWeights } from '../src/index.js';
 import { KERNEL_TYPES, SCALE_OFFSETS, randomGgmlMatrix, typeName } from './ggml-helpers.js';
 import { rng } from './helpers.js';
 
@@ -88,6 +88,34 @@ for (const type of KERNEL_TYPES) {
         if (found!.block === where) assert.is(found!.field, blockSize === 1 ? 'value' : ['d', type === GGML.Q4_K || type === GGML.Q5_K ? 'dmin' : 'm'][fieldAt]);
       }
     }
+  });
+}
+
+for (const type of KERNEL_TYPES) {
+  test(`ggmlWeights (${typeName(type)}): a non-finite scale/value is a RangeError naming block, row and columns, on js and wasm; nothing copied`, () => {
+    const rand = rng(type + 99);
+    const { blockSize, blockBytes } = ggmlTypeInfo(type);
+    const cols = blockSize === 1 ? 37 : 2 * blockSize, rows = 5, perRow = cols / blockSize;
+    const clean = randomGgmlMatrix(rand, type, rows, cols);
+    for (const [trial, k] of [[0, 0], [1, 3 * perRow + perRow - 1], [2, rows * perRow - 1]] as const) {
+      const b = new Uint8Array(clean), field = floatFields(type, k).at(-1)!;
+      put(type, b, field, (BAD_BITS[type] ?? HALF_BAD)[trial]!);
+      const row = Math.floor(k / perRow), col = (k % perRow) * blockSize;
+      const where = blockSize === 1 ? `value ${k} \\(row ${row}, column ${col}\\) is` : `block ${k} \\(row ${row}, columns ${col}–${col + blockSize - 1}\\) has scale`;
+      const expected = new RegExp(`^blk\\.1\\.ffn_up: ${typeName(type)} ${where} .*(Infinity|NaN) — weights must be finite$`);
+      assert.throws(() => ggmlWeights(type, rows, cols, b, undefined, 'blk.1.ffn_up'), (e: Error) => e instanceof RangeError && expected.test(e.message), `js, block ${k}`);
+      const before = wasm.heap.usedBytes;
+      assert.throws(() => ggmlWeights(type, rows, cols, b, wasm, 'blk.1.ffn_up'), (e: Error) => e instanceof RangeError && expected.test(e.message), `wasm, block ${k}`);
+      assert.is(wasm.heap.usedBytes, before, 'no copy allocated for refused bytes');
+      const inside = inHeap(b, 1), held = wasm.heap.usedBytes;
+      assert.throws(() => ggmlWeights(type, rows, cols, inside, wasm, 'blk.1.ffn_up'), (e: Error) => expected.test(e.message), `wasm, bytes in its heap, block ${k}`);
+      assert.is(wasm.heap.usedBytes, held, 'no copy allocated for refused bytes in the heap');
+    }
+    const w = ggmlWeights(type, rows, cols, clean, wasm);
+    assert.equal([...w.data], [...clean], 'finite bytes are copied as they are');
+    wasm.free(w.data);
+    assert.is(blockBytes * perRow * rows, clean.length);
+    assert.throws(() => ggmlWeights(type, rows, cols, new Uint8Array(clean.length + 1)), new RegExp(`needs ${clean.length} bytes, got ${clean.length + 1}`));
   });
 }
 

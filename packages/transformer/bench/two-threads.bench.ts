@@ -5,14 +5,20 @@
 // time (Linux /proc/self/task/*; elsewhere those columns are left out). It starts with the round
 // trip of a cache line between two threads (a spin ping-pong): what every job's hand-off costs.
 // For the question why a process's 2-thread rate can settle at one of two levels (WASM.md).
+// After each round it prints what a plain read of a buffer the model's size streams on 1 and 2
+// threads (tensor's bench/read-probe.ts) and how much CPU other processes used meanwhile: a round's
+// 2/1 is a quiet-machine figure only when they stayed near 0, and a decode that reads as many bytes
+// per token as f32 weights cannot beat the read's 2/1 (tensor's WASM.md, memory bandwidth).
 //   node scripts/run-ts.mjs packages/transformer/bench/two-threads.bench.ts MODEL [--weights f32] [--rounds 6] [--seconds 1] [--time MS]
-// --time MS caps each round at MS ms (a smoke run).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// --time MS caps each round at MS ms (a smoke run, with a 16 MiB read).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '../src/index.js';
+import { otherLoad } from '../../tensor/bench/other-load.js';
+import { ReadProbe } from '../../tensor/bench/read-probe.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -70,10 +76,14 @@ for (const threads of [1, 2]) {
   const model = quantizeModel(await loadModel(file, { backend }), weights as 'f32');
   configs.push({ threads, backend, model });
 }
+// The read: as many bytes as the file (whole MiB), or 16 MiB in a smoke run.
+const readBytes = values.time === undefined ? Math.max(1, Math.floor(statSync(file).size / 2 ** 20)) * 2 ** 20 : 16 * 2 ** 20;
+const probe = await ReadProbe.start(readBytes);
 const states = configs.map((c) => { const s = createState(c.model); prefill(c.model, s, [1, 2, 3, 4, 5, 6, 7, 8]); return s; });
 const rates: number[][] = [[], []];
 let token = 3;
 for (let round = 0; round < rounds; round++) {
+  const others = otherLoad();
   for (const [i, c] of configs.entries()) {
     await new Promise((done) => setTimeout(done, 50)); // an idle worker stops spinning before the next round
     const before = tasks(), jobs0 = { ...(c.backend.jobTime ?? { jobs: 0, ms: 0, takenOver: 0, wakes: 0 }) };
@@ -93,7 +103,11 @@ for (let round = 0; round < rounds; round++) {
     }
     console.log(line);
   }
+  const read1 = probe.rate(1, 2), read2 = probe.rate(2, 2), used = others();
+  console.log(`round ${round} read of ${readBytes / 2 ** 20} MiB: 1 thread ${read1.toFixed(1)}, 2 threads ${read2.toFixed(1)} GB/s (${(read2 / read1).toFixed(2)}x)`
+    + (used === null ? '' : `; other processes used ${used.toFixed(2)} cores during the round`));
 }
+await probe.dispose();
 const best = rates.map((r) => Math.max(...r));
 console.log(`best round: 1 thread ${best[0]!.toFixed(1)}, 2 threads ${best[1]!.toFixed(1)} tok/s (${(best[1]! / best[0]!).toFixed(2)}x); load average ${loadavg()[0]!.toFixed(1)}`);
 for (const c of configs) await c.backend.dispose();

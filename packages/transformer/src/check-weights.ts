@@ -1,17 +1,36 @@
-// Shape checks of a loader's weights against the config, before the first step reads them.
-import type { WeightMatrix } from '@msrnn/tensor';
+// Shape checks of a loader's weights against the config, before the first step reads them, and
+// the Inf/NaN check of weights a caller built itself (loaders check theirs as they read them).
+import { describeNonFiniteGgml, GGML, ggmlTypeInfo, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from './config.js';
 import type { Linear, Norm, Weights } from './weights.js';
 import { ModelFileError } from './file-errors.js';
 
-/** Throws an error naming the first tensor whose shape does not fit `c`. */
-export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
+/** A scan for Inf/NaN as findNonFiniteGgml (a backend's faster one where it has it). */
+export type NonFiniteScan = (type: number, bytes: Uint8Array) => NonFiniteGgml | null;
+
+const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * Throws an error naming the first tensor whose shape does not fit `c`; with `scan`, also the first
+ * weight holding an Inf or NaN (a value, or a q8/ggml block scale): the kernels would turn it into
+ * NaN logits far from its cause, or (the wasm kernels, an f16 scale) into finite garbage.
+ */
+export function checkWeights(c: ModelConfig, w: Weights, source: string, scan?: NonFiniteScan): void {
   const fail = (what: string): never => { throw new ModelFileError(`${source}: ${what}`); };
+  const finite = (name: string, type: number, bytes: Uint8Array, cols: number): void => {
+    const bad = scan?.(type, bytes);
+    if (bad) fail(`${name} ${describeNonFiniteGgml(type, cols, bad)} — weights must be finite`);
+  };
   const matrix = (name: string, m: WeightMatrix, rows: number, cols: number): void => {
     if (m.rows !== rows || m.cols !== cols) fail(`${name} is ${m.rows}×${m.cols}, the config needs ${rows}×${cols}`);
+    if (m.type === 'f32') finite(name, GGML.F32, bytesOf(m.data.subarray(m.offset, m.offset + rows * cols)), cols);
+    else if (m.type === 'f16') finite(name, GGML.F16, bytesOf(m.bits), cols);
+    else if (m.type === 'q8') finite(`${name}'s block scales`, GGML.F32, bytesOf(m.scales), Math.ceil(cols / 32));
+    else finite(`${name} (${ggmlTypeInfo(m.ggmlType).name})`, m.ggmlType, m.data, cols);
   };
   const vector = (name: string, v: Float32Array, n: number): void => {
     if (v.length !== n) fail(`${name} holds ${v.length} floats, the config needs ${n}`);
+    finite(name, GGML.F32, bytesOf(v), n);
   };
   const lin = (name: string, L: Linear, rows: number, cols: number): void => {
     matrix(name, L.weight, rows, cols);
@@ -32,6 +51,7 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
   if (w.positionEmbedding !== null && (w.positionEmbedding.length === 0 || w.positionEmbedding.length % dim !== 0)) {
     fail(`position embedding holds ${w.positionEmbedding.length} floats, not a positive multiple of dim ${dim}`);
   }
+  if (w.positionEmbedding !== null) finite('position embedding', GGML.F32, bytesOf(w.positionEmbedding), dim);
   if (w.layers.length !== c.nLayers) fail(`${w.layers.length} layers of weights, the config has ${c.nLayers}`);
   w.layers.forEach((L, l) => {
     const at = `layer ${l}`;
@@ -50,3 +70,4 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string): void {
     nrm(`${at} post-FFN norm`, L.postFfnNorm);
   });
 }
+

@@ -2,7 +2,7 @@
 // quantized type, or a value of an F32/F16/BF16 one). Such a file is corrupt, and the backends would
 // not even agree on it (the wasm kernels read an Inf/NaN f16 scale as a large finite number), so the
 // loader names the file, the tensor, its type and the first bad block instead of running it.
-import { findNonFiniteGgml, ggmlTypeInfo, type QuantAlloc } from '@msrnn/tensor';
+import { describeNonFiniteGgml, findNonFiniteGgml, ggmlTypeInfo, type QuantAlloc } from '@msrnn/tensor';
 import { ModelFileError } from './file-errors.js';
 import type { ReadCheck } from './read-plan.js';
 
@@ -13,17 +13,13 @@ import type { ReadCheck } from './read-plan.js';
  */
 export function finiteTensorCheck(mem: QuantAlloc, source: string, tensor: string, type: number, cols: number, row0 = 0): ReadCheck {
   const scan = mem.findNonFiniteGgml?.bind(mem) ?? findNonFiniteGgml;
-  const info = ggmlTypeInfo(type), perRow = cols / info.blockSize;
+  const info = ggmlTypeInfo(type), block0 = row0 * (cols / info.blockSize);
   return {
     unit: info.blockBytes,
     run(bytes, at) {
       const bad = scan(type, bytes);
       if (bad === null) return;
-      const k = row0 * perRow + at / info.blockBytes + bad.block;
-      const row = Math.floor(k / perRow), col = (k % perRow) * info.blockSize;
-      const where = info.blockSize === 1
-        ? `value ${k} (row ${row}, column ${col}) is ${bad.value}`
-        : `block ${k} (row ${row}, columns ${col}–${col + info.blockSize - 1}) has scale ${bad.field} = ${bad.value}`;
+      const where = describeNonFiniteGgml(type, cols, bad, block0 + at / info.blockBytes);
       throw new ModelFileError(`${source}: tensor ${tensor} (${info.name}) ${where} — the file is corrupt`);
     },
   };

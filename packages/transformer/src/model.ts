@@ -1,8 +1,8 @@
 // A loaded model: config, weights (allocated through the backend, given back by dispose) and the backend whose kernels run it.
-import { Allocations, jsBackend, type Backend, type KvType } from '@msrnn/tensor';
+import { Allocations, findNonFiniteGgml, jsBackend, type Backend, type KvType, type QuantAlloc } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
 import { headDimOf, validateConfig, type ModelConfig } from './config.js';
-import { checkWeights } from './check-weights.js';
+import { checkWeights, type NonFiniteScan } from './check-weights.js';
 import { LLAMA2C_HEADER_BYTES, llama2cParts, parseLlama2cHeader, type Llama2cVersion } from './llama2c.js';
 import { positionsFor, type PositionMode, type Positions } from './positions.js';
 import { Scratch } from './scratch.js';
@@ -157,7 +157,7 @@ export function modelFromFiles(files: FileMap, opts: LoadOptions = {}): Model {
     const plan = new ReadPlan();
     const { config, weights, format } = hfPartsFromFiles(files, allocations, plan, source, (bytes) => checkRoom(backend, bytes, source));
     plan.runSync();
-    return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
+    return loadedModel(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
   });
 }
 
@@ -205,7 +205,7 @@ async function modelFromFolderSources(json: ReadonlyMap<string, Uint8Array>, sha
     const plan = new ReadPlan();
     const { config, weights, format } = await hfPartsFromSources(json, shards, allocations, plan, source, (bytes) => checkRoom(backend, bytes, source));
     await plan.run();
-    return modelFromWeights(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
+    return loadedModel(withSlidingWindow(config, opts, source), weights, { backend, source, format, allocations });
   });
 }
 
@@ -277,14 +277,20 @@ export interface ModelFromWeightsOptions {
 }
 
 /**
- * A model from a config and weights a loader built (GGUF, Hugging Face, tests): validates the
- * config and checks every weight's shape against it, so a loader's mistake is a clear error
- * naming the tensor, not a wrong answer later.
+ * A model from a config and weights a caller built (tests, tools; GGUF and Hugging Face loaders go
+ * through loadedModel): validates the config, checks every weight's shape against it and that no
+ * weight holds an Inf or NaN, so a mistake is a clear error naming the tensor, not a wrong answer later.
  */
 export function modelFromWeights(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions = {}): Model {
+  const backend = opts.backend ?? jsBackend;
+  return loadedModel(config, weights, opts, (backend as QuantAlloc).findNonFiniteGgml?.bind(backend) ?? findNonFiniteGgml);
+}
+
+/** modelFromWeights for a loader's weights, which it checked for Inf/NaN as it read them (finite-tensor.ts): no `scan`. */
+function loadedModel(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions, scan?: NonFiniteScan): Model {
   const source = opts.source ?? '<weights>';
   validateConfig(config, source);
-  checkWeights(config, weights, source);
+  checkWeights(config, weights, source, scan);
   const backend = opts.backend ?? jsBackend;
   return assemble(config, weights, backend, opts.allocations ?? new Allocations(backend), source, opts.format ?? 'weights');
 }

@@ -36,7 +36,6 @@ interface PlannedRead {
 export class ReadPlan {
   private readonly planned: PlannedRead[] = [];
   private readonly sources: ByteSource[] = [];
-  private readonly checks: (() => void)[] = [];
 
   /** `into` holds bytes [offset, offset + into.length) of `source` (`what` they are) once the plan has run. */
   copy(source: ByteSource, offset: number, into: Uint8Array, what: string, check: ReadCheck | null = null): void {
@@ -70,11 +69,6 @@ export class ReadPlan {
     this.add({ source, offset, n, what, into: null, use, check: null });
   }
 
-  /** Runs `check` once every read is done (a pass over the loaded weights, e.g. for NaN). */
-  after(check: () => void): void {
-    this.checks.push(check);
-  }
-
   /** Bytes the plan reads in all. */
   get bytes(): number {
     return this.planned.reduce((a, r) => a + r.n, 0);
@@ -92,7 +86,7 @@ export class ReadPlan {
 
   /**
    * The reads to make, in order (a conversion runs once its bytes were read: the caller reads
-   * before it resumes this), then the checks: a loader's `yield* plan.reads()`.
+   * before it resumes this): a loader's `yield* plan.reads()`.
    */
   *reads(): Reads<void> {
     let scratch = new Uint8Array(0);
@@ -105,7 +99,6 @@ export class ReadPlan {
       yield { source: r.source, offset: r.offset, into: bytes, what: r.what };
       r.use!(bytes);
     }
-    for (const check of this.checks) check();
   }
 
   private add(r: PlannedRead): void {

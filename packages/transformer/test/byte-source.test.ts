@@ -50,10 +50,7 @@ test('a read plan fills, places and converts the same from memory (sync) and fro
     const sums: number[] = [];
     plan.convert(src, 500, 20, 'c', (b) => sums.push(b.reduce((a, x) => a + x, 0)));
     plan.convert(src, 0, 5, 'd', (b) => sums.push(b.reduce((a, x) => a + x, 0)));
-    let checked = false;
-    plan.after(() => { checked = sums.length === 2; });
     if (sync) plan.runSync(); else await plan.run();
-    assert.ok(checked, 'after() ran once every read was done');
     assert.equal(copied, data.subarray(700));
     assert.equal(placed, data.subarray(10, 50));
     assert.is(placed.byteOffset % 4, 0);

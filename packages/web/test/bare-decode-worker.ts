@@ -2,7 +2,7 @@
 // page's folder by speed.test.ts, started from an empty cross-origin isolated page) that loads the
 // picked model on wasm with the given threads and runs the same timed decode as Node
 // (decode-loop.ts). Nothing else runs in the browser while it decodes: no text, no snapshots, no
-// drawing. Messages: {file, threads} → {ready: threads}; {steps, prompt} → {tokPerS, tokens, sharedJobs}.
+// drawing. Messages: {file, threads} → {ready: threads}; {steps, prompt} → {tokPerS, tokens, threadJobs}.
 import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
 import { loadModel, type Model } from '@msrnn/transformer';
 import { timedDecode } from './decode-loop.js';
@@ -24,7 +24,7 @@ self.onmessage = async (e: MessageEvent<{ file: File; threads: number } | { step
       post({ ready: backend.threads });
     } else {
       const r = timedDecode(model!, logitsOut!, e.data.prompt, e.data.steps, backend!.jobTime);
-      post({ tokPerS: e.data.steps / (r.ms / 1000), tokens: r.tokens, sharedJobs: r.sharedJobs });
+      post({ tokPerS: e.data.steps / (r.ms / 1000), tokens: r.tokens, threadJobs: r.threadJobs });
     }
   } catch (err) {
     post({ error: (err as Error).message ?? String(err) });

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { distDir } from '../build.js';
+import type { ThreadJobs } from './decode-loop.js';
 
 /** Bundles the bare worker and its empty page into the built page's folder (after buildPage). */
 export async function buildBarePage(): Promise<void> {
@@ -18,7 +19,7 @@ export async function buildBarePage(): Promise<void> {
 }
 
 /** One timed decode: tokens per second of wall time, the greedy tokens, the jobs shared with the workers. */
-export interface Decoded { tokPerS: number; tokens: number[]; sharedJobs: number }
+export interface Decoded { tokPerS: number; tokens: number[]; threadJobs: ThreadJobs }
 
 export interface BareDecoder {
   /** One timed decode of `steps` greedy tokens after the prompt. */

@@ -4,14 +4,20 @@
 // sides differ only in the runtime; the tokens come back, so the test can check that every side
 // (and the page) decoded the same.
 import type { JobTime } from '@msrnn/tensor';
+
+export interface ThreadJobs { shared: number; takenOver: number }
 import { argmax, createState, prefill, step, type Model } from '@msrnn/transformer';
 
 export interface TimedDecode {
   /** Wall time of the decode, and `cpuNs()`'s advance over it (0 when not given). */
   ms: number; cpuNs: number;
   tokens: number[];
-  /** Jobs the backend's thread pool shared with its workers during the decode (0 on one thread). */
-  sharedJobs: number;
+  /**
+   * Jobs the backend's thread pool shared with its workers during the decode (0 on one thread), and
+   * worker chunks its caller took over (threads/rescue.ts): how its judge and its patience, timed by
+   * the runtime's clock (5 µs steps in a cross-origin isolated browser), behaved.
+   */
+  threadJobs: ThreadJobs;
 }
 
 /** `pool`: the wasm backend's jobTime (null on one thread); `cpuNs`: the decoding thread's CPU clock. */
@@ -21,13 +27,13 @@ export function timedDecode(model: Model, logitsOut: Float32Array, prompt: reado
   const tokens = new Int32Array(steps);
   try {
     let logits = prefill(model, state, prompt, { logitsOut });
-    const jobs0 = pool?.jobs ?? 0, t0 = performance.now(), cpu0 = cpuNs();
+    const jobs0 = pool?.jobs ?? 0, taken0 = pool?.takenOver ?? 0, t0 = performance.now(), cpu0 = cpuNs();
     for (let i = 0; i < steps; i++) {
       const token = argmax(logits);
       tokens[i] = token;
       logits = step(model, state, token, logitsOut);
     }
-    return { ms: performance.now() - t0, cpuNs: cpuNs() - cpu0, tokens: [...tokens], sharedJobs: (pool?.jobs ?? 0) - jobs0 };
+    return { ms: performance.now() - t0, cpuNs: cpuNs() - cpu0, tokens: [...tokens], threadJobs: { shared: (pool?.jobs ?? 0) - jobs0, takenOver: (pool?.takenOver ?? 0) - taken0 } };
   } finally {
     state.dispose();
   }

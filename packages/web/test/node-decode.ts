@@ -2,7 +2,7 @@
 // worker is bundled), so neither side pays for a TypeScript loader: loads the model on wasm with
 // the given threads, then for each line "N" on stdin decodes N greedy tokens after the prompt's
 // tokens (decode-loop.ts) and prints a JSON line: tokens per second of the decode by wall time and
-// by the main thread's CPU time (Linux /proc), the tokens, and the jobs shared with the workers.
+// by the main thread's CPU time (Linux /proc), the tokens, and the jobs shared with the workers (decode-loop.ts).
 // Usage (bundled): node node-decode.mjs MODEL THREADS PROMPT_TOKENS (comma-separated ids)
 import { createInterface } from 'node:readline';
 import { createWasmBackend } from '@msrnn/tensor';
@@ -22,6 +22,6 @@ for await (const line of createInterface({ input: process.stdin })) {
   const steps = Number(line);
   if (!Number.isInteger(steps) || steps <= 0) break;
   const r = timedDecode(model, logitsOut, prompt, steps, backend.jobTime, () => threadCpuNs(process.pid));
-  console.log(JSON.stringify({ tokPerS: steps / (r.ms / 1000), cpuTokPerS: steps / (r.cpuNs / 1e9), tokens: r.tokens, sharedJobs: r.sharedJobs }));
+  console.log(JSON.stringify({ tokPerS: steps / (r.ms / 1000), cpuTokPerS: steps / (r.cpuNs / 1e9), tokens: r.tokens, threadJobs: r.threadJobs }));
 }
 await backend.dispose();

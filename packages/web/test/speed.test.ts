@@ -19,6 +19,7 @@ import { haveShared, paths } from '../../transformer/test/shared.js';
 import { haveChromium, startHarness, type Harness } from './page-harness.js';
 import { browserCpuNs } from './thread-cpu.js';
 import { buildBarePage, startBareDecoder, type Decoded } from './bare-page.js';
+import type { ThreadJobs } from './decode-loop.js';
 
 const ROUNDS = Number(process.env.MSRNN_SPEED_ROUNDS ?? 3);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 100) throw new Error(`MSRNN_SPEED_ROUNDS must be an integer 1..100, got ${process.env.MSRNN_SPEED_ROUNDS}`);
@@ -101,7 +102,9 @@ if (haveChromium('speed') && haveShared('speed', paths.model, paths.tokenizer, p
         const barePage = await h.newPage(`${h.isolatedUrl}bare.html`);
         const bare = await startBareDecoder(barePage, shape.files[0]!, threads, prompt);
         const m = { node: [] as number[], bare: [] as number[], page: [] as number[], nodeCpu: [] as number[], bareCpu: [] as number[], pageCpu: [] as number[], bareOthers: [] as number[], pageOthers: [] as number[] };
-        let sharedPerToken = 0;
+        /** Per token of the last round: jobs shared with the workers and worker chunks taken over, Node's and the bare worker's. */
+        const jobs = { node: { shared: 0, takenOver: 0 }, bare: { shared: 0, takenOver: 0 } };
+        const perToken = (side: keyof typeof jobs, j: ThreadJobs) => { jobs[side].shared += j.shared / (shape.runs * shape.steps); jobs[side].takenOver += j.takenOver / (shape.runs * shape.steps); };
         // A failed check inside the rounds must not leave the Node child waiting on its stdin (the test would hang).
         try {
           // Warm-up all three, and the reference tokens: Node's greedy decode, which the other two must repeat.
@@ -129,11 +132,12 @@ if (haveChromium('speed') && haveShared('speed', paths.model, paths.tokenizer, p
           const overRuns = (rates: number[]) => rates.length / rates.reduce((t, r) => t + 1 / r, 0);
           for (let round = 0; round < ROUNDS; round++) {
             const node: Record<'tokPerS' | 'cpuTokPerS', number[]> = { tokPerS: [], cpuTokPerS: [] };
+            jobs.node = { shared: 0, takenOver: 0 }; jobs.bare = { shared: 0, takenOver: 0 };
             for (let run = 0; run < shape.runs; run++) {
               const r = await decoder.decode(shape.steps);
               same(r.tokens, 'Node, again');
               node.tokPerS.push(r.tokPerS); node.cpuTokPerS.push(r.cpuTokPerS);
-              sharedPerToken = r.sharedJobs / shape.steps;
+              perToken('node', r.threadJobs);
             }
             m.node.push(overRuns(node.tokPerS)); m.nodeCpu.push(overRuns(node.cpuTokPerS));
             await page.bringToFront(); // a page in a background tab would not draw
@@ -152,6 +156,7 @@ if (haveChromium('speed') && haveShared('speed', paths.model, paths.tokenizer, p
               for (let run = 0; run < shape.runs; run++) {
                 const r = await bare.decode(shape.steps);
                 same(r.tokens, 'the bare worker');
+                perToken('bare', r.threadJobs);
                 bareRates.push(r.tokPerS);
               }
             });
@@ -164,13 +169,13 @@ if (haveChromium('speed') && haveShared('speed', paths.model, paths.tokenizer, p
         }
         const med = Object.fromEntries(Object.entries(m).map(([k, xs]) => [k, median(xs)])) as Record<keyof typeof m, number>;
         for (const k of ['node', 'bare', 'page'] as const) assert.ok(med[k] > 0 && Number.isFinite(med[k]), `${shape.name}: ${k} ${m[k]}`);
-        wallRows.push(`| ${shape.name} | ${threads} | ${sharedPerToken.toFixed(0)} | ${med.node.toFixed(0)} | ${med.bare.toFixed(0)} | ${med.page.toFixed(0)} | ${ratio(med.bare, med.node)} | ${ratio(med.page, med.node)} | ${med.bareOthers.toFixed(2)} | ${med.pageOthers.toFixed(2)} |`);
+        wallRows.push(`| ${shape.name} | ${threads} | ${[jobs.node, jobs.bare].map((j) => `${j.shared.toFixed(1)} / ${j.takenOver.toFixed(2)}`).join('; ')} | ${med.node.toFixed(0)} | ${med.bare.toFixed(0)} | ${med.page.toFixed(0)} | ${ratio(med.bare, med.node)} | ${ratio(med.page, med.node)} | ${med.bareOthers.toFixed(2)} | ${med.pageOthers.toFixed(2)} |`);
         // With two threads the CPU time would add the kernel worker's spinning: wall time only.
         if (threads === 1) cpuRows.push(`| ${shape.name} | ${med.nodeCpu.toFixed(0)} | ${med.bareCpu.toFixed(0)} | ${med.pageCpu.toFixed(0)} | ${ratio(med.bareCpu, med.nodeCpu)} | ${ratio(med.pageCpu, med.nodeCpu)} |`);
       }
     }
     console.log(`decode tok/s, wall time (medians of ${ROUNDS}; load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end):\n`
-      + '| model | threads | jobs shared per token | Node | Chromium, no view | Chromium, page | no view / Node | page / Node | other browser threads, no view (cores) | other browser threads, page (cores) |\n'
+      + '| model | threads | jobs shared / taken over per token, Node; no view | Node | Chromium, no view | Chromium, page | no view / Node | page / Node | other browser threads, no view (cores) | other browser threads, page (cores) |\n'
       + `|---|---|---|---|---|---|---|---|---|---|\n${wallRows.join('\n')}\n\n`
       + 'one thread, tok/s of the decoding thread\'s CPU time:\n'
       + `| model | Node | Chromium, no view | Chromium, page | no view / Node | page / Node |\n|---|---|---|---|---|---|\n${cpuRows.join('\n')}`);

@@ -48,6 +48,19 @@ export function findNonFiniteGgml(type: number, bytes: Uint8Array): NonFiniteGgm
 }
 
 /**
+ * Where `bad` lies in a matrix of rows of `cols` values, for an error: "block 37 (row 1, columns
+ * 0–255) has scale dmin = NaN", or "value 5 (row 0, column 5) is Infinity" for the plain types.
+ * `block0` counts the blocks (values) before the scanned bytes.
+ */
+export function describeNonFiniteGgml(type: number, cols: number, bad: NonFiniteGgml, block0 = 0): string {
+  const info = ggmlTypeInfo(type), perRow = cols / info.blockSize, k = block0 + bad.block;
+  const row = Math.floor(k / perRow), col = (k % perRow) * info.blockSize;
+  return info.blockSize === 1
+    ? `value ${k} (row ${row}, column ${col}) is ${bad.value}`
+    : `block ${k} (row ${row}, columns ${col}–${col + info.blockSize - 1}) has scale ${bad.field} = ${bad.value}`;
+}
+
+/**
  * The first block (of `step` bytes) whose f16 scale with high byte at `hi0` (or `hi1`, when not -1)
  * is Inf/NaN, or -1. An f16 is Inf/NaN exactly when its 5 exponent bits, bits 2–6 of its high byte,
  * are all ones, i.e. when (high | 0x83) + 1 carries into bit 8: OR-ing that over a run of blocks

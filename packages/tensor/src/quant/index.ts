@@ -1,9 +1,9 @@
 export {
   type WeightType, type WeightMatrix, type GgmlWeights, type F32Weights, type F16Weights, type Q8Weights, type QuantAlloc,
   WEIGHT_TYPES, Q8_BLOCK, checkWeightType, f32Weights, quantizeF16, quantizeQ8, quantizeQ8Row, quantize, weightBytes, matvecF16Js, matvecQ8Js,
-  matvecWeights, matvecWeightsShared, matmulWeights, dequantizeRow, ggmlWeights, quantizeActivations16, splitActivations16,
+  matvecWeights, matvecWeightsShared, matmulWeights, dequantizeRow, ggmlWeights, ggmlWeightsUnscanned, quantizeActivations16, splitActivations16,
 } from './weights.js';
 export { dequantizeGgmlRow, IQ4_NL_LEVELS } from './ggml-dequant.js';
 export { type GgmlTypeInfo, GGML_TYPES, GGML, SUPPORTED_GGML_TYPES, ggmlTypeInfo, supportedGgmlType, ggmlRowBytes } from './ggml-types.js';
 export { matvecGgmlJs, matmulGgmlJs } from './ggml-matvec-js.js';
-export { type NonFiniteGgml, findNonFiniteGgml } from './ggml-finite.js';
+export { type NonFiniteGgml, describeNonFiniteGgml, findNonFiniteGgml } from './ggml-finite.js';

@@ -3,10 +3,10 @@
 // else to the plain TypeScript references below (so every backend handles every weight type).
 import type { Backend } from '../backend.js';
 import { float16Bits, float16Table } from '../fp16.js';
-import { ggmlRowBytes, supportedGgmlType, GGML } from './ggml-types.js';
+import { ggmlRowBytes, ggmlTypeInfo, supportedGgmlType, GGML } from './ggml-types.js';
 import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
 import { dequantizeGgmlRow } from './ggml-dequant.js';
-import type { NonFiniteGgml } from './ggml-finite.js';
+import { describeNonFiniteGgml, findNonFiniteGgml, type NonFiniteGgml } from './ggml-finite.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
 export const WEIGHT_TYPES: readonly WeightType[] = ['f32', 'f16', 'q8'];
@@ -105,18 +105,32 @@ export function quantizeQ8Row(q: Int8Array, qOff: number, scales: Float32Array, 
 
 /**
  * Weights in ggml type `ggmlType` (rows × cols, row-major, rows of whole blocks) from `bytes`,
- * which must hold at least rows × rowBytes. With `mem.allocU8` (the wasm backend) the blocks are
- * copied into that memory; otherwise the result is a view of `bytes` (nothing copied).
+ * which must hold exactly rows × rowBytes. Every float the blocks store (a block's f16 scales, or
+ * F32/F16/BF16 values) must be finite: an Inf/NaN is a RangeError naming the block, its row and
+ * columns (the kernels would not agree on it: quant/ggml-finite.ts). With `mem.allocU8` (the wasm
+ * backend) the blocks are copied into that memory; otherwise the result is a view of `bytes`.
  */
 export function ggmlWeights(ggmlType: number, rows: number, cols: number, bytes: Uint8Array, mem?: QuantAlloc, what = 'ggmlWeights'): GgmlWeights {
+  const w = ggmlWeightsUnscanned(ggmlType, rows, cols, bytes, what);
+  // Scanned where they are (an Inf/NaN is refused before anything is allocated for it).
+  const bad = (mem?.findNonFiniteGgml?.bind(mem) ?? findNonFiniteGgml)(ggmlType, w.data);
+  if (bad) throw new RangeError(`${what}: ${ggmlTypeInfo(ggmlType).name} ${describeNonFiniteGgml(ggmlType, cols, bad)} — weights must be finite`);
+  if (mem?.allocU8) { const copy = mem.allocU8(w.data.length); copy.set(w.data); w.data = copy; }
+  return w;
+}
+
+/**
+ * ggmlWeights without the Inf/NaN scan and without a copy: for bytes the caller scans itself, as the
+ * model loaders do piece by piece while they read a tensor (before that the bytes are not there yet).
+ * The shape and size are checked as ggmlWeights checks them.
+ */
+export function ggmlWeightsUnscanned(ggmlType: number, rows: number, cols: number, bytes: Uint8Array, what = 'ggmlWeights'): GgmlWeights {
   supportedGgmlType(ggmlType, what);
   if (!Number.isSafeInteger(rows) || rows <= 0) throw new RangeError(`${what}: rows must be a positive integer, got ${rows}`);
   const rowBytes = ggmlRowBytes(ggmlType, cols);
   const n = rows * rowBytes;
-  if (bytes.length < n) throw new RangeError(`${what}: ${rows}×${cols} needs ${n} bytes, got ${bytes.length}`);
-  let data = bytes.subarray(0, n);
-  if (mem?.allocU8) { const copy = mem.allocU8(n); copy.set(data); data = copy; }
-  return { type: 'ggml', ggmlType, rows, cols, rowBytes, data };
+  if (bytes.length !== n) throw new RangeError(`${what}: ${rows}×${cols} needs ${n} bytes, got ${bytes.length}`);
+  return { type: 'ggml', ggmlType, rows, cols, rowBytes, data: bytes };
 }
 
 /** Validates a weight type; `what` names it in the error. */

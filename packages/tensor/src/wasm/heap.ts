@@ -116,7 +116,10 @@ export class WasmHeap {
     if (size === undefined) throw new Error(`wasm heap: no live allocation starts at byte ${address} (freed twice, or a view into the middle of one)`);
     this.live.delete(address);
     this.liveBytes -= size;
-    new Uint8Array(this.buffer, address, size).fill(0);
+    // Eight bytes per store (allocations are 16-byte granules): on a shared memory V8 fills a typed
+    // array element by element, so a byte view zeroed about 1 GB/s (a 100 MiB model's dispose
+    // took ~30-95 ms), a Float64Array view 4-7x faster (bench/heap-free.bench.ts).
+    new Float64Array(this.buffer, address, size / 8).fill(0);
     if (address + size === this.top) {
       this.top = address;
       while (this.freeRanges.lastEnd === this.top) this.top = this.freeRanges.popLast();

@@ -4,7 +4,7 @@
 // wasm backend each is read once straight into its memory, where its kernels read. Norm weights
 // are small and become float32 in the backend's memory. Nothing is read here: the bytes are
 // planned (../read-plan.ts) and arrive when the caller runs the plan.
-import { dequantizeGgmlRow, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
+import { dequantizeGgmlRow, ggmlWeightsUnscanned, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import type { ModelConfig } from '../config.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import { describeGgufLlama, type GgufLinear, type GgufNorm } from './llama.js';
@@ -39,8 +39,8 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     const align = t.type.name === 'F32' ? 4 : t.type.name === 'F16' ? 2 : 1;
     const data = plan.place(bytes, t.fileOffset + row0 * rowBytes, rows * rowBytes, `tensor ${t.name}`, mem.allocU8?.bind(mem), align,
       finiteTensorCheck(mem, source, t.name, t.type.id, cols, row0));
-    // (no `mem`: the bytes already are where the model keeps them)
-    return ggmlWeights(t.type.id, rows, cols, data, undefined, `${source}: tensor ${t.name}`);
+    // (the bytes already are where the model keeps them, and the check scans them as they are read)
+    return ggmlWeightsUnscanned(t.type.id, rows, cols, data, `${source}: tensor ${t.name}`);
   };
   const vectors = new Map<GgufTensorEntry, Float32Array>(); // a fused bias is read once, then sliced
   const vector = (t: GgufTensorEntry): Float32Array => {

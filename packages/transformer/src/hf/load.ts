@@ -4,7 +4,7 @@
 // runtime branches: fused qkv / gate_up rows are split into row ranges; GPT-2's input-major Conv1D
 // matrices are transposed (to f32); gemma's `(1 + w)` norms are folded into the weight. Nothing is
 // read here: the bytes are planned (../read-plan.ts) and arrive when the caller runs the plan.
-import { f32Weights, GGML, ggmlWeights, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
+import { f32Weights, GGML, ggmlWeightsUnscanned, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, validateConfig, type ModelConfig } from '../config.js';
 import { foldUnitOffset } from '../norm.js';
 import { SAFETENSORS_DTYPES, decodeSafetensorInto, type SafetensorsEntry } from '../safetensors/parse.js';
@@ -91,7 +91,7 @@ class TensorReader {
     }
     // 16-bit rows are used in place; the js kernels read them as Uint16Array, which needs an even offset.
     const bytes = this.plan.place(t.file, offset, n, `tensor ${t.name}`, this.mem.allocU8?.bind(this.mem), 2, check);
-    return ggmlWeights(type, rows, cols, bytes, undefined, what);
+    return ggmlWeightsUnscanned(type, rows, cols, bytes, what); // scanned by `check` as they are read
   }
 
   /**
