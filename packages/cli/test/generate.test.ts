@@ -115,6 +115,7 @@ if (haveShared('cli generate', model, tokenizer, greedyPath)) {
       [['--policy', 'nope', '--capacity', '4'], /unknown policy "nope"/],
       [['--steps', '-3'], /--steps/],
       [['--temperature', 'hot'], /--temperature/],
+      [['--prompt-activations', 'int8'], /--prompt-activations must be one of "exact", "q8_0", got "int8"/],
       [['--frobnicate'], /^error: unknown option '--frobnicate'/],
       [['Once upon a time'], /too many arguments for 'generate'/],
       [['--step', '5'], /^error: unknown option '--step' \(Did you mean --steps\?\)/],

@@ -37,6 +37,12 @@ if (haveShared('cli gguf', q8, q8Fixture, q4k, tinyRandom, llamaTokenizer, book)
     }
   });
 
+  test('generate --prompt-activations q8_0 (wasm): the prompt runs ggml\'s int8 activations, the greedy tokens still equal the fixture', async () => {
+    const run = JSON.parse(readFileSync(q8Fixture, 'utf8')).runs[0];
+    const out = await json('generate', '--model', q8, '--prompt', run.prompt, '--steps', '64', '--temperature', '0', '--json', '--backend', 'wasm', '--prompt-activations', 'q8_0');
+    assert.equal(out.generated_tokens, run.generated_tokens);
+  });
+
   test('llama-2-tiny-random.gguf: the prompt is encoded as tokenizer.bin encodes it', async () => {
     const prompt = 'Hello world, the quick brown fox jumps over the lazy dog. Ünïcödé 日本語 🦙';
     const out = await json('generate', '--model', tinyRandom, '--prompt', prompt, '--steps', '3', '--temperature', '0', '--json');

@@ -23,7 +23,7 @@ export interface GenerateOptions extends SamplerOptions {
   /** Where each step's logits go (must be the backend's memory: model.backend.alloc); read it after the run to save them. */
   logitsOut?: Float32Array;
   /** Passed to the prompt's prefill (chunk size, progress). */
-  prefill?: Pick<PrefillOptions, 'chunkSize' | 'onProgress'>;
+  prefill?: Pick<PrefillOptions, 'chunkSize' | 'onProgress' | 'activations'>;
   /**
    * Sentinel compression: every token (prompt and sampled) goes through this stream, which inserts
    * <CL>/<CR> by its span rule; `state` must be its state. The prompt is stepped, not prefilled.

@@ -1,13 +1,16 @@
 // A projection y = W x (+ b) over t rows at once, for any weight type: one row is a matvec (the
 // decode path), a chunk of rows a matrix-matrix product (prefill). The weights are used in place
 // (f32, f16, q8 or GGUF blocks); the type dispatch lives in @msrnn/tensor (matvecWeights).
-import { matmulWeights, matvecWeights, matvecWeightsShared, type Backend } from '@msrnn/tensor';
+import { matmulWeights, matvecWeights, matvecWeightsShared, type Backend, type PromptActivations } from '@msrnn/tensor';
 import type { Linear } from './weights.js';
 
-/** out[i] = W · x[i] (+ bias) for rows i < t; x rows are W.cols apart, out rows W.rows apart. */
-export function linearRows(B: Backend, out: Float32Array, x: Float32Array, t: number, L: Linear): void {
+/**
+ * out[i] = W · x[i] (+ bias) for rows i < t; x rows are W.cols apart, out rows W.rows apart.
+ * `activations` applies to the products over several rows (matmulWeights; one row is a decode step's matvec).
+ */
+export function linearRows(B: Backend, out: Float32Array, x: Float32Array, t: number, L: Linear, activations: PromptActivations = 'exact'): void {
   if (t === 1) matvecWeights(B, out, 0, L.weight, x, 0);
-  else matmulWeights(B, out, x, t, L.weight);
+  else matmulWeights(B, out, x, t, L.weight, activations);
   if (L.bias !== null) addBias(out, t, L.bias);
 }
 
@@ -16,11 +19,11 @@ export function linearRows(B: Backend, out: Float32Array, x: Float32Array, t: nu
  * decode path) the backend may run them as one job (matvecWeightsShared); same numbers either way.
  */
 export function linearRowsShared(B: Backend, x: Float32Array, t: number, out0: Float32Array, L0: Linear, out1: Float32Array, L1: Linear,
-  out2: Float32Array | null = null, L2: Linear | null = null): void {
+  out2: Float32Array | null = null, L2: Linear | null = null, activations: PromptActivations = 'exact'): void {
   if (t !== 1) {
-    linearRows(B, out0, x, t, L0);
-    linearRows(B, out1, x, t, L1);
-    if (L2 !== null) linearRows(B, out2!, x, t, L2);
+    linearRows(B, out0, x, t, L0, activations);
+    linearRows(B, out1, x, t, L1, activations);
+    if (L2 !== null) linearRows(B, out2!, x, t, L2, activations);
     return;
   }
   matvecWeightsShared(B, x, 0, out0, L0.weight, out1, L1.weight, out2, L2 === null ? null : L2.weight);

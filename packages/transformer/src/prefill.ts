@@ -7,6 +7,7 @@
 // state and logits match stepping token by token (up to float summation order in the kernels)
 // whatever the policy evicts.
 import type { MultiState } from '@msrnn/msrnn';
+import { checkPromptActivations, type PromptActivations } from '@msrnn/tensor';
 import { embed } from './embed.js';
 import { logitsRows } from './logits.js';
 import { checkRunnable, checkTokens, type Model } from './model.js';
@@ -26,6 +27,16 @@ export interface PrefillOptions {
   onProgress?: (done: number, total: number) => void;
   /** Where the last position's logits go (default: the model's scratch logits buffer). */
   logitsOut?: Float32Array;
+  /**
+   * How the chunk's projections treat their activations (default 'exact'). 'q8_0': for Q8_0 and
+   * Q4_0 weights on the wasm backend, each row's activations are rounded to int8 per block of 32 (d =
+   * max|x|/127) and the products run on integers, as ggml's CPU backend does: faster, but the
+   * logits then differ from stepping token by token by that rounding (SmolLM2-135M shape, 512
+   * tokens, 1 thread: see packages/tensor/WASM.md). Other weight types, the classifier and the
+   * js backend stay exact; decode (step) is unchanged. The policy sees the tokens one by one as
+   * in 'exact'.
+   */
+  activations?: PromptActivations;
 }
 
 /**
@@ -40,6 +51,7 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
   checkTokens(model, tokens, 'prefill');
   checkRunnable(model, state, 'prefill');
   const chunkSize = opts.chunkSize ?? 128;
+  const activations = checkPromptActivations(opts.activations ?? 'exact', 'prefill: activations');
   if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`prefill: chunkSize must be a positive integer, got ${chunkSize}`);
   const c = model.config;
   const logits = opts.logitsOut ?? model.scratch.logits;
@@ -47,7 +59,18 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
 
   const rows = Math.min(chunkSize, n);
   const r = model.scratch.chunkBuffers(rows);
-  const dim = c.dim;
+  r.activations = activations;
+  try {
+    runChunks(model, state, r, tokens, rows, opts, logits);
+  } finally {
+    r.activations = 'exact';
+  }
+  return logits;
+}
+
+/** prefill's chunks in order: each through every layer, then the logits asked for. */
+function runChunks(model: Model, state: MultiState, r: RowBuffers, tokens: ArrayLike<number>, rows: number, opts: PrefillOptions, logits: Float32Array): void {
+  const c = model.config, dim = c.dim, n = tokens.length;
   for (let start = 0; start < n; start += rows) {
     const t = Math.min(rows, n - start);
     runChunk(model, state, r, tokens, start, t);
@@ -60,7 +83,6 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
     if (start + t === n) logitsRows(model, logits, r.x, (t - 1) * dim, 1, r.xb);
     opts.onProgress?.(start + t, n);
   }
-  return logits;
 }
 
 /** Runs tokens[start, start+t) through every layer (t <= r.rows); leaves the final residual rows in r.x. */

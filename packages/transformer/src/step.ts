@@ -37,17 +37,17 @@ export function step(model: Model, state: MultiState, token: number, logitsOut?:
  */
 export function layer(model: Model, state: MultiState, l: number, r: RowBuffers, t: number): void {
   const c = model.config, B = model.backend, L = model.weights.layers[l]!;
-  const dim = c.dim;
+  const dim = c.dim, mode = r.activations;
 
   // Attention block: x += o(attention(norm(x))).
   normRows(model, r.xb, r.x, t, L.attnNorm);
-  linearRowsShared(B, r.xb, t, r.q, L.q, r.k, L.k, r.v, L.v);
+  linearRowsShared(B, r.xb, t, r.q, L.q, r.k, L.k, r.v, L.v, mode);
   if (L.qNorm !== null) headNorm(model, r.q, 0, t * c.nHeads, L.qNorm);
   if (L.kNorm !== null) headNorm(model, r.k, 0, t * c.nKvHeads, L.kNorm);
   // Token by token: state ← append(state, k, v); out ← attend(q, state); state ← compress(state, attention)
   // (a chunk's queries attend at once while nothing can be evicted, see chunk-attention.ts).
   attendChunk(model, state, l, r, t);
-  linearRows(B, r.xb, r.xb2, t, L.o);
+  linearRows(B, r.xb, r.xb2, t, L.o, mode);
   if (L.postAttnNorm !== null) normRows(model, r.xb, r.xb, t, L.postAttnNorm);
   B.add(r.x, r.x, r.xb, t * dim);
 
@@ -55,13 +55,13 @@ export function layer(model: Model, state: MultiState, l: number, r: RowBuffers,
   normRows(model, r.xb, r.x, t, L.ffnNorm);
   const hidden = t * c.hiddenDim, act = c.arch.activation;
   if (L.gate !== null) {
-    linearRowsShared(B, r.xb, t, r.hb, L.gate, r.hb2, L.up);
+    linearRowsShared(B, r.xb, t, r.hb, L.gate, r.hb2, L.up, null, null, mode);
     gatedActivation(B, act, r.hb, r.hb, r.hb2, hidden);
   } else {
-    linearRows(B, r.hb, r.xb, t, L.up);
+    linearRows(B, r.hb, r.xb, t, L.up, mode);
     activation(act, r.hb, hidden);
   }
-  linearRows(B, r.xb, r.hb, t, L.down);
+  linearRows(B, r.xb, r.hb, t, L.down, mode);
   if (L.postFfnNorm !== null) normRows(model, r.xb, r.xb, t, L.postFfnNorm);
   B.add(r.x, r.x, r.xb, t * dim);
 }

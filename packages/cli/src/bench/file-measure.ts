@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
-import type { KvType } from '@msrnn/tensor';
+import type { KvType, PromptActivations } from '@msrnn/tensor';
 import { createState, loadModel, prefill, step, type Model } from '@msrnn/transformer';
 
 export interface FileMeasureOptions {
@@ -16,6 +16,8 @@ export interface FileMeasureOptions {
   rounds: number;
   /** How the states store keys and values (default f32). */
   kv?: KvType;
+  /** The prompt's activations (prefill's option; default exact). */
+  activations?: PromptActivations;
 }
 
 export interface FileMeasurement {
@@ -75,7 +77,8 @@ export async function measureFile(o: FileMeasureOptions): Promise<FileMeasuremen
     };
     // The prompt on the first thread count, then the resident set (before any other copy loads).
     const state = createState(model, { kv: o.kv ?? 'f32' });
-    const p = timed(() => { prefill(model, state, prompt); });
+    const activations = o.activations ?? 'exact';
+    const p = timed(() => { prefill(model, state, prompt, { activations }); });
     result.stateBytes = state.bytes();
     result.prompt[o.threads[0]!] = { wall: o.promptTokens / p.wall, cpu: o.promptTokens / p.cpu };
     result.rssAfterPrompt = await rss();
@@ -87,7 +90,7 @@ export async function measureFile(o: FileMeasureOptions): Promise<FileMeasuremen
       const m = await loadModel(o.file, { backend: backends[i]! });
       models.push(m);
       await new Promise((done) => setTimeout(done, 50)); // (see the decode rounds)
-      const pi = timed(() => { prefill(m, createState(m, { kv: o.kv ?? 'f32' }), prompt); });
+      const pi = timed(() => { prefill(m, createState(m, { kv: o.kv ?? 'f32' }), prompt, { activations }); });
       result.prompt[o.threads[i]!] = { wall: o.promptTokens / pi.wall, cpu: o.promptTokens / pi.cpu };
     }
     // Decode from a short context, thread counts alternating round by round (best round kept).

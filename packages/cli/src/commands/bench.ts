@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, createWasmBackend, jsBackend, wasmSimdUnavailableReason, type Backend, type KvType, type WasmBackend, type WeightType } from '@msrnn/tensor';
+import { BACKEND_CHOICES, checkPromptActivations, createWasmBackend, jsBackend, wasmSimdUnavailableReason, type Backend, type KvType, type PromptActivations, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
@@ -29,6 +29,7 @@ interface BenchFlags {
   weights?: string;
   seconds: string;
   prompt: string;
+  promptActivations: string;
   json?: string;
   longPosition: string;
   bounded: string;
@@ -61,6 +62,7 @@ export function registerBench(program: Command, io: CliIo = processIo): void {
     .option('--threads <list>', 'wasm thread counts to measure (comma-separated)', '1,2')
     .option('--weights <list>', 'weight types: f32, f16, q8 (TinyStories shapes: converted after loading, default all three; GGUF shapes: the file\'s types, also q4_0 and q4_k_m, default q8,q4_k_m)')
     .option('--prompt <n>', 'prompt tokens prefilled per GGUF shape (prompt tok/s)', '512')
+    .option('--prompt-activations <mode>', 'the GGUF shapes\' prompts: exact, or q8_0 (Q8_0 and Q4_0 weights multiply activations rounded to int8 per 32 values, as ggml does)', 'exact')
     .option('--json <file>', 'also write the results as JSON (rows + machine) to this file')
     .option('--seconds <s>', 'time per measurement', '1')
     .option('--long-position <n>', 'position for the full-vs-bounded decode comparison', '8192')
@@ -182,6 +184,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   const weightTypes = asStored || !storiesRun ? (['f32'] as const) : list('--weights', flags.weights ?? 'f32,f16,q8', ['f32', 'f16', 'q8'] as const);
   const ggufWeights = ggufShapes.length > 0 ? list('--weights', flags.weights ?? 'q8,q4_k_m', GGUF_WEIGHTS) : [];
   const promptTokens = positiveNumber('--prompt', flags.prompt, true);
+  const promptActivations = checkPromptActivations(flags.promptActivations, '--prompt-activations');
   for (const shape of ggufShapes) for (const w of ggufWeights) checkRandomGgufFits(shape, w);
   if (ggufShapes.length > 0 && backendChoice === 'js') throw new Error(`--shapes ${ggufShapes.join(',')}: the GGUF shapes are measured on the wasm backend only`);
   const label = (wt: WeightType): WeightType | 'file' => (asStored ? 'file' : wt);
@@ -277,7 +280,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   if (flags.model === undefined) {
     for (const shape of ggufShapes) {
       if (!measureWasm) throw new Error(`--shapes ${shape}: the GGUF shapes are measured on the wasm backend only`);
-      for (const weights of ggufWeights) await benchGgufShape(io, dir, shape, weights, threadCounts, seconds, promptTokens, kv, add);
+      for (const weights of ggufWeights) await benchGgufShape(io, dir, shape, weights, threadCounts, seconds, promptTokens, kv, promptActivations, add);
     }
   }
 
@@ -303,10 +306,10 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
 
 /** One GGUF shape in one weight mix: the file (written when missing), measured in a child process. */
 async function benchGgufShape(io: CliIo, dir: string, shape: string, weights: GgufWeights, threads: number[],
-  seconds: number, promptTokens: number, kv: KvType, add: (r: Row) => void): Promise<void> {
+  seconds: number, promptTokens: number, kv: KvType, activations: PromptActivations, add: (r: Row) => void): Promise<void> {
   const file = ensureRandomGguf(dir, shape, weights, (line) => note(io, `msrnn bench: ${line}`));
   note(io, `msrnn bench: ${shape} ${weights} (${file}), measured in a separate process`);
-  const m = await measureFileInChild({ file, threads, seconds, promptTokens, rounds: ROUNDS, kv });
+  const m = await measureFileInChild({ file, threads, seconds, promptTokens, rounds: ROUNDS, kv, activations });
   const row = (what: string, t: number, value: number, unit: string) => add({ shape, what, backend: 'wasm', threads: t, weights, value, unit });
   const MB = 1e6;
   row('file size', threads[0]!, m.fileBytes / MB, 'MB');
@@ -319,9 +322,10 @@ async function benchGgufShape(io: CliIo, dir: string, shape: string, weights: Gg
   row('peak resident', threads[0]!, m.rssPeak / MB, 'MB');
   // The issue's budget: file + state + 64 MB over what the runtime held before the load.
   row(`peak growth over file + state (${(m.stateBytes / MB).toFixed(1)} MB)`, threads[0]!, (m.rssPeak - m.rssBefore - m.fileBytes - m.stateBytes) / MB, 'MB');
+  const promptName = `prompt (${promptTokens} tokens${activations === 'exact' ? '' : `, ${activations} activations`})`;
   for (const t of threads) {
-    row(`prompt (${promptTokens} tokens)`, t, m.prompt[t]!.wall, 'tok/s');
-    if (t === 1) row(`prompt (${promptTokens} tokens), by CPU time`, t, m.prompt[t]!.cpu, 'tok/s');
+    row(promptName, t, m.prompt[t]!.wall, 'tok/s');
+    if (t === 1) row(`${promptName}, by CPU time`, t, m.prompt[t]!.cpu, 'tok/s');
     row('decode', t, m.decode[t]!.wall, 'tok/s');
     if (t === 1) row('decode, by CPU time', t, m.decode[t]!.cpu, 'tok/s');
   }

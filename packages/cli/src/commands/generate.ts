@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { getPolicy, policyNames, policyTable } from '@msrnn/policies';
-import type { Backend, KvType, WeightType } from '@msrnn/tensor';
+import { checkPromptActivations, type Backend, type KvType, type PromptActivations, type WeightType } from '@msrnn/tensor';
 import type { Policy } from '@msrnn/msrnn';
 import { encodeChat } from '@msrnn/transformer/chat';
 import { Sampler, SentinelStream, quantizeModel, createState, generate, loadModel, restoreState, samplerSettings, type PositionMode } from '@msrnn/transformer';
@@ -30,6 +30,7 @@ interface GenerateFlags extends ModelFlags, StateFlags, BackendFlags {
   kvBytes?: string;
   ratio?: string;
   chunkSize: string;
+  promptActivations: string;
   weights: string;
   progress: boolean;
   json: boolean;
@@ -67,7 +68,8 @@ export function registerGenerate(program: Command, io: CliIo = processIo, select
     .option('--ratio <r>', `budget as a fraction of the tokens seen, in (0, 1] (${policyTable.filter((e) => e.needsRatio).map((e) => e.name).join(' and ')} need it)`)
     .option('--sentinel <spec>', `${SENTINEL_HELP}; composes with --policy (spans leave first, then its budget)`);
   addSlidingWindowOption(addKvBytesOption(addStateOptions(command)))
-    .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64');
+    .option('--chunk-size <n>', 'prompt tokens per prefill matmul chunk', '64')
+    .option('--prompt-activations <mode>', 'exact, or q8_0: prompt chunks round their activations to int8 per 32 values for Q8_0 and Q4_0 weights (wasm), as ggml does: faster prompts, logits differ slightly from exact', 'exact');
   addBackendOptions(command)
     .option('--weights <type>', 'weight matrices: f32, f16 (half the bytes) or q8 (int8 blocks of 32, a quarter)', 'f32')
     .option('--no-progress', 'no progress bar for long prompts')
@@ -92,6 +94,7 @@ async function runGenerate(flags: GenerateFlags, io: CliIo, select: typeof selec
   }, { temperature: '--temperature', topP: '--top-p', topK: '--top-k', seed: '--seed' });
   const weights = parseWeightType('--weights', flags.weights);
   const chunkSize = parsePositiveInt('--chunk-size', flags.chunkSize);
+  const promptActivations = checkPromptActivations(flags.promptActivations, '--prompt-activations');
   const { sinks, positionMode, kv } = parseStateOptions(flags);
   const capacity = flags.capacity === undefined ? undefined : parseCapacity('--capacity', flags.capacity);
   const kvBytes = flags.kvBytes === undefined ? undefined : parseByteSize('--kv-bytes', flags.kvBytes);
@@ -117,21 +120,21 @@ async function runGenerate(flags: GenerateFlags, io: CliIo, select: typeof selec
   const files = defaultModelFiles(flags);
   const selection = await select(flags, (line) => note(io, `msrnn generate: ${line}`));
   try {
-    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, kv, policy, makePolicy, kvBytes, weights, sentinel });
+    await generateWith(flags, io, files, selection.backend, selection.note, { prompt, steps, temperature, topP, topK, seed, chunkSize, promptActivations, positionMode, kv, policy, makePolicy, kvBytes, weights, sentinel });
   } finally {
     await selection.dispose();
   }
 }
 
 interface Settings {
-  prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number;
+  prompt: string; steps: number; temperature: number; topP: number; topK: number; seed: number; chunkSize: number; promptActivations: PromptActivations;
   positionMode: PositionMode; kv: KvType; policy: Policy; weights: WeightType; sentinel: SentinelSpec | null;
   /** With --kv-bytes: the budget, and the policy at a given capacity. */
   kvBytes: number | undefined; makePolicy: (capacity: number) => Policy;
 }
 
 async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, backend: Backend, selectionNote: string | undefined, settings: Settings): Promise<void> {
-  const { prompt, steps, temperature, topP, topK, seed, chunkSize, positionMode, kv } = settings;
+  const { prompt, steps, temperature, topP, topK, seed, chunkSize, promptActivations, positionMode, kv } = settings;
   let policy = settings.policy;
   if (selectionNote) note(io, selectionNote);
   const loaded = await loadModel(files.model, { backend, ...parseSlidingWindow(flags.slidingWindow) });
@@ -221,7 +224,7 @@ async function generateWith(flags: GenerateFlags, io: CliIo, files: ModelFiles, 
     taken.push({ dispose: () => model.backend.free?.(logitsOut) });
     for await (const piece of generate(model, tokenizer, state, promptTokens, {
       maxNewTokens: steps, sampler, logitsOut, ...(startLogits ? { startLogits } : {}), ...(sentinels ? { sentinels } : {}),
-      prefill: { chunkSize, onProgress: (done) => bar?.update(done) },
+      prefill: { chunkSize, activations: promptActivations, onProgress: (done) => bar?.update(done) },
     })) {
       if (generated === 0) {
         // Echo the prompt only after prefill, so the progress bar (stderr) never interleaves with it.

@@ -3,8 +3,9 @@
 // corrupt, and the kernels do not agree on it: the pure-TS decoders give Inf/NaN, while the wasm
 // kernels' half conversion (halfAt's 2^112 rebias) maps an all-ones exponent to a large finite
 // number, so a corrupt scale would give finite garbage there. Loaders run this on each tensor as
-// it is read; it only tests the exponent bits (one byte per block scale), so it costs far less
-// than the read.
+// it is read, ggmlWeights on the bytes it is given (and the transformer's modelFromWeights on every
+// weight); it only tests the exponent bits (one byte per block scale), so it costs far less than
+// the read.
 import { GGML, ggmlTypeInfo } from './ggml-types.js';
 import { float16Table } from '../fp16.js';
 

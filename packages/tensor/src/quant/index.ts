@@ -4,6 +4,7 @@ export {
   matvecWeights, matvecWeightsShared, matmulWeights, dequantizeRow, ggmlWeights, ggmlWeightsUnscanned, quantizeActivations16, splitActivations16,
 } from './weights.js';
 export { dequantizeGgmlRow, IQ4_NL_LEVELS } from './ggml-dequant.js';
+export { type PromptActivations, PROMPT_ACTIVATIONS, checkPromptActivations } from './prompt-activations.js';
 export { type GgmlTypeInfo, GGML_TYPES, GGML, SUPPORTED_GGML_TYPES, ggmlTypeInfo, supportedGgmlType, ggmlRowBytes } from './ggml-types.js';
 export { matvecGgmlJs, matmulGgmlJs } from './ggml-matvec-js.js';
 export { type NonFiniteGgml, describeNonFiniteGgml, findNonFiniteGgml } from './ggml-finite.js';

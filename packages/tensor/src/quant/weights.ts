@@ -7,6 +7,7 @@ import { ggmlRowBytes, ggmlTypeInfo, supportedGgmlType, GGML } from './ggml-type
 import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
 import { dequantizeGgmlRow } from './ggml-dequant.js';
 import { describeNonFiniteGgml, findNonFiniteGgml, type NonFiniteGgml } from './ggml-finite.js';
+import { checkPromptActivations, type PromptActivations } from './prompt-activations.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
 export const WEIGHT_TYPES: readonly WeightType[] = ['f32', 'f16', 'q8'];
@@ -298,6 +299,15 @@ function hasGgmlKernels(b: Backend): b is Backend & GgmlKernels {
   return typeof (b as Partial<GgmlKernels>).matvecGgml === 'function' && typeof (b as Partial<GgmlKernels>).matmulGgml === 'function';
 }
 
+/** A backend with the q8_0 prompt activations' kernel (wasm). */
+interface Q8ActivationKernel {
+  matmulGgmlActivationsQ8_0(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+}
+
+function hasQ8ActivationKernel(b: Backend): b is Backend & Q8ActivationKernel {
+  return typeof (b as Partial<Q8ActivationKernel>).matmulGgmlActivationsQ8_0 === 'function';
+}
+
 /** F32/F16 ggml rows read as typed arrays (needs the element alignment a GGUF file gives its data). */
 function typedView<T extends Float32Array | Uint16Array>(w: GgmlWeights, Ctor: { new (b: ArrayBufferLike, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T {
   if (w.data.byteOffset % Ctor.BYTES_PER_ELEMENT !== 0) {
@@ -382,7 +392,15 @@ export function matvecWeightsShared(backend: Backend, x: Float32Array, xOff: num
  * matvecWeights per row of `a` — correct for every type matvecWeights knows, so a new type needs
  * no case here unless it has a faster matrix-matrix kernel.
  */
-export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix): void {
+export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix, activations: PromptActivations = 'exact'): void {
+  if (activations !== 'exact') {
+    checkPromptActivations(activations);
+    if (w.type === 'ggml' && (w.ggmlType === GGML.Q8_0 || w.ggmlType === GGML.Q4_0) && hasQ8ActivationKernel(backend)) {
+      if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
+      backend.matmulGgmlActivationsQ8_0(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
+      return;
+    }
+  }
   if (w.type === 'f32') { backend.matmulT(out, a, w.data, w.offset, m, w.rows, w.cols); return; }
   if (w.type === 'ggml' && w.ggmlType === GGML.F32) { backend.matmulT(out, a, f32View(w), 0, m, w.rows, w.cols); return; }
   // Block types, and F16 where the backend has a batched path for it (wasm: via f32 panels).

@@ -24,7 +24,7 @@ export const CHUNK_BITS = 12;
 export const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
 export const TAG_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 
-export enum JobOp { Matvecs = 1, MatmulT = 2, AttendHeads = 3, AttendCausal = 4 }
+export enum JobOp { Matvecs = 1, MatmulT = 2, AttendHeads = 3, AttendCausal = 4, MatmulQ8_0 = 5 }
 
 /**
  * A Matvecs job: up to MAX_PARTS matvecs that read the same input x (q/k/v, or gate/up), each
@@ -78,6 +78,26 @@ export const MAX_CAUSAL_BLOCKS = Math.floor(HEAD_TABLE_INTS / CAUSAL_ARGS);
  * too; FROM = GGML.F32: B is already there.
  */
 export enum MatmulArg { OUT = 0, A = 1, B = 2, M = 3, N = 4, K = 5, LDO = 6, FROM = 7, SRC = 8, ROW_BYTES = 9 }
+
+/**
+ * A MatmulQ8_0 job (the `q8_0` prompt activations, kernels/q8-activations.ts): out (rows LDO
+ * floats apart) = the activations quantized to Q8_0 (XQ, XD for M_PAD rows) · N weight rows
+ * of ggml type FROM (Q8_0 or Q4_0) at SRC, M rows stored, split over the weight rows; each chunk first widens its rows into the
+ * panel (W: int16 rows, WS: their f32 block scales).
+ */
+export enum MatmulQ8Arg { OUT = 0, W = 1, WS = 2, SRC = 3, XQ = 4, XD = 5, M = 6, M_PAD = 7, N = 8, K = 9, LDO = 10, FROM = 11 }
+export const MATMUL_Q8_ARGS = 12;
+
+/** Weight rows [s, e) of the MatmulQ8_0 job described at c[a ..]: widened into the panel, then multiplied. */
+export function runMatmulQ8Rows(k: KernelExports, c: Int32Array, a: number, s: number, e: number): void {
+  const kd = c[a + MatmulQ8Arg.K]!, blocks = kd >> 5;
+  const w = c[a + MatmulQ8Arg.W]! + 2 * s * kd, ws = c[a + MatmulQ8Arg.WS]! + 4 * s * blocks;
+  const from = c[a + MatmulQ8Arg.FROM]!, src = c[a + MatmulQ8Arg.SRC]! + s * ggmlRowBytes(from, kd);
+  if (from === GGML.Q4_0) k.widenQ4_0(w, ws, src, (e - s) * blocks);
+  else k.widenQ8_0(w, ws, src, (e - s) * blocks);
+  k.matmulQ8_0(c[a + MatmulQ8Arg.OUT]! + 4 * s, w, ws, c[a + MatmulQ8Arg.XQ]!, c[a + MatmulQ8Arg.XD]!,
+    c[a + MatmulQ8Arg.M]!, c[a + MatmulQ8Arg.M_PAD]!, e - s, kd, c[a + MatmulQ8Arg.LDO]!);
+}
 
 /** rows×cols floats at byte address dst ← rows of ggml type `from` at src (nothing for GGML.F32). */
 export function convertRows(k: KernelExports, from: number, dst: number, src: number, rows: number, cols: number): void {
@@ -185,6 +205,11 @@ export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, 
       const e = Math.min(n, s + per), rowBytes = ctrl[a + MatmulArg.ROW_BYTES]!;
       convertRows(k, ctrl[a + MatmulArg.FROM]!, b, ctrl[a + MatmulArg.SRC]! + s * rowBytes, e - s, kd);
       k.matmulT(ctrl[a + MatmulArg.OUT]! + 4 * s, ctrl[a + MatmulArg.A]!, b, ctrl[a + MatmulArg.M]!, e - s, kd, ctrl[a + MatmulArg.LDO]!);
+      return;
+    }
+    case JobOp.MatmulQ8_0: {
+      const s = i * per;
+      runMatmulQ8Rows(k, ctrl, a, s, Math.min(ctrl[a + MatmulQ8Arg.N]!, s + per));
       return;
     }
     case JobOp.AttendHeads: runHead(k, ctrl, a, table, i); return;

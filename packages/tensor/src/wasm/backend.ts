@@ -16,7 +16,7 @@ import { makeAttendCausal } from './causal-attention.js';
 import type { CausalAttentionKernel } from '../kv/causal.js';
 import { JobRunner, type PartKindId } from './jobs.js';
 import type { WeightMatrix } from '../quant/weights.js';
-import { JobOp, MatmulArg, PartKind, chunkRowsFor, convertRows, headKernel } from '../threads/protocol.js';
+import { JobOp, MATMUL_Q8_ARGS, MatmulArg, MatmulQ8Arg, PartKind, chunkRowsFor, convertRows, headKernel, runMatmulQ8Rows } from '../threads/protocol.js';
 // Type only: the pool is imported on demand, so single-threaded use never loads a worker host.
 import type { JobTime, ThreadPool } from '../threads/pool.js';
 import type { SpawnOptions } from '../threads/host.js';
@@ -63,6 +63,14 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+  /**
+   * matmulGgml for Q8_0 or Q4_0 weights with the activations quantized to Q8_0 too, as ggml's CPU
+   * backend does (kernels/q8-activations.ts): each row of x in blocks of 32, d = max|x|/127, rounded to
+   * int8 (nearest, ties to even), then integer block dot products. Not float accuracy: each
+   * activation moves by up to d/2. The opt-in `q8_0` prompt activations (quant/weights.ts
+   * matmulWeights); cols must be a multiple of 32 (a Q8_0 or Q4_0 row's are).
+   */
+  matmulGgmlActivationsQ8_0(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
   /** findNonFiniteGgml (../quant/ggml-finite.ts), scanning in SIMD when `bytes` lie in this backend's memory (a loader's check as it reads each tensor). */
   findNonFiniteGgml(type: number, bytes: Uint8Array): NonFiniteGgml | null;
   /**
@@ -240,6 +248,37 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       for (let i = 0; i < m; i++) jobs.runSplitRows(type, o + 4 * (i * rows + r0), wp + r0 * rowBytes, i, n, cols);
     }
   };
+  // The q8_0 prompt activations: x's rows quantized once per call into xq/xd (rows padded to a
+  // whole group of 4 with zeros), then the weights a panel at a time (each chunk of the job widens
+  // its rows of the panel first, like the f32 path's conversion).
+  let xq = heap.i16(0), xd = heap.f32(0), panel16 = heap.i16(0), panelScales = heap.f32(0);
+  const q8Job = new Int32Array(MATMUL_Q8_ARGS);
+  const matmulGgmlActivationsQ8_0 = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void => {
+    const kn = 'matmulGgmlActivationsQ8_0';
+    checkDim(kn, 'm', m); checkDim(kn, 'rows', rows);
+    if (type !== GGML.Q8_0 && type !== GGML.Q4_0) throw new RangeError(`wasm backend ${kn}: weights must be Q8_0 or Q4_0 (ggml types ${GGML.Q8_0}, ${GGML.Q4_0}), got ggml type ${describeValue(type)}`);
+    const rowBytes = ggmlRowBytes(type, cols);
+    const o = addr(kn, 'out', out, oOff, m * rows);
+    const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
+    const xp = addr(kn, 'x', x, xOff, m * cols);
+    if (m === 0 || rows === 0) return;
+    const mPad = (m + 3) & ~3, blocks = cols >> 5;
+    if (xq.length < mPad * cols) { heap.free(xq); xq = heap.i16(mPad * cols); }
+    if (xd.length < mPad * blocks) { heap.free(xd); xd = heap.f32(mPad * blocks); }
+    if (mPad > m) { xq.fill(0, (mPad - 4) * cols, mPad * cols); for (let b = 0; b < blocks; b++) xd.fill(0, b * mPad + m, (b + 1) * mPad); }
+    k.quantizeRowsQ8_0(xp, xq.byteOffset, xd.byteOffset, m, cols, mPad);
+    const panel = Math.max(8, Math.floor(PANEL_BYTES / (2 * cols)) & ~1);
+    if (panel16.length < panel * cols) { heap.free(panel16); heap.free(panelScales); panel16 = heap.i16(panel * cols); panelScales = heap.f32(panel * blocks); }
+    for (let r0 = 0; r0 < rows; r0 += panel) {
+      const n = Math.min(panel, rows - r0);
+      const a = pool && pool.takesRows(n, m * cols) ? pool.args : q8Job;
+      a[MatmulQ8Arg.OUT] = o + 4 * r0; a[MatmulQ8Arg.W] = panel16.byteOffset; a[MatmulQ8Arg.WS] = panelScales.byteOffset; a[MatmulQ8Arg.SRC] = wp + r0 * rowBytes;
+      a[MatmulQ8Arg.XQ] = xq.byteOffset; a[MatmulQ8Arg.XD] = xd.byteOffset; a[MatmulQ8Arg.M] = m; a[MatmulQ8Arg.M_PAD] = mPad;
+      a[MatmulQ8Arg.N] = n; a[MatmulQ8Arg.K] = cols; a[MatmulQ8Arg.LDO] = rows; a[MatmulQ8Arg.FROM] = type;
+      if (a === q8Job) runMatmulQ8Rows(k, a, 0, 0, n);
+      else { const per = chunkRowsFor(n, pool!.size); pool!.run(JobOp.MatmulQ8_0, Math.ceil(n / per), per); }
+    }
+  };
   // Called per kernel call, so it takes the sizes as arguments (no per-call object to allocate).
   const checkDim = (kernel: string, name: string, v: number): void => {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`wasm backend ${kernel}: ${name} must be a non-negative integer, got ${v}`);
@@ -374,6 +413,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     },
     matvecGgml,
     matmulGgml,
+    matmulGgmlActivationsQ8_0,
     findNonFiniteGgml(type, bytes) {
       const scan = (k as unknown as Record<string, (p: number, groups: number) => number>)[NON_FINITE_SCANS[type] ?? ''];
       if (!scan || !heap.owns(bytes)) return findNonFiniteGgml(type, bytes);

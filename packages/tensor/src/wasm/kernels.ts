@@ -10,6 +10,7 @@ import { emitGgmlKernels } from './kernels/ggml.js';
 import { emitDequantizers } from './kernels/dequantize.js';
 import { emitNonFiniteScans } from './kernels/finite.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
+import { emitMatmulQ8_0, emitQuantizeRowsQ8_0, emitWidenQ4_0, emitWidenQ8_0 } from './kernels/q8-activations.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
@@ -38,6 +39,14 @@ export interface CoreKernelExports {
   splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
   /** x: blocks×32 f32 → x16: 32 int16 per block, xs: one f32 scale per block, as matvecQ8 reads them (kernels/split.ts). */
   roundActivations(x: number, x16: number, xs: number, blocks: number): void;
+  /** x: rows×cols f32 → q: int8 values as int16 in groups of 4 rows, d: f32 scale of block b of row i at d[b·mPad + i] (kernels/q8-activations.ts). */
+  quantizeRowsQ8_0(x: number, q: number, d: number, rows: number, cols: number, mPad: number): void;
+  /** Q8_0 blocks at src → 32 int16 each at dst and their scales as f32 (kernels/q8-activations.ts). */
+  widenQ8_0(dst: number, scales: number, src: number, blocks: number): void;
+  /** Q4_0 blocks at src → 32 int16 (nibble − 8) each at dst and their scales as f32. */
+  widenQ4_0(dst: number, scales: number, src: number, blocks: number): void;
+  /** out[i·ldo + j] = widened Q8_0 row j (w, ws) · activation row i (quantizeRowsQ8_0's q, d for mPad rows), i < m, j < n. */
+  matmulQ8_0(out: number, w: number, ws: number, xq: number, xd: number, m: number, mPad: number, n: number, cols: number, ldo: number): void;
   /** Causal attention of a chunk's queries, row i seeing min(n, base + i) entries (kernels/causal.ts; strides in floats). */
   scoresCausal(att: number, attStride: number, q: number, qStride: number, keys: number, keyStride: number, rows: number, n: number, base: number, headDim: number, scale: number): void;
   softmaxCausal(att: number, attStride: number, rows: number, n: number, base: number): void;
@@ -76,6 +85,10 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitDequantizers(m);
   emitSplitActivations(m);
   emitRoundActivations(m);
+  emitQuantizeRowsQ8_0(m);
+  emitWidenQ8_0(m);
+  emitWidenQ4_0(m);
+  emitMatmulQ8_0(m);
   emitScoresCausal(m);
   emitSoftmaxCausal(m);
   emitWeightedCausal(m);

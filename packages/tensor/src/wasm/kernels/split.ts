@@ -6,14 +6,14 @@
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { f32, i32, v128, type F32, type I32, type V128 } from './common.js';
 
-/** For the block of 32 f32 in v[0..8): amax = max|x| and xs[0] = scale = amax/32767 (the int16 range). */
-function blockScale(f: FunctionBuilder, v: V128[], t: V128, amax: F32, scale: F32, xs: I32): void {
+/** For the block of 32 f32 in v[0..8): amax = max|x| and xs[0] = scale = amax/levels (32767: the int16 range). */
+export function blockScale(f: FunctionBuilder, v: V128[], t: V128, amax: F32, scale: F32, xs: I32, levels = 32767): void {
   f.get(v[0]!).simd(Simd.f32x4_abs);
   for (let i = 1; i < 8; i++) f.get(v[i]!).simd(Simd.f32x4_abs).simd(Simd.f32x4_max);
   f.set(t);
   f.get(t).simdLane(Simd.f32x4_extract_lane, 0).get(t).simdLane(Simd.f32x4_extract_lane, 1).op(Op.f32_max);
   f.get(t).simdLane(Simd.f32x4_extract_lane, 2).get(t).simdLane(Simd.f32x4_extract_lane, 3).op(Op.f32_max).op(Op.f32_max).set(amax);
-  f.get(amax).f32(32767).op(Op.f32_div).set(scale);
+  f.get(amax).f32(levels).op(Op.f32_div).set(scale);
   f.get(xs).get(scale).mem(Op.f32_store);
 }
 
