@@ -12,12 +12,13 @@ import { GGML_WASM_DEQUANTIZERS } from '../wasm/kernels/dequantize.js';
 
 /**
  * Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker
- * claiming from a newer job. Five 64-byte cache lines: the job description (two lines, written
- * once per job, then only read), CLAIM, COMPLETED/FAILED/SLEEPERS — so the claims and completions
+ * claiming from a newer job. LOST counts workers that stopped for good (./lanes.ts). Five 64-byte
+ * cache lines: the job description (two lines, written
+ * once per job, then only read), CLAIM, COMPLETED/FAILED/SLEEPERS/LOST — so the claims and completions
  * that bounce between cores do not also evict the description every thread reads — and the
  * workers' scratch (rescue.ts: byte address of worker 1's, floats per worker; rarely written).
  */
-export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50, SCRATCH = 64, SCRATCH_FLOATS = 65 }
+export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50, LOST = 51, SCRATCH = 64, SCRATCH_FLOATS = 65 }
 export const CTRL_INTS = 80;
 /** Argument slots of a job: ARG0 .. CLAIM-1. */
 export const JOB_ARGS = Ctrl.CLAIM - Ctrl.ARG0;

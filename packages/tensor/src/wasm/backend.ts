@@ -42,6 +42,11 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
    * outside shared jobs is the serial work that caps what threads can give (bench/serial-work.bench.ts).
    */
   readonly jobTime: Readonly<JobTime> | null;
+  /**
+   * Why the workers stopped sharing jobs for good, if they did (a worker threw, exited or stalled:
+   * threads/lanes.ts); every job since runs on the calling thread. null while they share (or on one thread).
+   */
+  readonly threadFailure: Error | null;
   /** out[oOff+r] = Σ_c half(w[wOff + r*cols + c]) · x[xOff+c]: w holds IEEE fp16 bits. */
   matvecF16(out: Float32Array, oOff: number, w: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /**
@@ -154,7 +159,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, { ...(opts.createWorker ? { createWorker: opts.createWorker } : {}), alwaysShare: opts.alwaysShare === true }) : null;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, { ...(opts.createWorker ? { createWorker: opts.createWorker } : {}), ...(opts.workerEntry ? { workerEntry: opts.workerEntry } : {}), alwaysShare: opts.alwaysShare === true }) : null;
   return makeBackend(heap, k, pool, threads);
 }
 
@@ -364,6 +369,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     heap,
     threads,
     jobTime: pool ? pool.jobTime : null,
+    get threadFailure() { return pool ? pool.failure : null; },
     alloc: (n) => heap.f32(n),
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
