@@ -14,6 +14,7 @@ export class Allocations implements QuantAlloc {
   readonly allocI8?: (n: number) => Int8Array;
   readonly allocU8?: (n: number) => Uint8Array;
   readonly findNonFiniteGgml?: QuantAlloc['findNonFiniteGgml'];
+  readonly rows4Types?: readonly number[];
 
   constructor(private readonly backend: AllocatingBackend) {
     // Present only where the backend has them: loaders read `allocU8` being there as "copy into
@@ -23,6 +24,7 @@ export class Allocations implements QuantAlloc {
     if (allocI8) this.allocI8 = (n) => this.keep(allocI8.call(backend, n));
     if (allocU8) this.allocU8 = (n) => this.keep(allocU8.call(backend, n));
     if (backend.findNonFiniteGgml) this.findNonFiniteGgml = backend.findNonFiniteGgml.bind(backend);
+    if (backend.rows4Types) this.rows4Types = backend.rows4Types;
   }
 
   alloc(n: number): Float32Array { return this.keep(this.backend.alloc(n)); }

@@ -36,6 +36,7 @@ interface PlannedRead {
 export class ReadPlan {
   private readonly planned: PlannedRead[] = [];
   private readonly sources: ByteSource[] = [];
+  private readonly finish: (() => void)[] = [];
 
   /** `into` holds bytes [offset, offset + into.length) of `source` (`what` they are) once the plan has run. */
   copy(source: ByteSource, offset: number, into: Uint8Array, what: string, check: ReadCheck | null = null): void {
@@ -99,6 +100,12 @@ export class ReadPlan {
       yield { source: r.source, offset: r.offset, into: bytes, what: r.what };
       r.use!(bytes);
     }
+    for (const f of this.finish) f();
+  }
+
+  /** Runs `f` once every read is done and checked (the wasm loader's repacking of placed weights). */
+  afterReads(f: () => void): void {
+    this.finish.push(f);
   }
 
   private add(r: PlannedRead): void {

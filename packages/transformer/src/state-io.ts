@@ -1,7 +1,7 @@
 // Save and restore of a multi-state against the model it belongs to: the fingerprint (shape and a
 // hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
 // again from its saved request and copies the entries into the backend's memory.
-import { kvRowBytes, type KvRows } from '@msrnn/tensor';
+import { kvRowBytes, unpackRow4, type GgmlWeights, type KvRows } from '@msrnn/tensor';
 import { decodeState, fnv1a, SentinelCompression, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { headDimOf } from './config.js';
@@ -10,13 +10,17 @@ import { SentinelStream } from './sentinel.js';
 
 const fingerprints = new WeakMap<Model, ModelFingerprint>();
 
-/** Every typed array reachable from `weights`, in key order (each once). */
-export function weightArrays(weights: unknown): ArrayBufferView[] {
+/**
+ * Every typed array reachable from `weights`, in key order (each once); `rows4` collects the
+ * matrices in the four-rows layout by their data array.
+ */
+export function weightArrays(weights: unknown, rows4?: Map<ArrayBufferView, GgmlWeights>): ArrayBufferView[] {
   const out: ArrayBufferView[] = [], seen = new Set<unknown>();
   const walk = (value: unknown): void => {
     if (value === null || typeof value !== 'object' || seen.has(value)) return;
     seen.add(value);
     if (ArrayBuffer.isView(value)) { out.push(value); return; }
+    if (rows4 && (value as Partial<GgmlWeights>).layout === 'rows4') rows4.set((value as GgmlWeights).data, value as GgmlWeights);
     if (Array.isArray(value)) { for (const v of value) walk(v); return; }
     for (const k of Object.keys(value).sort()) walk((value as Record<string, unknown>)[k]);
   };
@@ -30,9 +34,15 @@ export function modelFingerprint(model: Model): ModelFingerprint {
   if (!f) {
     // Hashing a disposed model's arrays would hash whatever now lives in its old memory.
     model.checkNotDisposed('modelFingerprint');
-    const arrays = weightArrays(model.weights);
+    const rows4 = new Map<ArrayBufferView, GgmlWeights>(), arrays = weightArrays(model.weights, rows4);
     let h = 0x811c9dc5;
-    for (const a of arrays) h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h);
+    for (const a of arrays) {
+      const w = rows4.get(a);
+      if (!w) { h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h); continue; }
+      // The file's rows, whatever layout this backend keeps them in: the same hash on every backend.
+      const row = new Uint8Array(w.rowBytes);
+      for (let r = 0; r < w.rows; r++) { unpackRow4(w.ggmlType, w.data, w.cols, r, row); h = fnv1a(row, h); }
+    }
     const c = model.config;
     f = {
       nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c), dim: c.dim, nHeads: c.nHeads, vocabSize: c.vocabSize,

@@ -4,6 +4,7 @@
 import type { Backend } from '../backend.js';
 import { float16Bits, float16Table } from '../fp16.js';
 import { ggmlRowBytes, ggmlTypeInfo, supportedGgmlType, GGML } from './ggml-types.js';
+import { ROWS4_FLAG, unpackRow4 } from './rows4.js';
 import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
 import { dequantizeGgmlRow } from './ggml-dequant.js';
 import { describeNonFiniteGgml, findNonFiniteGgml, type NonFiniteGgml } from './ggml-finite.js';
@@ -23,7 +24,11 @@ export interface Q8Weights { type: 'q8'; rows: number; cols: number; q: Int8Arra
  * data[r·rowBytes .. (r+1)·rowBytes). On the js backend `data` can be a view into the file's
  * bytes; the wasm backend needs it in its memory (ggmlWeights copies it there).
  */
-export interface GgmlWeights { type: 'ggml'; ggmlType: number; rows: number; cols: number; rowBytes: number; data: Uint8Array }
+export interface GgmlWeights {
+  type: 'ggml'; ggmlType: number; rows: number; cols: number; rowBytes: number; data: Uint8Array;
+  /** 'rows4': data holds the rows in the four-rows layout (./rows4.ts; the wasm backend's, repacked at load). */
+  layout?: 'rows4';
+}
 export type WeightMatrix = F32Weights | F16Weights | Q8Weights | GgmlWeights;
 
 /** Optional storage for quantized arrays (the wasm backend supplies views into its memory). */
@@ -34,6 +39,8 @@ export interface QuantAlloc {
   allocU8?(n: number): Uint8Array;
   /** A faster findNonFiniteGgml (./ggml-finite.ts) for bytes in this memory (the wasm backend's SIMD scan). */
   findNonFiniteGgml?(type: number, bytes: Uint8Array): NonFiniteGgml | null;
+  /** The ggml types a loader repacks into the four-rows layout (./rows4.ts) for this memory's backend (wasm). */
+  readonly rows4Types?: readonly number[];
 }
 
 /** The ggml-block kernels a backend may add (the wasm backend does); else the pure-TS ones run. */
@@ -41,6 +48,8 @@ interface GgmlKernels {
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m. */
   matmulGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
+  /** The types it runs in the four-rows layout (type ids with ROWS4_FLAG, ./rows4.ts). */
+  readonly rows4Types?: readonly number[];
 }
 
 /** Kernels the wasm backend adds for reduced-precision weights (duck-typed on the backend). */
@@ -356,6 +365,7 @@ export function matvecWeights(backend: Backend, out: Float32Array, oOff: number,
         else matvecF16Js(out, oOff, f16View(w), rowStart * cols, x, xOff, rows, cols);
         return;
       }
+      if (w.layout === 'rows4') { matvecRows4(backend, out, oOff, w, x, xOff, rowStart, rows); return; }
       if (hasGgmlKernels(backend)) backend.matvecGgml(w.ggmlType, out, oOff, w.data, rowStart * w.rowBytes, x, xOff, rows, cols);
       else matvecGgmlJs(w.ggmlType, out, oOff, w.data, rowStart * w.rowBytes, x, xOff, rows, cols);
       return;
@@ -395,7 +405,7 @@ export function matvecWeightsShared(backend: Backend, x: Float32Array, xOff: num
 export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix, activations: PromptActivations = 'exact'): void {
   if (activations !== 'exact') {
     checkPromptActivations(activations);
-    if (w.type === 'ggml' && (w.ggmlType === GGML.Q8_0 || w.ggmlType === GGML.Q4_0) && hasQ8ActivationKernel(backend)) {
+    if (w.type === 'ggml' && (w.ggmlType === GGML.Q8_0 || w.ggmlType === GGML.Q4_0) && w.layout !== 'rows4' && hasQ8ActivationKernel(backend)) {
       if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
       backend.matmulGgmlActivationsQ8_0(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
       return;
@@ -407,7 +417,8 @@ export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Arr
   if (w.type === 'ggml' && w.ggmlType !== GGML.F32 && (w.ggmlType !== GGML.F16 || hasGgmlKernels(backend))) {
     // One pass over the blocks for all m rows of a.
     if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
-    if (hasGgmlKernels(backend)) backend.matmulGgml(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
+    if (w.layout === 'rows4') rows4Kernels(backend, w, 'matmulWeights').matmulGgml(w.ggmlType | ROWS4_FLAG, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
+    else if (hasGgmlKernels(backend)) backend.matmulGgml(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
     else matmulGgmlJs(w.ggmlType, out, 0, w.rows, w.data, 0, a, 0, w.cols, m, w.rows, w.cols);
     return;
   }
@@ -434,6 +445,46 @@ export function dequantizeRow(out: Float32Array, oOff: number, w: WeightMatrix, 
       for (let c = 0; c < cols; c++) out[oOff + c] = w.q[from + c]! * w.scales[row * blocks + Math.floor(c / Q8_BLOCK)]!;
       return;
     }
-    case 'ggml': dequantizeGgmlRow(w.ggmlType, w.data, row * w.rowBytes, cols, out, oOff); return;
+    case 'ggml':
+      if (w.layout !== 'rows4') { dequantizeGgmlRow(w.ggmlType, w.data, row * w.rowBytes, cols, out, oOff); return; }
+      if (plainRow.length < w.rowBytes) plainRow = new Uint8Array(w.rowBytes);
+      unpackRow4(w.ggmlType, w.data, cols, row, plainRow);
+      dequantizeGgmlRow(w.ggmlType, plainRow, 0, cols, out, oOff);
+      return;
+  }
+}
+
+/** One row in the plain layout, for dequantizeRow on the four-rows layout. */
+let plainRow = new Uint8Array(0);
+
+/** The backend's ggml kernels, for weights in the four-rows layout (only the wasm backend packs and runs them). */
+function rows4Kernels(backend: Backend, w: GgmlWeights, what: string): Backend & GgmlKernels {
+  if (hasGgmlKernels(backend) && backend.rows4Types?.includes(w.ggmlType)) return backend;
+  throw new RangeError(`${what}: ${ggmlTypeInfo(w.ggmlType).name} weights in the four-rows layout need a backend that runs it (the wasm backend that loaded them), got ${backend.name}`);
+}
+
+/** Four output floats in the backend's memory, per backend: a partial group's rows (matvecRows4). */
+const groupOutputs = new WeakMap<Backend, Float32Array>();
+
+/**
+ * matvecWeights on the four-rows layout: the whole groups inside [rowStart, rowStart + rows) in one
+ * call, a group the range only partly covers computed whole into a scratch of four and copied, so
+ * every row has the bits of the full product.
+ */
+function matvecRows4(backend: Backend, out: Float32Array, oOff: number, w: GgmlWeights, x: Float32Array, xOff: number, rowStart: number, rows: number): void {
+  const k = rows4Kernels(backend, w, 'matvecWeights'), type = w.ggmlType | ROWS4_FLAG, end = rowStart + rows;
+  for (let r = rowStart; r < end;) {
+    const group = r & ~3;
+    if (group === r && r + 4 <= end) {
+      const whole = (end - r) & ~3;
+      k.matvecGgml(type, out, oOff + r - rowStart, w.data, r * w.rowBytes, x, xOff, whole, w.cols);
+      r += whole;
+      continue;
+    }
+    let four = groupOutputs.get(backend);
+    if (!four) { four = backend.alloc(4); groupOutputs.set(backend, four); }
+    k.matvecGgml(type, four, 0, w.data, group * w.rowBytes, x, xOff, 4, w.cols);
+    const stop = Math.min(group + 4, end);
+    for (; r < stop; r++) out[oOff + r - rowStart] = four[r - group]!;
   }
 }

@@ -15,6 +15,7 @@ export const spawnKernelWorker: SpawnKernelWorker = (init, opts) => {
       w.addEventListener('error', (e) => { e.preventDefault?.(); f(new Error(e.message || 'the worker script failed to load')); });
       w.addEventListener('messageerror', () => f(new Error('the worker could not receive the shared memory or module')));
     },
+    onExit: () => {}, // Web Workers do not report their end (a lost one is seen through shared memory, ./lanes.ts)
     terminate: async () => { w.terminate(); },
     // Bun's and Deno's workers may have unref/ref; browsers do not need them.
     unref: () => { (w as unknown as { unref?: () => void }).unref?.(); },

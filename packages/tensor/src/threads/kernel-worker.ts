@@ -6,14 +6,29 @@
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './protocol.js';
 import { CHUNK_STATE_INTS, WorkerClaims, rescuable } from './rescue.js';
-import { PREEMPTED_MS, SpinBudget } from './spin.js';
+import { Gone, enterJob, laneInts, leaveJob, markGone } from './lanes.js';
+import { SpinBudget, preemptionGapMs } from './spin.js';
+import { clockTick } from './clock.js';
 
 /**
  * What a worker is started with (as workerData, or as the first message of a Web Worker): the
- * byte addresses of the control block, head table and chunk states, its index (1 ..) among the
- * workers and the pool's threads (workers and caller).
+ * byte addresses of the control block, head table, chunk states and the workers' lanes
+ * (./lanes.ts), its index (1 ..) among the workers and the pool's threads (workers and caller).
  */
-export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number; statesAddr: number; index: number; threads: number }
+export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number; statesAddr: number; lanesAddr: number; index: number; threads: number }
+
+function controlOf(init: KernelWorkerInit): { ctrl: Int32Array; lanes: Int32Array } {
+  return { ctrl: new Int32Array(init.memory.buffer, init.ctrlAddr, CTRL_INTS), lanes: new Int32Array(init.memory.buffer, init.lanesAddr, laneInts(init.threads - 1)) };
+}
+
+/**
+ * For the host's exit hook (Node's process 'exit' in the worker, e.g. process.exit() in it): a
+ * worker thread ending before its pool stopped it is lost (./lanes.ts), so the caller stops waiting for it.
+ */
+export function kernelWorkerExiting(init: KernelWorkerInit): void {
+  const { ctrl, lanes } = controlOf(init);
+  if (Atomics.load(ctrl, Ctrl.STOP) === 0) markGone(ctrl, lanes, init.index, Gone.Exited);
+}
 
 /** Messages a worker sends its pool: 'ready' once it watches the job counter, 'stopped' as it ends. */
 export type KernelWorkerMessage = 'ready' | 'stopped';
@@ -25,7 +40,7 @@ const CLOCK_EVERY = 64;
  * Waits until the job counter differs from `seen` and returns it: spins for `budget.ms`, then
  * sleeps. Tells `budget` whether the spin was preempted and how long a job took to come after a sleep.
  */
-function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget): number {
+function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget, preemptedMs: number): number {
   const start = performance.now();
   let last = start, preempted = false;
   const deadline = start + budget.ms;
@@ -34,7 +49,7 @@ function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget): number {
     if (seq !== seen) return seq;
     if (spins % CLOCK_EVERY === 0) {
       const now = performance.now();
-      if (now - last > PREEMPTED_MS) { preempted = true; budget.preempted(); break; }
+      if (now - last > preemptedMs) { preempted = true; budget.preempted(); break; }
       if (now >= deadline) break;
       last = now;
     }
@@ -56,20 +71,28 @@ function nextJob(ctrl: Int32Array, seen: number, budget: SpinBudget): number {
 export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWorkerMessage) => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const ctrl = new Int32Array(init.memory.buffer, init.ctrlAddr, CTRL_INTS);
+  const { ctrl, lanes } = controlOf(init);
   const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
   const states = new Int32Array(init.memory.buffer, init.statesAddr, CHUNK_STATE_INTS);
-  const budget = new SpinBudget(), claims = new WorkerClaims(init.index);
+  const budget = new SpinBudget(), claims = new WorkerClaims(init.index), preemptedMs = preemptionGapMs(clockTick());
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
   let seen = Atomics.load(ctrl, Ctrl.SEQ);
   post('ready');
-  for (;;) {
-    seen = nextJob(ctrl, seen, budget);
-    if (Atomics.load(ctrl, Ctrl.STOP) !== 0) break;
-    // OP may already be a newer job's: then this job's tag no longer matches and nothing is claimed.
-    if (rescuable(ctrl[Ctrl.OP]!)) claims.run(k, ctrl, table, states, seen & TAG_MASK, init.threads);
-    else claimChunks(k, ctrl, table, seen & TAG_MASK);
+  try {
+    for (;;) {
+      seen = nextJob(ctrl, seen, budget, preemptedMs);
+      if (Atomics.load(ctrl, Ctrl.STOP) !== 0) break;
+      const tag = seen & TAG_MASK;
+      if (!enterJob(lanes, init.index, tag)) break; // the pool gave up on this worker (a stall): stop
+      // OP may already be a newer job's: then this job's tag no longer matches and nothing is claimed.
+      if (rescuable(ctrl[Ctrl.OP]!)) claims.run(k, ctrl, table, states, tag, init.threads);
+      else claimChunks(k, ctrl, table, tag);
+      leaveJob(lanes, init.index, tag);
+    }
+  } catch (err) {
+    markGone(ctrl, lanes, init.index, Gone.Threw);
+    throw err;
   }
   post('stopped');
 }

@@ -1,16 +1,20 @@
 // Worker threads that share the backend's wasm memory and split large matvecs/matmuls by rows.
 // Synchronous from the caller's view (the Backend contract is synchronous): the caller posts a
 // job through the control block, claims and runs chunks itself, then waits for the workers' —
-// or, for decode jobs, takes a late worker's chunk over (./rescue.ts).
+// or, for decode jobs, takes a late worker's chunk over (./rescue.ts). A worker lost for good
+// (it threw, exited, or held a job past the stall limit: ./lanes.ts) never hangs a job: the caller
+// finishes the job itself and runs every later one alone.
 // The workers come from the host ('#thread-host': worker_threads on Node, Web Workers elsewhere);
 // browsers need cross-origin isolation for the shared memory.
 import { spawnKernelWorker } from '#thread-host';
 import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks } from './protocol.js';
-import { CHUNK_STATE_INTS, CallerClaims, finishLate, rescuable, resetChunkStates } from './rescue.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks, runChunk } from './protocol.js';
+import { CHUNK_STATE_INTS, CallerClaims, TOOK_COMMITTING, finishLate, rescuable, resetChunkStates } from './rescue.js';
+import { Gone, goneHow, goneWhat, inJob, laneInts, markGone } from './lanes.js';
 import { SplitJudge } from './split-judge.js';
+import { clockTick } from './clock.js';
 
 /**
  * Below this many multiply-adds a job is not worth handing out (a split costs ~1.5 us of sync).
@@ -28,6 +32,24 @@ const CALLER_SPIN = 20_000;
 const PATIENCE_CHUNKS = 2;
 /** The patience when the caller ran no chunk of its own (no chunk time to go by). */
 const PATIENCE_DEFAULT_MS = 1;
+/**
+ * A job whose workers show no progress for this long has lost a worker that could not say so (killed
+ * without running any code): the caller terminates it and finishes the job itself. Far beyond any
+ * chunk, even a prompt's on a loaded machine.
+ */
+const STALL_MS = 10_000;
+/** How long stop() waits for the workers to leave their loops before it terminates them anyway. */
+const STOP_WAIT_MS = 2_000;
+
+/**
+ * How long the caller gives a worker's unfinished chunk (ms): `chunks` of its own average chunk
+ * time (`callerMs` over `mine` chunks), at least two clock steps (a coarse clock may read no time
+ * at all for the caller's chunks); PATIENCE_DEFAULT_MS if it ran none. 0 chunks: no patience at all.
+ */
+export function takeOverPatience(chunks: number, callerMs: number, mine: number, tickMs: number): number {
+  if (chunks === 0) return 0;
+  return Math.max(mine > 0 ? (chunks * callerMs) / mine : PATIENCE_DEFAULT_MS, 2 * tickMs);
+}
 
 function trapped(op: number, chunk: number, chunks: number, chunkRows: number): Error {
   return new Error(`wasm thread pool: the kernel trapped in chunk ${chunk} of ${chunks} (rows ${chunk * chunkRows}.. of a job, op ${op}); `
@@ -57,12 +79,23 @@ export class ThreadPool {
    */
   readonly jobTime: JobTime = { jobs: 0, ms: 0, takenOver: 0, wakes: 0 };
   private seq = 0;
-  private readonly judge = new SplitJudge();
+  private readonly judge: SplitJudge;
+  /** performance.now()'s step here (coarse in browsers): take-overs wait at least two (./clock.ts). */
+  private readonly tickMs = clockTick();
   private alwaysShare = false;
   /** Floats of scratch per worker now, and every scratch ever given out (byte addresses). */
   private scratchFloats = 0;
   private readonly scratches: number[] = [];
   private readonly claims = new CallerClaims();
+  /** LOST as last seen: a change means a worker was lost (./lanes.ts). */
+  private lostSeen = 0;
+  /**
+   * Why sharing stopped for good, if it did: a worker was lost (./lanes.ts). Its job was finished
+   * on the calling thread, and every later job runs there too (one thread's bits, as always).
+   */
+  failure: Error | null = null;
+  /** How long a job may show no progress from its workers before they count as lost (ms). */
+  stallMs = STALL_MS;
   /**
    * How long the caller gives a worker's unfinished chunk of a rescuable job before taking it over,
    * in its own average chunk times. 0 takes every unfinished chunk over at once (tests use it to race
@@ -79,9 +112,12 @@ export class ThreadPool {
     readonly table: Int32Array,
     /** The chunk state words of rescuable jobs (./rescue.ts). */
     private readonly states: Int32Array,
+    /** The workers' lanes (./lanes.ts). */
+    private readonly lanes: Int32Array,
     private readonly k: KernelExports,
   ) {
     this.args = ctrl.subarray(Ctrl.ARG0, Ctrl.ARG0 + JOB_ARGS);
+    this.judge = new SplitJudge(undefined, this.tickMs);
   }
 
   /** The next job's arguments (protocol.ts lays them out per op): write them, then call run(). */
@@ -96,12 +132,14 @@ export class ThreadPool {
     const table = new Int32Array(heap.buffer, tableAddr, HEAD_TABLE_INTS);
     const statesAddr = heap.allocBytes(CHUNK_STATE_INTS * 4, 64);
     const states = new Int32Array(heap.buffer, statesAddr, CHUNK_STATE_INTS);
+    const lanesAddr = heap.allocBytes(laneInts(workers) * 4, 64);
+    const lanes = new Int32Array(heap.buffer, lanesAddr, laneInts(workers)).fill(0);
     const list: KernelWorkerHandle[] = [];
     const ready: Promise<void>[] = [];
     const stopped: Promise<void>[] = [];
     try {
       for (let i = 0; i < workers; i++) {
-        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr, statesAddr, index: i + 1, threads: workers + 1 }, opts);
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr, statesAddr, lanesAddr, index: i + 1, threads: workers + 1 }, opts);
         list.push(w);
         let isReady!: () => void, isStopped!: () => void;
         ready.push(new Promise<void>((resolve, reject) => {
@@ -110,6 +148,7 @@ export class ThreadPool {
         }));
         stopped.push(new Promise<void>((resolve) => { isStopped = resolve; }));
         w.onMessage((m) => (m === 'ready' ? isReady() : isStopped()));
+        w.onExit(() => isStopped());
       }
       await Promise.all(ready);
     } catch (err) {
@@ -119,8 +158,13 @@ export class ThreadPool {
     // Idle workers must not keep the process alive if the owner forgets dispose().
     for (const w of list) w.unref();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    const pool = new ThreadPool(heap, list, stopped, ctrl, table, states, instance.exports as unknown as KernelExports);
+    const pool = new ThreadPool(heap, list, stopped, ctrl, table, states, lanes, instance.exports as unknown as KernelExports);
     pool.alwaysShare = opts.alwaysShare === true;
+    // Between jobs the host's word comes through the event loop; during one, shared memory says it.
+    for (const [i, w] of list.entries()) {
+      w.onError(() => pool.lose(i + 1, Gone.Failed));
+      w.onExit(() => { if (!pool.stopped) pool.lose(i + 1, Gone.Exited); });
+    }
     return pool;
   }
 
@@ -131,7 +175,7 @@ export class ThreadPool {
    * split, and (unless alwaysShare) sharing has been paying (./split-judge.ts). A job it turns down
    * runs on the caller the way one thread runs it (one kernel call per part, no chunks).
    */
-  takes(macs: number): boolean { return !this.stopped && macs >= MIN_SPLIT_MACS && (this.alwaysShare || this.judge.share()); }
+  takes(macs: number): boolean { return !this.stopped && this.failure === null && macs >= MIN_SPLIT_MACS && (this.alwaysShare || this.judge.share(macs)); }
   /** takes() for a job over `rows` rows of `cols` columns (fewer than 8 rows never split). */
   takesRows(rows: number, cols: number): boolean { return rows >= 8 && this.takes(rows * cols); }
 
@@ -175,25 +219,72 @@ export class ThreadPool {
     if (rescue) {
       mine = this.claims.run(this.k, c, this.table, this.states, tag, this.size);
       const t1 = performance.now();
-      this.jobTime.takenOver += finishLate(this.k, c, this.table, this.states, tag, mine > 0 ? (this.patienceChunks * (t1 - t0)) / mine : PATIENCE_DEFAULT_MS, t1);
-      this.finish(t0, t1, mine, op, chunks, chunkRows);
+      const late = finishLate(this.k, c, this.table, this.states, tag, takeOverPatience(this.patienceChunks, t1 - t0, mine, this.tickMs), t1, this.stallMs);
+      const taken = late & ~TOOK_COMMITTING;
+      this.jobTime.takenOver += taken;
+      // A chunk taken over while a worker was copying it out: that worker may still be writing
+      // (the same bits) into the outputs, so it must be out of the job before the job ends.
+      if ((late & TOOK_COMMITTING) !== 0 || Atomics.load(c, Ctrl.LOST) !== this.lostSeen) this.recover(op, tag, 0);
+      this.finish(t0, t1, mine, op, chunks, chunkRows, taken);
       return;
     }
     mine = claimChunks(this.k, c, this.table, tag);
     const t1 = performance.now();
-    // Wait only for chunks a worker is still running.
-    let spins = 0;
-    for (let done = Atomics.load(c, Ctrl.COMPLETED); done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
-      if (++spins > CALLER_SPIN) { Atomics.wait(c, Ctrl.COMPLETED, done, 1); spins = 0; }
+    // Wait only for chunks a worker is still running (unless a worker is lost: ./lanes.ts).
+    let spins = 0, since = t1;
+    for (let done = Atomics.load(c, Ctrl.COMPLETED), seen = done; done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
+      if (Atomics.load(c, Ctrl.LOST) !== this.lostSeen) { this.recover(op, tag, chunks); break; }
+      if (++spins <= CALLER_SPIN) continue;
+      Atomics.wait(c, Ctrl.COMPLETED, done, 1);
+      spins = 0;
+      const now = performance.now();
+      if (done !== seen) { seen = done; since = now; } else if (now - since > this.stallMs) { this.recover(op, tag, chunks); break; }
     }
-    this.finish(t0, t1, mine, op, chunks, chunkRows);
+    this.finish(t0, t1, mine, op, chunks, chunkRows, 0);
+  }
+
+  /** Marks worker `index` lost (how) unless it already is; sharing stops for good (see failure). */
+  private lose(index: number, how: Gone): void {
+    if (!markGone(this.ctrl, this.lanes, index, how)) return;
+    this.failure ??= new Error(`wasm thread pool: worker ${index} ${goneWhat(how)}; the calling thread runs every job from now on`);
+    if (how === Gone.Stalled) void this.workers[index - 1]!.terminate().catch(() => {});
+  }
+
+  /**
+   * Finishes the job tagged `tag` without its lost workers: closes its claims, waits until every
+   * live worker is out of it (one that shows no progress for stallMs is lost too, and terminated),
+   * then reruns its first `rerun` chunks here (a plain job's chunks write nothing that depends on
+   * who ran them before, so a rerun gives the same bits; a rescuable job passes 0: finishLate has
+   * already run every chunk no worker committed).
+   */
+  private recover(op: number, tag: number, rerun: number): void {
+    const c = this.ctrl;
+    Atomics.or(c, Ctrl.CLAIM, MAX_CHUNKS);
+    const since = performance.now();
+    let stalled = false;
+    for (let i = 1; i <= this.workers.length; i++) {
+      while (goneHow(this.lanes, i) === 0 && inJob(this.lanes, i, tag)) {
+        Atomics.wait(c, Ctrl.COMPLETED, Atomics.load(c, Ctrl.COMPLETED), 0.05);
+        if (performance.now() - since > this.stallMs) { this.lose(i, Gone.Stalled); stalled = true; }
+      }
+    }
+    // A terminated worker stops at its next interrupt check (microseconds): let it before rerunning.
+    if (stalled) Atomics.wait(c, Ctrl.COMPLETED, Atomics.load(c, Ctrl.COMPLETED), 20);
+    for (let i = 0; i < rerun; i++) {
+      try { runChunk(this.k, c, this.table, i); } catch { Atomics.store(c, Ctrl.FAILED, i + 1); }
+    }
+    this.lostSeen = Atomics.load(c, Ctrl.LOST);
+    for (let i = 1; i <= this.workers.length && this.failure === null; i++) {
+      const how = goneHow(this.lanes, i);
+      if (how !== 0) this.failure = new Error(`wasm thread pool: worker ${i} ${goneWhat(how)} during a job (op ${op}); the calling thread finished the job and runs every later one`);
+    }
   }
 
   /** A job's end: its timings to the judge and jobTime, and a chunk's trap as an error. */
-  private finish(t0: number, t1: number, mine: number, op: number, chunks: number, chunkRows: number): void {
+  private finish(t0: number, t1: number, mine: number, op: number, chunks: number, chunkRows: number, taken: number): void {
     const splitMs = performance.now() - t0;
     this.jobTime.jobs++; this.jobTime.ms += splitMs;
-    this.judge.record(splitMs, t1 - t0, mine, chunks);
+    this.judge.record(splitMs, t1 - t0, mine, chunks, taken);
     const failed = Atomics.exchange(this.ctrl, Ctrl.FAILED, 0);
     if (failed !== 0) throw trapped(op, failed - 1, chunks, chunkRows);
   }
@@ -206,7 +297,11 @@ export class ThreadPool {
     Atomics.store(this.ctrl, Ctrl.STOP, 1);
     Atomics.store(this.ctrl, Ctrl.SEQ, (this.seq = (this.seq + 1) | 0));
     Atomics.notify(this.ctrl, Ctrl.SEQ);
-    await Promise.all(this.stopped_);
+    // A lost worker never says 'stopped'; a live one does within a job's time (bounded anyway).
+    const live = this.stopped_.filter((_, i) => goneHow(this.lanes, i + 1) === 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(live), new Promise<void>((done) => { timer = setTimeout(done, STOP_WAIT_MS); })]);
+    clearTimeout(timer);
     await Promise.all(this.workers.map((w) => w.terminate()));
     for (const at of this.scratches) this.heap.freeBytes(at);
   }

@@ -2,7 +2,9 @@
 // block in the shared wasm memory. A job's rows are cut into chunks that every thread (caller
 // included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
-import type { Dequantizer, KernelExports, KvAttentionKernel } from '../wasm/kernels.js';
+import type { Dequantizer, KernelExports, KvAttentionKernel, Rows4Dequantizer, Rows4Matvec } from '../wasm/kernels.js';
+import { ROWS4_DEQUANTIZERS, ROWS4_MATVECS } from '../wasm/kernels/rows4.js';
+import { ROWS4_FLAG } from '../quant/rows4.js';
 import { attendHeadKvName, ENTRY_FORMATS, type EntryFormat } from '../wasm/kernels/attention.js';
 import { GGML_WASM_KERNELS } from '../wasm/kernels/ggml.js';
 import { GGML, ggmlRowBytes, ggmlTypeInfo } from '../quant/ggml-types.js';
@@ -10,12 +12,13 @@ import { GGML_WASM_DEQUANTIZERS } from '../wasm/kernels/dequantize.js';
 
 /**
  * Control block slots. CLAIM = (job tag << CHUNK_BITS) | next chunk; the tag stops a late worker
- * claiming from a newer job. Five 64-byte cache lines: the job description (two lines, written
- * once per job, then only read), CLAIM, COMPLETED/FAILED/SLEEPERS — so the claims and completions
+ * claiming from a newer job. LOST counts workers that stopped for good (./lanes.ts). Five 64-byte
+ * cache lines: the job description (two lines, written
+ * once per job, then only read), CLAIM, COMPLETED/FAILED/SLEEPERS/LOST — so the claims and completions
  * that bounce between cores do not also evict the description every thread reads — and the
  * workers' scratch (rescue.ts: byte address of worker 1's, floats per worker; rarely written).
  */
-export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50, SCRATCH = 64, SCRATCH_FLOATS = 65 }
+export enum Ctrl { SEQ = 0, OP = 1, STOP = 2, CHUNKS = 3, CHUNK_ROWS = 4, ARG0 = 5, CLAIM = 32, COMPLETED = 48, FAILED = 49, SLEEPERS = 50, LOST = 51, SCRATCH = 64, SCRATCH_FLOATS = 65 }
 export const CTRL_INTS = 80;
 /** Argument slots of a job: ARG0 .. CLAIM-1. */
 export const JOB_ARGS = Ctrl.CLAIM - Ctrl.ARG0;
@@ -29,14 +32,15 @@ export enum JobOp { Matvecs = 1, MatmulT = 2, AttendHeads = 3, AttendCausal = 4,
  * A Matvecs job: up to MAX_PARTS matvecs that read the same input x (q/k/v, or gate/up), each
  * part its own weights and output, chunked as one list of rows. Arguments (at ARG0): 0 parts,
  * 1 cols, 2 x (f32), 3 x16 and 4 xs (x rounded for Q8 parts), 5 x16, 6 xs and 7 xsum (x split for
- * ggml parts), then per part p at 8 + 6p: kind, out, w, aux (Q8: scales; ggml: type), rows, first chunk.
+ * ggml parts), 8 the split widened (four-rows parts), then per part p at 9 + 6p: kind, out, w, aux
+ * (Q8: scales; ggml: type), rows, first chunk.
  */
 export const MAX_PARTS = 3;
 export const PART_ARGS = 6;
-export enum MatvecArg { PARTS = 0, COLS = 1, X = 2, Q8_X16 = 3, Q8_XS = 4, GGML_X16 = 5, GGML_XS = 6, GGML_XSUM = 7, PART0 = 8 }
+export enum MatvecArg { PARTS = 0, COLS = 1, X = 2, Q8_X16 = 3, Q8_XS = 4, GGML_X16 = 5, GGML_XS = 6, GGML_XSUM = 7, GGML_WIDE = 8, PART0 = 9 }
 export enum PartArg { KIND = 0, OUT = 1, W = 2, AUX = 3, ROWS = 4, FIRST_CHUNK = 5 }
-/** What a part's weights are: which kernel runs it and which activations it reads. */
-export enum PartKind { F32 = 1, F16 = 2, BF16 = 3, Q8 = 4, Ggml = 5 }
+/** What a part's weights are: which kernel runs it and which activations it reads (GgmlRows4: quant/rows4.ts, rows a multiple of 4). */
+export enum PartKind { F32 = 1, F16 = 2, BF16 = 3, Q8 = 4, Ggml = 5, GgmlRows4 = 6 }
 
 /**
  * An AttendHeads job: one attention head per chunk. Arguments: 0 heads, 1 headDim, 2 scale (f32
@@ -98,9 +102,13 @@ export function runMatmulQ8Rows(k: KernelExports, c: Int32Array, a: number, s: n
     c[a + MatmulQ8Arg.M]!, c[a + MatmulQ8Arg.M_PAD]!, e - s, kd, c[a + MatmulQ8Arg.LDO]!);
 }
 
-/** rows×cols floats at byte address dst ← rows of ggml type `from` at src (nothing for GGML.F32). */
+/**
+ * rows×cols floats at byte address dst ← rows of ggml type `from` at src (nothing for GGML.F32);
+ * `from` with ROWS4_FLAG: whole groups of the four-rows layout (rows a multiple of 4).
+ */
 export function convertRows(k: KernelExports, from: number, dst: number, src: number, rows: number, cols: number): void {
   if (from === GGML.F32) return;
+  if (from & ROWS4_FLAG) { (k[ROWS4_DEQUANTIZERS[from & ~ROWS4_FLAG]!] as unknown as Rows4Dequantizer)(dst, src, rows >> 2, cols); return; }
   (k[GGML_WASM_DEQUANTIZERS[from]!] as unknown as Dequantizer)(dst, src, (rows * cols) / ggmlTypeInfo(from).blockSize);
 }
 
@@ -129,6 +137,11 @@ export function runMatvecRows(k: KernelExports, c: Int32Array, base: number, p: 
     case PartKind.Ggml: {
       const type = c[at + PartArg.AUX]!;
       k[GGML_WASM_KERNELS[type]!]!(out, w + s * ggmlRowBytes(type, cols), c[base + MatvecArg.GGML_X16]!, c[base + MatvecArg.GGML_XS]!, c[base + MatvecArg.GGML_XSUM]!, e - s, cols);
+      return;
+    }
+    case PartKind.GgmlRows4: {
+      const type = c[at + PartArg.AUX]!; // chunks start at multiples of 4 rows (chunkRowsFor)
+      (k[ROWS4_MATVECS[type]!] as unknown as Rows4Matvec)(out, w + s * ggmlRowBytes(type, cols), c[base + MatvecArg.GGML_WIDE]!, c[base + MatvecArg.GGML_XS]!, e - s, cols);
       return;
     }
     default:

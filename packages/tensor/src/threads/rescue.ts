@@ -74,21 +74,40 @@ export class CallerClaims {
   }
 }
 
+/** Set in finishLate's result when it took over a chunk a worker was copying out (see there). */
+export const TOOK_COMMITTING = 1 << 30;
+
 /**
  * After the caller's claims: waits for the workers' chunks, taking over any not Done `patienceMs`
- * after `since` (performance.now()). When it returns every chunk is done, and no worker can commit
- * into this job's outputs any more. Returns how many chunks it took over.
+ * after `since` (performance.now()). A chunk a worker is copying out (Committing) is waited for,
+ * unless a worker was lost (ctrl's LOST) or the copy shows no end for `stallMs`: then it is taken
+ * over too, and the result has TOOK_COMMITTING set: that worker may still be copying (the same
+ * bits), so the caller must see it out of the job before the job ends (ThreadPool.recover).
+ * Otherwise, when it returns, no worker can commit into this job's outputs any more. Returns how
+ * many chunks it took over.
  */
-export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, patienceMs: number, since: number): number {
+export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, patienceMs: number, since: number, stallMs: number): number {
   const t = tag << STATE_BITS, chunks = ctrl[Ctrl.CHUNKS]!;
-  let taken = 0;
+  let taken = 0, flags = 0;
   for (let i = 0; i < chunks; i++) {
+    let committingSince = -1;
     for (let spins = 1; ; spins++) {
       const s = Atomics.load(states, i);
       if (s === (t | ChunkState.Done) || s === (t | ChunkState.Taken)) break; // Taken: the caller ran it
       // Committing: a worker is copying it out (tens of ns) — unless the OS stopped it right
       // there; then sleep a little between looks instead of spinning through its time slice.
-      if (s === (t | ChunkState.Committing)) { if (spins > 20_000) Atomics.wait(states, i, s, 0.05); continue; }
+      if (s === (t | ChunkState.Committing)) {
+        if (spins <= 20_000) continue;
+        Atomics.wait(states, i, s, 0.05);
+        const now = performance.now();
+        if (committingSince < 0) committingSince = now;
+        if (Atomics.load(ctrl, Ctrl.LOST) === 0 && now - committingSince <= stallMs) continue;
+        if (Atomics.compareExchange(states, i, s, t | ChunkState.Taken) !== s) continue;
+        flags = TOOK_COMMITTING;
+        try { runChunk(k, ctrl, table, i); } catch { Atomics.store(ctrl, Ctrl.FAILED, i + 1); }
+        taken++;
+        break;
+      }
       if ((spins & 31) !== 1 || performance.now() - since < patienceMs) continue; // the clock every 32 looks
       if (Atomics.compareExchange(states, i, s, t | ChunkState.Taken) !== s) continue;
       try { runChunk(k, ctrl, table, i); } catch { Atomics.store(ctrl, Ctrl.FAILED, i + 1); }
@@ -96,7 +115,7 @@ export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array
       break;
     }
   }
-  return taken;
+  return taken | flags;
 }
 
 /**

@@ -21,6 +21,12 @@ export const SPIN_START_MS = 1;
 /** A gap this long between two clock reads of a spin loop (nominally < 1 us) means the OS ran someone else. */
 export const PREEMPTED_MS = 0.25;
 
+/**
+ * The preemption gap for a clock stepping `tickMs` (./clock.ts): two steps at least, since with a
+ * 1 ms clock any two reads can differ by a step without a pause between them.
+ */
+export function preemptionGapMs(tickMs: number): number { return Math.max(PREEMPTED_MS, 2 * tickMs); }
+
 export class SpinBudget {
   /** Current spin before sleeping, in ms. */
   ms = SPIN_START_MS;

@@ -2,6 +2,8 @@
 // No parentPort.close(): the thread ends by itself once the loop returns (and Deno's
 // worker_threads has no close()).
 import { parentPort, workerData } from 'node:worker_threads';
-import { runKernelWorker, type KernelWorkerInit } from './kernel-worker.js';
+import { kernelWorkerExiting, runKernelWorker, type KernelWorkerInit } from './kernel-worker.js';
 
-runKernelWorker(workerData as KernelWorkerInit, (m) => parentPort!.postMessage(m));
+const init = workerData as KernelWorkerInit;
+process.on('exit', () => kernelWorkerExiting(init));
+runKernelWorker(init, (m) => parentPort!.postMessage(m));

@@ -10,6 +10,7 @@ import { wasmSimdUnavailableReason } from './support.js';
 import { GGML, ggmlRowBytes, ggmlTypeInfo, supportedGgmlType } from '../quant/ggml-types.js';
 import { matvecGgmlJs } from '../quant/ggml-matvec-js.js';
 import { GGML_WASM_KERNELS } from './kernels/ggml.js';
+import { ROWS4_FLAG, ROWS4_TYPES } from '../quant/rows4.js';
 import { NON_FINITE_SCANS, nonFiniteGroupBytes } from './kernels/finite.js';
 import { findNonFiniteGgml, type NonFiniteGgml } from '../quant/ggml-finite.js';
 import { makeAttendCausal } from './causal-attention.js';
@@ -41,6 +42,11 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
    * outside shared jobs is the serial work that caps what threads can give (bench/serial-work.bench.ts).
    */
   readonly jobTime: Readonly<JobTime> | null;
+  /**
+   * Why the workers stopped sharing jobs for good, if they did (a worker threw, exited or stalled:
+   * threads/lanes.ts); every job since runs on the calling thread. null while they share (or on one thread).
+   */
+  readonly threadFailure: Error | null;
   /** out[oOff+r] = Σ_c half(w[wOff + r*cols + c]) · x[xOff+c]: w holds IEEE fp16 bits. */
   matvecF16(out: Float32Array, oOff: number, w: Uint16Array, wOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /**
@@ -53,7 +59,8 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   /**
    * out[oOff + r] = W[r] · x[xOff ..] for rows of ggml type `type` (quant/ggml-types.ts) at
    * data[dataOff + r·rowBytes ..]; data must be in this backend's memory (allocU8). SIMD kernels
-   * for every supported type; activations rounded to int16 per 32 values (as matvecQ8).
+   * for every supported type; activations rounded to int16 per 32 values (as matvecQ8). A type
+   * with ROWS4_FLAG: whole groups (rows a multiple of 4) of the four-rows layout (quant/rows4.ts).
    */
   matvecGgml(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void;
   /** out[oOff + i·rows + r] = W[r] · x[xOff + i·cols ..], i < m (weights taken in cache-sized panels, each for every row of x). */
@@ -68,6 +75,8 @@ export interface WasmBackend extends Backend, CausalAttentionKernel {
   matmulGgmlActivationsQ8_0(type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void;
   /** findNonFiniteGgml (../quant/ggml-finite.ts), scanning in SIMD when `bytes` lie in this backend's memory (a loader's check as it reads each tensor). */
   findNonFiniteGgml(type: number, bytes: Uint8Array): NonFiniteGgml | null;
+  /** The ggml types whose rows a loader repacks for this backend (quant/rows4.ts). */
+  readonly rows4Types: readonly number[];
   /**
    * out_i[0 .. w_i.rows) = W_i · x[xOff ..] for up to three matrices that read the same x (q/k/v,
    * gate/up), as one job: the activations are rounded once for the quantized kernels and, with
@@ -150,7 +159,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const k = instance.exports as unknown as KernelExports;
-  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, { ...(opts.createWorker ? { createWorker: opts.createWorker } : {}), alwaysShare: opts.alwaysShare === true }) : null;
+  const pool = threads > 1 ? await (await import('../threads/pool.js')).ThreadPool.start(module, heap, threads - 1, { ...(opts.createWorker ? { createWorker: opts.createWorker } : {}), ...(opts.workerEntry ? { workerEntry: opts.workerEntry } : {}), alwaysShare: opts.alwaysShare === true }) : null;
   return makeBackend(heap, k, pool, threads);
 }
 
@@ -192,9 +201,22 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     if (wp % (t === GGML.F32 ? 4 : 2) !== 0) throw new RangeError(`wasm backend ${kn}: ${what} rows at byte address ${wp} are misaligned`);
     return t === GGML.F32 ? PartKind.F32 : t === GGML.F16 ? PartKind.F16 : PartKind.BF16;
   };
+  /** The layout's type of a ROWS4_FLAG type id, checked: rows must be whole groups. */
+  const rows4Base = (kn: string, type: number, rows: number): number => {
+    const base = type & ~ROWS4_FLAG;
+    if (!ROWS4_TYPES.includes(base)) throw new RangeError(`wasm backend ${kn}: type ${base} has no four-rows layout`);
+    if (rows % 4 !== 0) throw new RangeError(`wasm backend ${kn}: four-rows layout needs whole groups, got ${rows} rows`);
+    return base;
+  };
   const matvecGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, rows: number, cols: number): void => {
     const kn = 'matvecGgml';
     checkDim(kn, 'rows', rows);
+    if (type & ROWS4_FLAG) {
+      const base = rows4Base(kn, type, rows), rowBytes = ggmlRowBytes(base, cols);
+      const o = addr(kn, 'out', out, oOff, rows), wp = addr(kn, 'data', data, dataOff, rows * rowBytes), xp = addr(kn, 'x', x, xOff, cols);
+      single(PartKind.GgmlRows4, o, wp, base, x, xOff, xp, rows, cols);
+      return;
+    }
     const info = supportedGgmlType(type, 'wasm backend matvecGgml');
     const rowBytes = ggmlRowBytes(type, cols);
     const o = addr(kn, 'out', out, oOff, rows);
@@ -210,7 +232,8 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   // panel), equal bit for bit to the exact JS dequantizer.
   let panelF32 = heap.f32(0);
   const matmulViaF32 = (type: number, out: Float32Array, oOff: number, wp: number, xp: number, m: number, rows: number, cols: number): void => {
-    const panel = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type, cols);
+    const fit = Math.max(4, Math.floor(PANEL_BYTES / (4 * cols))), rowBytes = ggmlRowBytes(type & ~ROWS4_FLAG, cols);
+    const panel = type & ROWS4_FLAG ? fit & ~3 : fit; // whole groups for the four-rows layout (convertRows takes groups)
     if (panelF32.length < panel * cols) { heap.free(panelF32); panelF32 = heap.f32(panel * cols); }
     for (let r0 = 0; r0 < rows; r0 += panel) {
       const n = Math.min(panel, rows - r0);
@@ -225,14 +248,15 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
   const matmulGgml = (type: number, out: Float32Array, oOff: number, data: Uint8Array, dataOff: number, x: Float32Array, xOff: number, m: number, rows: number, cols: number): void => {
     const kn = 'matmulGgml';
     checkDim(kn, 'm', m); checkDim(kn, 'rows', rows);
-    supportedGgmlType(type, 'wasm backend matmulGgml');
-    const rowBytes = ggmlRowBytes(type, cols);
+    const base = type & ROWS4_FLAG ? rows4Base(kn, type, rows) : type;
+    supportedGgmlType(base, 'wasm backend matmulGgml');
+    const rowBytes = ggmlRowBytes(base, cols);
     const o = addr(kn, 'out', out, oOff, m * rows);
     const wp = addr(kn, 'data', data, dataOff, rows * rowBytes);
     const xp = addr(kn, 'x', x, xOff, m * cols);
     if (type !== GGML.F32 && m >= VIA_F32_MIN_ROWS) { matmulViaF32(type, out, oOff, wp, xp, m, rows, cols); return; }
     const name = GGML_WASM_KERNELS[type];
-    if (name === undefined) {
+    if (name === undefined) { // (also the four-rows layout: few rows of x, one matvec each)
       for (let i = 0; i < m; i++) matvecGgml(type, out, oOff + i * rows, data, dataOff, x, xOff + i * cols, rows, cols);
       return;
     }
@@ -300,7 +324,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     else k.attendHead(o, qp, kp, vp, count, headDim, scale, ap);
   };
   /** Whether matvecsShared runs this matrix with a SIMD kernel of its own. */
-  const hasKernel = (w: WeightMatrix): boolean => w.type !== 'ggml' || ggmlHasKernel(w.ggmlType);
+  const hasKernel = (w: WeightMatrix): boolean => w.type !== 'ggml' || (w.layout === 'rows4' ? w.rows % 4 === 0 : ggmlHasKernel(w.ggmlType));
   /** Adds matrix w (all its rows, into out[0 ..]) to the Matvecs job being described. */
   const addWeights = (out: Float32Array, w: WeightMatrix, outName: string, wName: string): void => {
     const kn = 'matvecsShared', rows = w.rows, n = rows * w.cols;
@@ -311,6 +335,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
       case 'q8': jobs.addPart(PartKind.Q8, o, addr(kn, wName, w.q, 0, n), addr(kn, `${wName} scales`, w.scales, 0, rows * Math.ceil(w.cols / 32)), rows); return;
       case 'ggml': {
         const wp = addr(kn, wName, w.data, 0, rows * w.rowBytes), t = w.ggmlType;
+        if (w.layout === 'rows4') { jobs.addPart(PartKind.GgmlRows4, o, wp, t, rows); return; }
         const kind = ggmlPart(kn, `${wName}'s`, t, wp);
         jobs.addPart(kind, o, wp, kind === PartKind.Ggml ? t : 0, rows);
       }
@@ -344,6 +369,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     heap,
     threads,
     jobTime: pool ? pool.jobTime : null,
+    get threadFailure() { return pool ? pool.failure : null; },
     alloc: (n) => heap.f32(n),
     allocU16: (n) => heap.u16(n),
     allocI8: (n) => heap.i8(n),
@@ -407,6 +433,7 @@ function makeBackend(heap: WasmHeap, k: KernelExports, pool: ThreadPool | null, 
     },
     matvecGgml,
     matmulGgml,
+    rows4Types: ROWS4_TYPES,
     matmulGgmlActivationsQ8_0,
     findNonFiniteGgml(type, bytes) {
       const scan = (k as unknown as Record<string, (p: number, groups: number) => number>)[NON_FINITE_SCANS[type] ?? ''];

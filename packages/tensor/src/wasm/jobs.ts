@@ -17,6 +17,7 @@ import {
 import { quantizeActivationBlocks16 } from '../quant/weights.js';
 import type { WasmHeap } from './heap.js';
 import type { KernelExports, KvAttentionKernel } from './kernels.js';
+import { WIDE_BLOCK_BYTES } from './kernels/rows4.js';
 
 export type PartKindId = PartKind;
 
@@ -36,6 +37,7 @@ export class JobRunner {
   #split: Int16Array;
   #splitScales: Float32Array;
   #sums: Float32Array;
+  #wide: Int16Array;
   // The Matvecs job being described.
   #parts = 0;
   #rows = 0;
@@ -43,6 +45,7 @@ export class JobRunner {
   #xOff = 0;
   #needQ8 = false;
   #needSplit = false;
+  #needWide = false;
   // Deferred attention heads (their addresses are rows of `table`).
   #heads = 0;
   #headMacs = 0;
@@ -63,7 +66,7 @@ export class JobRunner {
     this.#heap = heap; this.#k = k; this.#pool = pool;
     this.#args = pool ? pool.args : new Int32Array(JOB_ARGS);
     this.#table = pool ? pool.table : new Int32Array(0);
-    this.#x16 = this.#split = new Int16Array(0);
+    this.#x16 = this.#split = this.#wide = new Int16Array(0);
     this.#xs = this.#splitScales = this.#sums = this.#x = new Float32Array(0);
   }
 
@@ -74,7 +77,7 @@ export class JobRunner {
     a[MatvecArg.X] = xAddr;
     this.#x = x; this.#xOff = xOff;
     this.#parts = 0; this.#rows = 0;
-    this.#needQ8 = false; this.#needSplit = false;
+    this.#needQ8 = false; this.#needSplit = false; this.#needWide = false;
   }
 
   /** Adds a part: `rows` rows of weights at byte address w (aux: Q8 scales address, or the ggml type). */
@@ -86,6 +89,7 @@ export class JobRunner {
     this.#rows += rows;
     if (kind === PartKind.Q8) this.#needQ8 = true;
     if (kind === PartKind.Ggml) this.#needSplit = true;
+    if (kind === PartKind.GgmlRows4) this.#needSplit = this.#needWide = true;
   }
 
   /** Gives a grown-out-of buffer back (the empty ones of the start were never allocated bytes). */
@@ -97,6 +101,7 @@ export class JobRunner {
     a[MatvecArg.PARTS] = this.#parts;
     if (this.#needQ8) this.#roundQ8(cols);
     if (this.#needSplit) { this.splitRows(this.#args[MatvecArg.X]!, cols >> 5); this.#setSplit(0); }
+    if (this.#needWide) this.#widen(cols >> 5);
     const pool = this.#pool;
     if (pool && pool.takesRows(this.#rows, cols)) {
       const per = chunkRowsFor(this.#rows, pool.size);
@@ -140,10 +145,20 @@ export class JobRunner {
     this.#k.splitActivations(xp, this.#split.byteOffset, this.#splitScales.byteOffset, this.#sums.byteOffset, blocks);
   }
 
+  /** The four-rows kernels' activations (kernels/rows4.ts): the first `blocks` blocks of the last split, widened. */
+  #widen(blocks: number): void {
+    if (this.#wide.length < (WIDE_BLOCK_BYTES / 2) * blocks) {
+      this.#release(this.#wide);
+      this.#wide = this.#heap.i16((WIDE_BLOCK_BYTES / 2) * Math.max(blocks, this.#splitScales.length));
+    }
+    this.#k.widenActivations(this.#split.byteOffset, this.#wide.byteOffset, blocks);
+    this.#args[MatvecArg.GGML_WIDE] = this.#wide.byteOffset;
+  }
+
   /** `rows` rows of ggml type `type` from wp against row i of the x last split (splitRows), as a one-part job. */
   runSplitRows(type: number, out: number, wp: number, i: number, rows: number, cols: number): void {
     const b = i * (cols >> 5), a = this.#args;
-    this.#parts = 0; this.#rows = 0; this.#needQ8 = false; this.#needSplit = false;
+    this.#parts = 0; this.#rows = 0; this.#needQ8 = false; this.#needSplit = false; this.#needWide = false;
     a[MatvecArg.COLS] = cols;
     this.addPart(PartKind.Ggml, out, wp, type, rows);
     this.#needSplit = false; // already split

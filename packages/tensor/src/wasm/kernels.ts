@@ -10,6 +10,7 @@ import { emitGgmlKernels } from './kernels/ggml.js';
 import { emitDequantizers } from './kernels/dequantize.js';
 import { emitNonFiniteScans } from './kernels/finite.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
+import { emitRows4Kernels } from './kernels/rows4.js';
 import { emitMatmulQ8_0, emitQuantizeRowsQ8_0, emitWidenQ4_0, emitWidenQ8_0 } from './kernels/q8-activations.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
@@ -39,6 +40,8 @@ export interface CoreKernelExports {
   splitActivations(x: number, out: number, xs: number, xsum: number, blocks: number): void;
   /** x: blocks×32 f32 → x16: 32 int16 per block, xs: one f32 scale per block, as matvecQ8 reads them (kernels/split.ts). */
   roundActivations(x: number, x16: number, xs: number, blocks: number): void;
+  /** The split activations' pairs, each in all four lanes, for the four-rows kernels (kernels/rows4.ts). */
+  widenActivations(split: number, wide: number, blocks: number): void;
   /** x: rows×cols f32 → q: int8 values as int16 in groups of 4 rows, d: f32 scale of block b of row i at d[b·mPad + i] (kernels/q8-activations.ts). */
   quantizeRowsQ8_0(x: number, q: number, d: number, rows: number, cols: number, mPad: number): void;
   /** Q8_0 blocks at src → 32 int16 each at dst and their scales as f32 (kernels/q8-activations.ts). */
@@ -66,6 +69,10 @@ export type KvAttentionKernel = (out: number, q: number, keys: number, kScales: 
  * (elements for F16/BF16) at src → f32 at dst, equal to quant/ggml-dequant.ts bit for bit.
  */
 export type Dequantizer = (dst: number, src: number, count: number) => void;
+/** The four-rows layout's matvec (kernels/rows4.ts ROWS4_MATVECS): rows, a multiple of 4, at w. */
+export type Rows4Matvec = (out: number, w: number, wide: number, xs: number, rows: number, cols: number) => void;
+/** The four-rows layout's conversion to f32 (kernels/rows4.ts ROWS4_DEQUANTIZERS): 4·groups rows of cols floats. */
+export type Rows4Dequantizer = (dst: number, src: number, groups: number, cols: number) => void;
 export type KernelExports = CoreKernelExports & Record<string, GgmlKernel>;
 
 /** The complete kernel module's bytes, importing memory as env.memory with the given limits. */
@@ -82,6 +89,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitMatvecQ8(m);
   emitMatvec(m, 'matvecBF16', 'bf16');
   emitGgmlKernels(m);
+  emitRows4Kernels(m);
   emitDequantizers(m);
   emitSplitActivations(m);
   emitRoundActivations(m);

@@ -28,7 +28,7 @@ export const Simd = {
   i32x4_splat: 0x11, f32x4_splat: 0x13,
   i32x4_replace_lane: 0x1c, f32x4_extract_lane: 0x1f,
   i8x16_eq: 0x23, i16x8_eq: 0x2d, i32x4_eq: 0x37,
-  v128_and: 0x4e, v128_andnot: 0x4f, v128_or: 0x50, v128_any_true: 0x53, v128_load8_lane: 0x54, v128_load16_lane: 0x55, v128_store32_lane: 0x5a, v128_load32_zero: 0x5c, v128_load64_zero: 0x5d,
+  v128_and: 0x4e, v128_andnot: 0x4f, v128_or: 0x50, v128_any_true: 0x53, v128_load8_lane: 0x54, v128_load16_lane: 0x55, v128_store32_lane: 0x5a, v128_store64_lane: 0x5b, v128_load32_zero: 0x5c, v128_load64_zero: 0x5d,
   i8x16_shr_u: 0x6d, i8x16_sub: 0x71, i8x16_max_u: 0x79, i16x8_max_u: 0x99, i32x4_max_u: 0xb9,
   i16x8_extend_low_i8x16_s: 0x87, i16x8_extend_high_i8x16_s: 0x88, i16x8_extend_low_i8x16_u: 0x89, i16x8_extend_high_i8x16_u: 0x8a,
   i16x8_shl: 0x8b, i16x8_shr_s: 0x8c, i16x8_shr_u: 0x8d, i16x8_add: 0x8e, i16x8_sub: 0x91,

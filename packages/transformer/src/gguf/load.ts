@@ -4,7 +4,7 @@
 // wasm backend each is read once straight into its memory, where its kernels read. Norm weights
 // are small and become float32 in the backend's memory. Nothing is read here: the bytes are
 // planned (../read-plan.ts) and arrive when the caller runs the plan.
-import { dequantizeGgmlRow, ggmlWeightsUnscanned, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
+import { dequantizeGgmlRow, ggmlWeightsUnscanned, packRows4, rows4Suits, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import type { ModelConfig } from '../config.js';
 import { linear, norm, type LayerWeights, type Linear, type Norm, type Weights } from '../weights.js';
 import { describeGgufLlama, type GgufLinear, type GgufNorm } from './llama.js';
@@ -32,7 +32,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
   const source = file.source;
 
   /** Rows of a matrix: ggml rows are whole blocks, so a row range is a byte range. */
-  const matrix = (t: GgufTensorEntry, row0 = 0, rows = t.dims[1]!): WeightMatrix => {
+  const matrix = (t: GgufTensorEntry, row0 = 0, rows = t.dims[1]!, embedding = false): WeightMatrix => {
     const [cols, total] = t.dims as [number, number];
     const rowBytes = t.byteLength / total;
     // F32 and F16 rows are read as typed arrays: on the js backend (a view) they need aligned bytes.
@@ -40,7 +40,11 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     const data = plan.place(bytes, t.fileOffset + row0 * rowBytes, rows * rowBytes, `tensor ${t.name}`, mem.allocU8?.bind(mem), align,
       finiteTensorCheck(mem, source, t.name, t.type.id, cols, row0));
     // (the bytes already are where the model keeps them, and the check scans them as they are read)
-    return ggmlWeightsUnscanned(t.type.id, rows, cols, data, `${source}: tensor ${t.name}`);
+    const w = ggmlWeightsUnscanned(t.type.id, rows, cols, data, `${source}: tensor ${t.name}`);
+    if (!mem.rows4Types?.includes(t.type.id) || !rows4Suits(t.type.id, rows, cols, embedding)) return w;
+    // The backend's faster layout for decoding, rewritten in place once the bytes are read and checked.
+    plan.afterReads(() => packRows4(t.type.id, data, rows, cols));
+    return { ...w, layout: 'rows4' };
   };
   const vectors = new Map<GgufTensorEntry, Float32Array>(); // a fused bias is read once, then sliced
   const vector = (t: GgufTensorEntry): Float32Array => {
@@ -62,7 +66,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
   );
   const nrm = (x: GgufNorm): Norm => norm(vector(x.weight), x.bias ? vector(x.bias) : null);
 
-  const tokenEmbedding = matrix(layout.tokenEmbedding);
+  const tokenEmbedding = matrix(layout.tokenEmbedding, 0, undefined, true);
   const layers = layout.layers.map((L): LayerWeights => ({
     attnNorm: nrm(L.attnNorm),
     q: lin(L.q), k: lin(L.k), v: lin(L.v),
@@ -73,7 +77,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     gate: L.gate ? lin(L.gate) : null, up: lin(L.up), down: lin(L.down),
     postFfnNorm: L.postFfnNorm ? nrm(L.postFfnNorm) : null,
   }));
-  const classifier = layout.classifier === layout.tokenEmbedding ? tokenEmbedding : matrix(layout.classifier);
+  const classifier = layout.classifier === layout.tokenEmbedding ? tokenEmbedding : matrix(layout.classifier, 0, undefined, true);
   const weights: Weights = {
     tokenEmbedding, positionEmbedding: layout.positionEmbedding ? vector(layout.positionEmbedding) : null,
     layers, finalNorm: nrm(layout.finalNorm), classifier: linear(classifier),

@@ -42,6 +42,16 @@ export function halfSplat(f: FunctionBuilder, p: I32, offset: number, dst: V128,
   halfAt(f, p, offset, rebias); f.simd(Simd.f32x4_splat).set(dst);
 }
 
+/** The constants halvesToF32 reads (ask before the loops). */
+export function halvesConstants(c: Constants): { mask: V128; rebias: V128 } {
+  return { mask: c.bytes(Array.from(new Uint8Array(new Int32Array(4).fill(0x8fffe000 | 0).buffer))), rebias: c.f32x4(2 ** 112) };
+}
+
+/** The f32x4 of the four halves in the low i16 lanes of the vector on the stack (as halfAt, lane by lane). */
+export function halvesToF32(f: FunctionBuilder, k: { mask: V128; rebias: V128 }): void {
+  f.simd(Simd.i32x4_extend_low_i16x8_s).i32(13).simd(Simd.i32x4_shl).get(k.mask).simd(Simd.v128_and).get(k.rebias).simd(Simd.f32x4_mul);
+}
+
 /** Residual term weight: x ≈ xs·(h + l·L_SCALE). */
 export const L_SCALE = 1 / 65534;
 
@@ -222,7 +232,7 @@ const fourRowsAtATime = (kernel: Block32Kernel) => ({ c, f, s, fence }: Frame): 
   const b = kernel(c, f, s);
   const isum = s.v('isum'), isumL = s.v('isumL');
   const hs = [0, 1, 2, 3].map((j) => s.v(`b.h${j}`)), lsums = [0, 1, 2, 3].map((j) => s.v(`b.l${j}`));
-  const halfMask = c.bytes(Array.from(new Uint8Array(new Int32Array(4).fill(0x8fffe000 | 0).buffer))), rebias4 = c.f32x4(2 ** 112);
+  const halves = halvesConstants(c);
   const shift = b.shift ? c.f32x4(-b.shift) : null, dv = s.v('b.d');
   const xRegs = Array.from({ length: 8 }, (_, i) => s.v(`b.x${i}`));
   /** Pushes the f32 values of the four rows' f16s at `off`. */
@@ -230,7 +240,7 @@ const fourRowsAtATime = (kernel: Block32Kernel) => ({ c, f, s, fence }: Frame): 
     const v = s.v('b.hv');
     f.get(ls[0]!.pw).simdMem(Simd.v128_load16_splat, ls[0]!.wOff + off, 1).set(v);
     for (let j = 1; j < 4; j++) f.get(ls[j]!.pw).get(v).simdMemLane(Simd.v128_load16_lane, ls[j]!.wOff + off, 1, j).set(v);
-    f.get(v).simd(Simd.i32x4_extend_low_i16x8_s).i32(13).simd(Simd.i32x4_shl).get(halfMask).simd(Simd.v128_and).get(rebias4).simd(Simd.f32x4_mul);
+    f.get(v); halvesToF32(f, halves);
   };
   return {
     quad: (ls, acc4) => {

@@ -1,0 +1,96 @@
+// "Four rows interleaved": a same-size layout of Q5_0 and Q8_0 matrices that the wasm decode
+// kernels read faster (wasm/kernels/rows4.ts; 1.09–1.20× on the SmolLM2 shapes, bench/rows4-layout.bench.ts).
+// Rows 4g .. 4g+3 form group g, stored where the plain rows were (4 × rowBytes bytes); per block of
+// 32 values the group holds, in GROUP_BLOCK bytes:
+//   the four rows' f16 scales d_0..d_3 (8 bytes), then 16 i16x8 weight vectors, vector v holding
+//   values 2v and 2v+1 of each row k in lanes 2k and 2k+1 (row k's pair is one i32 lane):
+//   Q8_0: vector v as 8 int8 (lane order) — 128 bytes;
+//   Q5_0: 16 qh bytes (byte v: bit i = 5th bit of lane i of vector v), then 8 × 8 nibble bytes
+//         (8 bytes per vector pair: byte i's low nibble is lane i of vector 2c, its high nibble of 2c + 1).
+// A vector's dot product with the activation pair broadcast to all lanes is the four rows' sums,
+// lane k = row k. Only matrices of whole groups (rows a multiple of 4) take the layout. Repacking
+// is in place, one group at a time (a scratch of one group), so loading never holds a second copy
+// of a matrix.
+import { GGML, ggmlRowBytes, ggmlTypeInfo } from './ggml-types.js';
+
+/** The ggml types that have the layout (and wasm kernels for it). */
+export const ROWS4_TYPES: readonly number[] = Object.freeze([GGML.Q5_0, GGML.Q8_0]);
+
+/**
+ * Widest rows worth the layout: its kernels read the activations widened to 16 bytes per value,
+ * which must stay in L1 beside the weights streaming through. Measured against the plain kernels
+ * (bench/rows4-layout.bench.ts): 1.08–1.24× at 576 and 896 columns, 1.02× at 1024, 0.53–0.83× at 1536–2048.
+ */
+export const ROWS4_MAX_COLS = 1024;
+
+/**
+ * Whether a loader repacks a rows × cols matrix of ggml type `type` into the layout: Q5_0, and
+ * Q8_0 only for the token embedding / classifier (`embedding`): the opt-in `q8_0` prompt
+ * activations (wasm/kernels/q8-activations.ts) widen the projections' Q8_0 rows from ggml's layout
+ * (on repacked rows that product takes the exact path), and a prompt needs logits of its last row only.
+ */
+export const rows4Suits = (type: number, rows: number, cols: number, embedding = false): boolean =>
+  (type === GGML.Q5_0 || (embedding && type === GGML.Q8_0)) && rows % 4 === 0 && cols <= ROWS4_MAX_COLS;
+
+/** Set in a type id passed to the backend's ggml kernels: the rows are in this layout. */
+export const ROWS4_FLAG = 0x100;
+
+const blockBytes = (type: number): number => ggmlTypeInfo(type).blockBytes;
+
+let scratch = new Uint8Array(0);
+
+/** Rewrites `rows` plain rows at data[0 ..] (ggml type Q5_0 or Q8_0) into the layout, in place. */
+export function packRows4(type: number, data: Uint8Array, rows: number, cols: number): void {
+  if (!ROWS4_TYPES.includes(type)) throw new RangeError(`packRows4: ggml type ${ggmlTypeInfo(type).name} has no four-row layout (only ${ROWS4_TYPES.map((t) => ggmlTypeInfo(t).name).join(', ')})`);
+  const rowBytes = ggmlRowBytes(type, cols), groupBytes = 4 * rowBytes;
+  if (!(rows > 0 && rows % 4 === 0)) throw new RangeError(`packRows4: rows must be a positive multiple of 4, got ${rows}`);
+  if (data.length < rows * rowBytes) throw new RangeError(`packRows4: ${rows}×${cols} needs ${rows * rowBytes} bytes, got ${data.length}`);
+  if (scratch.length < groupBytes) scratch = new Uint8Array(groupBytes);
+  const bb = blockBytes(type), blocks = cols / 32;
+  for (let g = 0; g < rows; g += 4) {
+    const plain = scratch.subarray(0, groupBytes);
+    plain.set(data.subarray(g * rowBytes, g * rowBytes + groupBytes));
+    const out = data.subarray(g * rowBytes, g * rowBytes + groupBytes);
+    out.fill(0);
+    for (let b = 0; b < blocks; b++) for (let k = 0; k < 4; k++) packBlock(type, plain, k * rowBytes + b * bb, out, 4 * bb * b, k);
+  }
+}
+
+/** Row k's plain block at src[s ..] into its group block at out[o ..]. */
+function packBlock(type: number, src: Uint8Array, s: number, out: Uint8Array, o: number, k: number): void {
+  out[o + 2 * k] = src[s]!; out[o + 2 * k + 1] = src[s + 1]!;
+  if (type === GGML.Q8_0) {
+    for (let j = 0; j < 32; j++) out[o + 8 + 8 * (j >> 1) + 2 * k + (j & 1)] = src[s + 2 + j]!;
+    return;
+  }
+  const qh = (src[s + 2]! | (src[s + 3]! << 8) | (src[s + 4]! << 16) | (src[s + 5]! << 24)) >>> 0;
+  for (let j = 0; j < 32; j++) {
+    const v = j >> 1, lane = 2 * k + (j & 1);
+    const nibble = j < 16 ? src[s + 6 + j]! & 15 : src[s + 6 + j - 16]! >> 4;
+    out[o + 8 + v]! |= ((qh >>> j) & 1) << lane;
+    out[o + 24 + 8 * (v >> 1) + lane]! |= v & 1 ? nibble << 4 : nibble;
+  }
+}
+
+/** Row `row`'s blocks in the plain layout, into dst[0 .. rowBytes), from `data` in the layout: what the plain readers (dequantizeGgmlRow) take. */
+export function unpackRow4(type: number, data: Uint8Array, cols: number, row: number, dst: Uint8Array): void {
+  const rowBytes = ggmlRowBytes(type, cols), bb = blockBytes(type);
+  const k = row & 3, g0 = (row - k) * rowBytes;
+  for (let b = 0; b < cols / 32; b++) {
+    const o = g0 + 4 * bb * b, d = b * bb;
+    dst[d] = data[o + 2 * k]!; dst[d + 1] = data[o + 2 * k + 1]!;
+    if (type === GGML.Q8_0) {
+      for (let j = 0; j < 32; j++) dst[d + 2 + j] = data[o + 8 + 8 * (j >> 1) + 2 * k + (j & 1)]!;
+      continue;
+    }
+    let qh = 0;
+    dst.fill(0, d + 6, d + 22);
+    for (let j = 0; j < 32; j++) {
+      const v = j >> 1, lane = 2 * k + (j & 1);
+      qh |= ((data[o + 8 + v]! >> lane) & 1) << j;
+      const byte = data[o + 24 + 8 * (v >> 1) + lane]!, nibble = v & 1 ? byte >> 4 : byte & 15;
+      dst[d + 6 + (j & 15)]! |= j < 16 ? nibble : nibble << 4;
+    }
+    dst[d + 2] = qh & 255; dst[d + 3] = (qh >>> 8) & 255; dst[d + 4] = (qh >>> 16) & 255; dst[d + 5] = qh >>> 24;
+  }
+}
