@@ -39,9 +39,9 @@ export { ModelFileError, TokenizerFileError } from './file-errors.js';
 export { DisposedError } from '@msrnn/msrnn';
 export { type FileMap } from './files.js';
 export {
-  parseGguf, isGguf, writeGguf, ggufHeader, ggufPadding, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
-  type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, type GgufWriteValue, type GgufWriteTensor,
-  type GgufHeader, type GgufTensorInfo,
+  parseGguf, isGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
+  type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, 
+
 } from './gguf/index.js';
 export { inspectModelBytes, inspectModelFile, inspectModelSource, stateBytes, bytesPerEntryByKv, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
 export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, type GgufLayer, type GgufLinear, type GgufNorm, type GgufSlice } from './gguf/llama.js';

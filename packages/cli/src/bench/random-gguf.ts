@@ -5,7 +5,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fp32ToFp16, float16Bits, GGML, ggmlRowBytes, ggmlTypeInfo } from '@msrnn/tensor';
-import { ggufHeader, ggufPadding, GgufValueType as T, type GgufTensorInfo, type GgufWriteValue } from '@msrnn/transformer';
+import { GgufValueType as T } from '@msrnn/transformer';
+import { ggufHeader, ggufPadding, type GgufTensorInfo, type GgufWriteValue } from '@msrnn/transformer/export';
 
 export interface ModelShape {
   /** What the shape is of (the model's published hyperparameters). */

@@ -4,10 +4,10 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadModel, modelFromBytes, modelFromFiles, type GgufWriteValue, type Model, type Tokenizer } from '@msrnn/transformer';
+import { loadModel, modelFromBytes, modelFromFiles, type Model, type Tokenizer } from '@msrnn/transformer';
 import {
   compareLogits, ggufExportType, ggufTokenizerEntries, LOGIT_TOLERANCE, modelToGguf, modelToHfFiles, modelToLlama2c, tokenizerGgufMetadata,
-  tokenizerHfFiles, verificationTokens, withinTolerance, type LogitComparison,
+  tokenizerHfFiles, verificationTokens, withinTolerance, type GgufWriteValue, type LogitComparison,
 } from '@msrnn/transformer/export';
 import { addModelOptions, addSlidingWindowOption, defaultModelFiles, loadTokenizerFor, parsePositiveInt, parseSlidingWindow, type ModelFlags } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';

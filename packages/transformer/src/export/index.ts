@@ -1,5 +1,5 @@
 // Writing models out (msrnn convert): GGUF, Hugging Face folders, llama2.c checkpoints, tokenizers,
-// and the logit check of a written model; also inspecting a Hugging Face folder (msrnn inspect). A separate entry (@msrnn/transformer/export) so pages
+// the GGUF file writer, and the logit check of a written model; also inspecting a Hugging Face folder (msrnn inspect). A separate entry (@msrnn/transformer/export) so pages
 // that only run models do not bundle the writers.
 export { exportFamily, checkExpressible, type ExportFamily } from './family.js';
 export { modelToGguf, ggufExportType, type GgufExport, type GgufExportOptions } from './gguf.js';
@@ -10,3 +10,4 @@ export { compareLogits, verificationTokens, withinTolerance, LOGIT_TOLERANCE, ty
 export { matrixFloat32, reorderRopeRows } from './tensors.js';
 export { writeSafetensors, type SafetensorWrite } from '../safetensors/write.js';
 export { inspectModelFiles } from '../inspect-folder.js';
+export { writeGguf, ggufHeader, ggufPadding, type GgufHeader, type GgufTensorInfo, type GgufWriteTensor, type GgufWriteValue } from '../gguf/write.js';

@@ -10,7 +10,8 @@
 // head_dim, is written as `gemma2.attention.scale` (llama.cpp itself would use head_dim).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GgufValueType as T, parseSafetensors, safetensorToFloat32, writeGguf, type GgufWriteTensor, type GgufWriteValue } from '../../src/index.js';
+import { GgufValueType as T, parseSafetensors, safetensorToFloat32 } from '../../src/index.js';
+import { writeGguf, type GgufWriteTensor, type GgufWriteValue } from '../../src/export/index.js';
 
 const f32Bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
