@@ -1,3 +1,5 @@
+// Main entry: models, loaders, step. Kept out of it so that a page stepping token ids ships less:
+// the writers ('./export'), tokenizer.json / GGUF tokenizers ('./tokenizers'), chat templates ('./chat').
 export { type ModelConfig, validateConfig, headDimOf, kvDimOf, qDimOf, rotaryDimOf } from './config.js';
 export {
   type Architecture, type NormKind, type Activation, type PositionEncoding, type RopePositions as RopePositionSpec, type LearnedPositions,
@@ -40,8 +42,7 @@ export { DisposedError } from '@msrnn/msrnn';
 export { type FileMap } from './files.js';
 export {
   parseGguf, isGguf, GgufError, GgufMetadata, GgufValueType, GGUF_MAGIC,
-  type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray, 
-
+  type GgufFile, type GgufTensor, type GgufEntry, type GgufValue, type GgufArray,
 } from './gguf/index.js';
 export { inspectModelBytes, inspectModelFile, inspectModelSource, stateBytes, bytesPerEntryByKv, type ModelReport, type InspectedTensor, type InspectedTokenizer } from './inspect.js';
 export { describeGgufLlama, SUPPORTED_GGUF_ARCHITECTURES, type GgufLlamaLayout, type GgufLayer, type GgufLinear, type GgufNorm, type GgufSlice } from './gguf/llama.js';
