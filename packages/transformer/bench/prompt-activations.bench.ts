@@ -11,21 +11,11 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { checkThreads, createWasmBackend, type PromptActivations } from '@msrnn/tensor';
 import { argmax, createState, loadModel, prefill, type Model } from '../src/index.js';
+import { PROMPT_OPTIONS, promptRun } from './prompt-bench-args.js';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string' }, tokens: { type: 'string', default: '512' }, chunk: { type: 'string', default: '128' },
-    rounds: { type: 'string', default: '5' }, threads: { type: 'string', default: '1' }, anchor: { type: 'string' },
-    // Smoke runs (the README test): under 1000 ms, one round of at most 16 tokens.
-    time: { type: 'string' },
-  },
-});
+const { values } = parseArgs({ options: { ...PROMPT_OPTIONS, rounds: { type: 'string', default: '5' }, threads: { type: 'string', default: '1' }, anchor: { type: 'string' } } });
 if (!values.model) throw new Error('--model FILE is required (a Q8_0 GGUF file: see the usage comment)');
-const smoke = values.time !== undefined && Number(values.time) < 1000;
-const tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens), chunk = Number(values.chunk), rounds = smoke ? 1 : Number(values.rounds);
-for (const [flag, v] of [['--tokens', tokens], ['--chunk', chunk], ['--rounds', rounds]] as const) {
-  if (!(Number.isInteger(v) && v > 0)) throw new RangeError(`${flag} must be a positive integer, got ${v}`);
-}
+const { tokens, chunk, rounds } = promptRun(values);
 const anchor = values.anchor === undefined ? null : Number(values.anchor);
 if (anchor !== null && !(anchor > 0)) throw new RangeError(`--anchor must be a positive number of tok/s, got ${values.anchor}`);
 const threads = checkThreads(Number(values.threads), '--threads');
