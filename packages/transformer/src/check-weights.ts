@@ -1,6 +1,6 @@
 // Shape checks of a loader's weights against the config, before the first step reads them, and
 // the Inf/NaN check of weights a caller built itself (loaders check theirs as they read them).
-import { describeNonFiniteGgml, GGML, ggmlTypeInfo, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
+import { describeNonFiniteGgml, GGML, ggmlTypeInfo, unpackRow4, type GgmlWeights, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from './config.js';
 import type { Linear, Norm, Weights } from './weights.js';
 import { ModelFileError } from './file-errors.js';
@@ -26,7 +26,18 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string, scan?: 
     if (m.type === 'f32') finite(name, GGML.F32, bytesOf(m.data.subarray(m.offset, m.offset + rows * cols)), cols);
     else if (m.type === 'f16') finite(name, GGML.F16, bytesOf(m.bits), cols);
     else if (m.type === 'q8') finite(`${name}'s block scales`, GGML.F32, bytesOf(m.scales), Math.ceil(cols / 32));
+    else if (m.layout === 'rows4') rows4(`${name} (${ggmlTypeInfo(m.ggmlType).name})`, m);
     else finite(`${name} (${ggmlTypeInfo(m.ggmlType).name})`, m.ggmlType, m.data, cols);
+  };
+  // The four-rows layout (a wasm load's) interleaves each group's rows: scan them row by row as ggml
+  // lays them out, counting blocks from the matrix's start so the error names the right row.
+  const rows4 = (name: string, m: GgmlWeights): void => {
+    const row = new Uint8Array(m.rowBytes), blocksPerRow = m.rowBytes / ggmlTypeInfo(m.ggmlType).blockBytes;
+    for (let r = 0; r < m.rows && scan; r++) {
+      unpackRow4(m.ggmlType, m.data, m.cols, r, row);
+      const bad = scan(m.ggmlType, row);
+      if (bad) fail(`${name} ${describeNonFiniteGgml(m.ggmlType, m.cols, { ...bad, block: bad.block + r * blocksPerRow })} — weights must be finite`);
+    }
   };
   const vector = (name: string, v: Float32Array, n: number): void => {
     if (v.length !== n) fail(`${name} holds ${v.length} floats, the config needs ${n}`);
@@ -70,4 +81,3 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string, scan?: 
     nrm(`${at} post-FFN norm`, L.postFfnNorm);
   });
 }
-

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, jsBackend, unpackRow4, type GgmlWeights, type WeightMatrix } from '@msrnn/tensor';
-import { argmax, createState, loadModel, modelFingerprint, step, type Model } from '../src/index.js';
+import { argmax, createState, loadModel, modelFingerprint, modelFromWeights, step, type Model } from '../src/index.js';
 import { haveShared, shared } from './shared.js';
 
 const names = ['stories260K-Q8_0', 'stories260K-Q4_K', 'random256-Q5_0', 'random256-Q8_0']; // (stories260K-Q4_K is Q5_0 in the file)
@@ -48,6 +48,13 @@ if (haveShared('gguf models', ...names.map(gguf))) {
       assert.ok(packed.length > 0, 'some matrices repacked');
       assert.ok(matrices(onJs).every((w) => w.type !== 'ggml' || w.layout === undefined), 'nothing repacked on js');
       assert.equal(modelFingerprint(model), modelFingerprint(onJs));
+      // Rebuilt from its weights (modelFromWeights scans them for Inf/NaN): the layout is read as
+      // its rows, so the repacked bytes pass, and a NaN scale is found in the row it belongs to.
+      modelFromWeights(model.config, model.weights, { backend: wasm, source: 'again' });
+      const w = packed[0]!, scale = w.data[2 * 2 + 1]!;   // row 2's first f16 scale, high byte (a group block starts with the four rows' scales)
+      w.data[2 * 2 + 1] = 0x7e;
+      assert.throws(() => modelFromWeights(model.config, model.weights, { backend: wasm, source: "again" }), /block \d+ \(row 2, columns 0–31\) has scale d = NaN/);
+      w.data[2 * 2 + 1] = scale;
       const repacked = decode(model);
       for (const w of packed) unpackInPlace(w);
       const plain = decode(model);
