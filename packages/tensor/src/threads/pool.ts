@@ -10,7 +10,7 @@ import { spawnKernelWorker } from '#thread-host';
 import type { KernelWorkerHandle, SpawnOptions } from './host.js';
 import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
-import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks, runChunk } from './protocol.js';
+import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks, runChunkRecordingTrap } from './protocol.js';
 import { CHUNK_STATE_INTS, CallerClaims, TOOK_COMMITTING, finishLate, rescuable, resetChunkStates } from './rescue.js';
 import { Gone, goneHow, goneWhat, inJob, laneInts, markGone } from './lanes.js';
 import { SplitJudge } from './split-judge.js';
@@ -238,7 +238,7 @@ export class ThreadPool {
       Atomics.wait(c, Ctrl.COMPLETED, done, 1);
       spins = 0;
       const now = performance.now();
-      if (done !== seen) { seen = done; since = now; } else if (now - since > this.stallMs) { this.recover(op, tag, chunks); break; }
+      if (done !== seen) { seen = done; since = now; } else if (now - since > this.stallMs) { this.recover(op, tag, chunks, since); break; }
     }
     this.finish(t0, t1, mine, op, chunks, chunkRows, 0);
   }
@@ -252,15 +252,15 @@ export class ThreadPool {
 
   /**
    * Finishes the job tagged `tag` without its lost workers: closes its claims, waits until every
-   * live worker is out of it (one that shows no progress for stallMs is lost too, and terminated),
+   * live worker is out of it (one still in it stallMs after `since`, the job's last progress, is
+   * lost too, and terminated),
    * then reruns its first `rerun` chunks here (a plain job's chunks write nothing that depends on
    * who ran them before, so a rerun gives the same bits; a rescuable job passes 0: finishLate has
    * already run every chunk no worker committed).
    */
-  private recover(op: number, tag: number, rerun: number): void {
+  private recover(op: number, tag: number, rerun: number, since = performance.now()): void {
     const c = this.ctrl;
     Atomics.or(c, Ctrl.CLAIM, MAX_CHUNKS);
-    const since = performance.now();
     let stalled = false;
     for (let i = 1; i <= this.workers.length; i++) {
       while (goneHow(this.lanes, i) === 0 && inJob(this.lanes, i, tag)) {
@@ -271,7 +271,7 @@ export class ThreadPool {
     // A terminated worker stops at its next interrupt check (microseconds): let it before rerunning.
     if (stalled) Atomics.wait(c, Ctrl.COMPLETED, Atomics.load(c, Ctrl.COMPLETED), 20);
     for (let i = 0; i < rerun; i++) {
-      try { runChunk(this.k, c, this.table, i); } catch { Atomics.store(c, Ctrl.FAILED, i + 1); }
+      runChunkRecordingTrap(this.k, c, this.table, i);
     }
     this.lostSeen = Atomics.load(c, Ctrl.LOST);
     for (let i = 1; i <= this.workers.length && this.failure === null; i++) {

@@ -199,6 +199,11 @@ export function matvecChunkPart(args: Int32Array, base: number, i: number): numb
   return p;
 }
 
+/** runChunk, with a trap recorded in FAILED (chunk + 1) instead of thrown: the job still completes and its caller reports it. */
+export function runChunkRecordingTrap(k: KernelExports, ctrl: Int32Array, table: Int32Array, i: number): void {
+  try { runChunk(k, ctrl, table, i); } catch { Atomics.store(ctrl, Ctrl.FAILED, i + 1); }
+}
+
 /** Runs chunk `i` of the job described in `ctrl` (and `table`). Arguments are byte addresses and counts. */
 export function runChunk(k: KernelExports, ctrl: Int32Array, table: Int32Array, i: number): void {
   const a = Ctrl.ARG0, per = ctrl[Ctrl.CHUNK_ROWS]!;
@@ -249,11 +254,7 @@ export function claimChunks(k: KernelExports, ctrl: Int32Array, table: Int32Arra
     chunks = Atomics.load(ctrl, Ctrl.CHUNKS);
     if (i >= chunks) break;
     if (Atomics.compareExchange(ctrl, Ctrl.CLAIM, v, v + 1) !== v) continue;
-    try {
-      runChunk(k, ctrl, table, i);
-    } catch {
-      Atomics.store(ctrl, Ctrl.FAILED, i + 1);
-    }
+    runChunkRecordingTrap(k, ctrl, table, i);
     ran++;
   }
   // While this thread holds uncounted chunks the job cannot end, so `chunks` is still this job's.

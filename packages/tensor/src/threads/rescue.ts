@@ -22,7 +22,7 @@
 // A worker whose Running or Committing step fails drops its result. Prompt jobs (MatmulT,
 // AttendCausal) write more than a scratch could hold and keep the plain protocol (protocol.ts).
 import type { KernelExports } from '../wasm/kernels.js';
-import { AttendArg, Ctrl, HEAD_ARGS, JOB_ARGS, JobOp, MAX_CHUNKS, MatvecArg, PART_ARGS, PartArg, matvecChunkPart, runChunk, runHead, runMatvecRows } from './protocol.js';
+import { AttendArg, Ctrl, HEAD_ARGS, JOB_ARGS, JobOp, MAX_CHUNKS, MatvecArg, PART_ARGS, PartArg, matvecChunkPart, runChunkRecordingTrap, runHead, runMatvecRows } from './protocol.js';
 
 export enum ChunkState { Free = 0, Running = 1, Committing = 2, Done = 3, Taken = 4 }
 const STATE_BITS = 3;
@@ -62,7 +62,7 @@ export class CallerClaims {
   private readonly claim = (i: number): boolean => {
     const free = this.t | ChunkState.Free;
     if (this.states[i] !== free || Atomics.compareExchange(this.states, i, free, this.t | ChunkState.Taken) !== free) return true;
-    try { runChunk(this.k, this.ctrl, this.table, i); } catch { Atomics.store(this.ctrl, Ctrl.FAILED, i + 1); }
+    runChunkRecordingTrap(this.k, this.ctrl, this.table, i);
     this.ran++;
     return true;
   };
@@ -104,13 +104,13 @@ export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array
         if (Atomics.load(ctrl, Ctrl.LOST) === 0 && now - committingSince <= stallMs) continue;
         if (Atomics.compareExchange(states, i, s, t | ChunkState.Taken) !== s) continue;
         flags = TOOK_COMMITTING;
-        try { runChunk(k, ctrl, table, i); } catch { Atomics.store(ctrl, Ctrl.FAILED, i + 1); }
+        runChunkRecordingTrap(k, ctrl, table, i);
         taken++;
         break;
       }
       if ((spins & 31) !== 1 || performance.now() - since < patienceMs) continue; // the clock every 32 looks
       if (Atomics.compareExchange(states, i, s, t | ChunkState.Taken) !== s) continue;
-      try { runChunk(k, ctrl, table, i); } catch { Atomics.store(ctrl, Ctrl.FAILED, i + 1); }
+      runChunkRecordingTrap(k, ctrl, table, i);
       taken++;
       break;
     }
