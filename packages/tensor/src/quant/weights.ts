@@ -403,21 +403,16 @@ export function matvecWeightsShared(backend: Backend, x: Float32Array, xOff: num
  * no case here unless it has a faster matrix-matrix kernel.
  */
 export function matmulWeights(backend: Backend, out: Float32Array, a: Float32Array, m: number, w: WeightMatrix, activations: PromptActivations = 'exact'): void {
-  if (activations !== 'exact') {
-    checkPromptActivations(activations);
-    if (w.type === 'ggml' && (w.ggmlType === GGML.Q8_0 || w.ggmlType === GGML.Q4_0) && w.layout !== 'rows4' && hasQ8ActivationKernel(backend)) {
-      if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
-      backend.matmulGgmlActivationsQ8_0(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
-      return;
-    }
-  }
+  if (activations !== 'exact') checkPromptActivations(activations);
   if (w.type === 'f32') { backend.matmulT(out, a, w.data, w.offset, m, w.rows, w.cols); return; }
   if (w.type === 'ggml' && w.ggmlType === GGML.F32) { backend.matmulT(out, a, f32View(w), 0, m, w.rows, w.cols); return; }
   // Block types, and F16 where the backend has a batched path for it (wasm: via f32 panels).
   if (w.type === 'ggml' && w.ggmlType !== GGML.F32 && (w.ggmlType !== GGML.F16 || hasGgmlKernels(backend))) {
     // One pass over the blocks for all m rows of a.
     if (!(m >= 0 && m * w.rows <= out.length && m * w.cols <= a.length)) throw new RangeError(`matmulWeights: ${m} rows of ${w.cols} into ${w.rows} columns exceed a (${a.length}) or out (${out.length})`);
-    if (w.layout === 'rows4') rows4Kernels(backend, w, 'matmulWeights').matmulGgml(w.ggmlType | ROWS4_FLAG, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
+    if (activations === 'q8_0' && (w.ggmlType === GGML.Q8_0 || w.ggmlType === GGML.Q4_0) && w.layout !== 'rows4' && hasQ8ActivationKernel(backend)) {
+      backend.matmulGgmlActivationsQ8_0(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
+    } else if (w.layout === 'rows4') rows4Kernels(backend, w, 'matmulWeights').matmulGgml(w.ggmlType | ROWS4_FLAG, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
     else if (hasGgmlKernels(backend)) backend.matmulGgml(w.ggmlType, out, 0, w.data, 0, a, 0, m, w.rows, w.cols);
     else matmulGgmlJs(w.ggmlType, out, 0, w.rows, w.data, 0, a, 0, w.cols, m, w.rows, w.cols);
     return;

@@ -18,13 +18,11 @@ import { ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, Scratch, f32, i32, v128, type I32 } from './common.js';
 import { blockScale } from './split.js';
 import { halfAt } from './ggml.js';
+import { GGML, ggmlTypeInfo } from '../../quant/ggml-types.js';
 
-/** Bytes of a Q8_0 block: the f16 scale, then 32 int8. */
-const Q8_0_BLOCK_BYTES = 34;
-/** Bytes of a Q4_0 block: the f16 scale, then 16 bytes of nibble pairs. */
-const Q4_0_BLOCK_BYTES = 18;
-/** Activation rows per interleaved group (the lanes of one i32x4 result). */
-export const Q8_GROUP_ROWS = 4;
+/** Bytes of a Q8_0 block (the f16 scale, then 32 int8) and of a Q4_0 block (the scale, then 16 bytes of nibble pairs). */
+const Q8_0_BLOCK_BYTES = ggmlTypeInfo(GGML.Q8_0).blockBytes;
+const Q4_0_BLOCK_BYTES = ggmlTypeInfo(GGML.Q4_0).blockBytes;
 
 /**
  * quantizeRowsQ8_0(x, q, d, rows, cols, mPad): rows×cols f32 at x (cols a multiple of 32) → int16

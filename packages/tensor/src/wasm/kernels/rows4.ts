@@ -8,7 +8,8 @@
 // bit for bit what matvecQ5_0 / matvecQ8_0 give on the plain rows (test/rows4.test.ts).
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, i32, v128, type I32, type V128 } from './common.js';
-import { GGML } from '../../quant/ggml-types.js';
+import { GGML, ggmlTypeInfo } from '../../quant/ggml-types.js';
+import { ROWS4_TYPES } from '../../quant/rows4.js';
 import { FIVE_BIT_WORDS_ADDR } from '../low-memory.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
 
@@ -19,7 +20,7 @@ export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freez
 /** Bytes of widened activations per block of 32: the 16 h pairs, then the 16 l pairs, each in all four lanes. */
 export const WIDE_BLOCK_BYTES = 512;
 
-const groupBlockBytes = (type: number): number => 4 * (type === GGML.Q8_0 ? 34 : 22);
+const groupBlockBytes = (type: number): number => 4 * ggmlTypeInfo(type).blockBytes;
 
 /**
  * Sets `dst` to weight vector v (i16x8) of the group block at pw: Q8_0's int8 widened; Q5_0's
@@ -126,6 +127,6 @@ function emitDequantizer(m: ModuleBuilder, type: number): void {
 
 /** Adds the layout's kernels to the module. */
 export function emitRows4Kernels(m: ModuleBuilder): void {
-  for (const t of [GGML.Q5_0, GGML.Q8_0]) { emitMatvec(m, t); emitDequantizer(m, t); }
+  for (const t of ROWS4_TYPES) { emitMatvec(m, t); emitDequantizer(m, t); }
   emitWiden(m);
 }
