@@ -2,7 +2,7 @@
 // quantized type, or a value of an F32/F16/BF16 one). Such a file is corrupt, and the backends would
 // not even agree on it (the wasm kernels read an Inf/NaN f16 scale as a large finite number), so the
 // loader names the file, the tensor, its type and the first bad block instead of running it.
-import { describeNonFiniteGgml, findNonFiniteGgml, ggmlTypeInfo, type QuantAlloc } from '@msrnn/tensor';
+import { describeNonFiniteGgml, ggmlTypeInfo, nonFiniteScanFor, type QuantAlloc } from '@msrnn/tensor';
 import { ModelFileError } from './file-errors.js';
 import type { ReadCheck } from './read-plan.js';
 
@@ -12,7 +12,7 @@ import type { ReadCheck } from './read-plan.js';
  * memory the bytes are read into) may scan faster (the wasm backend's SIMD scan).
  */
 export function finiteTensorCheck(mem: QuantAlloc, source: string, tensor: string, type: number, cols: number, row0 = 0): ReadCheck {
-  const scan = mem.findNonFiniteGgml?.bind(mem) ?? findNonFiniteGgml;
+  const scan = nonFiniteScanFor(mem);
   const info = ggmlTypeInfo(type), block0 = row0 * (cols / info.blockSize);
   return {
     unit: info.blockBytes,

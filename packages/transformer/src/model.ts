@@ -1,5 +1,5 @@
 // A loaded model: config, weights (allocated through the backend, given back by dispose) and the backend whose kernels run it.
-import { Allocations, findNonFiniteGgml, jsBackend, type Backend, type KvType, type QuantAlloc } from '@msrnn/tensor';
+import { Allocations, jsBackend, nonFiniteScanFor, type Backend, type KvType, type QuantAlloc } from '@msrnn/tensor';
 import { MultiState, type Policy } from '@msrnn/msrnn';
 import { headDimOf, validateConfig, type ModelConfig } from './config.js';
 import { checkWeights, type NonFiniteScan } from './check-weights.js';
@@ -282,8 +282,7 @@ export interface ModelFromWeightsOptions {
  * weight holds an Inf or NaN, so a mistake is a clear error naming the tensor, not a wrong answer later.
  */
 export function modelFromWeights(config: ModelConfig, weights: Weights, opts: ModelFromWeightsOptions = {}): Model {
-  const backend = opts.backend ?? jsBackend;
-  return loadedModel(config, weights, opts, (backend as QuantAlloc).findNonFiniteGgml?.bind(backend) ?? findNonFiniteGgml);
+  return loadedModel(config, weights, opts, nonFiniteScanFor((opts.backend ?? jsBackend) as QuantAlloc));
 }
 
 /** modelFromWeights for a loader's weights, which it checked for Inf/NaN as it read them (finite-tensor.ts): no `scan`. */

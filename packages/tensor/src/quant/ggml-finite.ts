@@ -30,6 +30,11 @@ export const GGML_BLOCK_SCALES: Readonly<Record<number, readonly (readonly [offs
   [GGML.Q6_K]: [[208, 'd']],
 };
 
+/** The Inf/NaN scan for bytes in memory `mem`: its own faster one where it has it (the wasm backend's SIMD scan), else findNonFiniteGgml. */
+export function nonFiniteScanFor(mem?: { findNonFiniteGgml?(type: number, bytes: Uint8Array): NonFiniteGgml | null }): (type: number, bytes: Uint8Array) => NonFiniteGgml | null {
+  return mem?.findNonFiniteGgml?.bind(mem) ?? findNonFiniteGgml;
+}
+
 /**
  * The first Inf/NaN float stored in `bytes` (whole blocks of ggml type `type`), or null when all
  * are finite. Throws for a type it does not know the layout of.

@@ -7,7 +7,7 @@ import { ggmlRowBytes, ggmlTypeInfo, supportedGgmlType, GGML } from './ggml-type
 import { ROWS4_FLAG, unpackRow4 } from './rows4.js';
 import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
 import { dequantizeGgmlRow } from './ggml-dequant.js';
-import { describeNonFiniteGgml, findNonFiniteGgml, type NonFiniteGgml } from './ggml-finite.js';
+import { describeNonFiniteGgml, nonFiniteScanFor, type NonFiniteGgml } from './ggml-finite.js';
 import { checkPromptActivations, type PromptActivations } from './prompt-activations.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
@@ -123,7 +123,7 @@ export function quantizeQ8Row(q: Int8Array, qOff: number, scales: Float32Array, 
 export function ggmlWeights(ggmlType: number, rows: number, cols: number, bytes: Uint8Array, mem?: QuantAlloc, what = 'ggmlWeights'): GgmlWeights {
   const w = ggmlWeightsUnscanned(ggmlType, rows, cols, bytes, what);
   // Scanned where they are (an Inf/NaN is refused before anything is allocated for it).
-  const bad = (mem?.findNonFiniteGgml?.bind(mem) ?? findNonFiniteGgml)(ggmlType, w.data);
+  const bad = nonFiniteScanFor(mem)(ggmlType, w.data);
   if (bad) throw new RangeError(`${what}: ${ggmlTypeInfo(ggmlType).name} ${describeNonFiniteGgml(ggmlType, cols, bad)} — weights must be finite`);
   if (mem?.allocU8) { const copy = mem.allocU8(w.data.length); copy.set(w.data); w.data = copy; }
   return w;
