@@ -107,8 +107,8 @@ export class SplitJudge {
   #takeoverLimit = MIN_TAKEOVERS;
   #watchSplitMs = 0;
   #watchAloneMs = 0;
-  /** Probes and their outcome so far (read by tests and measurements). */
   readonly #now: Clock;
+  /** Probes and their outcome so far (read by tests and measurements). */
   readonly probes = { paid: 0, lost: 0, aborted: 0, restarted: 0, watchEnded: 0 };
 
   constructor(now: Clock = systemClock, tickMs = 0) {
@@ -160,6 +160,11 @@ export class SplitJudge {
     if (callerChunks > 0) { this.#watchSplitMs += splitMs; this.#watchAloneMs += (callerMs * chunks) / callerChunks; }
     if (++this.#watchJobs < WINDOW_JOBS) return;
     if (this.#watchAloneMs > 0 && this.#watchSplitMs >= this.#watchAloneMs) { this.#endWatch(); return; }
+    this.#resetWatch();
+  }
+
+  /** Starts a new watch window of the Share phase. */
+  #resetWatch(): void {
     this.#watchJobs = 0; this.#watchTaken = 0; this.#watchSplitMs = 0; this.#watchAloneMs = 0;
   }
 
@@ -167,7 +172,7 @@ export class SplitJudge {
   #endWatch(): void {
     this.probes.watchEnded++;
     this.#phaseEnd = 0;
-    this.#watchJobs = 0; this.#watchTaken = 0; this.#watchSplitMs = 0; this.#watchAloneMs = 0;
+    this.#resetWatch();
   }
 
   #startProbe(t: number, order: readonly boolean[] = this.#order): void {
@@ -183,9 +188,10 @@ export class SplitJudge {
     if (this.#paused && this.#windowJobs > 0) { this.probes.restarted++; this.#startProbe(t); }
     if (this.#lastMacs > 0 && this.#windowJobs > SETTLE_JOBS) {
       const at = this.#lastShared * CLASSES + 31 - Math.clz32(this.#lastMacs);
-      this.#ms[at] = this.#ms[at]! + t - this.#lastJob; this.#macs[at] = this.#macs[at]! + this.#lastMacs;
-      this.#windowTimed++; this.#windowTimedMs += t - this.#lastJob;
-      if (this.#lastShared === 0) { this.#aloneJobs++; this.#aloneJobsMs += t - this.#lastJob; }
+      const ms = t - this.#lastJob;
+      this.#ms[at] = this.#ms[at]! + ms; this.#macs[at] = this.#macs[at]! + this.#lastMacs;
+      this.#windowTimed++; this.#windowTimedMs += ms;
+      if (this.#lastShared === 0) { this.#aloneJobs++; this.#aloneJobsMs += ms; }
       else if (this.#aloneJobs >= SETTLE_JOBS && this.#windowTimed >= SETTLE_JOBS && this.#windowTimedMs * this.#aloneJobs > ABORT_FACTOR * this.#aloneJobsMs * this.#windowTimed) {
         this.probes.aborted++;
         return this.#decide(false);
@@ -220,7 +226,7 @@ export class SplitJudge {
       this.probes.paid++;
       this.#phase = Phase.Share; this.#phaseEnd = this.#busy + this.#shareMs;
       this.#shareMs = Math.min(MAX_PERIOD_MS, 2 * this.#shareMs); this.#aloneMs = Math.max(MIN_ALONE_MS, this.#aloneMs / 2);
-      this.#watchJobs = 0; this.#watchTaken = 0; this.#watchSplitMs = 0; this.#watchAloneMs = 0;
+      this.#resetWatch();
     } else {
       this.probes.lost++;
       this.#phase = Phase.Alone; this.#phaseEnd = this.#busy + this.#aloneMs;
