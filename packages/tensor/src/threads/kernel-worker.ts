@@ -8,14 +8,13 @@ import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './proto
 import { CHUNK_STATE_INTS, WorkerClaims, rescuable } from './rescue.js';
 import { Gone, enterJob, laneInts, leaveJob, markGone } from './lanes.js';
 import { SpinBudget, preemptionGapMs } from './spin.js';
-import { clockTick } from './clock.js';
 
 /**
  * What a worker is started with (as workerData, or as the first message of a Web Worker): the
  * byte addresses of the control block, head table, chunk states and the workers' lanes
  * (./lanes.ts), its index (1 ..) among the workers and the pool's threads (workers and caller).
  */
-export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number; statesAddr: number; lanesAddr: number; index: number; threads: number }
+export interface KernelWorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrlAddr: number; tableAddr: number; statesAddr: number; lanesAddr: number; index: number; threads: number; /** The clock's step, measured by the pool (./clock.ts). */ tickMs: number }
 
 function controlOf(init: KernelWorkerInit): { ctrl: Int32Array; lanes: Int32Array } {
   return { ctrl: new Int32Array(init.memory.buffer, init.ctrlAddr, CTRL_INTS), lanes: new Int32Array(init.memory.buffer, init.lanesAddr, laneInts(init.threads - 1)) };
@@ -74,7 +73,7 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   const { ctrl, lanes } = controlOf(init);
   const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
   const states = new Int32Array(init.memory.buffer, init.statesAddr, CHUNK_STATE_INTS);
-  const budget = new SpinBudget(), claims = new WorkerClaims(init.index), preemptedMs = preemptionGapMs(clockTick());
+  const budget = new SpinBudget(), claims = new WorkerClaims(init.index), preemptedMs = preemptionGapMs(init.tickMs);
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
   let seen = Atomics.load(ctrl, Ctrl.SEQ);

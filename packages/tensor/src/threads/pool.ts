@@ -80,8 +80,6 @@ export class ThreadPool {
   readonly jobTime: JobTime = { jobs: 0, ms: 0, takenOver: 0, wakes: 0 };
   private seq = 0;
   private readonly judge: SplitJudge;
-  /** performance.now()'s step here (coarse in browsers): take-overs wait at least two (./clock.ts). */
-  private readonly tickMs = clockTick();
   private alwaysShare = false;
   /** Floats of scratch per worker now, and every scratch ever given out (byte addresses). */
   private scratchFloats = 0;
@@ -115,6 +113,8 @@ export class ThreadPool {
     /** The workers' lanes (./lanes.ts). */
     private readonly lanes: Int32Array,
     private readonly k: KernelExports,
+    /** performance.now()'s step here (coarse in browsers): take-overs wait at least two (./clock.ts). */
+    private readonly tickMs: number,
   ) {
     this.args = ctrl.subarray(Ctrl.ARG0, Ctrl.ARG0 + JOB_ARGS);
     this.judge = new SplitJudge(undefined, this.tickMs);
@@ -134,12 +134,14 @@ export class ThreadPool {
     const states = new Int32Array(heap.buffer, statesAddr, CHUNK_STATE_INTS);
     const lanesAddr = heap.allocBytes(laneInts(workers) * 4, 64);
     const lanes = new Int32Array(heap.buffer, lanesAddr, laneInts(workers)).fill(0);
+    // Measured once here (a coarse clock takes a few ms of reads) and handed to the workers.
+    const tickMs = clockTick();
     const list: KernelWorkerHandle[] = [];
     const ready: Promise<void>[] = [];
     const stopped: Promise<void>[] = [];
     try {
       for (let i = 0; i < workers; i++) {
-        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr, statesAddr, lanesAddr, index: i + 1, threads: workers + 1 }, opts);
+        const w = spawnKernelWorker({ module, memory: heap.memory, ctrlAddr, tableAddr, statesAddr, lanesAddr, index: i + 1, threads: workers + 1, tickMs }, opts);
         list.push(w);
         let isReady!: () => void, isStopped!: () => void;
         ready.push(new Promise<void>((resolve, reject) => {
@@ -158,7 +160,7 @@ export class ThreadPool {
     // Idle workers must not keep the process alive if the owner forgets dispose().
     for (const w of list) w.unref();
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    const pool = new ThreadPool(heap, list, stopped, ctrl, table, states, lanes, instance.exports as unknown as KernelExports);
+    const pool = new ThreadPool(heap, list, stopped, ctrl, table, states, lanes, instance.exports as unknown as KernelExports, tickMs);
     pool.alwaysShare = opts.alwaysShare === true;
     // Between jobs the host's word comes through the event loop; during one, shared memory says it.
     for (const [i, w] of list.entries()) {
