@@ -91,7 +91,7 @@ test('a worker whose commit traps (outputs outside the memory) reports the chunk
   resetChunkStates(states, tag, chunks);
   let committed = -1;
   try {
-    committed = new WorkerClaims(1).run(k, ctrl, table, states, tag, 2); // worker 1 of 2 threads: its home, then the caller's chunks
+    committed = new WorkerClaims(k, ctrl, table, states, 1).run(tag, 2); // worker 1 of 2 threads: its home, then the caller's chunks
   } catch (e) {
     assert.unreachable(`the worker threw (${(e as Error).message}), chunk states ${Array.from(states.subarray(0, chunks), (s) => s & 7)}`);
   }

@@ -73,7 +73,7 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
   const { ctrl, lanes } = controlOf(init);
   const table = new Int32Array(init.memory.buffer, init.tableAddr, HEAD_TABLE_INTS);
   const states = new Int32Array(init.memory.buffer, init.statesAddr, CHUNK_STATE_INTS);
-  const budget = new SpinBudget(), claims = new WorkerClaims(init.index), preemptedMs = preemptionGapMs(init.tickMs);
+  const budget = new SpinBudget(), claims = new WorkerClaims(k, ctrl, table, states, init.index), preemptedMs = preemptionGapMs(init.tickMs);
 
   // Read the job counter before announcing readiness: a job posted right after 'ready' must be seen as new.
   let seen = Atomics.load(ctrl, Ctrl.SEQ);
@@ -85,7 +85,7 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
       const tag = seen & TAG_MASK;
       if (!enterJob(lanes, init.index, tag)) break; // the pool gave up on this worker (a stall): stop
       // OP may already be a newer job's: then this job's tag no longer matches and nothing is claimed.
-      if (rescuable(ctrl[Ctrl.OP]!)) claims.run(k, ctrl, table, states, tag, init.threads);
+      if (rescuable(ctrl[Ctrl.OP]!)) claims.run(tag, init.threads);
       else claimChunks(k, ctrl, table, tag);
       leaveJob(lanes, init.index, tag);
     }

@@ -84,7 +84,7 @@ export class ThreadPool {
   /** Floats of scratch per worker now, and every scratch ever given out (byte addresses). */
   private scratchFloats = 0;
   private readonly scratches: number[] = [];
-  private readonly claims = new CallerClaims();
+  private readonly claims: CallerClaims;
   /** LOST as last seen: a change means a worker was lost (./lanes.ts). */
   private lostSeen = 0;
   /**
@@ -118,6 +118,7 @@ export class ThreadPool {
   ) {
     this.args = ctrl.subarray(Ctrl.ARG0, Ctrl.ARG0 + JOB_ARGS);
     this.judge = new SplitJudge(undefined, this.tickMs);
+    this.claims = new CallerClaims(k, ctrl, table, states);
   }
 
   /** The next job's arguments (protocol.ts lays them out per op): write them, then call run(). */
@@ -219,7 +220,7 @@ export class ThreadPool {
     if (Atomics.load(c, Ctrl.SLEEPERS) > 0) { Atomics.notify(c, Ctrl.SEQ); this.jobTime.wakes++; }
     let mine: number;
     if (rescue) {
-      mine = this.claims.run(this.k, c, this.table, this.states, tag, this.size);
+      mine = this.claims.run(tag, this.size);
       const t1 = performance.now();
       const late = finishLate(this.k, c, this.table, this.states, tag, takeOverPatience(this.patienceChunks, t1 - t0, mine, this.tickMs), t1, this.stallMs);
       const taken = late & ~TOOK_COMMITTING;

@@ -57,7 +57,8 @@ function inClaimOrder(t: number, threads: number, chunks: number, claim: (i: num
  */
 export class CallerClaims {
   private ran = 0;
-  private k!: KernelExports; private ctrl!: Int32Array; private table!: Int32Array; private states!: Int32Array; private t = 0;
+  private t = 0;
+  constructor(private readonly k: KernelExports, private readonly ctrl: Int32Array, private readonly table: Int32Array, private readonly states: Int32Array) {}
   /** Bound once: inClaimOrder calls it per chunk without a closure per job. */
   private readonly claim = (i: number): boolean => {
     const free = this.t | ChunkState.Free;
@@ -67,9 +68,9 @@ export class CallerClaims {
     return true;
   };
 
-  run(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, threads: number): number {
-    this.k = k; this.ctrl = ctrl; this.table = table; this.states = states; this.t = tag << STATE_BITS; this.ran = 0;
-    inClaimOrder(0, threads, ctrl[Ctrl.CHUNKS]!, this.claim);
+  run(tag: number, threads: number): number {
+    this.t = tag << STATE_BITS; this.ran = 0;
+    inClaimOrder(0, threads, this.ctrl[Ctrl.CHUNKS]!, this.claim);
     return this.ran;
   }
 }
@@ -126,8 +127,8 @@ export class WorkerClaims {
   private readonly args = new Int32Array(JOB_ARGS);
   private readonly head = new Int32Array(HEAD_ARGS);
   private committed = 0;
-  private k!: KernelExports; private ctrl!: Int32Array; private table!: Int32Array; private states!: Int32Array; private t = 0;
-  constructor(private readonly index: number) {}
+  private t = 0;
+  constructor(private readonly k: KernelExports, private readonly ctrl: Int32Array, private readonly table: Int32Array, private readonly states: Int32Array, private readonly index: number) {}
 
   /**
    * Claims (Free → Running) its home's chunks, then what is left of the others'; for each, first
@@ -135,10 +136,10 @@ export class WorkerClaims {
    * is its), computes the chunk into its scratch (worker `index`, from 1), then commits it unless
    * the caller took it over. Returns how many chunks it committed.
    */
-  run(k: KernelExports, ctrl: Int32Array, table: Int32Array, states: Int32Array, tag: number, threads: number): number {
-    this.k = k; this.ctrl = ctrl; this.table = table; this.states = states; this.t = tag << STATE_BITS; this.committed = 0;
+  run(tag: number, threads: number): number {
+    this.t = tag << STATE_BITS; this.committed = 0;
     // (A newer job's count if this job is over: then no claim of this tag succeeds.)
-    inClaimOrder(this.index, threads, Atomics.load(ctrl, Ctrl.CHUNKS), this.claim);
+    inClaimOrder(this.index, threads, Atomics.load(this.ctrl, Ctrl.CHUNKS), this.claim);
     return this.committed;
   }
 
