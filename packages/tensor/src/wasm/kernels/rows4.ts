@@ -12,11 +12,17 @@ import { GGML, ggmlTypeInfo } from '../../quant/ggml-types.js';
 import { ROWS4_TYPES } from '../../quant/rows4.js';
 import { FIVE_BIT_WORDS_ADDR } from '../low-memory.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
+import { Q4K_ROWS4_DEQUANTIZER, Q4K_ROWS4_MATVEC, emitRows4Q4KKernels } from './rows4-q4k.js';
 
-/** Export names of the layout's matvecs (out, w, wide, xs, rows, cols; rows a multiple of 4). */
-export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4' });
+/**
+ * Export names of the layout's matvecs (rows a multiple of 4): (out, w, wide, xs, rows, cols) on the
+ * widened activations, or for the types of ROWS4_SPLIT_READERS a ggml kernel's (out, w, x16, xs, xsum, rows, cols).
+ */
+export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4', [GGML.Q4_K]: Q4K_ROWS4_MATVEC });
+/** The types whose layout matvec reads the split activations themselves (no widening: rows too wide for L1). */
+export const ROWS4_SPLIT_READERS: readonly number[] = Object.freeze([GGML.Q4_K]);
 /** Export names of the layout's dequantizers (dst, src, groups, cols): 4·groups rows of f32, row-major. */
-export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4' });
+export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4', [GGML.Q4_K]: Q4K_ROWS4_DEQUANTIZER });
 /** Bytes of widened activations per block of 32: the 16 h pairs, then the 16 l pairs, each in all four lanes. */
 export const WIDE_BLOCK_BYTES = 512;
 
@@ -127,6 +133,7 @@ function emitDequantizer(m: ModuleBuilder, type: number): void {
 
 /** Adds the layout's kernels to the module. */
 export function emitRows4Kernels(m: ModuleBuilder): void {
-  for (const t of ROWS4_TYPES) { emitMatvec(m, t); emitDequantizer(m, t); }
+  for (const t of ROWS4_TYPES) if (!ROWS4_SPLIT_READERS.includes(t)) { emitMatvec(m, t); emitDequantizer(m, t); }
+  emitRows4Q4KKernels(m);
   emitWiden(m);
 }
