@@ -15,6 +15,7 @@ import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, i32, v128, type I32, type V128 } from './common.js';
 import { Q4K_GROUP_BLOCK } from '../../quant/rows4-q4k.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
+import { emitGroupDequantizer, pairLanes, storeVectorRows } from './rows4-dequantize.js';
 
 /** Export name of the layout's matvec: (out, w, x16, xs, xsum, rows, cols), a ggml kernel's signature (rows a multiple of 4). */
 export const Q4K_ROWS4_MATVEC = 'matvecQ4_KRows4';
@@ -130,51 +131,29 @@ function emitMatvec(m: ModuleBuilder): void {
  * exact reference compute it, lane by lane.
  */
 function emitDequantizer(m: ModuleBuilder): void {
-  const f = m.function(Q4K_ROWS4_DEQUANTIZER, [i32, i32, i32, i32]);
-  const [dst, src, groups, cols] = f.params as I32[];
-  const c = new Constants(m, f), low4w = c.i16(0x0f), halves = halvesConstants(c);
-  const k: SixBits = { low4: c.i8(0x0f), bits45: c.i8(0x30) };
-  const g = f.local(i32), rowBytes = f.local(i32), row0 = f.local(i32), end = f.local(i32), pw = f.local(i32), groupBytes = f.local(i32);
-  const d = f.local(v128), dmin = f.local(v128), pairBytes = f.local(v128), wv = f.local(v128), q = f.local(v128);
-  const scales = [f.local(v128), f.local(v128)], mins = [f.local(v128), f.local(v128)], top = f.local(v128);
-  const ds = [f.local(v128), f.local(v128)], ms = [f.local(v128), f.local(v128)], dj = f.local(v128), mj = f.local(v128);
-  const lanes32 = (a: number, b: number) => [a, a, b, b].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
-  f.get(cols!).i32(2).op(Op.i32_shl).set(rowBytes);
-  f.get(cols!).i32(8).op(Op.i32_shr_u).i32(Q4K_GROUP_BLOCK).op(Op.i32_mul).set(groupBytes);
-  f.get(src!).set(pw);
-  f.forSteps(g, () => f.i32(0), groups!, 1, () => {
-    f.get(pw).get(groupBytes).op(Op.i32_add).set(end);
-    f.get(dst!).set(row0);
-    f.block(() => f.loop(() => {
-      f.get(pw).get(end).op(Op.i32_ge_u).brIf(1);
+  emitGroupDequantizer(m, Q4K_ROWS4_DEQUANTIZER, 256, Q4K_GROUP_BLOCK, (f, c) => {
+    const low4w = c.i16(0x0f), halves = halvesConstants(c), k: SixBits = { low4: c.i8(0x0f), bits45: c.i8(0x30) };
+    const d = f.local(v128), dmin = f.local(v128), pairBytes = f.local(v128), wv = f.local(v128), q = f.local(v128);
+    const scales = [f.local(v128), f.local(v128)], mins = [f.local(v128), f.local(v128)], top = f.local(v128);
+    const ds = [f.local(v128), f.local(v128)], ms = [f.local(v128), f.local(v128)], dj = f.local(v128), mj = f.local(v128);
+    return (o) => {
+      const { pw } = o;
       f.get(pw).simdMem(Simd.v128_load64_zero, 0, 0); halvesToF32(f, halves); f.set(d);
       f.get(pw).simdMem(Simd.v128_load64_zero, 8, 0); halvesToF32(f, halves); f.set(dmin);
       sixBitVectors(f, pw, k, scales, mins, top);
       for (let j = 0; j < 8; j++) {
         laneFloats(f, scales[j >> 2]!, j & 3); f.get(d).simd(Simd.f32x4_mul).set(dj);
         laneFloats(f, mins[j >> 2]!, j & 3); f.get(dmin).simd(Simd.f32x4_mul).set(mj);
-        // lanes (rows 2h, 2h, 2h+1, 2h+1) of the scale and min, for the two rows of a vector half
-        for (const h of [0, 1]) { f.get(dj).get(dj).shuffle(lanes32(2 * h, 2 * h + 1)).set(ds[h]!); f.get(mj).get(mj).shuffle(lanes32(2 * h, 2 * h + 1)).set(ms[h]!); }
+        for (const h of [0, 1]) { f.get(dj).get(dj).shuffle(pairLanes(2 * h, 2 * h + 1)).set(ds[h]!); f.get(mj).get(mj).shuffle(pairLanes(2 * h, 2 * h + 1)).set(ms[h]!); }
         for (let v = 0; v < 16; v++) {
-          const cc = v >> 1;
-          if (v % 2 === 0) f.get(pw).simdMem(Simd.v128_load8x8_u, 64 + 64 * j + 8 * cc, 0).set(pairBytes);
+          if (v % 2 === 0) f.get(pw).simdMem(Simd.v128_load8x8_u, 64 + 64 * j + 8 * (v >> 1), 0).set(pairBytes);
           f.get(pairBytes);
           if (v % 2 === 0) f.get(low4w).simd(Simd.v128_and); else f.i32(4).simd(Simd.i16x8_shr_u);
           f.set(wv);
-          // vector v: values 32j + 2v, 2v + 1 of each row (pair v) → 8 bytes into each row.
-          for (const [h, ext] of [[0, Simd.i32x4_extend_low_i16x8_s], [1, Simd.i32x4_extend_high_i16x8_s]] as const) {
-            f.get(wv).simd(ext).simd(Simd.f32x4_convert_i32x4_s).get(ds[h]!).simd(Simd.f32x4_mul).get(ms[h]!).simd(Simd.f32x4_sub).set(q);
-            for (let r = 0; r < 2; r++) {
-              f.get(row0);
-              if (2 * h + r > 0) f.get(rowBytes).i32(2 * h + r).op(Op.i32_mul).op(Op.i32_add);
-              f.get(q).simdMemLane(Simd.v128_store64_lane, 4 * (32 * j + 2 * v), 0, r);
-            }
-          }
+          storeVectorRows(o, wv, 32 * j + 2 * v, q, ds, ms); // values 32j + 2v, 2v + 1 of each row
         }
       }
-      f.inc(pw, Q4K_GROUP_BLOCK).inc(row0, 4 * 256).br(0);
-    }));
-    f.get(dst!).get(rowBytes).i32(2).op(Op.i32_shl).op(Op.i32_add).set(dst!);
+    };
   });
 }
 
