@@ -12,11 +12,17 @@ import { GGML, ggmlTypeInfo } from '../../quant/ggml-types.js';
 import { ROWS4_TYPES } from '../../quant/rows4.js';
 import { FIVE_BIT_WORDS_ADDR } from '../low-memory.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
+import { Q6K_ROWS4_DEQUANTIZER, Q6K_ROWS4_MATVEC, emitQ6KRows4Kernels } from './rows4-q6k.js';
 
-/** Export names of the layout's matvecs (out, w, wide, xs, rows, cols; rows a multiple of 4). */
-export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4' });
+/**
+ * Export names of the layout's matvecs (out, w, x, xs, rows, cols; rows a multiple of 4): x is the
+ * widened activations (widenActivations), or for the types of ROWS4_READ_SPLIT the split ones.
+ */
+export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4', [GGML.Q6_K]: Q6K_ROWS4_MATVEC });
+/** The types whose four-rows matvec reads the split activations (kernels/split.ts) instead of widened ones. */
+export const ROWS4_READ_SPLIT: readonly number[] = Object.freeze([GGML.Q6_K]);
 /** Export names of the layout's dequantizers (dst, src, groups, cols): 4·groups rows of f32, row-major. */
-export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4' });
+export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4', [GGML.Q6_K]: Q6K_ROWS4_DEQUANTIZER });
 /** Bytes of widened activations per block of 32: the 16 h pairs, then the 16 l pairs, each in all four lanes. */
 export const WIDE_BLOCK_BYTES = 512;
 
@@ -127,6 +133,7 @@ function emitDequantizer(m: ModuleBuilder, type: number): void {
 
 /** Adds the layout's kernels to the module. */
 export function emitRows4Kernels(m: ModuleBuilder): void {
-  for (const t of ROWS4_TYPES) { emitMatvec(m, t); emitDequantizer(m, t); }
+  for (const t of ROWS4_TYPES) if (t !== GGML.Q6_K) { emitMatvec(m, t); emitDequantizer(m, t); }
+  emitQ6KRows4Kernels(m);
   emitWiden(m);
 }
