@@ -13,6 +13,7 @@
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, i32, v128, type I32, type V128 } from './common.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
+import { emitRows4Dequantizer } from './rows4-dequantize.js';
 import { Q6K_D, Q6K_GROUP_BLOCK, Q6K_MID, Q6K_SCALES, Q6K_TOP, Q6K_UNITS, Q6K_UNIT_BYTES } from '../../quant/rows4-q6k.js';
 
 export const Q6K_ROWS4_MATVEC = 'matvecQ6_KRows4', Q6K_ROWS4_DEQUANTIZER = 'dequantizeQ6_KRows4';
@@ -109,43 +110,20 @@ function emitMatvec(m: ModuleBuilder): void {
  * (sc·d)·(q − 32) as the plain dequantizer and the exact JS one compute it.
  */
 function emitDequantizer(m: ModuleBuilder): void {
-  const f = m.function(Q6K_ROWS4_DEQUANTIZER, [i32, i32, i32, i32]);
-  const [dst, src, groups, cols] = f.params as I32[];
-  const c = new Constants(m, f), mask3 = c.i16(3), halves = halvesConstants(c);
-  const g = f.local(i32), rowBytes = f.local(i32), row0 = f.local(i32), end = f.local(i32), pw = f.local(i32), groupBytes = f.local(i32);
-  const d = f.local(v128), scb = f.local(v128), sc16 = f.local(v128), sd = f.local(v128), sdLo = f.local(v128), sdHi = f.local(v128), wv = f.local(v128), q = f.local(v128);
-  const s = [0, 1, 2].map(() => f.local(v128)), unit = unitDecoder(f, pw, mask3, s);
-  const lanes32 = (a: number, b: number) => [a, a, b, b].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
-  f.get(cols!).i32(2).op(Op.i32_shl).set(rowBytes);
-  f.get(cols!).i32(8).op(Op.i32_shr_u).i32(Q6K_GROUP_BLOCK).op(Op.i32_mul).set(groupBytes);
-  f.get(src!).set(pw);
-  f.forSteps(g, () => f.i32(0), groups!, 1, () => {
-    f.get(pw).get(groupBytes).op(Op.i32_add).set(end);
-    f.get(dst!).set(row0);
-    f.block(() => f.loop(() => {
-      f.get(pw).get(end).op(Op.i32_ge_u).brIf(1);
+  emitRows4Dequantizer(m, Q6K_ROWS4_DEQUANTIZER, 256, Q6K_GROUP_BLOCK, (f, c) => {
+    const halves = halvesConstants(c), mask3 = c.i16(3), s = [0, 1, 2].map(() => f.local(v128));
+    const d = f.local(v128), scb = f.local(v128), sc16 = f.local(v128), sd = f.local(v128), sdLo = f.local(v128), sdHi = f.local(v128), wv = f.local(v128);
+    return ({ pw, spread, store }) => {
+      const unit = unitDecoder(f, pw, mask3, s);
       f.get(pw).simdMem(Simd.v128_load64_zero, Q6K_D, 0); halvesToF32(f, halves); f.set(d);
       for (let u = 0; u < 16; u++) {
         if (u % 2 === 0) loadScales(f, pw, u, scb, sc16);
         scaleOf(f, sc16, u); f.get(d).simd(Simd.f32x4_mul).set(sd);
-        f.get(sd).get(sd).shuffle(lanes32(0, 1)).set(sdLo).get(sd).get(sd).shuffle(lanes32(2, 3)).set(sdHi);
+        spread(sd, sdLo, sdHi);
         unit.load(u);
-        for (let p = 0; p < 8; p++) {
-          unit.decode(p); f.set(wv);
-          // lanes (row 2h: values 2p, 2p+1; row 2h+1: the same) → 8 bytes into each row.
-          for (const [h, ext, scale] of [[0, Simd.i32x4_extend_low_i16x8_s, sdLo], [1, Simd.i32x4_extend_high_i16x8_s, sdHi]] as const) {
-            f.get(wv).simd(ext).simd(Simd.f32x4_convert_i32x4_s).get(scale).simd(Simd.f32x4_mul).set(q);
-            for (let r = 0; r < 2; r++) {
-              f.get(row0);
-              if (2 * h + r > 0) f.get(rowBytes).i32(2 * h + r).op(Op.i32_mul).op(Op.i32_add);
-              f.get(q).simdMemLane(Simd.v128_store64_lane, 4 * (16 * u + 2 * p), 0, r);
-            }
-          }
-        }
+        for (let p = 0; p < 8; p++) { unit.decode(p); f.set(wv); store(wv, sdLo, sdHi, 16 * u + 2 * p); }
       }
-      f.inc(pw, Q6K_GROUP_BLOCK).inc(row0, 4 * 256).br(0);
-    }));
-    f.get(dst!).get(rowBytes).i32(2).op(Op.i32_shl).op(Op.i32_add).set(dst!);
+    };
   });
 }
 
