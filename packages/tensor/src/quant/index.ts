@@ -7,5 +7,5 @@ export { dequantizeGgmlRow, IQ4_NL_LEVELS } from './ggml-dequant.js';
 export { type PromptActivations, PROMPT_ACTIVATIONS, checkPromptActivations } from './prompt-activations.js';
 export { type GgmlTypeInfo, GGML_TYPES, GGML, SUPPORTED_GGML_TYPES, ggmlTypeInfo, supportedGgmlType, ggmlRowBytes } from './ggml-types.js';
 export { matvecGgmlJs, matmulGgmlJs } from './ggml-matvec-js.js';
-export { type NonFiniteGgml, describeNonFiniteGgml, findNonFiniteGgml, nonFiniteScanFor, refuseNonFiniteGgml } from './ggml-finite.js';
+export { type NonFiniteGgml, describeNonFiniteGgml, findNonFiniteGgml, nonFiniteScanFor } from './ggml-finite.js';
 export { ROWS4_TYPES, ROWS4_MAX_COLS, packRows4, rows4Suits, unpackGroup4, unpackRow4 } from './rows4.js';
