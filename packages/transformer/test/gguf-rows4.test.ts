@@ -1,4 +1,4 @@
-// GGUF models on the wasm backend keep their Q5_0 and Q4_K matrices and a Q8_0 embedding in the four-rows layout
+// GGUF models on the wasm backend keep their Q5_0, Q6_K and Q4_K matrices and a Q8_0 embedding in the four-rows layout
 // (@msrnn/tensor quant/rows4.ts, repacked at load): the decode's logits are bit for bit those of
 // the same weights put back into ggml's plain layout, and the state fingerprint hashes the file's
 // bytes, so it equals the js backend's (a state saved on one backend restores on the other).
@@ -10,7 +10,7 @@ import { GGML, createWasmBackend, jsBackend, unpackRow4, type GgmlWeights, type 
 import { argmax, createState, loadModel, modelFingerprint, modelFromWeights, step, type Model } from '../src/index.js';
 import { haveShared, shared } from './shared.js';
 
-const names = ['stories260K-Q8_0', 'stories260K-Q4_K', 'random256-Q5_0', 'random256-Q8_0', 'random256-Q4_K']; // (stories260K-Q4_K is Q5_0 in the file)
+const names = ['stories260K-Q8_0', 'stories260K-Q4_K', 'random256-Q5_0', 'random256-Q8_0', 'random256-Q6_K', 'random256-Q4_K']; // (stories260K-Q4_K is Q5_0 in the file)
 const gguf = (n: string) => resolve(shared, 'models/gguf', `${n}.gguf`);
 
 /** Every projection and the embedding of the model. */
@@ -53,7 +53,7 @@ if (haveShared('gguf models', ...names.map(gguf))) {
       // its rows, so the repacked bytes pass, and a NaN scale is found in the row it belongs to.
       modelFromWeights(model.config, model.weights, { backend: wasm, source: 'again' });
       for (const type of new Set(packed.map((p) => p.ggmlType))) { // one matrix of each repacked type
-        const w = packed.find((p) => p.ggmlType === type)!, scale = w.data[2 * 2 + 1]!;   // row 2's first f16 scale d, high byte (a group block starts with the four rows' d)
+        const w = packed.find((p) => p.ggmlType === type)!, scale = w.data[2 * 2 + 1]!;   // row 2's first f16 scale, high byte (a group block starts with the four rows' f16 d)
         w.data[2 * 2 + 1] = 0x7e;
         assert.throws(() => modelFromWeights(model.config, model.weights, { backend: wasm, source: "again" }), /block \d+ \(row 2, columns 0–(31|255)\) has scale d = NaN/);
         w.data[2 * 2 + 1] = scale;

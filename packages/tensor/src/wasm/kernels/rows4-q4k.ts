@@ -15,9 +15,9 @@ import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, i32, v128, type I32, type V128 } from './common.js';
 import { Q4K_GROUP_BLOCK } from '../../quant/rows4-q4k.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
-import { emitGroupDequantizer, pairLanes, storeVectorRows } from './rows4-dequantize.js';
+import { emitRows4Dequantizer } from './rows4-dequantize.js';
 
-/** Export name of the layout's matvec: (out, w, x16, xs, xsum, rows, cols), a ggml kernel's signature (rows a multiple of 4). */
+/** Export name of the layout's matvec: (out, w, x16, xs, rows, cols, xsum), a Rows4Matvec on the split activations (rows a multiple of 4). */
 export const Q4K_ROWS4_MATVEC = 'matvecQ4_KRows4';
 /** Export name of the layout's dequantizer (dst, src, groups, cols). */
 export const Q4K_ROWS4_DEQUANTIZER = 'dequantizeQ4_KRows4';
@@ -56,7 +56,7 @@ function laneFloats(f: FunctionBuilder, bytes: V128, j: number): void {
 const DEFERRED = 8;
 
 /**
- * matvecQ4_KRows4(out, w, x16, xs, xsum, rows, cols). A super-block's eight integer sums come
+ * matvecQ4_KRows4(out, w, x16, xs, rows, cols, xsum). A super-block's eight integer sums come
  * first, its float steps after them: TurboFan keeps loads in program order but places arithmetic
  * late, and float steps between the sub-blocks' loads made the kernel 1.1× slower (measured). A
  * store of the running integer sums every four weight vectors, and of each sub-block's, keeps a
@@ -64,7 +64,7 @@ const DEFERRED = 8;
  */
 function emitMatvec(m: ModuleBuilder): void {
   const f = m.function(Q4K_ROWS4_MATVEC, [i32, i32, i32, i32, i32, i32, i32]);
-  const [out, w, x16, xs, xsum, rows, cols] = f.params as I32[];
+  const [out, w, x16, xs, rows, cols, xsum] = f.params as I32[];
   const c = new Constants(m, f), lScale = c.f32x4(L_SCALE), low4w = c.i16(0x0f), halves = halvesConstants(c);
   const k: SixBits = { low4: c.i8(0x0f), bits45: c.i8(0x30) }, zero = c.f32x4(0);
   const g = f.local(i32), pw = f.local(i32), px = f.local(i32), pxs = f.local(i32), pxsum = f.local(i32), end = f.local(i32), po = f.local(i32), groupBytes = f.local(i32);
@@ -131,26 +131,25 @@ function emitMatvec(m: ModuleBuilder): void {
  * exact reference compute it, lane by lane.
  */
 function emitDequantizer(m: ModuleBuilder): void {
-  emitGroupDequantizer(m, Q4K_ROWS4_DEQUANTIZER, 256, Q4K_GROUP_BLOCK, (f, c) => {
+  emitRows4Dequantizer(m, Q4K_ROWS4_DEQUANTIZER, 256, Q4K_GROUP_BLOCK, (f, c) => {
     const low4w = c.i16(0x0f), halves = halvesConstants(c), k: SixBits = { low4: c.i8(0x0f), bits45: c.i8(0x30) };
-    const d = f.local(v128), dmin = f.local(v128), pairBytes = f.local(v128), wv = f.local(v128), q = f.local(v128);
+    const d = f.local(v128), dmin = f.local(v128), pairBytes = f.local(v128), wv = f.local(v128);
     const scales = [f.local(v128), f.local(v128)], mins = [f.local(v128), f.local(v128)], top = f.local(v128);
-    const ds = [f.local(v128), f.local(v128)], ms = [f.local(v128), f.local(v128)], dj = f.local(v128), mj = f.local(v128);
-    return (o) => {
-      const { pw } = o;
+    const ds = [f.local(v128), f.local(v128)] as const, ms = [f.local(v128), f.local(v128)] as const, dj = f.local(v128), mj = f.local(v128);
+    return ({ pw, spread, store }) => {
       f.get(pw).simdMem(Simd.v128_load64_zero, 0, 0); halvesToF32(f, halves); f.set(d);
       f.get(pw).simdMem(Simd.v128_load64_zero, 8, 0); halvesToF32(f, halves); f.set(dmin);
       sixBitVectors(f, pw, k, scales, mins, top);
       for (let j = 0; j < 8; j++) {
         laneFloats(f, scales[j >> 2]!, j & 3); f.get(d).simd(Simd.f32x4_mul).set(dj);
         laneFloats(f, mins[j >> 2]!, j & 3); f.get(dmin).simd(Simd.f32x4_mul).set(mj);
-        for (const h of [0, 1]) { f.get(dj).get(dj).shuffle(pairLanes(2 * h, 2 * h + 1)).set(ds[h]!); f.get(mj).get(mj).shuffle(pairLanes(2 * h, 2 * h + 1)).set(ms[h]!); }
+        spread(dj, ds[0], ds[1]); spread(mj, ms[0], ms[1]);
         for (let v = 0; v < 16; v++) {
           if (v % 2 === 0) f.get(pw).simdMem(Simd.v128_load8x8_u, 64 + 64 * j + 8 * (v >> 1), 0).set(pairBytes);
           f.get(pairBytes);
           if (v % 2 === 0) f.get(low4w).simd(Simd.v128_and); else f.i32(4).simd(Simd.i16x8_shr_u);
           f.set(wv);
-          storeVectorRows(o, wv, 32 * j + 2 * v, q, ds, ms); // values 32j + 2v, 2v + 1 of each row
+          store(wv, ds[0], ds[1], 32 * j + 2 * v, ms); // values 32j + 2v, 2v + 1 of each row
         }
       }
     };

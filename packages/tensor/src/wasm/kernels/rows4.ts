@@ -12,18 +12,19 @@ import { GGML, ggmlTypeInfo } from '../../quant/ggml-types.js';
 import { ROWS4_TYPES } from '../../quant/rows4.js';
 import { FIVE_BIT_WORDS_ADDR } from '../low-memory.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
+import { Q6K_ROWS4_DEQUANTIZER, Q6K_ROWS4_MATVEC, emitQ6KRows4Kernels } from './rows4-q6k.js';
 import { Q4K_ROWS4_DEQUANTIZER, Q4K_ROWS4_MATVEC, emitRows4Q4KKernels } from './rows4-q4k.js';
-import { emitGroupDequantizer, pairLanes, storeVectorRows } from './rows4-dequantize.js';
+import { emitRows4Dequantizer } from './rows4-dequantize.js';
 
 /**
- * Export names of the layout's matvecs (rows a multiple of 4): (out, w, wide, xs, rows, cols) on the
- * widened activations, or for the types of ROWS4_SPLIT_READERS a ggml kernel's (out, w, x16, xs, xsum, rows, cols).
+ * Export names of the layout's matvecs (out, w, x, xs, rows, cols; rows a multiple of 4): x is the
+ * widened activations (widenActivations), or for the types of ROWS4_READ_SPLIT the split ones.
  */
-export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4', [GGML.Q4_K]: Q4K_ROWS4_MATVEC });
-/** The types whose layout matvec reads the split activations themselves (no widening: rows too wide for L1). */
-export const ROWS4_SPLIT_READERS: readonly number[] = Object.freeze([GGML.Q4_K]);
+export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4', [GGML.Q6_K]: Q6K_ROWS4_MATVEC, [GGML.Q4_K]: Q4K_ROWS4_MATVEC });
+/** The types whose four-rows matvec reads the split activations (kernels/split.ts) instead of widened ones. */
+export const ROWS4_READ_SPLIT: readonly number[] = Object.freeze([GGML.Q6_K, GGML.Q4_K]);
 /** Export names of the layout's dequantizers (dst, src, groups, cols): 4·groups rows of f32, row-major. */
-export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4', [GGML.Q4_K]: Q4K_ROWS4_DEQUANTIZER });
+export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4', [GGML.Q6_K]: Q6K_ROWS4_DEQUANTIZER, [GGML.Q4_K]: Q4K_ROWS4_DEQUANTIZER });
 /** Bytes of widened activations per block of 32: the 16 h pairs, then the 16 l pairs, each in all four lanes. */
 export const WIDE_BLOCK_BYTES = 512;
 
@@ -98,23 +99,20 @@ function emitWiden(m: ModuleBuilder): void {
  * one f32 multiply as the plain dequantizer (kernels/dequantize.ts) and the exact reference compute it.
  */
 function emitDequantizer(m: ModuleBuilder, type: number): void {
-  emitGroupDequantizer(m, ROWS4_DEQUANTIZERS[type]!, 32, groupBlockBytes(type), (f, c) => {
-    const low4 = c.i16(0x0f), halves = halvesConstants(c);
-    const d = f.local(v128), dHalves = [f.local(v128), f.local(v128)], pairBytes = f.local(v128), wv = f.local(v128), q = f.local(v128);
-    return (o) => {
-      f.get(o.pw).simdMem(Simd.v128_load64_zero, 0, 0); halvesToF32(f, halves); f.set(d);
-      dHalves.forEach((v, h) => f.get(d).get(d).shuffle(pairLanes(2 * h, 2 * h + 1)).set(v));
-      for (let v = 0; v < 16; v++) {
-        weightVector(f, type, o.pw, v, low4, pairBytes, wv);
-        storeVectorRows(o, wv, 2 * v, q, dHalves); // values 2v, 2v + 1 of each row
-      }
+  emitRows4Dequantizer(m, ROWS4_DEQUANTIZERS[type]!, 32, groupBlockBytes(type), (f, c) => {
+    const low4 = c.i16(0x0f), halves = halvesConstants(c), d = f.local(v128), dLo = f.local(v128), dHi = f.local(v128), pairBytes = f.local(v128), wv = f.local(v128);
+    return ({ pw, spread, store }) => {
+      f.get(pw).simdMem(Simd.v128_load64_zero, 0, 0); halvesToF32(f, halves); f.set(d);
+      spread(d, dLo, dHi);
+      for (let v = 0; v < 16; v++) { weightVector(f, type, pw, v, low4, pairBytes, wv); store(wv, dLo, dHi, 2 * v); }
     };
   });
 }
 
 /** Adds the layout's kernels to the module. */
 export function emitRows4Kernels(m: ModuleBuilder): void {
-  for (const t of ROWS4_TYPES) if (!ROWS4_SPLIT_READERS.includes(t)) { emitMatvec(m, t); emitDequantizer(m, t); }
+  for (const t of ROWS4_TYPES) if (!ROWS4_READ_SPLIT.includes(t)) { emitMatvec(m, t); emitDequantizer(m, t); }
+  emitQ6KRows4Kernels(m);
   emitRows4Q4KKernels(m);
   emitWiden(m);
 }
