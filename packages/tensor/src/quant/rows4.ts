@@ -8,7 +8,7 @@
 //   Q5_0: 16 qh bytes (byte v: bit i = 5th bit of lane i of vector v), then 8 × 8 nibble bytes
 //         (8 bytes per vector pair: byte i's low nibble is lane i of vector 2c, its high nibble of 2c + 1).
 // A vector's dot product with the activation pair broadcast to all lanes is the four rows' sums,
-// lane k = row k. Q6_K (super-blocks of 256 values) has a layout of its own: ./rows4-q6k.ts. Only matrices of whole groups (rows a multiple of 4) take the layout. Repacking
+// lane k = row k. Q6_K and Q4_K (super-blocks of 256 values) have layouts of their own: ./rows4-q6k.ts, ./rows4-q4k.ts. Only matrices of whole groups (rows a multiple of 4) take the layout. Repacking
 // is in place, one group at a time (a scratch of one group), so loading never holds a second copy
 // of a matrix.
 import { GGML, ggmlRowBytes, ggmlTypeInfo } from './ggml-types.js';
