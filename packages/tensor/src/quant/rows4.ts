@@ -72,6 +72,57 @@ function packBlock(type: number, src: Uint8Array, s: number, out: Uint8Array, o:
   }
 }
 
+/**
+ * Group g's four rows (rows 4g .. 4g+3) in the plain layout, into dst[0 .. 4·rowBytes): the file's
+ * bytes of those rows, in order, from `data` in the layout. A whole group at once, through the
+ * type's GROUP_UNPACK (each stored byte read once; 2.1–2.4× faster than unpackRow4 row by row over SmolLM2's repacked matrices), or
+ * unpackRow4 per row for a type without one: what hashes and scans all the rows (the state
+ * fingerprint, checkWeights) take.
+ */
+export function unpackGroup4(type: number, data: Uint8Array, cols: number, g: number, dst: Uint8Array): void {
+  const rowBytes = ggmlRowBytes(type, cols), unpack = GROUP_UNPACK[type];
+  if (!unpack) {
+    for (let k = 0; k < 4; k++) unpackRow4(type, data, cols, 4 * g + k, dst.subarray(k * rowBytes, (k + 1) * rowBytes));
+    return;
+  }
+  const bb = blockBytes(type), g0 = 4 * g * rowBytes;
+  for (let b = 0; b < cols / 32; b++) unpack(data, g0 + 4 * bb * b, dst, b * bb, rowBytes);
+}
+
+/**
+ * Per type, one group block (the four rows' block b, at src[o ..]) back into the four plain rows'
+ * blocks at dst[d + k·rowBytes ..], k < 4: the inverse of packBlock for all four rows at once.
+ */
+const GROUP_UNPACK: Partial<Record<number, (src: Uint8Array, o: number, dst: Uint8Array, d: number, rowBytes: number) => void>> = {
+  [GGML.Q8_0](src, o, dst, d, rowBytes) {
+    for (let k = 0; k < 4; k++) {
+      const r = d + k * rowBytes, s = o + 2 * k;
+      dst[r] = src[s]!; dst[r + 1] = src[s + 1]!;
+      // Row k's values 2v and 2v+1 are bytes 2k, 2k+1 of vector v.
+      for (let v = 0; v < 16; v++) { dst[r + 2 + 2 * v] = src[s + 8 + 8 * v]!; dst[r + 3 + 2 * v] = src[s + 9 + 8 * v]!; }
+    }
+  },
+  [GGML.Q5_0](src, o, dst, d, rowBytes) {
+    for (let k = 0; k < 4; k++) {
+      const r = d + k * rowBytes, lane = 2 * k;
+      dst[r] = src[o + lane]!; dst[r + 1] = src[o + lane + 1]!;
+      // Bits 2v and 2v+1 of row k's qh are bits 2k and 2k+1 of qh byte v.
+      let qh = 0;
+      for (let v = 0; v < 16; v++) qh |= ((src[o + 8 + v]! >> lane) & 3) << (2 * v);
+      dst[r + 2] = qh & 255; dst[r + 3] = (qh >>> 8) & 255; dst[r + 4] = (qh >>> 16) & 255; dst[r + 5] = qh >>> 24;
+      // Plain byte i = 4c + 2h + e holds values i (low nibble) and i + 16 (high): value 4c + 2h + e
+      // is nibble h of byte 8c + 2k + e of the nibble bytes, value i + 16 the same of byte 8(c + 4) + 2k + e.
+      for (let c = 0; c < 4; c++) {
+        for (let e = 0; e < 2; e++) {
+          const a = src[o + 24 + 8 * c + lane + e]!, b = src[o + 56 + 8 * c + lane + e]!, i = r + 6 + 4 * c + e;
+          dst[i] = (a & 15) | ((b & 15) << 4);
+          dst[i + 2] = (a >> 4) | (b & 0xf0);
+        }
+      }
+    }
+  },
+};
+
 /** Row `row`'s blocks in the plain layout, into dst[0 .. rowBytes), from `data` in the layout: what the plain readers (dequantizeGgmlRow) take. */
 export function unpackRow4(type: number, data: Uint8Array, cols: number, row: number, dst: Uint8Array): void {
   const rowBytes = ggmlRowBytes(type, cols), bb = blockBytes(type);
