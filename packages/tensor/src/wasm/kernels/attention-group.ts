@@ -12,8 +12,8 @@
 // changes, so every query's output and weights are bit-identical to attending it alone.
 import { ModuleBuilder, FunctionBuilder, Op, Simd } from '../emitter.js';
 import { Scratch, zeroV, hsum, i32, f32, type I32, type F32 } from './common.js';
-import { emitDotTile, loadARow } from './dot.js';
-import { ENTRY_FORMATS, softmaxInPlace, type EntryFormat } from './attention.js';
+import { loadARow } from './dot.js';
+import { ENTRY_FORMATS, denseScores, softmaxInPlace, type EntryFormat } from './attention.js';
 
 /** The export name of the grouped kernel for keys of type `k` and values of type `v`. */
 export function attendGroupName(k: EntryFormat, v: EntryFormat): string {
@@ -76,33 +76,9 @@ function groupScores(f: FunctionBuilder, s: Scratch, fmt: EntryFormat, a: GroupA
   if (fmt === 'q8') { queryBlocks(f, g, a.queries, [4, 3, 2, 1], (C) => { start(); q8Scores(f, s, a, qg, ag, qBytes, aBytes, C); }); return; }
   // f32: attendHead's 4 keys a quarter of the entries apart, now × 2 queries (the matmul's 4×2
   // tile, 8 accumulators); f16: attendHeadKv's one key at a time, U = 4, × 2 queries.
-  // (3 queries a tile measured slower: 12 accumulators spill, and 3 keys × 3 or 2 × 3 gain nothing.)
-  queryBlocks(f, g, a.queries, [2, 1], (C) => { start(); denseScores(f, s, fmt, a, qg, ag, qBytes, aBytes, C); });
-}
-
-function denseScores(f: FunctionBuilder, s: Scratch, fmt: 'f32' | 'f16', a: GroupArgs, qg: I32, ag: I32, qBytes: I32, aBytes: I32, C: number): void {
-  const i = s.i('grp.i'), rowBytes = s.i('grp.keyRowBytes'), quarter = s.i('grp.quarter');
-  f.get(a.headDim).i32(fmt === 'f32' ? 2 : 1).op(Op.i32_shl).set(rowBytes);
-  /** Pushes the entry index of tile row r: i + r·quarter. */
-  const key = (r: number) => { f.get(i); if (r > 0) f.get(quarter).i32(r).op(Op.i32_mul).op(Op.i32_add); };
-  const tile = (R: number) => emitDotTile(f, s, {
-    R, C, U: fmt === 'f32' ? 1 : 4, aFormat: fmt, k: a.headDim,
-    rowA: (r) => { f.get(a.keys); key(r); f.get(rowBytes).op(Op.i32_mul).op(Op.i32_add); },
-    rowB: (c) => { f.get(qg); if (c > 0) f.get(qBytes).i32(c).op(Op.i32_mul).op(Op.i32_add); },
-    store: (r, c, push) => {
-      f.get(ag); if (c > 0) f.get(aBytes).i32(c).op(Op.i32_mul).op(Op.i32_add);
-      key(r); f.i32(2).op(Op.i32_shl).op(Op.i32_add);
-      push(); f.get(a.scale).op(Op.f32_mul).mem(Op.f32_store);
-    },
-  });
-  if (fmt === 'f32') {
-    f.get(a.count).i32(2).op(Op.i32_shr_u).set(quarter);
-    f.forSteps(i, () => f.i32(0), quarter, 1, () => tile(4));
-    f.get(quarter).i32(2).op(Op.i32_shl).set(i); // the last count % 4 entries one at a time
-  } else {
-    f.i32(0).set(i);
-  }
-  f.forSteps(i, () => f.get(i), a.count, 1, () => tile(1));
+  // (3 queries a tile: 4 keys × 3 measured slower, 12 accumulators spill; 3 × 3 and 2 × 3 no steadier gain.)
+  const scores = { q: qg, keys: a.keys, count: a.count, headDim: a.headDim, scale: a.scale, att: ag };
+  queryBlocks(f, g, a.queries, [2, 1], (C) => { start(); denseScores(f, s, fmt, scores, C, qBytes, aBytes); });
 }
 
 /** Pushes 8 int8 at p as f32 (exact) in two halves: lanes 0-3 into lo, 4-7 into hi. */
