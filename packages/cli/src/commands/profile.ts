@@ -26,6 +26,7 @@ interface ProfileFlags extends BackendFlags {
   interval: string;
   top: string;
   save?: string;
+  alwaysShare: boolean;
 }
 
 /** Sampling intervals accepted (µs): below 10 the sampler itself is the profile; above 0.1 s a phase has a handful of samples. */
@@ -45,6 +46,7 @@ export function registerProfile(program: Command, io: CliIo = processIo): void {
     .option('--prompt-activations <mode>', 'exact, or q8_0 (Q8_0 and Q4_0 weights on the wasm backend, as in generate)', 'exact')
     .option('--interval <us>', `sampling interval in microseconds, ${INTERVAL_RANGE[0]} to ${INTERVAL_RANGE[1]}`, '100')
     .option('--top <n>', 'functions listed per thread', '12')
+    .option('--always-share', 'hand every job big enough to split to the workers, even while the thread pool measures that sharing does not pay (on a busy machine it keeps them on the calling thread)', false)
     .option('--save <dir>', 'also write each phase\'s profile per thread as DIR/<phase>-<thread>.cpuprofile (Chrome devtools, Performance panel, opens them)');
   addBackendOptions(addKvOption(command))
     .action(async (flags: ProfileFlags) => { await runProfile(flags, io); });
@@ -70,14 +72,14 @@ async function runProfile(flags: ProfileFlags, io: CliIo): Promise<void> {
   const states: MultiState[] = [];
   let selection: BackendSelection | undefined;
   try {
-    selection = await selectBackendFor(flags, (line) => note(io, `msrnn profile: ${line}`));
+    selection = await selectBackendFor(flags, (line) => note(io, `msrnn profile: ${line}`), { alwaysShare: flags.alwaysShare });
     if (selection.note) note(io, `msrnn profile: ${selection.note}`);
     await profiler.adoptNewWorkers(selection.threads - 1);
     const loaded = await loadModel(file, { backend: selection.backend });
     model = loaded.metadata !== null || weights === 'f32' ? loaded : quantizeModel(loaded, weights);
     if (weights !== 'f32' && loaded.metadata !== null) note(io, `msrnn profile: warning: --weights ${weights} is ignored: ${file} runs in its own types (${loaded.format})`);
     const c = model.config;
-    note(io, `msrnn profile: ${file} (${model.format}, dim ${c.dim}, ${c.nLayers} layers), ${selection.backend.name} backend, ${selection.threads} thread${selection.threads === 1 ? '' : 's'}, sampling every ${interval} µs`);
+    note(io, `msrnn profile: ${file} (${model.format}, dim ${c.dim}, ${c.nLayers} layers), ${selection.backend.name} backend, ${selection.threads} thread${selection.threads === 1 ? '' : 's'}${flags.alwaysShare && selection.threads > 1 ? ' (every job shared)' : ''}, sampling every ${interval} µs`);
     warmUp(model, promptTokens, decodeTokens, warmup, activations, kv);
     // Two states at the same positions: each phase runs unprofiled on one (the rate to compare
     // with), then on the other under the profiler.
@@ -154,7 +156,7 @@ function report(io: CliIo, phase: Phase, seconds: number, plainSeconds: number, 
     // A share of the phase's wall time: the thread was in the phase for all of it.
     for (const r of t.times.rows.slice(0, top)) print(io, `| ${r.name} | ${r.where} | ${percent(r.share)} | ${(r.share * seconds * 1000).toFixed(1)} |`);
   }
-  if (others > 0) print(io, `\n(not shown: ${others} more worker thread${others === 1 ? '' : 's'} started with the backend that ran no kernel worker loop, e.g. Node's module loader)`);
+  if (others > 0) print(io, `\n(not shown: ${others} more worker thread${others === 1 ? '' : 's'} started with the backend that ran none of the thread pool's code, e.g. Node's module loader)`);
 }
 
 /** "wasm kernels 80.1 %, thread pool 5.0 %, ...": the kinds with any samples, largest first. */

@@ -15,7 +15,7 @@ export type TimeKind = 'kernel' | 'wrapper' | 'pool' | 'js' | 'gc' | 'vm' | 'idl
 
 export const TIME_KINDS: Record<TimeKind, string> = {
   kernel: 'wasm kernels',
-  wrapper: 'JS↔wasm call wrappers',
+  wrapper: 'JS↔wasm entries',
   pool: 'thread pool (hand-off, claims, waits)',
   js: 'other JS',
   gc: 'garbage collector',
@@ -64,19 +64,34 @@ function where(url: string, line: number, column: number, root: string): string 
     const path = fileURLToPath(url), rel = relative(root, path);
     file = rel.startsWith('..') || isAbsolute(rel) ? path : rel;
   }
-  return `${file}:${line + 1}`;
+  return line >= 0 ? `${file}:${line + 1}` : file;
 }
 
-/** The row a profile node's self time goes to: its key and what it shows. */
-function rowOf(frame: CpuProfile['nodes'][number]['callFrame'], root: string): Omit<SelfTimeRow, 'samples' | 'share'> {
+type Frame = CpuProfile['nodes'][number]['callFrame'];
+
+/** The row a profile node's self time goes to (`caller`: its parent's frame): its key and what it shows. */
+function rowOf(frame: Frame, caller: Frame | undefined, root: string): Omit<SelfTimeRow, 'samples' | 'share'> {
   const vm = VM_ENTRIES[frame.functionName];
   if (vm !== undefined && frame.url === '') return { name: frame.functionName, where: '', kind: vm };
   if (frame.url.startsWith('wasm://')) {
-    // V8's generated entry/exit stubs (js-to-wasm:ii:i, per signature) are one row.
-    if (/^(js-to-wasm|wasm-to-js)/.test(frame.functionName)) return { name: '(js-to-wasm / wasm-to-js wrappers)', where: 'wasm', kind: 'wrapper' };
+    // V8's entry and exit stubs (js-to-wasm:iii:, one per signature), one row per JS caller: the
+    // stack walk sometimes loses the wasm function on top of an entry and stops at the entry
+    // (seen with the prompt's attention kernels after its first chunk), so the caller is what
+    // says which kernels that time was in.
+    if (/^(js-to-wasm|wasm-to-js)/.test(frame.functionName)) {
+      const from = caller && caller.functionName !== '' && !caller.url.startsWith('wasm://') ? `, from ${caller.functionName}` : '';
+      return { name: `(${frame.functionName.startsWith('js') ? 'JS→wasm' : 'wasm→JS'} entry${from})`, where: 'wasm', kind: 'wrapper' };
+    }
     return { name: frame.functionName, where: 'wasm', kind: 'kernel' };
   }
   return { name: frame.functionName || '(anonymous)', where: where(frame.url, frame.lineNumber, frame.columnNumber, root), kind: POOL_FILE.test(frame.url) ? 'pool' : 'js' };
+}
+
+/** Each node's parent (by id). */
+function parents(profile: CpuProfile): Map<number, number> {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  return parent;
 }
 
 /** Each sample's time on the profile's clock (µs). */
@@ -93,6 +108,7 @@ function sampleTimes(profile: CpuProfile): number[] {
 export function selfTimes(profile: CpuProfile, root: string, window?: { start: number; end: number }): ThreadSelfTime {
   const start = window?.start ?? profile.startTime, end = window?.end ?? profile.endTime;
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = parents(profile);
   const rows = new Map<string, SelfTimeRow>();
   const samples = profile.samples ?? [], times = sampleTimes(profile);
   let total = 0;
@@ -100,7 +116,7 @@ export function selfTimes(profile: CpuProfile, root: string, window?: { start: n
     if (times[i]! < start || times[i]! > end) continue;
     const node = byNode.get(samples[i]!);
     if (!node) throw new Error(`CPU profile: sample ${i} names node ${samples[i]}, which the profile does not have`);
-    const row = rowOf(node.callFrame, root);
+    const row = rowOf(node.callFrame, byNode.get(parent.get(node.id)!)?.callFrame, root);
     const key = `${row.name}\u0000${row.where}`;
     const r = rows.get(key) ?? rows.set(key, { ...row, samples: 0, share: 0 }).get(key)!;
     r.samples++;
@@ -113,8 +129,7 @@ export function selfTimes(profile: CpuProfile, root: string, window?: { start: n
 
 /** The times (µs, the profile's clock) of the first and the last sample with `functionName` on its stack; null when none has it. */
 export function spanOf(profile: CpuProfile, functionName: string): { start: number; end: number } | null {
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const parent = parents(profile);
   const marked = new Set(profile.nodes.filter((n) => n.callFrame.functionName === functionName).map((n) => n.id));
   const under = (id: number | undefined): boolean => { for (; id !== undefined; id = parent.get(id)) if (marked.has(id)) return true; return false; };
   const samples = profile.samples ?? [], times = sampleTimes(profile);
@@ -126,7 +141,10 @@ export function spanOf(profile: CpuProfile, functionName: string): { start: numb
   return span;
 }
 
-/** Whether a thread's profile ran the wasm backend's kernel worker loop. */
+/**
+ * Whether a thread's profile ran the thread pool's code (a kernel worker). Not by the loop's name:
+ * V8 may compile runKernelWorker into worker-node's top-level code (then the profile shows only that).
+ */
 export function isKernelWorker(profile: CpuProfile): boolean {
-  return profile.nodes.some((n) => n.callFrame.functionName === 'runKernelWorker');
+  return profile.nodes.some((n) => POOL_FILE.test(n.callFrame.url));
 }
