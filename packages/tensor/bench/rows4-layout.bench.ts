@@ -1,18 +1,18 @@
 // The four-rows layout (quant/rows4.ts) against ggml's plain rows, for the decode matvec: the same
-// random Q5_0 / Q8_0 matrix as plain weights and repacked, in one single-thread wasm backend,
+// random Q5_0 / Q8_0 / Q6_K matrix as plain weights and repacked, in one single-thread wasm backend,
 // weights cycled through ≥ 64 MiB of copies (from memory), alternating batches, best batch by this
 // process's CPU time (a loaded machine slows both alike). Each call includes its activation work
-// (the repacked kernels also widen the split activations). Checks every row bit for bit first.
+// (the repacked Q5_0 / Q8_0 kernels also widen the split activations). Checks every row bit for bit first.
 // --time under 50 ms is a smoke run (the README test's): one copy of each matrix, in cache.
 //   node scripts/run-ts.mjs packages/tensor/bench/rows4-layout.bench.ts [--cases Q5_0:1536x576,...] [--time MS]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { GGML, createWasmBackend, ggmlWeights, matvecWeights, packRows4, type GgmlWeights } from '../src/index.js';
+import { GGML, createWasmBackend, ggmlTypeInfo, ggmlWeights, matvecWeights, packRows4, type GgmlWeights } from '../src/index.js';
 import { randomGgmlMatrix } from '../test/ggml-helpers.js';
 import { rng } from '../test/helpers.js';
 
 const { values } = parseArgs({ options: {
-  cases: { type: 'string', default: 'Q5_0:1536x576,Q5_0:576x576,Q5_0:192x576,Q8_0:49152x576,Q8_0:576x1536' },
+  cases: { type: 'string', default: 'Q5_0:1536x576,Q5_0:576x576,Q5_0:192x576,Q8_0:49152x576,Q8_0:576x1536,Q6_K:576x1536' },
   time: { type: 'string', default: '3000' },
 } });
 const timeMs = Number(values.time);
@@ -21,9 +21,9 @@ if (!(timeMs > 0)) throw new RangeError(`--time must be a positive number of ms,
 const backend = await createWasmBackend({ initialBytes: 256 << 20 });
 console.log(`load average ${loadavg()[0]!.toFixed(2)}; best batch by CPU time, plain and rows4 alternating, ${timeMs} ms per case`);
 for (const spec of values.cases!.split(',')) {
-  const match = /^(Q5_0|Q8_0):(\d+)x(\d+)$/.exec(spec);
-  if (!match || Number(match[2]) % 4 !== 0 || Number(match[3]) % 32 !== 0) throw new RangeError(`--cases: "${spec}" is not Q5_0|Q8_0:ROWSxCOLS with rows a multiple of 4 and cols of 32`);
-  const type = GGML[match[1] as 'Q5_0' | 'Q8_0'], rows = Number(match[2]), cols = Number(match[3]);
+  const match = /^(Q5_0|Q8_0|Q6_K):(\d+)x(\d+)$/.exec(spec), type = match ? GGML[match[1] as 'Q5_0' | 'Q8_0' | 'Q6_K'] : -1;
+  if (!match || Number(match[2]) % 4 !== 0 || Number(match[3]) % ggmlTypeInfo(type).blockSize !== 0) throw new RangeError(`--cases: "${spec}" is not Q5_0|Q8_0|Q6_K:ROWSxCOLS with rows a multiple of 4 and cols of the block size`);
+  const rows = Number(match[2]), cols = Number(match[3]);
   const bytes = randomGgmlMatrix(rng(2), type, rows, cols), copies = timeMs < 50 ? 1 : Math.max(1, Math.ceil((64 << 20) / bytes.length));
   const packedBytes = bytes.slice();
   packRows4(type, packedBytes, rows, cols);

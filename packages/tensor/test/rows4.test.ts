@@ -10,11 +10,13 @@ import {
   matvecWeights, matvecWeightsShared, packRows4, rows4Suits, unpackRow4, type GgmlWeights, type WasmBackend,
 } from '../src/index.js';
 import { encodeFloat16 } from '../src/fp16.js';
-import { randomGgmlMatrix } from './ggml-helpers.js';
+import { SCALE_OFFSETS, randomGgmlMatrix } from './ggml-helpers.js';
 import { rng } from './helpers.js';
 
 const rand = rng(0x4a11);
-const TYPES = [GGML.Q5_0, GGML.Q8_0];
+const TYPES = [GGML.Q5_0, GGML.Q8_0, GGML.Q6_K];
+/** A width given for 32-value blocks, scaled to type's block (Q6_K: 256 values): the same count of blocks per row. */
+const width = (type: number, cols: number): number => (cols / 32) * ggmlTypeInfo(type).blockSize;
 let one: WasmBackend, two: WasmBackend;
 test.before(async () => {
   one = await createWasmBackend({ initialBytes: 32 << 20 });
@@ -24,13 +26,14 @@ test.after(async () => { await two.dispose(); });
 
 const EXTREME_SCALES = [65504, -65504, 6.103515625e-5, 5.960464477539063e-8, -5.960464477539063e-8, 0];
 
-/** Random blocks, one in three with an extreme f16 scale. */
+/** Random blocks, one in three with an extreme f16 scale (Q6_K: and its first int8 scales −128, 127, 0). */
 function matrixBytes(type: number, rows: number, cols: number): Uint8Array {
-  const b = randomGgmlMatrix(rand, type, rows, cols), bb = ggmlTypeInfo(type).blockBytes;
+  const b = randomGgmlMatrix(rand, type, rows, cols), bb = ggmlTypeInfo(type).blockBytes, d = SCALE_OFFSETS[type]![0]!;
   for (let o = 0, i = 0; o < b.length; o += bb, i++) {
     if (i % 3 !== 0) continue;
     const h = encodeFloat16(new Float32Array([EXTREME_SCALES[(i / 3) % EXTREME_SCALES.length]!]))[0]!;
-    b[o] = h & 255; b[o + 1] = h >> 8;
+    b[o + d] = h & 255; b[o + d + 1] = h >> 8;
+    if (type === GGML.Q6_K) b.set([0x80, 0x7f, 0], o + 192);
   }
   return b;
 }
@@ -57,8 +60,8 @@ function sameBits(got: Float32Array, want: Float32Array, what: string): void {
 const name = (t: number) => ggmlTypeInfo(t).name;
 
 test('packRows4: a row unpacked is the plain row, byte for byte; bad input is refused', () => {
-  for (const type of TYPES) for (const [rows, cols] of [[4, 32], [8, 96], [12, 576]] as const) {
-    const bytes = matrixBytes(type, rows, cols), packed = bytes.slice(), rb = ggmlRowBytes(type, cols);
+  for (const type of TYPES) for (const [rows, cols32] of [[4, 32], [8, 96], [12, 576]] as const) {
+    const cols = width(type, cols32), bytes = matrixBytes(type, rows, cols), packed = bytes.slice(), rb = ggmlRowBytes(type, cols);
     packRows4(type, packed, rows, cols);
     assert.is(packed.length, bytes.length);
     assert.not.equal(Array.from(packed), Array.from(bytes), 'the layout differs from the plain one');
@@ -71,13 +74,13 @@ test('packRows4: a row unpacked is the plain row, byte for byte; bad input is re
   assert.throws(() => packRows4(GGML.Q4_K, new Uint8Array(4 * 144), 4, 256), /Q4_K has no four-row layout/);
   assert.throws(() => packRows4(GGML.Q8_0, new Uint8Array(6 * 34), 6, 32), /rows must be a positive multiple of 4, got 6/);
   assert.throws(() => packRows4(GGML.Q8_0, new Uint8Array(34), 4, 32), /4×32 needs 136 bytes, got 34/);
-  assert.ok(rows4Suits(GGML.Q5_0, 576, 576) && rows4Suits(GGML.Q5_0, 49152, 1024) && rows4Suits(GGML.Q8_0, 49152, 576, true));
-  assert.ok(!rows4Suits(GGML.Q5_0, 6, 576) && !rows4Suits(GGML.Q5_0, 576, 1536) && !rows4Suits(GGML.Q8_0, 576, 576) && !rows4Suits(GGML.Q4_0, 576, 576, true));
+  assert.ok(rows4Suits(GGML.Q5_0, 576, 576) && rows4Suits(GGML.Q5_0, 49152, 1024) && rows4Suits(GGML.Q8_0, 49152, 576, true) && rows4Suits(GGML.Q6_K, 576, 1536));
+  assert.ok(!rows4Suits(GGML.Q5_0, 6, 576) && !rows4Suits(GGML.Q5_0, 576, 1536) && !rows4Suits(GGML.Q8_0, 576, 576) && !rows4Suits(GGML.Q4_0, 576, 576, true) && !rows4Suits(GGML.Q6_K, 6, 256));
 });
 
 test('matvecWeights on repacked weights: the plain kernel\'s bits, whole and for any slice of rows, 1 and 2 threads', () => {
-  for (const backend of [one, two]) for (const type of TYPES) for (const [rows, cols] of [[4, 32], [24, 64], [12, 576], [1028, 96]] as const) {
-    const { plain, packed } = both(backend, type, rows, cols), x = activations(backend, cols + 3);
+  for (const backend of [one, two]) for (const type of TYPES) for (const [rows, cols32] of [[4, 32], [24, 64], [12, 576], [1028, 96]] as const) {
+    const cols = width(type, cols32), { plain, packed } = both(backend, type, rows, cols), x = activations(backend, cols + 3);
     const want = backend.alloc(rows), got = backend.alloc(rows + 2);
     matvecWeights(backend, want, 0, plain, x, 3);
     matvecWeights(backend, got, 2, packed, x, 3);
@@ -93,7 +96,7 @@ test('matvecWeights on repacked weights: the plain kernel\'s bits, whole and for
 
 test('matvecWeightsShared (one job) and matmulWeights (a prompt: per row, and through f32 panels) on repacked weights give the plain weights\' bits', () => {
   for (const backend of [one, two]) for (const type of TYPES) {
-    const cols = 576, a = both(backend, type, 576, cols), b = both(backend, type, 192, cols), x = activations(backend, cols);
+    const cols = width(type, 576), a = both(backend, type, 576, cols), b = both(backend, type, 192, cols), x = activations(backend, cols);
     const outs = [backend.alloc(576), backend.alloc(192), backend.alloc(576), backend.alloc(192)];
     matvecWeightsShared(backend, x, 0, outs[0]!, a.plain, outs[1]!, b.plain);
     matvecWeightsShared(backend, x, 0, outs[2]!, a.packed, outs[3]!, b.packed);
@@ -109,7 +112,7 @@ test('matvecWeightsShared (one job) and matmulWeights (a prompt: per row, and th
 
 test('dequantizeRow on repacked weights is the exact JS dequantizer of the file\'s row', () => {
   for (const type of TYPES) {
-    const rows = 8, cols = 96, bytes = matrixBytes(type, rows, cols), rb = ggmlRowBytes(type, cols);
+    const rows = 8, cols = width(type, 96), bytes = matrixBytes(type, rows, cols), rb = ggmlRowBytes(type, cols);
     const w = ggmlWeights(type, rows, cols, bytes, one);
     packRows4(type, w.data, rows, cols);
     const packed: GgmlWeights = { ...w, layout: 'rows4' }, got = new Float32Array(cols), want = new Float32Array(cols);

@@ -3,9 +3,12 @@
 // least `--stream-mb` MiB so the weights come from memory (0: one copy, in cache), timed in
 // alternating batches by this process's CPU time (a loaded machine slows both alike), best batch
 // each. Prints GFLOP/s old and new, new/old, and the largest |old − new| output difference.
+// --loader-layout: each side lays the matrix out as its GGUF loader would on wasm (the four-rows
+// layout, @msrnn/tensor quant/rows4.ts, where that side's rows4Suits takes it), so a new layout is
+// measured against the old side's.
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
-//   node scripts/run-ts.mjs packages/transformer/bench/ggml-ab.bench.ts --old .bench/old [--cases Q5_0:1536x576,...] [--stream-mb 64] [--time MS]
+//   node scripts/run-ts.mjs packages/transformer/bench/ggml-ab.bench.ts --old .bench/old [--cases Q5_0:1536x576,...] [--stream-mb 64] [--time MS] [--loader-layout]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadSides } from './old-tree.js';
@@ -16,7 +19,7 @@ const { values } = parseArgs({
   options: {
     old: { type: 'string' },
     cases: { type: 'string', default: 'Q5_0:1536x576,Q8_0:49152x576,Q4_0:1536x576,Q4_K:576x1536,Q6_K:576x1536' },
-    'stream-mb': { type: 'string', default: '64' }, time: { type: 'string', default: '3000' },
+    'stream-mb': { type: 'string', default: '64' }, time: { type: 'string', default: '3000' }, 'loader-layout': { type: 'boolean', default: false },
   },
 });
 if (!values.old) throw new Error('--old DIR (an older checkout\'s packages/, see the usage comment) is required');
@@ -36,11 +39,18 @@ for (const spec of values.cases!.split(',')) {
   const copies = Math.max(1, Math.ceil(streamBytes / bytes.length));
   const runs = await Promise.all(sides.map(async ({ tensor: t }) => {
     const backend = await t.createWasmBackend({ initialBytes: 64 << 20 });
-    const weights = Array.from({ length: copies }, () => t.ggmlWeights(type, rows, cols, bytes, backend));
+    // The loader's layout: repacked once, copied into each copy (ggmlWeights checks the plain blocks).
+    const packed = values['loader-layout'] && backend.rows4Types?.includes(type) && t.rows4Suits(type, rows, cols) ? bytes.slice() : undefined;
+    if (packed) t.packRows4(type, packed, rows, cols);
+    const weights = Array.from({ length: copies }, () => {
+      const w = t.ggmlWeights(type, rows, cols, bytes, backend);
+      if (packed) w.data.set(packed);
+      return packed ? { ...w, layout: 'rows4' as const } : w;
+    });
     const x = backend.alloc(cols), out = backend.alloc(rows), r = rng(3);
     for (let i = 0; i < cols; i++) x[i] = r() * 2 - 1;
     let next = 0;
-    return { backend, out, best: Infinity, call: () => t.matvecWeights(backend, out, 0, weights[next++ % copies]!, x, 0) };
+    return { backend, out, best: Infinity, layout: packed ? 'rows4' : 'plain', call: () => t.matvecWeights(backend, out, 0, weights[next++ % copies]!, x, 0) };
   }));
   for (const run of runs) for (let i = 0; i < 100; i++) run.call(); // warm-up (tier-up, caches)
   let maxDiff = 0;
@@ -56,6 +66,7 @@ for (const spec of values.cases!.split(',')) {
   }
   const gflops = (s: number) => (2 * rows * cols) / s / 1e9;
   const [o, n] = runs.map((run) => gflops(run.best));
-  console.log(`${spec.padEnd(18)} ${copies > 1 ? `streaming (${copies} copies)` : 'in cache'}: old ${o!.toFixed(1)} new ${n!.toFixed(1)} GFLOP/s, new/old ${(n! / o!).toFixed(3)}, max |old − new| ${maxDiff.toExponential(1)}`);
+  const layouts = values['loader-layout'] ? ` (${runs.map((run) => run.layout).join(' → ')})` : '';
+  console.log(`${spec.padEnd(18)} ${copies > 1 ? `streaming (${copies} copies)` : 'in cache'}${layouts}: old ${o!.toFixed(1)} new ${n!.toFixed(1)} GFLOP/s, new/old ${(n! / o!).toFixed(3)}, max |old − new| ${maxDiff.toExponential(1)}`);
   for (const run of runs) await run.backend.dispose();
 }

@@ -2,7 +2,7 @@
 // version-1 format (magic "ak42", 256-byte header). Both are parsed fully validated: the header
 // must describe a sane geometry AND the file size must equal what the header implies, so a
 // truncated or corrupt file fails with a clear message before any large allocation.
-import { f32Weights, GGML, type QuantAlloc } from '@msrnn/tensor';
+import { f32WeightsUnscanned, GGML, type QuantAlloc } from '@msrnn/tensor';
 import { LLAMA } from './arch.js';
 import { recognizeOtherFormat } from './bytes.js';
 import { bytesSource, type ByteSource } from './byte-source.js';
@@ -80,7 +80,7 @@ function allocateViews(c: ModelConfig, alloc: (n: number) => Float32Array): Llam
 /** The roles of run.c's tensors: w1 = gate, w3 = up, w2 = down; no biases; RMSNorm weights. */
 function toWeights(c: ModelConfig, v: Llama2cViews): Weights {
   const kv = kvDimOf(c);
-  const matrix = (data: Float32Array, rows: number, cols: number) => f32Weights(data, 0, rows, cols);
+  const matrix = (data: Float32Array, rows: number, cols: number) => f32WeightsUnscanned(data, 0, rows, cols); // scanned as read
   const tokenEmbedding = matrix(v.tokenEmbedding, c.vocabSize, c.dim);
   const layers = v.layers.map((L): LayerWeights => ({
     attnNorm: norm(L.attNorm),

@@ -1,7 +1,7 @@
 // Save and restore of a multi-state against the model it belongs to: the fingerprint (shape and a
 // hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
 // again from its saved request and copies the entries into the backend's memory.
-import { kvRowBytes, unpackRow4, type GgmlWeights, type KvRows } from '@msrnn/tensor';
+import { kvRowBytes, unpackGroup4, type GgmlWeights, type KvRows } from '@msrnn/tensor';
 import { decodeState, fnv1a, SentinelCompression, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { headDimOf } from './config.js';
@@ -28,21 +28,30 @@ export function weightArrays(weights: unknown, rows4?: Map<ArrayBufferView, Ggml
   return out;
 }
 
-/** The model's shape and an FNV-1a hash of every weight byte; computed once per model. */
+/**
+ * FNV-1a over every weight byte (weightArrays' order), a matrix in the four-rows layout hashed as
+ * the file's rows, whatever layout this backend keeps them in: the same hash on every backend.
+ */
+export function weightsHash(weights: unknown): number {
+  const rows4 = new Map<ArrayBufferView, GgmlWeights>(), arrays = weightArrays(weights, rows4);
+  let h = 0x811c9dc5, group = new Uint8Array(0);
+  for (const a of arrays) {
+    const w = rows4.get(a);
+    if (!w) { h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h); continue; }
+    if (group.length < 4 * w.rowBytes) group = new Uint8Array(4 * w.rowBytes);
+    const rows = group.subarray(0, 4 * w.rowBytes);
+    for (let g = 0; g < w.rows / 4; g++) { unpackGroup4(w.ggmlType, w.data, w.cols, g, rows); h = fnv1a(rows, h); }
+  }
+  return h;
+}
+
+/** The model's shape and an FNV-1a hash of every weight byte (weightsHash); computed once per model. */
 export function modelFingerprint(model: Model): ModelFingerprint {
   let f = fingerprints.get(model);
   if (!f) {
     // Hashing a disposed model's arrays would hash whatever now lives in its old memory.
     model.checkNotDisposed('modelFingerprint');
-    const rows4 = new Map<ArrayBufferView, GgmlWeights>(), arrays = weightArrays(model.weights, rows4);
-    let h = 0x811c9dc5;
-    for (const a of arrays) {
-      const w = rows4.get(a);
-      if (!w) { h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h); continue; }
-      // The file's rows, whatever layout this backend keeps them in: the same hash on every backend.
-      const row = new Uint8Array(w.rowBytes);
-      for (let r = 0; r < w.rows; r++) { unpackRow4(w.ggmlType, w.data, w.cols, r, row); h = fnv1a(row, h); }
-    }
+    const h = weightsHash(model.weights);
     const c = model.config;
     f = {
       nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: headDimOf(c), dim: c.dim, nHeads: c.nHeads, vocabSize: c.vocabSize,

@@ -1,4 +1,4 @@
-// GGUF models on the wasm backend keep their Q5_0 matrices and a Q8_0 embedding in the four-rows layout
+// GGUF models on the wasm backend keep their Q5_0 and Q6_K matrices and a Q8_0 embedding in the four-rows layout
 // (@msrnn/tensor quant/rows4.ts, repacked at load): the decode's logits are bit for bit those of
 // the same weights put back into ggml's plain layout, and the state fingerprint hashes the file's
 // bytes, so it equals the js backend's (a state saved on one backend restores on the other).
@@ -10,7 +10,7 @@ import { createWasmBackend, jsBackend, unpackRow4, type GgmlWeights, type Weight
 import { argmax, createState, loadModel, modelFingerprint, modelFromWeights, step, type Model } from '../src/index.js';
 import { haveShared, shared } from './shared.js';
 
-const names = ['stories260K-Q8_0', 'stories260K-Q4_K', 'random256-Q5_0', 'random256-Q8_0']; // (stories260K-Q4_K is Q5_0 in the file)
+const names = ['stories260K-Q8_0', 'stories260K-Q4_K', 'random256-Q5_0', 'random256-Q8_0', 'random256-Q6_K']; // (stories260K-Q4_K is Q5_0 in the file)
 const gguf = (n: string) => resolve(shared, 'models/gguf', `${n}.gguf`);
 
 /** Every projection and the embedding of the model. */
@@ -51,9 +51,9 @@ if (haveShared('gguf models', ...names.map(gguf))) {
       // Rebuilt from its weights (modelFromWeights scans them for Inf/NaN): the layout is read as
       // its rows, so the repacked bytes pass, and a NaN scale is found in the row it belongs to.
       modelFromWeights(model.config, model.weights, { backend: wasm, source: 'again' });
-      const w = packed[0]!, scale = w.data[2 * 2 + 1]!;   // row 2's first f16 scale, high byte (a group block starts with the four rows' scales)
+      const w = packed[0]!, scale = w.data[2 * 2 + 1]!;   // row 2's first f16 scale, high byte (a group block starts with the four rows' f16 d)
       w.data[2 * 2 + 1] = 0x7e;
-      assert.throws(() => modelFromWeights(model.config, model.weights, { backend: wasm, source: "again" }), /block \d+ \(row 2, columns 0–31\) has scale d = NaN/);
+      assert.throws(() => modelFromWeights(model.config, model.weights, { backend: wasm, source: "again" }), /block \d+ \(row 2, columns 0–(31|255)\) has scale d = NaN/);
       w.data[2 * 2 + 1] = scale;
       const repacked = decode(model);
       for (const w of packed) unpackInPlace(w);

@@ -36,6 +36,19 @@ export function nonFiniteScanFor(mem?: { findNonFiniteGgml?(type: number, bytes:
 }
 
 /**
+ * Throws a RangeError naming the first Inf/NaN float stored in `bytes` (rows of `cols` values of
+ * ggml type `type`), worded as the loaders word it: "what: F32 value 5 (row 0, column 5) is
+ * Infinity — weights must be finite". `scan` may be a memory's faster one (nonFiniteScanFor).
+ */
+export function refuseNonFiniteGgml(what: string, type: number, cols: number, bytes: Uint8Array, scan = findNonFiniteGgml): void {
+  const bad = scan(type, bytes);
+  if (bad) throw new RangeError(`${what}: ${ggmlTypeInfo(type).name} ${describeNonFiniteGgml(type, cols, bad)} — weights must be finite`);
+}
+
+/** Values [offset, offset + n) of `src` as the bytes refuseNonFiniteGgml scans (as GGML.F32). */
+export const f32Bytes = (src: Float32Array, offset: number, n: number): Uint8Array => new Uint8Array(src.buffer, src.byteOffset + 4 * offset, 4 * n);
+
+/**
  * The first Inf/NaN float stored in `bytes` (whole blocks of ggml type `type`), or null when all
  * are finite. Throws for a type it does not know the layout of.
  */

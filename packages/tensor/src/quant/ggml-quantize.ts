@@ -6,6 +6,7 @@
 // (@msrnn/tensor/quantize), so pages that only run models do not bundle it.
 import { float16Bits } from '../fp16.js';
 import { GGML, ggmlRowBytes, ggmlTypeInfo } from './ggml-types.js';
+import { f32Bytes, refuseNonFiniteGgml } from './ggml-finite.js';
 
 const fround = Math.fround;
 
@@ -135,9 +136,16 @@ export function quantizeGgmlRow(type: number, src: Float32Array, srcOff: number,
   for (let b = 0; b < cols / 32; b++) quantizeBlock(type, src, srcOff + 32 * b, out, outOff + b * info.blockBytes);
 }
 
-/** A rows × cols row-major float32 matrix (from src[srcOff]) as the bytes of a ggml tensor of `type`. */
+/**
+ * A rows × cols row-major float32 matrix (from src[srcOff]) as the bytes of a ggml tensor of `type`.
+ * Every value must be finite (an Inf/NaN would become an Inf/NaN scale, which loaders refuse).
+ */
 export function quantizeGgmlMatrix(type: number, src: Float32Array, srcOff: number, rows: number, cols: number): Uint8Array {
   const rb = ggmlRowBytes(type, cols);
+  if (!(Number.isSafeInteger(rows) && rows >= 0 && Number.isInteger(srcOff) && srcOff >= 0 && srcOff + rows * cols <= src.length)) {
+    throw new RangeError(`quantizeGgmlMatrix: ${rows}×${cols} at offset ${srcOff} is outside the source's length ${src.length}`);
+  }
+  refuseNonFiniteGgml('quantizeGgmlMatrix', GGML.F32, cols, f32Bytes(src, srcOff, rows * cols));
   const out = new Uint8Array(rows * rb);
   for (let r = 0; r < rows; r++) quantizeGgmlRow(type, src, srcOff + r * cols, cols, out, r * rb);
   return out;

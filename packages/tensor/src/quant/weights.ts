@@ -7,7 +7,7 @@ import { ggmlRowBytes, ggmlTypeInfo, supportedGgmlType, GGML } from './ggml-type
 import { ROWS4_FLAG, unpackRow4 } from './rows4.js';
 import { matmulGgmlJs, matvecGgmlJs } from './ggml-matvec-js.js';
 import { dequantizeGgmlRow } from './ggml-dequant.js';
-import { describeNonFiniteGgml, nonFiniteScanFor, type NonFiniteGgml } from './ggml-finite.js';
+import { f32Bytes, nonFiniteScanFor, refuseNonFiniteGgml, type NonFiniteGgml } from './ggml-finite.js';
 import { checkPromptActivations, type PromptActivations } from './prompt-activations.js';
 
 export type WeightType = 'f32' | 'f16' | 'q8';
@@ -64,7 +64,18 @@ function checkShape(src: Float32Array, offset: number, rows: number, cols: numbe
   if (offset < 0 || offset + rows * cols > src.length) throw new RangeError(`${what}: ${rows}×${cols} at offset ${offset} exceeds the source length ${src.length}`);
 }
 
+/**
+ * rows × cols float32 weights, a view of data[offset ..]. Every value must be finite: an Inf/NaN is
+ * a RangeError naming it, its row and column (it would give NaN logits far from its cause).
+ */
 export function f32Weights(data: Float32Array, offset: number, rows: number, cols: number): F32Weights {
+  const w = f32WeightsUnscanned(data, offset, rows, cols);
+  refuseNonFiniteGgml('f32Weights', GGML.F32, cols, f32Bytes(data, offset, rows * cols));
+  return w;
+}
+
+/** f32Weights without the Inf/NaN scan: for values a loader has scanned as it read them (finite-tensor.ts). */
+export function f32WeightsUnscanned(data: Float32Array, offset: number, rows: number, cols: number): F32Weights {
   checkShape(data, offset, rows, cols, 'f32Weights');
   return { type: 'f32', rows, cols, data, offset };
 }
@@ -72,10 +83,11 @@ export function f32Weights(data: Float32Array, offset: number, rows: number, col
 export function quantizeF16(src: Float32Array, offset: number, rows: number, cols: number, mem?: QuantAlloc): F16Weights {
   checkShape(src, offset, rows, cols, 'quantizeF16');
   const n = rows * cols;
+  refuseNonFiniteGgml('quantizeF16', GGML.F32, cols, f32Bytes(src, offset, n), nonFiniteScanFor(mem));
   const bits = mem?.allocU16 ? mem.allocU16(n) : new Uint16Array(n);
   let overflow = 0;
   for (let i = 0; i < n; i++) overflow |= ((bits[i] = float16Bits(src[offset + i]!)) & 0x7c00) + 0x400;
-  // An all-ones exponent (Inf/NaN) carries into bit 15: a weight too large for f16 (or not finite)
+  // An all-ones exponent carries into bit 15: a weight too large for f16 (finite: checked above)
   // would be Inf on the js backend and a large finite number in the wasm kernels.
   if (overflow & 0x8000) {
     const i = bits.findIndex((b, j) => j < n && (b & 0x7c00) === 0x7c00);
@@ -90,6 +102,8 @@ export function quantizeF16(src: Float32Array, offset: number, rows: number, col
  */
 export function quantizeQ8(src: Float32Array, offset: number, rows: number, cols: number, mem?: QuantAlloc): Q8Weights {
   checkShape(src, offset, rows, cols, 'quantizeQ8');
+  // Refused before anything is allocated: an Inf/NaN would make its block's scale Inf/NaN.
+  refuseNonFiniteGgml('quantizeQ8', GGML.F32, cols, f32Bytes(src, offset, rows * cols), nonFiniteScanFor(mem));
   const blocks = Math.ceil(cols / Q8_BLOCK);
   const q = mem?.allocI8 ? mem.allocI8(rows * cols) : new Int8Array(rows * cols);
   const scales = mem ? mem.alloc(rows * blocks) : new Float32Array(rows * blocks);
@@ -123,8 +137,7 @@ export function quantizeQ8Row(q: Int8Array, qOff: number, scales: Float32Array, 
 export function ggmlWeights(ggmlType: number, rows: number, cols: number, bytes: Uint8Array, mem?: QuantAlloc, what = 'ggmlWeights'): GgmlWeights {
   const w = ggmlWeightsUnscanned(ggmlType, rows, cols, bytes, what);
   // Scanned where they are (an Inf/NaN is refused before anything is allocated for it).
-  const bad = nonFiniteScanFor(mem)(ggmlType, w.data);
-  if (bad) throw new RangeError(`${what}: ${ggmlTypeInfo(ggmlType).name} ${describeNonFiniteGgml(ggmlType, cols, bad)} — weights must be finite`);
+  refuseNonFiniteGgml(what, ggmlType, cols, w.data, nonFiniteScanFor(mem));
   if (mem?.allocU8) { const copy = mem.allocU8(w.data.length); copy.set(w.data); w.data = copy; }
   return w;
 }

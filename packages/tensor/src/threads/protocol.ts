@@ -3,7 +3,7 @@
 // included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
 import type { Dequantizer, KernelExports, KvAttentionKernel, Rows4Dequantizer, Rows4Matvec } from '../wasm/kernels.js';
-import { ROWS4_DEQUANTIZERS, ROWS4_MATVECS } from '../wasm/kernels/rows4.js';
+import { ROWS4_DEQUANTIZERS, ROWS4_MATVECS, ROWS4_READ_SPLIT } from '../wasm/kernels/rows4.js';
 import { ROWS4_FLAG } from '../quant/rows4.js';
 import { attendHeadKvName, ENTRY_FORMATS, type EntryFormat } from '../wasm/kernels/attention.js';
 import { GGML_WASM_KERNELS } from '../wasm/kernels/ggml.js';
@@ -141,7 +141,8 @@ export function runMatvecRows(k: KernelExports, c: Int32Array, base: number, p: 
     }
     case PartKind.GgmlRows4: {
       const type = c[at + PartArg.AUX]!; // chunks start at multiples of 4 rows (chunkRowsFor)
-      (k[ROWS4_MATVECS[type]!] as unknown as Rows4Matvec)(out, w + s * ggmlRowBytes(type, cols), c[base + MatvecArg.GGML_WIDE]!, c[base + MatvecArg.GGML_XS]!, e - s, cols);
+      const x = c[base + (ROWS4_READ_SPLIT.includes(type) ? MatvecArg.GGML_X16 : MatvecArg.GGML_WIDE)]!;
+      (k[ROWS4_MATVECS[type]!] as unknown as Rows4Matvec)(out, w + s * ggmlRowBytes(type, cols), x, c[base + MatvecArg.GGML_XS]!, e - s, cols);
       return;
     }
     default:

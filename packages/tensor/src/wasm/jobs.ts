@@ -17,7 +17,7 @@ import {
 import { quantizeActivationBlocks16 } from '../quant/weights.js';
 import type { WasmHeap } from './heap.js';
 import type { KernelExports, KvAttentionKernel } from './kernels.js';
-import { WIDE_BLOCK_BYTES } from './kernels/rows4.js';
+import { ROWS4_READ_SPLIT, WIDE_BLOCK_BYTES } from './kernels/rows4.js';
 
 export type PartKindId = PartKind;
 
@@ -89,7 +89,7 @@ export class JobRunner {
     this.#rows += rows;
     if (kind === PartKind.Q8) this.#needQ8 = true;
     if (kind === PartKind.Ggml) this.#needSplit = true;
-    if (kind === PartKind.GgmlRows4) this.#needSplit = this.#needWide = true;
+    if (kind === PartKind.GgmlRows4) { this.#needSplit = true; if (!ROWS4_READ_SPLIT.includes(aux)) this.#needWide = true; }
   }
 
   /** Gives a grown-out-of buffer back (the empty ones of the start were never allocated bytes). */

@@ -69,8 +69,8 @@ export type KvAttentionKernel = (out: number, q: number, keys: number, kScales: 
  * (elements for F16/BF16) at src → f32 at dst, equal to quant/ggml-dequant.ts bit for bit.
  */
 export type Dequantizer = (dst: number, src: number, count: number) => void;
-/** The four-rows layout's matvec (kernels/rows4.ts ROWS4_MATVECS): rows, a multiple of 4, at w. */
-export type Rows4Matvec = (out: number, w: number, wide: number, xs: number, rows: number, cols: number) => void;
+/** The four-rows layout's matvec (kernels/rows4.ts ROWS4_MATVECS): rows, a multiple of 4, at w; x widened or split (ROWS4_READ_SPLIT). */
+export type Rows4Matvec = (out: number, w: number, x: number, xs: number, rows: number, cols: number) => void;
 /** The four-rows layout's conversion to f32 (kernels/rows4.ts ROWS4_DEQUANTIZERS): 4·groups rows of cols floats. */
 export type Rows4Dequantizer = (dst: number, src: number, groups: number, cols: number) => void;
 export type KernelExports = CoreKernelExports & Record<string, GgmlKernel>;

@@ -4,7 +4,7 @@
 // runtime branches: fused qkv / gate_up rows are split into row ranges; GPT-2's input-major Conv1D
 // matrices are transposed (to f32); gemma's `(1 + w)` norms are folded into the weight. Nothing is
 // read here: the bytes are planned (../read-plan.ts) and arrive when the caller runs the plan.
-import { f32Weights, GGML, ggmlWeightsUnscanned, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
+import { f32WeightsUnscanned, GGML, ggmlWeightsUnscanned, type QuantAlloc, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, validateConfig, type ModelConfig } from '../config.js';
 import { foldUnitOffset } from '../norm.js';
 import { SAFETENSORS_DTYPES, decodeSafetensorInto, type SafetensorsEntry } from '../safetensors/parse.js';
@@ -87,7 +87,7 @@ class TensorReader {
       const f32 = this.mem.allocU8 ? this.mem.alloc(rows * cols) : null;
       const bytes = f32 ? new Uint8Array(f32.buffer, f32.byteOffset, n) : this.plan.place(t.file, offset, n, `tensor ${t.name}`, undefined, 4, check);
       if (f32) this.plan.copy(t.file, offset, bytes, `tensor ${t.name}`, check);
-      return f32Weights(f32 ?? new Float32Array(bytes.buffer, bytes.byteOffset, rows * cols), 0, rows, cols);
+      return f32WeightsUnscanned(f32 ?? new Float32Array(bytes.buffer, bytes.byteOffset, rows * cols), 0, rows, cols); // scanned by `check` as read
     }
     // 16-bit rows are used in place; the js kernels read them as Uint16Array, which needs an even offset.
     const bytes = this.plan.place(t.file, offset, n, `tensor ${t.name}`, this.mem.allocU8?.bind(this.mem), 2, check);
@@ -112,7 +112,7 @@ class TensorReader {
         for (let i = 0; i < rowsIn; i++) for (let j = 0; j < cols; j++) out[j * rowsIn + i] = src[i * width + p * cols + j]!;
       });
     });
-    return outs.map((out) => f32Weights(out, 0, cols, rowsIn));
+    return outs.map((out) => f32WeightsUnscanned(out, 0, cols, rowsIn)); // scanned by `check` as read
   }
   /** Scratch for transposed's decoded tensor (grown to the largest). */
   private decoded = new Float32Array(0);

@@ -12,11 +12,18 @@ import { GGML, ggmlTypeInfo } from '../../quant/ggml-types.js';
 import { ROWS4_TYPES } from '../../quant/rows4.js';
 import { FIVE_BIT_WORDS_ADDR } from '../low-memory.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
+import { Q6K_ROWS4_DEQUANTIZER, Q6K_ROWS4_MATVEC, emitQ6KRows4Kernels } from './rows4-q6k.js';
+import { emitRows4Dequantizer } from './rows4-dequantize.js';
 
-/** Export names of the layout's matvecs (out, w, wide, xs, rows, cols; rows a multiple of 4). */
-export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4' });
+/**
+ * Export names of the layout's matvecs (out, w, x, xs, rows, cols; rows a multiple of 4): x is the
+ * widened activations (widenActivations), or for the types of ROWS4_READ_SPLIT the split ones.
+ */
+export const ROWS4_MATVECS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'matvecQ5_0Rows4', [GGML.Q8_0]: 'matvecQ8_0Rows4', [GGML.Q6_K]: Q6K_ROWS4_MATVEC });
+/** The types whose four-rows matvec reads the split activations (kernels/split.ts) instead of widened ones. */
+export const ROWS4_READ_SPLIT: readonly number[] = Object.freeze([GGML.Q6_K]);
 /** Export names of the layout's dequantizers (dst, src, groups, cols): 4·groups rows of f32, row-major. */
-export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4' });
+export const ROWS4_DEQUANTIZERS: Readonly<Record<number, string>> = Object.freeze({ [GGML.Q5_0]: 'dequantizeQ5_0Rows4', [GGML.Q8_0]: 'dequantizeQ8_0Rows4', [GGML.Q6_K]: Q6K_ROWS4_DEQUANTIZER });
 /** Bytes of widened activations per block of 32: the 16 h pairs, then the 16 l pairs, each in all four lanes. */
 export const WIDE_BLOCK_BYTES = 512;
 
@@ -91,42 +98,19 @@ function emitWiden(m: ModuleBuilder): void {
  * one f32 multiply as the plain dequantizer (kernels/dequantize.ts) and the exact reference compute it.
  */
 function emitDequantizer(m: ModuleBuilder, type: number): void {
-  const f = m.function(ROWS4_DEQUANTIZERS[type]!, [i32, i32, i32, i32]);
-  const [dst, src, groups, cols] = f.params as I32[];
-  const c = new Constants(m, f), low4 = c.i16(0x0f), halves = halvesConstants(c);
-  const g = f.local(i32), rowBytes = f.local(i32), row0 = f.local(i32), end = f.local(i32), pw = f.local(i32), groupBytes = f.local(i32);
-  const d = f.local(v128), dLo = f.local(v128), dHi = f.local(v128), pairBytes = f.local(v128), wv = f.local(v128), q = f.local(v128);
-  const gb = groupBlockBytes(type), lanes32 = (a: number, b: number) => [a, a, b, b].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
-  f.get(cols!).i32(2).op(Op.i32_shl).set(rowBytes);
-  f.get(cols!).i32(5).op(Op.i32_shr_u).i32(gb).op(Op.i32_mul).set(groupBytes);
-  f.get(src!).set(pw);
-  f.forSteps(g, () => f.i32(0), groups!, 1, () => {
-    f.get(pw).get(groupBytes).op(Op.i32_add).set(end);
-    f.get(dst!).set(row0);
-    f.block(() => f.loop(() => {
-      f.get(pw).get(end).op(Op.i32_ge_u).brIf(1);
+  emitRows4Dequantizer(m, ROWS4_DEQUANTIZERS[type]!, 32, groupBlockBytes(type), (f, c) => {
+    const low4 = c.i16(0x0f), halves = halvesConstants(c), d = f.local(v128), dLo = f.local(v128), dHi = f.local(v128), pairBytes = f.local(v128), wv = f.local(v128);
+    return ({ pw, spread, store }) => {
       f.get(pw).simdMem(Simd.v128_load64_zero, 0, 0); halvesToF32(f, halves); f.set(d);
-      f.get(d).get(d).shuffle(lanes32(0, 1)).set(dLo).get(d).get(d).shuffle(lanes32(2, 3)).set(dHi);
-      for (let v = 0; v < 16; v++) {
-        weightVector(f, type, pw, v, low4, pairBytes, wv);
-        // lanes (row 2h: values 2v, 2v+1; row 2h+1: the same) → 8 bytes into each row.
-        for (const [h, ext, scale] of [[0, Simd.i32x4_extend_low_i16x8_s, dLo], [1, Simd.i32x4_extend_high_i16x8_s, dHi]] as const) {
-          f.get(wv).simd(ext).simd(Simd.f32x4_convert_i32x4_s).get(scale).simd(Simd.f32x4_mul).set(q);
-          for (let r = 0; r < 2; r++) {
-            f.get(row0);
-            if (2 * h + r > 0) f.get(rowBytes).i32(2 * h + r).op(Op.i32_mul).op(Op.i32_add);
-            f.get(q).simdMemLane(Simd.v128_store64_lane, 8 * v, 0, r);
-          }
-        }
-      }
-      f.inc(pw, gb).inc(row0, 128).br(0);
-    }));
-    f.get(dst!).get(rowBytes).i32(2).op(Op.i32_shl).op(Op.i32_add).set(dst!);
+      spread(d, dLo, dHi);
+      for (let v = 0; v < 16; v++) { weightVector(f, type, pw, v, low4, pairBytes, wv); store(wv, dLo, dHi, 2 * v); }
+    };
   });
 }
 
 /** Adds the layout's kernels to the module. */
 export function emitRows4Kernels(m: ModuleBuilder): void {
-  for (const t of ROWS4_TYPES) { emitMatvec(m, t); emitDequantizer(m, t); }
+  for (const t of ROWS4_TYPES) if (t !== GGML.Q6_K) { emitMatvec(m, t); emitDequantizer(m, t); }
+  emitQ6KRows4Kernels(m);
   emitWiden(m);
 }
