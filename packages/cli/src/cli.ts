@@ -8,6 +8,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerPpl } from './commands/ppl.js';
 import { registerTrace } from './commands/trace.js';
 import { registerBench } from './commands/bench.js';
+import { registerProfile } from './commands/profile.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerConvert } from './commands/convert.js';
 import { registerRecallData } from './commands/recall-data.js';
@@ -33,6 +34,7 @@ export function createProgram(io: CliIo = processIo): Command {
   registerPpl(program, io);
   registerTrace(program, io);
   registerBench(program, io);
+  registerProfile(program, io);
   registerInspect(program, io);
   registerConvert(program, io);
   registerRecallData(program, io);

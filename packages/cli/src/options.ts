@@ -179,11 +179,12 @@ export function parseThreads(option: string, value: string, warn: (line: string)
   return threads;
 }
 
-export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void): Promise<BackendSelection> {
+/** `more`: backend options no flag of --backend/--threads sets (a command's own, e.g. profile's --always-share). */
+export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void, more: { alwaysShare?: boolean } = {}): Promise<BackendSelection> {
   const backend = parseBackendChoice(flags.backend);
   // Not given: the default rule, where there is a wasm backend to use the threads (auto falls back to one thread with its note).
   const threads = flags.threads !== undefined ? parseThreads('--threads', flags.threads, warn) : backend === 'js' ? 1 : defaultDecodeThreads();
-  return selectBackend({ backend, threads });
+  return selectBackend({ backend, threads, ...more });
 }
 
 /**

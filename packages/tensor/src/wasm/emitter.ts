@@ -275,6 +275,16 @@ export class ModuleBuilder {
       }
       section(11, data);
     }
+
+    // The standard "name" custom section, function names only (subsection 1): CPU profiles and
+    // stack traces then show `matvecQ5_0Rows4` instead of `wasm-function[26]`.
+    const names: number[] = [];
+    utf8Name('name', names);
+    const functionNames: number[] = [];
+    uleb(this.functions.length, functionNames);
+    this.functions.forEach((f, i) => { uleb(i, functionNames); utf8Name(f.name, functionNames); });
+    names.push(1); uleb(functionNames.length, names); names.push(...functionNames);
+    section(0, names);
     return new Uint8Array(out);
   }
 }

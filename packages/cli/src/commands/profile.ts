@@ -1,0 +1,176 @@
+// `msrnn profile`: where a prompt's and a decode's time goes, per thread. Runs one prefill and then
+// a decode of a model file in this process under node:inspector's Profiler (the wasm backend's
+// worker threads too, ../profile/all-threads.ts) and prints each thread's self time per function:
+// wasm kernels by name, JS functions by name and file, with their share of the thread's time.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { checkPromptActivations, type BackendSelection, type KvType, type PromptActivations } from '@msrnn/tensor';
+import type { MultiState } from '@msrnn/msrnn';
+import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
+import { addBackendOptions, addKvOption, defaultModelFiles, parseKv, parseNonNegativeInt, parsePositiveInt, parseWeightType, selectBackendFor, type BackendFlags } from '../options.js';
+import { note, print, processIo, type CliIo } from '../io.js';
+import { benchTokens } from '../bench/file-measure.js';
+import { AllThreadsProfiler, type ThreadProfile } from '../profile/all-threads.js';
+import { TIME_KINDS, isKernelWorker, selfTimes, spanOf, type ThreadSelfTime, type TimeKind } from '../profile/self-time.js';
+
+interface ProfileFlags extends BackendFlags {
+  model?: string;
+  prompt: string;
+  decode: string;
+  warmup: string;
+  weights: string;
+  promptActivations: string;
+  kv: string;
+  interval: string;
+  top: string;
+  save?: string;
+  alwaysShare: boolean;
+}
+
+/** Sampling intervals accepted (µs): below 10 the sampler itself is the profile; above 0.1 s a phase has a handful of samples. */
+const INTERVAL_RANGE = [10, 100_000] as const;
+/** Tokens of the warm-up prefill at most: one chunk tiers the prompt's kernels up as a whole prompt would. */
+const WARMUP_PROMPT_MAX = 128;
+
+export function registerProfile(program: Command, io: CliIo = processIo): void {
+  const command = program
+    .command('profile')
+    .description('CPU profile of a prompt and a decode: self time per function (wasm kernels by name) on every thread')
+    .option('--model <path>', 'GGUF file, llama2.c checkpoint, Hugging Face folder, or a folder holding model.gguf / model.bin (default: as generate)')
+    .option('--prompt <n>', 'prompt tokens, prefilled in one profiled call (0: no prompt phase)', '64')
+    .option('--decode <n>', 'tokens decoded one step at a time after the prompt, profiled as a second phase (0: none)', '64')
+    .option('--warmup <n>', 'decode steps (and one prefill of up to 128 tokens) run first, unprofiled, so the kernels run compiled as they will stay', '16')
+    .option('--weights <type>', 'float models\' matrices: f32, f16 or q8 (a GGUF file runs in its own types)', 'f32')
+    .option('--prompt-activations <mode>', 'exact, or q8_0 (Q8_0 and Q4_0 weights on the wasm backend, as in generate)', 'exact')
+    .option('--interval <us>', `sampling interval in microseconds, ${INTERVAL_RANGE[0]} to ${INTERVAL_RANGE[1]}`, '100')
+    .option('--top <n>', 'functions listed per thread', '12')
+    .option('--always-share', 'hand every job big enough to split to the workers, even while the thread pool measures that sharing does not pay (on a busy machine it keeps them on the calling thread)', false)
+    .option('--save <dir>', 'also write each phase\'s profile per thread as DIR/<phase>-<thread>.cpuprofile (Chrome devtools, Performance panel, opens them)');
+  addBackendOptions(addKvOption(command))
+    .action(async (flags: ProfileFlags) => { await runProfile(flags, io); });
+}
+
+interface Phase { name: 'prompt' | 'decode'; tokens: number; run: (state: MultiState) => void }
+
+async function runProfile(flags: ProfileFlags, io: CliIo): Promise<void> {
+  const promptTokens = parseNonNegativeInt('--prompt', flags.prompt);
+  const decodeTokens = parseNonNegativeInt('--decode', flags.decode);
+  if (promptTokens === 0 && decodeTokens === 0) throw new Error('--prompt 0 and --decode 0 leave nothing to profile');
+  const warmup = parseNonNegativeInt('--warmup', flags.warmup);
+  const weights = parseWeightType('--weights', flags.weights);
+  const activations = checkPromptActivations(flags.promptActivations, '--prompt-activations');
+  const kv = parseKv(flags.kv);
+  const interval = parsePositiveInt('--interval', flags.interval);
+  if (interval < INTERVAL_RANGE[0] || interval > INTERVAL_RANGE[1]) throw new RangeError(`--interval: ${interval} µs is outside ${INTERVAL_RANGE[0]} to ${INTERVAL_RANGE[1]}`);
+  const top = parsePositiveInt('--top', flags.top);
+  const file = flags.model ?? defaultModelFiles({}).model;
+  // Attached before the backend starts its workers: those are the ones profiled.
+  const profiler = await AllThreadsProfiler.attach(interval);
+  let model: Model | undefined;
+  const states: MultiState[] = [];
+  let selection: BackendSelection | undefined;
+  try {
+    selection = await selectBackendFor(flags, (line) => note(io, `msrnn profile: ${line}`), { alwaysShare: flags.alwaysShare });
+    if (selection.note) note(io, `msrnn profile: ${selection.note}`);
+    await profiler.adoptNewWorkers(selection.threads - 1);
+    const loaded = await loadModel(file, { backend: selection.backend });
+    model = loaded.metadata !== null || weights === 'f32' ? loaded : quantizeModel(loaded, weights);
+    if (weights !== 'f32' && loaded.metadata !== null) note(io, `msrnn profile: warning: --weights ${weights} is ignored: ${file} runs in its own types (${loaded.format})`);
+    const c = model.config;
+    note(io, `msrnn profile: ${file} (${model.format}, dim ${c.dim}, ${c.nLayers} layers), ${selection.backend.name} backend, ${selection.threads} thread${selection.threads === 1 ? '' : 's'}${flags.alwaysShare && selection.threads > 1 ? ' (every job shared)' : ''}, sampling every ${interval} µs`);
+    warmUp(model, promptTokens, decodeTokens, warmup, activations, kv);
+    // Two states at the same positions: each phase runs unprofiled on one (the rate to compare
+    // with), then on the other under the profiler.
+    const plain = createState(model, { kv }), profiled = createState(model, { kv });
+    states.push(plain, profiled);
+    const m = model, prompt = benchTokens(m, promptTokens);
+    const phases: Phase[] = [
+      { name: 'prompt' as const, tokens: promptTokens, run: (s: MultiState) => { prefill(m, s, prompt, { activations }); } },
+      { name: 'decode' as const, tokens: decodeTokens, run: (s: MultiState) => { for (let i = 0, token = 3; i < decodeTokens; i++) { step(m, s, token); token = nextToken(m, token); } } },
+    ].filter((p) => p.tokens > 0);
+    for (const phase of phases) {
+      const plainSeconds = profiledPhase(() => phase.run(plain));
+      await profiler.start();
+      const seconds = profiledPhase(() => phase.run(profiled));
+      const profiles = await profiler.stop();
+      report(io, phase, seconds, plainSeconds, profiles, top);
+      if (flags.save !== undefined) save(io, flags.save, phase.name, profiles);
+    }
+    print(io, `\nmachine: load average ${loadavg()[0]!.toFixed(1)}`);
+  } finally {
+    await profiler.close();
+    for (const st of states) st.dispose();
+    model?.dispose();
+    await selection?.dispose();
+  }
+}
+
+/**
+ * Runs a phase; returns its seconds. The profiles are read over the samples with this function on
+ * the main thread's stack (not the profiler's own start and stop), so its name is looked for.
+ */
+function profiledPhase(run: () => void): number {
+  const t0 = performance.now();
+  run();
+  return (performance.now() - t0) / 1000;
+}
+const PHASE_MARK = profiledPhase.name;
+
+/** The next token of a fixed pseudo-random sequence, within the model's vocabulary (as `msrnn bench`). */
+function nextToken(model: Model, token: number): number {
+  return (token * 7 + 13) % Math.min(1000, model.config.vocabSize - 2) + 2;
+}
+
+/** Runs each profiled path once unprofiled: V8 compiles hot wasm functions again, optimized, after their first calls. */
+function warmUp(model: Model, promptTokens: number, decodeTokens: number, steps: number, activations: PromptActivations, kv: KvType): void {
+  const state = createState(model, { kv });
+  try {
+    if (promptTokens > 0) prefill(model, state, benchTokens(model, Math.min(promptTokens, WARMUP_PROMPT_MAX), 1), { activations });
+    let token = 5;
+    if (decodeTokens > 0) for (let i = 0; i < steps; i++) { step(model, state, token); token = nextToken(model, token); }
+  } finally {
+    state.dispose();
+  }
+}
+
+/** "12.3 %" */
+const percent = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+function report(io: CliIo, phase: Phase, seconds: number, plainSeconds: number, profiles: ThreadProfile[], top: number): void {
+  const root = process.cwd();
+  // Every thread counted over the span the main thread ran the phase: not the workers' idle time
+  // before it started or after it ended, nor the profiler's own messages.
+  const window = spanOf(profiles[0]!.profile, PHASE_MARK);
+  if (!window) throw new Error(`the ${phase.name} phase ran too briefly for a sample (${(seconds * 1e3).toFixed(2)} ms): give more tokens or a shorter --interval`);
+  const threads = profiles.filter((p, i) => i === 0 || isKernelWorker(p.profile)).map((p, i) => ({ name: i === 0 ? 'main thread' : `kernel worker ${p.thread}`, times: selfTimes(p.profile, root, window) }));
+  const others = profiles.length - threads.length;
+  const rate = (s: number) => `${s.toFixed(3)} s (${(phase.tokens / s).toFixed(1)} tok/s)`;
+  print(io, `\n## ${phase.name}: ${phase.tokens} token${phase.tokens === 1 ? '' : 's'} in ${rate(seconds)} under the profiler, ${rate(plainSeconds)} unprofiled just before`);
+  for (const t of threads) {
+    print(io, `\n${t.name}: ${t.times.samples} samples; ${kindSummary(t.times)}`);
+    print(io, '');
+    print(io, '| function | where | share | ≈ ms |');
+    print(io, '|---|---|---:|---:|');
+    // A share of the phase's wall time: the thread was in the phase for all of it.
+    for (const r of t.times.rows.slice(0, top)) print(io, `| ${r.name} | ${r.where} | ${percent(r.share)} | ${(r.share * seconds * 1000).toFixed(1)} |`);
+  }
+  if (others > 0) print(io, `\n(not shown: ${others} more worker thread${others === 1 ? '' : 's'} started with the backend that ran none of the thread pool's code, e.g. Node's module loader)`);
+}
+
+/** "wasm kernels 80.1 %, thread pool 5.0 %, ...": the kinds with any samples, largest first. */
+function kindSummary(t: ThreadSelfTime): string {
+  return (Object.keys(TIME_KINDS) as TimeKind[]).filter((k) => t.byKind[k] > 0).sort((a, b) => t.byKind[b] - t.byKind[a])
+    .map((k) => `${TIME_KINDS[k]} ${percent(t.byKind[k])}`).join(', ');
+}
+
+function save(io: CliIo, dir: string, phase: string, profiles: ThreadProfile[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const p of profiles) {
+    const name = p.thread === 'main' ? 'main' : p.thread.replace(/[^A-Za-z0-9]+/g, ' ').trim().replace(/ /g, '-');
+    const path = join(dir, `${phase}-${name}.cpuprofile`);
+    writeFileSync(path, JSON.stringify(p.profile));
+    note(io, `msrnn profile: wrote ${path}`);
+  }
+}

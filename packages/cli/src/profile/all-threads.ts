@@ -1,0 +1,124 @@
+// CPU profiles of every thread of this process, in-process: node:inspector's Profiler on the main
+// thread, and on each worker thread (the wasm backend's kernel workers) through the same session's
+// NodeWorker domain, which forwards Profiler messages to the worker's own inspector. A kernel
+// worker never returns to its event loop, but V8 handles inspector messages at interrupts (its
+// Atomics.wait wakes for them), so it answers between jobs. Chosen over `node --cpu-prof` (one
+// file per thread, written as each thread exits): no child process, no files, and the profiles
+// cover exactly the measured work.
+import { Session } from 'node:inspector/promises';
+import type { Profiler } from 'node:inspector';
+
+export type CpuProfile = Profiler.Profile;
+
+export interface ThreadProfile {
+  /** 'main', or the worker's title as Node gives it ('[worker 1]'). */
+  thread: string;
+  profile: CpuProfile;
+}
+
+/** How long a worker has to answer a Profiler message (it answers within a job's time). */
+const WORKER_ANSWER_MS = 10_000;
+
+/** How long the workers a backend starts have to show up. */
+const WORKER_ATTACH_MS = 5_000;
+
+interface Worker { title: string; pending: Map<number, { done: (result: any) => void; fail: (err: Error) => void }> }
+
+/**
+ * Profiles this thread and the worker threads started after attach() (a backend's, created after
+ * it): workers that were running before (Node's module loader thread, other backends') are left alone.
+ */
+export class AllThreadsProfiler {
+  /** Worker sessions that were running at attach(): not profiled. */
+  private readonly before = new Set<string>();
+  private readonly workers = new Map<string, Worker>();
+  private nextId = 1;
+
+  private constructor(private readonly session: Session, private readonly intervalUs: number) {
+    session.on('NodeWorker.attachedToWorker', ({ params }) => {
+      this.workers.set(params.sessionId, { title: params.workerInfo.title, pending: new Map() });
+    });
+    session.on('NodeWorker.detachedFromWorker', ({ params }) => {
+      const w = this.workers.get(params.sessionId);
+      this.workers.delete(params.sessionId);
+      for (const p of w?.pending.values() ?? []) p.fail(new Error(`profiler: ${w!.title} ended while being profiled`));
+    });
+    session.on('NodeWorker.receivedMessageFromWorker', ({ params }) => {
+      const message = JSON.parse(params.message) as { id?: number; result?: unknown; error?: { message: string } };
+      const p = message.id === undefined ? undefined : this.workers.get(params.sessionId)?.pending.get(message.id);
+      if (!p) return;
+      this.workers.get(params.sessionId)!.pending.delete(message.id!);
+      if (message.error) p.fail(new Error(`profiler: ${message.error.message}`));
+      else p.done(message.result);
+    });
+  }
+
+  /** Connects to this process's inspector; samples every `intervalUs` µs. */
+  static async attach(intervalUs: number): Promise<AllThreadsProfiler> {
+    const session = new Session();
+    session.connect();
+    const profiler = new AllThreadsProfiler(session, intervalUs);
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+    // Workers running now are announced as attached while this is handled.
+    await session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
+    await pause(20);
+    for (const id of profiler.workers.keys()) profiler.before.add(id);
+    return profiler;
+  }
+
+  /**
+   * Waits until at least `count` workers have started since attach() (a thread pool's; a moment more
+   * for any they start), and makes their profilers ready. Throws if they do not show up.
+   */
+  async adoptNewWorkers(count: number): Promise<void> {
+    const started = performance.now();
+    while (this.newWorkers().length < count) {
+      if (performance.now() - started > WORKER_ATTACH_MS) throw new Error(`profiler: ${count} worker threads were expected, ${this.newWorkers().length} started`);
+      await pause(10);
+    }
+    if (count > 0) await pause(50);
+    for (const id of this.newWorkers()) {
+      await this.toWorker(id, 'Profiler.enable');
+      await this.toWorker(id, 'Profiler.setSamplingInterval', { interval: this.intervalUs });
+    }
+  }
+
+  private newWorkers(): string[] { return [...this.workers.keys()].filter((id) => !this.before.has(id)); }
+
+  /** Starts sampling: the workers first, this thread last (just before the caller's work). */
+  async start(): Promise<void> {
+    await Promise.all(this.newWorkers().map((id) => this.toWorker(id, 'Profiler.start')));
+    await this.session.post('Profiler.start');
+  }
+
+  /** Stops sampling: this thread first (just after the caller's work), then the workers. */
+  async stop(): Promise<ThreadProfile[]> {
+    const { profile } = await this.session.post('Profiler.stop');
+    const workers = await Promise.all(this.newWorkers().map(async (id) => ({ thread: this.workers.get(id)!.title, profile: (await this.toWorker(id, 'Profiler.stop') as { profile: CpuProfile }).profile })));
+    return [{ thread: 'main', profile }, ...workers];
+  }
+
+  async close(): Promise<void> {
+    await this.session.post('NodeWorker.disable').catch(() => {});
+    await this.session.post('Profiler.disable').catch(() => {});
+    this.session.disconnect();
+  }
+
+  private toWorker(sessionId: string, method: string, params: object = {}): Promise<unknown> {
+    const w = this.workers.get(sessionId)!;
+    const id = this.nextId++;
+    return new Promise((done, fail) => {
+      const timer = setTimeout(() => {
+        w.pending.delete(id);
+        fail(new Error(`profiler: ${w.title} did not answer ${method} within ${WORKER_ANSWER_MS / 1000} s`));
+      }, WORKER_ANSWER_MS);
+      w.pending.set(id, { done: (r) => { clearTimeout(timer); done(r); }, fail: (e) => { clearTimeout(timer); fail(e); } });
+      this.session.post('NodeWorker.sendMessageToWorker', { sessionId, message: JSON.stringify({ id, method, params }) }).catch((err: Error) => w.pending.get(id)?.fail(err));
+    });
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
