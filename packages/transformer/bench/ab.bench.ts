@@ -3,7 +3,7 @@
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs scripts/make-random-models.ts .bench/models 15M
-//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS] [--cases step,prefill] [--always-share]
+//   node scripts/run-ts.mjs packages/transformer/bench/ab.bench.ts --old .bench/old [--model FILE,...] [--backends js,wasm] [--threads 1,2] [--rounds N] [--tokens N] [--chunk N] [--time MS] [--cases step,prefill] [--always-share] [--position N]
 // The old tree's packages resolve to its own sources (links under <old>/node_modules/@msrnn are made
 // on first use). Prints tok/s per configuration (best round) and new/old; with several --threads,
 // also each side's wasm rate at every thread count over its rate at the first.
@@ -21,6 +21,9 @@ const { values } = parseArgs({
     cases: { type: 'string', default: 'step,prefill' },
     // Every job big enough is shared with the workers (the judge that keeps them on the caller while sharing does not pay is off).
     'always-share': { type: 'boolean', default: false },
+    // Decode steps start at this position: each round's state first holds that many random entries
+    // per KV head (written untimed), so a step's attention reads a long context without a prefill.
+    position: { type: 'string', default: '0' },
     // A time budget per configuration and side (ms): rounds stop once it is spent (at least one
     // runs). Under 1000 it is a smoke run: at most 16 tokens per round and no warm-up round.
     time: { type: 'string' },
@@ -29,6 +32,8 @@ const { values } = parseArgs({
 if (!values.old) throw new Error('--old DIR (an older checkout\'s packages/, see the usage comment) is required');
 const models = (values.model ?? [resolve(root, '../shared/models/stories260K.bin'), resolve(root, '.bench/models/random-stories15M.bin')].join(',')).split(',');
 const budgetMs = values.time === undefined ? Infinity : Number(values.time), smoke = budgetMs < 1000;
+const position = Number(values.position);
+if (!(Number.isInteger(position) && position >= 0 && position <= 1 << 20)) throw new RangeError(`--position must be a whole number from 0 to ${1 << 20}, got ${values.position}`);
 const rounds = Number(values.rounds), tokens = smoke ? Math.min(16, Number(values.tokens)) : Number(values.tokens), chunk = Number(values.chunk);
 for (const [flag, v] of [['--rounds', rounds], ['--tokens', tokens], ['--chunk', chunk], ['--time', budgetMs]] as const) {
   if (!(v > 0) || (flag !== '--time' && !Number.isInteger(v))) throw new RangeError(`${flag} must be a positive ${flag === '--time' ? 'number' : 'integer'}, got ${v}`);
@@ -41,7 +46,25 @@ for (const m of models) if (!existsSync(m)) throw new Error(`model ${m} not foun
 
 const sides = await loadSides(values.old);
 
-interface Case { label: string; run: () => void; best: number; bestCpu: number; spent: number }
+interface Case { label: string; prepare?: () => void; run: () => void; best: number; bestCpu: number; spent: number }
+
+/** Random entries for stateAt (every head gets the same ones: the speed does not depend on them). */
+let entryPool = new Float32Array(0);
+/** A fresh state of `model` at `position`, holding that many random entries per KV head. */
+function stateAt(side: Side, model: import('../src/index.js').Model, at: number) {
+  const state = side.api.createState(model, { initialSlots: at + tokens });
+  const hd = state.layers[0]?.headDim ?? 0;
+  if (entryPool.length < 2 * at * hd) {
+    entryPool = new Float32Array(2 * at * hd);
+    let seed = 12345;
+    for (let i = 0; i < entryPool.length; i++) { seed = (seed * 1103515245 + 12345) & 0x7fffffff; entryPool[i] = seed / 0x7fffffff - 0.5; }
+  }
+  for (const layer of state.layers) for (const head of layer.heads) {
+    for (let i = 0; i < at; i++) head.writeEntry(head.push(i), entryPool, 2 * i * hd, entryPool, (2 * i + 1) * hd);
+  }
+  state.seen = at;
+  return state;
+}
 type Make = (side: Side) => Promise<Case>;
 // Each (side, model, backend, weights) is loaded once and shared by the cases that use it.
 const loaded = new Map<string, Promise<import('../src/index.js').Model>>();
@@ -67,12 +90,13 @@ for (const modelPath of models) {
         if ((backendName === 'js' && weights !== 'f32') || !caseKinds.includes('step')) continue;
         configs.push(async (side) => {
           const model = await open(side, weights);
+          let state: ReturnType<typeof stateAt> | null = null;
           return {
-            label: `${short} ${on} ${weights}: step ×${tokens}`, best: Infinity, bestCpu: Infinity, spent: 0,
+            label: `${short} ${on} ${weights}: step ×${tokens}${position > 0 ? ` @${position}` : ''}`, best: Infinity, bestCpu: Infinity, spent: 0,
+            prepare: () => { (state as { dispose?: () => void } | null)?.dispose?.(); state = stateAt(side, model, position); },
             run: () => {
-              const state = side.api.createState(model);
               let token = 1;
-              for (let i = 0; i < tokens; i++) token = side.api.argmax(side.api.step(model, state, token));
+              for (let i = 0; i < tokens; i++) token = side.api.argmax(side.api.step(model, state!, token));
             },
           };
         });
@@ -95,7 +119,7 @@ for (const modelPath of models) {
 const cases: Case[][] = [];
 for (const make of configs) cases.push([await make(sides[0]!), await make(sides[1]!)]);
 
-if (!smoke) for (const pair of cases) for (const c of pair) c.run(); // warm-up (JIT, caches)
+if (!smoke) for (const pair of cases) for (const c of pair) { c.prepare?.(); c.run(); } // warm-up (JIT, caches)
 for (let r = 0; r < rounds; r++) {
   for (const pair of cases) {
     const order = r % 2 === 0 ? pair : [...pair].reverse(); // alternate which side goes first
@@ -103,6 +127,7 @@ for (let r = 0; r < rounds; r++) {
       if (c.spent > budgetMs) continue;
       // An idle worker spins up to 20 ms (src/threads/spin.ts) before it sleeps: let it, so no
       // case (and no CPU-time rate: this process's CPU time counts every thread) pays for the last.
+      c.prepare?.();
       if (threadCounts.some((t) => t > 1)) await new Promise((done) => setTimeout(done, 30));
       const t0 = performance.now(), cpu0 = process.cpuUsage();
       c.run();

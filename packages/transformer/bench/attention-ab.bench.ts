@@ -2,14 +2,16 @@
 // alternating round by round, GFLOP/s by CPU time (best round): a prompt chunk's causal attention
 // (attendCausal: 128 query rows after 0, 128 and 384 cached entries) and a decode step's heads
 // (attendHead: 9 query heads over 3 KV heads, as SmolLM2-135M, at several entry counts; the larger
-// ones come from memory, not cache). FLOPs: 4·headDim per (query, entry) pair, scores and value sums.
+// ones come from memory, not cache), also as the layer runs them (deferAttendHeadKv + runDeferredHeads:
+// since the grouped heads, each KV head's 3 queries in one pass) over f32, f16 and q8 entries.
+// FLOPs: 4·headDim per (query, entry) pair, scores and value sums.
 // Usage (from the repository root):
 //   mkdir -p .bench/old && git archive <commit> packages | tar -x -C .bench/old
 //   node scripts/run-ts.mjs packages/transformer/bench/attention-ab.bench.ts --old .bench/old [--head-dim 64] [--entries 64,512,8192,32768] [--rounds 5] [--time MS]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { WasmBackend } from '@msrnn/tensor';
-import { loadSides } from './old-tree.js';
+import { loadSides, type Side } from './old-tree.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +35,7 @@ const fill = (a: Float32Array) => { for (let i = 0; i < a.length; i++) { seed = 
 
 interface Case { label: string; flops: number; run: (() => void)[] }
 /** The cases, each with one runner per side (the same inputs in each side's own wasm memory). */
-function cases(backends: WasmBackend[]): Case[] {
+function cases(backends: WasmBackend[], sides: Side[]): Case[] {
   const out: Case[] = [];
   const rows = smoke ? 8 : 128;
   for (const prior of smoke ? [0, 16] : [0, 128, 384]) {
@@ -58,13 +60,29 @@ function cases(backends: WasmBackend[]): Case[] {
         return () => { for (const [k, v] of heads) for (let g = 0; g < 3; g++) b.attendHead(o, 0, q, 0, k, v, count, hd, 0.125, att, 0); };
       }),
     });
+    for (const type of ['f32', 'f16', 'q8'] as const) {
+      out.push({
+        label: `deferred heads, ${type} entries: 9 over 3 KV heads, ${count} entries`, flops: 9 * 4 * hd * count,
+        run: backends.map((b, side) => {
+          const { KvRows, deferAttendHeadKv, runDeferredHeads } = sides[side]!.tensor;
+          const rows = () => { const r = new KvRows(type, hd, count, (n: number) => b.alloc(n)), x = new Float32Array(hd); for (let i = 0; i < count; i++) { fill(x); r.write(i, x, 0); } return r; };
+          const heads = Array.from({ length: 3 }, () => [rows(), rows()] as const);
+          const q = b.alloc(9 * hd), o = b.alloc(9 * hd), att = b.alloc(9 * count);
+          fill(q);
+          return () => {
+            heads.forEach(([k, v], h) => { for (let g = 0; g < 3; g++) deferAttendHeadKv(b, o, (3 * h + g) * hd, q, (3 * h + g) * hd, k, v, count, hd, 0.125, att, (3 * h + g) * count); });
+            runDeferredHeads(b);
+          };
+        }),
+      });
+    }
   }
   return out;
 }
 
 const sides = await loadSides(values.old);
 const backends = await Promise.all(sides.map((s) => s.tensor.createWasmBackend({ initialBytes: 256 << 20 }) as Promise<WasmBackend>));
-const all = cases(backends);
+const all = cases(backends, sides);
 const best = all.map(() => [0, 0]);
 for (let r = 0; r < rounds; r++) {
   all.forEach((c, ci) => {

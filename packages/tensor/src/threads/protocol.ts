@@ -2,10 +2,11 @@
 // block in the shared wasm memory. A job's rows are cut into chunks that every thread (caller
 // included) claims one at a time with compare-and-swap, so a worker that the OS has descheduled
 // (a loaded machine) delays a job by at most the chunk it holds, never by its whole share.
-import type { Dequantizer, KernelExports, KvAttentionKernel, Rows4Dequantizer, Rows4Matvec } from '../wasm/kernels.js';
+import type { Dequantizer, GroupAttentionKernel, KernelExports, KvAttentionKernel, Rows4Dequantizer, Rows4Matvec } from '../wasm/kernels.js';
 import { ROWS4_DEQUANTIZERS, ROWS4_MATVECS, ROWS4_READ_SPLIT } from '../wasm/kernels/rows4.js';
 import { ROWS4_FLAG } from '../quant/rows4.js';
 import { attendHeadKvName, ENTRY_FORMATS, type EntryFormat } from '../wasm/kernels/attention.js';
+import { attendGroupName } from '../wasm/kernels/attention-group.js';
 import { GGML_WASM_KERNELS } from '../wasm/kernels/ggml.js';
 import { GGML, ggmlRowBytes, ggmlTypeInfo } from '../quant/ggml-types.js';
 import { GGML_WASM_DEQUANTIZERS } from '../wasm/kernels/dequantize.js';
@@ -43,17 +44,23 @@ export enum PartArg { KIND = 0, OUT = 1, W = 2, AUX = 3, ROWS = 4, FIRST_CHUNK =
 export enum PartKind { F32 = 1, F16 = 2, BF16 = 3, Q8 = 4, Ggml = 5, GgmlRows4 = 6 }
 
 /**
- * An AttendHeads job: one attention head per chunk. Arguments: 0 heads, 1 headDim, 2 scale (f32
- * bits); the heads' byte addresses are rows of the head table (a second shared Int32Array beside
- * the control block): per head HEAD_ARGS ints (out, q, keys, key scales, values, value scales,
- * count, att, kernel). Scales are 0 unless the entries are q8; kernel indexes HEAD_KERNELS.
+ * An AttendHeads job: one run of query heads per chunk. Arguments: 0 chunks, 1 headDim, 2 scale
+ * (f32 bits); the byte addresses are rows of the head table (a second shared Int32Array beside
+ * the control block), HEAD_ARGS ints a row (HeadArg). A row is QUERIES consecutive query heads
+ * (out and q headDim floats apart, att rows ATT_STRIDE floats apart) over the same keys and values:
+ * grouped-query attention's heads that share a KV head, attended in one pass over its entries
+ * (kernels/attention-group.ts); a row of one runs the per-head kernel. Scales are 0 unless the
+ * entries are q8; kernel indexes HEAD_KERNELS (and GROUP_KERNELS).
  */
-export const HEAD_ARGS = 9;
+export const HEAD_ARGS = 11;
+export enum HeadArg { OUT = 0, Q = 1, KEYS = 2, KEY_SCALES = 3, VALUES = 4, VALUE_SCALES = 5, COUNT = 6, ATT = 7, KERNEL = 8, QUERIES = 9, ATT_STRIDE = 10 }
 export const MAX_HEADS = 256;
 export const HEAD_TABLE_INTS = MAX_HEADS * HEAD_ARGS;
 export enum AttendArg { HEADS = 0, HEAD_DIM = 1, SCALE = 2 }
 /** The head kernels by (key type, value type) index kt·3 + vt over ENTRY_FORMATS: 0 (f32, f32) is attendHead. */
 export const HEAD_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENTRY_FORMATS.map((vt) => (kt === 'f32' && vt === 'f32' ? 'attendHead' : attendHeadKvName(kt, vt))));
+/** The grouped kernels, indexed as HEAD_KERNELS. */
+export const GROUP_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENTRY_FORMATS.map((vt) => attendGroupName(kt, vt)));
 /** The HEAD_KERNELS index of keys stored as `kt` and values as `vt`. */
 export function headKernel(kt: EntryFormat, vt: EntryFormat): number {
   return ENTRY_FORMATS.indexOf(kt) * ENTRY_FORMATS.length + ENTRY_FORMATS.indexOf(vt);
@@ -150,9 +157,15 @@ export function runMatvecRows(k: KernelExports, c: Int32Array, base: number, p: 
   }
 }
 
-/** Head h of the AttendHeads job described at args[base ..], its addresses in row h of `table`. */
+/** Row h of the AttendHeads job described at args[base ..], its addresses in row h of `table`. */
 export function runHead(k: KernelExports, c: Int32Array, base: number, table: Int32Array, h: number): void {
-  const t = h * HEAD_ARGS, kernel = table[t + 8]!, hd = c[base + AttendArg.HEAD_DIM]!, scale = slotToFloat(c[base + AttendArg.SCALE]!);
+  const t = h * HEAD_ARGS, kernel = table[t + HeadArg.KERNEL]!, hd = c[base + AttendArg.HEAD_DIM]!, scale = slotToFloat(c[base + AttendArg.SCALE]!);
+  const queries = table[t + HeadArg.QUERIES]!;
+  if (queries > 1) {
+    (k[GROUP_KERNELS[kernel]!] as unknown as GroupAttentionKernel)(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 3]!, table[t + 4]!, table[t + 5]!, table[t + 6]!, hd, scale,
+      table[t + HeadArg.ATT]!, table[t + HeadArg.ATT_STRIDE]!, queries);
+    return;
+  }
   if (kernel === 0) { k.attendHead(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 4]!, table[t + 6]!, hd, scale, table[t + 7]!); return; }
   (k[HEAD_KERNELS[kernel]!] as unknown as KvAttentionKernel)(table[t]!, table[t + 1]!, table[t + 2]!, table[t + 3]!, table[t + 4]!, table[t + 5]!, table[t + 6]!, hd, scale, table[t + 7]!);
 }

@@ -22,7 +22,7 @@
 // A worker whose Running or Committing step fails drops its result. Prompt jobs (MatmulT,
 // AttendCausal) write more than a scratch could hold and keep the plain protocol (protocol.ts).
 import type { KernelExports } from '../wasm/kernels.js';
-import { AttendArg, Ctrl, HEAD_ARGS, JOB_ARGS, JobOp, MAX_CHUNKS, MatvecArg, PART_ARGS, PartArg, matvecChunkPart, runChunkRecordingTrap, runHead, runMatvecRows } from './protocol.js';
+import { AttendArg, Ctrl, HEAD_ARGS, HeadArg, JOB_ARGS, JobOp, MAX_CHUNKS, MatvecArg, PART_ARGS, PartArg, matvecChunkPart, runChunkRecordingTrap, runHead, runMatvecRows } from './protocol.js';
 
 export enum ChunkState { Free = 0, Running = 1, Committing = 2, Done = 3, Taken = 4 }
 const STATE_BITS = 3;
@@ -149,7 +149,7 @@ export class WorkerClaims {
     const op = ctrl[Ctrl.OP]!, per = ctrl[Ctrl.CHUNK_ROWS]!, room = ctrl[Ctrl.SCRATCH_FLOATS]!;
     const scratch = ctrl[Ctrl.SCRATCH]! + 4 * (this.index - 1) * room;
     for (let j = 0; j < JOB_ARGS; j++) args[j] = ctrl[Ctrl.ARG0 + j]!;
-    let out = 0, n = 0, att = 0, count = 0, p = 0, s = 0;
+    let out = 0, n = 0, att = 0, count = 0, queries = 0, attStride = 0, p = 0, s = 0;
     if (op === JobOp.Matvecs) {
       p = matvecChunkPart(args, 0, i);
       const at = MatvecArg.PART0 + p * PART_ARGS;
@@ -158,11 +158,13 @@ export class WorkerClaims {
       args[at + PartArg.OUT] = scratch - 4 * s; // so that rows [s, s + n) land at scratch[0 ..)
     } else {
       for (let j = 0; j < HEAD_ARGS; j++) head[j] = table[i * HEAD_ARGS + j]!;
-      n = args[AttendArg.HEAD_DIM]!; out = head[0]!; att = head[7]!; count = head[6]!;
-      head[0] = scratch; head[7] = scratch + 4 * n; // the head's output, then its attention weights
+      queries = head[HeadArg.QUERIES]!; attStride = head[HeadArg.ATT_STRIDE]!;
+      n = args[AttendArg.HEAD_DIM]! * queries; out = head[HeadArg.OUT]!; att = head[HeadArg.ATT]!; count = head[HeadArg.COUNT]!;
+      // The heads' outputs, then their attention weights, one row of `count` each.
+      head[HeadArg.OUT] = scratch; head[HeadArg.ATT] = scratch + 4 * n; head[HeadArg.ATT_STRIDE] = count;
     }
     // Too big for the scratch (a job posted without ensureScratch): leave it for the caller.
-    if (!(n + count <= room)) return true;
+    if (!(n + queries * count <= room)) return true;
     if (Atomics.compareExchange(states, i, t | ChunkState.Free, t | ChunkState.Running) !== (t | ChunkState.Free)) return true;
     let failed = false;
     try {
@@ -177,7 +179,7 @@ export class WorkerClaims {
     if (!failed) {
       try {
         k.copyF32(out, scratch, n);
-        if (count > 0) k.copyF32(att, scratch + 4 * n, count);
+        if (count > 0) for (let g = 0; g < queries; g++) k.copyF32(att + 4 * g * attStride, scratch + 4 * (n + g * count), count);
       } catch {
         failed = true;
       }

@@ -6,17 +6,19 @@
 //    of the activations (in SIMD) for the quantized kernels and one round trip to the workers instead of
 //    one per matrix.
 //  - AttendHeads: the heads of a layer's attention, deferred by the caller and then run as one
-//    job, one head per chunk, so attention is split over the threads too.
+//    job, so attention is split over the threads too. Consecutive query heads over the same keys
+//    and values (grouped-query attention) are kept as one row and attended in one pass over them
+//    (kernels/attention-group.ts), on one thread too.
 //  - AttendCausal: a prompt chunk's causal attention (every head's queries at once), deferred the
 //    same way and run as one job of head × query-row blocks.
 import type { ThreadPool } from '../threads/pool.js';
 import {
-  AttendArg, CAUSAL_ARGS, CausalArg, HEAD_ARGS, HEAD_KERNELS, JOB_ARGS, JobOp, MatvecArg, MAX_CAUSAL_BLOCKS, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
+  AttendArg, CAUSAL_ARGS, CausalArg, HEAD_ARGS, HEAD_TABLE_INTS, HeadArg, JOB_ARGS, JobOp, MatvecArg, MAX_CAUSAL_BLOCKS, MAX_HEADS, MAX_PARTS, PART_ARGS, PartArg, PartKind,
   causalRowBounds, chunkRowsFor, floatToSlot, runCausalBlock, runHead, runMatvecRows,
 } from '../threads/protocol.js';
 import { quantizeActivationBlocks16 } from '../quant/weights.js';
 import type { WasmHeap } from './heap.js';
-import type { KernelExports, KvAttentionKernel } from './kernels.js';
+import type { KernelExports } from './kernels.js';
 import { ROWS4_READ_SPLIT, WIDE_BLOCK_BYTES } from './kernels/rows4.js';
 
 export type PartKindId = PartKind;
@@ -46,10 +48,13 @@ export class JobRunner {
   #needQ8 = false;
   #needSplit = false;
   #needWide = false;
-  // Deferred attention heads (their addresses are rows of `table`).
+  // Deferred attention heads, a row per run of query heads sharing keys and values (HeadArg).
+  readonly #groups = new Int32Array(HEAD_TABLE_INTS);
+  #groupRows = 0;
   #heads = 0;
   #headMacs = 0;
   #headMaxCount = 0;
+  #maxQueries = 0;
   #headDim = 0;
   #scale = 0;
   // Deferred causal heads, whole (CAUSAL_ARGS ints each), cut into blocks when they run.
@@ -173,50 +178,73 @@ export class JobRunner {
   }
 
   /**
-   * One attention head, run now (no pool) or at runDeferredHeads (with one): kernel indexes
-   * HEAD_KERNELS (0: attendHead over f32 entries, whose scale addresses are unused). Addresses are
-   * byte addresses already checked by the backend.
+   * One attention head, run at runDeferredHeads: kernel indexes HEAD_KERNELS (0: attendHead over f32
+   * entries, whose scale addresses are unused). Addresses are byte addresses already checked by the
+   * backend. A head that continues the last row's run (see #extendsLastRow) joins it.
    */
   deferHead(out: number, q: number, keys: number, keyScales: number, values: number, valueScales: number, count: number, headDim: number, scale: number, att: number, kernel: number): void {
-    if (!this.#pool) {
-      if (kernel === 0) this.#k.attendHead(out, q, keys, values, count, headDim, scale, att);
-      else (this.#k[HEAD_KERNELS[kernel]!] as unknown as KvAttentionKernel)(out, q, keys, keyScales, values, valueScales, count, headDim, scale, att);
-      return;
-    }
     if (this.#heads > 0 && (headDim !== this.#headDim || scale !== this.#scale || this.#heads === MAX_HEADS)) this.runDeferredHeads();
-    const t = this.#heads * HEAD_ARGS, tb = this.#table;
-    tb[t] = out; tb[t + 1] = q; tb[t + 2] = keys; tb[t + 3] = keyScales; tb[t + 4] = values; tb[t + 5] = valueScales;
-    tb[t + 6] = count; tb[t + 7] = att; tb[t + 8] = kernel;
     this.#heads++;
     this.#headMacs += 2 * count * headDim;
     this.#headMaxCount = Math.max(this.#headMaxCount, count);
     this.#headDim = headDim;
     this.#scale = scale;
+    if (this.#extendsLastRow(out, q, keys, keyScales, values, valueScales, count, headDim, att, kernel)) return;
+    const t = this.#groupRows * HEAD_ARGS, tb = this.#groups;
+    tb[t] = out; tb[t + 1] = q; tb[t + 2] = keys; tb[t + 3] = keyScales; tb[t + 4] = values; tb[t + 5] = valueScales;
+    tb[t + 6] = count; tb[t + 7] = att; tb[t + 8] = kernel; tb[t + HeadArg.QUERIES] = 1; tb[t + HeadArg.ATT_STRIDE] = 0;
+    this.#groupRows++;
+    this.#maxQueries = Math.max(this.#maxQueries, 1);
   }
 
-  /** Runs the deferred heads, one per chunk (a single head runs here, without a round trip), then the deferred causal heads. */
+  /**
+   * Adds the head to the last row when it reads the same entries with the same kernel and is the
+   * next head in memory: out and q headDim floats after the row's last, att one stride after (a
+   * stride the second head sets, at least count floats). The row's q, out and att spans must not
+   * overlap, so that attending them together reads and writes what one head after another would.
+   */
+  #extendsLastRow(out: number, q: number, keys: number, keyScales: number, values: number, valueScales: number, count: number, headDim: number, att: number, kernel: number): boolean {
+    if (this.#groupRows === 0 || headDim % 8 !== 0) return false;
+    const t = (this.#groupRows - 1) * HEAD_ARGS, tb = this.#groups;
+    if (tb[t + 2] !== keys || tb[t + 3] !== keyScales || tb[t + 4] !== values || tb[t + 5] !== valueScales || tb[t + 6] !== count || tb[t + 8] !== kernel) return false;
+    const n = tb[t + HeadArg.QUERIES]!, headBytes = 4 * headDim, out0 = tb[t]!, q0 = tb[t + 1]!, att0 = tb[t + 7]!;
+    if (out !== out0 + n * headBytes || q !== q0 + n * headBytes) return false;
+    const stride = n === 1 ? (att - att0) / 4 : tb[t + HeadArg.ATT_STRIDE]!;
+    if (stride < count || att !== att0 + 4 * n * stride) return false;
+    const span = (n + 1) * headBytes, attEnd = att0 + 4 * (n * stride + count);
+    const apart = (a0: number, a1: number, b0: number, b1: number) => a1 <= b0 || b1 <= a0;
+    if (!apart(out0, out0 + span, q0, q0 + span) || !apart(out0, out0 + span, att0, attEnd) || !apart(q0, q0 + span, att0, attEnd)) return false;
+    tb[t + HeadArg.QUERIES] = n + 1;
+    tb[t + HeadArg.ATT_STRIDE] = stride;
+    this.#maxQueries = Math.max(this.#maxQueries, n + 1);
+    return true;
+  }
+
+  /** Runs the deferred heads (split over the threads where it pays), then the deferred causal heads. */
   runDeferredHeads(): void {
     this.#runHeads();
     this.#runCausal();
   }
 
   #runHeads(): void {
-    const n = this.#heads;
-    if (n === 0) return;
-    this.#heads = 0;
-    const a = this.#args;
-    a[AttendArg.HEADS] = n;
+    const rows = this.#groupRows;
+    if (rows === 0) return;
+    const heads = this.#heads, macs = this.#headMacs, maxCount = this.#headMaxCount, maxQueries = this.#maxQueries;
+    this.#groupRows = 0; this.#heads = 0; this.#headMacs = 0; this.#headMaxCount = 0; this.#maxQueries = 0;
+    const a = this.#args, tb = this.#groups;
     a[AttendArg.HEAD_DIM] = this.#headDim;
     a[AttendArg.SCALE] = floatToSlot(this.#scale);
     // A short context's heads cost less than a round trip: run them here.
-    const pool = this.#pool!;
-    if (n === 1 || !pool.takes(this.#headMacs)) for (let h = 0; h < n; h++) runHead(this.#k, a, 0, this.#table, h);
-    else {
-      pool.ensureScratch(this.#headDim + this.#headMaxCount); // a head's output, then its weights
-      pool.run(JobOp.AttendHeads, n, 1);
+    const pool = this.#pool;
+    if (!pool || heads === 1 || !pool.takes(macs)) {
+      a[AttendArg.HEADS] = rows;
+      for (let h = 0; h < rows; h++) runHead(this.#k, a, 0, tb, h);
+      return;
     }
-    this.#headMacs = 0;
-    this.#headMaxCount = 0;
+    const chunks = splitGroups(tb, rows, pool.size, this.#headDim, pool.table);
+    a[AttendArg.HEADS] = chunks;
+    pool.ensureScratch(maxQueries * (this.#headDim + maxCount)); // a chunk's outputs, then its weights
+    pool.run(JobOp.AttendHeads, chunks, 1);
   }
 
   /**
@@ -255,4 +283,32 @@ export class JobRunner {
     }
     pool!.run(JobOp.AttendCausal, blocks, 1);
   }
+}
+
+/**
+ * Writes the AttendHeads job's chunks to `table`: each row of `groups` cut into p runs of about
+ * equal queries, p the smallest count (≤ the row's queries) that makes the chunks a multiple of
+ * the threads. Whole groups read their keys and values once; SmolLM2's 3 groups on 2 threads would
+ * leave one thread a group idle, so each is cut in 2 (runs of 2 and 1 queries). Returns the chunks.
+ */
+export function splitGroups(groups: Int32Array, rows: number, threads: number, headDim: number, table: Int32Array): number {
+  let maxQueries = 1;
+  for (let r = 0; r < rows; r++) maxQueries = Math.max(maxQueries, groups[r * HEAD_ARGS + HeadArg.QUERIES]!);
+  let parts = 1;
+  while (parts < maxQueries && (rows * parts) % threads !== 0) parts++;
+  let chunks = 0;
+  for (let r = 0; r < rows; r++) {
+    const src = r * HEAD_ARGS, queries = groups[src + HeadArg.QUERIES]!, runs = Math.min(parts, queries), stride = groups[src + HeadArg.ATT_STRIDE]!;
+    for (let p = 0, first = 0; p < runs; p++) {
+      const n = Math.floor(queries / runs) + (p < queries % runs ? 1 : 0), dst = chunks * HEAD_ARGS;
+      for (let j = 0; j < HEAD_ARGS; j++) table[dst + j] = groups[src + j]!;
+      table[dst + HeadArg.OUT] = groups[src + HeadArg.OUT]! + 4 * headDim * first;
+      table[dst + HeadArg.Q] = groups[src + HeadArg.Q]! + 4 * headDim * first;
+      table[dst + HeadArg.ATT] = groups[src + HeadArg.ATT]! + 4 * stride * first;
+      table[dst + HeadArg.QUERIES] = n;
+      first += n;
+      chunks++;
+    }
+  }
+  return chunks;
 }

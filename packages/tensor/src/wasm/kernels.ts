@@ -12,6 +12,7 @@ import { emitNonFiniteScans } from './kernels/finite.js';
 import { emitRoundActivations, emitSplitActivations } from './kernels/split.js';
 import { emitRows4Kernels } from './kernels/rows4.js';
 import { emitMatmulQ8_0, emitQuantizeRowsQ8_0, emitWidenQ4_0, emitWidenQ8_0 } from './kernels/q8-activations.js';
+import { emitAttendGroupKernels } from './kernels/attention-group.js';
 import { emitScoresCausal, emitSoftmaxCausal, emitWeightedCausal } from './kernels/causal.js';
 
 export interface KernelMemory { initialPages: number; maximumPages?: number; shared: boolean }
@@ -65,6 +66,13 @@ export type GgmlKernel = (out: number, w: number, x16: number, xs: number, xsum:
 export type KvAttentionKernel = (out: number, q: number, keys: number, kScales: number, values: number, vScales: number,
   count: number, headDim: number, scale: number, att: number) => void;
 /**
+ * attendGroup_<keys>_<values> (kernels/attention-group.ts): `queries` query heads sharing these keys
+ * and values (q and out: consecutive heads; att rows attStride floats apart), each bit-identical to
+ * its own attendHead / attendHeadKv call.
+ */
+export type GroupAttentionKernel = (out: number, q: number, keys: number, kScales: number, values: number, vScales: number,
+  count: number, headDim: number, scale: number, att: number, attStride: number, queries: number) => void;
+/**
  * ggml rows to f32 (kernels/dequantize.ts GGML_WASM_DEQUANTIZERS names them): `count` blocks
  * (elements for F16/BF16) at src → f32 at dst, equal to quant/ggml-dequant.ts bit for bit.
  */
@@ -85,6 +93,7 @@ export function buildKernelModule(memory: KernelMemory): Uint8Array<ArrayBuffer>
   emitMatmulT(m);
   emitAttendHead(m);
   for (const k of ENTRY_FORMATS) for (const v of ENTRY_FORMATS) if (k !== 'f32' || v !== 'f32') emitAttendHeadKv(m, k, v);
+  emitAttendGroupKernels(m);
   emitMatvec(m, 'matvecF16', 'f16');
   emitMatvecQ8(m);
   emitMatvec(m, 'matvecBF16', 'bf16');

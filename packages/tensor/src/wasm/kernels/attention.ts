@@ -46,11 +46,15 @@ export function emitAttendHeadKv(m: ModuleBuilder, k: EntryFormat, v: EntryForma
   else weightedSum8(f, s, v, sum);
 }
 
-interface ScoreArgs { q: I32; keys: I32; scales?: I32; count: I32; headDim: I32; scale: F32; att: I32 }
+export interface ScoreArgs { q: I32; keys: I32; scales?: I32; count: I32; headDim: I32; scale: F32; att: I32 }
 interface SumArgs { out: I32; values: I32; scales?: I32; count: I32; headDim: I32; att: I32 }
 
-/** att[i] = scale · q·k_i for f32 or f16 key rows. */
-function denseScores(f: FunctionBuilder, s: Scratch, fmt: 'f32' | 'f16', a: ScoreArgs): void {
+/**
+ * att[i] = scale · q·k_i for f32 or f16 key rows; with C > 1, for C queries at once (query c at
+ * q + c·qStep bytes, its scores at att + c·attStep bytes: the grouped kernel, ./attention-group.ts),
+ * each score formed the same way whatever C.
+ */
+export function denseScores(f: FunctionBuilder, s: Scratch, fmt: 'f32' | 'f16', a: ScoreArgs, C = 1, qStep?: I32, attStep?: I32): void {
   const i = s.i('i'), rowBytes = s.i('keyRowBytes'), quarter = s.i('quarter');
   f.get(a.headDim).i32(fmt === 'f32' ? 2 : 1).op(Op.i32_shl).set(rowBytes);
   // f32 keys: one accumulator a score (U = 1), the order of additions of the chunk's causal scores
@@ -58,11 +62,13 @@ function denseScores(f: FunctionBuilder, s: Scratch, fmt: 'f32' | 'f16', a: Scor
   // Four keys a tile for four independent sums, a quarter of the entries apart: four streams in
   // memory order (4 adjacent keys a tile measured 0.83-0.95x once the keys come from DRAM).
   // f16 keys: one key at a time in memory order, 4 accumulators.
+  /** Pushes base + c·step. */
+  const nth = (base: I32, c: number, step?: I32) => { f.get(base); if (c > 0) f.get(step!).i32(c).op(Op.i32_mul).op(Op.i32_add); };
   const tile = (R: number) => emitDotTile(f, s, {
-    R, C: 1, U: fmt === 'f32' ? 1 : 4, aFormat: fmt, k: a.headDim,
+    R, C, U: fmt === 'f32' ? 1 : 4, aFormat: fmt, k: a.headDim,
     rowA: (r) => { f.get(a.keys); key(r); f.get(rowBytes).op(Op.i32_mul).op(Op.i32_add); },
-    rowB: () => { f.get(a.q); },
-    store: (r, _c, push) => { f.get(a.att); key(r); f.i32(2).op(Op.i32_shl).op(Op.i32_add); push(); f.get(a.scale).op(Op.f32_mul).mem(Op.f32_store); },
+    rowB: (c) => nth(a.q, c, qStep),
+    store: (r, c, push) => { nth(a.att, c, attStep); key(r); f.i32(2).op(Op.i32_shl).op(Op.i32_add); push(); f.get(a.scale).op(Op.f32_mul).mem(Op.f32_store); },
   });
   /** Pushes the entry index of tile row r: i + r·quarter. */
   const key = (r: number) => { f.get(i); if (r > 0) f.get(quarter).i32(r).op(Op.i32_mul).op(Op.i32_add); };
