@@ -78,7 +78,7 @@ test('msrnn profile on two threads: kernels by name on the main thread and the k
   const dir = mkdtempSync(join(tmpdir(), 'msrnn-profile-'));
   try {
     // --always-share: the workers take their share of the jobs even on a busy machine.
-    const r = await msrnn('profile', ...model, '--threads', '2', '--always-share', '--prompt', '256', '--decode', '48', '--interval', '50', '--top', '40', '--save', dir);
+    const r = await msrnn('profile', ...model, '--threads', '2', '--always-share', '--prompt', '256', '--decode', '48', '--interval', '50', '--top', '40', '--save', dir, '--json', join(dir, 'profile.json'));
     assert.is(r.status, 0, r.stderr);
     const sections = r.stdout.split(/\n## /).slice(1);
     assert.equal(sections.map((s) => s.split(':')[0]), ['prompt', 'decode']);
@@ -98,6 +98,18 @@ test('msrnn profile on two threads: kernels by name on the main thread and the k
       if (s.startsWith('prompt')) assert.match(s.slice(s.indexOf('kernel worker')), /\| matmulT \| wasm \|/);
       // The worker's loop: waiting in nextJob (or what V8 compiled it into: runKernelWorker, worker-node's top level).
       assert.match(s.slice(s.indexOf('kernel worker')), /\| (nextJob|runKernelWorker|\(anonymous\)) \| packages\/tensor\/src\/threads\/(kernel-worker|worker-node)\.ts(:\d+)? \|/);
+    }
+    // The JSON holds every row; its largest ones are the printed table's, and each thread's shares add up to 1.
+    const json = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8')) as { run: { threads: number }; phases: Array<{ phase: string; threads: Array<{ thread: string; samples: number; rows: Array<{ name: string; samples: number; share: number }> }> }> };
+    assert.is(json.run.threads, 2);
+    assert.equal(json.phases.map((p) => p.phase), ['prompt', 'decode']);
+    for (const [i, p] of json.phases.entries()) {
+      assert.is(p.threads[0]!.thread, 'main thread');
+      for (const t of p.threads) {
+        assert.ok(Math.abs(t.rows.reduce((a, r) => a + r.share, 0) - 1) < 1e-9, `${p.phase} ${t.thread}`);
+        assert.is(t.rows.reduce((a, r) => a + r.samples, 0), t.samples);
+      }
+      assert.match(sections[i]!, `\n| ${p.threads[0]!.rows[0]!.name} | `);
     }
     const saved = readdirSync(dir).sort();
     assert.ok(saved.includes('decode-main.cpuprofile') && saved.includes('prompt-main.cpuprofile'), saved.join(' '));

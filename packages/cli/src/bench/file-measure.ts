@@ -41,6 +41,11 @@ export function benchTokens(model: Model, n: number, seed = 0): number[] {
   return Array.from({ length: n }, (_, i) => ((i + seed) * 37) % top + 2);
 }
 
+/** The next token of a fixed pseudo-random sequence, within the model's vocabulary (decode measurements feed it back). */
+export function nextBenchToken(model: Model, token: number): number {
+  return (token * 7 + 13) % Math.min(1000, model.config.vocabSize - 2) + 2;
+}
+
 /** Resident bytes after a full collection; V8 returns freed array buffers shortly after it, so wait a little. */
 async function rss(): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -18,7 +18,7 @@ import { addKvOption, isGgufPath, parseBackendChoice, parseKv, parseThreads } fr
 import { note, print, processIo, type CliIo } from '../io.js';
 import { withCompetitor } from '../bench/competitor.js';
 import { checkRandomGgufFits, ensureRandomGguf, GGUF_WEIGHTS, MODEL_SHAPES, type GgufWeights } from '../bench/random-gguf.js';
-import { measureFileInChild } from '../bench/file-measure.js';
+import { measureFileInChild, nextBenchToken } from '../bench/file-measure.js';
 
 interface BenchFlags {
   model?: string;
@@ -108,17 +108,13 @@ function rate(seconds: number, fn: () => void): number {
   return n / ((t - t0) / 1000);
 }
 
-/** The next token of a fixed pseudo-random sequence, within the model's vocabulary. */
-function nextToken(model: Model, token: number): number {
-  return (token * 7 + 13) % Math.min(1000, model.config.vocabSize - 2) + 2;
-}
 
 /** Decode tokens/s from a state that has seen a short prompt. */
 function decodeRate(model: Model, seconds: number, kv: KvType): number {
   const state = createState(model, { kv });
   prefill(model, state, [1, 400, 500, 600, 700, 800, 900, 1000].map((t) => t % model.config.vocabSize));
   let token = 1;
-  return rate(seconds, () => { step(model, state, token); token = nextToken(model, token); });
+  return rate(seconds, () => { step(model, state, token); token = nextBenchToken(model, token); });
 }
 
 /** A state positioned at `position` holding `entries` entries per head (random keys/values, positions position-entries..position-1). */
@@ -143,7 +139,7 @@ function syntheticState(model: Model, position: number, entries: number, capacit
 
 function stateRate(model: Model, state: MultiState, seconds: number): number {
   let token = 5;
-  return rate(seconds, () => { step(model, state, token); token = nextToken(model, token); });
+  return rate(seconds, () => { step(model, state, token); token = nextBenchToken(model, token); });
 }
 
 function matmulGflops(backend: Backend, m: number, n: number, k: number, seconds: number): number {

@@ -3,7 +3,7 @@
 // worker threads too, ../profile/all-threads.ts) and prints each thread's self time per function:
 // wasm kernels by name, JS functions by name and file, with their share of the thread's time.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { checkPromptActivations, type BackendSelection, type KvType, type PromptActivations } from '@msrnn/tensor';
@@ -11,7 +11,7 @@ import type { MultiState } from '@msrnn/msrnn';
 import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
 import { addBackendOptions, addKvOption, defaultModelFiles, parseKv, parseNonNegativeInt, parsePositiveInt, parseWeightType, selectBackendFor, type BackendFlags } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
-import { benchTokens } from '../bench/file-measure.js';
+import { benchTokens, nextBenchToken } from '../bench/file-measure.js';
 import { AllThreadsProfiler, type ThreadProfile } from '../profile/all-threads.js';
 import { TIME_KINDS, isKernelWorker, selfTimes, spanOf, type ThreadSelfTime, type TimeKind } from '../profile/self-time.js';
 
@@ -26,6 +26,7 @@ interface ProfileFlags extends BackendFlags {
   interval: string;
   top: string;
   save?: string;
+  json?: string;
   alwaysShare: boolean;
 }
 
@@ -44,10 +45,11 @@ export function registerProfile(program: Command, io: CliIo = processIo): void {
     .option('--warmup <n>', 'decode steps (and one prefill of up to 128 tokens) run first, unprofiled, so the kernels run compiled as they will stay', '16')
     .option('--weights <type>', 'float models\' matrices: f32, f16 or q8 (a GGUF file runs in its own types)', 'f32')
     .option('--prompt-activations <mode>', 'exact, or q8_0 (Q8_0 and Q4_0 weights on the wasm backend, as in generate)', 'exact')
-    .option('--interval <us>', `sampling interval in microseconds, ${INTERVAL_RANGE[0]} to ${INTERVAL_RANGE[1]}`, '100')
+    .option('--interval <us>', `sampling interval in microseconds, ${INTERVAL_RANGE[0]} to ${INTERVAL_RANGE[1]} (each sample costs the sampled thread: 100 µs slowed a SmolLM2 decode 13–18 %, 500 µs 3–7 %)`, '500')
     .option('--top <n>', 'functions listed per thread', '12')
     .option('--always-share', 'hand every job big enough to split to the workers, even while the thread pool measures that sharing does not pay (on a busy machine it keeps them on the calling thread)', false)
-    .option('--save <dir>', 'also write each phase\'s profile per thread as DIR/<phase>-<thread>.cpuprofile (Chrome devtools, Performance panel, opens them)');
+    .option('--save <dir>', 'also write each phase\'s profile per thread as DIR/<phase>-<thread>.cpuprofile (Chrome devtools, Performance panel, opens them)')
+    .option('--json <file>', 'also write the tables (every function, not only --top) as JSON: machine, model, and per phase the rates and each thread\'s rows');
   addBackendOptions(addKvOption(command))
     .action(async (flags: ProfileFlags) => { await runProfile(flags, io); });
 }
@@ -88,17 +90,26 @@ async function runProfile(flags: ProfileFlags, io: CliIo): Promise<void> {
     const m = model, prompt = benchTokens(m, promptTokens);
     const phases: Phase[] = [
       { name: 'prompt' as const, tokens: promptTokens, run: (s: MultiState) => { prefill(m, s, prompt, { activations }); } },
-      { name: 'decode' as const, tokens: decodeTokens, run: (s: MultiState) => { for (let i = 0, token = 3; i < decodeTokens; i++) { step(m, s, token); token = nextToken(m, token); } } },
+      { name: 'decode' as const, tokens: decodeTokens, run: (s: MultiState) => { for (let i = 0, token = 3; i < decodeTokens; i++) { step(m, s, token); token = nextBenchToken(m, token); } } },
     ].filter((p) => p.tokens > 0);
+    const results: PhaseResult[] = [];
     for (const phase of phases) {
-      const plainSeconds = profiledPhase(() => phase.run(plain));
+      const unprofiledSeconds = profiledPhase(() => phase.run(plain));
       await profiler.start();
       const seconds = profiledPhase(() => phase.run(profiled));
       const profiles = await profiler.stop();
-      report(io, phase, seconds, plainSeconds, profiles, top);
+      results.push(analyze(phase, seconds, unprofiledSeconds, profiles));
+      report(io, results.at(-1)!, top);
       if (flags.save !== undefined) save(io, flags.save, phase.name, profiles);
     }
-    print(io, `\nmachine: load average ${loadavg()[0]!.toFixed(1)}`);
+    const load = loadavg();
+    print(io, `\nmachine: load average ${load[0]!.toFixed(1)}`);
+    if (flags.json !== undefined) {
+      const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, loadAverage: load, date: new Date().toISOString() };
+      const run = { model: file, format: model.format, backend: selection.backend.name, threads: selection.threads, alwaysShare: flags.alwaysShare, intervalUs: interval };
+      writeFileSync(flags.json, `${JSON.stringify({ machine, run, phases: results }, null, 1)}\n`);
+      note(io, `msrnn profile: wrote ${flags.json}`);
+    }
   } finally {
     await profiler.close();
     for (const st of states) st.dispose();
@@ -118,18 +129,13 @@ function profiledPhase(run: () => void): number {
 }
 const PHASE_MARK = profiledPhase.name;
 
-/** The next token of a fixed pseudo-random sequence, within the model's vocabulary (as `msrnn bench`). */
-function nextToken(model: Model, token: number): number {
-  return (token * 7 + 13) % Math.min(1000, model.config.vocabSize - 2) + 2;
-}
-
 /** Runs each profiled path once unprofiled: V8 compiles hot wasm functions again, optimized, after their first calls. */
 function warmUp(model: Model, promptTokens: number, decodeTokens: number, steps: number, activations: PromptActivations, kv: KvType): void {
   const state = createState(model, { kv });
   try {
     if (promptTokens > 0) prefill(model, state, benchTokens(model, Math.min(promptTokens, WARMUP_PROMPT_MAX), 1), { activations });
     let token = 5;
-    if (decodeTokens > 0) for (let i = 0; i < steps; i++) { step(model, state, token); token = nextToken(model, token); }
+    if (decodeTokens > 0) for (let i = 0; i < steps; i++) { step(model, state, token); token = nextBenchToken(model, token); }
   } finally {
     state.dispose();
   }
@@ -138,25 +144,40 @@ function warmUp(model: Model, promptTokens: number, decodeTokens: number, steps:
 /** "12.3 %" */
 const percent = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
-function report(io: CliIo, phase: Phase, seconds: number, plainSeconds: number, profiles: ThreadProfile[], top: number): void {
-  const root = process.cwd();
+/** One phase's profiles as tables: its rates, and per thread (the main thread, then each kernel worker) the self times. */
+interface PhaseResult {
+  phase: Phase['name'];
+  tokens: number;
+  seconds: number;
+  unprofiledSeconds: number;
+  threads: Array<{ thread: string } & ThreadSelfTime>;
+  /** Other worker threads started with the backend (Node's module loader): not the thread pool's. */
+  otherThreads: number;
+}
+
+function analyze(phase: Phase, seconds: number, unprofiledSeconds: number, profiles: ThreadProfile[]): PhaseResult {
   // Every thread counted over the span the main thread ran the phase: not the workers' idle time
   // before it started or after it ended, nor the profiler's own messages.
   const window = spanOf(profiles[0]!.profile, PHASE_MARK);
   if (!window) throw new Error(`the ${phase.name} phase ran too briefly for a sample (${(seconds * 1e3).toFixed(2)} ms): give more tokens or a shorter --interval`);
-  const threads = profiles.filter((p, i) => i === 0 || isKernelWorker(p.profile)).map((p, i) => ({ name: i === 0 ? 'main thread' : `kernel worker ${p.thread}`, times: selfTimes(p.profile, root, window) }));
-  const others = profiles.length - threads.length;
-  const rate = (s: number) => `${s.toFixed(3)} s (${(phase.tokens / s).toFixed(1)} tok/s)`;
-  print(io, `\n## ${phase.name}: ${phase.tokens} token${phase.tokens === 1 ? '' : 's'} in ${rate(seconds)} under the profiler, ${rate(plainSeconds)} unprofiled just before`);
-  for (const t of threads) {
-    print(io, `\n${t.name}: ${t.times.samples} samples; ${kindSummary(t.times)}`);
+  const root = process.cwd();
+  const threads = profiles.filter((p, i) => i === 0 || isKernelWorker(p.profile))
+    .map((p, i) => ({ thread: i === 0 ? 'main thread' : `kernel worker ${p.thread}`, ...selfTimes(p.profile, root, window) }));
+  return { phase: phase.name, tokens: phase.tokens, seconds, unprofiledSeconds, threads, otherThreads: profiles.length - threads.length };
+}
+
+function report(io: CliIo, r: PhaseResult, top: number): void {
+  const rate = (s: number) => `${s.toFixed(3)} s (${(r.tokens / s).toFixed(1)} tok/s)`;
+  print(io, `\n## ${r.phase}: ${r.tokens} token${r.tokens === 1 ? '' : 's'} in ${rate(r.seconds)} under the profiler, ${rate(r.unprofiledSeconds)} unprofiled just before`);
+  for (const t of r.threads) {
+    print(io, `\n${t.thread}: ${t.samples} samples; ${kindSummary(t)}`);
     print(io, '');
     print(io, '| function | where | share | ≈ ms |');
     print(io, '|---|---|---:|---:|');
     // A share of the phase's wall time: the thread was in the phase for all of it.
-    for (const r of t.times.rows.slice(0, top)) print(io, `| ${r.name} | ${r.where} | ${percent(r.share)} | ${(r.share * seconds * 1000).toFixed(1)} |`);
+    for (const row of t.rows.slice(0, top)) print(io, `| ${row.name} | ${row.where} | ${percent(row.share)} | ${(row.share * r.seconds * 1000).toFixed(1)} |`);
   }
-  if (others > 0) print(io, `\n(not shown: ${others} more worker thread${others === 1 ? '' : 's'} started with the backend that ran none of the thread pool's code, e.g. Node's module loader)`);
+  if (r.otherThreads > 0) print(io, `\n(not shown: ${r.otherThreads} more worker thread${r.otherThreads === 1 ? '' : 's'} started with the backend that ran none of the thread pool's code, e.g. Node's module loader)`);
 }
 
 /** "wasm kernels 80.1 %, thread pool 5.0 %, ...": the kinds with any samples, largest first. */

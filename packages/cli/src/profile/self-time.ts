@@ -74,10 +74,10 @@ function rowOf(frame: Frame, caller: Frame | undefined, root: string): Omit<Self
   const vm = VM_ENTRIES[frame.functionName];
   if (vm !== undefined && frame.url === '') return { name: frame.functionName, where: '', kind: vm };
   if (frame.url.startsWith('wasm://')) {
-    // V8's entry and exit stubs (js-to-wasm:iii:, one per signature), one row per JS caller: the
-    // stack walk sometimes loses the wasm function on top of an entry and stops at the entry
-    // (seen with the prompt's attention kernels after its first chunk), so the caller is what
-    // says which kernels that time was in.
+    // V8's entry and exit stubs (js-to-wasm:iii:, one per signature), one row per JS caller: where
+    // the stack walk loses the wasm function on top of an entry and stops at it (an entry TurboFan
+    // inlined into optimized JS: ./all-threads.ts turns that off, but a profile taken without it
+    // has such rows), the caller says which kernels that time was in.
     if (/^(js-to-wasm|wasm-to-js)/.test(frame.functionName)) {
       const from = caller && caller.functionName !== '' && !caller.url.startsWith('wasm://') ? `, from ${caller.functionName}` : '';
       return { name: `(${frame.functionName.startsWith('js') ? 'JS→wasm' : 'wasm→JS'} entry${from})`, where: 'wasm', kind: 'wrapper' };

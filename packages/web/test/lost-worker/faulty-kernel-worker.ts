@@ -7,27 +7,17 @@
 //             which the caller, blocked in the job, cannot receive: the worker's lane must say it;
 //   'freeze': the kernel never returns and says nothing (what a worker the browser killed looks like).
 import { serveKernelWorker } from '@msrnn/tensor';
+import { plantKernelFault } from '../../../tensor/test/fixtures/plant-fault.js';
 
 const query = new URLSearchParams(self.location.search);
-const kernel = query.get('kernel') ?? '', how = query.get('how') ?? '';
-let callsLeft = Number(query.get('after') ?? '1');
-
-const Instance = WebAssembly.Instance;
-(WebAssembly as { Instance: unknown }).Instance = function faulty(module: WebAssembly.Module, imports: WebAssembly.Imports) {
-  const exports: Record<string, unknown> = { ...new Instance(module, imports).exports };
-  const real = exports[kernel] as (...args: number[]) => unknown;
-  exports[kernel] = (...args: number[]): unknown => {
-    if (--callsLeft === 0) {
-      if (how === 'freeze') for (;;);
-      if (how === 'throw') {
-        // The worker's next compare-and-swap (its chunk's Running → Committing) throws, once.
-        const atomics = Atomics as { compareExchange: unknown }, cas = atomics.compareExchange;
-        atomics.compareExchange = () => { atomics.compareExchange = cas; throw new Error('the worker failed in the middle of a job'); };
-      }
-    }
-    return real(...args);
-  };
-  return { exports };
-};
+plantKernelFault(query.get('kernel') ?? '', Number(query.get('after') ?? '1'), () => {
+  const how = query.get('how');
+  if (how === 'freeze') for (;;);
+  if (how === 'throw') {
+    // The worker's next compare-and-swap (its chunk's Running → Committing) throws, once.
+    const atomics = Atomics as { compareExchange: unknown }, cas = atomics.compareExchange;
+    atomics.compareExchange = () => { atomics.compareExchange = cas; throw new Error('the worker failed in the middle of a job'); };
+  }
+});
 
 serveKernelWorker();
