@@ -6,7 +6,8 @@
 // Shell blocks (sh/bash/shell), from the repo root, one line (or `\`-continued line) at a time:
 //  - `npx [-y] pnpm@9.15.9 msrnn ARGS` and `node scripts/run-ts.mjs packages/cli/src/main.ts ARGS`
 //    (what the `msrnn` script is, checked below) run in this process through runCli, which is
-//    what that script runs; one test runs the `npx pnpm@9.15.9 msrnn` prefix itself as a process;
+//    what that script runs (`msrnn profile` as a process of its own: it changes a V8 flag while it
+//    runs); one test runs the `npx pnpm@9.15.9 msrnn` prefix itself as a process;
 //  - `npx [-y] pnpm@9.15.9 SCRIPT` expands the root package.json script and runs that;
 //  - `install` and `run ci` are what CI itself runs before this test: only checked to exist;
 //  - anything else (mkdir, node scripts/run-ts.mjs SCRIPT, a pipe) runs through bash; a server
@@ -134,7 +135,11 @@ async function runWords(words: string[], where: string): Promise<Outcome | 'setu
     assert.ok(expanded, `${where}: script "${name}" is not a simple command: ${script}`);
     return runWords([...expanded, ...args], where);
   }
-  if (words.slice(0, 3).join(' ') === CLI_ENTRY.join(' ')) return inProcess(words.slice(3));
+  if (words.slice(0, 3).join(' ') === CLI_ENTRY.join(' ')) {
+    // `msrnn profile` attaches an inspector session and changes a V8 flag while it runs: its own process.
+    if (words[3] === 'profile') return await viaBash([...CLI_ENTRY, ...(full ? words.slice(3) : shrink(words.slice(3)))].map(shellQuote).join(' '));
+    return inProcess(words.slice(3));
+  }
   if (words[0] === 'msrnn') assert.unreachable(`${where}: a bare "msrnn" is not on PATH in a fresh clone; write npx pnpm@9.15.9 msrnn`);
   if (words[0] === 'node' && words[1] === 'scripts/run-ts.mjs' && words[2]) {
     const args = full ? words.slice(3) : shrinkScript(words[2], words.slice(3));

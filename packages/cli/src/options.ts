@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   BACKEND_CHOICES, KV_TYPES, checkBackendChoice, checkKvType, checkThreads, checkWeightType, selectBackend, MAX_THREADS, type BackendChoice, type BackendSelection,
-  type KvType, type WeightType,
+  type KvType, type SelectBackendOptions, type WeightType,
 } from '@msrnn/tensor';
 import { capacityForBytes, checkCapacity, checkPositionMode, entryBytes, stateBytes, type Policy, type PositionMode } from '@msrnn/msrnn';
 import { checkRatio, policyEntry } from '@msrnn/policies';
@@ -179,12 +179,19 @@ export function parseThreads(option: string, value: string, warn: (line: string)
   return threads;
 }
 
-/** `more`: backend options no flag of --backend/--threads sets (a command's own, e.g. profile's --always-share). */
-export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void, more: { alwaysShare?: boolean } = {}): Promise<BackendSelection> {
+/** The thread pool's options no flag of --backend/--threads sets (a command's own, e.g. profile's --always-share). */
+export interface PoolOptions { alwaysShare?: boolean }
+
+/** --backend and --threads checked (a bad one throws; too many threads are `warn`ed), as selectBackend takes them. */
+export function backendRequestFor(flags: BackendFlags, warn: (line: string) => void, poolOptions: PoolOptions = {}): SelectBackendOptions {
   const backend = parseBackendChoice(flags.backend);
   // Not given: the default rule, where there is a wasm backend to use the threads (auto falls back to one thread with its note).
   const threads = flags.threads !== undefined ? parseThreads('--threads', flags.threads, warn) : backend === 'js' ? 1 : defaultDecodeThreads();
-  return selectBackend({ backend, threads, ...more });
+  return { backend, threads, ...poolOptions };
+}
+
+export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void, poolOptions: PoolOptions = {}): Promise<BackendSelection> {
+  return selectBackend(backendRequestFor(flags, warn, poolOptions));
 }
 
 /**

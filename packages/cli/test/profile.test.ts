@@ -1,15 +1,16 @@
 // msrnn profile: self time per function from CPU profiles (checked on a profile written out here,
 // counted by hand), the command on the repo's own model with two threads (the kernel worker's
-// profile too), its saved .cpuprofile files, and one clear error per bad option.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// profile too), its saved .cpuprofile files, and one clear error per bad option. The runs that
+// profile are child processes: the profiler changes a V8 flag of its whole process while attached.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isKernelWorker, selfTimes, spanOf } from '../src/profile/self-time.js';
-import type { CpuProfile } from '../src/profile/all-threads.js';
-import { msrnn, repoRoot } from './run-cli.js';
+import { inliningOffAtStart, type CpuProfile } from '../src/profile/all-threads.js';
+import { msrnn, msrnnProcess, repoRoot } from './run-cli.js';
 
 const model = ['--model', join(repoRoot, 'models/default/model.bin')];
 
@@ -23,7 +24,7 @@ const file = (p: string) => pathToFileURL(join(repoRoot, p)).href;
 const profile: CpuProfile = {
   nodes: [
     node(1, '(root)', '', -1, [2, 6]),
-    node(2, 'profiledPhase', file('packages/cli/src/commands/profile.ts'), 111, [3, 7]),
+    node(2, 'timedPhase', file('packages/cli/src/commands/profile.ts'), 111, [3, 7]),
     node(3, 'step', file('packages/transformer/dist/step.js'), 9, [4, 5]),
     node(4, 'matvec', 'wasm://wasm/00aa', 0),
     node(5, 'js-to-wasm:iiiiiii:', 'wasm://wasm/00aa', 0),
@@ -55,8 +56,8 @@ test('self time: each sample counts once for its stack\'s top, grouped by kernel
 });
 
 test('self time within a window; the window of a function\'s samples', () => {
-  // Samples under profiledPhase (nodes 2, 3, 4, 5, 7): times 1200 .. 1800.
-  assert.equal(spanOf(profile, 'profiledPhase'), { start: 1200, end: 1800 });
+  // Samples under timedPhase (nodes 2, 3, 4, 5, 7): times 1200 .. 1800.
+  assert.equal(spanOf(profile, 'timedPhase'), { start: 1200, end: 1800 });
   assert.equal(spanOf(profile, 'run'), { start: 1700, end: 1700 });
   assert.is(spanOf(profile, 'nothing'), null);
   const t = selfTimes(profile, repoRoot, { start: 1200, end: 1800 });
@@ -78,7 +79,9 @@ test('msrnn profile on two threads: kernels by name on the main thread and the k
   const dir = mkdtempSync(join(tmpdir(), 'msrnn-profile-'));
   try {
     // --always-share: the workers take their share of the jobs even on a busy machine.
-    const r = await msrnn('profile', ...model, '--threads', '2', '--always-share', '--prompt', '256', '--decode', '48', '--interval', '50', '--top', '40', '--save', dir, '--json', join(dir, 'profile.json'));
+    // --save names a folder not there yet: it is created.
+    const saveDir = join(dir, 'profiles');
+    const r = msrnnProcess(['profile', ...model, '--threads', '2', '--always-share', '--prompt', '256', '--decode', '48', '--interval', '50', '--top', '40', '--save', saveDir, '--json', join(dir, 'profile.json')]);
     assert.is(r.status, 0, r.stderr);
     const sections = r.stdout.split(/\n## /).slice(1);
     assert.equal(sections.map((s) => s.split(':')[0]), ['prompt', 'decode']);
@@ -111,17 +114,42 @@ test('msrnn profile on two threads: kernels by name on the main thread and the k
       }
       assert.match(sections[i]!, `\n| ${p.threads[0]!.rows[0]!.name} | `);
     }
-    const saved = readdirSync(dir).sort();
+    const saved = readdirSync(saveDir).sort();
     assert.ok(saved.includes('decode-main.cpuprofile') && saved.includes('prompt-main.cpuprofile'), saved.join(' '));
     assert.ok(saved.some((f) => /^decode-worker-\d+\.cpuprofile$/.test(f)), saved.join(' '));
-    const decode = JSON.parse(readFileSync(join(dir, 'decode-main.cpuprofile'), 'utf8')) as CpuProfile;
+    const decode = JSON.parse(readFileSync(join(saveDir, 'decode-main.cpuprofile'), 'utf8')) as CpuProfile;
     assert.ok(decode.nodes.some((n) => n.callFrame.functionName === 'matvec' && n.callFrame.url.startsWith('wasm://')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('bad options are one clear error each', async () => {
+test('options a run does not use are one warning each, and the run goes on', () => {
+  const r = msrnnProcess(['profile', ...model, '--threads', '1', '--always-share', '--prompt', '16', '--decode', '0', '--warmup', '4', '--interval', '50']);
+  assert.is(r.status, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
+  assert.equal(warnings, [
+    'msrnn profile: warning: --warmup 4 is ignored with --decode 0 (the prompt\'s warm-up prefill runs anyway)',
+    'msrnn profile: warning: --always-share is ignored: the wasm backend runs one thread (no workers to share with)',
+  ]);
+  assert.match(r.stdout, /\n## prompt: 16 tokens/);
+});
+
+test('JS→wasm inlining is left off after a run only when the process was started with it off', () => {
+  assert.not.ok(inliningOffAtStart([], ''));
+  assert.ok(inliningOffAtStart(['--no-turbo-inline-js-wasm-calls'], ''));
+  assert.ok(inliningOffAtStart([], '--max-old-space-size=4096 --no_turbo_inline_js_wasm_calls'));
+  assert.ok(inliningOffAtStart(['--noturbo-inline-js-wasm-calls'], ''));
+  // The last one given wins; the command line comes after NODE_OPTIONS.
+  assert.not.ok(inliningOffAtStart(['--turbo-inline-js-wasm-calls'], '--no-turbo-inline-js-wasm-calls'));
+  assert.ok(inliningOffAtStart(['--turbo-inline-js-wasm-calls', '--no-turbo-inline-js-wasm-calls'], ''));
+  assert.not.ok(inliningOffAtStart(['--no-turbo-inline-js-wasm-calls-other'], ''));
+});
+
+test('bad options are one clear error each, before anything runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'msrnn-profile-'));
+  const aFile = join(dir, 'a-file');
+  writeFileSync(aFile, '');
   for (const [args, error] of [
     [['--prompt', '0', '--decode', '0'], '--prompt 0 and --decode 0 leave nothing to profile'],
     [['--prompt', '-3'], '--prompt: "-3" is not a non-negative integer'],
@@ -132,13 +160,19 @@ test('bad options are one clear error each', async () => {
     [['--weights', 'q3'], '--weights'],
     [['--prompt-activations', 'int4'], '--prompt-activations'],
     [['--threads', '0'], '--threads'],
-    [['--model', join(repoRoot, 'no-such-model.bin')], 'no-such-model.bin'],
+    [['--model', join(repoRoot, 'no-such-model.bin')], `--model ${join(repoRoot, 'no-such-model.bin')}: no such file or folder`],
+    [['--save', join(aFile, 'profiles')], `--save ${join(aFile, 'profiles')}: cannot create the folder (ENOTDIR)`],
+    [['--json', join(dir, 'missing', 'p.json')], `--json ${join(dir, 'missing', 'p.json')}: the folder ${join(dir, 'missing')} does not exist`],
+    [['--json', dir], `--json ${dir} is a folder; give a file name`],
   ] as const) {
     const r = await msrnn('profile', ...(args[0] === '--model' ? [] : model), ...args);
     assert.is(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
     assert.ok(r.stderr.includes(error), `${args.join(' ')}: ${r.stderr}`);
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    // Refused before the profile starts: nothing ran, nothing was printed.
+    assert.is(r.stdout, '', `${args.join(' ')}: ${r.stdout}`);
   }
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
 import type { KvType, PromptActivations } from '@msrnn/tensor';
+import type { MultiState } from '@msrnn/msrnn';
 import { createState, loadModel, prefill, step, type Model } from '@msrnn/transformer';
 
 export interface FileMeasureOptions {
@@ -44,6 +45,12 @@ export function benchTokens(model: Model, n: number, seed = 0): number[] {
 /** The next token of a fixed pseudo-random sequence, within the model's vocabulary (decode measurements feed it back). */
 export function nextBenchToken(model: Model, token: number): number {
   return (token * 7 + 13) % Math.min(1000, model.config.vocabSize - 2) + 2;
+}
+
+/** Decodes `steps` tokens of that sequence from `token` on `state`; returns the token to go on from. */
+export function benchDecode(model: Model, state: MultiState, steps: number, token: number): number {
+  for (let i = 0; i < steps; i++) { step(model, state, token); token = nextBenchToken(model, token); }
+  return token;
 }
 
 /** Resident bytes after a full collection; V8 returns freed array buffers shortly after it, so wait a little. */

@@ -11,14 +11,14 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, checkPromptActivations, createWasmBackend, jsBackend, wasmSimdUnavailableReason, type Backend, type KvType, type PromptActivations, type WasmBackend, type WeightType } from '@msrnn/tensor';
 import { getPolicy } from '@msrnn/policies';
-import { createState, loadModel, prefill, quantizeModel, step, type Model } from '@msrnn/transformer';
+import { createState, loadModel, prefill, quantizeModel, type Model } from '@msrnn/transformer';
 import type { MultiState } from '@msrnn/msrnn';
 import { parseList } from '../ppl/parse.js';
 import { addKvOption, isGgufPath, parseBackendChoice, parseKv, parseThreads } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
 import { withCompetitor } from '../bench/competitor.js';
 import { checkRandomGgufFits, ensureRandomGguf, GGUF_WEIGHTS, MODEL_SHAPES, type GgufWeights } from '../bench/random-gguf.js';
-import { measureFileInChild, nextBenchToken } from '../bench/file-measure.js';
+import { benchDecode, measureFileInChild } from '../bench/file-measure.js';
 
 interface BenchFlags {
   model?: string;
@@ -114,7 +114,7 @@ function decodeRate(model: Model, seconds: number, kv: KvType): number {
   const state = createState(model, { kv });
   prefill(model, state, [1, 400, 500, 600, 700, 800, 900, 1000].map((t) => t % model.config.vocabSize));
   let token = 1;
-  return rate(seconds, () => { step(model, state, token); token = nextBenchToken(model, token); });
+  return rate(seconds, () => { token = benchDecode(model, state, 1, token); });
 }
 
 /** A state positioned at `position` holding `entries` entries per head (random keys/values, positions position-entries..position-1). */
@@ -139,7 +139,7 @@ function syntheticState(model: Model, position: number, entries: number, capacit
 
 function stateRate(model: Model, state: MultiState, seconds: number): number {
   let token = 5;
-  return rate(seconds, () => { step(model, state, token); token = nextBenchToken(model, token); });
+  return rate(seconds, () => { token = benchDecode(model, state, 1, token); });
 }
 
 function matmulGflops(backend: Backend, m: number, n: number, k: number, seconds: number): number {

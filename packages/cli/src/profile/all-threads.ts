@@ -23,7 +23,21 @@ const WORKER_ANSWER_MS = 10_000;
 /** How long the workers a backend starts have to show up. */
 const WORKER_ATTACH_MS = 5_000;
 
-interface Worker { title: string; pending: Map<number, { done: (result: any) => void; fail: (err: Error) => void }> }
+/** A worker thread's inspector session, reached through NodeWorker: its title and the Profiler calls awaiting an answer. */
+interface WorkerSession { title: string; pending: Map<number, { done: (result: any) => void; fail: (err: Error) => void }> }
+
+/** V8's flag (on by default) that attach() turns off and close() turns on again. */
+const JS_WASM_INLINING = 'turbo-inline-js-wasm-calls';
+
+/**
+ * Whether this process was started with JS→wasm inlining off (`node --no-turbo-inline-js-wasm-calls`,
+ * or in NODE_OPTIONS; V8 takes `_` for `-` and `--noX` too; the last one given wins, the command line's over
+ * NODE_OPTIONS'): then close() leaves it off.
+ */
+export function inliningOffAtStart(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+  const given = [...nodeOptions.split(/\s+/), ...execArgv].map((a) => a.replace(/_/g, '-')).filter((a) => /^--(no-?)?turbo-inline-js-wasm-calls$/.test(a));
+  return given.at(-1)?.startsWith('--no') ?? false;
+}
 
 /**
  * Profiles this thread and the worker threads started after attach() (a backend's, created after
@@ -32,16 +46,19 @@ interface Worker { title: string; pending: Map<number, { done: (result: any) => 
 export class AllThreadsProfiler {
   /** Worker sessions that were running at attach(): not profiled. */
   private readonly before = new Set<string>();
-  private readonly workers = new Map<string, Worker>();
+  /** Worker sessions whose profiler adoptNewWorkers() enabled: the ones start() and stop() sample. */
+  private readonly adopted = new Set<string>();
+  private readonly workers = new Map<string, WorkerSession>();
   private nextId = 1;
 
-  private constructor(private readonly session: Session, private readonly intervalUs: number) {
+  private constructor(private readonly session: Session, private readonly intervalUs: number, private readonly restoreInlining: boolean) {
     session.on('NodeWorker.attachedToWorker', ({ params }) => {
       this.workers.set(params.sessionId, { title: params.workerInfo.title, pending: new Map() });
     });
     session.on('NodeWorker.detachedFromWorker', ({ params }) => {
       const w = this.workers.get(params.sessionId);
       this.workers.delete(params.sessionId);
+      this.adopted.delete(params.sessionId);
       for (const p of w?.pending.values() ?? []) p.fail(new Error(`profiler: ${w!.title} ended while being profiled`));
     });
     session.on('NodeWorker.receivedMessageFromWorker', ({ params }) => {
@@ -55,23 +72,28 @@ export class AllThreadsProfiler {
   }
 
   /**
-   * Connects to this process's inspector; samples every `intervalUs` µs. From now on (the whole
+   * Connects to this process's inspector; samples every `intervalUs` µs. Until close() (the whole
    * process: V8's flags are global) TurboFan does not inline JS→wasm calls into optimized JS: the
    * profiler's stack walk loses a wasm function called from such code and stops at the inlined
    * entry (the SmolLM2 Q8_0 512-token prompt's attention kernels, 9.9 % of it, showed as
-   * `js-to-wasm` from runCausalBlock once that was optimized; with this, as scoresCausal 4.6 %,
-   * weightedCausal 3.8 %, softmaxCausal 2.0 %). A call then costs a few ns more.
+   * `js-to-wasm` from runCausalBlock once that was optimized). A call then costs a few ns more.
+   * close() turns the inlining on again, unless the process was started with it off.
    */
   static async attach(intervalUs: number): Promise<AllThreadsProfiler> {
-    setFlagsFromString('--no-turbo-inline-js-wasm-calls');
     const session = new Session();
     session.connect();
-    const profiler = new AllThreadsProfiler(session, intervalUs);
-    await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
-    // Workers running now are announced as attached while this is handled.
-    await session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
-    await pause(20);
+    const profiler = new AllThreadsProfiler(session, intervalUs, !inliningOffAtStart());
+    setFlagsFromString(`--no-${JS_WASM_INLINING}`);
+    try {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+      // Workers running now are announced as attached while this is handled.
+      await session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
+      await pause(20);
+    } catch (err) {
+      await profiler.close();
+      throw err;
+    }
     for (const id of profiler.workers.keys()) profiler.before.add(id);
     return profiler;
   }
@@ -90,25 +112,28 @@ export class AllThreadsProfiler {
     for (const id of this.newWorkers()) {
       await this.toWorker(id, 'Profiler.enable');
       await this.toWorker(id, 'Profiler.setSamplingInterval', { interval: this.intervalUs });
+      this.adopted.add(id);
     }
   }
 
   private newWorkers(): string[] { return [...this.workers.keys()].filter((id) => !this.before.has(id)); }
 
-  /** Starts sampling: the workers first, this thread last (just before the caller's work). */
+  /** Starts sampling: the adopted workers first, this thread last (just before the caller's work). */
   async start(): Promise<void> {
-    await Promise.all(this.newWorkers().map((id) => this.toWorker(id, 'Profiler.start')));
+    await Promise.all([...this.adopted].map((id) => this.toWorker(id, 'Profiler.start')));
     await this.session.post('Profiler.start');
   }
 
-  /** Stops sampling: this thread first (just after the caller's work), then the workers. */
+  /** Stops sampling: this thread first (just after the caller's work), then the adopted workers. */
   async stop(): Promise<ThreadProfile[]> {
     const { profile } = await this.session.post('Profiler.stop');
-    const workers = await Promise.all(this.newWorkers().map(async (id) => ({ thread: this.workers.get(id)!.title, profile: (await this.toWorker(id, 'Profiler.stop') as { profile: CpuProfile }).profile })));
+    const workers = await Promise.all([...this.adopted].map(async (id) => ({ thread: this.workers.get(id)!.title, profile: (await this.toWorker(id, 'Profiler.stop') as { profile: CpuProfile }).profile })));
     return [{ thread: 'main', profile }, ...workers];
   }
 
+  /** Disconnects, and turns JS→wasm inlining on again (code optimized meanwhile keeps its calls as they are). */
   async close(): Promise<void> {
+    if (this.restoreInlining) setFlagsFromString(`--${JS_WASM_INLINING}`);
     await this.session.post('NodeWorker.disable').catch(() => {});
     await this.session.post('Profiler.disable').catch(() => {});
     this.session.disconnect();

@@ -81,7 +81,8 @@ function packBlock(type: number, src: Uint8Array, s: number, out: Uint8Array, o:
 /**
  * Group g's four rows (rows 4g .. 4g+3) in the plain layout, into dst[0 .. 4·rowBytes): the file's
  * bytes of those rows, in order, from `data` in the layout. A whole group at once, through the
- * type's GROUP_UNPACK (each stored byte read once; 2.1–2.4× faster than unpackRow4 row by row over SmolLM2's repacked matrices), or
+ * type's GROUP_UNPACK (each stored byte read once, where unpackRow4 walks the group's blocks once per
+ * row; WASM.md's "The fingerprint's cost" has the measured fingerprint), or
  * unpackRow4 per row for a type without one: what hashes and scans all the rows (the state
  * fingerprint, checkWeights) take.
  */
