@@ -160,6 +160,7 @@ test('bad options are one clear error each, before anything runs', async () => {
     [['--weights', 'q3'], '--weights'],
     [['--prompt-activations', 'int4'], '--prompt-activations'],
     [['--threads', '0'], '--threads'],
+    [['--backend', 'js', '--threads', '2'], '--threads 2 needs the wasm backend (--backend js is single-threaded)'],
     [['--model', join(repoRoot, 'no-such-model.bin')], `--model ${join(repoRoot, 'no-such-model.bin')}: no such file or folder`],
     [['--save', join(aFile, 'profiles')], `--save ${join(aFile, 'profiles')}: cannot create the folder (ENOTDIR)`],
     [['--json', join(dir, 'missing', 'p.json')], `--json ${join(dir, 'missing', 'p.json')}: the folder ${join(dir, 'missing')} does not exist`],
