@@ -85,9 +85,9 @@ async function stopsInSeconds(pool: ThreadPool): Promise<void> {
 }
 
 const LOST = [
-  { kernel: 'matmulT', how: 'exit', job: promptJob, what: 'whose thread exits in the middle of a prompt job', error: /wasm thread pool: worker 1 exited/ },
+  { kernel: 'matmulT', how: 'exit', job: promptJob, what: 'whose thread exits in the middle of a prompt job', error: /wasm thread pool: worker 1 exited during a job \(op 2\)/ },
   { kernel: 'matmulT', how: 'freeze', job: promptJob, what: 'frozen in the middle of a prompt job (it says nothing, so only the stall limit tells; it is terminated)', error: /wasm thread pool: worker 1 held a job without progress past the stall limit and was terminated/ },
-  { kernel: 'matvec', how: 'exit', job: decodeJob, what: 'whose thread exits in the middle of a decode job', error: /wasm thread pool: worker 1 exited/ },
+  { kernel: 'matvec', how: 'exit', job: decodeJob, what: 'whose thread exits in the middle of a decode job', error: /wasm thread pool: worker 1 exited during a job \(op 1\)/ },
 ] as const;
 
 for (const c of LOST) {

@@ -5,8 +5,8 @@
 // createWorker option starts them). Whether the worker's own code throws mid-job (the browser tells
 // only through the Worker's 'error' event, which the blocked caller cannot receive: shared memory
 // must say it) or it freezes (a killed worker looks like this), the generation must finish with
-// Node's greedy tokens, on the calling thread, within a second or two (the pool's stall limit is
-// 10 s). The healthy pool and one thread give the same tokens.
+// Node's greedy tokens, on the calling thread, within seconds (the pool's stall limit is 10 s),
+// and a thrown worker's failure names the job it was in. The healthy pool and one thread give the same tokens.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -23,7 +23,7 @@ import { servePage } from '../serve.js';
 
 const PROMPT = [1, 403, 261, 1024, 29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296, 5131], STEPS = 48;
 /** How long a decode with a lost worker may take: well inside the pool's 10 s stall limit. */
-const DEADLINE_MS = 2_000;
+const DEADLINE_MS = 5_000;
 
 /**
  * The test page: the model file's input, and decodeIn(threads, fault, prompt, steps), which starts

@@ -6,7 +6,7 @@
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, TAG_MASK, claimChunks } from './protocol.js';
 import { CHUNK_STATE_INTS, WorkerClaims, rescuable } from './rescue.js';
-import { Gone, enterJob, laneInts, leaveJob, markGone } from './lanes.js';
+import { Gone, enterJob, laneInts, leaveJob, markGone, noteJobOp } from './lanes.js';
 import { SpinBudget, preemptionGapMs } from './spin.js';
 
 /**
@@ -85,7 +85,9 @@ export function runKernelWorker(init: KernelWorkerInit, post: (message: KernelWo
       const tag = seen & TAG_MASK;
       if (!enterJob(lanes, init.index, tag)) break; // the pool gave up on this worker (a stall): stop
       // OP may already be a newer job's: then this job's tag no longer matches and nothing is claimed.
-      if (rescuable(ctrl[Ctrl.OP]!)) claims.run(tag, init.threads);
+      const op = ctrl[Ctrl.OP]!;
+      noteJobOp(lanes, init.index, op);
+      if (rescuable(op)) claims.run(tag, init.threads);
       else claimChunks(k, ctrl, table, tag);
       leaveJob(lanes, init.index, tag);
     }

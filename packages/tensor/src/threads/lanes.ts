@@ -4,6 +4,8 @@
 // the caller waiting forever: the caller blocks (the Backend contract is synchronous), so it never
 // sees the host's 'error'/'exit' events while a job runs, only what lands in shared memory.
 //   0: between jobs;  tag + 1: inside the job tagged `tag`;  < 0: gone (how, below).
+// The lane's second word is the op of the job the worker last entered, so that a loss is reported
+// with the job it happened in, whichever later job the caller notices it in.
 // A worker marks itself gone when it throws out of its loop or its thread exits (process.exit);
 // the pool marks one gone when the host reports it failed, or when it held a job without progress
 // for the pool's stall limit (a worker killed without running any code: only time tells).
@@ -32,6 +34,15 @@ export function enterJob(lanes: Int32Array, index: number, tag: number): boolean
   const s = slot(index), v = Atomics.load(lanes, s);
   return v >= 0 && Atomics.compareExchange(lanes, s, v, tag + 1) === v;
 }
+
+/**
+ * Worker `index`, just entered a job, records its op. A plain write: markGone's atomics publish it
+ * before the caller can see the loss.
+ */
+export function noteJobOp(lanes: Int32Array, index: number, op: number): void { lanes[slot(index) + 1] = op; }
+
+/** The op of the job worker `index` last entered (0 if none). */
+export function lastJobOp(lanes: Int32Array, index: number): number { return Atomics.load(lanes, slot(index) + 1); }
 
 /** Worker `index` is done with its job (unless it was declared gone meanwhile). */
 export function leaveJob(lanes: Int32Array, index: number, tag: number): void {

@@ -12,7 +12,7 @@ import type { WasmHeap } from '../wasm/heap.js';
 import type { KernelExports } from '../wasm/kernels.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, JOB_ARGS, MAX_CHUNKS, TAG_MASK, CHUNK_BITS, claimChunks, runChunkRecordingTrap } from './protocol.js';
 import { CHUNK_STATE_INTS, CallerClaims, TOOK_COMMITTING, finishLate, rescuable, resetChunkStates } from './rescue.js';
-import { Gone, goneHow, goneWhat, inJob, laneInts, markGone } from './lanes.js';
+import { Gone, goneHow, goneWhat, inJob, laneInts, lastJobOp, markGone } from './lanes.js';
 import { SplitJudge } from './split-judge.js';
 import { clockTick } from './clock.js';
 
@@ -227,7 +227,7 @@ export class ThreadPool {
       this.jobTime.takenOver += taken;
       // A chunk taken over while a worker was copying it out: that worker may still be writing
       // (the same bits) into the outputs, so it must be out of the job before the job ends.
-      if ((late & TOOK_COMMITTING) !== 0 || Atomics.load(c, Ctrl.LOST) !== this.lostSeen) this.recover(op, tag, 0);
+      if ((late & TOOK_COMMITTING) !== 0 || Atomics.load(c, Ctrl.LOST) !== this.lostSeen) this.recover(tag, 0);
       this.finish(t0, t1, mine, op, chunks, chunkRows, taken);
       return;
     }
@@ -236,12 +236,12 @@ export class ThreadPool {
     // Wait only for chunks a worker is still running (unless a worker is lost: ./lanes.ts).
     let spins = 0, since = t1;
     for (let done = Atomics.load(c, Ctrl.COMPLETED), seen = done; done < chunks; done = Atomics.load(c, Ctrl.COMPLETED)) {
-      if (Atomics.load(c, Ctrl.LOST) !== this.lostSeen) { this.recover(op, tag, chunks); break; }
+      if (Atomics.load(c, Ctrl.LOST) !== this.lostSeen) { this.recover(tag, chunks); break; }
       if (++spins <= CALLER_SPIN) continue;
       Atomics.wait(c, Ctrl.COMPLETED, done, 1);
       spins = 0;
       const now = performance.now();
-      if (done !== seen) { seen = done; since = now; } else if (now - since > this.stallMs) { this.recover(op, tag, chunks, since); break; }
+      if (done !== seen) { seen = done; since = now; } else if (now - since > this.stallMs) { this.recover(tag, chunks, since); break; }
     }
     this.finish(t0, t1, mine, op, chunks, chunkRows, 0);
   }
@@ -261,7 +261,7 @@ export class ThreadPool {
    * who ran them before, so a rerun gives the same bits; a rescuable job passes 0: finishLate has
    * already run every chunk no worker committed).
    */
-  private recover(op: number, tag: number, rerun: number, since = performance.now()): void {
+  private recover(tag: number, rerun: number, since = performance.now()): void {
     const c = this.ctrl;
     Atomics.or(c, Ctrl.CLAIM, MAX_CHUNKS);
     let stalled = false;
@@ -277,9 +277,10 @@ export class ThreadPool {
       runChunkRecordingTrap(this.k, c, this.table, i);
     }
     this.lostSeen = Atomics.load(c, Ctrl.LOST);
+    // The op the lost worker entered last: the loss may show only in a later job (its chunk counted, or taken over first).
     for (let i = 1; i <= this.workers.length && this.failure === null; i++) {
       const how = goneHow(this.lanes, i);
-      if (how !== 0) this.failure = new Error(`wasm thread pool: worker ${i} ${goneWhat(how)} during a job (op ${op}); the calling thread finished the job and runs every later one`);
+      if (how !== 0) this.failure = new Error(`wasm thread pool: worker ${i} ${goneWhat(how)} during a job (op ${lastJobOp(this.lanes, i)}); the calling thread finished the job and runs every later one`);
     }
   }
 
