@@ -1,10 +1,10 @@
 // unpackGroup4 (quant/rows4.ts): a repacked group of four rows unpacked at once is the file's four
 // rows, byte for byte, for every type of the four-rows layout (ROWS4_TYPES), on random bytes (every
 // bit pattern of the quants, scales included) and widths of one to many blocks; and it agrees with
-// unpackRow4, the per-row reader it replaces for whole-matrix scans.
+// unpackRow4, the per-row reader it replaces for whole-matrix scans; both refuse bad input by name.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ggmlRowBytes, ggmlTypeInfo, packRows4, ROWS4_TYPES, unpackGroup4, unpackRow4 } from '../src/index.js';
+import { GGML, ggmlRowBytes, ggmlTypeInfo, packRows4, ROWS4_TYPES, unpackGroup4, unpackRow4 } from '../src/index.js';
 import { rng } from './helpers.js';
 
 const rand = rng(0x6a0c);
@@ -28,6 +28,24 @@ test('unpackGroup4: each group of a repacked matrix is the plain matrix\'s four 
         }
       }
     }
+  }
+});
+
+test('unpackGroup4 and unpackRow4 refuse, by name, a type without the layout, columns of no whole blocks, a group or row past the data, a short dst', () => {
+  for (const type of ROWS4_TYPES) {
+    const { name, blockSize } = ggmlTypeInfo(type), cols = 2 * blockSize, rb = ggmlRowBytes(type, cols);
+    const data = new Uint8Array(8 * rb), group = new Uint8Array(4 * rb), row = new Uint8Array(rb); // two groups
+    for (const g of [2, -1, 0.5, NaN]) assert.throws(() => unpackGroup4(type, data, cols, g, group), new RegExp(`unpackGroup4: group ${g} is not among the 2 groups that ${8 * rb} bytes hold \\(whole groups of four ${cols}-column ${name} rows\\)`));
+    for (const r of [8, -1]) assert.throws(() => unpackRow4(type, data, cols, r, row), new RegExp(`unpackRow4: row ${r} is not among the 8 rows`));
+    assert.throws(() => unpackRow4(type, data.subarray(0, 4 * rb - 1), cols, 0, row), new RegExp(`unpackRow4: row 0 is not among the 0 rows that ${4 * rb - 1} bytes hold`), 'a partial group');
+    assert.throws(() => unpackGroup4(type, data, cols, 1, group.subarray(1)), new RegExp(`unpackGroup4: dst holds ${4 * rb - 1} bytes, a group of ${cols}-column ${name} rows needs ${4 * rb}`));
+    assert.throws(() => unpackRow4(type, data, cols, 7, row.subarray(1)), new RegExp(`unpackRow4: dst holds ${rb - 1} bytes, a row of ${cols}-column ${name} rows needs ${rb}`));
+    assert.throws(() => unpackGroup4(type, data, blockSize / 2, 0, group), new RegExp(`${name} row: ${blockSize / 2} columns is not a multiple of the block size ${blockSize}`));
+  }
+  for (const type of [GGML.Q4_0, GGML.Q5_K]) {
+    const data = new Uint8Array(4 * ggmlRowBytes(type, 256)), what = `ggml type ${ggmlTypeInfo(type).name} has no four-row layout \\(only Q5_0, Q8_0, Q6_K, Q4_K\\)`;
+    assert.throws(() => unpackGroup4(type, data, 256, 0, new Uint8Array(data.length)), new RegExp(`unpackGroup4: ${what}`));
+    assert.throws(() => unpackRow4(type, data, 256, 0, new Uint8Array(data.length)), new RegExp(`unpackRow4: ${what}`));
   }
 });
 

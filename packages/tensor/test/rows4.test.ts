@@ -75,6 +75,9 @@ test('packRows4: a row unpacked is the plain row, byte for byte; bad input is re
   assert.throws(() => packRows4(GGML.Q4_0, new Uint8Array(4 * 18), 4, 32), /Q4_0 has no four-row layout/);
   assert.throws(() => packRows4(GGML.Q8_0, new Uint8Array(6 * 34), 6, 32), /rows must be a positive multiple of 4, got 6/);
   assert.throws(() => packRows4(GGML.Q8_0, new Uint8Array(34), 4, 32), /4×32 needs 136 bytes, got 34/);
+  assert.throws(() => packRows4(GGML.Q6_K, new Uint8Array(6 * 210), 6, 256), /rows must be a positive multiple of 4, got 6/);
+  assert.throws(() => packRows4(GGML.Q4_K, new Uint8Array(4 * 144), 4, 128), /Q4_K row: 128 columns is not a multiple of the block size 256/);
+  assert.throws(() => packRows4(GGML.Q6_K, new Uint8Array(210), 4, 256), /4×256 needs 840 bytes, got 210/);
   assert.ok(rows4Suits(GGML.Q5_0, 576, 576) && rows4Suits(GGML.Q5_0, 49152, 1024) && rows4Suits(GGML.Q8_0, 49152, 576, true) && rows4Suits(GGML.Q6_K, 576, 1536) && rows4Suits(GGML.Q4_K, 576, 1536));
   assert.ok(!rows4Suits(GGML.Q5_0, 6, 576) && !rows4Suits(GGML.Q5_0, 576, 1536) && !rows4Suits(GGML.Q8_0, 576, 576) && !rows4Suits(GGML.Q4_0, 576, 576, true) && !rows4Suits(GGML.Q6_K, 6, 256) && !rows4Suits(GGML.Q4_K, 6, 256));
 });
@@ -111,6 +114,18 @@ test('matvecWeightsShared (one job) and matmulWeights (a prompt: per row, and th
   }
 });
 
+test('matmulWeights on repacked Q6_K / Q4_K of 512 columns: panels of several chunks on 2 threads give the plain weights\' bits', () => {
+  // At 512 columns a prompt panel holds 96 rows, which two threads take in chunks of 12: the
+  // dequantizers then start at groups past the panel's first (at 4608 columns a panel is one chunk).
+  for (const backend of [one, two]) for (const type of [GGML.Q6_K, GGML.Q4_K]) {
+    const rows = 576, cols = 512, { plain, packed } = both(backend, type, rows, cols), m = 9;
+    const xs = activations(backend, m * cols), want = backend.alloc(m * rows), got = backend.alloc(m * rows);
+    matmulWeights(backend, want, xs, m, plain);
+    matmulWeights(backend, got, xs, m, packed);
+    sameBits(got, want, `${name(type)} ${rows}×${cols} matmul m=${m} (${backend.threads} threads)`);
+  }
+});
+
 test('one job with repacked matrices that read widened (Q5_0) and split (Q4_K) activations gives each its plain bits', () => {
   for (const backend of [one, two]) {
     const cols = 512, a = both(backend, GGML.Q5_0, 192, cols), b = both(backend, GGML.Q4_K, 576, cols), x = activations(backend, cols);
@@ -136,10 +151,15 @@ test('dequantizeRow on repacked weights is the exact JS dequantizer of the file\
 });
 
 test('repacked weights on a backend without the layout\'s kernels, or a partial group passed to the backend, are refused by name', () => {
-  const { packed } = both(one, GGML.Q8_0, 4, 32), x = new Float32Array(32), out = new Float32Array(4);
-  assert.throws(() => matvecWeights(jsBackend, out, 0, packed, x, 0), /matvecWeights: Q8_0 weights in the four-rows layout need a backend that runs it .*got js/);
-  assert.throws(() => matmulWeights(jsBackend, new Float32Array(8), new Float32Array(64), 2, packed), /matmulWeights: Q8_0 weights in the four-rows layout/);
-  assert.throws(() => one.matvecGgml(GGML.Q8_0 | 0x100, one.alloc(3), 0, packed.data, 0, one.alloc(32), 0, 3, 32), /four-rows layout needs whole groups, got 3 rows/);
+  for (const type of TYPES) {
+    const cols = width(type, 32), { packed } = both(one, type, 4, cols), x = new Float32Array(cols), out = new Float32Array(4), t = name(type);
+    assert.throws(() => matvecWeights(jsBackend, out, 0, packed, x, 0), new RegExp(`matvecWeights: ${t} weights in the four-rows layout need a backend that runs it .*got js`));
+    assert.throws(() => matmulWeights(jsBackend, new Float32Array(8), new Float32Array(2 * cols), 2, packed), new RegExp(`matmulWeights: ${t} weights in the four-rows layout`));
+    assert.throws(() => one.matvecGgml(type | 0x100, one.alloc(3), 0, packed.data, 0, one.alloc(cols), 0, 3, cols), /matvecGgml: four-rows layout needs whole groups, got 3 rows/);
+    assert.throws(() => one.matmulGgml(type | 0x100, one.alloc(6), 0, packed.data, 0, one.alloc(2 * cols), 0, 2, 3, cols), /matmulGgml: four-rows layout needs whole groups, got 3 rows/);
+  }
+  const { packed } = both(one, GGML.Q4_K, 4, 256);
+  assert.throws(() => one.matvecGgml(GGML.Q4_K | 0x100, one.alloc(4), 0, packed.data, 0, one.alloc(128), 0, 4, 128), /Q4_K row: 128 columns is not a multiple of the block size 256/);
   assert.throws(() => one.matvecGgml(GGML.Q4_0 | 0x100, one.alloc(4), 0, packed.data, 0, one.alloc(32), 0, 4, 32), /type 2 has no four-rows layout/);
 });
 

@@ -1,6 +1,6 @@
 // A model's state fingerprint (modelFingerprint: what a first save/restore computes) of this
 // checkout against an older one, in ONE process, old and new alternating round by round, on the
-// same model loaded once on a wasm backend (its Q5_0 / Q8_0 matrices in the four-rows layout: the
+// same model loaded once on a wasm backend (its Q5_0, Q8_0, Q6_K and Q4_K matrices in the four-rows layout: the
 // case the fingerprint has to unpack), or with --backend js on the js backend (the file's layout). Each round hashes afresh (the fingerprint is cached per
 // model object, so each call gets a new one holding the same weights); both sides must give the
 // same hash, and the js backend's load of the file too (the state saved on wasm restores on js).

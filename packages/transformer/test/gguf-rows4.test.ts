@@ -1,5 +1,6 @@
-// GGUF models on the wasm backend keep their Q5_0, Q6_K and Q4_K matrices and a Q8_0 embedding in the four-rows layout
-// (@msrnn/tensor quant/rows4.ts, repacked at load): the decode's logits are bit for bit those of
+// GGUF models on the wasm backend keep their Q5_0, Q6_K and Q4_K matrices and a Q8_0 classifier in the four-rows layout
+// (@msrnn/tensor quant/rows4.ts, repacked at load; an untied token embedding, only looked up, stays
+// in the file's layout): the decode's logits are bit for bit those of
 // the same weights put back into ggml's plain layout, and the state fingerprint hashes the file's
 // bytes, so it equals the js backend's (a state saved on one backend restores on the other).
 import { readFileSync } from 'node:fs';
@@ -48,6 +49,11 @@ if (haveShared('gguf models', ...names.map(gguf))) {
       assert.ok(packed.length > 0, 'some matrices repacked');
       if (n.endsWith('Q4_K')) assert.ok(packed.some((w) => w.ggmlType === GGML.Q4_K) === n.startsWith('random'), 'Q4_K matrices repacked (stories260K-Q4_K has none: its rows are not 256-multiples)');
       assert.ok(matrices(onJs).every((w) => w.type !== 'ggml' || w.layout === undefined), 'nothing repacked on js');
+      // stories260K ties its classifier to the embedding (the files have no output.weight), random256 does not.
+      const { tokenEmbedding, classifier } = model.weights, tied = tokenEmbedding === classifier.weight;
+      assert.is(tied, n.startsWith('stories260K'), 'tied classifier');
+      assert.is(classifier.weight.type === 'ggml' && classifier.weight.layout, 'rows4', 'the classifier repacked');
+      assert.is(tokenEmbedding.type === 'ggml' && tokenEmbedding.layout, tied ? 'rows4' : undefined, tied ? 'the tied embedding repacked' : 'the untied embedding (only looked up) left plain');
       assert.equal(modelFingerprint(model), modelFingerprint(onJs));
       // Rebuilt from its weights (modelFromWeights scans them for Inf/NaN): the layout is read as
       // its rows, so the repacked bytes pass, and a NaN scale is found in the row it belongs to.

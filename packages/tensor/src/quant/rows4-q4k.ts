@@ -15,10 +15,12 @@ import { kScaleMin } from './ggml-dequant.js';
 
 /** Bytes of one super-block of four rows in the layout (4 × 144). */
 export const Q4K_GROUP_BLOCK = 576;
-const SCALES = 16, MINS = 32, TOPS = 48, NIBBLES = 64;
+/** Where the weight nibbles start in a group block. */
+export const Q4K_NIBBLES = 64;
+const SCALES = 16, MINS = 32, TOPS = 48, NIBBLES = Q4K_NIBBLES;
 
 /** Row k's plain Q4_K block at src[s ..] into its group block at out[o ..] (zeroed before the first row). */
-export function packBlockQ4K(src: Uint8Array, s: number, out: Uint8Array, o: number, k: number): void {
+export function packQ4KBlock(src: Uint8Array, s: number, out: Uint8Array, o: number, k: number): void {
   out[o + 2 * k] = src[s]!; out[o + 2 * k + 1] = src[s + 1]!;
   out[o + 8 + 2 * k] = src[s + 2]!; out[o + 9 + 2 * k] = src[s + 3]!;
   for (let j = 0; j < 4; j++) {
@@ -34,11 +36,11 @@ export function packBlockQ4K(src: Uint8Array, s: number, out: Uint8Array, o: num
   }
 }
 
-/** Row k's 8 scales, then its 8 mins (unpackBlockQ4K's scratch). */
+/** Row k's 8 scales, then its 8 mins (unpackQ4KBlock's scratch). */
 const sixBits = new Uint8Array(16);
 
 /** Row k's block from its group block at data[o ..], in the plain layout, into dst[d .. d + 144). */
-export function unpackBlockQ4K(data: Uint8Array, o: number, k: number, dst: Uint8Array, d: number): void {
+export function unpackQ4KBlock(data: Uint8Array, o: number, k: number, dst: Uint8Array, d: number): void {
   dst[d] = data[o + 2 * k]!; dst[d + 1] = data[o + 2 * k + 1]!;
   dst[d + 2] = data[o + 8 + 2 * k]!; dst[d + 3] = data[o + 9 + 2 * k]!;
   const sc = sixBits, mn = sixBits.subarray(8);
@@ -54,10 +56,10 @@ export function unpackBlockQ4K(data: Uint8Array, o: number, k: number, dst: Uint
     dst[d + 8 + j] = mn[j]! | ((mn[j + 4]! >> 4) << 6);
     dst[d + 12 + j] = (sc[j + 4]! & 15) | ((mn[j + 4]! & 15) << 4);
   }
-  dst.fill(0, d + 16, d + 144);
-  for (let v = 0; v < 256; v++) {
-    const j = v >> 5, t = v & 31, byte = data[o + NIBBLES + 64 * j + 8 * (t >> 2) + 2 * k + (t & 1)]!;
-    const q = t & 2 ? byte >> 4 : byte & 15;
-    dst[d + 16 + 32 * (j >> 1) + t]! |= j & 1 ? q << 4 : q;
+  // Plain byte 32p + t holds value t of sub-blocks 2p (low nibble) and 2p + 1 (high): each is
+  // nibble (t & 2 ? high : low) of byte 8(t >> 2) + 2k + (t & 1) of its sub-block, 64 bytes apart.
+  for (let p = 0; p < 4; p++) for (let t = 0; t < 32; t++) {
+    const at = o + NIBBLES + 128 * p + 8 * (t >> 2) + 2 * k + (t & 1), shift = (t & 2) << 1;
+    dst[d + 16 + 32 * p + t] = ((data[at]! >> shift) & 15) | (((data[at + 64]! >> shift) & 15) << 4);
   }
 }

@@ -13,7 +13,7 @@
 // of a matrix.
 import { GGML, ggmlRowBytes, ggmlTypeInfo } from './ggml-types.js';
 import { packQ6KBlock, unpackQ6KBlock } from './rows4-q6k.js';
-import { packBlockQ4K, unpackBlockQ4K } from './rows4-q4k.js';
+import { packQ4KBlock, unpackQ4KBlock } from './rows4-q4k.js';
 
 /** The ggml types that have the layout (and wasm kernels for it). */
 export const ROWS4_TYPES: readonly number[] = Object.freeze([GGML.Q5_0, GGML.Q8_0, GGML.Q6_K, GGML.Q4_K]);
@@ -26,14 +26,17 @@ export const ROWS4_TYPES: readonly number[] = Object.freeze([GGML.Q5_0, GGML.Q8_
 export const ROWS4_MAX_COLS = 1024;
 
 /**
- * Whether a loader repacks a rows × cols matrix of ggml type `type` into the layout: Q5_0, and
- * Q8_0 only for the token embedding / classifier (`embedding`): the opt-in `q8_0` prompt
- * activations (wasm/kernels/q8-activations.ts) widen the projections' Q8_0 rows from ggml's layout
- * (on repacked rows that product takes the exact path), and a prompt needs logits of its last row only.
+ * Whether a loader repacks a rows × cols matrix of ggml type `type`, one that is multiplied (a
+ * projection, or the classifier), into the layout: Q5_0, and Q8_0 only for the classifier
+ * (`classifier`, tied to the token embedding or not): the opt-in `q8_0` prompt activations
+ * (wasm/kernels/q8-activations.ts) widen the projections' Q8_0 rows from ggml's layout (on
+ * repacked rows that product takes the exact path), and a prompt needs logits of its last row only.
  * Q6_K and Q4_K (./rows4-q4k.ts) at any width: their kernels read the plain split activations, not a widened copy.
+ * A matrix that is only looked up (an untied token embedding) never suits: its rows would be
+ * unpacked at every lookup (unpackRow4) and gain nothing.
  */
-export const rows4Suits = (type: number, rows: number, cols: number, embedding = false): boolean =>
-  rows % 4 === 0 && (type === GGML.Q6_K || type === GGML.Q4_K || ((type === GGML.Q5_0 || (embedding && type === GGML.Q8_0)) && cols <= ROWS4_MAX_COLS));
+export const rows4Suits = (type: number, rows: number, cols: number, classifier = false): boolean =>
+  rows % 4 === 0 && (type === GGML.Q6_K || type === GGML.Q4_K || ((type === GGML.Q5_0 || (classifier && type === GGML.Q8_0)) && cols <= ROWS4_MAX_COLS));
 
 /** Set in a type id passed to the backend's ggml kernels: the rows are in this layout. */
 export const ROWS4_FLAG = 0x100;
@@ -43,9 +46,31 @@ const blocksPerRow = (type: number, cols: number): number => cols / ggmlTypeInfo
 
 let scratch = new Uint8Array(0);
 
+/** Throws, naming fn, unless `type` is one of ROWS4_TYPES. */
+function checkType(fn: string, type: number): void {
+  if (!ROWS4_TYPES.includes(type)) throw new RangeError(`${fn}: ggml type ${ggmlTypeInfo(type).name} has no four-row layout (only ${ROWS4_TYPES.map((t) => ggmlTypeInfo(t).name).join(', ')})`);
+}
+
+/**
+ * The checks of an unpacker of one group or row (`unit`) `index` of `data`, a matrix of `cols`
+ * columns in the layout, into dst: the type has the layout, cols are whole blocks, the index is
+ * inside the whole groups `data` holds, and dst holds the unit. Returns the plain row's bytes.
+ */
+function checkUnpack(fn: string, type: number, data: Uint8Array, cols: number, unit: 'group' | 'row', index: number, dst: Uint8Array): number {
+  checkType(fn, type);
+  const rowBytes = ggmlRowBytes(type, cols), rows = 4 * Math.floor(data.length / (4 * rowBytes));
+  const count = unit === 'group' ? rows / 4 : rows, unitBytes = unit === 'group' ? 4 * rowBytes : rowBytes;
+  const name = ggmlTypeInfo(type).name;
+  if (!(Number.isInteger(index) && index >= 0 && index < count)) {
+    throw new RangeError(`${fn}: ${unit} ${index} is not among the ${count} ${unit}s that ${data.length} bytes hold (whole groups of four ${cols}-column ${name} rows)`);
+  }
+  if (dst.length < unitBytes) throw new RangeError(`${fn}: dst holds ${dst.length} bytes, a ${unit} of ${cols}-column ${name} rows needs ${unitBytes}`);
+  return rowBytes;
+}
+
 /** Rewrites `rows` plain rows at data[0 ..] (a type of ROWS4_TYPES) into the layout, in place. */
 export function packRows4(type: number, data: Uint8Array, rows: number, cols: number): void {
-  if (!ROWS4_TYPES.includes(type)) throw new RangeError(`packRows4: ggml type ${ggmlTypeInfo(type).name} has no four-row layout (only ${ROWS4_TYPES.map((t) => ggmlTypeInfo(t).name).join(', ')})`);
+  checkType('packRows4', type);
   const rowBytes = ggmlRowBytes(type, cols), groupBytes = 4 * rowBytes;
   if (!(rows > 0 && rows % 4 === 0)) throw new RangeError(`packRows4: rows must be a positive multiple of 4, got ${rows}`);
   if (data.length < rows * rowBytes) throw new RangeError(`packRows4: ${rows}×${cols} needs ${rows * rowBytes} bytes, got ${data.length}`);
@@ -63,7 +88,7 @@ export function packRows4(type: number, data: Uint8Array, rows: number, cols: nu
 /** Row k's plain block at src[s ..] into its group block at out[o ..]. */
 function packBlock(type: number, src: Uint8Array, s: number, out: Uint8Array, o: number, k: number): void {
   if (type === GGML.Q6_K) { packQ6KBlock(src, s, out, o, k); return; }
-  if (type === GGML.Q4_K) { packBlockQ4K(src, s, out, o, k); return; }
+  if (type === GGML.Q4_K) { packQ4KBlock(src, s, out, o, k); return; }
   out[o + 2 * k] = src[s]!; out[o + 2 * k + 1] = src[s + 1]!;
   if (type === GGML.Q8_0) {
     for (let j = 0; j < 32; j++) out[o + 8 + 8 * (j >> 1) + 2 * k + (j & 1)] = src[s + 2 + j]!;
@@ -80,26 +105,22 @@ function packBlock(type: number, src: Uint8Array, s: number, out: Uint8Array, o:
 
 /**
  * Group g's four rows (rows 4g .. 4g+3) in the plain layout, into dst[0 .. 4·rowBytes): the file's
- * bytes of those rows, in order, from `data` in the layout. A whole group at once, through the
- * type's GROUP_UNPACK (each stored byte read once; 2.1–2.4× faster than unpackRow4 row by row over SmolLM2's repacked matrices), or
- * unpackRow4 per row for a type without one: what hashes and scans all the rows (the state
- * fingerprint, checkWeights) take.
+ * bytes of those rows, in order, from `data` in the layout. A whole group at once, one group
+ * block after another through the type's GROUP_UNPACK (Q5_0, Q8_0: each stored byte read once;
+ * 2.1–2.4× faster than unpackRow4 row by row over SmolLM2's repacked matrices): what hashes and
+ * scans all the rows (the state fingerprint, checkWeights) take.
  */
 export function unpackGroup4(type: number, data: Uint8Array, cols: number, g: number, dst: Uint8Array): void {
-  const rowBytes = ggmlRowBytes(type, cols), unpack = GROUP_UNPACK[type];
-  if (!unpack) {
-    for (let k = 0; k < 4; k++) unpackRow4(type, data, cols, 4 * g + k, dst.subarray(k * rowBytes, (k + 1) * rowBytes));
-    return;
-  }
+  const rowBytes = checkUnpack('unpackGroup4', type, data, cols, 'group', g, dst), unpack = GROUP_UNPACK[type]!;
   const bb = blockBytes(type), g0 = 4 * g * rowBytes;
-  for (let b = 0; b < cols / 32; b++) unpack(data, g0 + 4 * bb * b, dst, b * bb, rowBytes);
+  for (let b = 0; b < blocksPerRow(type, cols); b++) unpack(data, g0 + 4 * bb * b, dst, b * bb, rowBytes);
 }
 
 /**
  * Per type, one group block (the four rows' block b, at src[o ..]) back into the four plain rows'
  * blocks at dst[d + k·rowBytes ..], k < 4: the inverse of packBlock for all four rows at once.
  */
-const GROUP_UNPACK: Partial<Record<number, (src: Uint8Array, o: number, dst: Uint8Array, d: number, rowBytes: number) => void>> = {
+const GROUP_UNPACK: Readonly<Record<number, (src: Uint8Array, o: number, dst: Uint8Array, d: number, rowBytes: number) => void>> = {
   [GGML.Q8_0](src, o, dst, d, rowBytes) {
     for (let k = 0; k < 4; k++) {
       const r = d + k * rowBytes, s = o + 2 * k;
@@ -127,16 +148,18 @@ const GROUP_UNPACK: Partial<Record<number, (src: Uint8Array, o: number, dst: Uin
       }
     }
   },
+  [GGML.Q6_K](src, o, dst, d, rowBytes) { for (let k = 0; k < 4; k++) unpackQ6KBlock(src, o, k, dst, d + k * rowBytes); },
+  [GGML.Q4_K](src, o, dst, d, rowBytes) { for (let k = 0; k < 4; k++) unpackQ4KBlock(src, o, k, dst, d + k * rowBytes); },
 };
 
 /** Row `row`'s blocks in the plain layout, into dst[0 .. rowBytes), from `data` in the layout: what the plain readers (dequantizeGgmlRow) take. */
 export function unpackRow4(type: number, data: Uint8Array, cols: number, row: number, dst: Uint8Array): void {
-  const rowBytes = ggmlRowBytes(type, cols), bb = blockBytes(type);
+  const rowBytes = checkUnpack('unpackRow4', type, data, cols, 'row', row, dst), bb = blockBytes(type);
   const k = row & 3, g0 = (row - k) * rowBytes;
   for (let b = 0; b < blocksPerRow(type, cols); b++) {
     const o = g0 + 4 * bb * b, d = b * bb;
     if (type === GGML.Q6_K) { unpackQ6KBlock(data, o, k, dst, d); continue; }
-    if (type === GGML.Q4_K) { unpackBlockQ4K(data, o, k, dst, d); continue; }
+    if (type === GGML.Q4_K) { unpackQ4KBlock(data, o, k, dst, d); continue; }
     dst[d] = data[o + 2 * k]!; dst[d + 1] = data[o + 2 * k + 1]!;
     if (type === GGML.Q8_0) {
       for (let j = 0; j < 32; j++) dst[d + 2 + j] = data[o + 8 + 8 * (j >> 1) + 2 * k + (j & 1)]!;

@@ -31,8 +31,12 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
   const layout = describeGgufLlama(file, tensorData);
   const source = file.source;
 
-  /** Rows of a matrix: ggml rows are whole blocks, so a row range is a byte range. */
-  const matrix = (t: GgufTensorEntry, row0 = 0, rows = t.dims[1]!, embedding = false): WeightMatrix => {
+  /**
+   * Rows of a matrix: ggml rows are whole blocks, so a row range is a byte range. `use` says how the
+   * model reads it: a matrix only looked up (an untied token embedding) keeps the file's layout,
+   * whose rows its lookups read directly; the backend's four-rows layout is for the products.
+   */
+  const matrix = (t: GgufTensorEntry, row0 = 0, rows = t.dims[1]!, use: 'projection' | 'classifier' | 'lookup' = 'projection'): WeightMatrix => {
     const [cols, total] = t.dims as [number, number];
     const rowBytes = t.byteLength / total;
     // F32 and F16 rows are read as typed arrays: on the js backend (a view) they need aligned bytes.
@@ -41,7 +45,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
       finiteTensorCheck(mem, source, t.name, t.type.id, cols, row0));
     // (the bytes already are where the model keeps them, and the check scans them as they are read)
     const w = ggmlWeightsUnscanned(t.type.id, rows, cols, data, `${source}: tensor ${t.name}`);
-    if (!mem.rows4Types?.includes(t.type.id) || !rows4Suits(t.type.id, rows, cols, embedding)) return w;
+    if (use === 'lookup' || !mem.rows4Types?.includes(t.type.id) || !rows4Suits(t.type.id, rows, cols, use === 'classifier')) return w;
     // The backend's faster layout for decoding, rewritten in place once the bytes are read and checked.
     plan.afterReads(() => packRows4(t.type.id, data, rows, cols));
     return { ...w, layout: 'rows4' };
@@ -66,7 +70,8 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
   );
   const nrm = (x: GgufNorm): Norm => norm(vector(x.weight), x.bias ? vector(x.bias) : null);
 
-  const tokenEmbedding = matrix(layout.tokenEmbedding, 0, undefined, true);
+  const tied = layout.classifier === layout.tokenEmbedding;
+  const tokenEmbedding = matrix(layout.tokenEmbedding, 0, undefined, tied ? 'classifier' : 'lookup');
   const layers = layout.layers.map((L): LayerWeights => ({
     attnNorm: nrm(L.attnNorm),
     q: lin(L.q), k: lin(L.k), v: lin(L.v),
@@ -77,7 +82,7 @@ export function ggufModelParts(file: GgufIndex, bytes: ByteSource, mem: QuantAll
     gate: L.gate ? lin(L.gate) : null, up: lin(L.up), down: lin(L.down),
     postFfnNorm: L.postFfnNorm ? nrm(L.postFfnNorm) : null,
   }));
-  const classifier = layout.classifier === layout.tokenEmbedding ? tokenEmbedding : matrix(layout.classifier, 0, undefined, true);
+  const classifier = tied ? tokenEmbedding : matrix(layout.classifier, 0, undefined, 'classifier');
   const weights: Weights = {
     tokenEmbedding, positionEmbedding: layout.positionEmbedding ? vector(layout.positionEmbedding) : null,
     layers, finalNorm: nrm(layout.finalNorm), classifier: linear(classifier),

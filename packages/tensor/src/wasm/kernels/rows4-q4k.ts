@@ -13,7 +13,7 @@
 // row is bit for bit what matvecQ4_K gives on the plain rows (test/rows4.test.ts).
 import { FunctionBuilder, ModuleBuilder, Op, Simd } from '../emitter.js';
 import { Constants, i32, v128, type I32, type V128 } from './common.js';
-import { Q4K_GROUP_BLOCK } from '../../quant/rows4-q4k.js';
+import { Q4K_GROUP_BLOCK, Q4K_NIBBLES } from '../../quant/rows4-q4k.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
 import { emitRows4Dequantizer } from './rows4-dequantize.js';
 
@@ -52,6 +52,18 @@ function laneFloats(f: FunctionBuilder, bytes: V128, j: number): void {
     .simd(j % 2 === 0 ? Simd.i32x4_extend_low_i16x8_u : Simd.i32x4_extend_high_i16x8_u).simd(Simd.f32x4_convert_i32x4_s);
 }
 
+/**
+ * Sets `dst` to weight vector v (i16x8, lane 2k + e = row k's value 32j + 2v + e) of sub-block j
+ * of the group block at pw: the low nibbles of 8 loaded bytes for even v (the bytes kept in
+ * `pairBytes`), their high nibbles for v + 1.
+ */
+function weightVector(f: FunctionBuilder, pw: I32, j: number, v: number, low4w: V128, pairBytes: V128, dst: V128): void {
+  if (v % 2 === 0) f.get(pw).simdMem(Simd.v128_load8x8_u, Q4K_NIBBLES + 64 * j + 8 * (v >> 1), 0).set(pairBytes);
+  f.get(pairBytes);
+  if (v % 2 === 0) f.get(low4w).simd(Simd.v128_and); else f.i32(4).simd(Simd.i16x8_shr_u);
+  f.set(dst);
+}
+
 /** Sub-blocks whose float steps run together (all of a super-block's). */
 const DEFERRED = 8;
 
@@ -85,10 +97,7 @@ function emitMatvec(m: ModuleBuilder): void {
       for (let j = 0; j < 8; j++) {
         const [h, l] = sums[j % DEFERRED]!;
         for (let v = 0; v < 16; v++) {
-          if (v % 2 === 0) f.get(pw).simdMem(Simd.v128_load8x8_u, 64 + 64 * j + 8 * (v >> 1), 0).set(pairBytes);
-          f.get(pairBytes);
-          if (v % 2 === 0) f.get(low4w).simd(Simd.v128_and); else f.i32(4).simd(Simd.i16x8_shr_u);
-          f.set(wv);
+          weightVector(f, pw, j, v, low4w, pairBytes, wv);
           for (const [a, at] of [[h, 128 * j + 4 * v], [l, 128 * j + 64 + 4 * v]] as const) {
             f.get(wv).get(px).simdMem(Simd.v128_load32_splat, at, 2).simd(Simd.i32x4_dot_i16x8_s);
             if (v > 0) f.get(a).simd(Simd.i32x4_add);
@@ -100,7 +109,7 @@ function emitMatvec(m: ModuleBuilder): void {
         // acc_(i mod 4) += (h + l·L_SCALE) · ((sc_i · d) · xs_i)
         for (let i = j + 1 - DEFERRED; i <= j; i++) {
           const [hi, li] = sums[i % DEFERRED]!;
-          if (i % 4 === 0) {
+          if (i % DEFERRED === 0) { // d and the scales, once per batch of float steps
             f.get(pw).simdMem(Simd.v128_load64_zero, 0, 0); halvesToF32(f, halves); f.set(d);
             sixBitVectors(f, pw, k, scales, mins, top, 'scales');
           }
@@ -145,10 +154,7 @@ function emitDequantizer(m: ModuleBuilder): void {
         laneFloats(f, mins[j >> 2]!, j & 3); f.get(dmin).simd(Simd.f32x4_mul).set(mj);
         spread(dj, ds[0], ds[1]); spread(mj, ms[0], ms[1]);
         for (let v = 0; v < 16; v++) {
-          if (v % 2 === 0) f.get(pw).simdMem(Simd.v128_load8x8_u, 64 + 64 * j + 8 * (v >> 1), 0).set(pairBytes);
-          f.get(pairBytes);
-          if (v % 2 === 0) f.get(low4w).simd(Simd.v128_and); else f.i32(4).simd(Simd.i16x8_shr_u);
-          f.set(wv);
+          weightVector(f, pw, j, v, low4w, pairBytes, wv);
           store(wv, ds[0], ds[1], 32 * j + 2 * v, ms); // values 32j + 2v, 2v + 1 of each row
         }
       }
@@ -157,7 +163,7 @@ function emitDequantizer(m: ModuleBuilder): void {
 }
 
 /** Adds the Q4_K layout's kernels to the module. */
-export function emitRows4Q4KKernels(m: ModuleBuilder): void {
+export function emitQ4KRows4Kernels(m: ModuleBuilder): void {
   emitMatvec(m);
   emitDequantizer(m);
 }

@@ -1,5 +1,6 @@
 // Kernels on the "four rows interleaved" layout of Q5_0 and Q8_0 (../../quant/rows4.ts): the decode
-// matvec, the activations it reads, and the prompt panels' conversion to f32.
+// matvec, the activations it reads, and the prompt panels' conversion to f32; the layout's export
+// names and emitRows4Kernels for all its types (Q6_K: ./rows4-q6k.ts, Q4_K: ./rows4-q4k.ts).
 // The matvec takes a group's 16 weight vectors per block, each against its activation pair
 // broadcast to all lanes (widenActivations, 512 bytes per block), so the four rows' integer sums
 // come out with lane k = row k: none of the plain kernels' reduction across lanes, no per-row
@@ -13,7 +14,7 @@ import { ROWS4_TYPES } from '../../quant/rows4.js';
 import { FIVE_BIT_WORDS_ADDR } from '../low-memory.js';
 import { L_SCALE, halvesConstants, halvesToF32 } from './ggml.js';
 import { Q6K_ROWS4_DEQUANTIZER, Q6K_ROWS4_MATVEC, emitQ6KRows4Kernels } from './rows4-q6k.js';
-import { Q4K_ROWS4_DEQUANTIZER, Q4K_ROWS4_MATVEC, emitRows4Q4KKernels } from './rows4-q4k.js';
+import { Q4K_ROWS4_DEQUANTIZER, Q4K_ROWS4_MATVEC, emitQ4KRows4Kernels } from './rows4-q4k.js';
 import { emitRows4Dequantizer } from './rows4-dequantize.js';
 
 /**
@@ -113,6 +114,6 @@ function emitDequantizer(m: ModuleBuilder, type: number): void {
 export function emitRows4Kernels(m: ModuleBuilder): void {
   for (const t of ROWS4_TYPES) if (!ROWS4_READ_SPLIT.includes(t)) { emitMatvec(m, t); emitDequantizer(m, t); }
   emitQ6KRows4Kernels(m);
-  emitRows4Q4KKernels(m);
+  emitQ4KRows4Kernels(m);
   emitWiden(m);
 }
