@@ -8,8 +8,10 @@ import * as assert from 'uvu/assert';
 import { buildKernelModule, type GroupAttentionKernel, type KernelExports, type KvAttentionKernel } from '../src/wasm/kernels.js';
 import { attendGroupName } from '../src/wasm/kernels/attention-group.js';
 import { attendHeadKvName } from '../src/wasm/kernels/attention.js';
-import { HEAD_ARGS, HeadArg } from '../src/threads/protocol.js';
-import { splitGroups } from '../src/wasm/jobs.js';
+import { CTRL_INTS, Ctrl, HEAD_ARGS, HeadArg } from '../src/threads/protocol.js';
+import { JobRunner, splitGroups } from '../src/wasm/jobs.js';
+import { WasmHeap } from '../src/wasm/heap.js';
+import { ThreadPool } from '../src/threads/pool.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { KV_TYPES, KvRows, deferAttendHeadKv, jsBackend, runDeferredHeads, type Backend, type KvType } from '../src/index.js';
 import { assertClose, randomArray, rng } from './helpers.js';
@@ -122,10 +124,10 @@ test('deferred heads on 1 and 2 threads equal one head at a time, bit for bit, a
   }
 });
 
-test('splitGroups: whole groups when they share out evenly, else each cut into runs of about equal queries', () => {
+test('splitGroups: whole groups when they share out evenly, else each cut so that the largest thread home holds the fewest queries', () => {
   /** A table of `rows` groups of `queries` heads (addresses far apart), split for `threads`: each chunk's [first head, queries]. */
   const split = (rows: number, queries: number, threads: number): number[][] => {
-    const hd = 64, count = 100, groups = new Int32Array(rows * HEAD_ARGS), table = new Int32Array(64 * HEAD_ARGS);
+    const hd = 64, count = 100, groups = new Float64Array(rows * HEAD_ARGS), table = new Int32Array(64 * HEAD_ARGS);
     for (let r = 0; r < rows; r++) {
       const t = r * HEAD_ARGS;
       groups[t + HeadArg.OUT] = 4 * hd * r * queries; groups[t + HeadArg.Q] = 1 << 20 | (4 * hd * r * queries);
@@ -140,12 +142,101 @@ test('splitGroups: whole groups when they share out evenly, else each cut into r
       return [head, table[t + HeadArg.QUERIES]!];
     });
   };
-  assert.equal(split(3, 3, 2), [[0, 2], [2, 1], [3, 2], [5, 1], [6, 2], [8, 1]], 'SmolLM2 on 2 threads');
+  assert.equal(split(3, 3, 2), [[0, 2], [2, 1], [3, 2], [5, 1], [6, 2], [8, 1]], 'SmolLM2 on 2 threads (homes of 5 and 4 queries)');
   assert.equal(split(3, 3, 1), [[0, 3], [3, 3], [6, 3]], 'SmolLM2 on 1 thread');
+  assert.equal(split(3, 3, 3), [[0, 3], [3, 3], [6, 3]], 'SmolLM2 on 3 threads');
+  assert.equal(split(3, 3, 4), [[0, 3], [3, 3], [6, 3]], 'SmolLM2 on 4 threads: whole groups (one head a chunk would give 3 queries a thread too)');
   assert.equal(split(2, 7, 2), [[0, 7], [7, 7]], 'Qwen2.5 on 2 threads');
+  assert.equal(split(2, 7, 4), [[0, 4], [4, 3], [7, 4], [11, 3]], 'Qwen2.5 on 4 threads');
   assert.equal(split(4, 8, 2), [[0, 8], [8, 8], [16, 8], [24, 8]], 'TinyLlama on 2 threads');
+  assert.equal(split(4, 8, 4), [[0, 8], [8, 8], [16, 8], [24, 8]], 'TinyLlama on 4 threads');
   assert.equal(split(3, 1, 2), [[0, 1], [1, 1], [2, 1]], 'MHA heads stay one a chunk');
   assert.equal(split(1, 3, 2), [[0, 2], [2, 1]], 'one group (a re-indexed state runs one KV head at a time)');
+});
+
+/**
+ * Kernels that record each call ([export name, arguments]) and run it only if `real` is given: the
+ * rows JobRunner forms, seen from the calls it makes (any address works when nothing runs).
+ */
+function recordingKernels(real?: KernelExports): { k: KernelExports; calls: [string, number[]][] } {
+  const calls: [string, number[]][] = [];
+  const k = new Proxy({} as KernelExports, {
+    get: (_, name: string) => (...args: number[]) => {
+      calls.push([name, args]);
+      return real ? (real[name as keyof KernelExports] as unknown as (...a: number[]) => unknown)(...args) : undefined;
+    },
+  });
+  return { k, calls };
+}
+
+interface Layout { heads: number; kvHeads: number; hd: number; count: number; out: number; q: number; keys: number; att: number; attStride: number }
+
+/** Defers every head of `l` (query head h reads KV head h / (heads / kvHeads)) in `order`, then runs them. */
+function deferLayout(jobs: JobRunner, l: Layout, order: readonly number[] = Array.from({ length: l.heads }, (_, h) => h), countOf = (_h: number) => l.count): void {
+  const group = l.heads / l.kvHeads, entryBytes = 4 * l.count * l.hd;
+  for (const h of order) {
+    const kv = Math.floor(h / group);
+    jobs.deferHead(l.out + 4 * h * l.hd, l.q + 4 * h * l.hd, l.keys + kv * 2 * entryBytes, 0, l.keys + (kv * 2 + 1) * entryBytes, 0, countOf(h), l.hd, 0.125, l.att + 4 * h * l.attStride, 0);
+  }
+  jobs.runDeferredHeads();
+}
+
+test('JobRunner forms a row per run of adjacent heads over the same entries (SmolLM2: 3 group calls), none for other layouts, also at addresses of 2 GiB and above', () => {
+  const heap = new WasmHeap({ initialBytes: 1 << 20 });
+  const smol = (base: number): Layout => ({ heads: 9, kvHeads: 3, hd: 64, count: 300, out: base, q: base + (1 << 20), keys: base + (2 << 20), att: base + (8 << 20), attStride: 301 });
+  for (const base of [1 << 24, 2 ** 31 + (1 << 24), 2 ** 32 - (16 << 20)]) {
+    const { k, calls } = recordingKernels(), jobs = new JobRunner(heap, k, null);
+    const at = `at ${(base / 2 ** 30).toFixed(2)} GiB`;
+    const l = smol(base);
+    deferLayout(jobs, l);
+    assert.equal(calls.map(([name, a]) => [name, a[0], a[11]]), [0, 1, 2].map((g) => ['attendGroup_f32_f32', l.out + 4 * 3 * g * l.hd, 3]), `SmolLM2 ${at}: one call a group (out, queries)`);
+    assert.equal(calls.map(([, a]) => a[10]), [301, 301, 301], `${at}: the att stride`);
+    const perHead = (what: string, order?: readonly number[], countOf?: (h: number) => number, layout = l): void => {
+      calls.length = 0;
+      deferLayout(jobs, layout, order, countOf);
+      assert.equal(calls.map(([name]) => name), Array(9).fill('attendHead'), `${what} ${at}: no group, one call a head`);
+      assert.equal(calls.map(([, a]) => a[0]).sort(), Array.from({ length: 9 }, (_, h) => layout.out + 4 * h * layout.hd).sort(), `${what} ${at}: every head once`);
+    };
+    perHead('heads deferred out of order (not adjacent)', [0, 2, 1, 3, 5, 4, 6, 8, 7]);
+    perHead('entry counts differing', undefined, (h) => l.count - h);
+    perHead('att rows overlapping (stride below the count)', undefined, undefined, { ...l, attStride: l.count - 1 });
+    perHead('outputs overlapping the queries', undefined, undefined, { ...l, out: l.q + 4 * l.hd });
+    perHead('MHA', undefined, undefined, { ...l, kvHeads: 9 });
+  }
+});
+
+test('on 2 threads a worker runs whole groups: its scratch holds a group chunk\'s outputs, and the bits are one thread\'s', async () => {
+  const heap = new WasmHeap({ shared: true, initialBytes: 16 << 20 });
+  const module = await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages }));
+  const real = (await WebAssembly.instantiate(module, { env: { memory: heap.memory } })).exports as unknown as KernelExports;
+  const pool = await ThreadPool.start(module, heap, 1, { alwaysShare: true });
+  try {
+    // 8 query heads over 4 KV heads: on 2 threads, 4 chunks of 2 queries (homes of 4 and 4).
+    const hd = 64, count = 300, heads = 8, queries = 2;
+    const f32 = (n: number, fill = true): Float32Array => { const a = heap.f32(n); if (fill) a.set(randomArray(rand, n)); return a; };
+    const q = f32(heads * hd), entries = f32(2 * 4 * count * hd), out = f32(heads * hd, false), ref = f32(heads * hd, false);
+    const att = f32(heads * (count + 2), false), refAtt = f32(heads * (count + 2), false);
+    const layout = (o: Float32Array, a: Float32Array): Layout => ({ heads, kvHeads: 4, hd, count, out: o.byteOffset, q: q.byteOffset, keys: entries.byteOffset, att: a.byteOffset, attStride: count + 2 });
+    const alone = recordingKernels(real);
+    deferLayout(new JobRunner(heap, alone.k, null), layout(ref, refAtt));
+    assert.equal(alone.calls.map(([name, a]) => [name, a[11]]), Array(4).fill(['attendGroup_f32_f32', queries]), 'one thread: a call a group');
+    const shared = new JobRunner(heap, real, pool);
+    const ctrl = new Int32Array(pool.args.buffer, pool.args.byteOffset - 4 * Ctrl.ARG0, CTRL_INTS);
+    deferLayout(shared, layout(out, att)); // the first job gives the worker its scratch
+    const scratch = new Float32Array(heap.buffer, ctrl[Ctrl.SCRATCH]!, queries * hd);
+    let seen = false;
+    for (const deadline = Date.now() + 10_000; !seen && Date.now() < deadline;) {
+      scratch.fill(NaN);
+      deferLayout(shared, layout(out, att));
+      assertClose(out, ref, 'outputs', 0, 0);
+      assertClose(att, refAtt, 'attention weights', 0, 0);
+      // The worker's last chunk is in its scratch: the outputs of both queries of one of the groups.
+      for (let g = 0; g < heads / queries && !seen; g++) seen = scratch.every((v, i) => Object.is(v, out[g * queries * hd + i]));
+    }
+    assert.ok(seen, 'a worker ran a group chunk');
+  } finally {
+    await pool.stop();
+  }
 });
 
 test.run();

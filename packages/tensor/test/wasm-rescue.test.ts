@@ -33,20 +33,29 @@ test('with no patience, take-overs race the workers\' commits on every job and t
       for (const p of parts) jobs.addPart(PartKind.F32, (useShared ? p.out : p.ref).byteOffset, p.w.byteOffset, 0, p.rows);
       jobs.runMatvecs();
     };
-    // A layer's heads: each writes its output and its attention weights.
-    const heads = 6, hd = 32, count = 300;
-    const q = fill(heads * hd), keys = fill(count * hd), values = fill(count * hd);
-    const out = heap.f32(heads * hd), ref = heap.f32(heads * hd), att = heap.f32(heads * count), refAtt = heap.f32(heads * count);
+    // A layer's heads, each writing its output and its attention weights (att rows `count + 5`
+    // floats apart, so a copy-back by `count` would misplace them): grouped-query (8 query heads
+    // over 2 KV heads; on 3 threads chunks of 2, 1 and 1 queries, so group and single-head chunks
+    // race) and MHA (4 heads, each its own entries).
+    const hd = 32, count = 300, attStride = count + 5;
+    const layouts = [{ heads: 8, kvHeads: 2 }, { heads: 4, kvHeads: 4 }].map(({ heads, kvHeads }) => ({
+      heads, kvHeads, q: fill(heads * hd), keys: fill(kvHeads * count * hd), values: fill(kvHeads * count * hd),
+      out: heap.f32(heads * hd), ref: heap.f32(heads * hd), att: heap.f32(heads * attStride), refAtt: heap.f32(heads * attStride),
+    }));
     const attend = (useShared: boolean): void => {
-      const jobs = useShared ? shared : alone, o = useShared ? out : ref, a = useShared ? att : refAtt;
-      for (let h = 0; h < heads; h++) {
-        jobs.deferHead(o.byteOffset + 4 * h * hd, q.byteOffset + 4 * h * hd, keys.byteOffset, 0, values.byteOffset, 0, count, hd, 0.125, a.byteOffset + 4 * h * count, 0);
+      const jobs = useShared ? shared : alone;
+      for (const l of layouts) {
+        const o = useShared ? l.out : l.ref, a = useShared ? l.att : l.refAtt, group = l.heads / l.kvHeads;
+        for (let h = 0; h < l.heads; h++) {
+          const kv = 4 * Math.floor(h / group) * count * hd;
+          jobs.deferHead(o.byteOffset + 4 * h * hd, l.q.byteOffset + 4 * h * hd, l.keys.byteOffset + kv, 0, l.values.byteOffset + kv, 0, count, hd, 0.125, a.byteOffset + 4 * h * attStride, 0);
+        }
+        jobs.runDeferredHeads();
       }
-      jobs.runDeferredHeads();
     };
     matvecs(false);
     attend(false);
-    const outputs = [...parts.map((p) => p.out), out, att];
+    const outputs = [...parts.map((p) => p.out), ...layouts.flatMap((l) => [l.out, l.att])];
     /** After a job returned: clears its outputs, gives a late worker 50 µs, and checks none wrote into them. */
     const nothingLate = (what: string): void => {
       for (const o of outputs) o.fill(NaN);
@@ -60,8 +69,13 @@ test('with no patience, take-overs race the workers\' commits on every job and t
       for (const [i, p] of parts.entries()) assertClose(p.out, p.ref, `rep ${reps}, part ${i}`, 0, 0);
       nothingLate(`rep ${reps}, q/k/v`);
       attend(true);
-      assertClose(out, ref, `rep ${reps}, head outputs`, 0, 0);
-      assertClose(att, refAtt, `rep ${reps}, attention weights`, 0, 0);
+      for (const l of layouts) {
+        assertClose(l.out, l.ref, `rep ${reps}, ${l.heads}/${l.kvHeads} heads: outputs`, 0, 0);
+        for (let h = 0; h < l.heads; h++) {
+          const row = (a: Float32Array) => a.subarray(h * attStride, h * attStride + count); // the gaps are nobody's
+          assertClose(row(l.att), row(l.refAtt), `rep ${reps}, ${l.heads}/${l.kvHeads} heads: attention weights of head ${h}`, 0, 0);
+        }
+      }
       nothingLate(`rep ${reps}, heads`);
       reps++;
     }

@@ -56,7 +56,7 @@ export const HEAD_ARGS = 11;
 export enum HeadArg { OUT = 0, Q = 1, KEYS = 2, KEY_SCALES = 3, VALUES = 4, VALUE_SCALES = 5, COUNT = 6, ATT = 7, KERNEL = 8, QUERIES = 9, ATT_STRIDE = 10 }
 export const MAX_HEADS = 256;
 export const HEAD_TABLE_INTS = MAX_HEADS * HEAD_ARGS;
-export enum AttendArg { HEADS = 0, HEAD_DIM = 1, SCALE = 2 }
+export enum AttendArg { CHUNKS = 0, HEAD_DIM = 1, SCALE = 2 }
 /** The head kernels by (key type, value type) index kt·3 + vt over ENTRY_FORMATS: 0 (f32, f32) is attendHead. */
 export const HEAD_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENTRY_FORMATS.map((vt) => (kt === 'f32' && vt === 'f32' ? 'attendHead' : attendHeadKvName(kt, vt))));
 /** The grouped kernels, indexed as HEAD_KERNELS. */
@@ -157,8 +157,12 @@ export function runMatvecRows(k: KernelExports, c: Int32Array, base: number, p: 
   }
 }
 
-/** Row h of the AttendHeads job described at args[base ..], its addresses in row h of `table`. */
-export function runHead(k: KernelExports, c: Int32Array, base: number, table: Int32Array, h: number): void {
+/**
+ * Row h of the AttendHeads job described at args[base ..], its addresses in row h of `table` (the
+ * shared table, or JobRunner's own rows, which hold addresses of 2 GiB and above as they are: the
+ * kernels' i32 parameters wrap them the same way).
+ */
+export function runHead(k: KernelExports, c: Int32Array, base: number, table: Int32Array | Float64Array, h: number): void {
   const t = h * HEAD_ARGS, kernel = table[t + HeadArg.KERNEL]!, hd = c[base + AttendArg.HEAD_DIM]!, scale = slotToFloat(c[base + AttendArg.SCALE]!);
   const queries = table[t + HeadArg.QUERIES]!;
   if (queries > 1) {

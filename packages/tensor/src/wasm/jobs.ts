@@ -48,8 +48,10 @@ export class JobRunner {
   #needQ8 = false;
   #needSplit = false;
   #needWide = false;
-  // Deferred attention heads, a row per run of query heads sharing keys and values (HeadArg).
-  readonly #groups = new Int32Array(HEAD_TABLE_INTS);
+  // Deferred attention heads, a row per run of query heads sharing keys and values (HeadArg). Float64:
+  // byte addresses of 2 GiB and above stay the positive numbers deferHead compares them with (an
+  // Int32Array would store them negative and no head would ever join a row).
+  readonly #groups = new Float64Array(HEAD_TABLE_INTS);
   #groupRows = 0;
   #heads = 0;
   #headMacs = 0;
@@ -237,12 +239,12 @@ export class JobRunner {
     // A short context's heads cost less than a round trip: run them here.
     const pool = this.#pool;
     if (!pool || heads === 1 || !pool.takes(macs)) {
-      a[AttendArg.HEADS] = rows;
+      a[AttendArg.CHUNKS] = rows;
       for (let h = 0; h < rows; h++) runHead(this.#k, a, 0, tb, h);
       return;
     }
     const chunks = splitGroups(tb, rows, pool.size, this.#headDim, pool.table);
-    a[AttendArg.HEADS] = chunks;
+    a[AttendArg.CHUNKS] = chunks;
     pool.ensureScratch(maxQueries * (this.#headDim + maxCount)); // a chunk's outputs, then its weights
     pool.run(JobOp.AttendHeads, chunks, 1);
   }
@@ -253,7 +255,7 @@ export class JobRunner {
    */
   deferCausal(row: Int32Array): void {
     if (!this.#pool) { runCausalBlock(this.#k, row, 0); return; }
-    // Full: run what is pending (deferred heads first: their rows are in the table this job reuses).
+    // Full: run what is pending (runDeferredHeads runs the deferred heads too, before these: call order).
     if (this.#causalHeads === MAX_CAUSAL_BLOCKS) this.runDeferredHeads();
     this.#causal.set(row, this.#causalHeads * CAUSAL_ARGS);
     this.#causalHeads++;
@@ -286,21 +288,28 @@ export class JobRunner {
 }
 
 /**
- * Writes the AttendHeads job's chunks to `table`: each row of `groups` cut into p runs of about
- * equal queries, p the smallest count (≤ the row's queries) that makes the chunks a multiple of
- * the threads. Whole groups read their keys and values once; SmolLM2's 3 groups on 2 threads would
- * leave one thread a group idle, so each is cut in 2 (runs of 2 and 1 queries). Returns the chunks.
+ * Writes the AttendHeads job's chunks to `table` (Int32: addresses of 2 GiB and above wrap, as
+ * the kernels' i32 parameters read them): each row of `groups` cut into p runs of about equal
+ * queries (fewer where a row has fewer queries), p the count (≤ the most queries a row has) that
+ * makes the largest thread's home (rescue.ts: the t-th of n equal runs of chunks) the fewest
+ * queries, the smallest such p on a tie: a whole group reads its keys and values once. SmolLM2's 3
+ * groups on 2 threads would leave one thread a group idle, so each is cut in 2 (runs of 2 and 1
+ * queries: homes of 5 and 4); on 4 threads they stay whole (3 queries the most either way).
+ * Returns the chunks.
  */
-export function splitGroups(groups: Int32Array, rows: number, threads: number, headDim: number, table: Int32Array): number {
+export function splitGroups(groups: Float64Array, rows: number, threads: number, headDim: number, table: Int32Array): number {
   let maxQueries = 1;
   for (let r = 0; r < rows; r++) maxQueries = Math.max(maxQueries, groups[r * HEAD_ARGS + HeadArg.QUERIES]!);
-  let parts = 1;
-  while (parts < maxQueries && (rows * parts) % threads !== 0) parts++;
+  let parts = 1, best = Infinity;
+  for (let p = 1; p <= maxQueries; p++) {
+    const load = largestHome(groups, rows, threads, p);
+    if (load < best) { best = load; parts = p; }
+  }
   let chunks = 0;
   for (let r = 0; r < rows; r++) {
     const src = r * HEAD_ARGS, queries = groups[src + HeadArg.QUERIES]!, runs = Math.min(parts, queries), stride = groups[src + HeadArg.ATT_STRIDE]!;
     for (let p = 0, first = 0; p < runs; p++) {
-      const n = Math.floor(queries / runs) + (p < queries % runs ? 1 : 0), dst = chunks * HEAD_ARGS;
+      const n = runQueries(queries, runs, p), dst = chunks * HEAD_ARGS;
       for (let j = 0; j < HEAD_ARGS; j++) table[dst + j] = groups[src + j]!;
       table[dst + HeadArg.OUT] = groups[src + HeadArg.OUT]! + 4 * headDim * first;
       table[dst + HeadArg.Q] = groups[src + HeadArg.Q]! + 4 * headDim * first;
@@ -311,4 +320,25 @@ export function splitGroups(groups: Int32Array, rows: number, threads: number, h
     }
   }
   return chunks;
+}
+
+/** Queries of run p when `queries` are cut into `runs` runs of about equal size (the first ones one more). */
+function runQueries(queries: number, runs: number, p: number): number {
+  return Math.floor(queries / runs) + (p < queries % runs ? 1 : 0);
+}
+
+/** The most queries a thread's home holds when each row is cut into min(p, its queries) runs. */
+function largestHome(groups: Float64Array, rows: number, threads: number, p: number): number {
+  let chunks = 0;
+  for (let r = 0; r < rows; r++) chunks += Math.min(p, groups[r * HEAD_ARGS + HeadArg.QUERIES]!);
+  let largest = 0, load = 0, t = 0, c = 0;
+  for (let r = 0; r < rows; r++) {
+    const queries = groups[r * HEAD_ARGS + HeadArg.QUERIES]!, runs = Math.min(p, queries);
+    for (let i = 0; i < runs; i++, c++) {
+      // Chunk c is in the home of the thread t with floor(t·chunks/threads) ≤ c < floor((t+1)·chunks/threads).
+      while (c >= Math.floor(((t + 1) * chunks) / threads)) { largest = Math.max(largest, load); load = 0; t++; }
+      load += runQueries(queries, runs, i);
+    }
+  }
+  return Math.max(largest, load);
 }

@@ -20,7 +20,7 @@ export function attendGroupName(k: EntryFormat, v: EntryFormat): string {
   return `attendGroup_${k}_${v}`;
 }
 
-/** Entries whose values a block of outputs sums while they stay in L1 (64 f32 rows of 64 = 16 KiB). */
+/** Entries whose values a block of outputs sums while they stay in L1 (64 rows: 16 KiB of f32 values at head size 64, 32 KiB at 128). */
 const ENTRY_BLOCK = 64;
 
 /**
