@@ -186,7 +186,9 @@ export interface PoolOptions { alwaysShare?: boolean }
 export function backendRequestFor(flags: BackendFlags, warn: (line: string) => void, poolOptions: PoolOptions = {}): SelectBackendOptions {
   const backend = parseBackendChoice(flags.backend);
   // Not given: the default rule, where there is a wasm backend to use the threads (auto falls back to one thread with its note).
-  const threads = flags.threads !== undefined ? parseThreads('--threads', flags.threads, warn) : backend === 'js' ? 1 : defaultDecodeThreads();
+  // The js refusal first: a refused --threads gets its one error line, not also the too-many-cores warning.
+  const warnUnlessRefused = backend === 'js' ? () => {} : warn;
+  const threads = flags.threads !== undefined ? parseThreads('--threads', flags.threads, warnUnlessRefused) : backend === 'js' ? 1 : defaultDecodeThreads();
   if (backend === 'js' && threads > 1) throw new Error(`--threads ${threads} needs the wasm backend (--backend js is single-threaded)`);
   return { backend, threads, ...poolOptions };
 }

@@ -2,7 +2,7 @@
 // counted by hand), the command on the repo's own model with two threads (the kernel worker's
 // profile too), its saved .cpuprofile files, and one clear error per bad option. The runs that
 // profile are child processes: the profiler changes a V8 flag of its whole process while attached.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -161,6 +161,10 @@ test('bad options are one clear error each, before anything runs', async () => {
     [['--prompt-activations', 'int4'], '--prompt-activations'],
     [['--threads', '0'], '--threads'],
     [['--backend', 'js', '--threads', '2'], '--threads 2 needs the wasm backend (--backend js is single-threaded)'],
+    // More threads than cores: the refusal alone, not also the too-many-cores warning.
+    [['--backend', 'js', '--threads', '64'], '--threads 64 needs the wasm backend (--backend js is single-threaded)'],
+    // A refused --json leaves no --save folder behind.
+    [['--save', join(dir, 'not-made'), '--json', join(dir, 'missing', 'p.json')], `--json ${join(dir, 'missing', 'p.json')}: the folder ${join(dir, 'missing')} does not exist`],
     [['--model', join(repoRoot, 'no-such-model.bin')], `--model ${join(repoRoot, 'no-such-model.bin')}: no such file or folder`],
     [['--save', join(aFile, 'profiles')], `--save ${join(aFile, 'profiles')}: cannot create the folder (ENOTDIR)`],
     [['--json', join(dir, 'missing', 'p.json')], `--json ${join(dir, 'missing', 'p.json')}: the folder ${join(dir, 'missing')} does not exist`],
@@ -173,6 +177,7 @@ test('bad options are one clear error each, before anything runs', async () => {
     // Refused before the profile starts: nothing ran, nothing was printed.
     assert.is(r.stdout, '', `${args.join(' ')}: ${r.stdout}`);
   }
+  assert.not.ok(existsSync(join(dir, 'not-made')), 'a refused call made no --save folder');
   rmSync(dir, { recursive: true, force: true });
 });
 

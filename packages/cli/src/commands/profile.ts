@@ -144,17 +144,18 @@ const PHASE_MARK = timedPhase.name;
  * anything runs, not an error after the profiled runs.
  */
 function prepareOutputs(flags: ProfileFlags): void {
+  // --json checked before --save's folder is made: a refused call leaves nothing behind.
+  if (flags.json !== undefined) {
+    const folder = dirname(flags.json);
+    if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--json ${flags.json}: the folder ${folder} does not exist`);
+    if (statSync(flags.json, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--json ${flags.json} is a folder; give a file name`);
+  }
   if (flags.save !== undefined) {
     try {
       mkdirSync(flags.save, { recursive: true });
     } catch (err) {
       throw new Error(`--save ${flags.save}: cannot create the folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-  }
-  if (flags.json !== undefined) {
-    const folder = dirname(flags.json);
-    if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--json ${flags.json}: the folder ${folder} does not exist`);
-    if (statSync(flags.json, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--json ${flags.json} is a folder; give a file name`);
   }
 }
 

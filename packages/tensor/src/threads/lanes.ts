@@ -36,10 +36,10 @@ export function enterJob(lanes: Int32Array, index: number, tag: number): boolean
 }
 
 /**
- * Worker `index`, just entered a job, records its op. A plain write: markGone's atomics publish it
- * before the caller can see the loss.
+ * Worker `index`, just entered a job, records its op. An atomic store: when the pool, not the
+ * worker, declares it lost (an error event, a stall), nothing else orders this write before the read.
  */
-export function noteJobOp(lanes: Int32Array, index: number, op: number): void { lanes[slot(index) + 1] = op; }
+export function noteJobOp(lanes: Int32Array, index: number, op: number): void { Atomics.store(lanes, slot(index) + 1, op); }
 
 /** The op of the job worker `index` last entered (0 if none). */
 export function lastJobOp(lanes: Int32Array, index: number): number { return Atomics.load(lanes, slot(index) + 1); }

@@ -280,7 +280,9 @@ export class ThreadPool {
     // The op the lost worker entered last: the loss may show only in a later job (its chunk counted, or taken over first).
     for (let i = 1; i <= this.workers.length && this.failure === null; i++) {
       const how = goneHow(this.lanes, i);
-      if (how !== 0) this.failure = new Error(`wasm thread pool: worker ${i} ${goneWhat(how)} during a job (op ${lastJobOp(this.lanes, i)}); the calling thread finished the job and runs every later one`);
+      if (how === 0) continue;
+      const op = lastJobOp(this.lanes, i), during = op === 0 ? 'before its first job' : `during a job (op ${op})`;
+      this.failure = new Error(`wasm thread pool: worker ${i} ${goneWhat(how)} ${during}; the calling thread finished the job and runs every later one`);
     }
   }
 
