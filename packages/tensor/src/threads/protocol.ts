@@ -56,7 +56,7 @@ export const HEAD_ARGS = 11;
 export enum HeadArg { OUT = 0, Q = 1, KEYS = 2, KEY_SCALES = 3, VALUES = 4, VALUE_SCALES = 5, COUNT = 6, ATT = 7, KERNEL = 8, QUERIES = 9, ATT_STRIDE = 10 }
 export const MAX_HEADS = 256;
 export const HEAD_TABLE_INTS = MAX_HEADS * HEAD_ARGS;
-export enum AttendArg { CHUNKS = 0, HEAD_DIM = 1, SCALE = 2 }
+export enum AttendArg { HEAD_DIM = 0, SCALE = 1 }
 /** The head kernels by (key type, value type) index kt·3 + vt over ENTRY_FORMATS: 0 (f32, f32) is attendHead. */
 export const HEAD_KERNELS: readonly string[] = ENTRY_FORMATS.flatMap((kt) => ENTRY_FORMATS.map((vt) => (kt === 'f32' && vt === 'f32' ? 'attendHead' : attendHeadKvName(kt, vt))));
 /** The grouped kernels, indexed as HEAD_KERNELS. */

@@ -56,7 +56,6 @@ export class JobRunner {
   #heads = 0;
   #headMacs = 0;
   #headMaxCount = 0;
-  #maxQueries = 0;
   #headDim = 0;
   #scale = 0;
   // Deferred causal heads, whole (CAUSAL_ARGS ints each), cut into blocks when they run.
@@ -196,7 +195,6 @@ export class JobRunner {
     tb[t] = out; tb[t + 1] = q; tb[t + 2] = keys; tb[t + 3] = keyScales; tb[t + 4] = values; tb[t + 5] = valueScales;
     tb[t + 6] = count; tb[t + 7] = att; tb[t + 8] = kernel; tb[t + HeadArg.QUERIES] = 1; tb[t + HeadArg.ATT_STRIDE] = 0;
     this.#groupRows++;
-    this.#maxQueries = Math.max(this.#maxQueries, 1);
   }
 
   /**
@@ -214,11 +212,9 @@ export class JobRunner {
     const stride = n === 1 ? (att - att0) / 4 : tb[t + HeadArg.ATT_STRIDE]!;
     if (stride < count || att !== att0 + 4 * n * stride) return false;
     const span = (n + 1) * headBytes, attEnd = att0 + 4 * (n * stride + count);
-    const apart = (a0: number, a1: number, b0: number, b1: number) => a1 <= b0 || b1 <= a0;
     if (!apart(out0, out0 + span, q0, q0 + span) || !apart(out0, out0 + span, att0, attEnd) || !apart(q0, q0 + span, att0, attEnd)) return false;
     tb[t + HeadArg.QUERIES] = n + 1;
     tb[t + HeadArg.ATT_STRIDE] = stride;
-    this.#maxQueries = Math.max(this.#maxQueries, n + 1);
     return true;
   }
 
@@ -231,21 +227,19 @@ export class JobRunner {
   #runHeads(): void {
     const rows = this.#groupRows;
     if (rows === 0) return;
-    const heads = this.#heads, macs = this.#headMacs, maxCount = this.#headMaxCount, maxQueries = this.#maxQueries;
-    this.#groupRows = 0; this.#heads = 0; this.#headMacs = 0; this.#headMaxCount = 0; this.#maxQueries = 0;
+    const heads = this.#heads, macs = this.#headMacs, maxCount = this.#headMaxCount;
+    this.#groupRows = 0; this.#heads = 0; this.#headMacs = 0; this.#headMaxCount = 0;
     const a = this.#args, tb = this.#groups;
     a[AttendArg.HEAD_DIM] = this.#headDim;
     a[AttendArg.SCALE] = floatToSlot(this.#scale);
     // A short context's heads cost less than a round trip: run them here.
     const pool = this.#pool;
     if (!pool || heads === 1 || !pool.takes(macs)) {
-      a[AttendArg.CHUNKS] = rows;
       for (let h = 0; h < rows; h++) runHead(this.#k, a, 0, tb, h);
       return;
     }
     const chunks = splitGroups(tb, rows, pool.size, this.#headDim, pool.table);
-    a[AttendArg.CHUNKS] = chunks;
-    pool.ensureScratch(maxQueries * (this.#headDim + maxCount)); // a chunk's outputs, then its weights
+    pool.ensureScratch(maxRowQueries(tb, rows) * (this.#headDim + maxCount)); // a chunk's outputs, then its weights
     pool.run(JobOp.AttendHeads, chunks, 1);
   }
 
@@ -298,8 +292,7 @@ export class JobRunner {
  * Returns the chunks.
  */
 export function splitGroups(groups: Float64Array, rows: number, threads: number, headDim: number, table: Int32Array): number {
-  let maxQueries = 1;
-  for (let r = 0; r < rows; r++) maxQueries = Math.max(maxQueries, groups[r * HEAD_ARGS + HeadArg.QUERIES]!);
+  const maxQueries = maxRowQueries(groups, rows);
   let parts = 1, best = Infinity;
   for (let p = 1; p <= maxQueries; p++) {
     const load = largestHome(groups, rows, threads, p);
@@ -321,6 +314,16 @@ export function splitGroups(groups: Float64Array, rows: number, threads: number,
   }
   return chunks;
 }
+
+/** The most queries a row of `groups` holds (at least 1). */
+function maxRowQueries(groups: Float64Array, rows: number): number {
+  let most = 1;
+  for (let r = 0; r < rows; r++) most = Math.max(most, groups[r * HEAD_ARGS + HeadArg.QUERIES]!);
+  return most;
+}
+
+/** Whether the byte spans [a0, a1) and [b0, b1) do not overlap. */
+function apart(a0: number, a1: number, b0: number, b1: number): boolean { return a1 <= b0 || b1 <= a0; }
 
 /** Queries of run p when `queries` are cut into `runs` runs of about equal size (the first ones one more). */
 function runQueries(queries: number, runs: number, p: number): number {
