@@ -193,8 +193,8 @@ export function backendRequestFor(flags: BackendFlags, warn: (line: string) => v
   return { backend, threads, ...poolOptions };
 }
 
-export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void, poolOptions: PoolOptions = {}): Promise<BackendSelection> {
-  return selectBackend(backendRequestFor(flags, warn, poolOptions));
+export function selectBackendFor(flags: BackendFlags, warn: (line: string) => void): Promise<BackendSelection> {
+  return selectBackend(backendRequestFor(flags, warn));
 }
 
 /**

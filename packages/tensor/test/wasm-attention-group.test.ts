@@ -11,10 +11,10 @@ import { attendHeadKvName } from '../src/wasm/kernels/attention.js';
 import { CTRL_INTS, Ctrl, HEAD_ARGS, HeadArg } from '../src/threads/protocol.js';
 import { JobRunner, splitGroups } from '../src/wasm/jobs.js';
 import { WasmHeap } from '../src/wasm/heap.js';
-import { ThreadPool } from '../src/threads/pool.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { KV_TYPES, KvRows, deferAttendHeadKv, jsBackend, runDeferredHeads, type Backend, type KvType } from '../src/index.js';
 import { assertClose, randomArray, rng } from './helpers.js';
+import { sharedKernelPool } from './fixtures/kernel-pool.js';
 
 const rand = rng(0x6a0a);
 
@@ -206,10 +206,7 @@ test('JobRunner forms a row per run of adjacent heads over the same entries (Smo
 });
 
 test('on 2 threads a worker runs whole groups: its scratch holds a group chunk\'s outputs, and the bits are one thread\'s', async () => {
-  const heap = new WasmHeap({ shared: true, initialBytes: 16 << 20 });
-  const module = await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages }));
-  const real = (await WebAssembly.instantiate(module, { env: { memory: heap.memory } })).exports as unknown as KernelExports;
-  const pool = await ThreadPool.start(module, heap, 1, { alwaysShare: true });
+  const { heap, k: real, pool } = await sharedKernelPool(1);
   try {
     // 8 query heads over 4 KV heads: on 2 threads, 4 chunks of 2 queries (homes of 4 and 4).
     const hd = 64, count = 300, heads = 8, queries = 2;

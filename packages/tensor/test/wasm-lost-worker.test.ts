@@ -5,13 +5,14 @@
 // on its first call; each test must end in seconds.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
-import { WasmHeap } from '../src/wasm/heap.js';
+import type { KernelExports } from '../src/wasm/kernels.js';
+import type { WasmHeap } from '../src/wasm/heap.js';
 import { JobRunner } from '../src/wasm/jobs.js';
-import { ThreadPool } from '../src/threads/pool.js';
+import type { ThreadPool } from '../src/threads/pool.js';
 import { GGML } from '../src/quant/ggml-types.js';
 import { JobOp, MatmulArg, PartKind, chunkRowsFor } from '../src/threads/protocol.js';
 import { assertClose, randomArray, rng } from './helpers.js';
+import { sharedKernelPool } from './fixtures/kernel-pool.js';
 
 const rand = rng(0xdead);
 const FAULTY = new URL('./fixtures/faulty-kernel-worker.ts', import.meta.url);
@@ -22,10 +23,7 @@ interface Rig { heap: WasmHeap; k: KernelExports; pool: ThreadPool; fill(n: numb
 
 async function faultyPool(kernel: string, how: 'exit' | 'throw' | 'freeze'): Promise<Rig> {
   process.env.MSRNN_FAULT_KERNEL = kernel; process.env.MSRNN_FAULT_HOW = how; process.env.MSRNN_FAULT_AFTER = '1';
-  const heap = new WasmHeap({ shared: true, initialBytes: 16 << 20 });
-  const module = await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages }));
-  const k = (await WebAssembly.instantiate(module, { env: { memory: heap.memory } })).exports as unknown as KernelExports;
-  const pool = await ThreadPool.start(module, heap, 1, { alwaysShare: true, workerEntry: FAULTY });
+  const { heap, k, pool } = await sharedKernelPool(1, { workerEntry: FAULTY });
   pool.stallMs = 300;
   const fill = (n: number): Float32Array => { const a = heap.f32(n); a.set(randomArray(rand, n)); return a; };
   return { heap, k, pool, fill };

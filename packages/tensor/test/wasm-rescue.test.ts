@@ -8,18 +8,15 @@ import * as assert from 'uvu/assert';
 import { buildKernelModule, type KernelExports } from '../src/wasm/kernels.js';
 import { WasmHeap } from '../src/wasm/heap.js';
 import { JobRunner } from '../src/wasm/jobs.js';
-import { ThreadPool } from '../src/threads/pool.js';
 import { CTRL_INTS, Ctrl, HEAD_TABLE_INTS, MatvecArg, PartArg, PartKind } from '../src/threads/protocol.js';
 import { CHUNK_STATE_INTS, ChunkState, WorkerClaims, resetChunkStates } from '../src/threads/rescue.js';
 import { assertClose, randomArray, rng } from './helpers.js';
+import { sharedKernelPool } from './fixtures/kernel-pool.js';
 
 const rand = rng(0x7e5c);
 
 test('with no patience, take-overs race the workers\' commits on every job and the outputs stay one thread\'s bits', async () => {
-  const heap = new WasmHeap({ shared: true, initialBytes: 16 << 20 });
-  const module = await WebAssembly.compile(buildKernelModule({ initialPages: 1, shared: true, maximumPages: heap.maximumPages }));
-  const k = (await WebAssembly.instantiate(module, { env: { memory: heap.memory } })).exports as unknown as KernelExports;
-  const pool = await ThreadPool.start(module, heap, 2, { alwaysShare: true });
+  const { heap, k, pool } = await sharedKernelPool(2);
   pool.patienceChunks = 0;
   try {
     const shared = new JobRunner(heap, k, pool), alone = new JobRunner(heap, k, null);

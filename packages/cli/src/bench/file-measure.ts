@@ -3,6 +3,7 @@
 // prompt per thread count) and decode tok/s per thread count, in interleaved rounds.
 import { fork } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, type WasmBackend } from '@msrnn/tensor';
 import type { KvType, PromptActivations } from '@msrnn/tensor';
@@ -42,8 +43,13 @@ export function benchTokens(model: Model, n: number, seed = 0): number[] {
   return Array.from({ length: n }, (_, i) => ((i + seed) * 37) % top + 2);
 }
 
+/** The machine a --json result was measured on (bench and profile write the same object). */
+export function machineInfo(loadAverage: number[]): { cores: number; cpu: string; node: string; loadAverage: number[]; date: string } {
+  return { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, loadAverage, date: new Date().toISOString() };
+}
+
 /** The next token of a fixed pseudo-random sequence, within the model's vocabulary (decode measurements feed it back). */
-export function nextBenchToken(model: Model, token: number): number {
+function nextBenchToken(model: Model, token: number): number {
   return (token * 7 + 13) % Math.min(1000, model.config.vocabSize - 2) + 2;
 }
 

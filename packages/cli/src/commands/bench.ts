@@ -18,7 +18,7 @@ import { addKvOption, isGgufPath, parseBackendChoice, parseKv, parseThreads } fr
 import { note, print, processIo, type CliIo } from '../io.js';
 import { withCompetitor } from '../bench/competitor.js';
 import { checkRandomGgufFits, ensureRandomGguf, GGUF_WEIGHTS, MODEL_SHAPES, type GgufWeights } from '../bench/random-gguf.js';
-import { benchDecode, measureFileInChild } from '../bench/file-measure.js';
+import { benchDecode, machineInfo, measureFileInChild } from '../bench/file-measure.js';
 
 interface BenchFlags {
   model?: string;
@@ -294,7 +294,7 @@ async function runBench(flags: BenchFlags, io: CliIo): Promise<void> {
   const load = loadavg();
   print(io, `machine: ${cpus().length} cores, load average ${load[0]!.toFixed(1)} at the end of the run (numbers are only comparable within one run)`);
   if (flags.json) {
-    const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, loadAverage: load, date: new Date().toISOString() };
+    const machine = machineInfo(load);
     writeFileSync(flags.json, `${JSON.stringify({ machine, rows }, null, 1)}\n`);
     note(io, `msrnn bench: wrote ${flags.json}`);
   }

@@ -3,7 +3,7 @@
 // worker threads too, ../profile/all-threads.ts) and prints each thread's self time per function:
 // wasm kernels by name, JS functions by name and file, with their share of the thread's time.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { checkPromptActivations, selectBackend, type BackendSelection, type KvType, type PromptActivations } from '@msrnn/tensor';
@@ -11,7 +11,7 @@ import type { MultiState } from '@msrnn/msrnn';
 import { createState, loadModel, prefill, quantizeModel, type Model } from '@msrnn/transformer';
 import { addBackendOptions, addKvOption, backendRequestFor, defaultModelFiles, parseKv, parseNonNegativeInt, parsePositiveInt, parseWeightType, type BackendFlags } from '../options.js';
 import { note, print, processIo, type CliIo } from '../io.js';
-import { benchDecode, benchTokens } from '../bench/file-measure.js';
+import { benchDecode, benchTokens, machineInfo } from '../bench/file-measure.js';
 import { AllThreadsProfiler, type ThreadProfile } from '../profile/all-threads.js';
 import { TIME_KINDS, isKernelWorker, selfTimes, spanOf, type ThreadSelfTime, type TimeKind } from '../profile/self-time.js';
 
@@ -114,7 +114,7 @@ async function runProfile(flags: ProfileFlags, warmupGiven: boolean, io: CliIo):
     const load = loadavg();
     print(io, `\nmachine: load average ${load[0]!.toFixed(1)}`);
     if (flags.json !== undefined) {
-      const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, loadAverage: load, date: new Date().toISOString() };
+      const machine = machineInfo(load);
       const run = { model: file, format: model.format, backend: selection.backend.name, threads: selection.threads, alwaysShare: flags.alwaysShare, intervalUs: interval };
       writeFileSync(flags.json, `${JSON.stringify({ machine, run, phases: results }, null, 1)}\n`);
       noteLine(`wrote ${flags.json}`);
