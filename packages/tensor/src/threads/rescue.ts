@@ -97,20 +97,16 @@ export function finishLate(k: KernelExports, ctrl: Int32Array, table: Int32Array
       if (s === (t | ChunkState.Done) || s === (t | ChunkState.Taken)) break; // Taken: the caller ran it
       // Committing: a worker is copying it out (tens of ns) — unless the OS stopped it right
       // there; then sleep a little between looks instead of spinning through its time slice.
-      if (s === (t | ChunkState.Committing)) {
+      const committing = s === (t | ChunkState.Committing);
+      if (committing) {
         if (spins <= 20_000) continue;
         Atomics.wait(states, i, s, 0.05);
         const now = performance.now();
         if (committingSince < 0) committingSince = now;
         if (Atomics.load(ctrl, Ctrl.LOST) === 0 && now - committingSince <= stallMs) continue;
-        if (Atomics.compareExchange(states, i, s, t | ChunkState.Taken) !== s) continue;
-        flags = TOOK_COMMITTING;
-        runChunkRecordingTrap(k, ctrl, table, i);
-        taken++;
-        break;
-      }
-      if ((spins & 31) !== 1 || performance.now() - since < patienceMs) continue; // the clock every 32 looks
+      } else if ((spins & 31) !== 1 || performance.now() - since < patienceMs) continue; // the clock every 32 looks
       if (Atomics.compareExchange(states, i, s, t | ChunkState.Taken) !== s) continue;
+      if (committing) flags = TOOK_COMMITTING;
       runChunkRecordingTrap(k, ctrl, table, i);
       taken++;
       break;
