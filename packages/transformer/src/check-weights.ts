@@ -1,6 +1,6 @@
 // Shape checks of a loader's weights against the config, before the first step reads them, and
 // the Inf/NaN check of weights a caller built itself (loaders check theirs as they read them).
-import { describeNonFiniteGgml, GGML, ggmlTypeInfo, unpackGroup4, type GgmlWeights, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
+import { describeNonFiniteGgml, forEachGroup4, GGML, ggmlTypeInfo, type GgmlWeights, type NonFiniteGgml, type WeightMatrix } from '@msrnn/tensor';
 import { headDimOf, kvDimOf, qDimOf, type ModelConfig } from './config.js';
 import type { Linear, Norm, Weights } from './weights.js';
 import { ModelFileError } from './file-errors.js';
@@ -32,12 +32,12 @@ export function checkWeights(c: ModelConfig, w: Weights, source: string, scan?: 
   // The four-rows layout (a wasm load's) interleaves each group's rows: scan them a group of four
   // rows at a time as ggml lays them out, counting blocks from the matrix's start so the error names the right row.
   const rows4 = (name: string, m: GgmlWeights): void => {
-    const rows = new Uint8Array(4 * m.rowBytes), blocksPerGroup = 4 * m.rowBytes / ggmlTypeInfo(m.ggmlType).blockBytes;
-    for (let g = 0; g < m.rows / 4 && scan; g++) {
-      unpackGroup4(m.ggmlType, m.data, m.cols, g, rows);
+    if (!scan) return;
+    const blocksPerGroup = 4 * m.rowBytes / ggmlTypeInfo(m.ggmlType).blockBytes;
+    forEachGroup4(m.ggmlType, m.data, m.rows, m.cols, (rows, g) => {
       const bad = scan(m.ggmlType, rows);
       if (bad) fail(`${name} ${describeNonFiniteGgml(m.ggmlType, m.cols, { ...bad, block: bad.block + g * blocksPerGroup })} — weights must be finite`);
-    }
+    });
   };
   const vector = (name: string, v: Float32Array, n: number): void => {
     if (v.length !== n) fail(`${name} holds ${v.length} floats, the config needs ${n}`);

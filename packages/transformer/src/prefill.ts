@@ -58,22 +58,11 @@ export function prefill(model: Model, state: MultiState, tokens: ArrayLike<numbe
   if (logits.length < c.vocabSize) throw new RangeError(`prefill: logitsOut holds ${logits.length} floats, needs ${c.vocabSize}`);
 
   const rows = Math.min(chunkSize, n);
-  const r = model.scratch.chunkBuffers(rows);
-  r.activations = activations;
-  try {
-    runChunks(model, state, r, tokens, rows, opts, logits);
-  } finally {
-    r.activations = 'exact';
-  }
-  return logits;
-}
-
-/** prefill's chunks in order: each through every layer, then the logits asked for. */
-function runChunks(model: Model, state: MultiState, r: RowBuffers, tokens: ArrayLike<number>, rows: number, opts: PrefillOptions, logits: Float32Array): void {
-  const c = model.config, dim = c.dim, n = tokens.length;
+  const r = model.scratch.chunkBuffers(rows), dim = c.dim;
+  // The chunks in order: each through every layer, then the logits asked for.
   for (let start = 0; start < n; start += rows) {
     const t = Math.min(rows, n - start);
-    runChunk(model, state, r, tokens, start, t);
+    runChunk(model, state, r, tokens, start, t, activations);
     if (opts.onLogits) {
       const all = model.scratch.chunkLogitsBuffer(rows);
       logitsRows(model, all, r.x, 0, t, r.xb);
@@ -83,12 +72,13 @@ function runChunks(model: Model, state: MultiState, r: RowBuffers, tokens: Array
     if (start + t === n) logitsRows(model, logits, r.x, (t - 1) * dim, 1, r.xb);
     opts.onProgress?.(start + t, n);
   }
+  return logits;
 }
 
 /** Runs tokens[start, start+t) through every layer (t <= r.rows); leaves the final residual rows in r.x. */
-function runChunk(model: Model, state: MultiState, r: RowBuffers, tokens: ArrayLike<number>, start: number, t: number): void {
+function runChunk(model: Model, state: MultiState, r: RowBuffers, tokens: ArrayLike<number>, start: number, t: number, activations: PromptActivations): void {
   const dim = model.config.dim, position0 = state.seen;
   for (let i = 0; i < t; i++) embed(model, r.x, i * dim, tokens[start + i]!, position0 + i);
-  for (let l = 0; l < model.config.nLayers; l++) layer(model, state, l, r, t);
+  for (let l = 0; l < model.config.nLayers; l++) layer(model, state, l, r, t, activations);
   state.seen = position0 + t;
 }

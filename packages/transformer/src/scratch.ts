@@ -1,7 +1,6 @@
 // Working memory for the forward pass, allocated through the backend once (per-token buffers at
 // load, chunk buffers on first prefill). The attention-weights buffer grows by doubling with an
 // unbounded state and stops growing at capacity+1 entries for a bounded one.
-import type { PromptActivations } from '@msrnn/tensor';
 import { kvDimOf, qDimOf, type ModelConfig } from './config.js';
 
 type Alloc = (n: number) => Float32Array;
@@ -24,8 +23,6 @@ export class RowBuffers {
   /** FFN gate / up, rows × hiddenDim. */
   readonly hb: Float32Array;
   readonly hb2: Float32Array;
-  /** How the projections over these rows treat their activations (prefill sets it for its call; step's row stays 'exact'). */
-  activations: PromptActivations = 'exact';
 
   constructor(readonly rows: number, c: ModelConfig, alloc: Alloc) {
     const kv = kvDimOf(c), qDim = qDimOf(c);

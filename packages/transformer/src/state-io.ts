@@ -1,7 +1,7 @@
 // Save and restore of a multi-state against the model it belongs to: the fingerprint (shape and a
 // hash of the weights) a saved state carries, and restoreState, which checks it, makes the policy
 // again from its saved request and copies the entries into the backend's memory.
-import { kvRowBytes, unpackGroup4, type GgmlWeights, type KvRows } from '@msrnn/tensor';
+import { forEachGroup4, kvRowBytes, type GgmlWeights, type KvRows } from '@msrnn/tensor';
 import { decodeState, fnv1a, SentinelCompression, stateBytes, StateFileError, type ModelFingerprint, type MultiState, type PolicySpec } from '@msrnn/msrnn';
 import { getPolicy } from '@msrnn/policies';
 import { headDimOf } from './config.js';
@@ -34,13 +34,11 @@ export function weightArrays(weights: unknown, rows4?: Map<ArrayBufferView, Ggml
  */
 export function weightsHash(weights: unknown): number {
   const rows4 = new Map<ArrayBufferView, GgmlWeights>(), arrays = weightArrays(weights, rows4);
-  let h = 0x811c9dc5, group = new Uint8Array(0);
+  let h = 0x811c9dc5;
   for (const a of arrays) {
     const w = rows4.get(a);
     if (!w) { h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h); continue; }
-    if (group.length < 4 * w.rowBytes) group = new Uint8Array(4 * w.rowBytes);
-    const rows = group.subarray(0, 4 * w.rowBytes);
-    for (let g = 0; g < w.rows / 4; g++) { unpackGroup4(w.ggmlType, w.data, w.cols, g, rows); h = fnv1a(rows, h); }
+    forEachGroup4(w.ggmlType, w.data, w.rows, w.cols, (rows) => { h = fnv1a(rows, h); });
   }
   return h;
 }

@@ -8,4 +8,4 @@ export { type PromptActivations, PROMPT_ACTIVATIONS, checkPromptActivations } fr
 export { type GgmlTypeInfo, GGML_TYPES, GGML, SUPPORTED_GGML_TYPES, ggmlTypeInfo, supportedGgmlType, ggmlRowBytes } from './ggml-types.js';
 export { matvecGgmlJs, matmulGgmlJs } from './ggml-matvec-js.js';
 export { type NonFiniteGgml, describeNonFiniteGgml, findNonFiniteGgml, nonFiniteScanFor } from './ggml-finite.js';
-export { ROWS4_TYPES, ROWS4_MAX_COLS, packRows4, rows4Suits, unpackGroup4, unpackRow4 } from './rows4.js';
+export { ROWS4_TYPES, ROWS4_MAX_COLS, forEachGroup4, packRows4, rows4Suits, unpackGroup4, unpackRow4 } from './rows4.js';

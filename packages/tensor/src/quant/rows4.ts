@@ -117,6 +117,17 @@ export function unpackGroup4(type: number, data: Uint8Array, cols: number, g: nu
 }
 
 /**
+ * Calls fn with each group g < rows / 4 of `data` (a `rows` × `cols` matrix of `type` in the
+ * layout) unpacked by unpackGroup4 into the four plain rows (4·rowBytes bytes). The rows are a
+ * scratch of this call's, rewritten for the next group: fn reads them before it returns.
+ */
+export function forEachGroup4(type: number, data: Uint8Array, rows: number, cols: number, fn: (plainRows: Uint8Array, group: number) => void): void {
+  if (!(rows > 0)) return;
+  const plain = new Uint8Array(4 * ggmlRowBytes(type, cols));
+  for (let g = 0; g < rows / 4; g++) { unpackGroup4(type, data, cols, g, plain); fn(plain, g); }
+}
+
+/**
  * Per type, one group block (the four rows' block b, at src[o ..]) back into the four plain rows'
  * blocks at dst[d + k·rowBytes ..], k < 4: the inverse of packBlock for all four rows at once.
  */
